@@ -1,0 +1,74 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// C modules enter through one Swift module each: COpenSSL only through
+// EdgeAuthCrypto, CLMDB only through EdgeAuthCache (docs/architecture.md).
+let strictUnsafe: [SwiftSetting] = [.strictMemorySafety()]
+
+let package = Package(
+    name: "EdgeAuth",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "EdgeAuth", targets: ["EdgeAuth"]),
+        .library(name: "EdgeAuthCore", targets: ["EdgeAuthCore"]),
+        .executable(name: "edgeauth", targets: ["EdgeAuthCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        .target(name: "EdgeAuthCore"),
+        .target(
+            name: "EdgeAuthCrypto",
+            dependencies: ["EdgeAuthCore", "COpenSSL"],
+            swiftSettings: strictUnsafe
+        ),
+        .target(
+            name: "EdgeAuth",
+            dependencies: [
+                "EdgeAuthCore", "EdgeAuthCrypto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .executableTarget(
+            name: "EdgeAuthCLI",
+            dependencies: [
+                "EdgeAuth",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(
+            name: "EdgeAuthTesting",
+            dependencies: ["EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuth"]
+        ),
+        .testTarget(
+            name: "EdgeAuthCoreTests",
+            dependencies: ["EdgeAuthCore", "EdgeAuthTesting"]
+        ),
+        .testTarget(
+            name: "EdgeAuthCryptoTests",
+            dependencies: ["EdgeAuthCrypto", "EdgeAuthTesting", "CLMDB"]
+        ),
+        .testTarget(
+            name: "EdgeAuthTests",
+            dependencies: [
+                "EdgeAuth", "EdgeAuthTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+    ]
+)

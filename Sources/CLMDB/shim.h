@@ -1,0 +1,4 @@
+#ifndef EDGEAUTH_CLMDB_SHIM_H
+#define EDGEAUTH_CLMDB_SHIM_H
+#include <lmdb.h>
+#endif

@@ -1,0 +1,130 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// Where verification keys come from.
+public enum KeySource: Sendable, Hashable {
+    /// A JWKS document given inline.
+    case jwks(String)
+    /// A JWKS document in a file.
+    case jwksFile(String)
+    /// A JWKS document at an HTTPS URL (plain HTTP only for loopback hosts).
+    case jwksURL(String)
+    /// A PEM public key or certificate in a file.
+    case pemFile(String, kid: String? = nil)
+    /// An HMAC secret read from a file (raw bytes; one trailing newline is ignored).
+    case hmacSecretFile(String, kid: String? = nil)
+    /// An HMAC secret read from an environment variable (its UTF-8 bytes).
+    case hmacSecretEnvironment(String, kid: String? = nil)
+}
+
+/// A failure to load keys or configuration: misuse or environment, never a token rejection.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Loads key sets from their sources.
+public enum KeyLoader {
+    /// Largest JWKS document accepted from a file or URL.
+    public static let maxDocumentBytes = 1 << 20
+    /// Total time allowed for a JWKS download.
+    public static let fetchTimeout: TimeAmount = .seconds(10)
+
+    /// Loads every source and merges the keys.
+    /// - Throws: `ConfigurationError` naming the source and the problem.
+    public static func load(_ sources: [KeySource], environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> KeySet {
+        var keys = [VerificationKey]()
+        var skipped = [String]()
+        for source in sources {
+            let set = try await load(source, environment: environment)
+            keys += set.keys
+            skipped += set.skipped
+        }
+        guard !keys.isEmpty else {
+            throw ConfigurationError("no usable verification key" + (skipped.isEmpty ? "" : ": " + skipped.joined(separator: "; ")))
+        }
+        return KeySet(keys: keys, skipped: skipped)
+    }
+
+    static func load(_ source: KeySource, environment: [String: String]) async throws -> KeySet {
+        do {
+            switch source {
+            case .jwks(let text):
+                return try KeySet(jwksJSON: Array(text.utf8))
+            case .jwksFile(let path):
+                return try KeySet(jwksJSON: try readFile(path))
+            case .jwksURL(let url):
+                return try KeySet(jwksJSON: try await fetch(url))
+            case .pemFile(let path, let kid):
+                return KeySet(keys: [try VerificationKey(pem: String(decoding: try readFile(path), as: UTF8.self), kid: kid)])
+            case .hmacSecretFile(let path, let kid):
+                var secret = try readFile(path)
+                if secret.last == UInt8(ascii: "\n") { secret.removeLast() }
+                return KeySet(keys: [try VerificationKey(hmacSecret: secret, kid: kid)])
+            case .hmacSecretEnvironment(let name, let kid):
+                guard let value = environment[name], !value.isEmpty else {
+                    throw ConfigurationError("environment variable \(name) is not set (expected an HMAC secret of at least 32 bytes)")
+                }
+                return KeySet(keys: [try VerificationKey(hmacSecret: Array(value.utf8), kid: kid)])
+            }
+        } catch let error as CryptoError {
+            throw ConfigurationError("\(source.label): \(error.reason)" + (error.underlying.map { " (\($0))" } ?? ""))
+        }
+    }
+
+    static func readFile(_ path: String) throws -> [UInt8] {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ConfigurationError("cannot read \(path)")
+        }
+        defer { try? handle.close() }
+        let data = try handle.read(upToCount: maxDocumentBytes + 1) ?? Data()
+        guard data.count <= maxDocumentBytes else { throw ConfigurationError("\(path) is larger than \(maxDocumentBytes) bytes") }
+        return Array(data)
+    }
+
+    /// Downloads a JWKS: HTTPS only (HTTP for loopback), bounded size and time.
+    static func fetch(_ urlString: String) async throws -> [UInt8] {
+        guard let url = URL(string: urlString), let scheme = url.scheme?.lowercased(), let host = url.host else {
+            throw ConfigurationError("JWKS URL \(urlString) is not a valid URL")
+        }
+        guard scheme == "https" || (scheme == "http" && isLoopback(host)) else {
+            throw ConfigurationError("JWKS URL \(urlString) must use https (plain http is allowed only for loopback hosts)")
+        }
+        var request = HTTPClientRequest(url: urlString)
+        request.headers.add(name: "Accept", value: "application/jwk-set+json, application/json")
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: fetchTimeout)
+        } catch {
+            throw ConfigurationError("JWKS URL \(urlString) could not be fetched: \(error)")
+        }
+        guard response.status == .ok else {
+            throw ConfigurationError("JWKS URL \(urlString) answered HTTP \(response.status.code)")
+        }
+        do {
+            let body = try await response.body.collect(upTo: maxDocumentBytes)
+            return Array(buffer: body)
+        } catch {
+            throw ConfigurationError("JWKS URL \(urlString): response larger than \(maxDocumentBytes) bytes or interrupted")
+        }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+}
+
+extension KeySource {
+    var label: String {
+        switch self {
+        case .jwks: "inline JWKS"
+        case .jwksFile(let path): "JWKS file \(path)"
+        case .jwksURL(let url): "JWKS URL \(url)"
+        case .pemFile(let path, _): "PEM file \(path)"
+        case .hmacSecretFile(let path, _): "HMAC secret file \(path)"
+        case .hmacSecretEnvironment(let name, _): "HMAC secret variable \(name)"
+        }
+    }
+}

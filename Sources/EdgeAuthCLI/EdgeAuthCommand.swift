@@ -1,0 +1,196 @@
+import ArgumentParser
+import EdgeAuth
+import Foundation
+
+@main
+struct EdgeAuthCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edgeauth",
+        abstract: "OAuth 2.1 bearer-token verification for MCP servers.",
+        version: EdgeAuthVersion.string,
+        subcommands: [Decode.self, Verify.self]
+    )
+
+    /// Exit status: 0 valid, 1 rejected, 2 usage or configuration error.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(2)
+        }
+    }
+}
+
+enum EdgeAuthVersion {
+    static let string = "0.1.0"
+}
+
+/// Reads the token argument, or standard input when it is `-`.
+func readToken(_ argument: String) throws -> [UInt8] {
+    var bytes: [UInt8]
+    if argument == "-" {
+        bytes = Array(FileHandle.standardInput.readDataToEndOfFile().prefix(1 << 20))
+    } else {
+        bytes = Array(argument.utf8)
+    }
+    // Trailing newline from `echo` or a file; anything else inside is the verifier's business.
+    while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }
+    if bytes.starts(with: Array("Bearer ".utf8)) { bytes.removeFirst(7) }
+    return bytes
+}
+
+func writeError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+struct Decode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a token's header and claims. Nothing is verified."
+    )
+
+    @Argument(help: "The token, or - to read it from standard input.")
+    var token: String
+
+    func run() throws {
+        let bytes = try readToken(token)
+        let output: String? = bytes.withUnsafeBytes { raw in
+            TokenView.parse(raw) { result -> String? in
+                switch result {
+                case .failure(let reason):
+                    writeError("malformed token: \(reason.code): \(reason.explanation)")
+                    return nil
+                case .success(let view):
+                    let header = JSONValue.build(view.header, view.headerObject)
+                    let claims = JSONValue.build(view.payload, view.payloadObject)
+                    return "UNVERIFIED — signature and claims have NOT been checked\n"
+                        + "header: " + header.prettyJSONText + "\n"
+                        + "claims: " + claims.prettyJSONText
+                }
+            }
+        }
+        guard let output else { throw ExitCode(1) }
+        print(output)
+    }
+}
+
+struct Verify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Verify a token. Exit 0: valid (identity as JSON); 1: rejected (reason code); 2: usage or configuration error."
+    )
+
+    @Argument(help: "The token, or - to read it from standard input.")
+    var token: String
+
+    @Option(help: "JWKS file path or URL (https; http only for loopback).")
+    var jwks: [String] = []
+
+    @Option(help: "PEM public key or certificate file.")
+    var pem: [String] = []
+
+    @Option(help: "File holding an HMAC secret (at least 32 bytes).")
+    var hmacSecretFile: [String] = []
+
+    @Option(help: "Environment variable holding an HMAC secret.")
+    var hmacSecretEnv: [String] = []
+
+    @Option(help: "Accepted issuer (exact match; repeatable).")
+    var issuer: [String] = []
+
+    @Flag(help: "Accept any issuer (the issuer check must be turned off explicitly).")
+    var anyIssuer = false
+
+    @Option(help: "Accepted audience (repeatable).")
+    var audience: [String] = []
+
+    @Flag(help: "Do not check the audience (must be chosen explicitly).")
+    var anyAudience = false
+
+    @Option(help: "Comma-separated allowed algorithms (default: all supported).")
+    var algorithms: String?
+
+    @Option(help: "Clock skew allowed for exp/nbf/iat, in seconds.")
+    var leeway: Int64 = 30
+
+    @Option(help: "Verify as if the time were this many seconds since the epoch.")
+    var now: Int64?
+
+    @Option(help: "Reject tokens whose iat is older than this many seconds.")
+    var maxAge: Int64?
+
+    @Option(help: "Required typ header, e.g. at+jwt.")
+    var requireType: String?
+
+    @Option(help: "Largest accepted token in bytes.")
+    var maxTokenBytes = 16 * 1024
+
+    func validate() throws {
+        guard !(issuer.isEmpty && !anyIssuer) else { throw ValidationError("give --issuer (repeatable) or --any-issuer") }
+        guard !(audience.isEmpty && !anyAudience) else { throw ValidationError("give --audience (repeatable) or --any-audience") }
+        guard !(jwks.isEmpty && pem.isEmpty && hmacSecretFile.isEmpty && hmacSecretEnv.isEmpty) else {
+            throw ValidationError("give at least one key source: --jwks, --pem, --hmac-secret-file or --hmac-secret-env")
+        }
+        guard leeway >= 0, leeway <= 600 else { throw ValidationError("--leeway must be between 0 and 600 seconds") }
+        guard maxTokenBytes > 0 else { throw ValidationError("--max-token-bytes must be positive") }
+    }
+
+    func run() async throws {
+        var algorithmSet = AlgorithmSet.all
+        if let algorithms {
+            var chosen = [Algorithm]()
+            for name in algorithms.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                guard let algorithm = Algorithm(name: name) else {
+                    writeError("error: --algorithms: \"\(name)\" is not one of \(Algorithm.allCases.map(\.name).joined(separator: ", "))")
+                    throw ExitCode(2)
+                }
+                chosen.append(algorithm)
+            }
+            algorithmSet = AlgorithmSet(chosen)
+        }
+        var sources = [KeySource]()
+        for value in jwks {
+            sources.append(value.hasPrefix("http://") || value.hasPrefix("https://") ? .jwksURL(value) : .jwksFile(value))
+        }
+        sources += pem.map { .pemFile($0) }
+        sources += hmacSecretFile.map { .hmacSecretFile($0) }
+        sources += hmacSecretEnv.map { .hmacSecretEnvironment($0) }
+        let keys: KeySet
+        do {
+            keys = try await KeyLoader.load(sources)
+        } catch {
+            writeError("error: \(error)")
+            throw ExitCode(2)
+        }
+        for message in keys.skipped { writeError("warning: \(message)") }
+        let policy = ValidationPolicy(
+            issuers: anyIssuer ? .any : .exactly(issuer),
+            audiences: anyAudience ? .any : .anyOf(audience),
+            algorithms: algorithmSet,
+            leeway: leeway,
+            maxAge: maxAge,
+            requiredType: requireType,
+            limits: TokenLimits(maxTokenBytes: maxTokenBytes)
+        )
+        let verifier = Verifier(policy: policy, keys: keys)
+        switch verifier.verify(try readToken(token), now: now) {
+        case .valid(let identity):
+            print(identity.jsonValue.prettyJSONText)
+        case .rejected(let reason):
+            print("rejected: \(reason.code)")
+            writeError(reason.explanation)
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,114 @@
+/// Strict base64url (RFC 4648 §5) as JWS compact serialization uses it:
+/// no padding, no whitespace, and the unused trailing bits of the last
+/// character must be zero, so every byte string has exactly one encoding.
+public enum Base64URL {
+    /// 0...63 for alphabet bytes, 0xFF for everything else.
+    @usableFromInline
+    static let decodeTable: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        for (value, byte) in alphabet.enumerated() { table[Int(byte)] = UInt8(value) }
+        return table
+    }()
+
+    static let encodeTable: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    /// The number of bytes `length` base64url characters decode to, or nil when
+    /// no canonical unpadded encoding has that length (length % 4 == 1).
+    @inlinable
+    public static func decodedLength(_ length: Int) -> Int? {
+        switch length % 4 {
+        case 0: return length / 4 * 3
+        case 2: return length / 4 * 3 + 1
+        case 3: return length / 4 * 3 + 2
+        default: return nil
+        }
+    }
+
+    /// Decodes `input` into `output`, which must hold `decodedLength(input.count)` bytes.
+    /// - Returns: the number of bytes written.
+    /// - Throws: the malformation: a byte outside the alphabet (including `=` and
+    ///   whitespace), an impossible length, or non-zero trailing bits.
+    @inlinable
+    public static func decode(
+        _ input: UnsafeRawBufferPointer,
+        into output: UnsafeMutableRawBufferPointer
+    ) throws(Malformation) -> Int {
+        guard let total = decodedLength(input.count) else { throw .base64Length }
+        precondition(output.count >= total, "output buffer too small")
+        try decodeTable.withUnsafeBufferPointer { (table) throws(Malformation) in
+            var i = 0
+            var o = 0
+            let n = input.count
+            // Full quads.
+            while i + 4 <= n {
+                let a = table[Int(input[i])], b = table[Int(input[i + 1])]
+                let c = table[Int(input[i + 2])], d = table[Int(input[i + 3])]
+                if (a | b | c | d) & 0xC0 != 0 { throw invalidByte(input[i..<(i + 4)]) }
+                output[o] = (a << 2) | (b >> 4)
+                output[o + 1] = (b << 4) | (c >> 2)
+                output[o + 2] = (c << 6) | d
+                i += 4
+                o += 3
+            }
+            let rest = n - i
+            if rest == 2 {
+                let a = table[Int(input[i])], b = table[Int(input[i + 1])]
+                if (a | b) & 0xC0 != 0 { throw invalidByte(input[i..<(i + 2)]) }
+                if b & 0x0F != 0 { throw .base64NonCanonical }
+                output[o] = (a << 2) | (b >> 4)
+            } else if rest == 3 {
+                let a = table[Int(input[i])], b = table[Int(input[i + 1])], c = table[Int(input[i + 2])]
+                if (a | b | c) & 0xC0 != 0 { throw invalidByte(input[i..<(i + 3)]) }
+                if c & 0x03 != 0 { throw .base64NonCanonical }
+                output[o] = (a << 2) | (b >> 4)
+                output[o + 1] = (b << 4) | (c >> 2)
+            }
+        }
+        return total
+    }
+
+    /// Classifies a group that contained a byte outside the alphabet.
+    @usableFromInline
+    static func invalidByte(_ group: Slice<UnsafeRawBufferPointer>) -> Malformation {
+        for byte in group {
+            switch byte {
+            case UInt8(ascii: "="): return .base64Padding
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"): return .whitespace
+            default: continue
+            }
+        }
+        return .base64Alphabet
+    }
+
+    /// Decodes a base64url string into a new array (configuration and tooling path).
+    public static func decode(_ text: some StringProtocol) throws(Malformation) -> [UInt8] {
+        let bytes = Array(text.utf8)
+        guard let total = decodedLength(bytes.count) else { throw .base64Length }
+        var out = [UInt8](repeating: 0, count: total)
+        let result: Result<Int, Malformation> = bytes.withUnsafeBytes { input in
+            out.withUnsafeMutableBytes { output in
+                Result { () throws(Malformation) in try decode(input, into: output) }
+            }
+        }
+        _ = try result.get()
+        return out
+    }
+
+    /// Encodes bytes as unpadded base64url.
+    public static func encode(_ bytes: some Collection<UInt8>) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var iterator = bytes.makeIterator()
+        while let a = iterator.next() {
+            let b = iterator.next(), c = iterator.next()
+            out.append(encodeTable[Int(a >> 2)])
+            out.append(encodeTable[Int(((a & 0x03) << 4) | ((b ?? 0) >> 4))])
+            if let b {
+                out.append(encodeTable[Int(((b & 0x0F) << 2) | ((c ?? 0) >> 6))])
+                if let c { out.append(encodeTable[Int(c & 0x3F)]) }
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,200 @@
+/// The raw claims of a verified token, decoded only when asked for.
+public struct Claims: Sendable, Hashable {
+    /// The payload JSON exactly as signed.
+    public let json: [UInt8]
+
+    public init(json: [UInt8]) { self.json = json }
+
+    /// All claims, decoded now.
+    public var all: [String: JSONValue] {
+        (try? JSONValue.parse(json))?.objectValue ?? [:]
+    }
+
+    /// One top-level claim, decoded now; nil when absent.
+    public subscript(name: String) -> JSONValue? {
+        json.withUnsafeBytes { doc -> JSONValue? in
+            var reader = ValidatedReader(doc: doc, pos: 0)
+            let object = reader.value()
+            var name = name
+            return name.withUTF8 { utf8 in
+                JSONText.member(doc, object, UnsafeRawBufferPointer(utf8)).map { JSONValue.build(doc, $0) }
+            }
+        }
+    }
+
+    /// The value at an RFC 6901 JSON pointer (`/realm_access/roles`), decoded now.
+    public func value(at pointer: String) -> JSONValue? {
+        guard pointer.hasPrefix("/") else { return pointer.isEmpty ? try? JSONValue.parse(json) : nil }
+        var current = try? JSONValue.parse(json)
+        for rawToken in pointer.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
+            guard let token = unescapePointerToken(rawToken) else { return nil }
+            switch current {
+            case .object(let members)?: current = members[token]
+            case .array(let items)?:
+                guard let index = Int(token), items.indices.contains(index) else { return nil }
+                current = items[index]
+            default: return nil
+            }
+        }
+        return current
+    }
+}
+
+/// Unescapes one RFC 6901 reference token (`~1` is `/`, `~0` is `~`); nil for any other `~`.
+func unescapePointerToken(_ token: Substring) -> String? {
+    var out = ""
+    var characters = token.makeIterator()
+    while let character = characters.next() {
+        guard character == "~" else {
+            out.append(character)
+            continue
+        }
+        switch characters.next() {
+        case "0": out.append("~")
+        case "1": out.append("/")
+        default: return nil
+        }
+    }
+    return out
+}
+
+/// The verified user every provider maps to (PROVIDERS.md "User context").
+public struct Identity: Sendable, Hashable {
+    /// The subject (`sub`).
+    public var id: String
+    public var email: String?
+    public var name: String?
+    public var username: String?
+    public var picture: String?
+    public var roles: [String]
+    public var permissions: [String]
+    /// OAuth scopes (`scope` split on spaces, or an `scp` array).
+    public var scopes: [String]
+    public var issuer: String
+    public var audience: [String]
+    /// `exp`, seconds since the epoch.
+    public var expiresAt: Int64?
+    /// `iat`, seconds since the epoch.
+    public var issuedAt: Int64?
+    /// The OAuth client the token was issued to (`client_id` or `azp`).
+    public var clientId: String?
+    public var organization: String?
+    /// `jti`, the token's unique id.
+    public var tokenId: String?
+    /// False only when a development option skipped the signature check.
+    public var signatureVerified: Bool
+    /// Every claim, decoded on demand.
+    public var claims: Claims
+
+    public init(
+        id: String, email: String? = nil, name: String? = nil, username: String? = nil, picture: String? = nil,
+        roles: [String] = [], permissions: [String] = [], scopes: [String] = [],
+        issuer: String, audience: [String] = [], expiresAt: Int64? = nil, issuedAt: Int64? = nil,
+        clientId: String? = nil, organization: String? = nil, tokenId: String? = nil,
+        signatureVerified: Bool = true, claims: Claims = Claims(json: Array("{}".utf8))
+    ) {
+        self.id = id
+        self.email = email
+        self.name = name
+        self.username = username
+        self.picture = picture
+        self.roles = roles
+        self.permissions = permissions
+        self.scopes = scopes
+        self.issuer = issuer
+        self.audience = audience
+        self.expiresAt = expiresAt
+        self.issuedAt = issuedAt
+        self.clientId = clientId
+        self.organization = organization
+        self.tokenId = tokenId
+        self.signatureVerified = signatureVerified
+        self.claims = claims
+    }
+
+    /// The standard-claims mapping (provider mappings refine it): `sub`, `email`,
+    /// `name`, `preferred_username`, `picture`, `roles`, `permissions`, `scope`/`scp`,
+    /// `client_id`/`azp`, `org_id`.
+    public init(standardClaimsOf view: TokenView, signatureVerified: Bool = true) {
+        let doc = view.payload
+        let object = view.payloadObject
+        let c = view.claims
+        func string(_ slice: JSONSlice?) -> String? {
+            guard let slice, slice.kind == .string else { return nil }
+            return JSONText.string(doc, slice)
+        }
+        func member(_ name: StaticString) -> JSONSlice? {
+            JSONText.member(doc, object, UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        }
+        func strings(_ slice: JSONSlice?) -> [String] {
+            guard let slice else { return [] }
+            if slice.kind == .string { return [JSONText.string(doc, slice)] }
+            var out = [String]()
+            JSONText.forEachElement(doc, slice) { element in
+                if element.kind == .string { out.append(JSONText.string(doc, element)) }
+                return true
+            }
+            return out
+        }
+        var scopes = string(c.scope).map { $0.split(separator: " ").map(String.init) } ?? []
+        if scopes.isEmpty { scopes = strings(member("scp")) }
+        self.init(
+            id: string(c.sub) ?? "",
+            email: string(member("email")),
+            name: string(member("name")),
+            username: string(member("preferred_username")),
+            picture: string(member("picture")),
+            roles: strings(member("roles")),
+            permissions: strings(member("permissions")),
+            scopes: scopes,
+            issuer: string(c.iss) ?? "",
+            audience: strings(c.aud),
+            expiresAt: c.exp,
+            issuedAt: c.iat,
+            clientId: string(c.clientID) ?? string(c.azp),
+            organization: string(member("org_id")),
+            tokenId: string(c.jti),
+            signatureVerified: signatureVerified,
+            claims: Claims(json: Array(doc))
+        )
+    }
+
+    /// The identity as a JSON object (for CLIs, logs of non-secret data, and handlers).
+    public var jsonValue: JSONValue {
+        var object: [String: JSONValue] = [
+            "id": .string(id),
+            "roles": .array(roles.map(JSONValue.string)),
+            "permissions": .array(permissions.map(JSONValue.string)),
+            "scopes": .array(scopes.map(JSONValue.string)),
+            "issuer": .string(issuer),
+            "audience": .array(audience.map(JSONValue.string)),
+            "signatureVerified": .bool(signatureVerified),
+        ]
+        if let email { object["email"] = .string(email) }
+        if let name { object["name"] = .string(name) }
+        if let username { object["username"] = .string(username) }
+        if let picture { object["picture"] = .string(picture) }
+        if let expiresAt { object["expiresAt"] = .number(String(expiresAt)) }
+        if let issuedAt { object["issuedAt"] = .number(String(issuedAt)) }
+        if let clientId { object["clientId"] = .string(clientId) }
+        if let organization { object["organization"] = .string(organization) }
+        if let tokenId { object["tokenId"] = .string(tokenId) }
+        return .object(object)
+    }
+}
+
+/// The outcome of verifying a token: a value, never a thrown error.
+public enum Verdict: Sendable, Hashable {
+    case valid(Identity)
+    case rejected(Reason)
+
+    public var identity: Identity? {
+        if case .valid(let identity) = self { return identity }
+        return nil
+    }
+
+    public var reason: Reason? {
+        if case .rejected(let reason) = self { return reason }
+        return nil
+    }
+}

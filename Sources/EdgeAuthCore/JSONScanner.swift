@@ -1,0 +1,334 @@
+/// The JSON type of a scanned value.
+public enum JSONKind: UInt8, Sendable {
+    case object, array, string, number, bool, null
+}
+
+/// A value inside a scanned document, by offsets: nothing is copied or decoded.
+/// For strings, `start..<end` is the content between the quotes.
+public struct JSONSlice: Sendable, Equatable {
+    public var start: Int
+    public var end: Int
+    public var kind: JSONKind
+    /// A string whose content contains backslash escapes (compare with `JSONText`).
+    public var hasEscapes: Bool
+
+    @inlinable
+    public init(start: Int, end: Int, kind: JSONKind, hasEscapes: Bool = false) {
+        self.start = start
+        self.end = end
+        self.kind = kind
+        self.hasEscapes = hasEscapes
+    }
+
+    @inlinable public var count: Int { end - start }
+}
+
+/// Limits applied while scanning untrusted JSON.
+public struct JSONLimits: Sendable, Hashable {
+    /// Deepest allowed nesting of objects and arrays (the top-level object is depth 1).
+    public var maxDepth: Int
+    /// Most object members in the whole document.
+    public var maxMembers: Int
+
+    public init(maxDepth: Int = 16, maxMembers: Int = 256) {
+        self.maxDepth = maxDepth
+        self.maxMembers = maxMembers
+    }
+}
+
+/// Offsets of one object member's name, kept while its object is open so that
+/// duplicates can be found without building a dictionary.
+@usableFromInline
+struct MemberName {
+    @usableFromInline var start: Int32
+    @usableFromInline var end: Int32
+    @usableFromInline var escaped: Bool
+}
+
+/// A strict, validating, non-allocating JSON scanner (RFC 8259) over borrowed bytes.
+///
+/// It checks the whole document — grammar, UTF-8, escapes, nesting depth, member
+/// count, duplicate names in every object — and reports each top-level member
+/// as offsets to the caller. The scratch buffer for member names is borrowed too.
+@usableFromInline
+struct JSONScanner {
+    @usableFromInline let doc: UnsafeRawBufferPointer
+    @usableFromInline var pos: Int = 0
+    @usableFromInline let maxDepth: Int
+    @usableFromInline let names: UnsafeMutableBufferPointer<MemberName>
+    @usableFromInline var nameCount: Int = 0
+    @usableFromInline var membersSeen: Int = 0
+
+    @usableFromInline
+    init(doc: UnsafeRawBufferPointer, limits: JSONLimits, names: UnsafeMutableBufferPointer<MemberName>) {
+        self.doc = doc
+        self.maxDepth = limits.maxDepth
+        self.names = names
+    }
+
+    /// Scans a document that must be exactly one JSON object, calling `onMember`
+    /// for each top-level member with its name and value.
+    /// - Throws: `notObject` when the top-level value is not an object; otherwise the malformation.
+    @usableFromInline
+    mutating func scanTopLevelObject(
+        notObject: Malformation,
+        _ onMember: (JSONSlice, JSONSlice) throws(Malformation) -> Void
+    ) throws(Malformation) {
+        skipWhitespace()
+        guard pos < doc.count, doc[pos] == UInt8(ascii: "{") else {
+            // Distinguish "valid JSON but not an object" from "not JSON": both reject.
+            throw notObject
+        }
+        try scanObject(depth: 1, onMember)
+        skipWhitespace()
+        if pos != doc.count { throw .invalidJSON }
+    }
+
+    @inline(__always) @usableFromInline
+    mutating func skipWhitespace() {
+        while pos < doc.count {
+            switch doc[pos] {
+            case 0x20, 0x09, 0x0A, 0x0D: pos += 1
+            default: return
+            }
+        }
+    }
+
+    @usableFromInline
+    mutating func scanValue(depth: Int) throws(Malformation) -> JSONSlice {
+        skipWhitespace()
+        guard pos < doc.count else { throw .invalidJSON }
+        let start = pos
+        switch doc[pos] {
+        case UInt8(ascii: "{"):
+            try scanObject(depth: depth + 1) { (_, _) throws(Malformation) in }
+            return JSONSlice(start: start, end: pos, kind: .object)
+        case UInt8(ascii: "["):
+            try scanArray(depth: depth + 1)
+            return JSONSlice(start: start, end: pos, kind: .array)
+        case UInt8(ascii: "\""):
+            return try scanString()
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return JSONSlice(start: start, end: pos, kind: .bool)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return JSONSlice(start: start, end: pos, kind: .bool)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return JSONSlice(start: start, end: pos, kind: .null)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            try scanNumber()
+            return JSONSlice(start: start, end: pos, kind: .number)
+        default:
+            throw .invalidJSON
+        }
+    }
+
+    @usableFromInline
+    mutating func expectLiteral(_ literal: StaticString) throws(Malformation) {
+        let n = literal.utf8CodeUnitCount
+        guard pos + n <= doc.count else { throw .invalidJSON }
+        let p = literal.utf8Start
+        for i in 0..<n where doc[pos + i] != p[i] { throw .invalidJSON }
+        pos += n
+    }
+
+    @usableFromInline
+    mutating func scanObject(
+        depth: Int,
+        _ onMember: (JSONSlice, JSONSlice) throws(Malformation) -> Void
+    ) throws(Malformation) {
+        if depth > maxDepth { throw .nestingTooDeep }
+        pos += 1  // "{"
+        let frame = nameCount
+        defer { nameCount = frame }
+        skipWhitespace()
+        if pos < doc.count, doc[pos] == UInt8(ascii: "}") {
+            pos += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            guard pos < doc.count, doc[pos] == UInt8(ascii: "\"") else { throw .invalidJSON }
+            let name = try scanString()
+            try recordName(name, frame: frame)
+            skipWhitespace()
+            guard pos < doc.count, doc[pos] == UInt8(ascii: ":") else { throw .invalidJSON }
+            pos += 1
+            let value = try scanValue(depth: depth)
+            try onMember(name, value)
+            skipWhitespace()
+            guard pos < doc.count else { throw .invalidJSON }
+            if doc[pos] == UInt8(ascii: ",") {
+                pos += 1
+                continue
+            }
+            if doc[pos] == UInt8(ascii: "}") {
+                pos += 1
+                return
+            }
+            throw .invalidJSON
+        }
+    }
+
+    /// Rejects a name already used in the open object, then remembers it.
+    @usableFromInline
+    mutating func recordName(_ name: JSONSlice, frame: Int) throws(Malformation) {
+        membersSeen += 1
+        guard membersSeen <= names.count else { throw .tooManyMembers }
+        for i in frame..<nameCount {
+            let other = names[i]
+            let otherSlice = JSONSlice(start: Int(other.start), end: Int(other.end), kind: .string, hasEscapes: other.escaped)
+            if JSONText.equal(doc, name, otherSlice) { throw .duplicateMember }
+        }
+        names[nameCount] = MemberName(start: Int32(name.start), end: Int32(name.end), escaped: name.hasEscapes)
+        nameCount += 1
+    }
+
+    @usableFromInline
+    mutating func scanArray(depth: Int) throws(Malformation) {
+        if depth > maxDepth { throw .nestingTooDeep }
+        pos += 1  // "["
+        skipWhitespace()
+        if pos < doc.count, doc[pos] == UInt8(ascii: "]") {
+            pos += 1
+            return
+        }
+        while true {
+            _ = try scanValue(depth: depth)
+            skipWhitespace()
+            guard pos < doc.count else { throw .invalidJSON }
+            if doc[pos] == UInt8(ascii: ",") {
+                pos += 1
+                continue
+            }
+            if doc[pos] == UInt8(ascii: "]") {
+                pos += 1
+                return
+            }
+            throw .invalidJSON
+        }
+    }
+
+    /// Scans a string starting at its opening quote; validates escapes and UTF-8.
+    @usableFromInline
+    mutating func scanString() throws(Malformation) -> JSONSlice {
+        pos += 1  // opening quote
+        let start = pos
+        var escaped = false
+        let n = doc.count
+        while pos < n {
+            let byte = doc[pos]
+            if byte == UInt8(ascii: "\"") {
+                let slice = JSONSlice(start: start, end: pos, kind: .string, hasEscapes: escaped)
+                pos += 1
+                return slice
+            }
+            if byte == UInt8(ascii: "\\") {
+                escaped = true
+                try scanEscape()
+                continue
+            }
+            if byte < 0x20 { throw .invalidJSON }
+            if byte < 0x80 {
+                pos += 1
+                continue
+            }
+            try scanUTF8Sequence(lead: byte)
+        }
+        throw .invalidJSON
+    }
+
+    @usableFromInline
+    mutating func scanEscape() throws(Malformation) {
+        pos += 1
+        guard pos < doc.count else { throw .invalidJSON }
+        switch doc[pos] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+             UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            pos += 1
+        case UInt8(ascii: "u"):
+            pos += 1
+            let unit = try hex4()
+            if (0xD800...0xDBFF).contains(unit) {
+                // A high surrogate must be followed by an escaped low surrogate.
+                guard pos + 1 < doc.count, doc[pos] == UInt8(ascii: "\\"), doc[pos + 1] == UInt8(ascii: "u") else {
+                    throw .invalidUTF8
+                }
+                pos += 2
+                let low = try hex4()
+                guard (0xDC00...0xDFFF).contains(low) else { throw .invalidUTF8 }
+            } else if (0xDC00...0xDFFF).contains(unit) {
+                throw .invalidUTF8
+            }
+        default:
+            throw .invalidJSON
+        }
+    }
+
+    @usableFromInline
+    mutating func hex4() throws(Malformation) -> UInt32 {
+        guard pos + 4 <= doc.count else { throw .invalidJSON }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            guard let digit = JSONText.hexValue(doc[pos]) else { throw .invalidJSON }
+            value = value << 4 | UInt32(digit)
+            pos += 1
+        }
+        return value
+    }
+
+    /// Validates one multi-byte UTF-8 sequence (RFC 3629: no overlongs, no surrogates, ≤ U+10FFFF).
+    @usableFromInline
+    mutating func scanUTF8Sequence(lead: UInt8) throws(Malformation) {
+        let n = doc.count
+        var lowerBound: UInt8 = 0x80
+        var upperBound: UInt8 = 0xBF
+        let continuation: Int
+        switch lead {
+        case 0xC2...0xDF: continuation = 1
+        case 0xE0: continuation = 2; lowerBound = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: continuation = 2
+        case 0xED: continuation = 2; upperBound = 0x9F
+        case 0xF0: continuation = 3; lowerBound = 0x90
+        case 0xF1...0xF3: continuation = 3
+        case 0xF4: continuation = 3; upperBound = 0x8F
+        default: throw .invalidUTF8
+        }
+        guard pos + continuation < n else { throw .invalidUTF8 }
+        let second = doc[pos + 1]
+        guard second >= lowerBound, second <= upperBound else { throw .invalidUTF8 }
+        if continuation > 1 {
+            for i in 2...continuation where doc[pos + i] & 0xC0 != 0x80 { throw .invalidUTF8 }
+        }
+        pos += continuation + 1
+    }
+
+    @usableFromInline
+    mutating func scanNumber() throws(Malformation) {
+        let n = doc.count
+        if doc[pos] == UInt8(ascii: "-") { pos += 1 }
+        guard pos < n else { throw .invalidJSON }
+        if doc[pos] == UInt8(ascii: "0") {
+            pos += 1
+        } else if (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(doc[pos]) {
+            while pos < n, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(doc[pos]) { pos += 1 }
+        } else {
+            throw .invalidJSON
+        }
+        if pos < n, doc[pos] == UInt8(ascii: ".") {
+            pos += 1
+            let digits = pos
+            while pos < n, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(doc[pos]) { pos += 1 }
+            if pos == digits { throw .invalidJSON }
+        }
+        if pos < n, doc[pos] == UInt8(ascii: "e") || doc[pos] == UInt8(ascii: "E") {
+            pos += 1
+            if pos < n, doc[pos] == UInt8(ascii: "+") || doc[pos] == UInt8(ascii: "-") { pos += 1 }
+            let digits = pos
+            while pos < n, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(doc[pos]) { pos += 1 }
+            if pos == digits { throw .invalidJSON }
+        }
+    }
+}

@@ -1,0 +1,371 @@
+/// Reading values out of a document that `JSONScanner` has already validated:
+/// comparisons, numbers and iteration work on offsets without allocating;
+/// only the `String` conversions allocate.
+public enum JSONText {
+    @inlinable
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// The UTF-8 bytes a validated JSON string denotes, escapes decoded one byte at a time.
+    @usableFromInline
+    struct UnescapedBytes: IteratorProtocol {
+        @usableFromInline let doc: UnsafeRawBufferPointer
+        @usableFromInline var pos: Int
+        @usableFromInline let end: Int
+        @usableFromInline var pending: (UInt8, UInt8, UInt8) = (0, 0, 0)
+        @usableFromInline var pendingCount = 0
+
+        @usableFromInline
+        init(doc: UnsafeRawBufferPointer, slice: JSONSlice) {
+            self.doc = doc
+            self.pos = slice.start
+            self.end = slice.end
+        }
+
+        @usableFromInline
+        mutating func next() -> UInt8? {
+            if pendingCount > 0 {
+                let byte = pending.0
+                pending = (pending.1, pending.2, 0)
+                pendingCount -= 1
+                return byte
+            }
+            guard pos < end else { return nil }
+            let byte = doc[pos]
+            guard byte == UInt8(ascii: "\\") else {
+                pos += 1
+                return byte
+            }
+            let kind = doc[pos + 1]
+            pos += 2
+            switch kind {
+            case UInt8(ascii: "b"): return 0x08
+            case UInt8(ascii: "f"): return 0x0C
+            case UInt8(ascii: "n"): return 0x0A
+            case UInt8(ascii: "r"): return 0x0D
+            case UInt8(ascii: "t"): return 0x09
+            case UInt8(ascii: "u"): break
+            default: return kind  // \" \\ \/
+            }
+            var scalar = readHex4()
+            if (0xD800...0xDBFF).contains(scalar) {
+                pos += 2  // the validated "\u" of the low surrogate
+                let low = readHex4()
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            }
+            switch scalar {
+            case 0..<0x80:
+                return UInt8(scalar)
+            case 0x80..<0x800:
+                pending = (UInt8(0x80 | scalar & 0x3F), 0, 0)
+                pendingCount = 1
+                return UInt8(0xC0 | scalar >> 6)
+            case 0x800..<0x10000:
+                pending = (UInt8(0x80 | (scalar >> 6) & 0x3F), UInt8(0x80 | scalar & 0x3F), 0)
+                pendingCount = 2
+                return UInt8(0xE0 | scalar >> 12)
+            default:
+                pending = (UInt8(0x80 | (scalar >> 12) & 0x3F), UInt8(0x80 | (scalar >> 6) & 0x3F), UInt8(0x80 | scalar & 0x3F))
+                pendingCount = 3
+                return UInt8(0xF0 | scalar >> 18)
+            }
+        }
+
+        @usableFromInline
+        mutating func readHex4() -> UInt32 {
+            var value: UInt32 = 0
+            for _ in 0..<4 {
+                value = value << 4 | UInt32(JSONText.hexValue(doc[pos]) ?? 0)
+                pos += 1
+            }
+            return value
+        }
+    }
+
+    /// Whether two validated JSON strings denote the same characters.
+    @inlinable
+    public static func equal(_ doc: UnsafeRawBufferPointer, _ a: JSONSlice, _ b: JSONSlice) -> Bool {
+        if !a.hasEscapes && !b.hasEscapes {
+            guard a.count == b.count else { return false }
+            return memoryEqual(doc, a.start, doc, b.start, a.count)
+        }
+        var x = UnescapedBytes(doc: doc, slice: a)
+        var y = UnescapedBytes(doc: doc, slice: b)
+        while true {
+            let p = x.next(), q = y.next()
+            if p != q { return false }
+            if p == nil { return true }
+        }
+    }
+
+    /// Whether a validated JSON string denotes exactly `literal` (UTF-8 bytes).
+    @inlinable
+    public static func equal(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice, _ literal: UnsafeRawBufferPointer) -> Bool {
+        guard slice.kind == .string else { return false }
+        if !slice.hasEscapes {
+            guard slice.count == literal.count else { return false }
+            return memoryEqual(doc, slice.start, literal, 0, literal.count)
+        }
+        var x = UnescapedBytes(doc: doc, slice: slice)
+        var i = 0
+        while let byte = x.next() {
+            guard i < literal.count, literal[i] == byte else { return false }
+            i += 1
+        }
+        return i == literal.count
+    }
+
+    /// Whether a validated JSON string denotes `literal`, ASCII letters compared case-insensitively.
+    @inlinable
+    public static func equalIgnoringASCIICase(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice, _ literal: StaticString) -> Bool {
+        guard slice.kind == .string else { return false }
+        var x = UnescapedBytes(doc: doc, slice: slice)
+        let p = literal.utf8Start
+        var i = 0
+        while let byte = x.next() {
+            guard i < literal.utf8CodeUnitCount, lowercased(byte) == lowercased(p[i]) else { return false }
+            i += 1
+        }
+        return i == literal.utf8CodeUnitCount
+    }
+
+    @inlinable
+    static func lowercased(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+    }
+
+    @inlinable
+    static func memoryEqual(_ a: UnsafeRawBufferPointer, _ i: Int, _ b: UnsafeRawBufferPointer, _ j: Int, _ n: Int) -> Bool {
+        var k = 0
+        while k < n {
+            if a[i + k] != b[j + k] { return false }
+            k += 1
+        }
+        return true
+    }
+
+    /// The Swift string a validated JSON string denotes (allocates).
+    public static func string(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice) -> String {
+        if !slice.hasEscapes {
+            return String(decoding: UnsafeRawBufferPointer(rebasing: doc[slice.start..<slice.end]), as: UTF8.self)
+        }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(slice.count)
+        var x = UnescapedBytes(doc: doc, slice: slice)
+        while let byte = x.next() { bytes.append(byte) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Largest NumericDate accepted: 9999-12-31T23:59:59Z.
+    public static let maxNumericDate: Int64 = 253_402_300_799
+
+    /// A NumericDate (RFC 7519 §2): a JSON number of seconds, floored to whole
+    /// seconds, in 0...`maxNumericDate`. Returns nil for anything else (negative,
+    /// huge like `1e400`, or not a number).
+    @inlinable
+    public static func numericDate(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice) -> Int64? {
+        guard slice.kind == .number else { return nil }
+        var pos = slice.start
+        let end = slice.end
+        var negative = false
+        if doc[pos] == UInt8(ascii: "-") {
+            negative = true
+            pos += 1
+        }
+        var mantissa: UInt64 = 0
+        var significant = 0
+        var scale = 0  // value = mantissa * 10^scale
+        var sawNonZero = false
+        while pos < end, let d = digit(doc[pos]) {
+            if significant < 19 {
+                mantissa = mantissa * 10 + UInt64(d)
+                if mantissa != 0 { significant += 1 }
+            } else {
+                scale += 1
+            }
+            if d != 0 { sawNonZero = true }
+            pos += 1
+        }
+        if pos < end, doc[pos] == UInt8(ascii: ".") {
+            pos += 1
+            while pos < end, let d = digit(doc[pos]) {
+                if significant < 19 {
+                    mantissa = mantissa * 10 + UInt64(d)
+                    if mantissa != 0 { significant += 1 }
+                    scale -= 1
+                }
+                if d != 0 { sawNonZero = true }
+                pos += 1
+            }
+        }
+        if pos < end, doc[pos] == UInt8(ascii: "e") || doc[pos] == UInt8(ascii: "E") {
+            pos += 1
+            var expNegative = false
+            if doc[pos] == UInt8(ascii: "+") || doc[pos] == UInt8(ascii: "-") {
+                expNegative = doc[pos] == UInt8(ascii: "-")
+                pos += 1
+            }
+            var exponent = 0
+            while pos < end, let d = digit(doc[pos]) {
+                if exponent < 100_000 { exponent = exponent * 10 + Int(d) }
+                pos += 1
+            }
+            scale += expNegative ? -exponent : exponent
+        }
+        if !sawNonZero || mantissa == 0 { return 0 }
+        if negative { return nil }
+        if scale > 0 {
+            for _ in 0..<scale {
+                let (next, overflow) = mantissa.multipliedReportingOverflow(by: 10)
+                if overflow || next > UInt64(maxNumericDate) { return nil }
+                mantissa = next
+            }
+        } else if scale < 0 {
+            if scale < -19 { return 0 }
+            for _ in 0..<(-scale) { mantissa /= 10 }
+        }
+        guard mantissa <= UInt64(maxNumericDate) else { return nil }
+        return Int64(mantissa)
+    }
+
+    @inlinable
+    static func digit(_ byte: UInt8) -> UInt8? {
+        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") ? byte - UInt8(ascii: "0") : nil
+    }
+
+    /// Calls `body` for each element of a validated array; stops when it returns false.
+    @inlinable
+    public static func forEachElement(
+        _ doc: UnsafeRawBufferPointer, _ array: JSONSlice, _ body: (JSONSlice) -> Bool
+    ) {
+        guard array.kind == .array else { return }
+        var reader = ValidatedReader(doc: doc, pos: array.start + 1)
+        reader.skipWhitespace()
+        if doc[reader.pos] == UInt8(ascii: "]") { return }
+        while true {
+            let element = reader.value()
+            if !body(element) { return }
+            reader.skipWhitespace()
+            if doc[reader.pos] == UInt8(ascii: "]") { return }
+            reader.pos += 1  // ","
+        }
+    }
+
+    /// Calls `body` for each member (name, value) of a validated object; stops when it returns false.
+    @inlinable
+    public static func forEachMember(
+        _ doc: UnsafeRawBufferPointer, _ object: JSONSlice, _ body: (JSONSlice, JSONSlice) -> Bool
+    ) {
+        guard object.kind == .object else { return }
+        var reader = ValidatedReader(doc: doc, pos: object.start + 1)
+        reader.skipWhitespace()
+        if doc[reader.pos] == UInt8(ascii: "}") { return }
+        while true {
+            reader.skipWhitespace()
+            let name = reader.value()
+            reader.skipWhitespace()
+            reader.pos += 1  // ":"
+            let value = reader.value()
+            if !body(name, value) { return }
+            reader.skipWhitespace()
+            if doc[reader.pos] == UInt8(ascii: "}") { return }
+            reader.pos += 1  // ","
+        }
+    }
+
+    /// The value of member `name` in a validated object, if present.
+    @inlinable
+    public static func member(_ doc: UnsafeRawBufferPointer, _ object: JSONSlice, _ name: UnsafeRawBufferPointer) -> JSONSlice? {
+        var found: JSONSlice?
+        forEachMember(doc, object) { key, value in
+            if equal(doc, key, name) {
+                found = value
+                return false
+            }
+            return true
+        }
+        return found
+    }
+}
+
+/// Steps over values of a document already validated by `JSONScanner`.
+@usableFromInline
+struct ValidatedReader {
+    @usableFromInline let doc: UnsafeRawBufferPointer
+    @usableFromInline var pos: Int
+
+    @usableFromInline
+    init(doc: UnsafeRawBufferPointer, pos: Int) {
+        self.doc = doc
+        self.pos = pos
+    }
+
+    @usableFromInline
+    mutating func skipWhitespace() {
+        while pos < doc.count, doc[pos] == 0x20 || doc[pos] == 0x09 || doc[pos] == 0x0A || doc[pos] == 0x0D { pos += 1 }
+    }
+
+    @usableFromInline
+    mutating func value() -> JSONSlice {
+        skipWhitespace()
+        let start = pos
+        switch doc[pos] {
+        case UInt8(ascii: "\""):
+            pos += 1
+            let contentStart = pos
+            var escaped = false
+            while doc[pos] != UInt8(ascii: "\"") {
+                if doc[pos] == UInt8(ascii: "\\") {
+                    escaped = true
+                    pos += 2
+                } else {
+                    pos += 1
+                }
+            }
+            pos += 1
+            return JSONSlice(start: contentStart, end: pos - 1, kind: .string, hasEscapes: escaped)
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            let kind: JSONKind = doc[pos] == UInt8(ascii: "{") ? .object : .array
+            var depth = 0
+            repeat {
+                switch doc[pos] {
+                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1; pos += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1; pos += 1
+                case UInt8(ascii: "\""):
+                    pos += 1
+                    while doc[pos] != UInt8(ascii: "\"") { pos += doc[pos] == UInt8(ascii: "\\") ? 2 : 1 }
+                    pos += 1
+                default: pos += 1
+                }
+            } while depth > 0
+            return JSONSlice(start: start, end: pos, kind: kind)
+        case UInt8(ascii: "t"):
+            pos += 4
+            return JSONSlice(start: start, end: pos, kind: .bool)
+        case UInt8(ascii: "f"):
+            pos += 5
+            return JSONSlice(start: start, end: pos, kind: .bool)
+        case UInt8(ascii: "n"):
+            pos += 4
+            return JSONSlice(start: start, end: pos, kind: .null)
+        default:
+            while pos < doc.count {
+                switch doc[pos] {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"),
+                     UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"):
+                    pos += 1
+                    continue
+                default: break
+                }
+                break
+            }
+            return JSONSlice(start: start, end: pos, kind: .number)
+        }
+    }
+}

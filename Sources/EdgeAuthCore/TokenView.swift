@@ -1,0 +1,371 @@
+/// Size limits for untrusted tokens.
+public struct TokenLimits: Sendable, Hashable {
+    /// Longest accepted token in bytes (default 16 KiB).
+    public var maxTokenBytes: Int
+    /// Limits for the header and payload JSON.
+    public var json: JSONLimits
+
+    public init(maxTokenBytes: Int = 16 * 1024, json: JSONLimits = JSONLimits()) {
+        self.maxTokenBytes = maxTokenBytes
+        self.json = json
+    }
+}
+
+/// The registered claims of a payload, as offsets into the decoded payload.
+public struct RegisteredClaims: Sendable {
+    public var iss: JSONSlice?
+    public var sub: JSONSlice?
+    /// A string or an array of strings.
+    public var aud: JSONSlice?
+    public var jti: JSONSlice?
+    public var scope: JSONSlice?
+    public var azp: JSONSlice?
+    public var clientID: JSONSlice?
+    public var exp: Int64?
+    public var nbf: Int64?
+    public var iat: Int64?
+
+    public init() {}
+}
+
+/// A parsed compact JWS/JWT over borrowed bytes.
+///
+/// `header`, `payload` and `signature` point into scratch memory that lives only
+/// for the `TokenView.parse` call; `signingInput` points into the caller's token.
+/// Never let a view or its buffers escape the closure.
+public struct TokenView {
+    /// The caller's token bytes.
+    public let token: UnsafeRawBufferPointer
+    /// `base64url(header) "." base64url(payload)`: the bytes the signature covers.
+    public let signingInput: UnsafeRawBufferPointer
+    /// Decoded header JSON.
+    public let header: UnsafeRawBufferPointer
+    /// Decoded payload JSON.
+    public let payload: UnsafeRawBufferPointer
+    /// Decoded signature bytes.
+    public let signature: UnsafeRawBufferPointer
+    public let algorithm: Algorithm
+    /// `kid` in `header`, if present.
+    public let kid: JSONSlice?
+    /// `typ` in `header`, if present.
+    public let typ: JSONSlice?
+    /// Registered claims in `payload`.
+    public let claims: RegisteredClaims
+
+    /// Parses and strictly checks `token`, then calls `body` with the view or the rejection.
+    /// Does not allocate for tokens that fit the stack scratch space.
+    @inlinable
+    public static func parse<R, E: Error>(
+        _ token: UnsafeRawBufferPointer,
+        limits: TokenLimits = TokenLimits(),
+        _ body: (Result<TokenView, Reason>) throws(E) -> R
+    ) throws(E) -> R {
+        guard token.count <= limits.maxTokenBytes else {
+            return try body(.failure(.tokenTooLarge(limit: limits.maxTokenBytes)))
+        }
+        // Locate the two dots before touching anything else.
+        var firstDot = -1
+        var secondDot = -1
+        var dots = 0
+        for i in 0..<token.count where token[i] == UInt8(ascii: ".") {
+            dots += 1
+            if dots == 1 { firstDot = i } else if dots == 2 { secondDot = i }
+        }
+        guard dots == 2 else {
+            if let first = token.first, first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
+                return try body(.failure(.malformed(.jsonSerialization)))
+            }
+            return try body(.failure(.malformed(.segmentCount)))
+        }
+        let headerText = UnsafeRawBufferPointer(rebasing: token[0..<firstDot])
+        let payloadText = UnsafeRawBufferPointer(rebasing: token[(firstDot + 1)..<secondDot])
+        let signatureText = UnsafeRawBufferPointer(rebasing: token[(secondDot + 1)...])
+        if let first = token.first, first == UInt8(ascii: "{") {
+            return try body(.failure(.malformed(.jsonSerialization)))
+        }
+        guard !headerText.isEmpty, !payloadText.isEmpty, !signatureText.isEmpty else {
+            return try body(.failure(.malformed(.emptySegment)))
+        }
+        guard let headerLength = Base64URL.decodedLength(headerText.count),
+              let payloadLength = Base64URL.decodedLength(payloadText.count),
+              let signatureLength = Base64URL.decodedLength(signatureText.count)
+        else {
+            return try body(.failure(.malformed(classifyLength(headerText, payloadText, signatureText))))
+        }
+        let scratchBytes = headerLength + payloadLength + signatureLength
+        let nameCapacity = max(limits.json.maxMembers, 1)
+        return try withUnsafeTemporaryAllocation(byteCount: scratchBytes, alignment: 8) { (scratch) throws(E) -> R in
+            try withUnsafeTemporaryAllocation(of: MemberName.self, capacity: nameCapacity) { (names) throws(E) -> R in
+                let result = decodeAndScan(
+                    token: token, signingInputEnd: secondDot,
+                    headerText: headerText, payloadText: payloadText, signatureText: signatureText,
+                    scratch: scratch, names: names, limits: limits.json
+                )
+                return try body(result)
+            }
+        }
+    }
+
+    /// Malformation for a segment whose length no base64url text can have — or
+    /// an earlier, more telling problem in its bytes.
+    @usableFromInline
+    static func classifyLength(_ segments: UnsafeRawBufferPointer...) -> Malformation {
+        for segment in segments {
+            for byte in segment where Base64URL.decodeTable[Int(byte)] == 0xFF {
+                return Base64URL.invalidByte(segment[...])
+            }
+        }
+        return .base64Length
+    }
+
+    @usableFromInline
+    static func decodeAndScan(
+        token: UnsafeRawBufferPointer,
+        signingInputEnd: Int,
+        headerText: UnsafeRawBufferPointer,
+        payloadText: UnsafeRawBufferPointer,
+        signatureText: UnsafeRawBufferPointer,
+        scratch: UnsafeMutableRawBufferPointer,
+        names: UnsafeMutableBufferPointer<MemberName>,
+        limits: JSONLimits
+    ) -> Result<TokenView, Reason> {
+        do {
+            var offset = 0
+            let headerCount = try Base64URL.decode(headerText, into: UnsafeMutableRawBufferPointer(rebasing: scratch[offset...]))
+            let header = UnsafeRawBufferPointer(rebasing: scratch[offset..<(offset + headerCount)])
+            offset += headerCount
+            let payloadCount = try Base64URL.decode(payloadText, into: UnsafeMutableRawBufferPointer(rebasing: scratch[offset...]))
+            let payload = UnsafeRawBufferPointer(rebasing: scratch[offset..<(offset + payloadCount)])
+            offset += payloadCount
+            let signatureCount = try Base64URL.decode(signatureText, into: UnsafeMutableRawBufferPointer(rebasing: scratch[offset...]))
+            let signature = UnsafeRawBufferPointer(rebasing: scratch[offset..<(offset + signatureCount)])
+
+            let parsedHeader = try HeaderFields.scan(header, limits: limits, names: names)
+            let algorithm: Algorithm
+            switch parsedHeader.algorithm(in: header) {
+            case .success(let alg): algorithm = alg
+            case .failure(let reason): return .failure(reason)
+            }
+            if let expected = algorithm.fixedSignatureLength, signatureCount != expected {
+                return .failure(.malformed(.signatureLength))
+            }
+            let claims: RegisteredClaims
+            switch try ClaimScanner.scan(payload, limits: limits, names: names) {
+            case .success(let c): claims = c
+            case .failure(let reason): return .failure(reason)
+            }
+            return .success(TokenView(
+                token: token,
+                signingInput: UnsafeRawBufferPointer(rebasing: token[0..<signingInputEnd]),
+                header: header, payload: payload, signature: signature,
+                algorithm: algorithm, kid: parsedHeader.kid, typ: parsedHeader.typ, claims: claims
+            ))
+        } catch {
+            return .failure(.malformed(error))
+        }
+    }
+
+    @usableFromInline
+    init(
+        token: UnsafeRawBufferPointer, signingInput: UnsafeRawBufferPointer,
+        header: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, signature: UnsafeRawBufferPointer,
+        algorithm: Algorithm, kid: JSONSlice?, typ: JSONSlice?, claims: RegisteredClaims
+    ) {
+        self.token = token
+        self.signingInput = signingInput
+        self.header = header
+        self.payload = payload
+        self.signature = signature
+        self.algorithm = algorithm
+        self.kid = kid
+        self.typ = typ
+        self.claims = claims
+    }
+
+    /// The whole payload as a top-level object slice.
+    public var payloadObject: JSONSlice {
+        var reader = ValidatedReader(doc: payload, pos: 0)
+        return reader.value()
+    }
+
+    /// The whole header as a top-level object slice.
+    public var headerObject: JSONSlice {
+        var reader = ValidatedReader(doc: header, pos: 0)
+        return reader.value()
+    }
+
+    /// The `kid` as a String (allocates; for messages and slow paths).
+    public var kidString: String? { kid.map { JSONText.string(header, $0) } }
+}
+
+/// Compares a member name with a literal spelled in ASCII.
+@inlinable
+func nameIs(_ doc: UnsafeRawBufferPointer, _ name: JSONSlice, _ literal: StaticString) -> Bool {
+    JSONText.equal(doc, name, UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+}
+
+/// The header parameters EdgeAuth reads. Everything else (`jku`, `x5u`, `jwk`,
+/// `x5c`…) is deliberately ignored: keys are never taken from the token.
+@usableFromInline
+struct HeaderFields {
+    @usableFromInline var alg: JSONSlice?
+    @usableFromInline var kid: JSONSlice?
+    @usableFromInline var typ: JSONSlice?
+    @usableFromInline var crit: JSONSlice?
+    @usableFromInline var b64: JSONSlice?
+
+    @usableFromInline init() {}
+
+    @usableFromInline
+    static func scan(
+        _ header: UnsafeRawBufferPointer, limits: JSONLimits, names: UnsafeMutableBufferPointer<MemberName>
+    ) throws(Malformation) -> HeaderFields {
+        var fields = HeaderFields()
+        var scanner = JSONScanner(doc: header, limits: limits, names: names)
+        try scanner.scanTopLevelObject(notObject: .headerNotObject) { (name, value) throws(Malformation) in
+            if nameIs(header, name, "alg") {
+                fields.alg = value
+            } else if nameIs(header, name, "kid") {
+                guard value.kind == .string else { throw .headerParameterType }
+                fields.kid = value
+            } else if nameIs(header, name, "typ") {
+                guard value.kind == .string else { throw .headerParameterType }
+                fields.typ = value
+            } else if nameIs(header, name, "crit") {
+                fields.crit = value
+            } else if nameIs(header, name, "b64") {
+                guard value.kind == .bool else { throw .headerParameterType }
+                fields.b64 = value
+            }
+        }
+        return fields
+    }
+
+    /// The algorithm, after the checks that make a header unacceptable whatever the policy.
+    @usableFromInline
+    func algorithm(in header: UnsafeRawBufferPointer) -> Result<Algorithm, Reason> {
+        guard let alg, alg.kind == .string else { return .failure(.malformed(.missingAlgorithm)) }
+        // Up to 8 bytes of the unescaped name, packed: every implemented name is 5 bytes.
+        var packed: UInt64 = 0
+        var length = 0
+        var bytes = JSONText.UnescapedBytes(doc: header, slice: alg)
+        while let byte = bytes.next() {
+            if length < 8 { packed |= UInt64(byte) << (8 * UInt64(length)) }
+            length += 1
+        }
+        if JSONText.equalIgnoringASCIICase(header, alg, "none") { return .failure(.unsecured) }
+        if let b64, header[b64.start] == UInt8(ascii: "f") { return .failure(.malformed(.unencodedPayload)) }
+        if let crit {
+            // RFC 7515 §4.1.11: a non-empty array of names. None is implemented here.
+            guard crit.kind == .array else { return .failure(.malformed(.headerParameterType)) }
+            var first: JSONSlice?
+            var allStrings = true
+            JSONText.forEachElement(header, crit) { element in
+                if element.kind != .string { allStrings = false }
+                if first == nil { first = element }
+                return true
+            }
+            guard allStrings, let first else { return .failure(.malformed(.headerParameterType)) }
+            return .failure(.unsupportedCritical(JSONText.string(header, first)))
+        }
+        if length <= 8, let index = Algorithm.packedNames.firstIndex(of: packed) {
+            return .success(Algorithm(rawValue: UInt8(index))!)
+        }
+        return .failure(.unsupportedAlgorithm(JSONText.string(header, alg)))
+    }
+}
+
+/// Reads the registered claims of a payload in one validating pass.
+@usableFromInline
+enum ClaimScanner {
+    @usableFromInline
+    static func scan(
+        _ payload: UnsafeRawBufferPointer, limits: JSONLimits, names: UnsafeMutableBufferPointer<MemberName>
+    ) throws(Malformation) -> Result<RegisteredClaims, Reason> {
+        var claims = RegisteredClaims()
+        var exp: JSONSlice?
+        var nbf: JSONSlice?
+        var iat: JSONSlice?
+        var scanner = JSONScanner(doc: payload, limits: limits, names: names)
+        try scanner.scanTopLevelObject(notObject: .payloadNotObject) { (name, value) throws(Malformation) in
+            guard name.hasEscapes || (name.count >= 3 && name.count <= 9) else { return }
+            switch payload[name.start] {
+            case UInt8(ascii: "i"):
+                if nameIs(payload, name, "iss") { claims.iss = value } else if nameIs(payload, name, "iat") { iat = value }
+            case UInt8(ascii: "s"):
+                if nameIs(payload, name, "sub") { claims.sub = value } else if nameIs(payload, name, "scope") { claims.scope = value }
+            case UInt8(ascii: "a"):
+                if nameIs(payload, name, "aud") { claims.aud = value } else if nameIs(payload, name, "azp") { claims.azp = value }
+            case UInt8(ascii: "e"):
+                if nameIs(payload, name, "exp") { exp = value }
+            case UInt8(ascii: "n"):
+                if nameIs(payload, name, "nbf") { nbf = value }
+            case UInt8(ascii: "j"):
+                if nameIs(payload, name, "jti") { claims.jti = value }
+            case UInt8(ascii: "c"):
+                if nameIs(payload, name, "client_id") { claims.clientID = value }
+            default:
+                // A name spelled with escapes ("\u0065xp") still names a registered claim.
+                if name.hasEscapes { try rescanEscapedName(payload, name, value, &claims, &exp, &nbf, &iat) }
+            }
+        }
+        if let reason = checkTypes(payload, &claims, exp: exp, nbf: nbf, iat: iat) { return .failure(reason) }
+        return .success(claims)
+    }
+
+    @usableFromInline
+    static func rescanEscapedName(
+        _ payload: UnsafeRawBufferPointer, _ name: JSONSlice, _ value: JSONSlice,
+        _ claims: inout RegisteredClaims, _ exp: inout JSONSlice?, _ nbf: inout JSONSlice?, _ iat: inout JSONSlice?
+    ) throws(Malformation) {
+        if nameIs(payload, name, "iss") { claims.iss = value }
+        else if nameIs(payload, name, "iat") { iat = value }
+        else if nameIs(payload, name, "sub") { claims.sub = value }
+        else if nameIs(payload, name, "scope") { claims.scope = value }
+        else if nameIs(payload, name, "aud") { claims.aud = value }
+        else if nameIs(payload, name, "azp") { claims.azp = value }
+        else if nameIs(payload, name, "exp") { exp = value }
+        else if nameIs(payload, name, "nbf") { nbf = value }
+        else if nameIs(payload, name, "jti") { claims.jti = value }
+        else if nameIs(payload, name, "client_id") { claims.clientID = value }
+    }
+
+    @usableFromInline
+    static func checkTypes(
+        _ payload: UnsafeRawBufferPointer, _ claims: inout RegisteredClaims,
+        exp: JSONSlice?, nbf: JSONSlice?, iat: JSONSlice?
+    ) -> Reason? {
+        if let s = claims.iss, s.kind != .string { return .invalidClaim("iss") }
+        if let s = claims.sub, s.kind != .string { return .invalidClaim("sub") }
+        if let s = claims.jti, s.kind != .string { return .invalidClaim("jti") }
+        if let s = claims.scope, s.kind != .string { return .invalidClaim("scope") }
+        if let s = claims.azp, s.kind != .string { return .invalidClaim("azp") }
+        if let s = claims.clientID, s.kind != .string { return .invalidClaim("client_id") }
+        if let aud = claims.aud {
+            switch aud.kind {
+            case .string: break
+            case .array:
+                var allStrings = true
+                JSONText.forEachElement(payload, aud) { element in
+                    allStrings = element.kind == .string
+                    return allStrings
+                }
+                if !allStrings { return .invalidClaim("aud") }
+            default: return .invalidClaim("aud")
+            }
+        }
+        if let exp {
+            guard let value = JSONText.numericDate(payload, exp) else { return .invalidClaim("exp") }
+            claims.exp = value
+        }
+        if let nbf {
+            guard let value = JSONText.numericDate(payload, nbf) else { return .invalidClaim("nbf") }
+            claims.nbf = value
+        }
+        if let iat {
+            guard let value = JSONText.numericDate(payload, iat) else { return .invalidClaim("iat") }
+            claims.iat = value
+        }
+        return nil
+    }
+}

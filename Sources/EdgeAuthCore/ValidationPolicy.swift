@@ -1,0 +1,199 @@
+/// Which issuers a verifier accepts. There is no default: an operator chooses.
+public enum IssuerRule: Sendable, Hashable {
+    /// `iss` must equal one of these exactly (byte for byte, trailing slash included).
+    case exactly([String])
+    /// Any issuer, including none. Only for tools such as `edgeauth verify` with an explicit flag.
+    case any
+}
+
+/// Which audiences a verifier accepts (MCP-AUTH-CHECKLIST R5). There is no
+/// default: skipping the audience check must be an explicit choice.
+public enum AudienceRule: Sendable, Hashable {
+    /// `aud` (a string or an array) must contain at least one of these.
+    case anyOf([String])
+    /// The audience is not checked.
+    case any
+}
+
+/// The claims policy applied after the signature verified.
+public struct ValidationPolicy: Sendable {
+    public var issuers: IssuerRule {
+        didSet { issuerBytes = Self.bytes(issuers) }
+    }
+    public var audiences: AudienceRule {
+        didSet { audienceBytes = Self.bytes(audiences) }
+    }
+    /// Algorithms accepted at all; keys narrow this further.
+    public var algorithms: AlgorithmSet
+    /// Claims that must be present (registered or not).
+    public var requiredClaims: [String]
+    /// Allowed clock skew in seconds for `exp`, `nbf` and `iat` (default 30).
+    public var leeway: Int64
+    /// `exp` must be present (default true).
+    public var requireExpiration: Bool
+    /// Reject tokens whose `iat` is older than this many seconds (requires `iat`).
+    public var maxAge: Int64?
+    /// Required `typ` header, compared case-insensitively, `application/` prefix allowed (e.g. `at+jwt`, RFC 9068).
+    public var requiredType: String? {
+        didSet { requiredTypeBytes = requiredType.map { Array($0.lowercased().utf8) } }
+    }
+    /// Size limits for tokens.
+    public var limits: TokenLimits
+
+    // Pre-encoded UTF-8 for comparisons that do not allocate.
+    @usableFromInline var issuerBytes: [[UInt8]]
+    @usableFromInline var audienceBytes: [[UInt8]]
+    @usableFromInline var requiredTypeBytes: [UInt8]?
+
+    public init(
+        issuers: IssuerRule,
+        audiences: AudienceRule,
+        algorithms: AlgorithmSet = .all,
+        requiredClaims: [String] = [],
+        leeway: Int64 = 30,
+        requireExpiration: Bool = true,
+        maxAge: Int64? = nil,
+        requiredType: String? = nil,
+        limits: TokenLimits = TokenLimits()
+    ) {
+        self.issuers = issuers
+        self.audiences = audiences
+        self.algorithms = algorithms
+        self.requiredClaims = requiredClaims
+        self.leeway = leeway
+        self.requireExpiration = requireExpiration
+        self.maxAge = maxAge
+        self.requiredType = requiredType
+        self.limits = limits
+        self.issuerBytes = Self.bytes(issuers)
+        self.audienceBytes = Self.bytes(audiences)
+        self.requiredTypeBytes = requiredType.map { Array($0.lowercased().utf8) }
+    }
+
+    private static func bytes(_ rule: IssuerRule) -> [[UInt8]] {
+        if case .exactly(let values) = rule { return values.map { Array($0.utf8) } }
+        return []
+    }
+
+    private static func bytes(_ rule: AudienceRule) -> [[UInt8]] {
+        if case .anyOf(let values) = rule { return values.map { Array($0.utf8) } }
+        return []
+    }
+
+    /// Header checks that need no key: allowed algorithm and `typ`.
+    @inlinable
+    public func checkHeader(_ view: TokenView) -> Reason? {
+        guard algorithms.contains(view.algorithm) else { return .algorithmNotAllowed(view.algorithm.name) }
+        if let expected = requiredTypeBytes {
+            guard let typ = view.typ, Self.typeMatches(view.header, typ, expected) else {
+                return .wrongType(expected: requiredType ?? "", got: view.typ.map { JSONText.string(view.header, $0) })
+            }
+        }
+        return nil
+    }
+
+    /// `typ` equals `expected` ignoring ASCII case, with or without `application/`.
+    @usableFromInline
+    static func typeMatches(_ header: UnsafeRawBufferPointer, _ typ: JSONSlice, _ expected: [UInt8]) -> Bool {
+        var bytes = JSONText.UnescapedBytes(doc: header, slice: typ)
+        var buffer: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // first 32 bytes, lowercased
+        var length = 0
+        while let byte = bytes.next() {
+            guard length < 32 else { return false }
+            withUnsafeMutableBytes(of: &buffer) { $0[length] = JSONText.lowercased(byte) }
+            length += 1
+        }
+        return withUnsafeBytes(of: &buffer) { raw in
+            let prefix: StaticString = "application/"
+            var start = 0
+            if length == expected.count + prefix.utf8CodeUnitCount,
+               JSONText.memoryEqual(raw, 0, UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount), 0, prefix.utf8CodeUnitCount) {
+                start = prefix.utf8CodeUnitCount
+            }
+            guard length - start == expected.count else { return false }
+            return expected.withUnsafeBytes { JSONText.memoryEqual(raw, start, $0, 0, expected.count) }
+        }
+    }
+
+    /// Time, issuer, audience and required-claim checks. Does not allocate unless it rejects.
+    /// - Parameter now: seconds since the epoch.
+    @inlinable
+    public func checkClaims(_ view: TokenView, now: Int64) -> Reason? {
+        let claims = view.claims
+        if let exp = claims.exp {
+            if now - leeway >= exp { return .expired(expiredAt: exp, now: now) }
+        } else if requireExpiration {
+            return .missingClaim("exp")
+        }
+        if let nbf = claims.nbf, now + leeway < nbf { return .notYetValid(notBefore: nbf, now: now) }
+        if let iat = claims.iat {
+            if now + leeway < iat { return .issuedInFuture(issuedAt: iat, now: now) }
+            if let maxAge, now - leeway - iat > maxAge { return .tooOld(issuedAt: iat, maxAge: maxAge) }
+        } else if maxAge != nil {
+            return .missingClaim("iat")
+        }
+        if case .exactly = issuers {
+            guard let iss = claims.iss, matchesAny(view.payload, iss, issuerBytes) else {
+                return .wrongIssuer(expected: issuerStrings, got: claims.iss.map { JSONText.string(view.payload, $0) })
+            }
+        }
+        if case .anyOf = audiences {
+            guard let aud = claims.aud, audienceMatches(view.payload, aud) else {
+                return .wrongAudience(expected: audienceStrings, got: Self.audienceValues(view.payload, claims.aud))
+            }
+        }
+        for name in requiredClaims where !Self.hasClaim(view, name) {
+            return .missingClaim(name)
+        }
+        return nil
+    }
+
+    @usableFromInline var issuerStrings: [String] {
+        if case .exactly(let values) = issuers { return values }
+        return []
+    }
+
+    @usableFromInline var audienceStrings: [String] {
+        if case .anyOf(let values) = audiences { return values }
+        return []
+    }
+
+    @usableFromInline
+    func matchesAny(_ doc: UnsafeRawBufferPointer, _ value: JSONSlice, _ candidates: [[UInt8]]) -> Bool {
+        for candidate in candidates {
+            if candidate.withUnsafeBytes({ JSONText.equal(doc, value, $0) }) { return true }
+        }
+        return false
+    }
+
+    @usableFromInline
+    func audienceMatches(_ doc: UnsafeRawBufferPointer, _ aud: JSONSlice) -> Bool {
+        if aud.kind == .string { return matchesAny(doc, aud, audienceBytes) }
+        var found = false
+        JSONText.forEachElement(doc, aud) { element in
+            found = matchesAny(doc, element, audienceBytes)
+            return !found
+        }
+        return found
+    }
+
+    @usableFromInline
+    static func audienceValues(_ doc: UnsafeRawBufferPointer, _ aud: JSONSlice?) -> [String] {
+        guard let aud else { return [] }
+        if aud.kind == .string { return [JSONText.string(doc, aud)] }
+        var values = [String]()
+        JSONText.forEachElement(doc, aud) { element in
+            values.append(JSONText.string(doc, element))
+            return true
+        }
+        return values
+    }
+
+    @usableFromInline
+    static func hasClaim(_ view: TokenView, _ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { utf8 in
+            JSONText.member(view.payload, view.payloadObject, UnsafeRawBufferPointer(utf8)) != nil
+        }
+    }
+}

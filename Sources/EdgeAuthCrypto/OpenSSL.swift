@@ -1,0 +1,180 @@
+internal import COpenSSL
+import Synchronization
+
+/// A failure to import a key or use OpenSSL: misuse or environment, never a
+/// token rejection (those are `Reason` values).
+public struct CryptoError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String { case invalidKey, weakKey, unsupportedKey, keyUse, openSSL }
+        private let value: Value
+        public static let invalidKey = Code(value: .invalidKey)
+        public static let weakKey = Code(value: .weakKey)
+        public static let unsupportedKey = Code(value: .unsupportedKey)
+        /// The key's `use`/`key_ops`/`alg` forbid signature verification.
+        public static let keyUse = Code(value: .keyUse)
+        public static let openSSL = Code(value: .openSSL)
+        public var description: String { value.rawValue }
+    }
+
+    public let code: Code
+    /// What is wrong, for the operator.
+    public let reason: String
+    /// The OpenSSL error queue at the time of failure, if any.
+    public let underlying: String?
+
+    public init(_ code: Code, _ reason: String, underlying: String? = nil) {
+        self.code = code
+        self.reason = reason
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        "\(code): \(reason)" + (underlying.map { " (\($0))" } ?? "")
+    }
+
+    /// A failure of an OpenSSL call: captures and clears the thread's error queue.
+    static func openSSL(_ what: String) -> CryptoError {
+        CryptoError(.openSSL, what, underlying: OpenSSLErrors.drain())
+    }
+}
+
+enum OpenSSLErrors {
+    /// Reads and clears the thread's OpenSSL error queue.
+    static func drain() -> String? {
+        var messages = [String]()
+        while true {
+            let code = unsafe ERR_get_error()
+            if code == 0 { break }
+            var buffer = [CChar](repeating: 0, count: 256)
+            unsafe buffer.withUnsafeMutableBufferPointer { unsafe ERR_error_string_n(code, $0.baseAddress, $0.count) }
+            messages.append(String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return messages.isEmpty ? nil : messages.joined(separator: "; ")
+    }
+
+    /// Clears the queue after an expected failure (a bad signature leaves entries behind).
+    @inline(__always)
+    static func clear() { unsafe ERR_clear_error() }
+}
+
+/// An owned `EVP_PKEY`, freed on deinit. Immutable after creation, so it is
+/// safe to share across threads (OpenSSL 3 keys are read-only during verify).
+final class PKey: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    init(taking pointer: OpaquePointer) { unsafe self.pointer = pointer }
+    deinit { unsafe EVP_PKEY_free(pointer) }
+
+    var baseID: Int32 { unsafe EVP_PKEY_get_base_id(pointer) }
+    var bits: Int32 { unsafe EVP_PKEY_get_bits(pointer) }
+    /// Maximum signature size in bytes (the modulus size for RSA).
+    var size: Int32 { unsafe EVP_PKEY_get_size(pointer) }
+
+    /// The EC group name (`prime256v1`, `secp384r1`, `secp521r1`), if this is an EC key.
+    var groupName: String? {
+        var buffer = [CChar](repeating: 0, count: 64)
+        var length = 0
+        let ok = unsafe buffer.withUnsafeMutableBufferPointer {
+            unsafe EVP_PKEY_get_utf8_string_param(pointer, "group", $0.baseAddress, $0.count, &length)
+        }
+        guard ok == 1 else {
+            OpenSSLErrors.clear()
+            return nil
+        }
+        return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// Message digests fetched once from the default provider (fetching per call
+/// costs a provider lookup and a lock in OpenSSL 3).
+final class Digests: @unchecked Sendable {
+    static let shared = Digests()
+    let sha256: OpaquePointer
+    let sha384: OpaquePointer
+    let sha512: OpaquePointer
+    let hmac: OpaquePointer
+
+    private init() {
+        guard let sha256 = unsafe EVP_MD_fetch(nil, "SHA2-256", nil),
+              let sha384 = unsafe EVP_MD_fetch(nil, "SHA2-384", nil),
+              let sha512 = unsafe EVP_MD_fetch(nil, "SHA2-512", nil),
+              let hmac = unsafe EVP_MAC_fetch(nil, "HMAC", nil)
+        else {
+            // The default provider always has these; without them nothing can verify.
+            fatalError("OpenSSL default provider lacks SHA-2/HMAC: \(OpenSSLErrors.drain() ?? "no error")")
+        }
+        unsafe self.sha256 = sha256
+        unsafe self.sha384 = sha384
+        unsafe self.sha512 = sha512
+        unsafe self.hmac = hmac
+    }
+
+    func md(forHashBytes bytes: Int) -> OpaquePointer {
+        switch bytes {
+        case 32: unsafe sha256
+        case 48: unsafe sha384
+        default: unsafe sha512
+        }
+    }
+
+    static func name(forHashBytes bytes: Int) -> String {
+        switch bytes {
+        case 32: "SHA2-256"
+        case 48: "SHA2-384"
+        default: "SHA2-512"
+        }
+    }
+}
+
+/// A small lock-protected stack of reusable OpenSSL contexts: contexts are not
+/// thread-safe, creating one per call costs allocations, and a pool keeps one
+/// per concurrently verifying thread.
+final class ContextPool: Sendable {
+    /// An OpenSSL context owned by the pool; used by one thread at a time.
+    private struct Handle: @unchecked Sendable {
+        let pointer: UnsafeMutableRawPointer
+    }
+
+    private let free: Mutex<[Handle]>
+    private let make: @Sendable () -> UnsafeMutableRawPointer?
+    private let destroy: @Sendable (UnsafeMutableRawPointer) -> Void
+    private static let limit = 64
+
+    init(make: @escaping @Sendable () -> UnsafeMutableRawPointer?, destroy: @escaping @Sendable (UnsafeMutableRawPointer) -> Void) {
+        var storage = [Handle]()
+        storage.reserveCapacity(Self.limit)
+        self.free = Mutex(storage)
+        self.make = make
+        self.destroy = destroy
+    }
+
+    deinit {
+        let destroy = self.destroy
+        free.withLock { handles in
+            for handle in handles { unsafe destroy(handle.pointer) }
+        }
+    }
+
+    /// Runs `body` with a context from the pool (or a new one), then returns it.
+    /// Returns nil when no context could be created.
+    func with<R>(_ body: (UnsafeMutableRawPointer) -> R) -> R? {
+        let pooled = free.withLock { $0.popLast() }
+        guard let context = unsafe pooled?.pointer ?? make() else { return nil }
+        let result = unsafe body(context)
+        let handle = unsafe Handle(pointer: context)
+        let kept = free.withLock { handles -> Bool in
+            guard handles.count < Self.limit else { return false }
+            handles.append(handle)
+            return true
+        }
+        if !kept { unsafe destroy(context) }
+        return result
+    }
+}
+
+/// Constant-time equality of two byte ranges of equal length.
+@inline(__always)
+func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    guard a.count == b.count else { return false }
+    return unsafe CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0
+}

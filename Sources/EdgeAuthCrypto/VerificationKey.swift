@@ -1,0 +1,403 @@
+internal import COpenSSL
+public import EdgeAuthCore
+
+/// The elliptic curves ES256/384/512 use.
+public enum Curve: String, Sendable, Hashable {
+    case p256 = "P-256", p384 = "P-384", p521 = "P-521"
+
+    var algorithm: Algorithm {
+        switch self {
+        case .p256: .es256
+        case .p384: .es384
+        case .p521: .es512
+        }
+    }
+
+    /// Bytes of one coordinate, and of r and s in a JWS signature.
+    var coordinateBytes: Int {
+        switch self {
+        case .p256: 32
+        case .p384: 48
+        case .p521: 66
+        }
+    }
+
+    var openSSLGroup: String {
+        switch self {
+        case .p256: "prime256v1"
+        case .p384: "secp384r1"
+        case .p521: "secp521r1"
+        }
+    }
+
+    init?(openSSLGroup: String) {
+        switch openSSLGroup {
+        case "prime256v1", "P-256": self = .p256
+        case "secp384r1", "P-384": self = .p384
+        case "secp521r1", "P-521": self = .p521
+        default: return nil
+        }
+    }
+
+    /// The group order n, big-endian, left-padded to `coordinateBytes`.
+    var order: [UInt8] {
+        switch self {
+        case .p256: Curve.hex("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551")
+        case .p384: Curve.hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973")
+        case .p521: Curve.hex("01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409")
+        }
+    }
+
+    private static func hex(_ text: String) -> [UInt8] {
+        var bytes = [UInt8]()
+        var iterator = text.utf8.makeIterator()
+        while let high = iterator.next(), let low = iterator.next() {
+            bytes.append(UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)!)
+        }
+        return bytes
+    }
+}
+
+/// A public key (or HMAC secret) bound to the algorithms its type allows.
+///
+/// An RSA or EC key can never verify an HS* token and an HMAC secret never an
+/// asymmetric one: `algorithms` is derived from the key type and narrowed by the
+/// JWK's `alg`. OpenSSL objects are created once here and reused for every verify.
+public final class VerificationKey: Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        case rsa(bits: Int)
+        /// An RSA key restricted to PSS by its SPKI (`id-RSASSA-PSS`).
+        case rsaPSS(bits: Int)
+        case ec(Curve)
+        case ed25519
+        case hmac(bytes: Int)
+    }
+
+    /// The JWK `kid`, if any.
+    public let kid: String?
+    public let kind: Kind
+    /// Exactly the algorithms this key may verify.
+    public let algorithms: AlgorithmSet
+
+    let kidBytes: [UInt8]?
+    private let material: Material
+    /// Reusable contexts, indexed by `Algorithm.rawValue`.
+    private let pools: [ContextPool?]
+
+    private enum Material: Sendable {
+        case pkey(PKey)
+        case secret([UInt8])
+    }
+
+    /// Minimum RSA modulus size accepted (RFC 7518 §3.3).
+    public static let minimumRSABits = 2048
+    /// Largest RSA modulus accepted (bounds verification cost).
+    public static let maximumRSABits = 16384
+
+    init(pkey: PKey, kid: String?, restrictTo restriction: Algorithm?) throws(CryptoError) {
+        let kind: Kind
+        var allowed: AlgorithmSet
+        switch unsafe pkey.baseID {
+        case unsafe edgeauth_evp_pkey_rsa, unsafe edgeauth_evp_pkey_rsa_pss:
+            let bits = Int(pkey.bits)
+            guard bits >= Self.minimumRSABits else {
+                throw CryptoError(.weakKey, "RSA modulus is \(bits) bits; at least \(Self.minimumRSABits) are required")
+            }
+            guard bits <= Self.maximumRSABits else {
+                throw CryptoError(.unsupportedKey, "RSA modulus is \(bits) bits; at most \(Self.maximumRSABits) are supported")
+            }
+            if unsafe pkey.baseID == edgeauth_evp_pkey_rsa_pss {
+                kind = .rsaPSS(bits: bits)
+                allowed = AlgorithmSet([Algorithm.ps256, .ps384, .ps512])
+            } else {
+                kind = .rsa(bits: bits)
+                allowed = AlgorithmSet([Algorithm.rs256, .rs384, .rs512, .ps256, .ps384, .ps512])
+            }
+        case unsafe edgeauth_evp_pkey_ec:
+            guard let group = pkey.groupName, let curve = Curve(openSSLGroup: group) else {
+                throw CryptoError(.unsupportedKey, "EC curve \(pkey.groupName ?? "?") is not P-256, P-384 or P-521")
+            }
+            kind = .ec(curve)
+            allowed = AlgorithmSet([curve.algorithm])
+        case unsafe edgeauth_evp_pkey_ed25519:
+            kind = .ed25519
+            allowed = AlgorithmSet([Algorithm.edDSA])
+        default:
+            throw CryptoError(.unsupportedKey, "key type \(pkey.baseID) is not RSA, EC or Ed25519")
+        }
+        if let restriction {
+            guard allowed.contains(restriction) else {
+                throw CryptoError(.invalidKey, "key alg \(restriction.name) does not fit a \(kind) key")
+            }
+            allowed = AlgorithmSet([restriction])
+        }
+        self.kid = kid
+        self.kidBytes = kid.map { Array($0.utf8) }
+        self.kind = kind
+        self.algorithms = allowed
+        self.material = .pkey(pkey)
+        self.pools = Algorithm.allCases.map { alg in
+            guard allowed.contains(alg), alg.family != .eddsa else { return nil }
+            return Self.verifyContextPool(pkey: pkey, algorithm: alg)
+        }
+    }
+
+    /// An HMAC secret for HS256/384/512. A secret may verify an algorithm only if it
+    /// is at least as long as the hash (RFC 7518 §3.2).
+    /// - Throws: `weakKey` when the secret is shorter than 32 bytes.
+    public init(hmacSecret secret: [UInt8], kid: String? = nil, restrictTo restriction: Algorithm? = nil) throws(CryptoError) {
+        var allowed = AlgorithmSet([Algorithm.hs256, .hs384, .hs512].filter { secret.count >= $0.hashBytes })
+        guard !allowed.isEmpty else {
+            throw CryptoError(.weakKey, "HMAC secret is \(secret.count) bytes; at least 32 are required for HS256")
+        }
+        if let restriction {
+            guard restriction.family == .hmac else {
+                throw CryptoError(.invalidKey, "an HMAC secret cannot verify \(restriction.name)")
+            }
+            guard allowed.contains(restriction) else {
+                throw CryptoError(.weakKey, "HMAC secret is \(secret.count) bytes; \(restriction.name) needs at least \(restriction.hashBytes)")
+            }
+            allowed = AlgorithmSet([restriction])
+        }
+        self.kid = kid
+        self.kidBytes = kid.map { Array($0.utf8) }
+        self.kind = .hmac(bytes: secret.count)
+        self.algorithms = allowed
+        self.material = .secret(secret)
+        self.pools = Algorithm.allCases.map { alg in
+            allowed.contains(alg) ? Self.macContextPool(secret: secret, algorithm: alg) : nil
+        }
+    }
+
+    public var description: String {
+        "VerificationKey(kid: \(kid ?? "none"), kind: \(kind), algorithms: \(algorithms.algorithms.map(\.name)))"
+    }
+
+    // MARK: Verification
+
+    /// Verifies `signature` over `signingInput` with `algorithm`.
+    /// Returns false for any failure, including an algorithm this key may not verify.
+    public func verify(_ algorithm: Algorithm, signingInput: UnsafeRawBufferPointer, signature: UnsafeRawBufferPointer) -> Bool {
+        guard algorithms.contains(algorithm) else { return false }
+        switch algorithm.family {
+        case .hmac: return unsafe verifyMAC(algorithm, signingInput, signature)
+        case .rsaPKCS1, .rsaPSS: return unsafe verifyRSA(algorithm, signingInput, signature)
+        case .ecdsa: return unsafe verifyECDSA(algorithm, signingInput, signature)
+        case .eddsa: return unsafe verifyEd25519(signingInput, signature)
+        }
+    }
+
+    private func verifyMAC(_ algorithm: Algorithm, _ input: UnsafeRawBufferPointer, _ signature: UnsafeRawBufferPointer) -> Bool {
+        // A truncated tag is never a valid JWS signature.
+        guard signature.count == algorithm.hashBytes, let pool = pools[Int(algorithm.rawValue)] else { return false }
+        return pool.with { context -> Bool in
+            let ctx = OpaquePointer(context)
+            return unsafe withUnsafeTemporaryAllocation(byteCount: 64, alignment: 8) { tag -> Bool in
+                var length = 0
+                // A NULL key re-initialises the context with the key it already holds.
+                guard unsafe EVP_MAC_init(ctx, nil, 0, nil) == 1,
+                      unsafe EVP_MAC_update(ctx, input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count) == 1,
+                      unsafe EVP_MAC_final(ctx, tag.baseAddress?.assumingMemoryBound(to: UInt8.self), &length, 64) == 1,
+                      length == algorithm.hashBytes
+                else {
+                    OpenSSLErrors.clear()
+                    return false
+                }
+                return unsafe constantTimeEqual(UnsafeRawBufferPointer(rebasing: tag[0..<length]), signature)
+            }
+        } ?? false
+    }
+
+    private func verifyRSA(_ algorithm: Algorithm, _ input: UnsafeRawBufferPointer, _ signature: UnsafeRawBufferPointer) -> Bool {
+        guard case .pkey(let pkey) = material, signature.count == Int(pkey.size) else { return false }
+        return unsafe verifyDigest(algorithm, input, signature)
+    }
+
+    private func verifyECDSA(_ algorithm: Algorithm, _ input: UnsafeRawBufferPointer, _ signature: UnsafeRawBufferPointer) -> Bool {
+        guard case .ec(let curve) = kind, signature.count == 2 * curve.coordinateBytes else { return false }
+        let size = curve.coordinateBytes
+        let r = UnsafeRawBufferPointer(rebasing: signature[0..<size])
+        let s = UnsafeRawBufferPointer(rebasing: signature[size...])
+        // r and s must be in 1...n-1: zero or ≥ n is the "psychic signature" class.
+        let inRange = curve.order.withUnsafeBytes { n in
+            unsafe ECDSASignature.isInRange(r, order: n) && ECDSASignature.isInRange(s, order: n)
+        }
+        guard inRange else { return false }
+        return unsafe withUnsafeTemporaryAllocation(byteCount: 2 * size + 16, alignment: 8) { der -> Bool in
+            let length = unsafe ECDSASignature.der(r: r, s: s, into: der)
+            return unsafe verifyDigest(algorithm, input, UnsafeRawBufferPointer(rebasing: der[0..<length]))
+        }
+    }
+
+    /// Hashes `input` and checks `signature` with this key's prepared `EVP_PKEY_CTX`.
+    private func verifyDigest(_ algorithm: Algorithm, _ input: UnsafeRawBufferPointer, _ signature: UnsafeRawBufferPointer) -> Bool {
+        guard let pool = pools[Int(algorithm.rawValue)] else { return false }
+        return unsafe withUnsafeTemporaryAllocation(byteCount: 64, alignment: 8) { digest -> Bool in
+            guard let digestLength = unsafe DigestContexts.shared.hash(algorithm.hashBytes, input, into: digest) else { return false }
+            return pool.with { context -> Bool in
+                let ok = unsafe EVP_PKEY_verify(
+                    OpaquePointer(context),
+                    signature.baseAddress?.assumingMemoryBound(to: UInt8.self), signature.count,
+                    digest.baseAddress?.assumingMemoryBound(to: UInt8.self), digestLength
+                ) == 1
+                if !ok { OpenSSLErrors.clear() }
+                return ok
+            } ?? false
+        }
+    }
+
+    private func verifyEd25519(_ input: UnsafeRawBufferPointer, _ signature: UnsafeRawBufferPointer) -> Bool {
+        guard case .pkey(let pkey) = material, signature.count == 64 else { return false }
+        // Ed25519 has no pre-hash interface in OpenSSL 3.0: one-shot DigestVerify on a reused EVP_MD_CTX.
+        return DigestContexts.shared.mdContexts.with { context -> Bool in
+            let ctx = OpaquePointer(context)
+            unsafe EVP_MD_CTX_reset(ctx)
+            let ok = unsafe EVP_DigestVerifyInit_ex(ctx, nil, nil, nil, nil, pkey.pointer, nil) == 1
+                && EVP_DigestVerify(
+                    ctx,
+                    signature.baseAddress?.assumingMemoryBound(to: UInt8.self), signature.count,
+                    input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count
+                ) == 1
+            if !ok { OpenSSLErrors.clear() }
+            return ok
+        } ?? false
+    }
+
+    // MARK: Context pools
+
+    private static func verifyContextPool(pkey: PKey, algorithm: Algorithm) -> ContextPool {
+        ContextPool(
+            make: {
+                guard let ctx = unsafe EVP_PKEY_CTX_new_from_pkey(nil, pkey.pointer, nil) else { return nil }
+                let md = unsafe Digests.shared.md(forHashBytes: algorithm.hashBytes)
+                var ok = unsafe EVP_PKEY_verify_init(ctx) == 1 && EVP_PKEY_CTX_set_signature_md(ctx, md) == 1
+                switch algorithm.family {
+                case .rsaPKCS1:
+                    ok = unsafe ok && EVP_PKEY_CTX_set_rsa_padding(ctx, edgeauth_rsa_pkcs1_padding) == 1
+                case .rsaPSS:
+                    // RFC 7518 §3.5: MGF1 with the same hash, salt as long as the hash.
+                    ok = unsafe ok && EVP_PKEY_CTX_set_rsa_padding(ctx, edgeauth_rsa_pkcs1_pss_padding) == 1
+                        && EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, edgeauth_rsa_pss_saltlen_digest) == 1
+                        && EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) == 1
+                default:
+                    break
+                }
+                guard ok else {
+                    unsafe EVP_PKEY_CTX_free(ctx)
+                    OpenSSLErrors.clear()
+                    return nil
+                }
+                return unsafe UnsafeMutableRawPointer(ctx)
+            },
+            destroy: { unsafe EVP_PKEY_CTX_free(OpaquePointer($0)) }
+        )
+    }
+
+    private static func macContextPool(secret: [UInt8], algorithm: Algorithm) -> ContextPool {
+        ContextPool(
+            make: {
+                guard let ctx = unsafe EVP_MAC_CTX_new(Digests.shared.hmac) else { return nil }
+                let ok = Digests.name(forHashBytes: algorithm.hashBytes).withCString { name in
+                    var params = unsafe [
+                        OSSL_PARAM_construct_utf8_string("digest", UnsafeMutablePointer(mutating: name), 0),
+                        OSSL_PARAM_construct_end(),
+                    ]
+                    return unsafe secret.withUnsafeBufferPointer { key in
+                        unsafe EVP_MAC_init(ctx, key.baseAddress, key.count, &params) == 1
+                    }
+                }
+                guard ok else {
+                    unsafe EVP_MAC_CTX_free(ctx)
+                    OpenSSLErrors.clear()
+                    return nil
+                }
+                return unsafe UnsafeMutableRawPointer(ctx)
+            },
+            destroy: { unsafe EVP_MAC_CTX_free(OpaquePointer($0)) }
+        )
+    }
+}
+
+/// Shared digest contexts for hashing signing inputs (one per concurrent thread, reused).
+final class DigestContexts: Sendable {
+    static let shared = DigestContexts()
+
+    let mdContexts = ContextPool(
+        make: { unsafe EVP_MD_CTX_new().map { unsafe UnsafeMutableRawPointer($0) } },
+        destroy: { unsafe EVP_MD_CTX_free(OpaquePointer($0)) }
+    )
+
+    /// Hashes `input` with the SHA-2 of `hashBytes` into `output`; returns the digest length.
+    func hash(_ hashBytes: Int, _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {
+        let md = unsafe Digests.shared.md(forHashBytes: hashBytes)
+        return mdContexts.with { context -> Int? in
+            let ctx = OpaquePointer(context)
+            var length: UInt32 = 0
+            guard unsafe EVP_DigestInit_ex2(ctx, md, nil) == 1,
+                  unsafe EVP_DigestUpdate(ctx, input.baseAddress, input.count) == 1,
+                  unsafe EVP_DigestFinal_ex(ctx, output.baseAddress?.assumingMemoryBound(to: UInt8.self), &length) == 1
+            else {
+                OpenSSLErrors.clear()
+                return nil
+            }
+            return Int(length)
+        } ?? nil
+    }
+}
+
+/// Conversions between the JWS (IEEE P1363, raw r‖s) and DER forms of ECDSA signatures.
+enum ECDSASignature {
+    /// 0 < value < order, both big-endian of equal length.
+    static func isInRange(_ value: UnsafeRawBufferPointer, order: UnsafeRawBufferPointer) -> Bool {
+        var nonZero = false
+        for byte in value where byte != 0 {
+            nonZero = true
+            break
+        }
+        guard nonZero else { return false }
+        for i in 0..<value.count {
+            if value[i] < order[i] { return true }
+            if value[i] > order[i] { return false }
+        }
+        return false  // equal to the order
+    }
+
+    /// Writes `SEQUENCE { INTEGER r, INTEGER s }` into `out`; returns its length.
+    static func der(r: UnsafeRawBufferPointer, s: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Int {
+        func integerLength(_ v: UnsafeRawBufferPointer) -> (skip: Int, pad: Bool, length: Int) {
+            var skip = 0
+            while skip < v.count - 1, v[skip] == 0 { skip += 1 }
+            let pad = v[skip] & 0x80 != 0
+            return (skip, pad, v.count - skip + (pad ? 1 : 0))
+        }
+        let ri = integerLength(r), si = integerLength(s)
+        let content = 2 + ri.length + 2 + si.length
+        var o = 0
+        out[o] = 0x30
+        o += 1
+        if content > 127 {
+            out[o] = 0x81
+            out[o + 1] = UInt8(content)
+            o += 2
+        } else {
+            out[o] = UInt8(content)
+            o += 1
+        }
+        func writeInteger(_ v: UnsafeRawBufferPointer, _ info: (skip: Int, pad: Bool, length: Int)) {
+            out[o] = 0x02
+            out[o + 1] = UInt8(info.length)
+            o += 2
+            if info.pad {
+                out[o] = 0
+                o += 1
+            }
+            for i in info.skip..<v.count {
+                out[o] = v[i]
+                o += 1
+            }
+        }
+        writeInteger(r, ri)
+        writeInteger(s, si)
+        return o
+    }
+}
