@@ -167,19 +167,25 @@ enum KeyBuilder {
         guard !n.isEmpty, let last = e.last, last & 1 == 1, e.count <= 8, e.contains(where: { $0 != 0 }), !(e.drop(while: { $0 == 0 }) == [1]) else {
             throw CryptoError(.invalidKey, "RSA exponent must be odd, greater than 1 and at most 64 bits")
         }
+        let bnN = unsafe n.withUnsafeBufferPointer { unsafe BN_bin2bn($0.baseAddress, Int32($0.count), nil) }
+        let bnE = unsafe e.withUnsafeBufferPointer { unsafe BN_bin2bn($0.baseAddress, Int32($0.count), nil) }
+        // The builder keeps references to the BIGNUMs until to_param: free them after fromData.
+        defer {
+            unsafe BN_free(bnN)
+            unsafe BN_free(bnE)
+        }
+        guard let bnN = unsafe bnN, let bnE = unsafe bnE else { throw CryptoError.openSSL("BN_bin2bn") }
         return try fromData(type: "RSA") { builder in
-            let bnN = unsafe n.withUnsafeBufferPointer { unsafe BN_bin2bn($0.baseAddress, Int32($0.count), nil) }
-            let bnE = unsafe e.withUnsafeBufferPointer { unsafe BN_bin2bn($0.baseAddress, Int32($0.count), nil) }
-            defer {
-                unsafe BN_free(bnN)
-                unsafe BN_free(bnE)
-            }
-            // push_BN copies the value into the builder, so freeing the BIGNUMs afterwards is safe.
-            return unsafe bnN != nil && bnE != nil
-                && OSSL_PARAM_BLD_push_BN(builder, "n", bnN) == 1
-                && OSSL_PARAM_BLD_push_BN(builder, "e", bnE) == 1
+            unsafe OSSL_PARAM_BLD_push_BN(builder, Self.paramN.utf8Start, bnN) == 1
+                && OSSL_PARAM_BLD_push_BN(builder, Self.paramE.utf8Start, bnE) == 1
         }
     }
+
+    // Parameter names and values the builder stores by reference: static storage only.
+    private static let paramN: StaticString = "n"
+    private static let paramE: StaticString = "e"
+    private static let paramGroup: StaticString = "group"
+    private static let paramPub: StaticString = "pub"
 
     static func ec(curve: Curve, x: [UInt8], y: [UInt8]) throws(CryptoError) -> PKey {
         let size = curve.coordinateBytes
@@ -187,9 +193,11 @@ enum KeyBuilder {
             throw CryptoError(.invalidKey, "\(curve.rawValue) coordinates must be \(size) bytes each (got \(x.count) and \(y.count))")
         }
         let point = [0x04] + x + y  // uncompressed SEC1 point
-        let pkey = try fromData(type: "EC") { builder in
-            unsafe OSSL_PARAM_BLD_push_utf8_string(builder, "group", curve.openSSLGroup, 0) == 1
-                && point.withUnsafeBufferPointer { unsafe OSSL_PARAM_BLD_push_octet_string(builder, "pub", $0.baseAddress, $0.count) == 1 }
+        let pkey = try point.withUnsafeBufferPointer { (pointBuffer) throws(CryptoError) -> PKey in
+            try fromData(type: "EC") { builder in
+                unsafe OSSL_PARAM_BLD_push_utf8_string(builder, Self.paramGroup.utf8Start, curve.staticGroupName.utf8Start, 0) == 1
+                    && OSSL_PARAM_BLD_push_octet_string(builder, Self.paramPub.utf8Start, pointBuffer.baseAddress, pointBuffer.count) == 1
+            }
         }
         // The point must be on the curve and not the identity (invalid-curve attacks).
         guard let ctx = unsafe EVP_PKEY_CTX_new_from_pkey(nil, pkey.pointer, nil) else {
@@ -211,7 +219,8 @@ enum KeyBuilder {
         return unsafe PKey(taking: pkey)
     }
 
-    /// `EVP_PKEY_fromdata` with parameters pushed by `push`.
+    /// `EVP_PKEY_fromdata` with parameters pushed by `push`; whatever `push` references
+    /// must stay alive until this returns (OSSL_PARAM_BLD stores pointers, not copies).
     private static func fromData(type: String, _ push: (OpaquePointer) -> Bool) throws(CryptoError) -> PKey {
         guard let builder = unsafe OSSL_PARAM_BLD_new() else { throw CryptoError.openSSL("OSSL_PARAM_BLD_new") }
         defer { unsafe OSSL_PARAM_BLD_free(builder) }

@@ -30,6 +30,15 @@ public enum Curve: String, Sendable, Hashable {
         }
     }
 
+    /// The group name in static storage, for OpenSSL parameter builders that keep the pointer.
+    var staticGroupName: StaticString {
+        switch self {
+        case .p256: "prime256v1"
+        case .p384: "secp384r1"
+        case .p521: "secp521r1"
+        }
+    }
+
     init?(openSSLGroup: String) {
         switch openSSLGroup {
         case "prime256v1", "P-256": self = .p256
@@ -297,14 +306,21 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
         ContextPool(
             make: {
                 guard let ctx = unsafe EVP_MAC_CTX_new(Digests.shared.hmac) else { return nil }
-                let ok = Digests.name(forHashBytes: algorithm.hashBytes).withCString { name in
-                    var params = unsafe [
-                        OSSL_PARAM_construct_utf8_string("digest", UnsafeMutablePointer(mutating: name), 0),
-                        OSSL_PARAM_construct_end(),
-                    ]
-                    return unsafe secret.withUnsafeBufferPointer { key in
-                        unsafe EVP_MAC_init(ctx, key.baseAddress, key.count, &params) == 1
-                    }
+                // OSSL_PARAM holds pointers: key and value must be static storage.
+                let digestKey: StaticString = "digest"
+                let digestName: StaticString = switch algorithm.hashBytes {
+                case 32: "SHA2-256"
+                case 48: "SHA2-384"
+                default: "SHA2-512"
+                }
+                var params = unsafe [
+                    OSSL_PARAM_construct_utf8_string(
+                        UnsafeRawPointer(digestKey.utf8Start).assumingMemoryBound(to: CChar.self),
+                        UnsafeMutableRawPointer(mutating: digestName.utf8Start).assumingMemoryBound(to: CChar.self), 0),
+                    OSSL_PARAM_construct_end(),
+                ]
+                let ok = unsafe secret.withUnsafeBufferPointer { key in
+                    unsafe EVP_MAC_init(ctx, key.baseAddress, key.count, &params) == 1
                 }
                 guard ok else {
                     unsafe EVP_MAC_CTX_free(ctx)

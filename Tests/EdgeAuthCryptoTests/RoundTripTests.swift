@@ -1,0 +1,33 @@
+import EdgeAuth
+import EdgeAuthTesting
+import Testing
+
+@Suite("Sign and verify every algorithm")
+struct RoundTripTests {
+    static let cases: [(Algorithm, SigningKey.Spec?)] = [
+        (.hs256, nil), (.hs384, nil), (.hs512, nil),
+        (.rs256, .rsa(bits: 2048)), (.rs384, .rsa(bits: 2048)), (.rs512, .rsa(bits: 2048)),
+        (.ps256, .rsa(bits: 2048)), (.ps384, .rsa(bits: 2048)), (.ps512, .rsa(bits: 2048)),
+        (.es256, .ec(.p256)), (.es384, .ec(.p384)), (.es512, .ec(.p521)),
+        (.edDSA, .ed25519),
+    ]
+
+    @Test("a freshly signed token verifies and a tampered one does not", arguments: cases.indices)
+    func roundTrip(index: Int) throws {
+        let (algorithm, spec) = Self.cases[index]
+        let key = try spec.map { try SigningKey.generate($0, kid: "k1") } ?? SigningKey.hmac(secret: Array(repeating: 7, count: 64), kid: "k1")
+        let factory = TokenFactory(key: key, algorithm: algorithm)
+        let verifier = try factory.verifier()
+        let token = try factory.token(claims: ["email": "a@example.com"])
+        // Verify twice: pooled OpenSSL contexts must be reusable.
+        for _ in 0..<2 {
+            let verdict = verifier.verify(token, now: factory.now + 10)
+            #expect(verdict.identity?.id == "user-123", "\(algorithm.name): \(String(describing: verdict.reason))")
+            #expect(verdict.identity?.email == "a@example.com")
+        }
+        var tampered = Array(token.utf8)
+        let last = tampered.count - 2
+        tampered[last] = tampered[last] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        #expect(verifier.verify(tampered, now: factory.now + 10).reason == .badSignature)
+    }
+}
