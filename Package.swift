@@ -59,7 +59,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EdgeAuthCryptoTests",
-            dependencies: ["EdgeAuthCrypto", "EdgeAuthTesting", "CLMDB"]
+            dependencies: ["EdgeAuthCrypto", "EdgeAuthTesting"]
         ),
         .testTarget(
             name: "EdgeAuthTests",

@@ -83,7 +83,8 @@ public struct TokenView {
         if let first = token.first, first == UInt8(ascii: "{") {
             return try body(.failure(.malformed(.jsonSerialization)))
         }
-        guard !headerText.isEmpty, !payloadText.isEmpty, !signatureText.isEmpty else {
+        // An empty signature is reported after the header is read, so `alg: none` gets its own code.
+        guard !headerText.isEmpty, !payloadText.isEmpty else {
             return try body(.failure(.malformed(.emptySegment)))
         }
         guard let headerLength = Base64URL.decodedLength(headerText.count),
@@ -146,6 +147,7 @@ public struct TokenView {
             case .success(let alg): algorithm = alg
             case .failure(let reason): return .failure(reason)
             }
+            if signatureCount == 0 { return .failure(.malformed(.emptySegment)) }
             if let expected = algorithm.fixedSignatureLength, signatureCount != expected {
                 return .failure(.malformed(.signatureLength))
             }

@@ -258,7 +258,7 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
     private func verifyEd25519(_ input: UnsafeRawBufferPointer, _ signature: UnsafeRawBufferPointer) -> Bool {
         guard case .pkey(let pkey) = material, signature.count == 64 else { return false }
         // Ed25519 has no pre-hash interface in OpenSSL 3.0: one-shot DigestVerify on a reused EVP_MD_CTX.
-        return DigestContexts.shared.mdContexts.with { context -> Bool in
+        return DigestContexts.shared.signatureContexts.with { context -> Bool in
             let ctx = OpaquePointer(context)
             unsafe EVP_MD_CTX_reset(ctx)
             let ok = unsafe EVP_DigestVerifyInit_ex(ctx, nil, nil, nil, nil, pkey.pointer, nil) == 1
@@ -338,10 +338,19 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
 final class DigestContexts: Sendable {
     static let shared = DigestContexts()
 
-    let mdContexts = ContextPool(
-        make: { unsafe EVP_MD_CTX_new().map { unsafe UnsafeMutableRawPointer($0) } },
-        destroy: { unsafe EVP_MD_CTX_free(OpaquePointer($0)) }
-    )
+    /// Plain digest contexts for hashing signing inputs.
+    let mdContexts = DigestContexts.makePool()
+    /// Contexts for one-shot DigestVerify (Ed25519). Kept apart from `mdContexts`:
+    /// a context that went through DigestVerifyInit keeps its EVP_PKEY_CTX and would
+    /// route later plain digest updates into the signature operation.
+    let signatureContexts = DigestContexts.makePool()
+
+    private static func makePool() -> ContextPool {
+        ContextPool(
+            make: { unsafe EVP_MD_CTX_new().map { unsafe UnsafeMutableRawPointer($0) } },
+            destroy: { unsafe EVP_MD_CTX_free(OpaquePointer($0)) }
+        )
+    }
 
     /// Hashes `input` with the SHA-2 of `hashBytes` into `output`; returns the digest length.
     func hash(_ hashBytes: Int, _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {

@@ -31,3 +31,20 @@ struct RoundTripTests {
         #expect(verifier.verify(tampered, now: factory.now + 10).reason == .badSignature)
     }
 }
+
+@Suite("Regressions in OpenSSL context reuse")
+struct ContextReuseRegressionTests {
+    @Test("ES256 and RS256 still verify after an EdDSA verification on the same thread")
+    func digestContextsAreNotSharedWithEd25519() throws {
+        let ed = TokenFactory(key: try SigningKey.generate(.ed25519, kid: "ed"), algorithm: .edDSA)
+        let ec = TokenFactory(key: try SigningKey.generate(.ec(.p256), kid: "ec"), algorithm: .es256)
+        let rsa = TokenFactory(key: try SigningKey.generate(.rsa(bits: 2048), kid: "rsa"), algorithm: .rs256)
+        let edVerifier = try ed.verifier(), ecVerifier = try ec.verifier(), rsaVerifier = try rsa.verifier()
+        let edToken = try ed.token(), ecToken = try ec.token(), rsaToken = try rsa.token()
+        for _ in 0..<3 {
+            #expect(edVerifier.verify(edToken, now: ed.now).identity != nil)
+            #expect(ecVerifier.verify(ecToken, now: ec.now).identity != nil)
+            #expect(rsaVerifier.verify(rsaToken, now: rsa.now).identity != nil)
+        }
+    }
+}
