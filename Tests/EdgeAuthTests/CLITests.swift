@@ -1,0 +1,121 @@
+import EdgeAuth
+import EdgeAuthTesting
+import Foundation
+import Testing
+
+/// Runs the built `edgeauth` binary.
+struct CLI {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgeauth")
+    }
+
+    static func run(_ arguments: [String], stdin: String? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+@Suite("edgeauth decode and verify")
+struct CLITests {
+    let factory: TokenFactory
+    let jwksPath: String
+    let token: String
+
+    init() throws {
+        factory = TokenFactory(key: try SigningKey.generate(.ec(.p256), kid: "cli"), algorithm: .es256)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        jwksPath = directory.appendingPathComponent("jwks.json").path
+        let jwks: JSONValue = ["keys": [try factory.key.publicJWK(alg: .es256)]]
+        try Data(jwks.jsonText.utf8).write(to: URL(fileURLWithPath: jwksPath))
+        token = try factory.token(claims: ["email": "alice@example.com", "permissions": ["notes:read"]])
+    }
+
+    var common: [String] {
+        ["--jwks", jwksPath, "--issuer", factory.issuer, "--audience", factory.audience, "--now", String(factory.now + 60)]
+    }
+
+    @Test("a valid token exits 0 and prints the identity as JSON")
+    func validToken() throws {
+        let result = try CLI.run(["verify", token] + common)
+        #expect(result.status == 0, "\(result.stderr)")
+        let identity = try JSONValue.parse(result.stdout)
+        #expect(identity["id"] == "user-123")
+        #expect(identity["email"] == "alice@example.com")
+        #expect(identity["permissions"] == ["notes:read"])
+    }
+
+    @Test("the token can come from standard input with -")
+    func tokenFromStdin() throws {
+        let result = try CLI.run(["verify", "-"] + common, stdin: token + "\n")
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    @Test("a rejected token exits 1 with the reason code and a one-line explanation")
+    func rejectedToken() throws {
+        var tampered = Array(token.utf8)
+        tampered[tampered.count - 3] = tampered[tampered.count - 3] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        let bad = try CLI.run(["verify", String(decoding: tampered, as: UTF8.self)] + common)
+        #expect(bad.status == 1)
+        #expect(bad.stdout == "rejected: badSignature\n")
+        #expect(bad.stderr.split(separator: "\n").count == 1)
+
+        let expired = try CLI.run(["verify", token, "--jwks", jwksPath, "--issuer", factory.issuer, "--audience", factory.audience, "--now", String(factory.now + 3600 + 30)])
+        #expect(expired.status == 1)
+        #expect(expired.stdout == "rejected: expired\n")
+
+        let audience = try CLI.run(["verify", token, "--jwks", jwksPath, "--issuer", factory.issuer, "--audience", "https://other.example", "--now", String(factory.now)])
+        #expect(audience.stdout == "rejected: wrongAudience\n")
+        #expect(audience.stderr.contains("https://other.example") && audience.stderr.contains(factory.audience))
+    }
+
+    @Test("usage and configuration errors exit 2")
+    func usageErrors() throws {
+        #expect(try CLI.run(["verify", token, "--jwks", jwksPath, "--audience", "a"]).status == 2)
+        #expect(try CLI.run(["verify", token, "--jwks", jwksPath, "--issuer", "i"]).status == 2)
+        #expect(try CLI.run(["verify", token, "--issuer", "i", "--audience", "a"]).status == 2)
+        let missing = try CLI.run(["verify", token, "--jwks", "/nonexistent/jwks.json", "--issuer", "i", "--audience", "a"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("/nonexistent/jwks.json"))
+        let algorithms = try CLI.run(["verify", token] + common + ["--algorithms", "RS256,XX999"])
+        #expect(algorithms.status == 2)
+        #expect(algorithms.stderr.contains("XX999"))
+        #expect(try CLI.run(["frobnicate"]).status == 2)
+    }
+
+    @Test("--algorithms restricts what is accepted")
+    func algorithmRestriction() throws {
+        let result = try CLI.run(["verify", token] + common + ["--algorithms", "RS256"])
+        #expect(result.stdout == "rejected: algorithmNotAllowed\n")
+    }
+
+    @Test("decode prints header and claims marked UNVERIFIED, and rejects malformed input")
+    func decode() throws {
+        let result = try CLI.run(["decode", token])
+        #expect(result.status == 0)
+        #expect(result.stdout.hasPrefix("UNVERIFIED"))
+        #expect(result.stdout.contains("\"alg\": \"ES256\""))
+        #expect(result.stdout.contains("\"email\": \"alice@example.com\""))
+        let malformed = try CLI.run(["decode", "not.a-token"])
+        #expect(malformed.status == 1)
+        #expect(malformed.stderr.contains("malformed"))
+    }
+}
