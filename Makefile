@@ -4,7 +4,7 @@ SWIFT ?= swift
 PREFIX ?= /usr/local
 VENV := .venv
 PYTHON := $(VENV)/bin/python3
-APT_PACKAGES := libssl-dev liblmdb-dev pkg-config
+APT_PACKAGES := libssl-dev liblmdb-dev pkg-config openssl
 BENCH_NOW := 1764003600
 
 .PHONY: deps build test bench serve python-deps clean-venv

@@ -221,14 +221,17 @@ enum KeyBuilder {
 
     /// `EVP_PKEY_fromdata` with parameters pushed by `push`; whatever `push` references
     /// must stay alive until this returns (OSSL_PARAM_BLD stores pointers, not copies).
-    private static func fromData(type: String, _ push: (OpaquePointer) -> Bool) throws(CryptoError) -> PKey {
+    private static func fromData(type: StaticString, _ push: (OpaquePointer) -> Bool) throws(CryptoError) -> PKey {
         guard let builder = unsafe OSSL_PARAM_BLD_new() else { throw CryptoError.openSSL("OSSL_PARAM_BLD_new") }
         defer { unsafe OSSL_PARAM_BLD_free(builder) }
         guard unsafe push(builder), let params = unsafe OSSL_PARAM_BLD_to_param(builder) else {
             throw CryptoError(.invalidKey, "\(type) key parameters rejected", underlying: OpenSSLErrors.drain())
         }
         defer { unsafe OSSL_PARAM_free(params) }
-        guard let ctx = unsafe EVP_PKEY_CTX_new_from_name(nil, type, nil) else { throw CryptoError.openSSL("EVP_PKEY_CTX_new_from_name") }
+        // The context keeps the key-type pointer: static storage only.
+        guard let ctx = unsafe EVP_PKEY_CTX_new_from_name(nil, UnsafeRawPointer(type.utf8Start).assumingMemoryBound(to: CChar.self), nil) else {
+            throw CryptoError.openSSL("EVP_PKEY_CTX_new_from_name")
+        }
         defer { unsafe EVP_PKEY_CTX_free(ctx) }
         var pkey: OpaquePointer?
         guard unsafe EVP_PKEY_fromdata_init(ctx) == 1,
@@ -243,7 +246,11 @@ enum KeyBuilder {
     /// Decodes a PEM key with OpenSSL's decoder (SPKI, PKCS#1 and PKCS#8 structures).
     static func decode(pem: String, selection: Int32) throws(CryptoError) -> PKey {
         var pkey: OpaquePointer?
-        guard let ctx = unsafe OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", nil, nil, selection, nil, nil) else {
+        // The decoder context keeps the input-type pointer: static storage only.
+        let format: StaticString = "PEM"
+        guard let ctx = unsafe OSSL_DECODER_CTX_new_for_pkey(
+            &pkey, UnsafeRawPointer(format.utf8Start).assumingMemoryBound(to: CChar.self), nil, nil, selection, nil, nil)
+        else {
             throw CryptoError.openSSL("OSSL_DECODER_CTX_new_for_pkey")
         }
         defer { unsafe OSSL_DECODER_CTX_free(ctx) }

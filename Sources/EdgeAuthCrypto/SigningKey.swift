@@ -26,13 +26,16 @@ public final class SigningKey: @unchecked Sendable {
 
     /// Generates a new key.
     public static func generate(_ spec: Spec, kid: String? = nil) throws(CryptoError) -> SigningKey {
-        let name: String
+        // The context keeps the key-type pointer: static storage only.
+        let name: StaticString
         switch spec {
         case .rsa: name = "RSA"
         case .ec: name = "EC"
         case .ed25519: name = "ED25519"
         }
-        guard let ctx = unsafe EVP_PKEY_CTX_new_from_name(nil, name, nil) else { throw CryptoError.openSSL("EVP_PKEY_CTX_new_from_name") }
+        guard let ctx = unsafe EVP_PKEY_CTX_new_from_name(nil, UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self), nil) else {
+            throw CryptoError.openSSL("EVP_PKEY_CTX_new_from_name")
+        }
         defer { unsafe EVP_PKEY_CTX_free(ctx) }
         guard unsafe EVP_PKEY_keygen_init(ctx) == 1 else { throw CryptoError.openSSL("EVP_PKEY_keygen_init") }
         switch spec {
@@ -61,7 +64,13 @@ public final class SigningKey: @unchecked Sendable {
     /// The private key as PKCS#8 PEM (HMAC secrets have no PEM form).
     public func privateKeyPEM() throws(CryptoError) -> String {
         guard case .pkey(let pkey) = material else { throw CryptoError(.unsupportedKey, "an HMAC secret has no PEM form") }
-        guard let ctx = unsafe OSSL_ENCODER_CTX_new_for_pkey(pkey.pointer, edgeauth_evp_pkey_keypair, "PEM", "PrivateKeyInfo", nil) else {
+        // The encoder context keeps these pointers: static storage only.
+        let format: StaticString = "PEM", structure: StaticString = "PrivateKeyInfo"
+        guard let ctx = unsafe OSSL_ENCODER_CTX_new_for_pkey(
+            pkey.pointer, edgeauth_evp_pkey_keypair,
+            UnsafeRawPointer(format.utf8Start).assumingMemoryBound(to: CChar.self),
+            UnsafeRawPointer(structure.utf8Start).assumingMemoryBound(to: CChar.self), nil)
+        else {
             throw CryptoError.openSSL("OSSL_ENCODER_CTX_new_for_pkey")
         }
         defer { unsafe OSSL_ENCODER_CTX_free(ctx) }
