@@ -142,18 +142,18 @@ public struct KeySet: Sendable {
             var sawKid = false
             for key in keys {
                 guard let kidBytes = key.kidBytes,
-                      kidBytes.withUnsafeBytes({ JSONText.equal(view.header, kid, $0) })
+                      unsafe kidBytes.withUnsafeBytes({ unsafe JSONText.equal(view.header, kid, $0) })
                 else { continue }
                 sawKid = true
                 guard key.algorithms.contains(algorithm) else { continue }
-                return key.verify(algorithm, signingInput: view.signingInput, signature: view.signature) ? nil : .badSignature
+                return unsafe key.verify(algorithm, signingInput: view.signingInput, signature: view.signature) ? nil : .badSignature
             }
             if sawKid { return .keyAlgorithmMismatch(kid: view.kidString, algorithm: algorithm.name) }
             return .unknownKey(kid: view.kidString)
         }
         var tried = 0
         for key in keys where key.algorithms.contains(algorithm) {
-            if key.verify(algorithm, signingInput: view.signingInput, signature: view.signature) { return nil }
+            if unsafe key.verify(algorithm, signingInput: view.signingInput, signature: view.signature) { return nil }
             tried += 1
             if tried == Self.maxKeysTriedWithoutKid { break }
         }
@@ -175,7 +175,7 @@ enum KeyBuilder {
             unsafe BN_free(bnE)
         }
         guard let bnN = unsafe bnN, let bnE = unsafe bnE else { throw CryptoError.openSSL("BN_bin2bn") }
-        return try fromData(type: "RSA") { builder in
+        return unsafe try fromData(type: "RSA") { builder in
             unsafe OSSL_PARAM_BLD_push_BN(builder, Self.paramN.utf8Start, bnN) == 1
                 && OSSL_PARAM_BLD_push_BN(builder, Self.paramE.utf8Start, bnE) == 1
         }
@@ -193,8 +193,8 @@ enum KeyBuilder {
             throw CryptoError(.invalidKey, "\(curve.rawValue) coordinates must be \(size) bytes each (got \(x.count) and \(y.count))")
         }
         let point = [0x04] + x + y  // uncompressed SEC1 point
-        let pkey = try point.withUnsafeBufferPointer { (pointBuffer) throws(CryptoError) -> PKey in
-            try fromData(type: "EC") { builder in
+        let pkey = unsafe try point.withUnsafeBufferPointer { (pointBuffer) throws(CryptoError) -> PKey in
+            unsafe try fromData(type: "EC") { builder in
                 unsafe OSSL_PARAM_BLD_push_utf8_string(builder, Self.paramGroup.utf8Start, curve.staticGroupName.utf8Start, 0) == 1
                     && OSSL_PARAM_BLD_push_octet_string(builder, Self.paramPub.utf8Start, pointBuffer.baseAddress, pointBuffer.count) == 1
             }
@@ -255,7 +255,7 @@ enum KeyBuilder {
         }
         defer { unsafe OSSL_DECODER_CTX_free(ctx) }
         let ok = unsafe Array(pem.utf8).withUnsafeBufferPointer { buffer -> Bool in
-            var data = unsafe buffer.baseAddress
+            var data = buffer.baseAddress
             var length = buffer.count
             return unsafe OSSL_DECODER_from_data(ctx, &data, &length) == 1
         }

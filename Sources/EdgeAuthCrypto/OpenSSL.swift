@@ -43,7 +43,7 @@ enum OpenSSLErrors {
     static func drain() -> String? {
         var messages = [String]()
         while true {
-            let code = unsafe ERR_get_error()
+            let code = ERR_get_error()
             if code == 0 { break }
             var buffer = [CChar](repeating: 0, count: 256)
             unsafe buffer.withUnsafeMutableBufferPointer { unsafe ERR_error_string_n(code, $0.baseAddress, $0.count) }
@@ -54,12 +54,12 @@ enum OpenSSLErrors {
 
     /// Clears the queue after an expected failure (a bad signature leaves entries behind).
     @inline(__always)
-    static func clear() { unsafe ERR_clear_error() }
+    static func clear() { ERR_clear_error() }
 }
 
 /// An owned `EVP_PKEY`, freed on deinit. Immutable after creation, so it is
 /// safe to share across threads (OpenSSL 3 keys are read-only during verify).
-final class PKey: @unchecked Sendable {
+@safe final class PKey: @unchecked Sendable {
     let pointer: OpaquePointer
 
     init(taking pointer: OpaquePointer) { unsafe self.pointer = pointer }
@@ -87,7 +87,7 @@ final class PKey: @unchecked Sendable {
 
 /// Message digests fetched once from the default provider (fetching per call
 /// costs a provider lookup and a lock in OpenSSL 3).
-final class Digests: @unchecked Sendable {
+@safe final class Digests: @unchecked Sendable {
     static let shared = Digests()
     let sha256: OpaquePointer
     let sha384: OpaquePointer
@@ -129,9 +129,9 @@ final class Digests: @unchecked Sendable {
 /// A small lock-protected stack of reusable OpenSSL contexts: contexts are not
 /// thread-safe, creating one per call costs allocations, and a pool keeps one
 /// per concurrently verifying thread.
-final class ContextPool: Sendable {
+@safe final class ContextPool: Sendable {
     /// An OpenSSL context owned by the pool; used by one thread at a time.
-    private struct Handle: @unchecked Sendable {
+    @safe private struct Handle: @unchecked Sendable {
         let pointer: UnsafeMutableRawPointer
     }
 
@@ -144,12 +144,12 @@ final class ContextPool: Sendable {
         var storage = [Handle]()
         storage.reserveCapacity(Self.limit)
         self.free = Mutex(storage)
-        self.make = make
-        self.destroy = destroy
+        unsafe self.make = unsafe make
+        unsafe self.destroy = unsafe destroy
     }
 
     deinit {
-        let destroy = self.destroy
+        let destroy = unsafe self.destroy
         free.withLock { handles in
             for handle in handles { unsafe destroy(handle.pointer) }
         }

@@ -90,17 +90,17 @@ public final class SigningKey: @unchecked Sendable {
         case .secret(let secret):
             members = ["kty": "oct", "k": .string(Base64URL.encode(secret))]
         case .pkey(let pkey):
-            switch unsafe pkey.baseID {
-            case unsafe edgeauth_evp_pkey_rsa:
+            switch pkey.baseID {
+            case edgeauth_evp_pkey_rsa:
                 members = ["kty": "RSA", "n": .string(Base64URL.encode(try Self.bnParam(pkey, "n"))), "e": .string(Base64URL.encode(try Self.bnParam(pkey, "e")))]
-            case unsafe edgeauth_evp_pkey_ec:
+            case edgeauth_evp_pkey_ec:
                 guard let curve = pkey.groupName.flatMap(Curve.init(openSSLGroup:)) else { throw CryptoError(.unsupportedKey, "EC curve") }
                 let point = try Self.octetParam(pkey, "pub")
                 let size = curve.coordinateBytes
                 guard point.count == 1 + 2 * size, point[0] == 0x04 else { throw CryptoError(.invalidKey, "EC point is not uncompressed") }
                 members = ["kty": "EC", "crv": .string(curve.rawValue),
                            "x": .string(Base64URL.encode(point[1...size])), "y": .string(Base64URL.encode(point[(1 + size)...]))]
-            case unsafe edgeauth_evp_pkey_ed25519:
+            case edgeauth_evp_pkey_ed25519:
                 var raw = [UInt8](repeating: 0, count: 32)
                 var length = 32
                 guard unsafe EVP_PKEY_get_raw_public_key(pkey.pointer, &raw, &length) == 1 else { throw CryptoError.openSSL("raw public key") }
@@ -165,7 +165,7 @@ public final class SigningKey: @unchecked Sendable {
     /// DER `ECDSA-Sig-Value` → fixed-size r‖s.
     private static func rawECDSA(der: [UInt8], size: Int) throws(CryptoError) -> [UInt8] {
         let sig = unsafe der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
-            var p = unsafe buffer.baseAddress
+            var p = buffer.baseAddress
             return unsafe d2i_ECDSA_SIG(nil, &p, buffer.count)
         }
         guard let sig = unsafe sig else { throw CryptoError.openSSL("d2i_ECDSA_SIG") }

@@ -106,8 +106,8 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
     init(pkey: PKey, kid: String?, restrictTo restriction: Algorithm?) throws(CryptoError) {
         let kind: Kind
         var allowed: AlgorithmSet
-        switch unsafe pkey.baseID {
-        case unsafe edgeauth_evp_pkey_rsa, unsafe edgeauth_evp_pkey_rsa_pss:
+        switch pkey.baseID {
+        case edgeauth_evp_pkey_rsa, edgeauth_evp_pkey_rsa_pss:
             let bits = Int(pkey.bits)
             guard bits >= Self.minimumRSABits else {
                 throw CryptoError(.weakKey, "RSA modulus is \(bits) bits; at least \(Self.minimumRSABits) are required")
@@ -115,20 +115,20 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
             guard bits <= Self.maximumRSABits else {
                 throw CryptoError(.unsupportedKey, "RSA modulus is \(bits) bits; at most \(Self.maximumRSABits) are supported")
             }
-            if unsafe pkey.baseID == edgeauth_evp_pkey_rsa_pss {
+            if pkey.baseID == edgeauth_evp_pkey_rsa_pss {
                 kind = .rsaPSS(bits: bits)
                 allowed = AlgorithmSet([Algorithm.ps256, .ps384, .ps512])
             } else {
                 kind = .rsa(bits: bits)
                 allowed = AlgorithmSet([Algorithm.rs256, .rs384, .rs512, .ps256, .ps384, .ps512])
             }
-        case unsafe edgeauth_evp_pkey_ec:
+        case edgeauth_evp_pkey_ec:
             guard let group = pkey.groupName, let curve = Curve(openSSLGroup: group) else {
                 throw CryptoError(.unsupportedKey, "EC curve \(pkey.groupName ?? "?") is not P-256, P-384 or P-521")
             }
             kind = .ec(curve)
             allowed = AlgorithmSet([curve.algorithm])
-        case unsafe edgeauth_evp_pkey_ed25519:
+        case edgeauth_evp_pkey_ed25519:
             kind = .ed25519
             allowed = AlgorithmSet([Algorithm.edDSA])
         default:
@@ -199,7 +199,7 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
     private func verifyMAC(_ algorithm: Algorithm, _ input: UnsafeRawBufferPointer, _ signature: UnsafeRawBufferPointer) -> Bool {
         // A truncated tag is never a valid JWS signature.
         guard signature.count == algorithm.hashBytes, let pool = pools[Int(algorithm.rawValue)] else { return false }
-        return pool.with { context -> Bool in
+        return unsafe pool.with { context -> Bool in
             let ctx = OpaquePointer(context)
             return unsafe withUnsafeTemporaryAllocation(byteCount: 64, alignment: 8) { tag -> Bool in
                 var length = 0
@@ -225,10 +225,10 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
     private func verifyECDSA(_ algorithm: Algorithm, _ input: UnsafeRawBufferPointer, _ signature: UnsafeRawBufferPointer) -> Bool {
         guard case .ec(let curve) = kind, signature.count == 2 * curve.coordinateBytes else { return false }
         let size = curve.coordinateBytes
-        let r = UnsafeRawBufferPointer(rebasing: signature[0..<size])
-        let s = UnsafeRawBufferPointer(rebasing: signature[size...])
+        let r = unsafe UnsafeRawBufferPointer(rebasing: signature[0..<size])
+        let s = unsafe UnsafeRawBufferPointer(rebasing: signature[size...])
         // r and s must be in 1...n-1: zero or ≥ n is the "psychic signature" class.
-        let inRange = curve.order.withUnsafeBytes { n in
+        let inRange = unsafe curve.order.withUnsafeBytes { n in
             unsafe ECDSASignature.isInRange(r, order: n) && ECDSASignature.isInRange(s, order: n)
         }
         guard inRange else { return false }
@@ -243,7 +243,7 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
         guard let pool = pools[Int(algorithm.rawValue)] else { return false }
         return unsafe withUnsafeTemporaryAllocation(byteCount: 64, alignment: 8) { digest -> Bool in
             guard let digestLength = unsafe DigestContexts.shared.hash(algorithm.hashBytes, input, into: digest) else { return false }
-            return pool.with { context -> Bool in
+            return unsafe pool.with { context -> Bool in
                 let ok = unsafe EVP_PKEY_verify(
                     OpaquePointer(context),
                     signature.baseAddress?.assumingMemoryBound(to: UInt8.self), signature.count,
@@ -258,7 +258,7 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
     private func verifyEd25519(_ input: UnsafeRawBufferPointer, _ signature: UnsafeRawBufferPointer) -> Bool {
         guard case .pkey(let pkey) = material, signature.count == 64 else { return false }
         // Ed25519 has no pre-hash interface in OpenSSL 3.0: one-shot DigestVerify on a reused EVP_MD_CTX.
-        return DigestContexts.shared.signatureContexts.with { context -> Bool in
+        return unsafe DigestContexts.shared.signatureContexts.with { context -> Bool in
             let ctx = OpaquePointer(context)
             unsafe EVP_MD_CTX_reset(ctx)
             let ok = unsafe EVP_DigestVerifyInit_ex(ctx, nil, nil, nil, nil, pkey.pointer, nil) == 1
@@ -275,7 +275,7 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
     // MARK: Context pools
 
     private static func verifyContextPool(pkey: PKey, algorithm: Algorithm) -> ContextPool {
-        ContextPool(
+        unsafe ContextPool(
             make: {
                 guard let ctx = unsafe EVP_PKEY_CTX_new_from_pkey(nil, pkey.pointer, nil) else { return nil }
                 let md = unsafe Digests.shared.md(forHashBytes: algorithm.hashBytes)
@@ -303,7 +303,7 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
     }
 
     private static func macContextPool(secret: [UInt8], algorithm: Algorithm) -> ContextPool {
-        ContextPool(
+        unsafe ContextPool(
             make: {
                 guard let ctx = unsafe EVP_MAC_CTX_new(Digests.shared.hmac) else { return nil }
                 // OSSL_PARAM holds pointers: key and value must be static storage.
@@ -346,7 +346,7 @@ final class DigestContexts: Sendable {
     let signatureContexts = DigestContexts.makePool()
 
     private static func makePool() -> ContextPool {
-        ContextPool(
+        unsafe ContextPool(
             make: { unsafe EVP_MD_CTX_new().map { unsafe UnsafeMutableRawPointer($0) } },
             destroy: { unsafe EVP_MD_CTX_free(OpaquePointer($0)) }
         )
@@ -355,7 +355,7 @@ final class DigestContexts: Sendable {
     /// Hashes `input` with the SHA-2 of `hashBytes` into `output`; returns the digest length.
     func hash(_ hashBytes: Int, _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {
         let md = unsafe Digests.shared.md(forHashBytes: hashBytes)
-        return mdContexts.with { context -> Int? in
+        return unsafe mdContexts.with { context -> Int? in
             let ctx = OpaquePointer(context)
             var length: UInt32 = 0
             guard unsafe EVP_DigestInit_ex2(ctx, md, nil) == 1,
@@ -375,14 +375,14 @@ enum ECDSASignature {
     /// 0 < value < order, both big-endian of equal length.
     static func isInRange(_ value: UnsafeRawBufferPointer, order: UnsafeRawBufferPointer) -> Bool {
         var nonZero = false
-        for byte in value where byte != 0 {
+        for unsafe byte in unsafe value where byte != 0 {
             nonZero = true
             break
         }
         guard nonZero else { return false }
         for i in 0..<value.count {
-            if value[i] < order[i] { return true }
-            if value[i] > order[i] { return false }
+            if unsafe value[i] < order[i] { return true }
+            if unsafe value[i] > order[i] { return false }
         }
         return false  // equal to the order
     }
@@ -391,38 +391,38 @@ enum ECDSASignature {
     static func der(r: UnsafeRawBufferPointer, s: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Int {
         func integerLength(_ v: UnsafeRawBufferPointer) -> (skip: Int, pad: Bool, length: Int) {
             var skip = 0
-            while skip < v.count - 1, v[skip] == 0 { skip += 1 }
-            let pad = v[skip] & 0x80 != 0
+            while skip < v.count - 1, unsafe v[skip] == 0 { skip += 1 }
+            let pad = unsafe v[skip] & 0x80 != 0
             return (skip, pad, v.count - skip + (pad ? 1 : 0))
         }
-        let ri = integerLength(r), si = integerLength(s)
+        let ri = unsafe integerLength(r), si = unsafe integerLength(s)
         let content = 2 + ri.length + 2 + si.length
         var o = 0
-        out[o] = 0x30
+        unsafe out[o] = 0x30
         o += 1
         if content > 127 {
-            out[o] = 0x81
-            out[o + 1] = UInt8(content)
+            unsafe out[o] = 0x81
+            unsafe out[o + 1] = UInt8(content)
             o += 2
         } else {
-            out[o] = UInt8(content)
+            unsafe out[o] = UInt8(content)
             o += 1
         }
         func writeInteger(_ v: UnsafeRawBufferPointer, _ info: (skip: Int, pad: Bool, length: Int)) {
-            out[o] = 0x02
-            out[o + 1] = UInt8(info.length)
+            unsafe out[o] = 0x02
+            unsafe out[o + 1] = UInt8(info.length)
             o += 2
             if info.pad {
-                out[o] = 0
+                unsafe out[o] = 0
                 o += 1
             }
             for i in info.skip..<v.count {
-                out[o] = v[i]
+                unsafe out[o] = unsafe v[i]
                 o += 1
             }
         }
-        writeInteger(r, ri)
-        writeInteger(s, si)
+        unsafe writeInteger(r, ri)
+        unsafe writeInteger(s, si)
         return o
     }
 }
