@@ -73,6 +73,10 @@ public enum Algorithm: UInt8, CaseIterable, Sendable, Hashable, Codable {
     @usableFromInline
     static let packedNames: [UInt64] = allCases.map { pack(Array($0.name.utf8)) }
 
+    /// The length in bytes of every implemented `alg` name.
+    @usableFromInline
+    static let nameLength = 5
+
     @usableFromInline
     static func pack(_ bytes: [UInt8]) -> UInt64 {
         var value: UInt64 = 0

@@ -74,7 +74,7 @@ public enum Base64URL {
         for byte in group {
             switch byte {
             case UInt8(ascii: "="): return .base64Padding
-            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"): return .whitespace
+            case 0x00...0x20, 0x7F: return .whitespace  // whitespace and control characters
             default: continue
             }
         }

@@ -55,6 +55,7 @@ struct JSONScanner {
     @usableFromInline let doc: UnsafeRawBufferPointer
     @usableFromInline var pos: Int = 0
     @usableFromInline let maxDepth: Int
+    @usableFromInline let maxMembers: Int
     @usableFromInline let names: UnsafeMutableBufferPointer<MemberName>
     @usableFromInline var nameCount: Int = 0
     @usableFromInline var membersSeen: Int = 0
@@ -63,6 +64,8 @@ struct JSONScanner {
     init(doc: UnsafeRawBufferPointer, limits: JSONLimits, names: UnsafeMutableBufferPointer<MemberName>) {
         self.doc = doc
         self.maxDepth = limits.maxDepth
+        // The name buffer is never smaller than the limit, so the limit is what binds.
+        self.maxMembers = min(limits.maxMembers, names.count)
         self.names = names
     }
 
@@ -176,7 +179,7 @@ struct JSONScanner {
     @usableFromInline
     mutating func recordName(_ name: JSONSlice, frame: Int) throws(Malformation) {
         membersSeen += 1
-        guard membersSeen <= names.count else { throw .tooManyMembers }
+        guard membersSeen <= maxMembers else { throw .tooManyMembers }
         for i in frame..<nameCount {
             let other = names[i]
             let otherSlice = JSONSlice(start: Int(other.start), end: Int(other.end), kind: .string, hasEscapes: other.escaped)

@@ -270,7 +270,9 @@ struct HeaderFields {
             guard allStrings, let first else { return .failure(.malformed(.headerParameterType)) }
             return .failure(.unsupportedCritical(JSONText.string(header, first)))
         }
-        if length <= 8, let index = Algorithm.packedNames.firstIndex(of: packed) {
+        // Every implemented name is exactly 5 bytes; the length check also stops "HS256\u0000"
+        // (a NUL adds nothing to the packed value) from passing as "HS256".
+        if length == Algorithm.nameLength, let index = Algorithm.packedNames.firstIndex(of: packed) {
             return .success(Algorithm(rawValue: UInt8(index))!)
         }
         return .failure(.unsupportedAlgorithm(JSONText.string(header, alg)))
