@@ -165,11 +165,12 @@ public enum JSONText {
     /// Largest NumericDate accepted: 9999-12-31T23:59:59Z.
     public static let maxNumericDate: Int64 = 253_402_300_799
 
-    /// A NumericDate (RFC 7519 §2): a JSON number of seconds, floored to whole
-    /// seconds, in 0...`maxNumericDate`. Returns nil for anything else (negative,
-    /// huge like `1e400`, or not a number).
+    /// A NumericDate (RFC 7519 §2): a JSON number of seconds in 0...`maxNumericDate`,
+    /// rounded to whole seconds — down by default (for `exp`), up with `roundingUp`
+    /// (for `nbf`/`iat`), so rounding never widens a validity window.
+    /// Returns nil for anything else (negative, huge like `1e400`, or not a number).
     @inlinable
-    public static func numericDate(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice) -> Int64? {
+    public static func numericDate(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice, roundingUp: Bool = false) -> Int64? {
         guard slice.kind == .number else { return nil }
         var pos = slice.start
         let end = slice.end
@@ -182,6 +183,7 @@ public enum JSONText {
         var significant = 0
         var scale = 0  // value = mantissa * 10^scale
         var sawNonZero = false
+        var droppedNonZero = false  // fraction digits beyond 19 significant ones
         while pos < end, let d = digit(doc[pos]) {
             if significant < 19 {
                 mantissa = mantissa * 10 + UInt64(d)
@@ -199,6 +201,8 @@ public enum JSONText {
                     mantissa = mantissa * 10 + UInt64(d)
                     if mantissa != 0 { significant += 1 }
                     scale -= 1
+                } else if d != 0 {
+                    droppedNonZero = true
                 }
                 if d != 0 { sawNonZero = true }
                 pos += 1
@@ -227,8 +231,13 @@ public enum JSONText {
                 mantissa = next
             }
         } else if scale < 0 {
-            if scale < -19 { return 0 }
-            for _ in 0..<(-scale) { mantissa /= 10 }
+            if scale < -19 { return roundingUp ? 1 : 0 }
+            var remainder = droppedNonZero
+            for _ in 0..<(-scale) {
+                if mantissa % 10 != 0 { remainder = true }
+                mantissa /= 10
+            }
+            if roundingUp && remainder { mantissa += 1 }
         }
         guard mantissa <= UInt64(maxNumericDate) else { return nil }
         return Int64(mantissa)

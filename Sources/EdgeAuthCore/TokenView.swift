@@ -363,11 +363,11 @@ enum ClaimScanner {
             claims.exp = value
         }
         if let nbf {
-            guard let value = JSONText.numericDate(payload, nbf) else { return .invalidClaim("nbf") }
+            guard let value = JSONText.numericDate(payload, nbf, roundingUp: true) else { return .invalidClaim("nbf") }
             claims.nbf = value
         }
         if let iat {
-            guard let value = JSONText.numericDate(payload, iat) else { return .invalidClaim("iat") }
+            guard let value = JSONText.numericDate(payload, iat, roundingUp: true) else { return .invalidClaim("iat") }
             claims.iat = value
         }
         return nil

@@ -57,12 +57,19 @@ struct JSONTests {
         #expect(numericDate(text) == nil)
     }
 
-    func numericDate(_ text: String) -> Int64? {
+    @Test("NumericDate rounding up (nbf, iat) never narrows a fraction to an earlier second",
+          arguments: [("1764000000.1", Int64(1_764_000_001)), ("1764000000", 1_764_000_000), ("0.5", 1), ("1e-30", 1),
+                      ("1764000000.0000000000000000000001", 1_764_000_001), ("1.7640000001e9", 1_764_000_001), ("0", 0)])
+    func numericDateRoundedUp(text: String, expected: Int64) {
+        #expect(numericDate(text, roundingUp: true) == expected)
+    }
+
+    func numericDate(_ text: String, roundingUp: Bool = false) -> Int64? {
         let doc = Array("{\"v\":\(text)}".utf8)
         return doc.withUnsafeBytes { raw in
             var result: Int64?
             JSONText.forEachMember(raw, JSONSlice(start: 0, end: raw.count, kind: .object)) { _, value in
-                result = JSONText.numericDate(raw, value)
+                result = JSONText.numericDate(raw, value, roundingUp: roundingUp)
                 return false
             }
             return result

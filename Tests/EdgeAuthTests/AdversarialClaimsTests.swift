@@ -87,8 +87,9 @@ struct AdversarialClaimsTests {
         exp("exp of 2.53402300799e11 is accepted", .validExpiring(at: 253_402_300_799), "2.53402300799e11"),
         exp("an expired fractional exp is floored before the comparison", .rejected(.expired(expiredAt: now - 30, now: now)), "\(now - 30).999999"),
         exp("exp of now - 29.0 is accepted", .validExpiring(at: now - 29), "\(now - 29).0"),
-        claims("a fractional nbf is floored (now + 30.9 is accepted)", .valid, ["nbf": "\(now + 30).9"]),
-        claims("a fractional iat is floored (now + 30.9 is accepted)", .valid, ["iat": "\(now + 30).9"]),
+        claims("a fractional nbf is rounded up (now + 30.1 is not yet valid)", .rejected(.notYetValid(notBefore: now + 31, now: now)), ["nbf": "\(now + 30).1"]),
+        claims("a fractional iat is rounded up (now + 30.1 is in the future)", .rejected(.issuedInFuture(issuedAt: now + 31, now: now)), ["iat": "\(now + 30).1"]),
+        claims("a fractional nbf just inside the leeway is accepted", .valid, ["nbf": "\(now + 29).5"]),
     ]
 
     @Test("NumericDate forms: fractions, exponents, zero and the year-9999 limit", arguments: numericCases)
