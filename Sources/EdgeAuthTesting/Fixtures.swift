@@ -73,3 +73,16 @@ public struct TokenFactory: Sendable {
         return Verifier(policy: policy, keys: KeySet(keys: [try key.verificationKey()]))
     }
 }
+
+/// Decodes hexadecimal text (test vectors, OpenSSL output); non-hex characters are skipped.
+public func hexBytes(_ text: some StringProtocol) -> [UInt8] {
+    let digits = text.utf8.compactMap { byte -> UInt8? in
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+    return stride(from: 0, to: digits.count - 1, by: 2).map { digits[$0] << 4 | digits[$0 + 1] }
+}

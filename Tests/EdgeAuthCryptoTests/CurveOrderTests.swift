@@ -1,4 +1,5 @@
 @testable import EdgeAuthCrypto
+import EdgeAuthTesting
 import Foundation
 import Testing
 
@@ -16,14 +17,7 @@ struct CurveOrderTests {
         process.waitUntilExit()
         let section = try #require(text.range(of: "Order:")).upperBound
         let end = try #require(text.range(of: "Cofactor:")).lowerBound
-        let hex = text[section..<end].filter(\.isHexDigit)
-        var bytes = [UInt8]()
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            bytes.append(UInt8(hex[index..<next], radix: 16)!)
-            index = next
-        }
+        var bytes = hexBytes(text[section..<end])
         while bytes.first == 0 && bytes.count > 1 { bytes.removeFirst() }
         return bytes
     }

@@ -23,16 +23,7 @@ struct WycheproofTests {
         File(name: "rsa_signature_4096_sha256_test.json", algorithm: .rs256),
     ]
 
-    static func hex(_ text: String) -> [UInt8] {
-        var bytes = [UInt8]()
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            bytes.append(UInt8(text[index..<next], radix: 16)!)
-            index = next
-        }
-        return bytes
-    }
+    static func hex(_ text: String) -> [UInt8] { hexBytes(text) }
 
     static func verify(_ key: VerificationKey, _ algorithm: Algorithm, message: [UInt8], signature: [UInt8]) -> Bool {
         message.withUnsafeBytes { m in

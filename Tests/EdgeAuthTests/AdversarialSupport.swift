@@ -207,14 +207,7 @@ enum Adversary {
 
     // MARK: Numbers
 
-    static func hex(_ text: String) -> [UInt8] {
-        var bytes = [UInt8]()
-        var iterator = text.utf8.makeIterator()
-        while let high = iterator.next(), let low = iterator.next() {
-            bytes.append(UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)!)
-        }
-        return bytes
-    }
+    static func hex(_ text: String) -> [UInt8] { hexBytes(text) }
 
     /// Group orders, big-endian, as long as a JWS r or s.
     static let orderP256 = hex("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551")
