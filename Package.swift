@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -36,9 +37,13 @@ let package = Package(
             swiftSettings: strictUnsafe
         ),
         .target(
+            name: "EdgeAuthCache",
+            dependencies: ["EdgeAuthCore", "CLMDB", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "EdgeAuth",
             dependencies: [
-                "EdgeAuthCore", "EdgeAuthCrypto",
+                "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
@@ -60,6 +65,10 @@ let package = Package(
         .testTarget(
             name: "EdgeAuthCryptoTests",
             dependencies: ["EdgeAuthCrypto", "EdgeAuthTesting"]
+        ),
+        .testTarget(
+            name: "EdgeAuthCacheTests",
+            dependencies: ["EdgeAuthCache", "EdgeAuth", "EdgeAuthTesting"]
         ),
         .testTarget(
             name: "EdgeAuthTests",

@@ -1,5 +1,6 @@
 @_exported public import EdgeAuthCore
 @_exported public import EdgeAuthCrypto
+@_exported public import EdgeAuthCache
 import Foundation
 
 /// The bearer-token verifier: strict parsing, a key bound to the token's
@@ -10,17 +11,50 @@ import Foundation
 public final class Verifier: Sendable {
     public let policy: ValidationPolicy
     public let keys: KeySet
+    /// The shared verdict cache, when one is configured and pays off for these keys.
+    public let cache: SharedCache?
+    /// Mixed into every cache key: verifiers with different policies or keys never share verdicts.
+    private let cacheNamespace: [UInt8]
 
-    public init(policy: ValidationPolicy, keys: KeySet) {
+    /// - Parameter cache: a shared cache. It is not used when every key is an HMAC
+    ///   secret: HS* verification is cheaper than a cache lookup (docs/benchmarks.md).
+    public init(policy: ValidationPolicy, keys: KeySet, cache: SharedCache? = nil) {
         self.policy = policy
         self.keys = keys
+        let worthCaching = keys.keys.contains { if case .hmac = $0.kind { false } else { true } }
+        self.cache = worthCaching ? cache : nil
+        self.cacheNamespace = worthCaching ? Self.namespace(policy: policy, keys: keys) : []
     }
 
     /// Verifies the token bytes (without the `Bearer ` prefix).
     /// - Parameter now: seconds since the epoch; defaults to the system clock.
     public func verify(_ token: UnsafeRawBufferPointer, now: Int64? = nil) -> Verdict {
         let now = now ?? Self.currentTime()
-        return TokenView.parse(token, limits: policy.limits) { result -> Verdict in
+        guard let cache else { return verifyUncached(token, now: now) }
+        let tokenHash = SHA256.hash(prefix: cacheNamespace, token)
+        switch cache.lookup(tokenHash: tokenHash, now: now) {
+        case .valid(let identity)?:
+            // Re-check time on every hit: a cached verdict never outlives exp or the maximum age.
+            if let reason = policy.checkTimes(of: identity, now: now) { return .rejected(reason) }
+            return .valid(identity)
+        case .rejected(let reason)?:
+            return .rejected(reason)
+        case nil:
+            let verdict = verifyUncached(token, now: now)
+            switch verdict {
+            case .valid(let identity):
+                if cache.isRevoked(tokenHash: tokenHash, tokenID: identity.tokenId, now: now) { return .rejected(.revoked) }
+                cache.store(tokenHash: tokenHash, identity: identity, now: now)
+            case .rejected(let reason):
+                cache.storeNegative(tokenHash: tokenHash, reason: reason, now: now)
+            }
+            return verdict
+        }
+    }
+
+    /// Full verification without the cache.
+    public func verifyUncached(_ token: UnsafeRawBufferPointer, now: Int64) -> Verdict {
+        TokenView.parse(token, limits: policy.limits) { result -> Verdict in
             switch result {
             case .failure(let reason):
                 return .rejected(reason)
@@ -31,6 +65,22 @@ public final class Verifier: Sendable {
                 return .valid(Identity(standardClaimsOf: view))
             }
         }
+    }
+
+    /// The cache key of a token for this verifier (SHA-256 over the verifier's namespace and the token).
+    public func cacheKey(for token: [UInt8]) -> [UInt8] {
+        token.withUnsafeBytes { SHA256.hash(prefix: cacheNamespace, $0) }
+    }
+
+    /// A digest of everything that decides a verdict: the policy and the key material.
+    private static func namespace(policy: ValidationPolicy, keys: KeySet) -> [UInt8] {
+        var description = "edgeauth-verifier-1\n\(policy.issuers)\n\(policy.audiences)\n\(policy.algorithms.rawValue)\n"
+        description += "\(policy.requiredClaims)\n\(policy.leeway)\n\(policy.requireExpiration)\n\(String(describing: policy.maxAge))\n"
+        description += "\(String(describing: policy.requiredType))\n\(policy.limits)\n"
+        for key in keys.keys {
+            description += "\(key.kid ?? "-")|\(key.algorithms.rawValue)|\(Base64URL.encode(key.fingerprint))\n"
+        }
+        return SHA256.hash(Array(description.utf8))
     }
 
     /// Verifies a token given as text.

@@ -82,6 +82,8 @@ public enum Reason: Error, Sendable, Hashable {
     case wrongIssuer(expected: [String], got: String?)
     /// `aud` contains none of the configured audiences.
     case wrongAudience(expected: [String], got: [String])
+    /// The token (by hash) or its `jti` has been revoked.
+    case revoked
 
     /// The stable machine-readable code.
     public var code: String {
@@ -104,6 +106,7 @@ public enum Reason: Error, Sendable, Hashable {
         case .invalidClaim: "invalidClaim"
         case .wrongIssuer: "wrongIssuer"
         case .wrongAudience: "wrongAudience"
+        case .revoked: "revoked"
         }
     }
 
@@ -147,6 +150,8 @@ public enum Reason: Error, Sendable, Hashable {
             return "iss is \(got.map(quoted) ?? "absent"), expected one of \(list(expected)) (exact match, trailing slash included)"
         case .wrongAudience(let expected, let got):
             return "aud is \(got.isEmpty ? "absent" : list(got)), expected one of \(list(expected))"
+        case .revoked:
+            return "the token or its jti has been revoked"
         }
     }
 

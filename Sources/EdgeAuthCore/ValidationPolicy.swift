@@ -148,6 +148,21 @@ public struct ValidationPolicy: Sendable {
         return nil
     }
 
+    /// The time checks for an identity verified earlier (a cache hit): `exp` with
+    /// leeway and the maximum age.
+    public func checkTimes(of identity: Identity, now: Int64) -> Reason? {
+        if let exp = identity.expiresAt {
+            if now - leeway >= exp { return .expired(expiredAt: exp, now: now) }
+        } else if requireExpiration {
+            return .missingClaim("exp")
+        }
+        if let maxAge {
+            guard let iat = identity.issuedAt else { return .missingClaim("iat") }
+            if now - leeway - iat > maxAge { return .tooOld(issuedAt: iat, maxAge: maxAge) }
+        }
+        return nil
+    }
+
     @usableFromInline var issuerStrings: [String] {
         if case .exactly(let values) = issuers { return values }
         return []

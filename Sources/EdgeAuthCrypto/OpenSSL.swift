@@ -178,3 +178,29 @@ func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer)
     guard a.count == b.count else { return false }
     return unsafe CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0
 }
+
+/// SHA-256, for cache keys and key fingerprints.
+public enum SHA256 {
+    /// The digest of `prefix` followed by `data`.
+    public static func hash(prefix: [UInt8] = [], _ data: UnsafeRawBufferPointer) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: 32)
+        let ok = unsafe DigestContexts.shared.mdContexts.with { context -> Bool in
+            let ctx = OpaquePointer(context)
+            var length: UInt32 = 0
+            return unsafe EVP_DigestInit_ex2(ctx, Digests.shared.sha256, nil) == 1
+                && prefix.withUnsafeBytes { unsafe EVP_DigestUpdate(ctx, $0.baseAddress, $0.count) } == 1
+                && EVP_DigestUpdate(ctx, data.baseAddress, data.count) == 1
+                && digest.withUnsafeMutableBufferPointer { unsafe EVP_DigestFinal_ex(ctx, $0.baseAddress, &length) } == 1
+        } ?? false
+        if !ok {
+            OpenSSLErrors.clear()
+            // Only an allocation failure inside OpenSSL gets here; an all-zero digest would collide, so trap.
+            fatalError("SHA-256 failed")
+        }
+        return digest
+    }
+
+    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
+        unsafe bytes.withUnsafeBytes { unsafe hash($0) }
+    }
+}

@@ -89,6 +89,19 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
     public let algorithms: AlgorithmSet
 
     let kidBytes: [UInt8]?
+    /// SHA-256 of the public key (DER SubjectPublicKeyInfo) or of the HMAC secret:
+    /// identifies the key material without revealing a secret.
+    public var fingerprint: [UInt8] {
+        switch material {
+        case .secret(let secret): return SHA256.hash(secret)
+        case .pkey(let pkey):
+            var der: UnsafeMutablePointer<UInt8>?
+            let length = unsafe i2d_PUBKEY(pkey.pointer, &der)
+            guard length > 0, let der = unsafe der else { return [] }
+            defer { unsafe CRYPTO_free(der, #fileID, #line) }
+            return unsafe SHA256.hash(UnsafeRawBufferPointer(start: der, count: Int(length)))
+        }
+    }
     private let material: Material
     /// Reusable contexts, indexed by `Algorithm.rawValue`.
     private let pools: [ContextPool?]

@@ -1,0 +1,172 @@
+internal import CLMDB
+import Foundation
+
+/// A failure to open or use the cache. Verification never fails because of
+/// one: callers fall back to full verification.
+public struct CacheError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    /// The LMDB return code, if the failure came from LMDB.
+    public let lmdbCode: Int32?
+
+    init(_ message: String, code: Int32? = nil) {
+        self.message = message
+        self.lmdbCode = code
+    }
+
+    public var description: String {
+        guard let lmdbCode else { return message }
+        return "\(message): \(String(cString: mdb_strerror(lmdbCode))) (\(lmdbCode))"
+    }
+}
+
+/// One LMDB environment opened by this process (LMDB environments must not
+/// cross `fork`: every process opens its own).
+final class LMDBEnvironment: @unchecked Sendable {
+    let env: OpaquePointer
+    let verdicts: MDB_dbi
+    let revokedTokens: MDB_dbi
+    let revokedIDs: MDB_dbi
+    let generations: MDB_dbi
+    let counters: MDB_dbi
+    let meta: MDB_dbi
+
+    /// Bumped whenever the on-disk layout changes; another value means "rebuild".
+    static let formatVersion = "edgeauth-cache-1"
+
+    /// Flags chosen for a cache, where losing recent writes on a crash is harmless:
+    /// - `MDB_NOSYNC`/`MDB_NOMETASYNC`: no fsync per commit (the OS writes back
+    ///   eventually; a crash loses at most recent entries, never consistency).
+    /// - `MDB_NOTLS`: read transactions are not bound to threads, so Swift tasks
+    ///   may hop threads without exhausting reader slots.
+    /// - `MDB_NORDAHEAD`: lookups are random; read-ahead only evicts useful pages.
+    static let flags = UInt32(MDB_NOSYNC | MDB_NOMETASYNC | MDB_NOTLS | MDB_NORDAHEAD)
+
+    init(directory: String, mapSize: Int, maxReaders: UInt32) throws(CacheError) {
+        var created: OpaquePointer?
+        var rc = mdb_env_create(&created)
+        guard rc == 0, let env = created else { throw CacheError("mdb_env_create", code: rc) }
+        self.env = env
+        var opened = false
+        defer { if !opened { mdb_env_close(env) } }
+        rc = mdb_env_set_maxdbs(env, 8)
+        if rc == 0 { rc = mdb_env_set_mapsize(env, mapSize) }
+        if rc == 0 { rc = mdb_env_set_maxreaders(env, maxReaders) }
+        guard rc == 0 else { throw CacheError("configuring the LMDB environment", code: rc) }
+        rc = mdb_env_open(env, directory, Self.flags, 0o600)
+        guard rc == 0 else { throw CacheError("opening the cache in \(directory)", code: rc) }
+        // Reader slots of processes that died (kill -9) would otherwise pin old pages forever.
+        var dead: Int32 = 0
+        _ = mdb_reader_check(env, &dead)
+
+        var txn: OpaquePointer?
+        rc = mdb_txn_begin(env, nil, 0, &txn)
+        guard rc == 0, let txn else { throw CacheError("starting the setup transaction", code: rc) }
+        var handles = [MDB_dbi](repeating: 0, count: 6)
+        for (index, name) in ["verdicts", "revoked-tokens", "revoked-ids", "generations", "counters", "meta"].enumerated() {
+            rc = mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &handles[index])
+            if rc != 0 {
+                mdb_txn_abort(txn)
+                throw CacheError("opening sub-database \(name)", code: rc)
+            }
+        }
+        (verdicts, revokedTokens, revokedIDs, generations, counters, meta) = (handles[0], handles[1], handles[2], handles[3], handles[4], handles[5])
+        // An existing file written by another format version is rejected so the caller rebuilds it.
+        let stored = Self.get(txn, meta, Array("format".utf8)) { Array($0) }
+        if let stored, stored != Array(Self.formatVersion.utf8) {
+            mdb_txn_abort(txn)
+            throw CacheError("cache format \(String(decoding: stored, as: UTF8.self)) is not \(Self.formatVersion)", code: MDB_VERSION_MISMATCH)
+        }
+        if stored == nil {
+            rc = Self.put(txn, meta, Array("format".utf8), Array(Self.formatVersion.utf8))
+            if rc != 0 {
+                mdb_txn_abort(txn)
+                throw CacheError("writing the cache format", code: rc)
+            }
+        }
+        rc = mdb_txn_commit(txn)
+        guard rc == 0 else { throw CacheError("committing the setup transaction", code: rc) }
+        opened = true
+    }
+
+    deinit { mdb_env_close(env) }
+
+    /// Runs `body` in a read-only transaction.
+    func read<R>(_ body: (OpaquePointer) -> R) throws(CacheError) -> R {
+        var txn: OpaquePointer?
+        let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
+        guard rc == 0, let txn else { throw CacheError("starting a read transaction", code: rc) }
+        defer { mdb_txn_abort(txn) }
+        return body(txn)
+    }
+
+    /// Runs `body` in a write transaction and commits it; `body` returns an LMDB code (0 = success).
+    func write(_ body: (OpaquePointer) -> Int32) throws(CacheError) {
+        var txn: OpaquePointer?
+        var rc = mdb_txn_begin(env, nil, 0, &txn)
+        guard rc == 0, let txn else { throw CacheError("starting a write transaction", code: rc) }
+        rc = body(txn)
+        guard rc == 0 else {
+            mdb_txn_abort(txn)
+            throw CacheError("writing to the cache", code: rc)
+        }
+        rc = mdb_txn_commit(txn)
+        guard rc == 0 else { throw CacheError("committing to the cache", code: rc) }
+    }
+
+    /// Reads `key` and hands the borrowed value to `decode` (valid only inside the call).
+    static func get<R>(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, _ decode: (UnsafeRawBufferPointer) -> R?) -> R? {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val()
+        guard mdb_get(txn, dbi, &k, &v) == 0 else { return nil }
+        return decode(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+
+    static func get<R>(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: [UInt8], _ decode: (UnsafeRawBufferPointer) -> R?) -> R? {
+        key.withUnsafeBytes { get(txn, dbi, $0, decode) }
+    }
+
+    static func put(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: [UInt8], _ value: [UInt8]) -> Int32 {
+        key.withUnsafeBytes { keyBytes in
+            value.withUnsafeBytes { valueBytes in
+                var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+                var v = MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
+                return mdb_put(txn, dbi, &k, &v, 0)
+            }
+        }
+    }
+
+    static func delete(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: [UInt8]) -> Int32 {
+        key.withUnsafeBytes { keyBytes in
+            var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+            let rc = mdb_del(txn, dbi, &k, nil)
+            return rc == MDB_NOTFOUND ? 0 : rc
+        }
+    }
+
+    /// Deletes every entry of `dbi` for which `isExpired` returns true; returns how many.
+    static func sweep(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ isExpired: (UnsafeRawBufferPointer) -> Bool) -> (Int32, Int) {
+        var cursor: OpaquePointer?
+        var rc = mdb_cursor_open(txn, dbi, &cursor)
+        guard rc == 0, let cursor else { return (rc, 0) }
+        defer { mdb_cursor_close(cursor) }
+        var removed = 0
+        var k = MDB_val(), v = MDB_val()
+        rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
+        while rc == 0 {
+            if isExpired(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)) {
+                rc = mdb_cursor_del(cursor, 0)
+                if rc != 0 { return (rc, removed) }
+                removed += 1
+            }
+            rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
+        }
+        return (rc == MDB_NOTFOUND ? 0 : rc, removed)
+    }
+
+    static func drop(_ txn: OpaquePointer, _ dbi: MDB_dbi) -> Int32 {
+        mdb_drop(txn, dbi, 0)
+    }
+
+    static let mapFull = MDB_MAP_FULL
+    static let corruptionCodes: Set<Int32> = [MDB_INVALID, MDB_CORRUPTED, MDB_VERSION_MISMATCH, MDB_PANIC]
+}
