@@ -117,14 +117,10 @@ public struct Identity: Sendable, Hashable {
     /// `client_id`/`azp`, `org_id`.
     public init(standardClaimsOf view: TokenView, signatureVerified: Bool = true) {
         let doc = view.payload
-        let object = view.payloadObject
         let c = view.claims
         func string(_ slice: JSONSlice?) -> String? {
             guard let slice, slice.kind == .string else { return nil }
             return JSONText.string(doc, slice)
-        }
-        func member(_ name: StaticString) -> JSONSlice? {
-            JSONText.member(doc, object, UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         }
         func strings(_ slice: JSONSlice?) -> [String] {
             guard let slice else { return [] }
@@ -136,27 +132,55 @@ public struct Identity: Sendable, Hashable {
             }
             return out
         }
-        var scopes = string(c.scope).map { $0.split(separator: " ").map(String.init) } ?? []
-        if scopes.isEmpty { scopes = strings(member("scp")) }
+        // One pass over the payload for the non-registered claims the mapping reads.
+        var email, name, username, picture, roles, permissions, scp, organization: JSONSlice?
+        JSONText.forEachMember(doc, view.payloadObject) { key, value in
+            if nameIs(doc, key, "email") { email = value }
+            else if nameIs(doc, key, "name") { name = value }
+            else if nameIs(doc, key, "preferred_username") { username = value }
+            else if nameIs(doc, key, "picture") { picture = value }
+            else if nameIs(doc, key, "roles") { roles = value }
+            else if nameIs(doc, key, "permissions") { permissions = value }
+            else if nameIs(doc, key, "scp") { scp = value }
+            else if nameIs(doc, key, "org_id") { organization = value }
+            return true
+        }
+        var scopes = c.scope.map { Self.spaceSeparated(doc, $0) } ?? []
+        if scopes.isEmpty { scopes = strings(scp) }
         self.init(
             id: string(c.sub) ?? "",
-            email: string(member("email")),
-            name: string(member("name")),
-            username: string(member("preferred_username")),
-            picture: string(member("picture")),
-            roles: strings(member("roles")),
-            permissions: strings(member("permissions")),
+            email: string(email),
+            name: string(name),
+            username: string(username),
+            picture: string(picture),
+            roles: strings(roles),
+            permissions: strings(permissions),
             scopes: scopes,
             issuer: string(c.iss) ?? "",
             audience: strings(c.aud),
             expiresAt: c.exp,
             issuedAt: c.iat,
             clientId: string(c.clientID) ?? string(c.azp),
-            organization: string(member("org_id")),
+            organization: string(organization),
             tokenId: string(c.jti),
             signatureVerified: signatureVerified,
             claims: Claims(json: Array(doc))
         )
+    }
+
+    /// The words of a space-separated JSON string (OAuth `scope`), split on bytes.
+    static func spaceSeparated(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice) -> [String] {
+        guard slice.kind == .string else { return [] }
+        if slice.hasEscapes {
+            return JSONText.string(doc, slice).split(separator: " ").map(String.init)
+        }
+        var words = [String]()
+        var start = slice.start
+        for i in slice.start...slice.end where i == slice.end || doc[i] == UInt8(ascii: " ") {
+            if i > start { words.append(String(decoding: UnsafeRawBufferPointer(rebasing: doc[start..<i]), as: UTF8.self)) }
+            start = i + 1
+        }
+        return words
     }
 
     /// The identity as a JSON object (for CLIs, logs of non-secret data, and handlers).

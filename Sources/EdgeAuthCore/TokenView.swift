@@ -94,18 +94,35 @@ public struct TokenView {
             return try body(.failure(.malformed(classifyLength(headerText, payloadText, signatureText))))
         }
         let scratchBytes = headerLength + payloadLength + signatureLength
-        let nameCapacity = max(limits.json.maxMembers, 1)
+        let limit = max(limits.json.maxMembers, 1)
         return try withUnsafeTemporaryAllocation(byteCount: scratchBytes, alignment: 8) { (scratch) throws(E) -> R in
-            try withUnsafeTemporaryAllocation(of: MemberName.self, capacity: nameCapacity) { (names) throws(E) -> R in
-                let result = decodeAndScan(
+            // The name table only holds the names of the objects open at one time; a small
+            // table stays on the stack. If it runs out before the member limit, scan again with
+            // a table as large as the limit.
+            let result = withUnsafeTemporaryAllocation(of: MemberName.self, capacity: min(limit, stackNameCapacity)) { names in
+                decodeAndScan(
                     token: token, signingInputEnd: secondDot,
                     headerText: headerText, payloadText: payloadText, signatureText: signatureText,
                     scratch: scratch, names: names, limits: limits.json
                 )
-                return try body(result)
             }
+            if case .failure(.malformed(.tooManyMembers)) = result, limit > stackNameCapacity {
+                return try withUnsafeTemporaryAllocation(of: MemberName.self, capacity: limit) { (names) throws(E) -> R in
+                    try body(decodeAndScan(
+                        token: token, signingInputEnd: secondDot,
+                        headerText: headerText, payloadText: payloadText, signatureText: signatureText,
+                        scratch: scratch, names: names, limits: limits.json
+                    ))
+                }
+            }
+            return try body(result)
         }
     }
+
+    /// Name-table entries that fit the stack budget of `withUnsafeTemporaryAllocation`
+    /// (1 KiB on Linux; 64 × 12 bytes).
+    @usableFromInline
+    static var stackNameCapacity: Int { 1024 / MemoryLayout<MemberName>.stride }
 
     /// Malformation for a segment whose length no base64url text can have — or
     /// an earlier, more telling problem in its bytes.

@@ -48,14 +48,18 @@ public enum Curve: String, Sendable, Hashable {
         }
     }
 
-    /// The group order n, big-endian, left-padded to `coordinateBytes`.
+    /// The group order n, big-endian, left-padded to `coordinateBytes` (decoded once).
     var order: [UInt8] {
         switch self {
-        case .p256: Curve.hex("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551")
-        case .p384: Curve.hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973")
-        case .p521: Curve.hex("01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409")
+        case .p256: Curve.p256Order
+        case .p384: Curve.p384Order
+        case .p521: Curve.p521Order
         }
     }
+
+    private static let p256Order = hex("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551")
+    private static let p384Order = hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973")
+    private static let p521Order = hex("01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409")
 
     private static func hex(_ text: String) -> [UInt8] {
         var bytes = [UInt8]()

@@ -99,3 +99,35 @@ struct ClaimsTests {
         #expect(Reason.wrongIssuer(expected: ["https://t.auth0.com/"], got: "https://t.auth0.com").explanation.contains("trailing slash"))
     }
 }
+
+@Suite("Token parsing beyond the stack name table")
+struct NameTableTests {
+    func parse(payload: String, maxMembers: Int = 256) -> Result<Int, Reason> {
+        let token = Base64URL.encode(Array(#"{"alg":"EdDSA"}"#.utf8)) + "." + Base64URL.encode(Array(payload.utf8)) + "."
+            + Base64URL.encode([UInt8](repeating: 0, count: 64))
+        return Array(token.utf8).withUnsafeBytes { raw in
+            TokenView.parse(raw, limits: TokenLimits(json: JSONLimits(maxDepth: 16, maxMembers: maxMembers))) { result in
+                result.map { view in
+                    var count = 0
+                    JSONText.forEachMember(view.payload, view.payloadObject) { _, _ in
+                        count += 1
+                        return true
+                    }
+                    return count
+                }
+            }
+        }
+    }
+
+    func object(_ names: [String]) -> String {
+        "{" + names.map { "\"\($0)\":1" }.joined(separator: ",") + "}"
+    }
+
+    @Test("200 members, more than the stack table holds, parse; duplicates among them are still found")
+    func largeObjects() throws {
+        let names = (0..<200).map { "claim\($0)" }
+        #expect(try parse(payload: object(names)).get() == 200)
+        #expect(throws: Reason.malformed(.duplicateMember)) { try parse(payload: object(names + ["claim7"])).get() }
+        #expect(throws: Reason.malformed(.tooManyMembers)) { try parse(payload: object(names), maxMembers: 150).get() }
+    }
+}

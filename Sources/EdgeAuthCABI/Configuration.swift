@@ -1,0 +1,345 @@
+import Dispatch
+import EdgeAuth
+import Foundation
+
+/// Why `edgeauth_verifier_new` failed: which status, and a message naming the
+/// member and the problem.
+struct CABIError: Error {
+    enum Kind { case configuration, keys }
+    let kind: Kind
+    let message: String
+
+    static func config(_ message: String) -> CABIError { CABIError(kind: .configuration, message: message) }
+    static func keys(_ message: String) -> CABIError { CABIError(kind: .keys, message: message) }
+}
+
+/// One entry of the configuration's `keys` array.
+enum KeySpec {
+    case jwks(JSONValue)
+    case jwksFile(String)
+    case jwksURL(String)
+    case pemFile(String, kid: String?)
+    case hmacSecretFile(String, kid: String?)
+    case hmacSecretEnvironment(String, kid: String?)
+
+    var label: String {
+        switch self {
+        case .jwks: "inline JWKS"
+        case .jwksFile(let path): "JWKS file \(path)"
+        case .jwksURL(let url): "JWKS URL \(url)"
+        case .pemFile(let path, _): "PEM file \(path)"
+        case .hmacSecretFile(let path, _): "HMAC secret file \(path)"
+        case .hmacSecretEnvironment(let name, _): "HMAC secret variable \(name)"
+        }
+    }
+}
+
+/// The JSON configuration of `edgeauth_verifier_new` (documented in docs/c-api.md).
+struct VerifierConfiguration {
+    var policy: ValidationPolicy
+    var keys: [KeySpec]
+
+    /// Largest configuration accepted (inline JWKS documents included).
+    static let maxBytes = 4 << 20
+    /// Bounds that keep arithmetic and per-token work sane.
+    static let maxLeeway: Int64 = 600
+    static let maxTokenBytes = 16 << 20
+    static let maxJSONDepth = 64
+    static let maxJSONMembers = 10_000
+
+    static let members: Set<String> = [
+        "issuers", "anyIssuer", "audiences", "anyAudience", "algorithms", "leeway", "maxAge", "requiredType",
+        "requiredClaims", "requireExpiration", "limits", "keys",
+    ]
+    static let limitMembers: Set<String> = ["maxTokenBytes", "maxJSONDepth", "maxJSONMembers"]
+    static let sourceMembers = ["jwks", "jwksFile", "jwksURL", "pemFile", "hmacSecretFile", "hmacSecretEnv"]
+
+    /// Parses and checks a configuration document.
+    /// - Throws: `CABIError` (configuration) naming the member and the problem.
+    static func parse(_ bytes: UnsafeRawBufferPointer) throws(CABIError) -> VerifierConfiguration {
+        guard bytes.count <= maxBytes else {
+            throw .config("configuration is larger than \(maxBytes) bytes")
+        }
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(bytes)
+        } catch {
+            throw .config("configuration is not valid JSON: \(error.explanation)")
+        }
+        guard case .object(let object) = document else {
+            throw .config("configuration must be a JSON object")
+        }
+        try checkMembers(object, allowed: members, in: "configuration")
+
+        let issuers = try rule(object, list: "issuers", any: "anyIssuer")
+        let audiences = try rule(object, list: "audiences", any: "anyAudience")
+
+        var algorithms = AlgorithmSet.all
+        if let value = object["algorithms"] {
+            let names = try strings(value, "algorithms")
+            var chosen = [Algorithm]()
+            for name in names {
+                guard let algorithm = Algorithm(name: name) else {
+                    throw .config("algorithms: \"\(name)\" is not one of \(Algorithm.allCases.map(\.name).joined(separator: ", "))")
+                }
+                chosen.append(algorithm)
+            }
+            algorithms = AlgorithmSet(chosen)
+        }
+
+        let leeway = try integer(object["leeway"], "leeway", in: 0...maxLeeway) ?? 30
+        let maxAge = try integer(object["maxAge"], "maxAge", in: 0...JSONText.maxNumericDate)
+        var requiredType: String?
+        if let value = object["requiredType"] {
+            guard case .string(let text) = value, !text.isEmpty else { throw .config("requiredType must be a non-empty string such as \"at+jwt\"") }
+            requiredType = text
+        }
+        let requiredClaims = try object["requiredClaims"].map { value throws(CABIError) in try strings(value, "requiredClaims", allowEmpty: true) } ?? []
+        var requireExpiration = true
+        if let value = object["requireExpiration"] {
+            guard case .bool(let flag) = value else { throw .config("requireExpiration must be true or false") }
+            requireExpiration = flag
+        }
+
+        var limits = TokenLimits()
+        if let value = object["limits"] {
+            guard case .object(let members) = value else { throw .config("limits must be an object") }
+            try checkMembers(members, allowed: limitMembers, in: "limits")
+            if let bytes = try integer(members["maxTokenBytes"], "limits.maxTokenBytes", in: 1...Int64(maxTokenBytes)) {
+                limits.maxTokenBytes = Int(bytes)
+            }
+            if let depth = try integer(members["maxJSONDepth"], "limits.maxJSONDepth", in: 1...Int64(maxJSONDepth)) {
+                limits.json.maxDepth = Int(depth)
+            }
+            if let count = try integer(members["maxJSONMembers"], "limits.maxJSONMembers", in: 1...Int64(maxJSONMembers)) {
+                limits.json.maxMembers = Int(count)
+            }
+        }
+
+        guard case .array(let entries)? = object["keys"], !entries.isEmpty else {
+            throw .config("keys must be a non-empty array of key sources, each an object with one of: \(sourceMembers.joined(separator: ", "))")
+        }
+        var keys = [KeySpec]()
+        for (index, entry) in entries.enumerated() {
+            keys.append(try keySpec(entry, index: index))
+        }
+
+        let policy = ValidationPolicy(
+            issuers: issuers.map(IssuerRule.exactly) ?? .any,
+            audiences: audiences.map(AudienceRule.anyOf) ?? .any,
+            algorithms: algorithms,
+            requiredClaims: requiredClaims,
+            leeway: leeway,
+            requireExpiration: requireExpiration,
+            maxAge: maxAge,
+            requiredType: requiredType,
+            limits: limits
+        )
+        return VerifierConfiguration(policy: policy, keys: keys)
+    }
+
+    private static func checkMembers(_ object: [String: JSONValue], allowed: Set<String>, in place: String) throws(CABIError) {
+        for name in object.keys.sorted() where !allowed.contains(name) {
+            throw .config("\(place): unknown member \"\(name)\" (known: \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    /// `issuers` / `anyIssuer` (or the audience pair): a list, or nil for "any".
+    /// Exactly one must be given: there is no default.
+    private static func rule(_ object: [String: JSONValue], list: String, any: String) throws(CABIError) -> [String]? {
+        var anyFlag = false
+        if let value = object[any] {
+            guard case .bool(let flag) = value else { throw .config("\(any) must be true or false") }
+            anyFlag = flag
+        }
+        switch (object[list], anyFlag) {
+        case (nil, false):
+            throw .config("give \(list) (a string or an array of strings) or \(any): true; there is no default")
+        case (.some, true):
+            throw .config("give either \(list) or \(any): true, not both")
+        case (nil, true):
+            return nil
+        case (.some(let value), false):
+            return try strings(value, list)
+        }
+    }
+
+    /// A string or an array of non-empty strings.
+    private static func strings(_ value: JSONValue, _ name: String, allowEmpty: Bool = false) throws(CABIError) -> [String] {
+        let list: [JSONValue]
+        switch value {
+        case .string: list = [value]
+        case .array(let items): list = items
+        default: throw .config("\(name) must be a string or an array of strings")
+        }
+        guard allowEmpty || !list.isEmpty else { throw .config("\(name) must not be empty") }
+        var out = [String]()
+        for item in list {
+            guard case .string(let text) = item, !text.isEmpty else {
+                throw .config("\(name) must contain only non-empty strings")
+            }
+            out.append(text)
+        }
+        return out
+    }
+
+    /// An integer member within `range`; nil when absent.
+    private static func integer(_ value: JSONValue?, _ name: String, in range: ClosedRange<Int64>) throws(CABIError) -> Int64? {
+        guard let value else { return nil }
+        guard case .number(let text) = value, let number = Int64(text) else {
+            throw .config("\(name) must be an integer")
+        }
+        guard range.contains(number) else {
+            throw .config("\(name) must be between \(range.lowerBound) and \(range.upperBound) (got \(number))")
+        }
+        return number
+    }
+
+    private static func keySpec(_ entry: JSONValue, index: Int) throws(CABIError) -> KeySpec {
+        let place = "keys[\(index)]"
+        guard case .object(let members) = entry else {
+            throw .config("\(place) must be an object with one of: \(sourceMembers.joined(separator: ", "))")
+        }
+        let sources = sourceMembers.filter { members[$0] != nil }
+        guard sources.count == 1, let source = sources.first else {
+            throw .config("\(place) must have exactly one of: \(sourceMembers.joined(separator: ", "))")
+        }
+        let takesKid = ["pemFile", "hmacSecretFile", "hmacSecretEnv"].contains(source)
+        try checkMembers(members, allowed: takesKid ? [source, "kid"] : [source], in: place)
+        var kid: String?
+        if let value = members["kid"] {
+            guard case .string(let text) = value, !text.isEmpty else { throw .config("\(place).kid must be a non-empty string") }
+            kid = text
+        }
+        let value = members[source]!
+        if source == "jwks" {
+            switch value {
+            case .object: return .jwks(value)
+            case .string(let text):
+                do {
+                    return .jwks(try JSONValue.parse(text))
+                } catch {
+                    throw .config("\(place).jwks is not valid JSON: \(error.explanation)")
+                }
+            default: throw .config("\(place).jwks must be a JWKS object ({\"keys\": [...]}) or its JSON text")
+            }
+        }
+        guard case .string(let text) = value, !text.isEmpty else {
+            throw .config("\(place).\(source) must be a non-empty string")
+        }
+        switch source {
+        case "jwksFile": return .jwksFile(text)
+        case "jwksURL": return .jwksURL(text)
+        case "pemFile": return .pemFile(text, kid: kid)
+        case "hmacSecretFile": return .hmacSecretFile(text, kid: kid)
+        default: return .hmacSecretEnvironment(text, kid: kid)
+        }
+    }
+}
+
+/// Loads the keys of a configuration.
+///
+/// Local sources (inline, files, environment) are read synchronously on the
+/// calling thread. JWKS URLs go through `KeyLoader`, which is async: the
+/// download runs in a detached task while the calling (C) thread waits on a
+/// semaphore. That wait would deadlock if the caller were itself a thread of
+/// Swift's cooperative pool, so a call from inside a task is refused.
+enum CABIKeyLoader {
+    static func load(_ specs: [KeySpec]) throws(CABIError) -> KeySet {
+        var keys = [VerificationKey]()
+        var skipped = [String]()
+        for spec in specs {
+            let set = try load(spec)
+            keys += set.keys
+            skipped += set.skipped.map { "\(spec.label): \($0)" }
+        }
+        guard !keys.isEmpty else {
+            throw .keys("no usable verification key" + (skipped.isEmpty ? "" : ": " + skipped.joined(separator: "; ")))
+        }
+        return KeySet(keys: keys, skipped: skipped)
+    }
+
+    static func load(_ spec: KeySpec) throws(CABIError) -> KeySet {
+        do {
+            switch spec {
+            case .jwks(let document):
+                return try KeySet(jwks: document)
+            case .jwksFile(let path):
+                return try KeySet(jwksJSON: try readFile(path))
+            case .jwksURL(let url):
+                return try fetch(url)
+            case .pemFile(let path, let kid):
+                return KeySet(keys: [try VerificationKey(pem: String(decoding: try readFile(path), as: UTF8.self), kid: kid)])
+            case .hmacSecretFile(let path, let kid):
+                var secret = try readFile(path)
+                if secret.last == UInt8(ascii: "\n") { secret.removeLast() }
+                return KeySet(keys: [try VerificationKey(hmacSecret: secret, kid: kid)])
+            case .hmacSecretEnvironment(let name, let kid):
+                guard let value = unsafe getenv(name), unsafe value.pointee != 0 else {
+                    throw CABIError.keys("environment variable \(name) is not set (expected an HMAC secret of at least 32 bytes)")
+                }
+                let secret = unsafe Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
+                return KeySet(keys: [try VerificationKey(hmacSecret: secret, kid: kid)])
+            }
+        } catch let error as CryptoError {
+            throw .keys("\(spec.label): \(error.reason)" + (error.underlying.map { " (\($0))" } ?? ""))
+        } catch let error as CABIError {
+            throw error
+        } catch {
+            throw .keys("\(spec.label): \(error)")
+        }
+    }
+
+    /// Reads a whole key file, refusing files larger than `KeyLoader.maxDocumentBytes`.
+    static func readFile(_ path: String) throws(CABIError) -> [UInt8] {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw .keys("cannot read \(path)")
+        }
+        defer { try? handle.close() }
+        let data: Data
+        do {
+            data = try handle.read(upToCount: KeyLoader.maxDocumentBytes + 1) ?? Data()
+        } catch {
+            throw .keys("cannot read \(path): \(error)")
+        }
+        guard data.count <= KeyLoader.maxDocumentBytes else {
+            throw .keys("\(path) is larger than \(KeyLoader.maxDocumentBytes) bytes")
+        }
+        return Array(data)
+    }
+
+    /// Downloads a JWKS with `KeyLoader`, blocking the calling thread until it is done.
+    static func fetch(_ url: String) throws(CABIError) -> KeySet {
+        let insideTask = unsafe withUnsafeCurrentTask { task in task != nil }
+        guard !insideTask else {
+            throw .keys("JWKS URL \(url): edgeauth_verifier_new was called from inside a Swift task, where waiting for the download could deadlock; call it from an ordinary thread, or use EdgeAuth's Swift API")
+        }
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do {
+                outcome.result = .success(try await KeyLoader.load([.jwksURL(url)]))
+            } catch {
+                outcome.result = .failure(error)
+            }
+            done.signal()
+        }
+        done.wait()
+        switch outcome.result {
+        case .success(let set)?:
+            return set
+        case .failure(let error as ConfigurationError)?:
+            throw .keys(error.message)
+        case .failure(let error)?:
+            throw .keys("JWKS URL \(url): \(error)")
+        case nil:
+            throw .keys("JWKS URL \(url): the download did not finish")
+        }
+    }
+
+    /// The result handed from the download task to the waiting thread. Written
+    /// once before `signal()` and read after `wait()`, which orders the two.
+    private final class Outcome: @unchecked Sendable {
+        var result: Result<KeySet, any Error>?
+    }
+}

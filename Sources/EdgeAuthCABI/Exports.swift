@@ -1,0 +1,388 @@
+internal import CEdgeAuth
+import EdgeAuth
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The functions of include/edgeauth.h. `@c @implementation` makes the
+// compiler check each signature against the header's declaration, so the
+// header stays the source of truth. Nothing here traps on caller input:
+// every pointer is checked, `size_t` arrives as `Int` (a negative value is a
+// length beyond `Int.max`), and every outcome is a status code.
+
+// MARK: - Version, codes, strings
+
+@c @implementation
+func edgeauth_version(
+    _ major: UnsafeMutablePointer<Int32>?, _ minor: UnsafeMutablePointer<Int32>?, _ patch: UnsafeMutablePointer<Int32>?
+) -> UnsafePointer<CChar>? {
+    if let major = unsafe major { unsafe major.pointee = EDGEAUTH_VERSION_MAJOR }
+    if let minor = unsafe minor { unsafe minor.pointee = EDGEAUTH_VERSION_MINOR }
+    if let patch = unsafe patch { unsafe patch.pointee = EDGEAUTH_VERSION_PATCH }
+    return unsafe StaticText.version[0]
+}
+
+@c @implementation
+func edgeauth_status_string(_ status: Int32) -> UnsafePointer<CChar>? {
+    unsafe StaticText.status[status]
+}
+
+@c @implementation
+func edgeauth_verdict_string(_ verdict: Int32) -> UnsafePointer<CChar>? {
+    unsafe StaticText.verdictCode[verdict]
+}
+
+@c @implementation
+func edgeauth_verdict_description(_ verdict: Int32) -> UnsafePointer<CChar>? {
+    unsafe StaticText.verdictDescription[verdict]
+}
+
+@c @implementation
+func edgeauth_string_free(_ string: UnsafeMutablePointer<CChar>?) {
+    unsafe free(string)
+}
+
+/// A malloc'd, NUL-terminated copy of `text` for a `char **` output (freed
+/// with `edgeauth_string_free`), or nil when memory is exhausted.
+func mallocCopy(_ text: String) -> UnsafeMutablePointer<CChar>? {
+    var text = text
+    return text.withUTF8 { utf8 -> UnsafeMutablePointer<CChar>? in
+        guard let raw = unsafe malloc(utf8.count + 1) else { return nil }
+        let out = unsafe raw.bindMemory(to: CChar.self, capacity: utf8.count + 1)
+        if utf8.count > 0 { unsafe memcpy(out, utf8.baseAddress!, utf8.count) }
+        unsafe out[utf8.count] = 0
+        return unsafe out
+    }
+}
+
+/// The caller's bytes as a buffer: nil for a NULL pointer with a non-zero
+/// length or a length beyond `Int.max`; an empty buffer for length 0.
+func borrowed(_ pointer: UnsafePointer<UInt8>?, _ length: Int) -> UnsafeRawBufferPointer? {
+    if length == 0 { return UnsafeRawBufferPointer(start: nil, count: 0) }
+    guard length > 0, let pointer = unsafe pointer else { return nil }
+    return unsafe UnsafeRawBufferPointer(start: pointer, count: length)
+}
+
+// MARK: - Verifier
+
+@c @implementation
+func edgeauth_verifier_new(
+    _ json: UnsafePointer<UInt8>?, _ length: Int,
+    _ verifierOut: UnsafeMutablePointer<OpaquePointer?>?,
+    _ errorOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> Int32 {
+    if let errorOut = unsafe errorOut { unsafe errorOut.pointee = nil }
+    guard let verifierOut = unsafe verifierOut else {
+        return fail(EDGEAUTH_ERR_INVALID_ARGUMENT, "verifier_out must not be NULL", errorOut)
+    }
+    unsafe verifierOut.pointee = nil
+    guard unsafe json != nil || length == 0 else {
+        return fail(EDGEAUTH_ERR_INVALID_ARGUMENT, "config_json is NULL but config_len is \(UInt(bitPattern: length))", errorOut)
+    }
+    guard length >= 0, length <= VerifierConfiguration.maxBytes else {
+        return fail(EDGEAUTH_ERR_CONFIG, "configuration is larger than \(VerifierConfiguration.maxBytes) bytes", errorOut)
+    }
+    guard let bytes = unsafe borrowed(json, length) else {
+        return fail(EDGEAUTH_ERR_INVALID_ARGUMENT, "config_json is NULL", errorOut)
+    }
+    do {
+        let configuration = try unsafe VerifierConfiguration.parse(bytes)
+        let keys = try CABIKeyLoader.load(configuration.keys)
+        let handle = VerifierHandle(verifier: Verifier(policy: configuration.policy, keys: keys))
+        unsafe verifierOut.pointee = Handle.make(handle)
+        return EDGEAUTH_OK
+    } catch {
+        let status = error.kind == .configuration ? EDGEAUTH_ERR_CONFIG : EDGEAUTH_ERR_KEYS
+        return fail(status, error.message, errorOut)
+    }
+}
+
+/// Stores `message` in `errorOut` (when given) and returns `status`.
+private func fail(_ status: Int32, _ message: String, _ errorOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    guard let errorOut = unsafe errorOut else { return status }
+    guard let copy = unsafe mallocCopy(message) else { return EDGEAUTH_ERR_NO_MEMORY }
+    unsafe errorOut.pointee = copy
+    return status
+}
+
+@c @implementation
+func edgeauth_verifier_free(_ verifier: OpaquePointer?) {
+    unsafe Handle.release(verifier)
+}
+
+@c @implementation
+func edgeauth_verifier_key_count(_ verifier: OpaquePointer?) -> Int {
+    unsafe Handle.verifier(verifier)?.keyCount ?? 0
+}
+
+@c @implementation
+func edgeauth_verifier_warning_count(_ verifier: OpaquePointer?) -> Int {
+    unsafe Handle.verifier(verifier)?.warnings.count ?? 0
+}
+
+@c @implementation
+func edgeauth_verifier_warning(_ verifier: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+    guard let handle = unsafe Handle.verifier(verifier) else { return nil }
+    return unsafe handle.warnings.string(index, length: length)
+}
+
+// MARK: - Verifying
+
+/// The shared part of `edgeauth_verify` and `edgeauth_explain`: checks the
+/// arguments, then verifies. Returns a status, or the verdict.
+private func verify(_ verifier: OpaquePointer?, _ token: UnsafePointer<UInt8>?, _ length: Int, _ now: Int64) -> Result<Verdict, StatusCode> {
+    guard let handle = unsafe Handle.verifier(verifier) else { return .failure(StatusCode(EDGEAUTH_ERR_INVALID_ARGUMENT)) }
+    guard unsafe token != nil || length == 0 else { return .failure(StatusCode(EDGEAUTH_ERR_INVALID_ARGUMENT)) }
+    guard now >= 0, now <= JSONText.maxNumericDate else { return .failure(StatusCode(EDGEAUTH_ERR_INVALID_ARGUMENT)) }
+    let limit = handle.verifier.policy.limits.maxTokenBytes
+    // Too long (or beyond Int.max): the verdict, without reading the bytes.
+    guard length >= 0, length <= limit else { return .success(.rejected(.tokenTooLarge(limit: limit))) }
+    guard let bytes = unsafe borrowed(token, length) else { return .failure(StatusCode(EDGEAUTH_ERR_INVALID_ARGUMENT)) }
+    return .success(unsafe handle.verifier.verify(bytes, now: now == 0 ? nil : now))
+}
+
+struct StatusCode: Error {
+    let value: Int32
+    init(_ value: Int32) { self.value = value }
+}
+
+@c @implementation
+func edgeauth_verify(
+    _ verifier: OpaquePointer?, _ token: UnsafePointer<UInt8>?, _ length: Int, _ now: Int64,
+    _ verdictOut: UnsafeMutablePointer<Int32>?, _ identityOut: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
+    guard let verdictOut = unsafe verdictOut else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    switch unsafe verify(verifier, token, length, now) {
+    case .failure(let status):
+        return status.value
+    case .success(.valid(let identity)):
+        unsafe verdictOut.pointee = EDGEAUTH_VERDICT_VALID
+        if let identityOut = unsafe identityOut { unsafe identityOut.pointee = Handle.make(IdentityHandle(identity)) }
+        return EDGEAUTH_OK
+    case .success(.rejected(let reason)):
+        unsafe verdictOut.pointee = reason.verdictCode
+        if let identityOut = unsafe identityOut { unsafe identityOut.pointee = nil }
+        return EDGEAUTH_OK
+    }
+}
+
+@c @implementation
+func edgeauth_explain(
+    _ verifier: OpaquePointer?, _ token: UnsafePointer<UInt8>?, _ length: Int, _ now: Int64,
+    _ verdictOut: UnsafeMutablePointer<Int32>?, _ explanationOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> Int32 {
+    guard let verdictOut = unsafe verdictOut, let explanationOut = unsafe explanationOut else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    switch unsafe verify(verifier, token, length, now) {
+    case .failure(let status):
+        return status.value
+    case .success(let verdict):
+        let text: String
+        let code: Int32
+        switch verdict {
+        case .valid:
+            (text, code) = ("valid", EDGEAUTH_VERDICT_VALID)
+        case .rejected(let reason):
+            (text, code) = ("\(reason.code): \(reason.explanation)", reason.verdictCode)
+        }
+        guard let copy = unsafe mallocCopy(text) else { return EDGEAUTH_ERR_NO_MEMORY }
+        unsafe verdictOut.pointee = code
+        unsafe explanationOut.pointee = copy
+        return EDGEAUTH_OK
+    }
+}
+
+// MARK: - Identity
+
+@c @implementation
+func edgeauth_identity_free(_ identity: OpaquePointer?) {
+    unsafe Handle.release(identity)
+}
+
+private func field(_ identity: OpaquePointer?, _ field: IdentityHandle.Field, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+    guard let handle = unsafe Handle.identity(identity) else { return nil }
+    return unsafe handle.field(field, length: length)
+}
+
+@c @implementation
+func edgeauth_identity_subject(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+    unsafe field(identity, .subject, length)
+}
+
+@c @implementation
+func edgeauth_identity_issuer(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+    unsafe field(identity, .issuer, length)
+}
+
+@c @implementation
+func edgeauth_identity_email(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+    unsafe field(identity, .email, length)
+}
+
+@c @implementation
+func edgeauth_identity_name(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+    unsafe field(identity, .name, length)
+}
+
+@c @implementation
+func edgeauth_identity_username(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+    unsafe field(identity, .username, length)
+}
+
+@c @implementation
+func edgeauth_identity_picture(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+    unsafe field(identity, .picture, length)
+}
+
+@c @implementation
+func edgeauth_identity_client_id(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+    unsafe field(identity, .clientId, length)
+}
+
+@c @implementation
+func edgeauth_identity_organization(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+    unsafe field(identity, .organization, length)
+}
+
+@c @implementation
+func edgeauth_identity_token_id(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+    unsafe field(identity, .tokenId, length)
+}
+
+private func time(_ identity: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?, _ value: (Identity) -> Int64?) -> Int32 {
+    guard let handle = unsafe Handle.identity(identity), let out = unsafe out else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    guard let time = value(handle.identity) else { return EDGEAUTH_ERR_NOT_FOUND }
+    unsafe out.pointee = time
+    return EDGEAUTH_OK
+}
+
+@c @implementation
+func edgeauth_identity_expires_at(_ identity: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?) -> Int32 {
+    unsafe time(identity, out) { $0.expiresAt }
+}
+
+@c @implementation
+func edgeauth_identity_issued_at(_ identity: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?) -> Int32 {
+    unsafe time(identity, out) { $0.issuedAt }
+}
+
+private func count(_ identity: OpaquePointer?, _ list: KeyPath<IdentityHandle, Range<Int>>) -> Int {
+    unsafe Handle.identity(identity)?[keyPath: list].count ?? 0
+}
+
+private func element(
+    _ identity: OpaquePointer?, _ list: KeyPath<IdentityHandle, Range<Int>>, _ index: Int, _ length: UnsafeMutablePointer<Int>?
+) -> UnsafePointer<CChar>? {
+    guard let handle = unsafe Handle.identity(identity) else { return nil }
+    return unsafe handle.element(of: handle[keyPath: list], index, length: length)
+}
+
+@c @implementation
+func edgeauth_identity_role_count(_ identity: OpaquePointer?) -> Int {
+    unsafe count(identity, \.roles)
+}
+
+@c @implementation
+func edgeauth_identity_role(_ identity: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+    unsafe element(identity, \.roles, index, length)
+}
+
+@c @implementation
+func edgeauth_identity_permission_count(_ identity: OpaquePointer?) -> Int {
+    unsafe count(identity, \.permissions)
+}
+
+@c @implementation
+func edgeauth_identity_permission(_ identity: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+    unsafe element(identity, \.permissions, index, length)
+}
+
+@c @implementation
+func edgeauth_identity_scope_count(_ identity: OpaquePointer?) -> Int {
+    unsafe count(identity, \.scopes)
+}
+
+@c @implementation
+func edgeauth_identity_scope(_ identity: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+    unsafe element(identity, \.scopes, index, length)
+}
+
+@c @implementation
+func edgeauth_identity_audience_count(_ identity: OpaquePointer?) -> Int {
+    unsafe count(identity, \.audience)
+}
+
+@c @implementation
+func edgeauth_identity_audience(_ identity: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+    unsafe element(identity, \.audience, index, length)
+}
+
+private func has(_ identity: OpaquePointer?, _ list: KeyPath<IdentityHandle, Range<Int>>, _ name: UnsafePointer<UInt8>?, _ length: Int) -> Bool {
+    guard let handle = unsafe Handle.identity(identity), let bytes = unsafe borrowed(name, length) else { return false }
+    return unsafe handle.strings.contains(bytes, in: handle[keyPath: list])
+}
+
+@c @implementation
+func edgeauth_identity_has_role(_ identity: OpaquePointer?, _ role: UnsafePointer<UInt8>?, _ length: Int) -> Bool {
+    unsafe has(identity, \.roles, role, length)
+}
+
+@c @implementation
+func edgeauth_identity_has_permission(_ identity: OpaquePointer?, _ permission: UnsafePointer<UInt8>?, _ length: Int) -> Bool {
+    unsafe has(identity, \.permissions, permission, length)
+}
+
+@c @implementation
+func edgeauth_identity_has_scope(_ identity: OpaquePointer?, _ scope: UnsafePointer<UInt8>?, _ length: Int) -> Bool {
+    unsafe has(identity, \.scopes, scope, length)
+}
+
+/// Looks up a claim by `lookup(name)` and returns it as JSON text through `jsonOut`.
+private func claimJSON(
+    _ identity: OpaquePointer?, _ name: UnsafePointer<UInt8>?, _ length: Int,
+    _ jsonOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ lengthOut: UnsafeMutablePointer<Int>?,
+    _ lookup: (Identity, String) -> JSONValue?
+) -> Int32 {
+    guard let jsonOut = unsafe jsonOut else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    unsafe jsonOut.pointee = nil
+    guard let handle = unsafe Handle.identity(identity), let bytes = unsafe borrowed(name, length),
+          let name = String(validating: bytes, as: UTF8.self)
+    else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    guard let value = lookup(handle.identity, name) else { return EDGEAUTH_ERR_NOT_FOUND }
+    return unsafe output(value.jsonText, jsonOut, lengthOut)
+}
+
+/// Stores a malloc'd copy of `text` in `out` (and its length in `lengthOut`).
+private func output(_ text: String, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, _ lengthOut: UnsafeMutablePointer<Int>?) -> Int32 {
+    guard let copy = unsafe mallocCopy(text) else { return EDGEAUTH_ERR_NO_MEMORY }
+    unsafe out.pointee = copy
+    if let lengthOut = unsafe lengthOut { unsafe lengthOut.pointee = text.utf8.count }
+    return EDGEAUTH_OK
+}
+
+@c @implementation
+func edgeauth_identity_claim_json(
+    _ identity: OpaquePointer?, _ name: UnsafePointer<UInt8>?, _ length: Int,
+    _ jsonOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ lengthOut: UnsafeMutablePointer<Int>?
+) -> Int32 {
+    unsafe claimJSON(identity, name, length, jsonOut, lengthOut) { identity, name in identity.claims[name] }
+}
+
+@c @implementation
+func edgeauth_identity_claim_pointer_json(
+    _ identity: OpaquePointer?, _ pointer: UnsafePointer<UInt8>?, _ length: Int,
+    _ jsonOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ lengthOut: UnsafeMutablePointer<Int>?
+) -> Int32 {
+    unsafe claimJSON(identity, pointer, length, jsonOut, lengthOut) { identity, pointer in identity.claims.value(at: pointer) }
+}
+
+@c @implementation
+func edgeauth_identity_json(
+    _ identity: OpaquePointer?, _ jsonOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ lengthOut: UnsafeMutablePointer<Int>?
+) -> Int32 {
+    guard let jsonOut = unsafe jsonOut else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    unsafe jsonOut.pointee = nil
+    guard let handle = unsafe Handle.identity(identity) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    return unsafe output(handle.identity.jsonValue.jsonText, jsonOut, lengthOut)
+}

@@ -1,0 +1,140 @@
+import EdgeAuth
+
+/// Strings packed back to back, NUL-terminated, in one allocation, so a
+/// handle can give out `const char *` that stay valid as long as it lives
+/// without allocating per access. Immutable after `init`, hence safe to read
+/// from any number of threads.
+struct PackedStrings: ~Copyable, @unchecked Sendable {
+    /// Where string `i` starts in `bytes` and how long it is; offset -1 when absent.
+    private let offsets: [Int]
+    private let lengths: [Int]
+    private let bytes: UnsafeMutableBufferPointer<CChar>
+
+    init(_ strings: [String?]) {
+        var offsets = [Int]()
+        var lengths = [Int]()
+        offsets.reserveCapacity(strings.count)
+        lengths.reserveCapacity(strings.count)
+        var total = 0
+        for string in strings {
+            let count = string?.utf8.count ?? 0
+            offsets.append(string == nil ? -1 : total)
+            lengths.append(count)
+            if string != nil { total += count + 1 }
+        }
+        let bytes = UnsafeMutableBufferPointer<CChar>.allocate(capacity: max(total, 1))
+        for (index, string) in strings.enumerated() {
+            guard var string else { continue }
+            let start = offsets[index]
+            string.withUTF8 { utf8 in
+                for (i, byte) in utf8.enumerated() { unsafe bytes[start + i] = CChar(bitPattern: byte) }
+            }
+            unsafe bytes[start + lengths[index]] = 0
+        }
+        self.offsets = offsets
+        self.lengths = lengths
+        self.bytes = bytes
+    }
+
+    deinit { unsafe bytes.deallocate() }
+
+    var count: Int { offsets.count }
+
+    /// String `index`, or nil when absent or out of range; stores its length in `length`.
+    func string(_ index: Int, length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+        guard index >= 0, index < offsets.count, offsets[index] >= 0 else { return nil }
+        if let length { unsafe length.pointee = lengths[index] }
+        return unsafe UnsafePointer(bytes.baseAddress! + offsets[index])
+    }
+
+    /// True when some string in `range` equals `bytes` exactly.
+    func contains(_ candidate: UnsafeRawBufferPointer, in range: Range<Int>) -> Bool {
+        for index in range where offsets[index] >= 0 && lengths[index] == candidate.count {
+            let stored = unsafe UnsafeRawBufferPointer(start: bytes.baseAddress! + offsets[index], count: lengths[index])
+            if unsafe stored.elementsEqual(candidate) { return true }
+        }
+        return false
+    }
+}
+
+/// What `edgeauth_verifier *` points to: a retained instance of this class.
+final class VerifierHandle: Sendable {
+    let verifier: Verifier
+    let keyCount: Int
+    /// The messages of keys skipped while loading.
+    let warnings: PackedStrings
+
+    init(verifier: Verifier) {
+        self.verifier = verifier
+        self.keyCount = verifier.keys.keys.count
+        self.warnings = PackedStrings(verifier.keys.skipped)
+    }
+}
+
+/// What `edgeauth_identity *` points to: a retained instance of this class.
+/// Every string accessor reads from `strings`, built once when the token verified.
+final class IdentityHandle: Sendable {
+    let identity: Identity
+    let strings: PackedStrings
+
+    /// Positions of the single-valued fields in `strings`.
+    enum Field: Int, CaseIterable {
+        case subject, issuer, email, name, username, picture, clientId, organization, tokenId
+    }
+
+    /// Where each list starts in `strings`.
+    let roles: Range<Int>
+    let permissions: Range<Int>
+    let scopes: Range<Int>
+    let audience: Range<Int>
+
+    init(_ identity: Identity) {
+        self.identity = identity
+        var all: [String?] = [
+            identity.id, identity.issuer, identity.email, identity.name, identity.username, identity.picture,
+            identity.clientId, identity.organization, identity.tokenId,
+        ]
+        func append(_ list: [String]) -> Range<Int> {
+            let start = all.count
+            all += list.map { Optional($0) }
+            return start..<all.count
+        }
+        roles = append(identity.roles)
+        permissions = append(identity.permissions)
+        scopes = append(identity.scopes)
+        audience = append(identity.audience)
+        strings = PackedStrings(all)
+    }
+
+    func field(_ field: Field, length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+        unsafe strings.string(field.rawValue, length: length)
+    }
+
+    func element(of list: Range<Int>, _ index: Int, length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+        // index is a size_t seen as Int: negative means beyond Int.max, so out of range as well.
+        guard index >= 0, index < list.count else { return nil }
+        return unsafe strings.string(list.lowerBound + index, length: length)
+    }
+}
+
+// Handles cross the boundary as retained, opaque pointers to the classes above.
+enum Handle {
+    static func make(_ object: AnyObject) -> OpaquePointer {
+        unsafe OpaquePointer(Unmanaged.passRetained(object).toOpaque())
+    }
+
+    static func verifier(_ pointer: OpaquePointer?) -> VerifierHandle? {
+        guard let pointer = unsafe pointer else { return nil }
+        return unsafe Unmanaged<VerifierHandle>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+    }
+
+    static func identity(_ pointer: OpaquePointer?) -> IdentityHandle? {
+        guard let pointer = unsafe pointer else { return nil }
+        return unsafe Unmanaged<IdentityHandle>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+    }
+
+    static func release(_ pointer: OpaquePointer?) {
+        guard let pointer = unsafe pointer else { return }
+        unsafe Unmanaged<AnyObject>.fromOpaque(UnsafeRawPointer(pointer)).release()
+    }
+}
