@@ -136,6 +136,12 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "Largest accepted token in bytes.")
     var maxTokenBytes = 16 * 1024
 
+    @Option(help: "Directory of the shared verdict cache (LMDB); verdicts are shared with every process using it.")
+    var cacheDir: String?
+
+    @Flag(help: "Print this process's cache statistics as JSON on standard error.")
+    var cacheStats = false
+
     func validate() throws {
         guard !(issuer.isEmpty && !anyIssuer) else { throw ValidationError("give --issuer (repeatable) or --any-issuer") }
         guard !(audience.isEmpty && !anyAudience) else { throw ValidationError("give --audience (repeatable) or --any-audience") }
@@ -183,8 +189,21 @@ struct Verify: AsyncParsableCommand {
             requiredType: requireType,
             limits: TokenLimits(maxTokenBytes: maxTokenBytes)
         )
-        let verifier = Verifier(policy: policy, keys: keys)
-        switch verifier.verify(try readToken(token), now: now) {
+        var cache: SharedCache?
+        if let cacheDir {
+            do {
+                cache = try SharedCache(CacheConfiguration(directory: cacheDir))
+            } catch {
+                writeError("error: --cache-dir: \(error)")
+                throw ExitCode(2)
+            }
+        }
+        let verifier = Verifier(policy: policy, keys: keys, cache: cache)
+        let verdict = verifier.verify(try readToken(token), now: now)
+        if cacheStats, let stats = verifier.cache?.statistics {
+            writeError(#"{"hits":\#(stats.hits),"negativeHits":\#(stats.negativeHits),"misses":\#(stats.misses),"stores":\#(stats.stores),"errors":\#(stats.errors)}"#)
+        }
+        switch verdict {
         case .valid(let identity):
             print(identity.jsonValue.prettyJSONText)
         case .rejected(let reason):

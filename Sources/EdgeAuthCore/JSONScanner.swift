@@ -222,6 +222,11 @@ struct JSONScanner {
         var escaped = false
         let n = doc.count
         while pos < n {
+            // Plain ASCII runs, eight bytes at a time.
+            while pos + 8 <= n, !SWAR.hasStringSpecial(doc.loadUnaligned(fromByteOffset: pos, as: UInt64.self)) {
+                pos += 8
+            }
+            guard pos < n else { break }
             let byte = doc[pos]
             if byte == UInt8(ascii: "\"") {
                 let slice = JSONSlice(start: start, end: pos, kind: .string, hasEscapes: escaped)

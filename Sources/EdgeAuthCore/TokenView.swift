@@ -63,15 +63,11 @@ public struct TokenView {
         guard token.count <= limits.maxTokenBytes else {
             return try body(.failure(.tokenTooLarge(limit: limits.maxTokenBytes)))
         }
-        // Locate the two dots before touching anything else.
-        var firstDot = -1
-        var secondDot = -1
-        var dots = 0
-        for i in 0..<token.count where token[i] == UInt8(ascii: ".") {
-            dots += 1
-            if dots == 1 { firstDot = i } else if dots == 2 { secondDot = i }
-        }
-        guard dots == 2 else {
+        // Locate the two dots (and make sure there is no third) before touching anything else.
+        let dot = UInt8(ascii: ".")
+        let firstDot = SWAR.firstIndex(of: dot, in: token, from: 0) ?? -1
+        let secondDot = firstDot < 0 ? -1 : SWAR.firstIndex(of: dot, in: token, from: firstDot + 1) ?? -1
+        guard secondDot >= 0, SWAR.firstIndex(of: dot, in: token, from: secondDot + 1) == nil else {
             if let first = token.first, first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
                 return try body(.failure(.malformed(.jsonSerialization)))
             }
