@@ -1,0 +1,170 @@
+import Benchmark
+import CPerfProbe
+import EdgeAuth
+import EdgeAuthCore
+import Foundation
+import JWTKit
+
+// Token verification, per JWS algorithm, on the tokens and keys in bench-data/:
+//
+//   parse+claims/<shape>/<ALG>  EdgeAuthCore only: TokenView.parse, policy.checkHeader,
+//                               policy.checkClaims. No signature, no key.
+//   EdgeAuth/<ALG>              Verifier.verify(UnsafeRawBufferPointer, now:): parse, key
+//                               selection by kid, signature, claims, Identity. No cache.
+//   OpenSSL/<ALG>               the raw OpenSSL 3 EVP verification of the same signing
+//                               input and signature (see RawOpenSSLVerifier).
+//   jwt-kit/<ALG>               vapor/jwt-kit 5: JWTKeyCollection.verify(_:as:) with a
+//                               payload that checks exp, aud and iss (swift-crypto, BoringSSL).
+//
+// The verify, OpenSSL and jwt-kit benchmarks use the Auth0-shaped tokens; parse+claims
+// runs on both shapes. Every operation is checked to succeed before it is measured.
+//
+// Metrics: wall clock and heap allocations (malloc interposer) always; instructions only
+// where a hardware instruction counter can be opened. On a machine without one (a virtual
+// machine without a PMU) requesting the metric measured nothing and added 16 mallocs to
+// every iteration's count, inside the measured region, so it is left out there.
+//
+// Profiling one operation outside the harness (perf record, gdb):
+//   EDGEAUTH_BENCH_PROFILE='EdgeAuth/RS256,100000' .build/release/TokenVerification
+// runs the named operation once, then that many more times, and exits.
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: Operations.metrics,
+        timeUnits: .nanoseconds,
+        warmupIterations: 20,
+        maxDuration: .milliseconds(1200),
+        maxIterations: 200_000
+    )
+
+    let operations = Operations.make()
+    if let spec = ProcessInfo.processInfo.environment["EDGEAUTH_BENCH_PROFILE"] {
+        Operations.profile(operations, spec: spec)  // does not return
+    }
+
+    for (name, operation) in operations.sync {
+        Benchmark(name) { benchmark in
+            for _ in benchmark.scaledIterations {
+                operation()
+            }
+        }
+    }
+    for (name, operation) in operations.async {
+        let fixture = operation.fixture
+        Benchmark(
+            name,
+            closure: { benchmark in
+                guard let keys = fixture.keys else { return }
+                for _ in benchmark.scaledIterations {
+                    blackHole(try await keys.verify(operation.token, as: BenchPayload.self))
+                }
+            },
+            setup: { try await operation.prepare() }
+        )
+    }
+}
+
+/// The measured operations, by benchmark name, each checked once before it is returned.
+struct Operations {
+    struct JWTKitOperation: Sendable {
+        let algorithm: Algorithm
+        let token: [UInt8]
+        let fixture = JWTKitFixture()
+
+        /// Builds the key collection and verifies once (fails loudly if jwt-kit rejects the token).
+        func prepare() async throws {
+            let keys = try await JWTKitKeys.collection(for: algorithm, kid: BenchData.kid(of: token))
+            _ = try await keys.verify(token, as: BenchPayload.self)
+            fixture.keys = keys
+        }
+    }
+
+    static let metrics: [BenchmarkMetric] = edgeauth_bench_instruction_counter_available() == 1
+        ? [.wallClock, .instructions, .mallocCountTotal]
+        : [.wallClock, .mallocCountTotal]
+
+    var sync: [(String, @Sendable () -> Void)] = []
+    var async: [(String, JWTKitOperation)] = []
+
+    static func make() -> Operations {
+        var operations = Operations()
+        let policy = ValidationPolicy(
+            issuers: .exactly([BenchData.auth0Issuer, BenchData.keycloakIssuer]),
+            audiences: .anyOf([BenchData.audience])
+        )
+        let verifier = Verifier(policy: policy, keys: BenchData.keySet)
+
+        // (a) Parse + header + claims policy, no signature.
+        for shape in ["auth0", "keycloak"] {
+            for algorithm in Algorithm.allCases {
+                let token = BenchData.token(shape, algorithm)
+                precondition(parseAndCheck(token, policy), "parse+claims rejected \(shape)-\(algorithm.name)")
+                operations.sync.append(("parse+claims/\(shape)/\(algorithm.name)", {
+                    blackHole(parseAndCheck(token, policy))
+                }))
+            }
+        }
+
+        for algorithm in Algorithm.allCases {
+            let token = BenchData.token("auth0", algorithm)
+
+            // (b) Full uncached EdgeAuth verification.
+            let verdict = token.withUnsafeBytes { verifier.verify($0, now: BenchData.now) }
+            precondition(verdict.identity != nil, "EdgeAuth rejected auth0-\(algorithm.name): \(String(describing: verdict.reason))")
+            operations.sync.append(("EdgeAuth/\(algorithm.name)", {
+                token.withUnsafeBytes { blackHole(verifier.verify($0, now: BenchData.now)) }
+            }))
+
+            // (c) The raw OpenSSL primitive on the same signing input and signature.
+            let raw = RawOpenSSLVerifier(algorithm: algorithm, token: token, keyFile: BenchData.bytes(BenchData.keyFile(algorithm)))
+            precondition(raw.verify(), "raw OpenSSL rejected auth0-\(algorithm.name): \(RawOpenSSLVerifier.errors())")
+            operations.sync.append(("OpenSSL/\(algorithm.name)", {
+                blackHole(raw.verify())
+            }))
+
+            // (d) vapor/jwt-kit 5, same token, same key (prepared in the benchmark's setup).
+            operations.async.append(("jwt-kit/\(algorithm.name)", JWTKitOperation(algorithm: algorithm, token: token)))
+        }
+        return operations
+    }
+
+    /// Runs one operation `1 + iterations` times and exits (see the note at the top of this file).
+    static func profile(_ operations: Operations, spec: String) -> Never {
+        let parts = spec.split(separator: ",")
+        let name = String(parts[0])
+        let iterations = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+        if let operation = operations.sync.first(where: { $0.0 == name })?.1 {
+            for _ in 0...iterations { operation() }
+            exit(0)
+        }
+        if let operation = operations.async.first(where: { $0.0 == name })?.1 {
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                do {
+                    try await operation.prepare()
+                    let keys = operation.fixture.keys!
+                    for _ in 0..<iterations {
+                        blackHole(try await keys.verify(operation.token, as: BenchPayload.self))
+                    }
+                } catch {
+                    fatalError("\(name): \(error)")
+                }
+                done.signal()
+            }
+            done.wait()
+            exit(0)
+        }
+        fatalError("EDGEAUTH_BENCH_PROFILE: no operation named \(name)")
+    }
+}
+
+/// `TokenView.parse`, then the header and claims checks; true when the token passes them.
+@inline(never)
+func parseAndCheck(_ token: [UInt8], _ policy: ValidationPolicy) -> Bool {
+    token.withUnsafeBytes { bytes in
+        TokenView.parse(bytes, limits: policy.limits) { result -> Bool in
+            guard case .success(let view) = result else { return false }
+            return policy.checkHeader(view) == nil && policy.checkClaims(view, now: BenchData.now) == nil
+        }
+    }
+}
