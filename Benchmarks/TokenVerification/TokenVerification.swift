@@ -125,6 +125,27 @@ struct Operations {
             // (d) vapor/jwt-kit 5, same token, same key (prepared in the benchmark's setup).
             operations.async.append(("jwt-kit/\(algorithm.name)", JWTKitOperation(algorithm: algorithm, token: token)))
         }
+        // (e) The shared LMDB cache: a verifier hit (hash + read transaction + identity decode
+        //     + expiry re-check), and the bare lookup the HMAC-skip decision compares with HS256.
+        let cacheDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-bench-cache-\(getpid())").path
+        let cache = try! SharedCache(CacheConfiguration(directory: cacheDirectory))
+        let cachedVerifier = Verifier(policy: policy, keys: BenchData.keySet, cache: cache)
+        for algorithm in [Algorithm.es256, .rs256, .edDSA] {
+            let token = BenchData.token("auth0", algorithm)
+            _ = token.withUnsafeBytes { cachedVerifier.verify($0, now: BenchData.now) }
+            let hitsBefore = cache.statistics.hits
+            precondition(token.withUnsafeBytes { cachedVerifier.verify($0, now: BenchData.now) }.identity != nil && cache.statistics.hits == hitsBefore + 1)
+            operations.sync.append(("EdgeAuth-cached/\(algorithm.name)", {
+                token.withUnsafeBytes { blackHole(cachedVerifier.verify($0, now: BenchData.now)) }
+            }))
+        }
+        let hsToken = BenchData.token("auth0", .hs256)
+        let hsKey = cachedVerifier.cacheKey(for: hsToken)
+        cache.store(tokenHash: hsKey, identity: verifier.verify(hsToken, now: BenchData.now).identity!, now: BenchData.now)
+        precondition(cache.lookup(tokenHash: cachedVerifier.cacheKey(for: hsToken), now: BenchData.now) != nil)
+        operations.sync.append(("cache/hash+lookup-hit/HS256-token", {
+            blackHole(cache.lookup(tokenHash: cachedVerifier.cacheKey(for: hsToken), now: BenchData.now))
+        }))
         return operations
     }
 
