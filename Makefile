@@ -4,10 +4,11 @@ SWIFT ?= swift
 PREFIX ?= /usr/local
 VENV := .venv
 PYTHON := $(VENV)/bin/python3
-APT_PACKAGES := libssl-dev liblmdb-dev pkg-config openssl
+# golang-go: the cgo example of the C ABI (examples/go), built offline by `make test`.
+APT_PACKAGES := libssl-dev liblmdb-dev pkg-config openssl golang-go
 BENCH_NOW := 1764003600
 
-.PHONY: deps build test bench serve python-deps clean-venv
+.PHONY: deps build test bench serve python-deps clean-venv install c-abi-test
 
 ## deps: system packages the build needs (apt-get when root, else the command to run).
 deps:
@@ -27,9 +28,9 @@ deps:
 
 ## python-deps: a local virtualenv with the independent JOSE implementation the differential test uses.
 python-deps: $(VENV)/.ready
-$(VENV)/.ready: Tests/differential/requirements.txt
+$(VENV)/.ready: Tests/differential/requirements.txt examples/python/requirements.txt
 	python3 -m venv $(VENV)
-	$(PYTHON) -m pip install -q --disable-pip-version-check -r Tests/differential/requirements.txt
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r Tests/differential/requirements.txt -r examples/python/requirements.txt
 	touch $@
 
 build: deps
@@ -38,6 +39,43 @@ build: deps
 test: deps python-deps
 	$(SWIFT) build --build-tests
 	EDGEAUTH_PYTHON=$(abspath $(PYTHON)) $(SWIFT) test --skip-build
+	$(MAKE) --no-print-directory c-abi-test
+
+## install: the C library into PREFIX — lib/libedgeauth.so, include/edgeauth.h, lib/pkgconfig/edgeauth.pc
+## (CONFIGURATION=release by default; docs/c-api.md).
+## STATIC_SWIFT_STDLIB=1 links the Swift runtime and Foundation into the library instead (own build
+## directory .build-static; larger, see docs/c-api.md "Static Swift runtime").
+CONFIGURATION ?= release
+EDGEAUTH_VERSION := $(shell sed -n 's/^\#define EDGEAUTH_VERSION_STRING "\(.*\)"/\1/p' include/edgeauth.h)
+INSTALL_BUILD_FLAGS := -c $(CONFIGURATION) $(if $(filter 1,$(STATIC_SWIFT_STDLIB)),--scratch-path $(CURDIR)/.build-static -Xswiftc -static-stdlib)
+install: deps
+	$(SWIFT) build $(INSTALL_BUILD_FLAGS) --product EdgeAuthCABI
+	@set -e; prefix="$(abspath $(PREFIX))"; \
+	bin=$$($(SWIFT) build $(INSTALL_BUILD_FLAGS) --show-bin-path); \
+	swiftlib=$$($(SWIFT) -print-target-info | sed -n '/"runtimeLibraryPaths"/{n;s/^[^"]*"\([^"]*\)".*/\1/p;}'); \
+	if [ "$(STATIC_SWIFT_STDLIB)" = 1 ]; then swiftlib=""; fi; \
+	install -d "$(DESTDIR)$$prefix/lib/pkgconfig" "$(DESTDIR)$$prefix/include"; \
+	install -m 0755 "$$bin/libEdgeAuthCABI.so" "$(DESTDIR)$$prefix/lib/libedgeauth.so"; \
+	install -m 0644 include/edgeauth.h "$(DESTDIR)$$prefix/include/edgeauth.h"; \
+	sed -e "s|@PREFIX@|$$prefix|" -e "s|@VERSION@|$(EDGEAUTH_VERSION)|" -e "s|@SWIFT_LIBDIR@|$$swiftlib|" \
+	  pkgconfig/edgeauth.pc.in > "$(DESTDIR)$$prefix/lib/pkgconfig/edgeauth.pc"; \
+	echo "installed libedgeauth $(EDGEAUTH_VERSION) ($(CONFIGURATION)) into $(DESTDIR)$$prefix"
+
+## c-abi-test: install the debug library under .build/c-abi/prefix and run the C, Python and Go examples against it.
+CABI_DIR := $(CURDIR)/.build/c-abi
+CABI_PREFIX := $(CABI_DIR)/prefix
+GO_ENV := GOPATH=$(CABI_DIR)/go GOCACHE=$(CABI_DIR)/go-cache GOPROXY=off GOTOOLCHAIN=local \
+	PKG_CONFIG_PATH=$(CABI_PREFIX)/lib/pkgconfig
+c-abi-test: deps python-deps
+	$(MAKE) --no-print-directory install PREFIX=$(CABI_PREFIX) CONFIGURATION=debug
+	$(MAKE) --no-print-directory -C examples/c test PREFIX=$(CABI_PREFIX) BUILD=$(CABI_DIR)/c BENCH_DATA=$(CURDIR)/bench-data
+	cd examples/python && EDGEAUTH_LIBRARY=$(CABI_PREFIX)/lib/libedgeauth.so EDGEAUTH_BENCH_DATA=$(CURDIR)/bench-data \
+	  $(abspath $(PYTHON)) -m pytest -q -p no:cacheprovider
+	EDGEAUTH_LIBRARY=$(CABI_PREFIX)/lib/libedgeauth.so $(PYTHON) examples/python/example.py bench-data/tokens/auth0-rs256.jwt \
+	  | grep -qx "auth0|6651f0c2a5b8e3d4f7a90b12 \['call:tools', 'read:resources', 'read:tools'\] True"
+	python3 examples/check_doc_snippets.py docs/c-api.md
+	cd examples/go && $(GO_ENV) go vet ./... && $(GO_ENV) go test -count=1 ./... && \
+	  $(GO_ENV) go run ./cmd/verify -config testdata/config.json -now $(BENCH_NOW) < $(CURDIR)/bench-data/tokens/keycloak-es256.jwt
 
 ## serve: until the HTTP server exists, show the engine verifying the bundled benchmark tokens.
 serve: build

@@ -12,6 +12,9 @@ let package = Package(
         .library(name: "EdgeAuth", targets: ["EdgeAuth"]),
         .library(name: "EdgeAuthCore", targets: ["EdgeAuthCore"]),
         .executable(name: "edgeauth", targets: ["EdgeAuthCLI"]),
+        // The C ABI (include/edgeauth.h). Built as libEdgeAuthCABI.so (the name
+        // `edgeauth` belongs to the CLI); `make install` installs it as libedgeauth.so.
+        .library(name: "EdgeAuthCABI", type: .dynamic, targets: ["EdgeAuthCABI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -54,6 +57,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The hand-written header include/edgeauth.h as a module: header only, nothing to link.
+        .systemLibrary(name: "CEdgeAuth"),
+        .target(
+            name: "EdgeAuthCABI",
+            dependencies: ["EdgeAuth", "CEdgeAuth"],
+            swiftSettings: strictUnsafe
+        ),
         .target(
             name: "EdgeAuthTesting",
             dependencies: ["EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuth"]
@@ -69,6 +79,10 @@ let package = Package(
         .testTarget(
             name: "EdgeAuthCacheTests",
             dependencies: ["EdgeAuthCache", "EdgeAuth", "EdgeAuthTesting"]
+        ),
+        .testTarget(
+            name: "EdgeAuthCABITests",
+            dependencies: ["EdgeAuthCABI", "CEdgeAuth", "EdgeAuthTesting"]
         ),
         .testTarget(
             name: "EdgeAuthTests",

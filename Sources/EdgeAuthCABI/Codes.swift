@@ -27,6 +27,7 @@ extension Reason {
         case .invalidClaim: EDGEAUTH_VERDICT_INVALID_CLAIM
         case .wrongIssuer: EDGEAUTH_VERDICT_WRONG_ISSUER
         case .wrongAudience: EDGEAUTH_VERDICT_WRONG_AUDIENCE
+        case .revoked: EDGEAUTH_VERDICT_REVOKED
         }
     }
 
@@ -52,6 +53,7 @@ extension Reason {
         case .invalidClaim: "a registered claim has the wrong type or an out-of-range value"
         case .wrongIssuer: "iss is not one of the configured issuers"
         case .wrongAudience: "aud contains none of the configured audiences"
+        case .revoked: "the token or its jti has been revoked"
         }
     }
 
@@ -62,6 +64,7 @@ extension Reason {
         .keyAlgorithmMismatch(kid: nil, algorithm: ""), .badSignature, .expired(expiredAt: 0, now: 0),
         .notYetValid(notBefore: 0, now: 0), .issuedInFuture(issuedAt: 0, now: 0), .tooOld(issuedAt: 0, maxAge: 0),
         .missingClaim(""), .invalidClaim(""), .wrongIssuer(expected: [], got: nil), .wrongAudience(expected: [], got: []),
+        .revoked,
     ] + Malformation.allCases.map { .malformed($0) }
 }
 
@@ -95,19 +98,19 @@ extension Malformation {
 /// "static text" the header promises for status and verdict strings.
 /// Built once, on first use (global initialisation is thread-safe), and
 /// never written again, so sharing the pointers between threads is safe.
-struct StaticText: @unchecked Sendable {
+@safe struct StaticText: @unchecked Sendable {
     private let table: [Int32: UnsafePointer<CChar>]
     private let fallback: UnsafePointer<CChar>
 
     init(_ entries: [(Int32, String)], fallback: String) {
-        var table = [Int32: UnsafePointer<CChar>]()
-        for (code, text) in entries { table[code] = Self.immortal(text) }
-        self.table = table
-        self.fallback = Self.immortal(fallback)
+        var table = unsafe [Int32: UnsafePointer<CChar>]()
+        for (code, text) in entries { unsafe table[code] = Self.immortal(text) }
+        unsafe self.table = table
+        unsafe self.fallback = Self.immortal(fallback)
     }
 
     subscript(code: Int32) -> UnsafePointer<CChar> {
-        table[code] ?? fallback
+        unsafe table[code] ?? fallback
     }
 
     /// A copy of `text` that is never freed.
@@ -127,6 +130,7 @@ struct StaticText: @unchecked Sendable {
         (EDGEAUTH_ERR_NOT_FOUND, "not found"),
         (EDGEAUTH_ERR_NO_MEMORY, "out of memory"),
         (EDGEAUTH_ERR_INTERNAL, "internal error"),
+        (EDGEAUTH_ERR_CACHE, "cache could not be opened"),
     ], fallback: "unknown status")
 
     static let verdictCode = StaticText(

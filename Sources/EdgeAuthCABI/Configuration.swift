@@ -1,16 +1,18 @@
 import Dispatch
 import EdgeAuth
 import Foundation
+import Synchronization
 
 /// Why `edgeauth_verifier_new` failed: which status, and a message naming the
 /// member and the problem.
 struct CABIError: Error {
-    enum Kind { case configuration, keys }
+    enum Kind { case configuration, keys, cache }
     let kind: Kind
     let message: String
 
     static func config(_ message: String) -> CABIError { CABIError(kind: .configuration, message: message) }
     static func keys(_ message: String) -> CABIError { CABIError(kind: .keys, message: message) }
+    static func cache(_ message: String) -> CABIError { CABIError(kind: .cache, message: message) }
 }
 
 /// One entry of the configuration's `keys` array.
@@ -38,6 +40,7 @@ enum KeySpec {
 struct VerifierConfiguration {
     var policy: ValidationPolicy
     var keys: [KeySpec]
+    var cache: CacheConfiguration?
 
     /// Largest configuration accepted (inline JWKS documents included).
     static let maxBytes = 4 << 20
@@ -49,9 +52,10 @@ struct VerifierConfiguration {
 
     static let members: Set<String> = [
         "issuers", "anyIssuer", "audiences", "anyAudience", "algorithms", "leeway", "maxAge", "requiredType",
-        "requiredClaims", "requireExpiration", "limits", "keys",
+        "requiredClaims", "requireExpiration", "limits", "keys", "cache",
     ]
     static let limitMembers: Set<String> = ["maxTokenBytes", "maxJSONDepth", "maxJSONMembers"]
+    static let cacheMembers: Set<String> = ["directory", "mapSizeBytes", "maxReaders", "maxTTL", "negativeTTL"]
     static let sourceMembers = ["jwks", "jwksFile", "jwksURL", "pemFile", "hmacSecretFile", "hmacSecretEnv"]
 
     /// Parses and checks a configuration document.
@@ -62,7 +66,7 @@ struct VerifierConfiguration {
         }
         let document: JSONValue
         do {
-            document = try JSONValue.parse(bytes)
+            document = try unsafe JSONValue.parse(bytes)
         } catch {
             throw .config("configuration is not valid JSON: \(error.explanation)")
         }
@@ -124,6 +128,29 @@ struct VerifierConfiguration {
             keys.append(try keySpec(entry, index: index))
         }
 
+        var cache: CacheConfiguration?
+        if let value = object["cache"] {
+            guard case .object(let members) = value else { throw .config("cache must be an object with a \"directory\"") }
+            try checkMembers(members, allowed: cacheMembers, in: "cache")
+            guard case .string(let directory)? = members["directory"], !directory.isEmpty else {
+                throw .config("cache.directory must be a non-empty string (the LMDB directory shared by the processes)")
+            }
+            var configuration = CacheConfiguration(directory: directory)
+            if let size = try integer(members["mapSizeBytes"], "cache.mapSizeBytes", in: (1 << 20)...(1 << 40)) {
+                configuration.mapSizeBytes = Int(size)
+            }
+            if let readers = try integer(members["maxReaders"], "cache.maxReaders", in: 1...65_536) {
+                configuration.maxReaders = UInt32(readers)
+            }
+            if let ttl = try integer(members["maxTTL"], "cache.maxTTL", in: 1...86_400) {
+                configuration.maxTTL = ttl
+            }
+            if let ttl = try integer(members["negativeTTL"], "cache.negativeTTL", in: 0...3_600) {
+                configuration.negativeTTL = ttl
+            }
+            cache = configuration
+        }
+
         let policy = ValidationPolicy(
             issuers: issuers.map(IssuerRule.exactly) ?? .any,
             audiences: audiences.map(AudienceRule.anyOf) ?? .any,
@@ -135,7 +162,7 @@ struct VerifierConfiguration {
             requiredType: requiredType,
             limits: limits
         )
-        return VerifierConfiguration(policy: policy, keys: keys)
+        return VerifierConfiguration(policy: policy, keys: keys, cache: cache)
     }
 
     private static func checkMembers(_ object: [String: JSONValue], allowed: Set<String>, in place: String) throws(CABIError) {
@@ -310,7 +337,7 @@ enum CABIKeyLoader {
 
     /// Downloads a JWKS with `KeyLoader`, blocking the calling thread until it is done.
     static func fetch(_ url: String) throws(CABIError) -> KeySet {
-        let insideTask = unsafe withUnsafeCurrentTask { task in task != nil }
+        let insideTask = unsafe withUnsafeCurrentTask { task in unsafe task != nil }
         guard !insideTask else {
             throw .keys("JWKS URL \(url): edgeauth_verifier_new was called from inside a Swift task, where waiting for the download could deadlock; call it from an ordinary thread, or use EdgeAuth's Swift API")
         }
@@ -341,5 +368,43 @@ enum CABIKeyLoader {
     /// once before `signal()` and read after `wait()`, which orders the two.
     private final class Outcome: @unchecked Sendable {
         var result: Result<KeySet, any Error>?
+    }
+}
+
+/// The shared caches open in this process, one per directory.
+///
+/// LMDB allows an environment to be opened only once per process, so
+/// verifiers that name the same directory share one `SharedCache`. An entry
+/// opened by another process id (the parent, before a `fork`) is never
+/// reused: an LMDB environment does not survive `fork`.
+enum CacheRegistry {
+    private struct Entry {
+        weak var cache: SharedCache?
+        let pid: pid_t
+    }
+
+    private static let entries = Mutex<[String: Entry]>([:])
+
+    static func cache(for configuration: CacheConfiguration) throws(CABIError) -> SharedCache {
+        let key = URL(fileURLWithPath: configuration.directory).standardizedFileURL.resolvingSymlinksInPath().path
+        let pid = getpid()
+        return try entries.withLock { (entries: inout [String: Entry]) throws(CABIError) -> SharedCache in
+            if let entry = entries[key], entry.pid == pid, let open = entry.cache {
+                var requested = configuration
+                requested.directory = open.configuration.directory
+                guard requested == open.configuration else {
+                    throw .cache("cache directory \(configuration.directory) is already open in this process with other settings (\(open.configuration)); give every verifier that shares it the same cache settings")
+                }
+                return open
+            }
+            let cache: SharedCache
+            do {
+                cache = try SharedCache(configuration)
+            } catch {
+                throw .cache("cache: \(error)")
+            }
+            entries[key] = Entry(cache: cache, pid: pid)
+            return cache
+        }
     }
 }

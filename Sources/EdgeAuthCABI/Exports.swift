@@ -15,7 +15,7 @@ import Darwin
 // MARK: - Version, codes, strings
 
 @c @implementation
-func edgeauth_version(
+public func edgeauth_version(
     _ major: UnsafeMutablePointer<Int32>?, _ minor: UnsafeMutablePointer<Int32>?, _ patch: UnsafeMutablePointer<Int32>?
 ) -> UnsafePointer<CChar>? {
     if let major = unsafe major { unsafe major.pointee = EDGEAUTH_VERSION_MAJOR }
@@ -25,22 +25,22 @@ func edgeauth_version(
 }
 
 @c @implementation
-func edgeauth_status_string(_ status: Int32) -> UnsafePointer<CChar>? {
+public func edgeauth_status_string(_ status: Int32) -> UnsafePointer<CChar>? {
     unsafe StaticText.status[status]
 }
 
 @c @implementation
-func edgeauth_verdict_string(_ verdict: Int32) -> UnsafePointer<CChar>? {
+public func edgeauth_verdict_string(_ verdict: Int32) -> UnsafePointer<CChar>? {
     unsafe StaticText.verdictCode[verdict]
 }
 
 @c @implementation
-func edgeauth_verdict_description(_ verdict: Int32) -> UnsafePointer<CChar>? {
+public func edgeauth_verdict_description(_ verdict: Int32) -> UnsafePointer<CChar>? {
     unsafe StaticText.verdictDescription[verdict]
 }
 
 @c @implementation
-func edgeauth_string_free(_ string: UnsafeMutablePointer<CChar>?) {
+public func edgeauth_string_free(_ string: UnsafeMutablePointer<CChar>?) {
     unsafe free(string)
 }
 
@@ -60,7 +60,7 @@ func mallocCopy(_ text: String) -> UnsafeMutablePointer<CChar>? {
 /// The caller's bytes as a buffer: nil for a NULL pointer with a non-zero
 /// length or a length beyond `Int.max`; an empty buffer for length 0.
 func borrowed(_ pointer: UnsafePointer<UInt8>?, _ length: Int) -> UnsafeRawBufferPointer? {
-    if length == 0 { return UnsafeRawBufferPointer(start: nil, count: 0) }
+    if length == 0 { return unsafe UnsafeRawBufferPointer(start: nil, count: 0) }
     guard length > 0, let pointer = unsafe pointer else { return nil }
     return unsafe UnsafeRawBufferPointer(start: pointer, count: length)
 }
@@ -68,34 +68,39 @@ func borrowed(_ pointer: UnsafePointer<UInt8>?, _ length: Int) -> UnsafeRawBuffe
 // MARK: - Verifier
 
 @c @implementation
-func edgeauth_verifier_new(
+public func edgeauth_verifier_new(
     _ json: UnsafePointer<UInt8>?, _ length: Int,
     _ verifierOut: UnsafeMutablePointer<OpaquePointer?>?,
     _ errorOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> Int32 {
     if let errorOut = unsafe errorOut { unsafe errorOut.pointee = nil }
     guard let verifierOut = unsafe verifierOut else {
-        return fail(EDGEAUTH_ERR_INVALID_ARGUMENT, "verifier_out must not be NULL", errorOut)
+        return unsafe fail(EDGEAUTH_ERR_INVALID_ARGUMENT, "verifier_out must not be NULL", errorOut)
     }
     unsafe verifierOut.pointee = nil
     guard unsafe json != nil || length == 0 else {
-        return fail(EDGEAUTH_ERR_INVALID_ARGUMENT, "config_json is NULL but config_len is \(UInt(bitPattern: length))", errorOut)
+        return unsafe fail(EDGEAUTH_ERR_INVALID_ARGUMENT, "config_json is NULL but config_len is \(UInt(bitPattern: length))", errorOut)
     }
     guard length >= 0, length <= VerifierConfiguration.maxBytes else {
-        return fail(EDGEAUTH_ERR_CONFIG, "configuration is larger than \(VerifierConfiguration.maxBytes) bytes", errorOut)
+        return unsafe fail(EDGEAUTH_ERR_CONFIG, "configuration is larger than \(VerifierConfiguration.maxBytes) bytes", errorOut)
     }
     guard let bytes = unsafe borrowed(json, length) else {
-        return fail(EDGEAUTH_ERR_INVALID_ARGUMENT, "config_json is NULL", errorOut)
+        return unsafe fail(EDGEAUTH_ERR_INVALID_ARGUMENT, "config_json is NULL", errorOut)
     }
     do {
         let configuration = try unsafe VerifierConfiguration.parse(bytes)
         let keys = try CABIKeyLoader.load(configuration.keys)
-        let handle = VerifierHandle(verifier: Verifier(policy: configuration.policy, keys: keys))
+        let cache = try configuration.cache.map { configuration throws(CABIError) in try CacheRegistry.cache(for: configuration) }
+        let handle = VerifierHandle(verifier: Verifier(policy: configuration.policy, keys: keys, cache: cache))
         unsafe verifierOut.pointee = Handle.make(handle)
         return EDGEAUTH_OK
     } catch {
-        let status = error.kind == .configuration ? EDGEAUTH_ERR_CONFIG : EDGEAUTH_ERR_KEYS
-        return fail(status, error.message, errorOut)
+        let status = switch error.kind {
+        case .configuration: EDGEAUTH_ERR_CONFIG
+        case .keys: EDGEAUTH_ERR_KEYS
+        case .cache: EDGEAUTH_ERR_CACHE
+        }
+        return unsafe fail(status, error.message, errorOut)
     }
 }
 
@@ -108,24 +113,41 @@ private func fail(_ status: Int32, _ message: String, _ errorOut: UnsafeMutableP
 }
 
 @c @implementation
-func edgeauth_verifier_free(_ verifier: OpaquePointer?) {
+public func edgeauth_verifier_free(_ verifier: OpaquePointer?) {
     unsafe Handle.release(verifier)
 }
 
 @c @implementation
-func edgeauth_verifier_key_count(_ verifier: OpaquePointer?) -> Int {
+public func edgeauth_verifier_key_count(_ verifier: OpaquePointer?) -> Int {
     unsafe Handle.verifier(verifier)?.keyCount ?? 0
 }
 
 @c @implementation
-func edgeauth_verifier_warning_count(_ verifier: OpaquePointer?) -> Int {
+public func edgeauth_verifier_warning_count(_ verifier: OpaquePointer?) -> Int {
     unsafe Handle.verifier(verifier)?.warnings.count ?? 0
 }
 
 @c @implementation
-func edgeauth_verifier_warning(_ verifier: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+public func edgeauth_verifier_warning(_ verifier: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
     guard let handle = unsafe Handle.verifier(verifier) else { return nil }
     return unsafe handle.warnings.string(index, length: length)
+}
+
+@c @implementation
+public func edgeauth_verifier_cache_statistic(_ verifier: OpaquePointer?, _ statistic: Int32, _ valueOut: UnsafeMutablePointer<UInt64>?) -> Int32 {
+    guard let handle = unsafe Handle.verifier(verifier), let valueOut = unsafe valueOut else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    let known = [EDGEAUTH_CACHE_HITS, EDGEAUTH_CACHE_NEGATIVE_HITS, EDGEAUTH_CACHE_MISSES, EDGEAUTH_CACHE_STORES, EDGEAUTH_CACHE_ERRORS]
+    guard known.contains(statistic) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    guard let statistics = handle.verifier.cache?.statistics else { return EDGEAUTH_ERR_NOT_FOUND }
+    let value = switch statistic {
+    case EDGEAUTH_CACHE_HITS: statistics.hits
+    case EDGEAUTH_CACHE_NEGATIVE_HITS: statistics.negativeHits
+    case EDGEAUTH_CACHE_MISSES: statistics.misses
+    case EDGEAUTH_CACHE_STORES: statistics.stores
+    default: statistics.errors
+    }
+    unsafe valueOut.pointee = UInt64(clamping: value)
+    return EDGEAUTH_OK
 }
 
 // MARK: - Verifying
@@ -149,7 +171,7 @@ struct StatusCode: Error {
 }
 
 @c @implementation
-func edgeauth_verify(
+public func edgeauth_verify(
     _ verifier: OpaquePointer?, _ token: UnsafePointer<UInt8>?, _ length: Int, _ now: Int64,
     _ verdictOut: UnsafeMutablePointer<Int32>?, _ identityOut: UnsafeMutablePointer<OpaquePointer?>?
 ) -> Int32 {
@@ -169,7 +191,7 @@ func edgeauth_verify(
 }
 
 @c @implementation
-func edgeauth_explain(
+public func edgeauth_explain(
     _ verifier: OpaquePointer?, _ token: UnsafePointer<UInt8>?, _ length: Int, _ now: Int64,
     _ verdictOut: UnsafeMutablePointer<Int32>?, _ explanationOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> Int32 {
@@ -196,7 +218,7 @@ func edgeauth_explain(
 // MARK: - Identity
 
 @c @implementation
-func edgeauth_identity_free(_ identity: OpaquePointer?) {
+public func edgeauth_identity_free(_ identity: OpaquePointer?) {
     unsafe Handle.release(identity)
 }
 
@@ -206,47 +228,47 @@ private func field(_ identity: OpaquePointer?, _ field: IdentityHandle.Field, _ 
 }
 
 @c @implementation
-func edgeauth_identity_subject(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+public func edgeauth_identity_subject(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
     unsafe field(identity, .subject, length)
 }
 
 @c @implementation
-func edgeauth_identity_issuer(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+public func edgeauth_identity_issuer(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
     unsafe field(identity, .issuer, length)
 }
 
 @c @implementation
-func edgeauth_identity_email(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+public func edgeauth_identity_email(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
     unsafe field(identity, .email, length)
 }
 
 @c @implementation
-func edgeauth_identity_name(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+public func edgeauth_identity_name(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
     unsafe field(identity, .name, length)
 }
 
 @c @implementation
-func edgeauth_identity_username(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+public func edgeauth_identity_username(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
     unsafe field(identity, .username, length)
 }
 
 @c @implementation
-func edgeauth_identity_picture(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+public func edgeauth_identity_picture(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
     unsafe field(identity, .picture, length)
 }
 
 @c @implementation
-func edgeauth_identity_client_id(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+public func edgeauth_identity_client_id(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
     unsafe field(identity, .clientId, length)
 }
 
 @c @implementation
-func edgeauth_identity_organization(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+public func edgeauth_identity_organization(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
     unsafe field(identity, .organization, length)
 }
 
 @c @implementation
-func edgeauth_identity_token_id(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+public func edgeauth_identity_token_id(_ identity: OpaquePointer?, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
     unsafe field(identity, .tokenId, length)
 }
 
@@ -258,12 +280,12 @@ private func time(_ identity: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>
 }
 
 @c @implementation
-func edgeauth_identity_expires_at(_ identity: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?) -> Int32 {
+public func edgeauth_identity_expires_at(_ identity: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?) -> Int32 {
     unsafe time(identity, out) { $0.expiresAt }
 }
 
 @c @implementation
-func edgeauth_identity_issued_at(_ identity: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?) -> Int32 {
+public func edgeauth_identity_issued_at(_ identity: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?) -> Int32 {
     unsafe time(identity, out) { $0.issuedAt }
 }
 
@@ -279,42 +301,42 @@ private func element(
 }
 
 @c @implementation
-func edgeauth_identity_role_count(_ identity: OpaquePointer?) -> Int {
+public func edgeauth_identity_role_count(_ identity: OpaquePointer?) -> Int {
     unsafe count(identity, \.roles)
 }
 
 @c @implementation
-func edgeauth_identity_role(_ identity: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+public func edgeauth_identity_role(_ identity: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
     unsafe element(identity, \.roles, index, length)
 }
 
 @c @implementation
-func edgeauth_identity_permission_count(_ identity: OpaquePointer?) -> Int {
+public func edgeauth_identity_permission_count(_ identity: OpaquePointer?) -> Int {
     unsafe count(identity, \.permissions)
 }
 
 @c @implementation
-func edgeauth_identity_permission(_ identity: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+public func edgeauth_identity_permission(_ identity: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
     unsafe element(identity, \.permissions, index, length)
 }
 
 @c @implementation
-func edgeauth_identity_scope_count(_ identity: OpaquePointer?) -> Int {
+public func edgeauth_identity_scope_count(_ identity: OpaquePointer?) -> Int {
     unsafe count(identity, \.scopes)
 }
 
 @c @implementation
-func edgeauth_identity_scope(_ identity: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+public func edgeauth_identity_scope(_ identity: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
     unsafe element(identity, \.scopes, index, length)
 }
 
 @c @implementation
-func edgeauth_identity_audience_count(_ identity: OpaquePointer?) -> Int {
+public func edgeauth_identity_audience_count(_ identity: OpaquePointer?) -> Int {
     unsafe count(identity, \.audience)
 }
 
 @c @implementation
-func edgeauth_identity_audience(_ identity: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+public func edgeauth_identity_audience(_ identity: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
     unsafe element(identity, \.audience, index, length)
 }
 
@@ -324,17 +346,17 @@ private func has(_ identity: OpaquePointer?, _ list: KeyPath<IdentityHandle, Ran
 }
 
 @c @implementation
-func edgeauth_identity_has_role(_ identity: OpaquePointer?, _ role: UnsafePointer<UInt8>?, _ length: Int) -> Bool {
+public func edgeauth_identity_has_role(_ identity: OpaquePointer?, _ role: UnsafePointer<UInt8>?, _ length: Int) -> Bool {
     unsafe has(identity, \.roles, role, length)
 }
 
 @c @implementation
-func edgeauth_identity_has_permission(_ identity: OpaquePointer?, _ permission: UnsafePointer<UInt8>?, _ length: Int) -> Bool {
+public func edgeauth_identity_has_permission(_ identity: OpaquePointer?, _ permission: UnsafePointer<UInt8>?, _ length: Int) -> Bool {
     unsafe has(identity, \.permissions, permission, length)
 }
 
 @c @implementation
-func edgeauth_identity_has_scope(_ identity: OpaquePointer?, _ scope: UnsafePointer<UInt8>?, _ length: Int) -> Bool {
+public func edgeauth_identity_has_scope(_ identity: OpaquePointer?, _ scope: UnsafePointer<UInt8>?, _ length: Int) -> Bool {
     unsafe has(identity, \.scopes, scope, length)
 }
 
@@ -347,7 +369,7 @@ private func claimJSON(
     guard let jsonOut = unsafe jsonOut else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
     unsafe jsonOut.pointee = nil
     guard let handle = unsafe Handle.identity(identity), let bytes = unsafe borrowed(name, length),
-          let name = String(validating: bytes, as: UTF8.self)
+          let name = unsafe String(validating: bytes, as: UTF8.self)
     else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
     guard let value = lookup(handle.identity, name) else { return EDGEAUTH_ERR_NOT_FOUND }
     return unsafe output(value.jsonText, jsonOut, lengthOut)
@@ -362,7 +384,7 @@ private func output(_ text: String, _ out: UnsafeMutablePointer<UnsafeMutablePoi
 }
 
 @c @implementation
-func edgeauth_identity_claim_json(
+public func edgeauth_identity_claim_json(
     _ identity: OpaquePointer?, _ name: UnsafePointer<UInt8>?, _ length: Int,
     _ jsonOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ lengthOut: UnsafeMutablePointer<Int>?
 ) -> Int32 {
@@ -370,7 +392,7 @@ func edgeauth_identity_claim_json(
 }
 
 @c @implementation
-func edgeauth_identity_claim_pointer_json(
+public func edgeauth_identity_claim_pointer_json(
     _ identity: OpaquePointer?, _ pointer: UnsafePointer<UInt8>?, _ length: Int,
     _ jsonOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ lengthOut: UnsafeMutablePointer<Int>?
 ) -> Int32 {
@@ -378,7 +400,7 @@ func edgeauth_identity_claim_pointer_json(
 }
 
 @c @implementation
-func edgeauth_identity_json(
+public func edgeauth_identity_json(
     _ identity: OpaquePointer?, _ jsonOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ lengthOut: UnsafeMutablePointer<Int>?
 ) -> Int32 {
     guard let jsonOut = unsafe jsonOut else { return EDGEAUTH_ERR_INVALID_ARGUMENT }

@@ -4,7 +4,7 @@ import EdgeAuth
 /// handle can give out `const char *` that stay valid as long as it lives
 /// without allocating per access. Immutable after `init`, hence safe to read
 /// from any number of threads.
-struct PackedStrings: ~Copyable, @unchecked Sendable {
+@safe struct PackedStrings: ~Copyable, @unchecked Sendable {
     /// Where string `i` starts in `bytes` and how long it is; offset -1 when absent.
     private let offsets: [Int]
     private let lengths: [Int]
@@ -27,13 +27,13 @@ struct PackedStrings: ~Copyable, @unchecked Sendable {
             guard var string else { continue }
             let start = offsets[index]
             string.withUTF8 { utf8 in
-                for (i, byte) in utf8.enumerated() { unsafe bytes[start + i] = CChar(bitPattern: byte) }
+                for unsafe (i, byte) in unsafe utf8.enumerated() { unsafe bytes[start + i] = CChar(bitPattern: byte) }
             }
             unsafe bytes[start + lengths[index]] = 0
         }
         self.offsets = offsets
         self.lengths = lengths
-        self.bytes = bytes
+        unsafe self.bytes = bytes
     }
 
     deinit { unsafe bytes.deallocate() }
@@ -43,7 +43,7 @@ struct PackedStrings: ~Copyable, @unchecked Sendable {
     /// String `index`, or nil when absent or out of range; stores its length in `length`.
     func string(_ index: Int, length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
         guard index >= 0, index < offsets.count, offsets[index] >= 0 else { return nil }
-        if let length { unsafe length.pointee = lengths[index] }
+        if let length = unsafe length { unsafe length.pointee = lengths[index] }
         return unsafe UnsafePointer(bytes.baseAddress! + offsets[index])
     }
 

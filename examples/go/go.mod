@@ -1,0 +1,3 @@
+module edgeauth.example/edgeauth
+
+go 1.19
