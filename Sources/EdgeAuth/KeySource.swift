@@ -49,6 +49,19 @@ public enum KeyLoader {
     }
 
     static func load(_ source: KeySource, environment: [String: String]) async throws -> KeySet {
+        if case .jwksURL(let url) = source {
+            do {
+                return try KeySet(jwksJSON: try await fetch(url))
+            } catch let error as CryptoError {
+                throw ConfigurationError("\(source.label): \(error.reason)" + (error.underlying.map { " (\($0))" } ?? ""))
+            }
+        }
+        return try loadLocal(source, environment: environment)
+    }
+
+    /// Loads a source that needs no network (everything but `.jwksURL`), synchronously.
+    /// - Throws: `ConfigurationError` naming the source and the problem.
+    public static func loadLocal(_ source: KeySource, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> KeySet {
         do {
             switch source {
             case .jwks(let text):
@@ -56,7 +69,7 @@ public enum KeyLoader {
             case .jwksFile(let path):
                 return try KeySet(jwksJSON: try readFile(path))
             case .jwksURL(let url):
-                return try KeySet(jwksJSON: try await fetch(url))
+                throw ConfigurationError("JWKS URL \(url) must be downloaded with KeyLoader.load")
             case .pemFile(let path, let kid):
                 return KeySet(keys: [try VerificationKey(pem: String(decoding: try readFile(path), as: UTF8.self), kid: kid)])
             case .hmacSecretFile(let path, let kid):
@@ -71,15 +84,24 @@ public enum KeyLoader {
             }
         } catch let error as CryptoError {
             throw ConfigurationError("\(source.label): \(error.reason)" + (error.underlying.map { " (\($0))" } ?? ""))
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError("\(source.label): \(error)")
         }
     }
 
-    static func readFile(_ path: String) throws -> [UInt8] {
+    static func readFile(_ path: String) throws(ConfigurationError) -> [UInt8] {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw ConfigurationError("cannot read \(path)")
         }
         defer { try? handle.close() }
-        let data = try handle.read(upToCount: maxDocumentBytes + 1) ?? Data()
+        let data: Data
+        do {
+            data = try handle.read(upToCount: maxDocumentBytes + 1) ?? Data()
+        } catch {
+            throw ConfigurationError("cannot read \(path): \(error)")
+        }
         guard data.count <= maxDocumentBytes else { throw ConfigurationError("\(path) is larger than \(maxDocumentBytes) bytes") }
         return Array(data)
     }
@@ -117,7 +139,8 @@ public enum KeyLoader {
 }
 
 extension KeySource {
-    var label: String {
+    /// What the source is, for messages (never a secret's value).
+    public var label: String {
         switch self {
         case .jwks: "inline JWKS"
         case .jwksFile(let path): "JWKS file \(path)"

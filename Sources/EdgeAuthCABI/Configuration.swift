@@ -15,31 +15,10 @@ struct CABIError: Error {
     static func cache(_ message: String) -> CABIError { CABIError(kind: .cache, message: message) }
 }
 
-/// One entry of the configuration's `keys` array.
-enum KeySpec {
-    case jwks(JSONValue)
-    case jwksFile(String)
-    case jwksURL(String)
-    case pemFile(String, kid: String?)
-    case hmacSecretFile(String, kid: String?)
-    case hmacSecretEnvironment(String, kid: String?)
-
-    var label: String {
-        switch self {
-        case .jwks: "inline JWKS"
-        case .jwksFile(let path): "JWKS file \(path)"
-        case .jwksURL(let url): "JWKS URL \(url)"
-        case .pemFile(let path, _): "PEM file \(path)"
-        case .hmacSecretFile(let path, _): "HMAC secret file \(path)"
-        case .hmacSecretEnvironment(let name, _): "HMAC secret variable \(name)"
-        }
-    }
-}
-
 /// The JSON configuration of `edgeauth_verifier_new` (documented in docs/c-api.md).
 struct VerifierConfiguration {
     var policy: ValidationPolicy
-    var keys: [KeySpec]
+    var keys: [KeySource]
     var cache: CacheConfiguration?
 
     /// Largest configuration accepted (inline JWKS documents included).
@@ -123,7 +102,7 @@ struct VerifierConfiguration {
         guard case .array(let entries)? = object["keys"], !entries.isEmpty else {
             throw .config("keys must be a non-empty array of key sources, each an object with one of: \(sourceMembers.joined(separator: ", "))")
         }
-        var keys = [KeySpec]()
+        var keys = [KeySource]()
         for (index, entry) in entries.enumerated() {
             keys.append(try keySpec(entry, index: index))
         }
@@ -222,7 +201,7 @@ struct VerifierConfiguration {
         return number
     }
 
-    private static func keySpec(_ entry: JSONValue, index: Int) throws(CABIError) -> KeySpec {
+    private static func keySpec(_ entry: JSONValue, index: Int) throws(CABIError) -> KeySource {
         let place = "keys[\(index)]"
         guard case .object(let members) = entry else {
             throw .config("\(place) must be an object with one of: \(sourceMembers.joined(separator: ", "))")
@@ -241,10 +220,11 @@ struct VerifierConfiguration {
         let value = members[source]!
         if source == "jwks" {
             switch value {
-            case .object: return .jwks(value)
+            case .object: return .jwks(value.jsonText)
             case .string(let text):
                 do {
-                    return .jwks(try JSONValue.parse(text))
+                    _ = try JSONValue.parse(text)
+                    return .jwks(text)
                 } catch {
                     throw .config("\(place).jwks is not valid JSON: \(error.explanation)")
                 }
@@ -272,13 +252,13 @@ struct VerifierConfiguration {
 /// semaphore. That wait would deadlock if the caller were itself a thread of
 /// Swift's cooperative pool, so a call from inside a task is refused.
 enum CABIKeyLoader {
-    static func load(_ specs: [KeySpec]) throws(CABIError) -> KeySet {
+    static func load(_ sources: [KeySource]) throws(CABIError) -> KeySet {
         var keys = [VerificationKey]()
         var skipped = [String]()
-        for spec in specs {
-            let set = try load(spec)
+        for source in sources {
+            let set = try load(source)
             keys += set.keys
-            skipped += set.skipped.map { "\(spec.label): \($0)" }
+            skipped += set.skipped.map { "\(source.label): \($0)" }
         }
         guard !keys.isEmpty else {
             throw .keys("no usable verification key" + (skipped.isEmpty ? "" : ": " + skipped.joined(separator: "; ")))
@@ -286,53 +266,13 @@ enum CABIKeyLoader {
         return KeySet(keys: keys, skipped: skipped)
     }
 
-    static func load(_ spec: KeySpec) throws(CABIError) -> KeySet {
+    static func load(_ source: KeySource) throws(CABIError) -> KeySet {
+        if case .jwksURL(let url) = source { return try fetch(url) }
         do {
-            switch spec {
-            case .jwks(let document):
-                return try KeySet(jwks: document)
-            case .jwksFile(let path):
-                return try KeySet(jwksJSON: try readFile(path))
-            case .jwksURL(let url):
-                return try fetch(url)
-            case .pemFile(let path, let kid):
-                return KeySet(keys: [try VerificationKey(pem: String(decoding: try readFile(path), as: UTF8.self), kid: kid)])
-            case .hmacSecretFile(let path, let kid):
-                var secret = try readFile(path)
-                if secret.last == UInt8(ascii: "\n") { secret.removeLast() }
-                return KeySet(keys: [try VerificationKey(hmacSecret: secret, kid: kid)])
-            case .hmacSecretEnvironment(let name, let kid):
-                guard let value = unsafe getenv(name), unsafe value.pointee != 0 else {
-                    throw CABIError.keys("environment variable \(name) is not set (expected an HMAC secret of at least 32 bytes)")
-                }
-                let secret = unsafe Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
-                return KeySet(keys: [try VerificationKey(hmacSecret: secret, kid: kid)])
-            }
-        } catch let error as CryptoError {
-            throw .keys("\(spec.label): \(error.reason)" + (error.underlying.map { " (\($0))" } ?? ""))
-        } catch let error as CABIError {
-            throw error
+            return try KeyLoader.loadLocal(source)
         } catch {
-            throw .keys("\(spec.label): \(error)")
+            throw .keys(error.message)
         }
-    }
-
-    /// Reads a whole key file, refusing files larger than `KeyLoader.maxDocumentBytes`.
-    static func readFile(_ path: String) throws(CABIError) -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw .keys("cannot read \(path)")
-        }
-        defer { try? handle.close() }
-        let data: Data
-        do {
-            data = try handle.read(upToCount: KeyLoader.maxDocumentBytes + 1) ?? Data()
-        } catch {
-            throw .keys("cannot read \(path): \(error)")
-        }
-        guard data.count <= KeyLoader.maxDocumentBytes else {
-            throw .keys("\(path) is larger than \(KeyLoader.maxDocumentBytes) bytes")
-        }
-        return Array(data)
     }
 
     /// Downloads a JWKS with `KeyLoader`, blocking the calling thread until it is done.
