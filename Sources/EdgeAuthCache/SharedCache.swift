@@ -194,8 +194,9 @@ public final class SharedCache: Sendable {
 
     private func isRevoked(_ txn: OpaquePointer, tokenHash: [UInt8], tokenID: String?, now: Int64) -> Bool {
         if let until = LMDBEnvironment.get(txn, environment.revokedTokens, tokenHash, Self.decodeInt64), now < until { return true }
-        if let tokenID, let until = LMDBEnvironment.get(txn, environment.revokedIDs, Array(tokenID.utf8), Self.decodeInt64), now < until { return true }
-        return false
+        guard var tokenID else { return false }
+        let until = tokenID.withUTF8 { LMDBEnvironment.get(txn, environment.revokedIDs, UnsafeRawBufferPointer($0), Self.decodeInt64) }
+        return until.map { now < $0 } ?? false
     }
 
     // MARK: Key generations
@@ -215,7 +216,10 @@ public final class SharedCache: Sendable {
     }
 
     private func currentGeneration(_ txn: OpaquePointer, issuer: String) -> UInt64 {
-        LMDBEnvironment.get(txn, environment.generations, Array(issuer.utf8), Self.decodeInt64).map { UInt64(bitPattern: $0) } ?? 0
+        var issuer = issuer
+        return issuer.withUTF8 {
+            LMDBEnvironment.get(txn, environment.generations, UnsafeRawBufferPointer($0), Self.decodeInt64).map { UInt64(bitPattern: $0) } ?? 0
+        }
     }
 
     // MARK: Helpers

@@ -83,29 +83,19 @@ enum IdentityCoding {
     }
 
     static func read(_ reader: inout BinaryReader) -> Identity? {
-        guard let id = reader.string() else { return nil }
-        var optionals = [String?]()
-        for _ in 0..<7 {
-            guard let value = reader.optionalString() else { return nil }
-            optionals.append(value)
-        }
-        var lists = [[String]]()
-        for _ in 0..<4 {
-            guard let count = reader.int64(), count >= 0, count <= Int64(reader.remaining) else { return nil }
-            var list = [String]()
-            for _ in 0..<count {
-                guard let item = reader.string() else { return nil }
-                list.append(item)
-            }
-            lists.append(list)
-        }
-        guard let issuer = reader.string(), let expiresAt = reader.optionalInt64(), let issuedAt = reader.optionalInt64(),
+        guard let id = reader.string(),
+              let email = reader.optionalString(), let name = reader.optionalString(), let username = reader.optionalString(),
+              let picture = reader.optionalString(), let clientId = reader.optionalString(),
+              let organization = reader.optionalString(), let tokenId = reader.optionalString(),
+              let roles = reader.strings(), let permissions = reader.strings(), let scopes = reader.strings(),
+              let audience = reader.strings(),
+              let issuer = reader.string(), let expiresAt = reader.optionalInt64(), let issuedAt = reader.optionalInt64(),
               let verified = reader.byte(), let claims = reader.bytes()
         else { return nil }
         return Identity(
-            id: id, email: optionals[0], name: optionals[1], username: optionals[2], picture: optionals[3],
-            roles: lists[0], permissions: lists[1], scopes: lists[2], issuer: issuer, audience: lists[3],
-            expiresAt: expiresAt, issuedAt: issuedAt, clientId: optionals[4], organization: optionals[5], tokenId: optionals[6],
+            id: id, email: email, name: name, username: username, picture: picture,
+            roles: roles, permissions: permissions, scopes: scopes, issuer: issuer, audience: audience,
+            expiresAt: expiresAt, issuedAt: issuedAt, clientId: clientId, organization: organization, tokenId: tokenId,
             signatureVerified: verified == 1, claims: Claims(json: claims)
         )
     }
@@ -174,8 +164,23 @@ struct BinaryReader {
         return Array(raw[offset..<(offset + Int(count))])
     }
 
+    /// A length-prefixed string, decoded straight from the borrowed bytes.
     mutating func string() -> String? {
-        bytes().map { String(decoding: $0, as: UTF8.self) }
+        guard let count = int64(), count >= 0, count <= Int64(remaining) else { return nil }
+        defer { offset += Int(count) }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + Int(count))]), as: UTF8.self)
+    }
+
+    /// A count-prefixed list of strings.
+    mutating func strings() -> [String]? {
+        guard let count = int64(), count >= 0, count <= Int64(remaining) else { return nil }
+        var list = [String]()
+        list.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let item = string() else { return nil }
+            list.append(item)
+        }
+        return list
     }
 
     /// `.some(nil)` for an absent value, `nil` for a damaged entry.
