@@ -255,8 +255,8 @@ typedef struct edgeauth_verifier edgeauth_verifier;
  * call. Verifiers of one process that name the same directory share one
  * open cache (their other cache settings must then be equal). Create
  * verifiers after fork(), never before: an open cache does not survive it.
- * The cache is not used when every key is an HMAC secret (verifying those
- * is cheaper than a lookup).
+ * The cache is used for every algorithm (a hit is cheaper than even an
+ * HS256 verification).
  * Key files and environment variables are read during this call; a
  * `jwksURL` is downloaded during this call, which then blocks the calling
  * thread for up to 10 seconds per URL. Call it from an ordinary thread, not

@@ -438,11 +438,13 @@ def test_shared_cache_serves_a_second_verification_and_other_processes(tmp_path)
     assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
 
 
-def test_cache_is_not_used_when_every_key_is_an_hmac_secret(tmp_path):
+def test_cache_is_used_when_every_key_is_an_hmac_secret(tmp_path):
     keys = [{"hmacSecretFile": str(BENCH / "keys" / "hmac.secret")}]
     with edgeauth.Verifier(config(keys=keys, cache={"directory": str(tmp_path / "c")})) as v:
         assert v.verify(bench_token("auth0-hs256"), now=NOW).valid
-        assert v.cache_statistics() is None
+        assert v.verify(bench_token("auth0-hs256"), now=NOW).valid
+        stats = v.cache_statistics()
+        assert stats is not None and stats["hits"] == 1 and stats["misses"] == 1
 
 
 @pytest.mark.parametrize(
