@@ -168,19 +168,16 @@ class EdgeAuthError(Exception):
         super().__init__(f"{name}: {message}" if message else name)
 
 
-class Identity:
-    """The verified user of a valid token. Owns its C handle; `close()` (or
-    leaving a `with` block, or garbage collection) frees it."""
+class _OwnedHandle:
+    """A library handle this object owns: freed by close(), a with-block, or garbage collection."""
 
-    _FIELDS = ("subject", "issuer", "email", "name", "username", "picture", "client_id", "organization", "token_id")
-    _LISTS = {"roles": "role", "permissions": "permission", "scopes": "scope", "audience": "audience"}
-
-    def __init__(self, handle: c_void_p):
-        self._handle = handle
+    _free_function = ""  # the library's edgeauth_*_free for this kind of handle
+    _kind = ""
+    _handle: Optional[c_void_p] = None
 
     def close(self) -> None:
         if self._handle:
-            library().edgeauth_identity_free(self._handle)
+            getattr(library(), self._free_function)(self._handle)
             self._handle = None
 
     def __del__(self) -> None:
@@ -189,7 +186,7 @@ class Identity:
         except Exception:  # interpreter shutdown: the module may already be gone
             pass
 
-    def __enter__(self) -> "Identity":
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -197,8 +194,22 @@ class Identity:
 
     def _live(self) -> c_void_p:
         if not self._handle:
-            raise ValueError("identity is closed")
+            raise ValueError(f"{self._kind} is closed")
         return self._handle
+
+
+class Identity(_OwnedHandle):
+    """The verified user of a valid token. Owns its C handle; `close()` (or
+    leaving a `with` block, or garbage collection) frees it."""
+
+    _FIELDS = ("subject", "issuer", "email", "name", "username", "picture", "client_id", "organization", "token_id")
+    _LISTS = {"roles": "role", "permissions": "permission", "scopes": "scope", "audience": "audience"}
+    _free_function = "edgeauth_identity_free"
+    _kind = "identity"
+
+    def __init__(self, handle: c_void_p):
+        self._handle = handle
+
 
     def _text(self, field: str) -> Optional[str]:
         length = c_size_t()
@@ -295,8 +306,11 @@ class Result:
         return verdict_name(self.verdict)
 
 
-class Verifier:
+class Verifier(_OwnedHandle):
     """A configured verifier (docs/c-api.md, "Configuration"). Thread-safe."""
+
+    _free_function = "edgeauth_verifier_free"
+    _kind = "verifier"
 
     def __init__(self, config: Union[dict, _Bytes]):
         if isinstance(config, dict):
@@ -308,27 +322,6 @@ class Verifier:
             raise EdgeAuthError(status, _take_string(error) if error.value else "")
         self._handle = handle
 
-    def close(self) -> None:
-        if getattr(self, "_handle", None):
-            library().edgeauth_verifier_free(self._handle)
-            self._handle = None
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown: the module may already be gone
-            pass
-
-    def __enter__(self) -> "Verifier":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _live(self) -> c_void_p:
-        if not self._handle:
-            raise ValueError("verifier is closed")
-        return self._handle
 
     @property
     def key_count(self) -> int:
