@@ -117,23 +117,15 @@ struct BinaryWriter {
 
     mutating func string(_ value: String) { bytes(Array(value.utf8)) }
 
-    mutating func optionalString(_ value: String?) {
-        if let value {
-            byte(1)
-            string(value)
-        } else {
-            byte(0)
-        }
+    /// A presence flag, then the value when present.
+    mutating func optional<T>(_ value: T?, _ write: (inout BinaryWriter, T) -> Void) {
+        guard let value else { return byte(0) }
+        byte(1)
+        write(&self, value)
     }
 
-    mutating func optionalInt64(_ value: Int64?) {
-        if let value {
-            byte(1)
-            int64(value)
-        } else {
-            byte(0)
-        }
-    }
+    mutating func optionalString(_ value: String?) { optional(value) { $0.string($1) } }
+    mutating func optionalInt64(_ value: Int64?) { optional(value) { $0.int64($1) } }
 }
 
 /// Reads what `BinaryWriter` wrote; every read is bounds-checked (a cache file may be damaged).
@@ -184,17 +176,13 @@ struct BinaryReader {
     }
 
     /// `.some(nil)` for an absent value, `nil` for a damaged entry.
-    mutating func optionalString() -> String?? {
+    mutating func optional<T>(_ read: (inout BinaryReader) -> T?) -> T?? {
         guard let flag = byte() else { return nil }
         if flag == 0 { return .some(nil) }
-        guard flag == 1, let value = string() else { return nil }
+        guard flag == 1, let value = read(&self) else { return nil }
         return .some(value)
     }
 
-    mutating func optionalInt64() -> Int64?? {
-        guard let flag = byte() else { return nil }
-        if flag == 0 { return .some(nil) }
-        guard flag == 1, let value = int64() else { return nil }
-        return .some(value)
-    }
+    mutating func optionalString() -> String?? { optional { $0.string() } }
+    mutating func optionalInt64() -> Int64?? { optional { $0.int64() } }
 }
