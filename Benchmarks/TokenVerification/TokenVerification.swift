@@ -128,7 +128,7 @@ struct Operations {
         // (e) The shared LMDB cache: a verifier hit (hash + read transaction + identity decode
         //     + expiry re-check), and the bare lookup the HMAC-skip decision compares with HS256.
         let cacheDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-bench-cache-\(getpid())").path
-        let cache = try! SharedCache(CacheConfiguration(directory: cacheDirectory))
+        let cache = try! SharedCache.open(CacheConfiguration(directory: cacheDirectory))
         let cachedVerifier = Verifier(policy: policy, keys: BenchData.keySet, cache: cache)
         for algorithm in [Algorithm.es256, .rs256, .edDSA] {
             let token = BenchData.token("auth0", algorithm)

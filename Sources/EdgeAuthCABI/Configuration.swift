@@ -311,40 +311,13 @@ enum CABIKeyLoader {
     }
 }
 
-/// The shared caches open in this process, one per directory.
-///
-/// LMDB allows an environment to be opened only once per process, so
-/// verifiers that name the same directory share one `SharedCache`. An entry
-/// opened by another process id (the parent, before a `fork`) is never
-/// reused: an LMDB environment does not survive `fork`.
+/// The shared cache of a configuration (one open instance per directory and process).
 enum CacheRegistry {
-    private struct Entry {
-        weak var cache: SharedCache?
-        let pid: pid_t
-    }
-
-    private static let entries = Mutex<[String: Entry]>([:])
-
     static func cache(for configuration: CacheConfiguration) throws(CABIError) -> SharedCache {
-        let key = URL(fileURLWithPath: configuration.directory).standardizedFileURL.resolvingSymlinksInPath().path
-        let pid = getpid()
-        return try entries.withLock { (entries: inout [String: Entry]) throws(CABIError) -> SharedCache in
-            if let entry = entries[key], entry.pid == pid, let open = entry.cache {
-                var requested = configuration
-                requested.directory = open.configuration.directory
-                guard requested == open.configuration else {
-                    throw .cache("cache directory \(configuration.directory) is already open in this process with other settings (\(open.configuration)); give every verifier that shares it the same cache settings")
-                }
-                return open
-            }
-            let cache: SharedCache
-            do {
-                cache = try SharedCache(configuration)
-            } catch {
-                throw .cache("cache: \(error)")
-            }
-            entries[key] = Entry(cache: cache, pid: pid)
-            return cache
+        do {
+            return try SharedCache.open(configuration)
+        } catch {
+            throw .cache("cache: \(error)")
         }
     }
 }

@@ -192,7 +192,7 @@ struct Verify: AsyncParsableCommand {
         var cache: SharedCache?
         if let cacheDir {
             do {
-                cache = try SharedCache(CacheConfiguration(directory: cacheDir))
+                cache = try SharedCache.open(CacheConfiguration(directory: cacheDir))
             } catch {
                 writeError("error: --cache-dir: \(error)")
                 throw ExitCode(2)

@@ -52,9 +52,39 @@ public final class SharedCache: Sendable {
     private let reportedFailure = Atomic<Bool>(false)
     private let logger = Logger(label: "edgeauth.cache")
 
+    /// The cache of `configuration.directory` for this process: opened on first use,
+    /// then shared, because LMDB allows one open environment per file per process.
+    /// An instance opened before a `fork()` is never handed to the child.
+    /// - Throws: `CacheError` when the directory cannot be created or opened, or is
+    ///   already open in this process with other settings.
+    public static func open(_ configuration: CacheConfiguration) throws(CacheError) -> SharedCache {
+        let key = URL(fileURLWithPath: configuration.directory).standardizedFileURL.resolvingSymlinksInPath().path
+        let pid = getpid()
+        return try registry.withLock { (entries: inout [String: RegistryEntry]) throws(CacheError) -> SharedCache in
+            if let entry = entries[key], entry.pid == pid, let open = entry.cache {
+                var requested = configuration
+                requested.directory = open.configuration.directory
+                guard requested == open.configuration else {
+                    throw CacheError("cache directory \(configuration.directory) is already open in this process with other settings; give every user of it the same settings")
+                }
+                return open
+            }
+            let cache = try SharedCache(configuration)
+            entries[key] = RegistryEntry(cache: cache, pid: pid)
+            return cache
+        }
+    }
+
+    private struct RegistryEntry {
+        weak var cache: SharedCache?
+        let pid: pid_t
+    }
+
+    private static let registry = Mutex<[String: RegistryEntry]>([:])
+
     /// Opens (or creates) the cache; a file of another format or a corrupt one is rebuilt.
-    /// - Throws: `CacheError` when the directory cannot be created or the environment opened.
-    public init(_ configuration: CacheConfiguration) throws(CacheError) {
+    /// Use `open(_:)`, which keeps one instance per directory and process.
+    private init(_ configuration: CacheConfiguration) throws(CacheError) {
         self.configuration = configuration
         let directory = configuration.directory
         do {

@@ -12,7 +12,7 @@ struct SharedCacheTests {
     func cache(_ configure: (inout CacheConfiguration) -> Void = { _ in }) throws -> SharedCache {
         var configuration = CacheConfiguration(directory: directory)
         configure(&configuration)
-        return try SharedCache(configuration)
+        return try SharedCache.open(configuration)
     }
 
     func verifier(_ cache: SharedCache, audience: String? = nil) throws -> Verifier {
@@ -147,5 +147,13 @@ struct SharedCacheTests {
         _ = verifier.verify(token, now: hmac.now)
         #expect(verifier.verify(token, now: hmac.now).identity != nil)
         #expect(cache.statistics.hits == 1)
+    }
+
+    @Test("one open cache per directory and process: opening it again shares it; other settings are refused")
+    func onePerProcess() throws {
+        let first = try cache()
+        let second = try SharedCache.open(CacheConfiguration(directory: directory + "/."))
+        #expect(first === second)
+        #expect(throws: CacheError.self) { try SharedCache.open(CacheConfiguration(directory: directory, maxTTL: 5)) }
     }
 }
