@@ -284,27 +284,28 @@ func (i *Identity) Scopes() []string {
 
 // HasRole, HasPermission and HasScope compare exactly (case-sensitive).
 func (i *Identity) HasRole(role string) bool {
-	b := []byte(role)
-	p, n := bytesArg(b)
-	ok := bool(C.edgeauth_identity_has_role(i.ptr, p, n))
-	runtime.KeepAlive(b)
-	runtime.KeepAlive(i)
-	return ok
+	return i.has(role, func(p *C.edgeauth_identity, v *C.uint8_t, n C.size_t) C.bool {
+		return C.edgeauth_identity_has_role(p, v, n)
+	})
 }
 
 func (i *Identity) HasPermission(permission string) bool {
-	b := []byte(permission)
-	p, n := bytesArg(b)
-	ok := bool(C.edgeauth_identity_has_permission(i.ptr, p, n))
-	runtime.KeepAlive(b)
-	runtime.KeepAlive(i)
-	return ok
+	return i.has(permission, func(p *C.edgeauth_identity, v *C.uint8_t, n C.size_t) C.bool {
+		return C.edgeauth_identity_has_permission(p, v, n)
+	})
 }
 
 func (i *Identity) HasScope(scope string) bool {
-	b := []byte(scope)
+	return i.has(scope, func(p *C.edgeauth_identity, v *C.uint8_t, n C.size_t) C.bool {
+		return C.edgeauth_identity_has_scope(p, v, n)
+	})
+}
+
+// has runs one of the library's requirement checks on value.
+func (i *Identity) has(value string, check func(*C.edgeauth_identity, *C.uint8_t, C.size_t) C.bool) bool {
+	b := []byte(value)
 	p, n := bytesArg(b)
-	ok := bool(C.edgeauth_identity_has_scope(i.ptr, p, n))
+	ok := bool(check(i.ptr, p, n))
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(i)
 	return ok
