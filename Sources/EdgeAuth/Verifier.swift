@@ -30,7 +30,7 @@ public final class Verifier: Sendable {
     public func verify(_ token: UnsafeRawBufferPointer, now: Int64? = nil) -> Verdict {
         let now = now ?? Self.currentTime()
         guard let cache else { return verifyUncached(token, now: now) }
-        let tokenHash = SHA256.hash(prefix: cacheNamespace, token)
+        let tokenHash = cacheNamespace.withUnsafeBytes { SHA256.digest(prefix: $0, token) }
         switch cache.lookup(tokenHash: tokenHash, now: now) {
         case .valid(let identity)?:
             // Re-check time on every hit: a cached verdict never outlives exp or the maximum age.
@@ -42,7 +42,7 @@ public final class Verifier: Sendable {
             let verdict = verifyUncached(token, now: now)
             switch verdict {
             case .valid(let identity):
-                if cache.isRevoked(tokenHash: tokenHash, tokenID: identity.tokenId, now: now) { return .rejected(.revoked) }
+                if cache.isRevoked(tokenHash: tokenHash, identity: identity, now: now) { return .rejected(.revoked) }
                 cache.store(tokenHash: tokenHash, identity: identity, now: now)
             case .rejected(let reason):
                 cache.storeNegative(tokenHash: tokenHash, reason: reason, now: now)
@@ -67,8 +67,8 @@ public final class Verifier: Sendable {
     }
 
     /// The cache key of a token for this verifier (SHA-256 over the verifier's namespace and the token).
-    public func cacheKey(for token: [UInt8]) -> [UInt8] {
-        token.withUnsafeBytes { SHA256.hash(prefix: cacheNamespace, $0) }
+    public func cacheKey(for token: [UInt8]) -> TokenDigest {
+        token.withUnsafeBytes { token in cacheNamespace.withUnsafeBytes { SHA256.digest(prefix: $0, token) } }
     }
 
     /// A digest of everything that decides a verdict: the policy and the key material.

@@ -181,7 +181,7 @@ public func edgeauth_verify(
         return status.value
     case .success(.valid(let identity)):
         unsafe verdictOut.pointee = EDGEAUTH_VERDICT_VALID
-        if let identityOut = unsafe identityOut { unsafe identityOut.pointee = Handle.make(IdentityHandle(identity)) }
+        if let identityOut = unsafe identityOut { unsafe identityOut.pointee = Handle.make(identity.storage) }
         return EDGEAUTH_OK
     case .success(.rejected(let reason)):
         unsafe verdictOut.pointee = reason.verdictCode
@@ -222,9 +222,9 @@ public func edgeauth_identity_free(_ identity: OpaquePointer?) {
     unsafe Handle.release(identity)
 }
 
-private func field(_ identity: OpaquePointer?, _ field: IdentityHandle.Field, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
-    guard let handle = unsafe Handle.identity(identity) else { return nil }
-    return unsafe handle.field(field, length: length)
+private func field(_ identity: OpaquePointer?, _ field: IdentityField, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+    guard let storage = unsafe Handle.identity(identity) else { return nil }
+    return unsafe storage.cString(field.rawValue, length: length)
 }
 
 @c @implementation
@@ -274,7 +274,7 @@ public func edgeauth_identity_token_id(_ identity: OpaquePointer?, _ length: Uns
 
 private func time(_ identity: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?, _ value: (Identity) -> Int64?) -> Int32 {
     guard let handle = unsafe Handle.identity(identity), let out = unsafe out else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
-    guard let time = value(handle.identity) else { return EDGEAUTH_ERR_NOT_FOUND }
+    guard let time = value(Identity(storage: handle)) else { return EDGEAUTH_ERR_NOT_FOUND }
     unsafe out.pointee = time
     return EDGEAUTH_OK
 }
@@ -289,75 +289,75 @@ public func edgeauth_identity_issued_at(_ identity: OpaquePointer?, _ out: Unsaf
     unsafe time(identity, out) { $0.issuedAt }
 }
 
-private func count(_ identity: OpaquePointer?, _ list: KeyPath<IdentityHandle, Range<Int>>) -> Int {
-    unsafe Handle.identity(identity)?[keyPath: list].count ?? 0
+private func count(_ identity: OpaquePointer?, _ list: IdentityList) -> Int {
+    unsafe Handle.identity(identity)?.range(list).count ?? 0
 }
 
 private func element(
-    _ identity: OpaquePointer?, _ list: KeyPath<IdentityHandle, Range<Int>>, _ index: Int, _ length: UnsafeMutablePointer<Int>?
+    _ identity: OpaquePointer?, _ list: IdentityList, _ index: Int, _ length: UnsafeMutablePointer<Int>?
 ) -> UnsafePointer<CChar>? {
     guard let handle = unsafe Handle.identity(identity) else { return nil }
-    return unsafe handle.element(of: handle[keyPath: list], index, length: length)
+    return unsafe handle.element(of: list, index, length: length)
 }
 
 @c @implementation
 public func edgeauth_identity_role_count(_ identity: OpaquePointer?) -> Int {
-    unsafe count(identity, \.roles)
+    unsafe count(identity, .roles)
 }
 
 @c @implementation
 public func edgeauth_identity_role(_ identity: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
-    unsafe element(identity, \.roles, index, length)
+    unsafe element(identity, .roles, index, length)
 }
 
 @c @implementation
 public func edgeauth_identity_permission_count(_ identity: OpaquePointer?) -> Int {
-    unsafe count(identity, \.permissions)
+    unsafe count(identity, .permissions)
 }
 
 @c @implementation
 public func edgeauth_identity_permission(_ identity: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
-    unsafe element(identity, \.permissions, index, length)
+    unsafe element(identity, .permissions, index, length)
 }
 
 @c @implementation
 public func edgeauth_identity_scope_count(_ identity: OpaquePointer?) -> Int {
-    unsafe count(identity, \.scopes)
+    unsafe count(identity, .scopes)
 }
 
 @c @implementation
 public func edgeauth_identity_scope(_ identity: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
-    unsafe element(identity, \.scopes, index, length)
+    unsafe element(identity, .scopes, index, length)
 }
 
 @c @implementation
 public func edgeauth_identity_audience_count(_ identity: OpaquePointer?) -> Int {
-    unsafe count(identity, \.audience)
+    unsafe count(identity, .audience)
 }
 
 @c @implementation
 public func edgeauth_identity_audience(_ identity: OpaquePointer?, _ index: Int, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
-    unsafe element(identity, \.audience, index, length)
+    unsafe element(identity, .audience, index, length)
 }
 
-private func has(_ identity: OpaquePointer?, _ list: KeyPath<IdentityHandle, Range<Int>>, _ name: UnsafePointer<UInt8>?, _ length: Int) -> Bool {
-    guard let handle = unsafe Handle.identity(identity), let bytes = unsafe borrowed(name, length) else { return false }
-    return unsafe handle.strings.contains(bytes, in: handle[keyPath: list])
+private func has(_ identity: OpaquePointer?, _ list: IdentityList, _ name: UnsafePointer<UInt8>?, _ length: Int) -> Bool {
+    guard let storage = unsafe Handle.identity(identity), let bytes = unsafe borrowed(name, length) else { return false }
+    return unsafe storage.contains(list, bytes)
 }
 
 @c @implementation
 public func edgeauth_identity_has_role(_ identity: OpaquePointer?, _ role: UnsafePointer<UInt8>?, _ length: Int) -> Bool {
-    unsafe has(identity, \.roles, role, length)
+    unsafe has(identity, .roles, role, length)
 }
 
 @c @implementation
 public func edgeauth_identity_has_permission(_ identity: OpaquePointer?, _ permission: UnsafePointer<UInt8>?, _ length: Int) -> Bool {
-    unsafe has(identity, \.permissions, permission, length)
+    unsafe has(identity, .permissions, permission, length)
 }
 
 @c @implementation
 public func edgeauth_identity_has_scope(_ identity: OpaquePointer?, _ scope: UnsafePointer<UInt8>?, _ length: Int) -> Bool {
-    unsafe has(identity, \.scopes, scope, length)
+    unsafe has(identity, .scopes, scope, length)
 }
 
 /// Looks up a claim by `lookup(name)` and returns it as JSON text through `jsonOut`.
@@ -371,7 +371,7 @@ private func claimJSON(
     guard let handle = unsafe Handle.identity(identity), let bytes = unsafe borrowed(name, length),
           let name = unsafe String(validating: bytes, as: UTF8.self)
     else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
-    guard let value = lookup(handle.identity, name) else { return EDGEAUTH_ERR_NOT_FOUND }
+    guard let value = lookup(Identity(storage: handle), name) else { return EDGEAUTH_ERR_NOT_FOUND }
     return unsafe output(value.jsonText, jsonOut, lengthOut)
 }
 
@@ -406,5 +406,5 @@ public func edgeauth_identity_json(
     guard let jsonOut = unsafe jsonOut else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
     unsafe jsonOut.pointee = nil
     guard let handle = unsafe Handle.identity(identity) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
-    return unsafe output(handle.identity.jsonValue.jsonText, jsonOut, lengthOut)
+    return unsafe output(Identity(storage: handle).jsonValue.jsonText, jsonOut, lengthOut)
 }

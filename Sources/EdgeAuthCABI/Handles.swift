@@ -46,15 +46,6 @@ import EdgeAuth
         if let length = unsafe length { unsafe length.pointee = lengths[index] }
         return unsafe UnsafePointer(bytes.baseAddress! + offsets[index])
     }
-
-    /// True when some string in `range` equals `bytes` exactly.
-    func contains(_ candidate: UnsafeRawBufferPointer, in range: Range<Int>) -> Bool {
-        for index in range where offsets[index] >= 0 && lengths[index] == candidate.count {
-            let stored = unsafe UnsafeRawBufferPointer(start: bytes.baseAddress! + offsets[index], count: lengths[index])
-            if unsafe stored.elementsEqual(candidate) { return true }
-        }
-        return false
-    }
 }
 
 /// What `edgeauth_verifier *` points to: a retained instance of this class.
@@ -71,49 +62,23 @@ final class VerifierHandle: Sendable {
     }
 }
 
-/// What `edgeauth_identity *` points to: a retained instance of this class.
-/// Every string accessor reads from `strings`, built once when the token verified.
-final class IdentityHandle: Sendable {
-    let identity: Identity
-    let strings: PackedStrings
-
-    /// Positions of the single-valued fields in `strings`.
-    enum Field: Int, CaseIterable {
-        case subject, issuer, email, name, username, picture, clientId, organization, tokenId
+/// What `edgeauth_identity *` points to: a retained `IdentityStorage`, the single
+/// allocation an `Identity` lives in. Its strings are stored unescaped and
+/// NUL-terminated, so every accessor returns a pointer into it without allocating.
+extension IdentityStorage {
+    /// Entry `index` as a C string, with its length in `length`.
+    func cString(_ index: Int, length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+        guard let bytes = unsafe entry(index), let base = unsafe bytes.baseAddress else { return nil }
+        if let length = unsafe length { unsafe length.pointee = bytes.count }
+        return unsafe base.assumingMemoryBound(to: CChar.self)
     }
 
-    /// Where each list starts in `strings`.
-    let roles: Range<Int>
-    let permissions: Range<Int>
-    let scopes: Range<Int>
-    let audience: Range<Int>
-
-    init(_ identity: Identity) {
-        self.identity = identity
-        var all: [String?] = [
-            identity.id, identity.issuer, identity.email, identity.name, identity.username, identity.picture,
-            identity.clientId, identity.organization, identity.tokenId,
-        ]
-        func append(_ list: [String]) -> Range<Int> {
-            let start = all.count
-            all += list.map { Optional($0) }
-            return start..<all.count
-        }
-        roles = append(identity.roles)
-        permissions = append(identity.permissions)
-        scopes = append(identity.scopes)
-        audience = append(identity.audience)
-        strings = PackedStrings(all)
-    }
-
-    func field(_ field: Field, length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
-        unsafe strings.string(field.rawValue, length: length)
-    }
-
-    func element(of list: Range<Int>, _ index: Int, length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+    /// Element `index` of a list as a C string; nil when out of range.
+    func element(of list: IdentityList, _ index: Int, length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+        let range = range(list)
         // index is a size_t seen as Int: negative means beyond Int.max, so out of range as well.
-        guard index >= 0, index < list.count else { return nil }
-        return unsafe strings.string(list.lowerBound + index, length: length)
+        guard index >= 0, index < range.count else { return nil }
+        return unsafe cString(range.lowerBound + index, length: length)
     }
 }
 
@@ -128,9 +93,9 @@ enum Handle {
         return unsafe Unmanaged<VerifierHandle>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
     }
 
-    static func identity(_ pointer: OpaquePointer?) -> IdentityHandle? {
+    static func identity(_ pointer: OpaquePointer?) -> IdentityStorage? {
         guard let pointer = unsafe pointer else { return nil }
-        return unsafe Unmanaged<IdentityHandle>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+        return unsafe Unmanaged<IdentityStorage>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
     }
 
     static func release(_ pointer: OpaquePointer?) {

@@ -1,5 +1,7 @@
 internal import CLMDB
+import EdgeAuthCore
 import Foundation
+import Synchronization
 
 /// A failure to open or use the cache. Verification never fails because of
 /// one: callers fall back to full verification.
@@ -88,15 +90,48 @@ final class LMDBEnvironment: @unchecked Sendable {
         opened = true
     }
 
-    deinit { mdb_env_close(env) }
+    deinit {
+        readers.withLock { pool in
+            for txn in pool { mdb_txn_abort(txn.pointer) }
+        }
+        mdb_env_close(env)
+    }
+
+    /// Reset read transactions kept for reuse: `mdb_txn_renew` on one of them
+    /// costs no allocation, where `mdb_txn_begin` mallocs a new transaction.
+    /// Each keeps its reader slot, so the pool is small.
+    private let readers: Mutex<[ReadTransaction]> = {
+        var pool = [ReadTransaction]()
+        pool.reserveCapacity(LMDBEnvironment.pooledReaders)
+        return Mutex(pool)
+    }()
+    static let pooledReaders = 4
+
+    private struct ReadTransaction: @unchecked Sendable {
+        let pointer: OpaquePointer
+    }
 
     /// Runs `body` in a read-only transaction.
     func read<R>(_ body: (OpaquePointer) -> R) throws(CacheError) -> R {
         var txn: OpaquePointer?
-        let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
-        guard rc == 0, let txn else { throw CacheError("starting a read transaction", code: rc) }
-        defer { mdb_txn_abort(txn) }
-        return body(txn)
+        if let pooled = readers.withLock({ $0.popLast() }) {
+            let rc = mdb_txn_renew(pooled.pointer)
+            if rc == 0 { txn = pooled.pointer } else { mdb_txn_abort(pooled.pointer) }
+        }
+        if txn == nil {
+            let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
+            guard rc == 0 else { throw CacheError("starting a read transaction", code: rc) }
+        }
+        guard let txn else { throw CacheError("starting a read transaction") }
+        let result = body(txn)
+        mdb_txn_reset(txn)
+        let kept = readers.withLock { pool -> Bool in
+            guard pool.count < Self.pooledReaders else { return false }
+            pool.append(ReadTransaction(pointer: txn))
+            return true
+        }
+        if !kept { mdb_txn_abort(txn) }
+        return result
     }
 
     /// Runs `body` in a write transaction and commits it; `body` returns an LMDB code (0 = success).
@@ -125,14 +160,24 @@ final class LMDBEnvironment: @unchecked Sendable {
         key.withUnsafeBytes { get(txn, dbi, $0, decode) }
     }
 
-    static func put(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: [UInt8], _ value: [UInt8]) -> Int32 {
-        key.withUnsafeBytes { keyBytes in
-            value.withUnsafeBytes { valueBytes in
-                var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
-                var v = MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
-                return mdb_put(txn, dbi, &k, &v, 0)
-            }
+    static func get<R>(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: TokenDigest, _ decode: (UnsafeRawBufferPointer) -> R?) -> R? {
+        key.withUnsafeBytes { get(txn, dbi, $0, decode) }
+    }
+
+    static func put(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, _ value: [UInt8]) -> Int32 {
+        value.withUnsafeBytes { valueBytes in
+            var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+            var v = MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
+            return mdb_put(txn, dbi, &k, &v, 0)
         }
+    }
+
+    static func put(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: [UInt8], _ value: [UInt8]) -> Int32 {
+        key.withUnsafeBytes { put(txn, dbi, $0, value) }
+    }
+
+    static func put(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: TokenDigest, _ value: [UInt8]) -> Int32 {
+        key.withUnsafeBytes { put(txn, dbi, $0, value) }
     }
 
     static func delete(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: [UInt8]) -> Int32 {

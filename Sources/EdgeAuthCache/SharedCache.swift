@@ -47,7 +47,10 @@ public struct CacheStatistics: Sendable, Equatable {
 /// written to disk. Every failure degrades to a miss; the caller verifies in full.
 public final class SharedCache: Sendable {
     public let configuration: CacheConfiguration
-    private let environment: LMDBEnvironment
+    /// The open environment; replaced when the cache files were deleted under us.
+    private let opened: Mutex<OpenedEnvironment>
+    /// When (monotonic nanoseconds) to next check that the files are still the ones opened.
+    private let nextFileCheck = Atomic<UInt64>(0)
     private let counters = Mutex(CacheStatistics())
     private let reportedFailure = Atomic<Bool>(false)
     private let logger = Logger(label: "edgeauth.cache")
@@ -86,6 +89,18 @@ public final class SharedCache: Sendable {
     /// Use `open(_:)`, which keeps one instance per directory and process.
     private init(_ configuration: CacheConfiguration) throws(CacheError) {
         self.configuration = configuration
+        opened = Mutex(try Self.openEnvironment(configuration))
+        nextFileCheck.store(Self.monotonicNanoseconds() + Self.fileCheckInterval, ordering: .relaxed)
+    }
+
+    private struct OpenedEnvironment: @unchecked Sendable {
+        let environment: LMDBEnvironment
+        /// Identity of `data.mdb` when it was opened.
+        let device: UInt64
+        let inode: UInt64
+    }
+
+    private static func openEnvironment(_ configuration: CacheConfiguration) throws(CacheError) -> OpenedEnvironment {
         let directory = configuration.directory
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -93,6 +108,7 @@ public final class SharedCache: Sendable {
         } catch {
             throw CacheError("cannot create cache directory \(directory): \(error)")
         }
+        let environment: LMDBEnvironment
         do {
             environment = try LMDBEnvironment(directory: directory, mapSize: configuration.mapSizeBytes, maxReaders: configuration.maxReaders)
         } catch where error.lmdbCode.map(LMDBEnvironment.corruptionCodes.contains) == true {
@@ -103,6 +119,47 @@ public final class SharedCache: Sendable {
             }
             environment = try LMDBEnvironment(directory: directory, mapSize: configuration.mapSizeBytes, maxReaders: configuration.maxReaders)
         }
+        let (device, inode) = fileIdentity(directory) ?? (0, 0)
+        return OpenedEnvironment(environment: environment, device: device, inode: inode)
+    }
+
+    private static func fileIdentity(_ directory: String) -> (UInt64, UInt64)? {
+        var info = stat()
+        guard stat((directory as NSString).appendingPathComponent("data.mdb"), &info) == 0 else { return nil }
+        return (UInt64(info.st_dev), UInt64(info.st_ino))
+    }
+
+    static let fileCheckInterval: UInt64 = 1_000_000_000
+
+    static func monotonicNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
+    /// The environment to use now. At most once a second it checks that `data.mdb` is
+    /// still the file that was opened: when the directory was deleted (or the file
+    /// replaced), this process would otherwise go on alone in an unlinked file, so it
+    /// opens the new one and shares the cache with the other processes again.
+    private var environment: LMDBEnvironment {
+        let now = Self.monotonicNanoseconds()
+        if now >= nextFileCheck.load(ordering: .relaxed) {
+            nextFileCheck.store(now + Self.fileCheckInterval, ordering: .relaxed)
+            reopenIfReplaced()
+        }
+        return opened.withLock { $0.environment }
+    }
+
+    private func reopenIfReplaced() {
+        let current = opened.withLock { ($0.device, $0.inode) }
+        if let identity = Self.fileIdentity(configuration.directory), identity == current { return }
+        do {
+            let fresh = try Self.openEnvironment(configuration)
+            opened.withLock { $0 = fresh }
+            logger.warning("cache files were removed or replaced; reopened", metadata: ["directory": "\(configuration.directory)"])
+        } catch {
+            recordFailure("reopen")
+        }
     }
 
     /// This process's counters.
@@ -112,17 +169,21 @@ public final class SharedCache: Sendable {
 
     /// The cached verdict for a token, if one is stored, unexpired at `now`, made
     /// under the issuer's current key generation, and not revoked.
-    public func lookup(tokenHash: [UInt8], now: Int64) -> CachedVerdict? {
+    public func lookup(tokenHash: TokenDigest, now: Int64) -> CachedVerdict? {
+        let environment = self.environment
         let result: CachedVerdict?? = try? environment.read { txn -> CachedVerdict? in
-            guard let entry = LMDBEnvironment.get(txn, environment.verdicts, tokenHash, { VerdictEntry.decode($0) }),
-                  now < entry.expiry
-            else { return nil }
+            guard let entry = LMDBEnvironment.get(txn, environment.verdicts, tokenHash, { raw -> VerdictEntry? in
+                // Expired entries are not decoded at all.
+                guard let validity = VerdictEntry.validity(of: raw), now < validity.expiry else { return nil }
+                return VerdictEntry.decode(raw)
+            }) else { return nil }
             switch entry.content {
             case .negative(let reason):
                 return .rejected(reason)
             case .identity(let identity):
-                guard entry.generation == currentGeneration(txn, issuer: identity.issuer) else { return nil }
-                if isRevoked(txn, tokenHash: tokenHash, tokenID: identity.tokenId, now: now) { return .rejected(.revoked) }
+                let storage = identity.storage
+                guard entry.generation == currentGeneration(environment, txn, issuer: storage.entry(.issuer)) else { return nil }
+                if isRevoked(environment, txn, tokenHash: tokenHash, tokenID: storage.entry(.tokenId), now: now) { return .rejected(.revoked) }
                 return .valid(identity)
             }
         }
@@ -141,19 +202,20 @@ public final class SharedCache: Sendable {
     }
 
     /// Stores a valid verdict until `min(exp, now + maxTTL)`, under the issuer's current generation.
-    public func store(tokenHash: [UInt8], identity: Identity, now: Int64) {
+    public func store(tokenHash: TokenDigest, identity: Identity, now: Int64) {
         let expiry = min(identity.expiresAt ?? (now + configuration.maxTTL), now + configuration.maxTTL)
         guard expiry > now else { return }
-        write(tokenHash: tokenHash) { txn in
-            VerdictEntry(expiry: expiry, generation: currentGeneration(txn, issuer: identity.issuer), content: .identity(identity)).encoded
+        write(tokenHash: tokenHash) { environment, txn in
+            let generation = currentGeneration(environment, txn, issuer: identity.storage.entry(.issuer))
+            return VerdictEntry(expiry: expiry, generation: generation, content: .identity(identity)).encoded
         }
     }
 
     /// Stores a short negative entry. Only for outcomes that cannot change with time:
     /// bad signatures and malformed tokens (never `expired`/`notYetValid`).
-    public func storeNegative(tokenHash: [UInt8], reason: Reason, now: Int64) {
+    public func storeNegative(tokenHash: TokenDigest, reason: Reason, now: Int64) {
         guard Self.isCacheableRejection(reason) else { return }
-        write(tokenHash: tokenHash) { _ in
+        write(tokenHash: tokenHash) { _, _ in
             VerdictEntry(expiry: now + configuration.negativeTTL, generation: 0, content: .negative(reason)).encoded
         }
     }
@@ -166,10 +228,11 @@ public final class SharedCache: Sendable {
         }
     }
 
-    private func write(tokenHash: [UInt8], _ value: (OpaquePointer) -> [UInt8]) {
+    private func write(tokenHash: TokenDigest, _ value: (LMDBEnvironment, OpaquePointer) -> [UInt8]) {
+        let environment = self.environment
         let db = environment.verdicts
         func put() throws(CacheError) {
-            try environment.write { txn in LMDBEnvironment.put(txn, db, tokenHash, value(txn)) }
+            try environment.write { txn in LMDBEnvironment.put(txn, db, tokenHash, value(environment, txn)) }
         }
         do {
             try put()
@@ -194,6 +257,7 @@ public final class SharedCache: Sendable {
     @discardableResult
     public func sweepExpired(now: Int64) -> Int {
         var removed = 0
+        let environment = self.environment
         let db = environment.verdicts
         _ = try? environment.write { txn in
             let (rc, count) = LMDBEnvironment.sweep(txn, db) { raw in VerdictEntry.expiry(of: raw).map { $0 <= now } ?? true }
@@ -205,51 +269,68 @@ public final class SharedCache: Sendable {
 
     // MARK: Revocation
 
-    /// Revokes one token (by the SHA-256 of its bytes) until `until`.
-    public func revoke(tokenHash: [UInt8], until: Int64) throws(CacheError) {
+    /// Revokes one token (by its cache key, `Verifier.cacheKey(for:)`) until `until`.
+    public func revoke(tokenHash: TokenDigest, until: Int64) throws(CacheError) {
+        let environment = self.environment
         let db = environment.revokedTokens
         try environment.write { txn in LMDBEnvironment.put(txn, db, tokenHash, Self.encode(until)) }
     }
 
     /// Revokes every token with this `jti` until `until`.
     public func revoke(tokenID: String, until: Int64) throws(CacheError) {
+        let environment = self.environment
         let db = environment.revokedIDs
         try environment.write { txn in LMDBEnvironment.put(txn, db, Array(tokenID.utf8), Self.encode(until)) }
     }
 
-    /// Whether a token is revoked (by hash, or by `jti` when given).
-    public func isRevoked(tokenHash: [UInt8], tokenID: String?, now: Int64) -> Bool {
-        (try? environment.read { isRevoked($0, tokenHash: tokenHash, tokenID: tokenID, now: now) }) ?? false
+    /// Whether a token is revoked (by cache key, or by `jti` when given).
+    public func isRevoked(tokenHash: TokenDigest, tokenID: String?, now: Int64) -> Bool {
+        let environment = self.environment
+        guard let tokenID else {
+            return (try? environment.read { isRevoked(environment, $0, tokenHash: tokenHash, tokenID: nil, now: now) }) ?? false
+        }
+        return Array(tokenID.utf8).withUnsafeBytes { id in
+            (try? environment.read { isRevoked(environment, $0, tokenHash: tokenHash, tokenID: id, now: now) }) ?? false
+        }
     }
 
-    private func isRevoked(_ txn: OpaquePointer, tokenHash: [UInt8], tokenID: String?, now: Int64) -> Bool {
+    /// Whether a verified token is revoked (by cache key, or by the identity's `jti`).
+    public func isRevoked(tokenHash: TokenDigest, identity: Identity, now: Int64) -> Bool {
+        let environment = self.environment
+        return (try? environment.read { isRevoked(environment, $0, tokenHash: tokenHash, tokenID: identity.storage.entry(.tokenId), now: now) }) ?? false
+    }
+
+    private func isRevoked(_ environment: LMDBEnvironment, _ txn: OpaquePointer, tokenHash: TokenDigest, tokenID: UnsafeRawBufferPointer?, now: Int64) -> Bool {
         if let until = LMDBEnvironment.get(txn, environment.revokedTokens, tokenHash, Self.decodeInt64), now < until { return true }
-        guard var tokenID else { return false }
-        let until = tokenID.withUTF8 { LMDBEnvironment.get(txn, environment.revokedIDs, UnsafeRawBufferPointer($0), Self.decodeInt64) }
-        return until.map { now < $0 } ?? false
+        guard let tokenID, !tokenID.isEmpty else { return false }
+        return LMDBEnvironment.get(txn, environment.revokedIDs, tokenID, Self.decodeInt64).map { now < $0 } ?? false
     }
 
     // MARK: Key generations
 
     /// The current key generation of an issuer (0 until first bumped).
     public func generation(issuer: String) -> UInt64 {
-        (try? environment.read { currentGeneration($0, issuer: issuer) }) ?? 0
+        let environment = self.environment
+        return Array(issuer.utf8).withUnsafeBytes { issuer in
+            (try? environment.read { currentGeneration(environment, $0, issuer: issuer) }) ?? 0
+        }
     }
 
     /// Starts a new key generation for an issuer: every verdict stored before stops being served.
     public func bumpGeneration(issuer: String) throws(CacheError) {
+        let environment = self.environment
         let db = environment.generations
+        let name = Array(issuer.utf8)
         try environment.write { txn in
-            let next = currentGeneration(txn, issuer: issuer) &+ 1
-            return LMDBEnvironment.put(txn, db, Array(issuer.utf8), Self.encode(Int64(bitPattern: next)))
+            let next = name.withUnsafeBytes { currentGeneration(environment, txn, issuer: $0) } &+ 1
+            return LMDBEnvironment.put(txn, db, name, Self.encode(Int64(bitPattern: next)))
         }
     }
 
-    private func currentGeneration(_ txn: OpaquePointer, issuer: String) -> UInt64 {
-        var issuer = issuer
-        return issuer.withUTF8 {
-            LMDBEnvironment.get(txn, environment.generations, UnsafeRawBufferPointer($0), Self.decodeInt64).map { UInt64(bitPattern: $0) } ?? 0
-        }
+    private func currentGeneration(_ environment: LMDBEnvironment, _ txn: OpaquePointer, issuer: UnsafeRawBufferPointer?) -> UInt64 {
+        // LMDB refuses empty keys; a token without `iss` has generation 0 forever.
+        guard let issuer, !issuer.isEmpty else { return 0 }
+        return LMDBEnvironment.get(txn, environment.generations, issuer, Self.decodeInt64).map { UInt64(bitPattern: $0) } ?? 0
     }
 
     // MARK: Helpers

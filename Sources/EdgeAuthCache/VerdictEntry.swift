@@ -1,8 +1,9 @@
 import EdgeAuthCore
 
 /// One cached verdict as stored in LMDB:
-/// `kind u8 | expiry i64 | generation u64 | body`, little-endian; the body is a
-/// compact `Identity` (kind 1) or a reason code (kind 2).
+/// `kind u8 | expiry i64 | generation u64 | checksum u64 | body`, little-endian;
+/// the body is an `Identity` in its binary form (kind 1) or a reason code (kind 2).
+/// The checksum makes a damaged entry a miss rather than a wrong answer.
 struct VerdictEntry {
     enum Content {
         case identity(Identity)
@@ -13,47 +14,64 @@ struct VerdictEntry {
     var generation: UInt64
     var content: Content
 
+    static let headerSize = 25
+
     var encoded: [UInt8] {
-        var writer = BinaryWriter()
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(Self.headerSize + 1024)
         switch content {
-        case .identity: writer.byte(1)
-        case .negative: writer.byte(2)
+        case .identity: bytes.append(1)
+        case .negative: bytes.append(2)
         }
-        writer.int64(expiry)
-        writer.int64(Int64(bitPattern: generation))
+        append(expiry, to: &bytes)
+        append(generation, to: &bytes)
+        append(UInt64(0), to: &bytes)
         switch content {
-        case .identity(let identity): IdentityCoding.write(identity, to: &writer)
-        case .negative(let reason): writer.string(reason.code)
+        case .identity(let identity): identity.storage.encode(into: &bytes)
+        case .negative(let reason): bytes.append(contentsOf: reason.code.utf8)
         }
-        return writer.bytes
+        let checksum = bytes.withUnsafeBytes { Checksum.of(UnsafeRawBufferPointer(rebasing: $0[Self.headerSize...])) }
+        withUnsafeBytes(of: checksum.littleEndian) { bytes.replaceSubrange(17..<25, with: $0) }
+        return bytes
+    }
+
+    private func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
     /// The expiry alone, for sweeps.
     static func expiry(of raw: UnsafeRawBufferPointer) -> Int64? {
-        var reader = BinaryReader(raw)
-        _ = reader.byte()
-        return reader.int64()
+        guard raw.count >= headerSize else { return nil }
+        return Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 1, as: Int64.self))
+    }
+
+    /// The expiry and generation, read before the body is decoded.
+    static func validity(of raw: UnsafeRawBufferPointer) -> (expiry: Int64, generation: UInt64)? {
+        guard raw.count >= headerSize else { return nil }
+        return (Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 1, as: Int64.self)),
+                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 9, as: UInt64.self)))
     }
 
     static func decode(_ raw: UnsafeRawBufferPointer) -> VerdictEntry? {
-        var reader = BinaryReader(raw)
-        guard let kind = reader.byte(), let expiry = reader.int64(), let generation = reader.int64() else { return nil }
+        guard let (expiry, generation) = validity(of: raw) else { return nil }
+        let body = UnsafeRawBufferPointer(rebasing: raw[headerSize...])
+        guard UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 17, as: UInt64.self)) == Checksum.of(body) else { return nil }
         let content: Content
-        switch kind {
+        switch raw[0] {
         case 1:
-            guard let identity = IdentityCoding.read(&reader) else { return nil }
-            content = .identity(identity)
+            guard let storage = IdentityStorage.decode(body) else { return nil }
+            content = .identity(Identity(storage: storage))
         case 2:
-            guard let code = reader.string(), let reason = negativeReason(code) else { return nil }
+            guard let reason = negativeReason(body) else { return nil }
             content = .negative(reason)
         default:
             return nil
         }
-        guard reader.isAtEnd else { return nil }
-        return VerdictEntry(expiry: expiry, generation: UInt64(bitPattern: generation), content: content)
+        return VerdictEntry(expiry: expiry, generation: generation, content: content)
     }
 
-    static func negativeReason(_ code: String) -> Reason? {
+    static func negativeReason(_ code: UnsafeRawBufferPointer) -> Reason? {
+        let code = String(decoding: code, as: UTF8.self)
         switch code {
         case "badSignature": return .badSignature
         case "unsecured": return .unsecured
@@ -64,125 +82,26 @@ struct VerdictEntry {
     }
 }
 
-/// The compact binary form of an `Identity`.
-enum IdentityCoding {
-    static func write(_ identity: Identity, to writer: inout BinaryWriter) {
-        writer.string(identity.id)
-        for optional in [identity.email, identity.name, identity.username, identity.picture, identity.clientId, identity.organization, identity.tokenId] {
-            writer.optionalString(optional)
+/// A fast 64-bit checksum (word-at-a-time multiply–xor) against accidental damage
+/// of cache entries; not a defence against someone who can write the cache file.
+enum Checksum {
+    static func of(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        let prime: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var hash = UInt64(bytes.count) &* prime
+        var i = 0
+        while i + 8 <= bytes.count {
+            hash = (hash ^ bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* prime
+            hash ^= hash >> 29
+            i += 8
         }
-        for list in [identity.roles, identity.permissions, identity.scopes, identity.audience] {
-            writer.int64(Int64(list.count))
-            for item in list { writer.string(item) }
+        var last: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < bytes.count {
+            last |= UInt64(bytes[i]) << shift
+            shift += 8
+            i += 1
         }
-        writer.string(identity.issuer)
-        writer.optionalInt64(identity.expiresAt)
-        writer.optionalInt64(identity.issuedAt)
-        writer.byte(identity.signatureVerified ? 1 : 0)
-        writer.bytes(identity.claims.json)
+        hash = (hash ^ last) &* prime
+        return hash ^ (hash >> 32)
     }
-
-    static func read(_ reader: inout BinaryReader) -> Identity? {
-        guard let id = reader.string(),
-              let email = reader.optionalString(), let name = reader.optionalString(), let username = reader.optionalString(),
-              let picture = reader.optionalString(), let clientId = reader.optionalString(),
-              let organization = reader.optionalString(), let tokenId = reader.optionalString(),
-              let roles = reader.strings(), let permissions = reader.strings(), let scopes = reader.strings(),
-              let audience = reader.strings(),
-              let issuer = reader.string(), let expiresAt = reader.optionalInt64(), let issuedAt = reader.optionalInt64(),
-              let verified = reader.byte(), let claims = reader.bytes()
-        else { return nil }
-        return Identity(
-            id: id, email: email, name: name, username: username, picture: picture,
-            roles: roles, permissions: permissions, scopes: scopes, issuer: issuer, audience: audience,
-            expiresAt: expiresAt, issuedAt: issuedAt, clientId: clientId, organization: organization, tokenId: tokenId,
-            signatureVerified: verified == 1, claims: Claims(json: claims)
-        )
-    }
-}
-
-struct BinaryWriter {
-    var bytes: [UInt8] = []
-
-    mutating func byte(_ value: UInt8) { bytes.append(value) }
-
-    mutating func int64(_ value: Int64) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
-    }
-
-    mutating func bytes(_ value: [UInt8]) {
-        int64(Int64(value.count))
-        bytes.append(contentsOf: value)
-    }
-
-    mutating func string(_ value: String) { bytes(Array(value.utf8)) }
-
-    /// A presence flag, then the value when present.
-    mutating func optional<T>(_ value: T?, _ write: (inout BinaryWriter, T) -> Void) {
-        guard let value else { return byte(0) }
-        byte(1)
-        write(&self, value)
-    }
-
-    mutating func optionalString(_ value: String?) { optional(value) { $0.string($1) } }
-    mutating func optionalInt64(_ value: Int64?) { optional(value) { $0.int64($1) } }
-}
-
-/// Reads what `BinaryWriter` wrote; every read is bounds-checked (a cache file may be damaged).
-struct BinaryReader {
-    let raw: UnsafeRawBufferPointer
-    var offset = 0
-
-    init(_ raw: UnsafeRawBufferPointer) { self.raw = raw }
-
-    var remaining: Int { raw.count - offset }
-    var isAtEnd: Bool { offset == raw.count }
-
-    mutating func byte() -> UInt8? {
-        guard remaining >= 1 else { return nil }
-        defer { offset += 1 }
-        return raw[offset]
-    }
-
-    mutating func int64() -> Int64? {
-        guard remaining >= 8 else { return nil }
-        defer { offset += 8 }
-        return Int64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int64.self))
-    }
-
-    mutating func bytes() -> [UInt8]? {
-        guard let count = int64(), count >= 0, count <= Int64(remaining) else { return nil }
-        defer { offset += Int(count) }
-        return Array(raw[offset..<(offset + Int(count))])
-    }
-
-    /// A length-prefixed string, decoded straight from the borrowed bytes.
-    mutating func string() -> String? {
-        guard let count = int64(), count >= 0, count <= Int64(remaining) else { return nil }
-        defer { offset += Int(count) }
-        return String(decoding: UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + Int(count))]), as: UTF8.self)
-    }
-
-    /// A count-prefixed list of strings.
-    mutating func strings() -> [String]? {
-        guard let count = int64(), count >= 0, count <= Int64(remaining) else { return nil }
-        var list = [String]()
-        list.reserveCapacity(Int(count))
-        for _ in 0..<count {
-            guard let item = string() else { return nil }
-            list.append(item)
-        }
-        return list
-    }
-
-    /// `.some(nil)` for an absent value, `nil` for a damaged entry.
-    mutating func optional<T>(_ read: (inout BinaryReader) -> T?) -> T?? {
-        guard let flag = byte() else { return nil }
-        if flag == 0 { return .some(nil) }
-        guard flag == 1, let value = read(&self) else { return nil }
-        return .some(value)
-    }
-
-    mutating func optionalString() -> String?? { optional { $0.string() } }
-    mutating func optionalInt64() -> Int64?? { optional { $0.int64() } }
 }

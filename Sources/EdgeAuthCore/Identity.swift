@@ -59,128 +59,146 @@ func unescapePointerToken(_ token: Substring) -> String? {
 }
 
 /// The verified user every provider maps to (PROVIDERS.md "User context").
-public struct Identity: Sendable, Hashable {
-    /// The subject (`sub`).
-    public var id: String
-    public var email: String?
-    public var name: String?
-    public var username: String?
-    public var picture: String?
-    public var roles: [String]
-    public var permissions: [String]
-    /// OAuth scopes (`scope` split on spaces, or an `scp` array).
-    public var scopes: [String]
-    public var issuer: String
-    public var audience: [String]
-    /// `exp`, seconds since the epoch.
-    public var expiresAt: Int64?
-    /// `iat`, seconds since the epoch.
-    public var issuedAt: Int64?
-    /// The OAuth client the token was issued to (`client_id` or `azp`).
-    public var clientId: String?
-    public var organization: String?
-    /// `jti`, the token's unique id.
-    public var tokenId: String?
-    /// False only when a development option skipped the signature check.
-    public var signatureVerified: Bool
-    /// Every claim, decoded on demand.
-    public var claims: Claims
+///
+/// Built once per verified token in a single allocation (`IdentityStorage`):
+/// the payload exactly as signed, for `claims`, and every mapped field already
+/// unescaped. Reading a field decodes no JSON; the list properties build their
+/// arrays when read, and `hasRole`/`hasPermission`/`hasScope` compare bytes
+/// without allocating.
+public struct Identity: @unchecked Sendable, Hashable {
+    /// Immutable after it is built (ManagedBuffer cannot declare Sendable itself).
+    package let storage: IdentityStorage
 
+    package init(storage: IdentityStorage) { self.storage = storage }
+
+    /// The subject (`sub`); empty when the token has none.
+    public var id: String { storage.string(.subject) ?? "" }
+    public var email: String? { storage.string(.email) }
+    public var name: String? { storage.string(.name) }
+    public var username: String? { storage.string(.username) }
+    public var picture: String? { storage.string(.picture) }
+    public var roles: [String] { storage.strings(.roles) }
+    public var permissions: [String] { storage.strings(.permissions) }
+    /// OAuth scopes (`scope` split on spaces, or an `scp` array).
+    public var scopes: [String] { storage.strings(.scopes) }
+    /// The issuer (`iss`); empty when the token has none.
+    public var issuer: String { storage.string(.issuer) ?? "" }
+    public var audience: [String] { storage.strings(.audience) }
+    /// `exp`, seconds since the epoch.
+    public var expiresAt: Int64? { storage.header.expiresAt }
+    /// `iat`, seconds since the epoch.
+    public var issuedAt: Int64? { storage.header.issuedAt }
+    /// The OAuth client the token was issued to (`client_id` or `azp`).
+    public var clientId: String? { storage.string(.clientId) }
+    public var organization: String? { storage.string(.organization) }
+    /// `jti`, the token's unique id.
+    public var tokenId: String? { storage.string(.tokenId) }
+    /// False only when a development option skipped the signature check.
+    public var signatureVerified: Bool { storage.header.signatureVerified }
+    /// Every claim, decoded on demand.
+    public var claims: Claims { Claims(json: storage.withPayload { Array($0) }) }
+
+    /// Whether `roles` contains `role` exactly (no allocation).
+    public func hasRole(_ role: some StringProtocol) -> Bool { storage.contains(.roles, role) }
+    /// Whether `permissions` contains `permission` exactly (no allocation).
+    public func hasPermission(_ permission: some StringProtocol) -> Bool { storage.contains(.permissions, permission) }
+    /// Whether `scopes` contains `scope` exactly (no allocation).
+    public func hasScope(_ scope: some StringProtocol) -> Bool { storage.contains(.scopes, scope) }
+    /// Whether `audience` contains `audience` exactly (no allocation).
+    public func hasAudience(_ audience: some StringProtocol) -> Bool { storage.contains(.audience, audience) }
+
+    /// An identity from values rather than a token (tests, tools, development mode):
+    /// the values are written as a claims document and mapped like a token's payload.
     public init(
         id: String, email: String? = nil, name: String? = nil, username: String? = nil, picture: String? = nil,
         roles: [String] = [], permissions: [String] = [], scopes: [String] = [],
         issuer: String, audience: [String] = [], expiresAt: Int64? = nil, issuedAt: Int64? = nil,
         clientId: String? = nil, organization: String? = nil, tokenId: String? = nil,
-        signatureVerified: Bool = true, claims: Claims = Claims(json: Array("{}".utf8))
+        signatureVerified: Bool = true
     ) {
-        self.id = id
-        self.email = email
-        self.name = name
-        self.username = username
-        self.picture = picture
-        self.roles = roles
-        self.permissions = permissions
-        self.scopes = scopes
-        self.issuer = issuer
-        self.audience = audience
-        self.expiresAt = expiresAt
-        self.issuedAt = issuedAt
-        self.clientId = clientId
-        self.organization = organization
-        self.tokenId = tokenId
-        self.signatureVerified = signatureVerified
-        self.claims = claims
+        var claims: [String: JSONValue] = ["sub": .string(id), "iss": .string(issuer)]
+        let optionals: [(String, String?)] = [
+            ("email", email), ("name", name), ("preferred_username", username), ("picture", picture),
+            ("client_id", clientId), ("org_id", organization), ("jti", tokenId),
+        ]
+        for case let (claim, value?) in optionals { claims[claim] = .string(value) }
+        if !roles.isEmpty { claims["roles"] = .array(roles.map(JSONValue.string)) }
+        if !permissions.isEmpty { claims["permissions"] = .array(permissions.map(JSONValue.string)) }
+        // An array keeps scopes that contain spaces intact.
+        if !scopes.isEmpty { claims["scp"] = .array(scopes.map(JSONValue.string)) }
+        if !audience.isEmpty { claims["aud"] = .array(audience.map(JSONValue.string)) }
+        if let expiresAt { claims["exp"] = .number(String(expiresAt)) }
+        if let issuedAt { claims["iat"] = .number(String(issuedAt)) }
+        let payload = Array(JSONValue.object(claims).jsonText.utf8)
+        // The document was just written from valid values: it always scans.
+        self = try! Identity(standardClaimsOfPayload: payload, signatureVerified: signatureVerified)
+    }
+
+    /// The standard mapping of a claims document that has not been through `TokenView`
+    /// (it is scanned with the token rules first).
+    public init(standardClaimsOfPayload payload: [UInt8], signatureVerified: Bool = true) throws(Reason) {
+        let result: Result<Identity, Reason> = payload.withUnsafeBytes { doc in
+            let limits = JSONLimits()
+            return withUnsafeTemporaryAllocation(of: MemberName.self, capacity: limits.maxMembers) { names in
+                do throws(Malformation) {
+                    switch try ClaimScanner.scan(doc, limits: limits, names: names) {
+                    case .failure(let reason): return .failure(reason)
+                    case .success(let claims):
+                        var reader = ValidatedReader(doc: doc, pos: 0)
+                        let object = reader.value()
+                        return .success(Identity(standardClaimsOf: doc, object: object, claims: claims, signatureVerified: signatureVerified))
+                    }
+                } catch {
+                    return .failure(.malformed(error))
+                }
+            }
+        }
+        self = try result.get()
     }
 
     /// The standard-claims mapping (provider mappings refine it): `sub`, `email`,
     /// `name`, `preferred_username`, `picture`, `roles`, `permissions`, `scope`/`scp`,
     /// `client_id`/`azp`, `org_id`.
     public init(standardClaimsOf view: TokenView, signatureVerified: Bool = true) {
-        let doc = view.payload
-        let c = view.claims
-        func string(_ slice: JSONSlice?) -> String? {
-            guard let slice, slice.kind == .string else { return nil }
-            return JSONText.string(doc, slice)
-        }
-        func strings(_ slice: JSONSlice?) -> [String] {
-            guard let slice else { return [] }
-            if slice.kind == .string { return [JSONText.string(doc, slice)] }
-            var out = [String]()
-            JSONText.forEachElement(doc, slice) { element in
-                if element.kind == .string { out.append(JSONText.string(doc, element)) }
-                return true
-            }
-            return out
-        }
-        // One pass over the payload for the non-registered claims the mapping reads.
-        var email, name, username, picture, roles, permissions, scp, organization: JSONSlice?
-        JSONText.forEachMember(doc, view.payloadObject) { key, value in
-            if nameIs(doc, key, "email") { email = value }
-            else if nameIs(doc, key, "name") { name = value }
-            else if nameIs(doc, key, "preferred_username") { username = value }
-            else if nameIs(doc, key, "picture") { picture = value }
-            else if nameIs(doc, key, "roles") { roles = value }
-            else if nameIs(doc, key, "permissions") { permissions = value }
-            else if nameIs(doc, key, "scp") { scp = value }
-            else if nameIs(doc, key, "org_id") { organization = value }
-            return true
-        }
-        var scopes = c.scope.map { Self.spaceSeparated(doc, $0) } ?? []
-        if scopes.isEmpty { scopes = strings(scp) }
-        self.init(
-            id: string(c.sub) ?? "",
-            email: string(email),
-            name: string(name),
-            username: string(username),
-            picture: string(picture),
-            roles: strings(roles),
-            permissions: strings(permissions),
-            scopes: scopes,
-            issuer: string(c.iss) ?? "",
-            audience: strings(c.aud),
-            expiresAt: c.exp,
-            issuedAt: c.iat,
-            clientId: string(c.clientID) ?? string(c.azp),
-            organization: string(organization),
-            tokenId: string(c.jti),
-            signatureVerified: signatureVerified,
-            claims: Claims(json: Array(doc))
-        )
+        self.init(standardClaimsOf: view.payload, object: view.payloadObject, claims: view.claims, signatureVerified: signatureVerified)
     }
 
-    /// The words of a space-separated JSON string (OAuth `scope`), split on bytes.
-    static func spaceSeparated(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice) -> [String] {
-        guard slice.kind == .string else { return [] }
-        if slice.hasEscapes {
-            return JSONText.string(doc, slice).split(separator: " ").map(String.init)
+    init(standardClaimsOf doc: UnsafeRawBufferPointer, object: JSONSlice, claims c: RegisteredClaims, signatureVerified: Bool) {
+        var sources = IdentitySources()
+        // One pass over the payload for the non-registered claims the mapping reads.
+        var scp: JSONSlice?
+        JSONText.forEachMember(doc, object) { key, value in
+            guard key.count >= 3 || key.hasEscapes else { return true }
+            if nameIs(doc, key, "email") { sources.email = value }
+            else if nameIs(doc, key, "name") { sources.name = value }
+            else if nameIs(doc, key, "preferred_username") { sources.username = value }
+            else if nameIs(doc, key, "picture") { sources.picture = value }
+            else if nameIs(doc, key, "roles") { sources.roles = value }
+            else if nameIs(doc, key, "permissions") { sources.permissions = value }
+            else if nameIs(doc, key, "scp") { scp = value }
+            else if nameIs(doc, key, "org_id") { sources.organization = value }
+            return true
         }
-        var words = [String]()
-        var start = slice.start
-        for i in slice.start...slice.end where i == slice.end || doc[i] == UInt8(ascii: " ") {
-            if i > start { words.append(String(decoding: UnsafeRawBufferPointer(rebasing: doc[start..<i]), as: UTF8.self)) }
-            start = i + 1
+        sources.subject = c.sub
+        sources.issuer = c.iss
+        sources.audience = c.aud
+        sources.tokenId = c.jti
+        sources.clientId = c.clientID ?? c.azp
+        // `scope` (space-separated) wins; an `scp` array (Okta, Azure) otherwise.
+        sources.scopes = c.scope.flatMap { Self.hasWord(doc, $0) ? $0 : nil } ?? scp
+        sources.expiresAt = c.exp
+        sources.issuedAt = c.iat
+        sources.signatureVerified = signatureVerified
+        self.init(storage: IdentityStorage.make(payload: doc, sources: sources))
+    }
+
+    /// Whether a space-separated string holds at least one word.
+    static func hasWord(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice) -> Bool {
+        var bytes = JSONText.UnescapedBytes(doc: doc, slice: slice)
+        while let byte = bytes.next() {
+            if byte != UInt8(ascii: " ") { return true }
         }
-        return words
+        return false
     }
 
     /// The identity as a JSON object (for CLIs, logs of non-secret data, and handlers).
@@ -205,6 +223,9 @@ public struct Identity: Sendable, Hashable {
         if let tokenId { object["tokenId"] = .string(tokenId) }
         return .object(object)
     }
+
+    public static func == (a: Identity, b: Identity) -> Bool { a.storage.isEqual(to: b.storage) }
+    public func hash(into hasher: inout Hasher) { storage.hash(into: &hasher) }
 }
 
 /// The outcome of verifying a token: a value, never a thrown error.

@@ -89,7 +89,8 @@ public struct TokenView {
         else {
             return try body(.failure(.malformed(classifyLength(headerText, payloadText, signatureText))))
         }
-        let scratchBytes = headerLength + payloadLength + signatureLength
+        // 8 spare bytes let the base64url decoder finish every segment with wide stores.
+        let scratchBytes = headerLength + payloadLength + signatureLength + 8
         let limit = max(limits.json.maxMembers, 1)
         return try withUnsafeTemporaryAllocation(byteCount: scratchBytes, alignment: 8) { (scratch) throws(E) -> R in
             // The name table only holds the names of the objects open at one time; a small

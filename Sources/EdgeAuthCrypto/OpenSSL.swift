@@ -1,5 +1,6 @@
 internal import COpenSSL
 import Synchronization
+public import EdgeAuthCore
 
 /// A failure to import a key or use OpenSSL: misuse or environment, never a
 /// token rejection (those are `Reason` values).
@@ -202,5 +203,23 @@ public enum SHA256 {
 
     public static func hash(_ bytes: [UInt8]) -> [UInt8] {
         unsafe bytes.withUnsafeBytes { unsafe hash($0) }
+    }
+
+    /// The digest of `prefix` followed by `data`, without allocating (the cache path).
+    public static func digest(prefix: UnsafeRawBufferPointer, _ data: UnsafeRawBufferPointer) -> TokenDigest {
+        var digest = TokenDigest()
+        let ok = unsafe DigestContexts.shared.mdContexts.with { context -> Bool in
+            let ctx = OpaquePointer(context)
+            var length: UInt32 = 0
+            return unsafe EVP_DigestInit_ex2(ctx, Digests.shared.sha256, nil) == 1
+                && EVP_DigestUpdate(ctx, prefix.baseAddress, prefix.count) == 1
+                && EVP_DigestUpdate(ctx, data.baseAddress, data.count) == 1
+                && digest.withUnsafeMutableBytes { unsafe EVP_DigestFinal_ex(ctx, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), &length) } == 1
+        } ?? false
+        if !ok {
+            OpenSSLErrors.clear()
+            fatalError("SHA-256 failed")
+        }
+        return digest
     }
 }

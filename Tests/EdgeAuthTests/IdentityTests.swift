@@ -40,3 +40,93 @@ struct IdentityTests {
         #expect(identity.email == nil && identity.roles.isEmpty)
     }
 }
+
+@Suite("Identity storage")
+struct IdentityStorageTests {
+    static let factory = IdentityTests.factory
+
+    @Test("escaped strings are stored unescaped; lists accept a single string; scopes split on any run of spaces")
+    func escapesAndShapes() throws {
+        let f = Self.factory
+        let token = try f.token(claims: [
+            "name": "Zo\u{00EB} \"Z\" \\ \u{1F600}", "roles": "admin", "permissions": [1, "p:1", .null, "p\u{0000}2"],
+            "scope": "  a  b ", "jti": "j/1",
+        ])
+        let identity = try #require(try f.verifier().verify(token, now: f.now).identity)
+        #expect(identity.name == "Zo\u{00EB} \"Z\" \\ \u{1F600}")
+        #expect(identity.roles == ["admin"])
+        #expect(identity.permissions == ["p:1", "p\u{0000}2"])
+        #expect(identity.scopes == ["a", "b"])
+        #expect(identity.hasRole("admin") && !identity.hasRole("Admin") && !identity.hasRole("admi"))
+        #expect(identity.hasPermission("p\u{0000}2") && !identity.hasPermission("p"))
+        #expect(identity.hasScope("b"[...]) && !identity.hasScope(""))
+        #expect(identity.hasAudience(f.audience))
+    }
+
+    @Test("an identity built from values reads back the same values")
+    func fromValues() throws {
+        let identity = Identity(
+            id: "u1", email: "e@x", name: nil, roles: ["r 1", "r2"], permissions: ["p"], scopes: ["s 1", "s2"],
+            issuer: "https://iss/", audience: ["a"], expiresAt: 10, issuedAt: 5, clientId: "c", organization: "o",
+            tokenId: "t", signatureVerified: false
+        )
+        #expect(identity.id == "u1" && identity.email == "e@x" && identity.name == nil)
+        #expect(identity.roles == ["r 1", "r2"] && identity.permissions == ["p"] && identity.scopes == ["s 1", "s2"])
+        #expect(identity.issuer == "https://iss/" && identity.audience == ["a"])
+        #expect(identity.expiresAt == 10 && identity.issuedAt == 5)
+        #expect(identity.clientId == "c" && identity.organization == "o" && identity.tokenId == "t")
+        #expect(!identity.signatureVerified)
+        #expect(identity == Identity(
+            id: "u1", email: "e@x", roles: ["r 1", "r2"], permissions: ["p"], scopes: ["s 1", "s2"],
+            issuer: "https://iss/", audience: ["a"], expiresAt: 10, issuedAt: 5, clientId: "c", organization: "o",
+            tokenId: "t", signatureVerified: false
+        ))
+        #expect(identity != Identity(id: "u2", issuer: "https://iss/"))
+    }
+
+    @Test("a payload that breaks the token rules is refused when mapping a document directly")
+    func documentRules() {
+        #expect(throws: Reason.malformed(.duplicateMember)) {
+            try Identity(standardClaimsOfPayload: Array(#"{"sub":"a","sub":"b"}"#.utf8))
+        }
+        #expect(throws: Reason.invalidClaim("exp")) {
+            try Identity(standardClaimsOfPayload: Array(#"{"sub":"a","exp":"soon"}"#.utf8))
+        }
+    }
+}
+
+@Suite("Identity binary form")
+struct IdentityBinaryFormTests {
+    static let identity = Identity(
+        id: "u\"1", email: "e@x", roles: ["a", "b"], scopes: ["s"], issuer: "https://iss/", audience: ["x", "y"],
+        expiresAt: 99, tokenId: "t"
+    )
+
+    @Test("encoding then decoding gives an equal identity")
+    func roundTrip() throws {
+        var bytes = [UInt8]()
+        Self.identity.storage.encode(into: &bytes)
+        let decoded = try #require(bytes.withUnsafeBytes { IdentityStorage.decode($0) })
+        #expect(Identity(storage: decoded) == Self.identity)
+        #expect(Identity(storage: decoded).roles == ["a", "b"])
+    }
+
+    @Test("a damaged encoding is refused, never read out of bounds", arguments: [0, 4, 8, 12, 24, 28, 45, -1])
+    func damaged(at offset: Int) {
+        var bytes = [UInt8]()
+        Self.identity.storage.encode(into: &bytes)
+        if offset < 0 {
+            bytes.removeLast()
+        } else {
+            bytes[offset] &+= 0x41
+        }
+        // Byte 45 is the first payload byte: not covered by the bounds checks (the cache's
+        // checksum covers it), so it only changes the claims; everything else is refused.
+        let decoded = bytes.withUnsafeBytes { IdentityStorage.decode($0) }
+        if offset == 45 {
+            #expect(decoded != nil)
+        } else {
+            #expect(decoded == nil)
+        }
+    }
+}

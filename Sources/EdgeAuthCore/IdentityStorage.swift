@@ -1,0 +1,325 @@
+/// Where each field of an `Identity` comes from: slices of the payload that a
+/// mapping (standard claims, or a provider's) has picked out.
+public struct IdentitySources: Sendable {
+    public var subject, issuer, email, name, username, picture, clientId, organization, tokenId: JSONSlice?
+    /// A string (one element) or an array of strings (its string elements).
+    public var roles, permissions, audience: JSONSlice?
+    /// A space-separated string (OAuth `scope`) or an array of strings.
+    public var scopes: JSONSlice?
+    public var expiresAt: Int64?
+    public var issuedAt: Int64?
+    public var signatureVerified = true
+
+    public init() {}
+}
+
+/// The single-valued fields of an identity, in the order of the entry table.
+package enum IdentityField: Int, CaseIterable, Sendable {
+    case subject, issuer, email, name, username, picture, clientId, organization, tokenId
+}
+
+/// The list fields of an identity, stored after the single-valued ones.
+package enum IdentityList: Int, CaseIterable, Sendable {
+    case roles, permissions, scopes, audience
+}
+
+package struct IdentityHeader: Equatable, Sendable {
+    /// Bytes of the tail in use: payload, entry table, strings.
+    var byteCount: Int
+    /// The payload JSON is `tail[0..<payloadCount]`; the entry table follows it.
+    var payloadCount: Int
+    var entryCount: Int
+    /// Entry index where each `IdentityList` ends; the first starts after the single fields.
+    var listEnds: SIMD4<Int32>
+    var expiresAt: Int64?
+    var issuedAt: Int64?
+    var signatureVerified: Bool
+}
+
+/// One allocation per identity: the header, then in the tail the payload JSON,
+/// an entry table of `(offset u32, length u32)` (offset `UInt32.max`: absent) and
+/// the unescaped, NUL-terminated strings the entries point to. Immutable once
+/// built, so it is shared between threads freely; the C library hands out its
+/// strings as `const char *` that live as long as the object.
+package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
+    static let absent = UInt32.max
+
+    /// Maps `payload` (a validated JSON document) through `sources`.
+    package static func make(payload: UnsafeRawBufferPointer, sources: IdentitySources) -> IdentityStorage {
+        var counter = CountingSink()
+        let listEnds = walk(payload, sources, &counter)
+        let tableOffset = payload.count
+        let stringsOffset = tableOffset + counter.entries * 8
+        let header = IdentityHeader(
+            byteCount: stringsOffset + counter.bytes, payloadCount: payload.count, entryCount: counter.entries,
+            listEnds: listEnds, expiresAt: sources.expiresAt, issuedAt: sources.issuedAt,
+            signatureVerified: sources.signatureVerified
+        )
+        let storage = unsafeDowncast(create(minimumCapacity: header.byteCount) { _ in header }, to: IdentityStorage.self)
+        storage.withUnsafeMutablePointerToElements { base in
+            if let source = payload.baseAddress { base.update(from: source.assumingMemoryBound(to: UInt8.self), count: payload.count) }
+            var writer = WritingSink(base: base, table: tableOffset, cursor: stringsOffset)
+            _ = walk(payload, sources, &writer)
+        }
+        return storage
+    }
+
+    // MARK: Reading
+
+    package func withTail<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let count = header.byteCount
+        return try withUnsafeMutablePointerToElements { try body(UnsafeRawBufferPointer(start: $0, count: count)) }
+    }
+
+    package func withPayload<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let count = header.payloadCount
+        return try withUnsafeMutablePointerToElements { try body(UnsafeRawBufferPointer(start: $0, count: count)) }
+    }
+
+    /// The bytes of entry `index` (without the NUL), or nil when absent. The pointer
+    /// stays valid as long as this object lives.
+    package func entry(_ index: Int) -> UnsafeRawBufferPointer? {
+        let table = header.payloadCount
+        return withUnsafeMutablePointerToElements { base -> UnsafeRawBufferPointer? in
+            let raw = UnsafeRawPointer(base)
+            let offset = raw.loadUnaligned(fromByteOffset: table + index * 8, as: UInt32.self)
+            guard offset != Self.absent else { return nil }
+            let length = raw.loadUnaligned(fromByteOffset: table + index * 8 + 4, as: UInt32.self)
+            return UnsafeRawBufferPointer(start: raw + Int(offset), count: Int(length))
+        }
+    }
+
+    package func entry(_ field: IdentityField) -> UnsafeRawBufferPointer? { entry(field.rawValue) }
+
+    /// Entry indices of a list.
+    package func range(_ list: IdentityList) -> Range<Int> {
+        let ends = header.listEnds
+        let start = list.rawValue == 0 ? IdentityField.allCases.count : Int(ends[list.rawValue - 1])
+        return start..<Int(ends[list.rawValue])
+    }
+
+    func string(_ field: IdentityField) -> String? {
+        entry(field).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func strings(_ list: IdentityList) -> [String] {
+        range(list).map { String(decoding: entry($0)!, as: UTF8.self) }
+    }
+
+    /// Whether a list holds exactly `candidate`.
+    package func contains(_ list: IdentityList, _ candidate: UnsafeRawBufferPointer) -> Bool {
+        range(list).contains { index in
+            let element = entry(index)!
+            return element.count == candidate.count && element.elementsEqual(candidate)
+        }
+    }
+
+    func contains(_ list: IdentityList, _ candidate: some StringProtocol) -> Bool {
+        if let found = candidate.utf8.withContiguousStorageIfAvailable({ contains(list, UnsafeRawBufferPointer($0)) }) {
+            return found
+        }
+        return Array(candidate.utf8).withUnsafeBytes { contains(list, $0) }
+    }
+
+    func isEqual(to other: IdentityStorage) -> Bool {
+        header == other.header && withTail { a in other.withTail { b in a.elementsEqual(b) } }
+    }
+
+    func hash(into hasher: inout Hasher) {
+        withTail { hasher.combine(bytes: $0) }
+    }
+
+    // MARK: Binary form (the shared cache)
+
+    /// Fixed part of the binary form: byteCount, payloadCount, entryCount (u32 each),
+    /// list ends (4 × i32), flags (u8), exp and iat (i64 each), little-endian.
+    static let encodedHeaderSize = 12 + 16 + 1 + 16
+
+    /// Appends the binary form: the fixed part, then the tail bytes.
+    package func encode(into bytes: inout [UInt8]) {
+        let h = header
+        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+        append(UInt32(h.byteCount))
+        append(UInt32(h.payloadCount))
+        append(UInt32(h.entryCount))
+        for i in 0..<4 { append(h.listEnds[i]) }
+        append(UInt8((h.signatureVerified ? 1 : 0) | (h.expiresAt != nil ? 2 : 0) | (h.issuedAt != nil ? 4 : 0)))
+        append(h.expiresAt ?? 0)
+        append(h.issuedAt ?? 0)
+        withTail { bytes.append(contentsOf: $0) }
+    }
+
+    /// Rebuilds an identity from its binary form with one allocation; nil when
+    /// anything is out of bounds (a damaged cache entry is a miss, never a crash).
+    package static func decode(_ raw: UnsafeRawBufferPointer) -> IdentityStorage? {
+        guard raw.count >= encodedHeaderSize else { return nil }
+        func u32(_ at: Int) -> Int { Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self))) }
+        func i32(_ at: Int) -> Int32 { Int32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: Int32.self)) }
+        func i64(_ at: Int) -> Int64 { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: Int64.self)) }
+        let byteCount = u32(0), payloadCount = u32(4), entryCount = u32(8)
+        let listEnds = SIMD4(i32(12), i32(16), i32(20), i32(24))
+        let flags = raw[28]
+        let tail = UnsafeRawBufferPointer(rebasing: raw[encodedHeaderSize...])
+        let fields = IdentityField.allCases.count
+        let tableEnd = payloadCount + entryCount * 8
+        guard byteCount == tail.count, entryCount >= fields, tableEnd <= byteCount, flags < 8,
+              Int(listEnds[0]) >= fields, listEnds[0] <= listEnds[1], listEnds[1] <= listEnds[2], listEnds[2] <= listEnds[3],
+              Int(listEnds[3]) == entryCount
+        else { return nil }
+        for index in 0..<entryCount {
+            let offset = tail.loadUnaligned(fromByteOffset: payloadCount + index * 8, as: UInt32.self)
+            let length = Int(tail.loadUnaligned(fromByteOffset: payloadCount + index * 8 + 4, as: UInt32.self))
+            if offset == absent, index < fields { continue }
+            let start = Int(offset)
+            guard start >= tableEnd, start + length < byteCount, tail[start + length] == 0 else { return nil }
+        }
+        let header = IdentityHeader(
+            byteCount: byteCount, payloadCount: payloadCount, entryCount: entryCount, listEnds: listEnds,
+            expiresAt: flags & 2 != 0 ? i64(29) : nil, issuedAt: flags & 4 != 0 ? i64(37) : nil,
+            signatureVerified: flags & 1 != 0
+        )
+        let storage = unsafeDowncast(create(minimumCapacity: byteCount) { _ in header }, to: IdentityStorage.self)
+        storage.withUnsafeMutablePointerToElements { base in
+            if let source = tail.baseAddress { base.update(from: source.assumingMemoryBound(to: UInt8.self), count: byteCount) }
+        }
+        return storage
+    }
+
+    // MARK: Building
+
+    /// Feeds every entry, in table order, to `sink`; returns the list ends.
+    private static func walk<S: EntrySink>(_ doc: UnsafeRawBufferPointer, _ s: IdentitySources, _ sink: inout S) -> SIMD4<Int32> {
+        func single(_ slice: JSONSlice?) {
+            guard let slice, slice.kind == .string else { return sink.absent() }
+            sink.begin()
+            copy(doc, slice, &sink)
+            sink.end()
+        }
+        // The order of `IdentityField`.
+        single(s.subject)
+        single(s.issuer)
+        single(s.email)
+        single(s.name)
+        single(s.username)
+        single(s.picture)
+        single(s.clientId)
+        single(s.organization)
+        single(s.tokenId)
+        var ends = SIMD4<Int32>()
+        list(doc, s.roles, splittingWords: false, &sink)
+        ends[0] = Int32(sink.entries)
+        list(doc, s.permissions, splittingWords: false, &sink)
+        ends[1] = Int32(sink.entries)
+        list(doc, s.scopes, splittingWords: true, &sink)
+        ends[2] = Int32(sink.entries)
+        list(doc, s.audience, splittingWords: false, &sink)
+        ends[3] = Int32(sink.entries)
+        return ends
+    }
+
+    private static func list<S: EntrySink>(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice?, splittingWords: Bool, _ sink: inout S) {
+        guard let slice else { return }
+        switch slice.kind {
+        case .string where splittingWords:
+            var bytes = JSONText.UnescapedBytes(doc: doc, slice: slice)
+            var inWord = false
+            while let byte = bytes.next() {
+                if byte == UInt8(ascii: " ") {
+                    if inWord { sink.end() }
+                    inWord = false
+                } else {
+                    if !inWord { sink.begin() }
+                    inWord = true
+                    sink.append(byte)
+                }
+            }
+            if inWord { sink.end() }
+        case .string:
+            sink.begin()
+            copy(doc, slice, &sink)
+            sink.end()
+        case .array:
+            JSONText.forEachElement(doc, slice) { element in
+                if element.kind == .string {
+                    sink.begin()
+                    copy(doc, element, &sink)
+                    sink.end()
+                }
+                return true
+            }
+        default:
+            return
+        }
+    }
+
+    private static func copy<S: EntrySink>(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice, _ sink: inout S) {
+        guard slice.hasEscapes else { return sink.append(UnsafeRawBufferPointer(rebasing: doc[slice.start..<slice.end])) }
+        var bytes = JSONText.UnescapedBytes(doc: doc, slice: slice)
+        while let byte = bytes.next() { sink.append(byte) }
+    }
+}
+
+/// Receives the entries of an identity while it is built: first counted, then written.
+private protocol EntrySink {
+    var entries: Int { get }
+    mutating func absent()
+    mutating func begin()
+    mutating func append(_ byte: UInt8)
+    mutating func append(_ bytes: UnsafeRawBufferPointer)
+    mutating func end()
+}
+
+private struct CountingSink: EntrySink {
+    var entries = 0
+    /// String bytes including one NUL per entry.
+    var bytes = 0
+
+    mutating func absent() { entries += 1 }
+    mutating func begin() {}
+    mutating func append(_ byte: UInt8) { bytes += 1 }
+    mutating func append(_ bytes: UnsafeRawBufferPointer) { self.bytes += bytes.count }
+    mutating func end() {
+        entries += 1
+        bytes += 1
+    }
+}
+
+private struct WritingSink: EntrySink {
+    let base: UnsafeMutablePointer<UInt8>
+    let table: Int
+    var cursor: Int
+    var entries = 0
+    var start = 0
+
+    init(base: UnsafeMutablePointer<UInt8>, table: Int, cursor: Int) {
+        self.base = base
+        self.table = table
+        self.cursor = cursor
+    }
+
+    private mutating func record(offset: UInt32, length: UInt32) {
+        UnsafeMutableRawPointer(base).storeBytes(of: offset, toByteOffset: table + entries * 8, as: UInt32.self)
+        UnsafeMutableRawPointer(base).storeBytes(of: length, toByteOffset: table + entries * 8 + 4, as: UInt32.self)
+        entries += 1
+    }
+
+    mutating func absent() { record(offset: IdentityStorage.absent, length: 0) }
+    mutating func begin() { start = cursor }
+
+    mutating func append(_ byte: UInt8) {
+        base[cursor] = byte
+        cursor += 1
+    }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress else { return }
+        (base + cursor).update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        cursor += bytes.count
+    }
+
+    mutating func end() {
+        base[cursor] = 0
+        record(offset: UInt32(start), length: UInt32(cursor - start))
+        cursor += 1
+    }
+}
