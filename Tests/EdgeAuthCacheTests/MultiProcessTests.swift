@@ -86,4 +86,25 @@ struct MultiProcessTests {
         #expect(after.allSatisfy { $0["errors"] == 0 })
         #expect(try run([token])[0]["hits"] == 1)
     }
+
+    @Test("a running process whose cache directory is deleted reopens it and shares it with the other processes again")
+    func runningProcessRecovers() throws {
+        let cache = try SharedCache.open(CacheConfiguration(directory: cacheDirectory))
+        let policy = ValidationPolicy(issuers: .exactly([factory.issuer]), audiences: .anyOf([factory.audience]))
+        let verifier = Verifier(policy: policy, keys: KeySet(keys: [try factory.key.verificationKey()]), cache: cache)
+        let token = try factory.token()
+        #expect(verifier.verify(token, now: factory.now).identity != nil)
+        try FileManager.default.removeItem(atPath: cacheDirectory)
+        // The files are checked at most once a second; the next use after that reopens them.
+        usleep(1_100_000)
+        #expect(verifier.verify(token, now: factory.now).identity != nil)
+        #expect(FileManager.default.fileExists(atPath: cacheDirectory + "/data.mdb"))
+        #expect(verifier.verify(token, now: factory.now).identity != nil)
+        #expect(cache.statistics.hits == 1 && cache.statistics.errors == 0)
+        // A revocation written by this process now reaches a new process through the new files.
+        try cache.revoke(tokenID: "revoked-after-delete", until: factory.now + 3600)
+        let (process, _) = try process(token: try factory.token(claims: ["jti": "revoked-after-delete"]))
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+    }
 }
