@@ -326,11 +326,13 @@ EDGEAUTH_API const char *edgeauth_verifier_warning(const edgeauth_verifier *veri
 #define EDGEAUTH_CACHE_MISSES 3        /* tokens verified in full */
 #define EDGEAUTH_CACHE_STORES 4        /* verdicts written to the cache */
 #define EDGEAUTH_CACHE_ERRORS 5        /* cache failures (each fell back to full verification) */
+#define EDGEAUTH_CACHE_L1_HITS 6       /* verdicts served from this verifier's in-process
+                                          L1 (not counted in the shared-cache counters) */
 
 /**
  * One counter of the shared cache the verifier uses, counted since this
  * process opened it (verifiers of this process that share a cache directory
- * share the counters).
+ * share the counters; EDGEAUTH_CACHE_L1_HITS is the verifier's own).
  *
  * @param statistic  one of the EDGEAUTH_CACHE_* counters.
  * @param value_out  required.
@@ -340,6 +342,38 @@ EDGEAUTH_API const char *edgeauth_verifier_warning(const edgeauth_verifier *veri
  */
 EDGEAUTH_API int32_t edgeauth_verifier_cache_statistic(const edgeauth_verifier *verifier,
                                                        int32_t statistic, uint64_t *value_out);
+
+/**
+ * Revokes one token on every process of the host that shares the verifier's
+ * cache: from the next verification on, the token is rejected with
+ * EDGEAUTH_VERDICT_REVOKED by every verifier with the same configuration, cached
+ * or not, until `until`. The token itself is not stored: only its cache key (a
+ * SHA-256 digest).
+ *
+ * @param verifier  required; must have a "cache".
+ * @param token, token_len  the token bytes, borrowed for the call.
+ * @param until  seconds since 1970-01-01 UTC; pick the token's `exp`.
+ * @return EDGEAUTH_OK, EDGEAUTH_ERR_NOT_FOUND (the verifier has no cache),
+ *         EDGEAUTH_ERR_INVALID_ARGUMENT (NULL verifier, NULL token with a
+ *         non-zero length) or EDGEAUTH_ERR_CACHE (the cache refused the write).
+ * Thread-safety: any thread.
+ */
+EDGEAUTH_API int32_t edgeauth_verifier_revoke_token(const edgeauth_verifier *verifier,
+                                                    const uint8_t *token, size_t token_len,
+                                                    int64_t until);
+
+/**
+ * Revokes every token whose `jti` is `token_id` on every process of the host
+ * that shares the verifier's cache directory (whatever their configuration),
+ * until `until`.
+ *
+ * @param token_id, id_len  the `jti` as UTF-8 bytes; 1…511 bytes.
+ * @return as edgeauth_verifier_revoke_token().
+ * Thread-safety: any thread.
+ */
+EDGEAUTH_API int32_t edgeauth_verifier_revoke_token_id(const edgeauth_verifier *verifier,
+                                                       const uint8_t *token_id, size_t id_len,
+                                                       int64_t until);
 
 /* ------------------------------------------------------------------------ */
 /* Verifying                                                                */

@@ -20,6 +20,7 @@ struct VerifierConfiguration {
     var policy: ValidationPolicy
     var keys: [KeySource]
     var cache: CacheConfiguration?
+    var l1Entries = Verifier.defaultL1Entries
 
     /// Largest configuration accepted (inline JWKS documents included).
     static let maxBytes = 4 << 20
@@ -34,7 +35,7 @@ struct VerifierConfiguration {
         "requiredClaims", "requireExpiration", "limits", "keys", "cache",
     ]
     static let limitMembers: Set<String> = ["maxTokenBytes", "maxJSONDepth", "maxJSONMembers"]
-    static let cacheMembers: Set<String> = ["directory", "mapSizeBytes", "maxReaders", "maxTTL", "negativeTTL"]
+    static let cacheMembers: Set<String> = ["directory", "mapSizeBytes", "maxReaders", "maxTTL", "negativeTTL", "l1Entries"]
     static let sourceMembers = ["jwks", "jwksFile", "jwksURL", "pemFile", "hmacSecretFile", "hmacSecretEnv"]
 
     /// Parses and checks a configuration document.
@@ -108,6 +109,7 @@ struct VerifierConfiguration {
         }
 
         var cache: CacheConfiguration?
+        var l1Entries = Verifier.defaultL1Entries
         if let value = object["cache"] {
             guard case .object(let members) = value else { throw .config("cache must be an object with a \"directory\"") }
             try checkMembers(members, allowed: cacheMembers, in: "cache")
@@ -127,6 +129,9 @@ struct VerifierConfiguration {
             if let ttl = try integer(members["negativeTTL"], "cache.negativeTTL", in: 0...3_600) {
                 configuration.negativeTTL = ttl
             }
+            if let entries = try integer(members["l1Entries"], "cache.l1Entries", in: 0...1_000_000) {
+                l1Entries = Int(entries)
+            }
             cache = configuration
         }
 
@@ -141,7 +146,7 @@ struct VerifierConfiguration {
             requiredType: requiredType,
             limits: limits
         )
-        return VerifierConfiguration(policy: policy, keys: keys, cache: cache)
+        return VerifierConfiguration(policy: policy, keys: keys, cache: cache, l1Entries: l1Entries)
     }
 
     private static func checkMembers(_ object: [String: JSONValue], allowed: Set<String>, in place: String) throws(CABIError) {

@@ -91,7 +91,7 @@ public func edgeauth_verifier_new(
         let configuration = try unsafe VerifierConfiguration.parse(bytes)
         let keys = try CABIKeyLoader.load(configuration.keys)
         let cache = try configuration.cache.map { configuration throws(CABIError) in try CacheRegistry.cache(for: configuration) }
-        let handle = VerifierHandle(verifier: Verifier(policy: configuration.policy, keys: keys, cache: cache))
+        let handle = VerifierHandle(verifier: Verifier(policy: configuration.policy, keys: keys, cache: cache, l1Entries: configuration.l1Entries))
         unsafe verifierOut.pointee = Handle.make(handle)
         return EDGEAUTH_OK
     } catch {
@@ -136,10 +136,12 @@ public func edgeauth_verifier_warning(_ verifier: OpaquePointer?, _ index: Int, 
 @c @implementation
 public func edgeauth_verifier_cache_statistic(_ verifier: OpaquePointer?, _ statistic: Int32, _ valueOut: UnsafeMutablePointer<UInt64>?) -> Int32 {
     guard let handle = unsafe Handle.verifier(verifier), let valueOut = unsafe valueOut else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
-    let known = [EDGEAUTH_CACHE_HITS, EDGEAUTH_CACHE_NEGATIVE_HITS, EDGEAUTH_CACHE_MISSES, EDGEAUTH_CACHE_STORES, EDGEAUTH_CACHE_ERRORS]
+    let known = [EDGEAUTH_CACHE_HITS, EDGEAUTH_CACHE_NEGATIVE_HITS, EDGEAUTH_CACHE_MISSES, EDGEAUTH_CACHE_STORES, EDGEAUTH_CACHE_ERRORS,
+                 EDGEAUTH_CACHE_L1_HITS]
     guard known.contains(statistic) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
     guard let statistics = handle.verifier.cache?.statistics else { return EDGEAUTH_ERR_NOT_FOUND }
     let value = switch statistic {
+    case EDGEAUTH_CACHE_L1_HITS: handle.verifier.l1?.hits ?? 0
     case EDGEAUTH_CACHE_HITS: statistics.hits
     case EDGEAUTH_CACHE_NEGATIVE_HITS: statistics.negativeHits
     case EDGEAUTH_CACHE_MISSES: statistics.misses
@@ -148,6 +150,37 @@ public func edgeauth_verifier_cache_statistic(_ verifier: OpaquePointer?, _ stat
     }
     unsafe valueOut.pointee = UInt64(clamping: value)
     return EDGEAUTH_OK
+}
+
+// MARK: - Revocation
+
+/// Runs a revocation on the verifier's cache.
+private func revoke(_ verifier: OpaquePointer?, _ body: (Verifier, SharedCache) throws(CacheError) -> Void) -> Int32 {
+    guard let handle = unsafe Handle.verifier(verifier) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    guard let cache = handle.verifier.cache else { return EDGEAUTH_ERR_NOT_FOUND }
+    do {
+        try body(handle.verifier, cache)
+        return EDGEAUTH_OK
+    } catch {
+        return EDGEAUTH_ERR_CACHE
+    }
+}
+
+@c @implementation
+public func edgeauth_verifier_revoke_token(_ verifier: OpaquePointer?, _ token: UnsafePointer<UInt8>?, _ length: Int, _ until: Int64) -> Int32 {
+    guard let bytes = unsafe borrowed(token, length) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    return unsafe revoke(verifier) { (verifier, cache) throws(CacheError) in
+        try cache.revoke(tokenHash: verifier.cacheKey(for: bytes), until: until)
+    }
+}
+
+@c @implementation
+public func edgeauth_verifier_revoke_token_id(_ verifier: OpaquePointer?, _ tokenID: UnsafePointer<UInt8>?, _ length: Int, _ until: Int64) -> Int32 {
+    // LMDB keys are at most 511 bytes; an empty jti names nothing.
+    guard length > 0, length <= 511, let bytes = unsafe borrowed(tokenID, length) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    return unsafe revoke(verifier) { (_, cache) throws(CacheError) in
+        try cache.revoke(tokenID: bytes, until: until)
+    }
 }
 
 // MARK: - Verifying

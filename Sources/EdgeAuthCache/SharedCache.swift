@@ -95,6 +95,7 @@ public final class SharedCache: Sendable {
 
     private struct OpenedEnvironment: @unchecked Sendable {
         let environment: LMDBEnvironment
+        let epoch: SharedEpoch
         /// Identity of `data.mdb` when it was opened.
         let device: UInt64
         let inode: UInt64
@@ -119,8 +120,9 @@ public final class SharedCache: Sendable {
             }
             environment = try LMDBEnvironment(directory: directory, mapSize: configuration.mapSizeBytes, maxReaders: configuration.maxReaders)
         }
+        let epoch = try SharedEpoch(path: (directory as NSString).appendingPathComponent("epoch"))
         let (device, inode) = fileIdentity(directory) ?? (0, 0)
-        return OpenedEnvironment(environment: environment, device: device, inode: inode)
+        return OpenedEnvironment(environment: environment, epoch: epoch, device: device, inode: inode)
     }
 
     private static func fileIdentity(_ directory: String) -> (UInt64, UInt64)? {
@@ -141,13 +143,25 @@ public final class SharedCache: Sendable {
     /// still the file that was opened: when the directory was deleted (or the file
     /// replaced), this process would otherwise go on alone in an unlinked file, so it
     /// opens the new one and shares the cache with the other processes again.
-    private var environment: LMDBEnvironment {
+    private var environment: LMDBEnvironment { current.environment }
+
+    private var current: OpenedEnvironment {
         let now = Self.monotonicNanoseconds()
         if now >= nextFileCheck.load(ordering: .relaxed) {
             nextFileCheck.store(now + Self.fileCheckInterval, ordering: .relaxed)
             reopenIfReplaced()
         }
-        return opened.withLock { $0.environment }
+        return opened.withLock { $0 }
+    }
+
+    /// A number shared by every process of the cache that changes whenever a verdict
+    /// cached before may no longer be served (a revocation, a key generation bump,
+    /// the files reopened). Per-process copies of verdicts (`VerdictL1`) remember it
+    /// and are dropped when it changes.
+    public var epoch: UInt64 {
+        let opened = current
+        // The identity of the files is part of it: reopened files start their own count.
+        return opened.epoch.value &+ (opened.inode &* 0x9E37_79B9_7F4A_7C15)
     }
 
     private func reopenIfReplaced() {
@@ -170,13 +184,20 @@ public final class SharedCache: Sendable {
     /// The cached verdict for a token, if one is stored, unexpired at `now`, made
     /// under the issuer's current key generation, and not revoked.
     public func lookup(tokenHash: TokenDigest, now: Int64) -> CachedVerdict? {
+        lookupWithExpiry(tokenHash: tokenHash, now: now)?.verdict
+    }
+
+    /// `lookup(tokenHash:now:)`, with the time until which the entry may be served.
+    public func lookupWithExpiry(tokenHash: TokenDigest, now: Int64) -> (verdict: CachedVerdict, expiry: Int64)? {
         let environment = self.environment
+        var expiry: Int64 = 0
         let result: CachedVerdict?? = try? environment.read { txn -> CachedVerdict? in
             guard let entry = LMDBEnvironment.get(txn, environment.verdicts, tokenHash, { raw -> VerdictEntry? in
                 // Expired entries are not decoded at all.
                 guard let validity = VerdictEntry.validity(of: raw), now < validity.expiry else { return nil }
                 return VerdictEntry.decode(raw)
             }) else { return nil }
+            expiry = entry.expiry
             switch entry.content {
             case .negative(let reason):
                 return .rejected(reason)
@@ -198,7 +219,7 @@ public final class SharedCache: Sendable {
             case nil: stats.misses += 1
             }
         }
-        return found
+        return found.map { ($0, expiry) }
     }
 
     /// Stores a valid verdict until `min(exp, now + maxTTL)`, under the issuer's current generation.
@@ -274,13 +295,21 @@ public final class SharedCache: Sendable {
         let environment = self.environment
         let db = environment.revokedTokens
         try environment.write { txn in LMDBEnvironment.put(txn, db, tokenHash, Self.encode(until)) }
+        current.epoch.increment()
     }
 
     /// Revokes every token with this `jti` until `until`.
     public func revoke(tokenID: String, until: Int64) throws(CacheError) {
+        let result = Array(tokenID.utf8).withUnsafeBytes { id in Result { () throws(CacheError) in try revoke(tokenID: id, until: until) } }
+        try result.get()
+    }
+
+    /// Revokes every token whose `jti` has these UTF-8 bytes until `until`.
+    public func revoke(tokenID: UnsafeRawBufferPointer, until: Int64) throws(CacheError) {
         let environment = self.environment
         let db = environment.revokedIDs
-        try environment.write { txn in LMDBEnvironment.put(txn, db, Array(tokenID.utf8), Self.encode(until)) }
+        try environment.write { txn in LMDBEnvironment.put(txn, db, tokenID, Self.encode(until)) }
+        current.epoch.increment()
     }
 
     /// Whether a token is revoked (by cache key, or by `jti` when given).
@@ -325,6 +354,7 @@ public final class SharedCache: Sendable {
             let next = name.withUnsafeBytes { currentGeneration(environment, txn, issuer: $0) } &+ 1
             return LMDBEnvironment.put(txn, db, name, Self.encode(Int64(bitPattern: next)))
         }
+        current.epoch.increment()
     }
 
     private func currentGeneration(_ environment: LMDBEnvironment, _ txn: OpaquePointer, issuer: UnsafeRawBufferPointer?) -> UInt64 {

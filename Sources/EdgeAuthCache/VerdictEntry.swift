@@ -82,12 +82,13 @@ struct VerdictEntry {
     }
 }
 
-/// A fast 64-bit checksum (word-at-a-time multiply–xor) against accidental damage
-/// of cache entries; not a defence against someone who can write the cache file.
+/// A fast 64-bit hash (word-at-a-time multiply–xor): the checksum of cache entries
+/// against accidental damage (not a defence against someone who can write the
+/// cache file), and the seeded slot hash of `VerdictL1`.
 enum Checksum {
-    static func of(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+    static func of(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
         let prime: UInt64 = 0x9E37_79B9_7F4A_7C15
-        var hash = UInt64(bytes.count) &* prime
+        var hash = (UInt64(bytes.count) ^ seed) &* prime
         var i = 0
         while i + 8 <= bytes.count {
             hash = (hash ^ bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* prime

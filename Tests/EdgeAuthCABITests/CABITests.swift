@@ -336,3 +336,38 @@ struct CABISourceTests {
 enum VerifierLimits {
     static let configurationBytes = 4 << 20
 }
+
+extension CABITests {
+    @Test("Revocation by token and by jti reaches cached tokens; the L1 counter counts in-memory hits")
+    func revocationAndL1() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-cabi-revoke-\(UUID().uuidString)").path
+        let verifier = try Self.verifier(["cache": ["directory": .string(directory), "l1Entries": 16]])
+        defer { edgeauth_verifier_free(verifier) }
+        let byToken = Array(try Self.factory.token(claims: ["jti": "c-one"]).utf8)
+        let byID = Array(try Self.factory.token(claims: ["jti": "c-two"]).utf8)
+        for token in [byToken, byID] {
+            #expect(Self.verify(verifier, token).verdict == EDGEAUTH_VERDICT_VALID)
+            let again = Self.verify(verifier, token)
+            #expect(again.verdict == EDGEAUTH_VERDICT_VALID)
+            edgeauth_identity_free(again.identity)
+        }
+        var l1Hits: UInt64 = 0
+        #expect(edgeauth_verifier_cache_statistic(verifier, EDGEAUTH_CACHE_L1_HITS, &l1Hits) == EDGEAUTH_OK && l1Hits == 2)
+
+        #expect(edgeauth_verifier_revoke_token(verifier, byToken, byToken.count, Self.factory.now + 3600) == EDGEAUTH_OK)
+        #expect(Self.verify(verifier, byToken).verdict == EDGEAUTH_VERDICT_REVOKED)
+        let id = Array("c-two".utf8)
+        #expect(edgeauth_verifier_revoke_token_id(verifier, id, id.count, Self.factory.now + 3600) == EDGEAUTH_OK)
+        #expect(Self.verify(verifier, byID).verdict == EDGEAUTH_VERDICT_REVOKED)
+
+        #expect(edgeauth_verifier_revoke_token(nil, byToken, byToken.count, 0) == EDGEAUTH_ERR_INVALID_ARGUMENT)
+        #expect(edgeauth_verifier_revoke_token(verifier, nil, 3, 0) == EDGEAUTH_ERR_INVALID_ARGUMENT)
+        #expect(edgeauth_verifier_revoke_token_id(verifier, id, 0, 0) == EDGEAUTH_ERR_INVALID_ARGUMENT)
+        #expect(edgeauth_verifier_revoke_token_id(verifier, id, 512, 0) == EDGEAUTH_ERR_INVALID_ARGUMENT)
+        let uncached = try Self.verifier()
+        defer { edgeauth_verifier_free(uncached) }
+        #expect(edgeauth_verifier_revoke_token(uncached, byToken, byToken.count, 0) == EDGEAUTH_ERR_NOT_FOUND)
+        #expect(Self.newVerifier(Array(try Self.config(["cache": ["directory": .string(directory), "l1Entries": -1]]).utf8)).status
+            == EDGEAUTH_ERR_CONFIG)
+    }
+}

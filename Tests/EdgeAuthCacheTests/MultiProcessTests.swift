@@ -91,7 +91,7 @@ struct MultiProcessTests {
     func runningProcessRecovers() throws {
         let cache = try SharedCache.open(CacheConfiguration(directory: cacheDirectory))
         let policy = ValidationPolicy(issuers: .exactly([factory.issuer]), audiences: .anyOf([factory.audience]))
-        let verifier = Verifier(policy: policy, keys: KeySet(keys: [try factory.key.verificationKey()]), cache: cache)
+        let verifier = Verifier(policy: policy, keys: KeySet(keys: [try factory.key.verificationKey()]), cache: cache, l1Entries: 0)
         let token = try factory.token()
         #expect(verifier.verify(token, now: factory.now).identity != nil)
         try FileManager.default.removeItem(atPath: cacheDirectory)

@@ -17,7 +17,8 @@ struct SharedCacheTests {
 
     func verifier(_ cache: SharedCache, audience: String? = nil) throws -> Verifier {
         let policy = ValidationPolicy(issuers: .exactly([factory.issuer]), audiences: .anyOf([audience ?? factory.audience]))
-        return Verifier(policy: policy, keys: KeySet(keys: [try Self.signer.verificationKey()]), cache: cache)
+        // These tests look at the shared layer; the in-memory L1 has its own suite.
+        return Verifier(policy: policy, keys: KeySet(keys: [try Self.signer.verificationKey()]), cache: cache, l1Entries: 0)
     }
 
     @Test("the second verification of a token is a hit and returns the same identity")
@@ -142,7 +143,7 @@ struct SharedCacheTests {
     func hmacUsesCache() throws {
         let cache = try cache()
         let hmac = TokenFactory(key: SigningKey.hmac(secret: Array(repeating: 3, count: 32)), algorithm: .hs256)
-        let verifier = Verifier(policy: ValidationPolicy(issuers: .any, audiences: .any), keys: KeySet(keys: [try hmac.key.verificationKey()]), cache: cache)
+        let verifier = Verifier(policy: ValidationPolicy(issuers: .any, audiences: .any), keys: KeySet(keys: [try hmac.key.verificationKey()]), cache: cache, l1Entries: 0)
         let token = try hmac.token()
         _ = verifier.verify(token, now: hmac.now)
         #expect(verifier.verify(token, now: hmac.now).identity != nil)
