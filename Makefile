@@ -47,15 +47,20 @@ test: deps python-deps
 ## directory .build-static; larger, see docs/c-api.md "Static Swift runtime").
 CONFIGURATION ?= release
 EDGEAUTH_VERSION := $(shell sed -n 's/^\#define EDGEAUTH_VERSION_STRING "\(.*\)"/\1/p' include/edgeauth.h)
+# The library's SONAME carries the ABI major version (EDGEAUTH_VERSION_MAJOR): programs
+# record libedgeauth.so.<major> and keep working across compatible updates.
+EDGEAUTH_SOVERSION := $(firstword $(subst ., ,$(EDGEAUTH_VERSION)))
 INSTALL_BUILD_FLAGS := -c $(CONFIGURATION) $(if $(filter 1,$(STATIC_SWIFT_STDLIB)),--scratch-path $(CURDIR)/.build-static -Xswiftc -static-stdlib)
 install: deps
-	$(SWIFT) build $(INSTALL_BUILD_FLAGS) --product EdgeAuthCABI
+	$(SWIFT) build $(INSTALL_BUILD_FLAGS) --product EdgeAuthCABI -Xlinker -soname=libedgeauth.so.$(EDGEAUTH_SOVERSION)
 	@set -e; prefix="$(abspath $(PREFIX))"; \
 	bin=$$($(SWIFT) build $(INSTALL_BUILD_FLAGS) --show-bin-path); \
 	swiftlib=$$($(SWIFT) -print-target-info | sed -n '/"runtimeLibraryPaths"/{n;s/^[^"]*"\([^"]*\)".*/\1/p;}'); \
 	if [ "$(STATIC_SWIFT_STDLIB)" = 1 ]; then swiftlib=""; fi; \
 	install -d "$(DESTDIR)$$prefix/lib/pkgconfig" "$(DESTDIR)$$prefix/include"; \
-	install -m 0755 "$$bin/libEdgeAuthCABI.so" "$(DESTDIR)$$prefix/lib/libedgeauth.so"; \
+	install -m 0755 "$$bin/libEdgeAuthCABI.so" "$(DESTDIR)$$prefix/lib/libedgeauth.so.$(EDGEAUTH_VERSION)"; \
+	ln -sf "libedgeauth.so.$(EDGEAUTH_VERSION)" "$(DESTDIR)$$prefix/lib/libedgeauth.so.$(EDGEAUTH_SOVERSION)"; \
+	ln -sf "libedgeauth.so.$(EDGEAUTH_SOVERSION)" "$(DESTDIR)$$prefix/lib/libedgeauth.so"; \
 	install -m 0644 include/edgeauth.h "$(DESTDIR)$$prefix/include/edgeauth.h"; \
 	sed -e "s|@PREFIX@|$$prefix|" -e "s|@VERSION@|$(EDGEAUTH_VERSION)|" -e "s|@SWIFT_LIBDIR@|$$swiftlib|" \
 	  pkgconfig/edgeauth.pc.in > "$(DESTDIR)$$prefix/lib/pkgconfig/edgeauth.pc"; \

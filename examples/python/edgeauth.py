@@ -48,7 +48,7 @@ ERR_INTERNAL = -6
 ERR_CACHE = -7
 
 # Cache counters (EDGEAUTH_CACHE_*).
-_CACHE_STATISTICS = {"hits": 1, "negative_hits": 2, "misses": 3, "stores": 4, "errors": 5}
+_CACHE_STATISTICS = {"hits": 1, "negative_hits": 2, "misses": 3, "stores": 4, "errors": 5, "l1_hits": 6}
 
 VERDICT_VALID = 0
 
@@ -91,6 +91,8 @@ def load_library(path: Optional[str] = None) -> ctypes.CDLL:
         "edgeauth_verifier_warning_count": (c_size_t, [handle]),
         "edgeauth_verifier_warning": (text, [handle, c_size_t, size_p]),
         "edgeauth_verifier_cache_statistic": (c_int32, [handle, c_int32, POINTER(c_uint64)]),
+        "edgeauth_verifier_revoke_token": (c_int32, [handle, POINTER(c_uint8), c_size_t, c_int64]),
+        "edgeauth_verifier_revoke_token_id": (c_int32, [handle, POINTER(c_uint8), c_size_t, c_int64]),
         "edgeauth_verify": (c_int32, [handle, POINTER(c_uint8), c_size_t, c_int64, POINTER(c_int32), POINTER(handle)]),
         "edgeauth_explain": (c_int32, [handle, POINTER(c_uint8), c_size_t, c_int64, POINTER(c_int32), POINTER(c_void_p)]),
         "edgeauth_identity_free": (None, [handle]),
@@ -338,7 +340,8 @@ class Verifier(_OwnedHandle):
         return out
 
     def cache_statistics(self) -> Optional[dict[str, int]]:
-        """Counters of the shared cache (hits, negative_hits, misses, stores, errors), or None without a cache."""
+        """Counters of the shared cache (hits, negative_hits, misses, stores, errors) and of the
+        verifier's in-process L1 (l1_hits), or None without a cache."""
         lib, handle = library(), self._live()
         out = {}
         for name, code in _CACHE_STATISTICS.items():
@@ -350,6 +353,20 @@ class Verifier(_OwnedHandle):
                 raise EdgeAuthError(status)
             out[name] = value.value
         return out
+
+    def revoke(self, token: _Bytes, until: int) -> None:
+        """Rejects this token (as `revoked`) on every process sharing the cache, until `until`."""
+        pointer, length = _buffer(token)
+        status = library().edgeauth_verifier_revoke_token(self._live(), pointer, length, until)
+        if status != OK:
+            raise EdgeAuthError(status)
+
+    def revoke_token_id(self, jti: str, until: int) -> None:
+        """Rejects every token with this `jti` on every process sharing the cache directory, until `until`."""
+        pointer, length = _buffer(jti.encode("utf-8"))
+        status = library().edgeauth_verifier_revoke_token_id(self._live(), pointer, length, until)
+        if status != OK:
+            raise EdgeAuthError(status)
 
     def verify(self, token: _Bytes, now: int = 0) -> Result:
         """Verifies a token (without "Bearer "). `now`: seconds since the epoch, 0 for the clock."""

@@ -405,19 +405,20 @@ def test_shared_cache_serves_a_second_verification_and_other_processes(tmp_path)
     directory = str(tmp_path / "cache")
     token = bench_token("keycloak-ps256")
     with edgeauth.Verifier(config(cache={"directory": directory})) as v:
-        assert v.cache_statistics() == {"hits": 0, "negative_hits": 0, "misses": 0, "stores": 0, "errors": 0}
+        assert v.cache_statistics() == {"hits": 0, "negative_hits": 0, "misses": 0, "stores": 0, "errors": 0, "l1_hits": 0}
         assert v.verify(token, now=NOW).valid
         assert v.verify(token, now=NOW).identity.email == "ada@edgeauth.test"
         stats = v.cache_statistics()
-        assert (stats["misses"], stats["stores"], stats["hits"]) == (1, 1, 1)
+        # The repeat is served by the verifier's in-process L1, in front of the shared cache.
+        assert (stats["misses"], stats["stores"], stats["hits"], stats["l1_hits"]) == (1, 1, 0, 1)
         # A cached verdict never outlives the token: after exp it is not served.
         assert v.verify(token, now=EXP + 30).verdict_name == "expired"
-        assert v.cache_statistics()["hits"] == 1
+        assert v.cache_statistics()["l1_hits"] == 1
 
-        # A second verifier of this process shares the open cache (and its counters).
+        # A second verifier of this process shares the open cache (and its counters), not the L1.
         with edgeauth.Verifier(config(cache={"directory": directory})) as w:
             assert w.verify(token, now=NOW).valid
-            assert w.cache_statistics()["hits"] == 2
+            assert w.cache_statistics()["hits"] == 1
         with pytest.raises(edgeauth.EdgeAuthError) as error:
             edgeauth.Verifier(config(cache={"directory": directory, "maxTTL": 5}))
         assert error.value.status == edgeauth.ERR_CACHE and "other settings" in error.value.message
@@ -438,13 +439,41 @@ def test_shared_cache_serves_a_second_verification_and_other_processes(tmp_path)
     assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
 
 
+def test_revocation_reaches_other_processes(tmp_path):
+    directory = str(tmp_path / "cache")
+    token = bench_token("auth0-es256")
+    cfg = config(cache={"directory": directory})
+    script = (
+        "import json, sys, edgeauth\n"
+        "v = edgeauth.Verifier(json.loads(sys.argv[1]))\n"
+        "print(v.verify(open(sys.argv[2], 'rb').read(), now=int(sys.argv[3])).verdict_name)\n"
+    )
+
+    def in_child():
+        return subprocess.run(
+            [sys.executable, "-c", script, json.dumps(cfg), str(BENCH / "tokens" / "auth0-es256.jwt"), str(NOW)],
+            cwd=Path(__file__).parent, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+
+    with edgeauth.Verifier(cfg) as v:
+        assert v.verify(token, now=NOW).valid and v.verify(token, now=NOW).valid
+        assert in_child() == "valid"
+        v.revoke(token, until=EXP)
+        assert v.verify(token, now=NOW).verdict_name == "revoked"
+        assert in_child() == "revoked"
+    with edgeauth.Verifier(config()) as uncached:
+        with pytest.raises(edgeauth.EdgeAuthError) as error:
+            uncached.revoke_token_id("anything", until=EXP)
+        assert error.value.status == edgeauth.ERR_NOT_FOUND
+
+
 def test_cache_is_used_when_every_key_is_an_hmac_secret(tmp_path):
     keys = [{"hmacSecretFile": str(BENCH / "keys" / "hmac.secret")}]
     with edgeauth.Verifier(config(keys=keys, cache={"directory": str(tmp_path / "c")})) as v:
         assert v.verify(bench_token("auth0-hs256"), now=NOW).valid
         assert v.verify(bench_token("auth0-hs256"), now=NOW).valid
         stats = v.cache_statistics()
-        assert stats is not None and stats["hits"] == 1 and stats["misses"] == 1
+        assert stats is not None and stats["l1_hits"] == 1 and stats["misses"] == 1
 
 
 @pytest.mark.parametrize(
