@@ -8,7 +8,7 @@ PYTHON := $(VENV)/bin/python3
 APT_PACKAGES := libssl-dev liblmdb-dev pkg-config openssl golang-go
 BENCH_NOW := 1764003600
 
-.PHONY: deps build test bench serve python-deps clean-venv install c-abi-test
+.PHONY: deps build test bench c-abi-bench serve python-deps clean-venv install c-abi-test
 
 ## deps: system packages the build needs (apt-get when root, else the command to run).
 deps:
@@ -97,5 +97,15 @@ serve: build
 	  --issuer "https://edgeauth-bench.us.auth0.com/" --audience "https://api.edgeauth.test" --now $(BENCH_NOW); \
 	test $$? -eq 1
 
+## bench: the Swift benchmarks (Benchmarks/), then the C ABI benchmark against the release library.
+BENCH_DIR := $(CURDIR)/.build/bench
 bench: deps
 	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark --no-progress
+	$(MAKE) --no-print-directory c-abi-bench
+
+## c-abi-bench: examples/c/bench.c against the release library (docs/benchmarks.md, "Through the C ABI").
+c-abi-bench: deps
+	$(MAKE) --no-print-directory install PREFIX=$(BENCH_DIR)/prefix CONFIGURATION=release
+	rm -rf $(BENCH_DIR)/cache
+	$(MAKE) --no-print-directory -C examples/c bench PREFIX=$(BENCH_DIR)/prefix BUILD=$(BENCH_DIR)/c \
+	  BENCH_DATA=$(CURDIR)/bench-data CACHE=$(BENCH_DIR)/cache
