@@ -125,26 +125,43 @@ struct Operations {
             // (d) vapor/jwt-kit 5, same token, same key (prepared in the benchmark's setup).
             operations.async.append(("jwt-kit/\(algorithm.name)", JWTKitOperation(algorithm: algorithm, token: token)))
         }
-        // (e) The shared LMDB cache: a verifier hit (hash + read transaction + identity decode
-        //     + expiry re-check), and the bare lookup the HMAC-skip decision compares with HS256.
+        // (e) The cache, from Swift: an LMDB hit through the verifier (SHA-256, read
+        //     transaction, identity decode, expiry re-check) with no L1; an L1 hit (seeded hash,
+        //     byte comparison, epoch check, expiry re-check); the bare LMDB lookup; and the cost
+        //     of writing a verdict (one write transaction; 4096 keys reused, so the map stays small).
         let cacheDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-bench-cache-\(getpid())").path
         let cache = try! SharedCache.open(CacheConfiguration(directory: cacheDirectory))
-        let cachedVerifier = Verifier(policy: policy, keys: BenchData.keySet, cache: cache)
-        for algorithm in [Algorithm.es256, .rs256, .edDSA] {
+        let lmdbVerifier = Verifier(policy: policy, keys: BenchData.keySet, cache: cache, l1Entries: 0)
+        let l1Verifier = Verifier(policy: policy, keys: BenchData.keySet, cache: cache)
+        for algorithm in [Algorithm.es256, .rs256, .edDSA, .hs256] {
             let token = BenchData.token("auth0", algorithm)
-            _ = token.withUnsafeBytes { cachedVerifier.verify($0, now: BenchData.now) }
+            _ = token.withUnsafeBytes { lmdbVerifier.verify($0, now: BenchData.now) }
             let hitsBefore = cache.statistics.hits
-            precondition(token.withUnsafeBytes { cachedVerifier.verify($0, now: BenchData.now) }.identity != nil && cache.statistics.hits == hitsBefore + 1)
-            operations.sync.append(("EdgeAuth-cached/\(algorithm.name)", {
-                token.withUnsafeBytes { blackHole(cachedVerifier.verify($0, now: BenchData.now)) }
+            precondition(token.withUnsafeBytes { lmdbVerifier.verify($0, now: BenchData.now) }.identity != nil && cache.statistics.hits == hitsBefore + 1)
+            operations.sync.append(("EdgeAuth-LMDB-hit/\(algorithm.name)", {
+                token.withUnsafeBytes { blackHole(lmdbVerifier.verify($0, now: BenchData.now)) }
+            }))
+            _ = token.withUnsafeBytes { l1Verifier.verify($0, now: BenchData.now) }
+            let l1Before = l1Verifier.l1!.hits
+            precondition(token.withUnsafeBytes { l1Verifier.verify($0, now: BenchData.now) }.identity != nil && l1Verifier.l1!.hits == l1Before + 1)
+            operations.sync.append(("EdgeAuth-L1-hit/\(algorithm.name)", {
+                token.withUnsafeBytes { blackHole(l1Verifier.verify($0, now: BenchData.now)) }
             }))
         }
         let hsToken = BenchData.token("auth0", .hs256)
-        let hsKey = cachedVerifier.cacheKey(for: hsToken)
-        cache.store(tokenHash: hsKey, identity: verifier.verify(hsToken, now: BenchData.now).identity!, now: BenchData.now)
-        precondition(cache.lookup(tokenHash: cachedVerifier.cacheKey(for: hsToken), now: BenchData.now) != nil)
+        let hsKey = lmdbVerifier.cacheKey(for: hsToken)
+        let hsIdentity = verifier.verify(hsToken, now: BenchData.now).identity!
+        cache.store(tokenHash: hsKey, identity: hsIdentity, now: BenchData.now)
+        precondition(cache.lookup(tokenHash: lmdbVerifier.cacheKey(for: hsToken), now: BenchData.now) != nil)
         operations.sync.append(("cache/hash+lookup-hit/HS256-token", {
-            blackHole(cache.lookup(tokenHash: cachedVerifier.cacheKey(for: hsToken), now: BenchData.now))
+            blackHole(cache.lookup(tokenHash: lmdbVerifier.cacheKey(for: hsToken), now: BenchData.now))
+        }))
+        let writeKeys = (0..<4096).map { (i: Int) -> TokenDigest in
+            withUnsafeBytes(of: UInt64(i)) { lmdbVerifier.cacheKey(for: Array($0)) }
+        }
+        let nextWrite = Counter()
+        operations.sync.append(("cache/store/HS256-identity", {
+            cache.store(tokenHash: writeKeys[nextWrite.next() % writeKeys.count], identity: hsIdentity, now: BenchData.now)
         }))
         return operations
     }
@@ -187,5 +204,14 @@ func parseAndCheck(_ token: [UInt8], _ policy: ValidationPolicy) -> Bool {
             guard case .success(let view) = result else { return false }
             return policy.checkHeader(view) == nil && policy.checkClaims(view, now: BenchData.now) == nil
         }
+    }
+}
+
+/// A counter the measured closures can advance (they are `@Sendable`).
+final class Counter: @unchecked Sendable {
+    private var value = 0
+    func next() -> Int {
+        value &+= 1
+        return value
     }
 }

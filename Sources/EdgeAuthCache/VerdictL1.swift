@@ -1,4 +1,5 @@
 public import EdgeAuthCore
+import Foundation
 import Synchronization
 
 /// Verdicts kept in this process's memory in front of the shared cache. A hit
@@ -61,7 +62,9 @@ public final class VerdictL1: Sendable {
                 slots[index] = nil
                 return nil
             }
-            let same = slot.token.withUnsafeBytes { stored in stored.count == token.count && stored.elementsEqual(token) }
+            let same = slot.token.withUnsafeBytes { stored in
+                stored.count == token.count && (token.isEmpty || memcmp(stored.baseAddress!, token.baseAddress!, token.count) == 0)
+            }
             return same ? slot.verdict : nil
         }
         if found != nil { hitCount.add(1, ordering: .relaxed) }

@@ -17,13 +17,28 @@ enum SWAR {
         hasZeroByte(word ^ (ones &* UInt64(byte)))
     }
 
-    /// Whether some byte is `"` or `\`, a control character (< 0x20), or not ASCII:
-    /// everything a JSON string scan must look at one byte at a time.
+    /// High bits marking the bytes of `word` (loaded little-endian) that are `"` or `\`,
+    /// a control character (< 0x20), or not ASCII: everything a JSON string scan must
+    /// look at one byte at a time. Bytes above the first marked one may be marked
+    /// falsely (borrows), so only the lowest mark is exact — which is all the scan uses.
     @inline(__always) @usableFromInline
-    static func hasStringSpecial(_ word: UInt64) -> Bool {
-        let control = (word &- ones &* 0x20) & ~word & highs
-        return control != 0 || word & highs != 0 || hasByte(word, UInt8(ascii: "\"")) || hasByte(word, UInt8(ascii: "\\"))
+    static func stringSpecialMask(_ word: UInt64) -> UInt64 {
+        let quote = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
+        let backslash = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
+        let control = (word &- ones &* 0x20) & ~word
+        return ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | control | word) & highs
     }
+
+    /// High bits marking the bytes equal to `byte` (the lowest mark is exact).
+    @inline(__always) @usableFromInline
+    static func byteMask(_ word: UInt64, _ byte: UInt8) -> UInt64 {
+        let x = word ^ (ones &* UInt64(byte))
+        return (x &- ones) & ~x & highs
+    }
+
+    /// The offset of the lowest marked byte of a non-zero mask.
+    @inline(__always) @usableFromInline
+    static func firstMarked(_ mask: UInt64) -> Int { mask.trailingZeroBitCount >> 3 }
 
     /// The index of the first `byte` in `buffer[from...]`, or nil.
     @inlinable
@@ -31,7 +46,8 @@ enum SWAR {
         var i = start
         let n = buffer.count
         while i + 8 <= n {
-            if hasByte(buffer.loadUnaligned(fromByteOffset: i, as: UInt64.self), byte) { break }
+            let mask = byteMask(UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: i, as: UInt64.self)), byte)
+            if mask != 0 { return i + firstMarked(mask) }
             i += 8
         }
         while i < n {

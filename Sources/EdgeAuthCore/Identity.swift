@@ -144,9 +144,7 @@ public struct Identity: @unchecked Sendable, Hashable {
                     switch try ClaimScanner.scan(doc, limits: limits, names: names) {
                     case .failure(let reason): return .failure(reason)
                     case .success(let claims):
-                        var reader = ValidatedReader(doc: doc, pos: 0)
-                        let object = reader.value()
-                        return .success(Identity(standardClaimsOf: doc, object: object, claims: claims, signatureVerified: signatureVerified))
+                        return .success(Identity(standardClaimsOf: doc, claims: claims, signatureVerified: signatureVerified))
                     }
                 } catch {
                     return .failure(.malformed(error))
@@ -160,32 +158,25 @@ public struct Identity: @unchecked Sendable, Hashable {
     /// `name`, `preferred_username`, `picture`, `roles`, `permissions`, `scope`/`scp`,
     /// `client_id`/`azp`, `org_id`.
     public init(standardClaimsOf view: TokenView, signatureVerified: Bool = true) {
-        self.init(standardClaimsOf: view.payload, object: view.payloadObject, claims: view.claims, signatureVerified: signatureVerified)
+        self.init(standardClaimsOf: view.payload, claims: view.claims, signatureVerified: signatureVerified)
     }
 
-    init(standardClaimsOf doc: UnsafeRawBufferPointer, object: JSONSlice, claims c: RegisteredClaims, signatureVerified: Bool) {
+    init(standardClaimsOf doc: UnsafeRawBufferPointer, claims c: RegisteredClaims, signatureVerified: Bool) {
         var sources = IdentitySources()
-        // One pass over the payload for the non-registered claims the mapping reads.
-        var scp: JSONSlice?
-        JSONText.forEachMember(doc, object) { key, value in
-            guard key.count >= 3 || key.hasEscapes else { return true }
-            if nameIs(doc, key, "email") { sources.email = value }
-            else if nameIs(doc, key, "name") { sources.name = value }
-            else if nameIs(doc, key, "preferred_username") { sources.username = value }
-            else if nameIs(doc, key, "picture") { sources.picture = value }
-            else if nameIs(doc, key, "roles") { sources.roles = value }
-            else if nameIs(doc, key, "permissions") { sources.permissions = value }
-            else if nameIs(doc, key, "scp") { scp = value }
-            else if nameIs(doc, key, "org_id") { sources.organization = value }
-            return true
-        }
         sources.subject = c.sub
         sources.issuer = c.iss
+        sources.email = c.email
+        sources.name = c.name
+        sources.username = c.preferredUsername
+        sources.picture = c.picture
+        sources.roles = c.roles
+        sources.permissions = c.permissions
+        sources.organization = c.orgID
         sources.audience = c.aud
         sources.tokenId = c.jti
         sources.clientId = c.clientID ?? c.azp
         // `scope` (space-separated) wins; an `scp` array (Okta, Azure) otherwise.
-        sources.scopes = c.scope.flatMap { Self.hasWord(doc, $0) ? $0 : nil } ?? scp
+        sources.scopes = c.scope.flatMap { Self.hasWord(doc, $0) ? $0 : nil } ?? c.scp
         sources.expiresAt = c.exp
         sources.issuedAt = c.iat
         sources.signatureVerified = signatureVerified

@@ -220,6 +220,16 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
     private static func list<S: EntrySink>(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice?, splittingWords: Bool, _ sink: inout S) {
         guard let slice else { return }
         switch slice.kind {
+        case .string where splittingWords && !slice.hasEscapes:
+            var start = slice.start
+            for i in slice.start...slice.end where i == slice.end || doc[i] == UInt8(ascii: " ") {
+                if i > start {
+                    sink.begin()
+                    sink.append(UnsafeRawBufferPointer(rebasing: doc[start..<i]))
+                    sink.end()
+                }
+                start = i + 1
+            }
         case .string where splittingWords:
             var bytes = JSONText.UnescapedBytes(doc: doc, slice: slice)
             var inWord = false

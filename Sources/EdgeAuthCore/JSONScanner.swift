@@ -6,20 +6,24 @@ public enum JSONKind: UInt8, Sendable {
 /// A value inside a scanned document, by offsets: nothing is copied or decoded.
 /// For strings, `start..<end` is the content between the quotes.
 public struct JSONSlice: Sendable, Equatable {
-    public var start: Int
-    public var end: Int
+    // 32-bit offsets keep a slice at 12 bytes: the scanner returns and copies many
+    // of them (documents are limited far below 4 GiB).
+    @usableFromInline var storedStart: UInt32
+    @usableFromInline var storedEnd: UInt32
     public var kind: JSONKind
     /// A string whose content contains backslash escapes (compare with `JSONText`).
     public var hasEscapes: Bool
 
     @inlinable
     public init(start: Int, end: Int, kind: JSONKind, hasEscapes: Bool = false) {
-        self.start = start
-        self.end = end
+        self.storedStart = UInt32(truncatingIfNeeded: start)
+        self.storedEnd = UInt32(truncatingIfNeeded: end)
         self.kind = kind
         self.hasEscapes = hasEscapes
     }
 
+    @inlinable public var start: Int { Int(storedStart) }
+    @inlinable public var end: Int { Int(storedEnd) }
     @inlinable public var count: Int { end - start }
 }
 
@@ -40,8 +44,10 @@ public struct JSONLimits: Sendable, Hashable {
 /// duplicates can be found without building a dictionary.
 @usableFromInline
 struct MemberName {
-    @usableFromInline var start: Int32
-    @usableFromInline var end: Int32
+    @usableFromInline var start: UInt32
+    @usableFromInline var end: UInt32
+    /// Up to the first four raw bytes: most distinct names differ in length or here.
+    @usableFromInline var prefix: UInt32
     @usableFromInline var escaped: Bool
 }
 
@@ -180,12 +186,17 @@ struct JSONScanner {
     mutating func recordName(_ name: JSONSlice, frame: Int) throws(Malformation) {
         membersSeen += 1
         guard membersSeen <= maxMembers else { throw .tooManyMembers }
+        var prefix: UInt32 = 0
+        for i in 0..<min(name.count, 4) { prefix |= UInt32(doc[name.start + i]) << (8 * UInt32(i)) }
+        let count = UInt32(name.count)
         for i in frame..<nameCount {
             let other = names[i]
+            // Raw bytes that differ in length or prefix are different names unless escapes are involved.
+            if !name.hasEscapes, !other.escaped, other.end - other.start != count || other.prefix != prefix { continue }
             let otherSlice = JSONSlice(start: Int(other.start), end: Int(other.end), kind: .string, hasEscapes: other.escaped)
             if JSONText.equal(doc, name, otherSlice) { throw .duplicateMember }
         }
-        names[nameCount] = MemberName(start: Int32(name.start), end: Int32(name.end), escaped: name.hasEscapes)
+        names[nameCount] = MemberName(start: UInt32(name.start), end: UInt32(name.end), prefix: prefix, escaped: name.hasEscapes)
         nameCount += 1
     }
 
@@ -221,12 +232,17 @@ struct JSONScanner {
         let start = pos
         var escaped = false
         let n = doc.count
-        while pos < n {
-            // Plain ASCII runs, eight bytes at a time.
-            while pos + 8 <= n, !SWAR.hasStringSpecial(doc.loadUnaligned(fromByteOffset: pos, as: UInt64.self)) {
+        while true {
+            // Plain ASCII eight bytes at a time, landing on the first byte that needs a look.
+            while pos + 8 <= n {
+                let mask = SWAR.stringSpecialMask(UInt64(littleEndian: doc.loadUnaligned(fromByteOffset: pos, as: UInt64.self)))
+                if mask != 0 {
+                    pos += SWAR.firstMarked(mask)
+                    break
+                }
                 pos += 8
             }
-            guard pos < n else { break }
+            guard pos < n else { throw .invalidJSON }
             let byte = doc[pos]
             if byte == UInt8(ascii: "\"") {
                 let slice = JSONSlice(start: start, end: pos, kind: .string, hasEscapes: escaped)
@@ -240,12 +256,11 @@ struct JSONScanner {
             }
             if byte < 0x20 { throw .invalidJSON }
             if byte < 0x80 {
-                pos += 1
+                pos += 1  // within the last 7 bytes
                 continue
             }
             try scanUTF8Sequence(lead: byte)
         }
-        throw .invalidJSON
     }
 
     @usableFromInline

@@ -13,6 +13,8 @@ public enum JSONValue: Sendable, Hashable {
     /// (UTF-8, duplicate names, depth and member limits).
     /// - Throws: `Malformation` describing the first problem.
     public static func parse(_ bytes: some Collection<UInt8>, limits: JSONLimits = JSONLimits(maxDepth: 32, maxMembers: 100_000)) throws(Malformation) -> JSONValue {
+        // Offsets are 32-bit (`JSONSlice`).
+        guard bytes.count <= Int(UInt32.max) else { throw .invalidJSON }
         let copy = Array(bytes)
         let result: Result<JSONValue, Malformation> = copy.withUnsafeBytes { doc in
             Result { () throws(Malformation) in

@@ -25,6 +25,18 @@ public struct RegisteredClaims: Sendable {
     public var nbf: Int64?
     public var iat: Int64?
 
+    /// The profile claims the standard identity mapping reads (OIDC and common
+    /// access-token claims), found in the same pass: `email`, `name`,
+    /// `preferred_username`, `picture`, `roles`, `permissions`, `scp`, `org_id`.
+    public var email: JSONSlice?
+    public var name: JSONSlice?
+    public var preferredUsername: JSONSlice?
+    public var picture: JSONSlice?
+    public var roles: JSONSlice?
+    public var permissions: JSONSlice?
+    public var scp: JSONSlice?
+    public var orgID: JSONSlice?
+
     public init() {}
 }
 
@@ -60,8 +72,10 @@ public struct TokenView {
         limits: TokenLimits = TokenLimits(),
         _ body: (Result<TokenView, Reason>) throws(E) -> R
     ) throws(E) -> R {
-        guard token.count <= limits.maxTokenBytes else {
-            return try body(.failure(.tokenTooLarge(limit: limits.maxTokenBytes)))
+        // Offsets into a token are 32-bit (`JSONSlice`): no limit goes beyond that.
+        let limit = min(limits.maxTokenBytes, Int(UInt32.max))
+        guard token.count <= limit else {
+            return try body(.failure(.tokenTooLarge(limit: limit)))
         }
         // Locate the two dots (and make sure there is no third) before touching anything else.
         let dot = UInt8(ascii: ".")
@@ -91,20 +105,20 @@ public struct TokenView {
         }
         // 8 spare bytes let the base64url decoder finish every segment with wide stores.
         let scratchBytes = headerLength + payloadLength + signatureLength + 8
-        let limit = max(limits.json.maxMembers, 1)
+        let memberLimit = max(limits.json.maxMembers, 1)
         return try withUnsafeTemporaryAllocation(byteCount: scratchBytes, alignment: 8) { (scratch) throws(E) -> R in
             // The name table only holds the names of the objects open at one time; a small
             // table stays on the stack. If it runs out before the member limit, scan again with
             // a table as large as the limit.
-            let result = withUnsafeTemporaryAllocation(of: MemberName.self, capacity: min(limit, stackNameCapacity)) { names in
+            let result = withUnsafeTemporaryAllocation(of: MemberName.self, capacity: min(memberLimit, stackNameCapacity)) { names in
                 decodeAndScan(
                     token: token, signingInputEnd: secondDot,
                     headerText: headerText, payloadText: payloadText, signatureText: signatureText,
                     scratch: scratch, names: names, limits: limits.json
                 )
             }
-            if case .failure(.malformed(.tooManyMembers)) = result, limit > stackNameCapacity {
-                return try withUnsafeTemporaryAllocation(of: MemberName.self, capacity: limit) { (names) throws(E) -> R in
+            if case .failure(.malformed(.tooManyMembers)) = result, memberLimit > stackNameCapacity {
+                return try withUnsafeTemporaryAllocation(of: MemberName.self, capacity: memberLimit) { (names) throws(E) -> R in
                     try body(decodeAndScan(
                         token: token, signingInputEnd: secondDot,
                         headerText: headerText, payloadText: payloadText, signatureText: signatureText,
@@ -215,7 +229,7 @@ public struct TokenView {
 }
 
 /// Compares a member name with a literal spelled in ASCII.
-@inlinable
+@inlinable @inline(__always)
 func nameIs(_ doc: UnsafeRawBufferPointer, _ name: JSONSlice, _ literal: StaticString) -> Bool {
     JSONText.equal(doc, name, UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
 }
@@ -306,22 +320,32 @@ enum ClaimScanner {
         var iat: JSONSlice?
         var scanner = JSONScanner(doc: payload, limits: limits, names: names)
         try scanner.scanTopLevelObject(notObject: .payloadNotObject) { (name, value) throws(Malformation) in
-            guard name.hasEscapes || (name.count >= 3 && name.count <= 9) else { return }
+            guard name.hasEscapes || (name.count >= 3 && name.count <= 18) else { return }
             switch payload[name.start] {
             case UInt8(ascii: "i"):
                 if nameIs(payload, name, "iss") { claims.iss = value } else if nameIs(payload, name, "iat") { iat = value }
             case UInt8(ascii: "s"):
-                if nameIs(payload, name, "sub") { claims.sub = value } else if nameIs(payload, name, "scope") { claims.scope = value }
+                if nameIs(payload, name, "sub") { claims.sub = value }
+                else if nameIs(payload, name, "scope") { claims.scope = value }
+                else if nameIs(payload, name, "scp") { claims.scp = value }
             case UInt8(ascii: "a"):
                 if nameIs(payload, name, "aud") { claims.aud = value } else if nameIs(payload, name, "azp") { claims.azp = value }
             case UInt8(ascii: "e"):
-                if nameIs(payload, name, "exp") { exp = value }
+                if nameIs(payload, name, "exp") { exp = value } else if nameIs(payload, name, "email") { claims.email = value }
             case UInt8(ascii: "n"):
-                if nameIs(payload, name, "nbf") { nbf = value }
+                if nameIs(payload, name, "nbf") { nbf = value } else if nameIs(payload, name, "name") { claims.name = value }
             case UInt8(ascii: "j"):
                 if nameIs(payload, name, "jti") { claims.jti = value }
             case UInt8(ascii: "c"):
                 if nameIs(payload, name, "client_id") { claims.clientID = value }
+            case UInt8(ascii: "p"):
+                if nameIs(payload, name, "permissions") { claims.permissions = value }
+                else if nameIs(payload, name, "picture") { claims.picture = value }
+                else if nameIs(payload, name, "preferred_username") { claims.preferredUsername = value }
+            case UInt8(ascii: "r"):
+                if nameIs(payload, name, "roles") { claims.roles = value }
+            case UInt8(ascii: "o"):
+                if nameIs(payload, name, "org_id") { claims.orgID = value }
             default:
                 // A name spelled with escapes ("\u0065xp") still names a registered claim.
                 if name.hasEscapes { try rescanEscapedName(payload, name, value, &claims, &exp, &nbf, &iat) }
@@ -346,6 +370,14 @@ enum ClaimScanner {
         else if nameIs(payload, name, "nbf") { nbf = value }
         else if nameIs(payload, name, "jti") { claims.jti = value }
         else if nameIs(payload, name, "client_id") { claims.clientID = value }
+        else if nameIs(payload, name, "scp") { claims.scp = value }
+        else if nameIs(payload, name, "email") { claims.email = value }
+        else if nameIs(payload, name, "name") { claims.name = value }
+        else if nameIs(payload, name, "permissions") { claims.permissions = value }
+        else if nameIs(payload, name, "picture") { claims.picture = value }
+        else if nameIs(payload, name, "preferred_username") { claims.preferredUsername = value }
+        else if nameIs(payload, name, "roles") { claims.roles = value }
+        else if nameIs(payload, name, "org_id") { claims.orgID = value }
     }
 
     @usableFromInline
