@@ -19,6 +19,21 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+// SHA-256 of two buffers without EVP, for cache keys: in OpenSSL 3.0 every
+// EVP_DigestInit_ex2 allocates a provider context, and the cache path hashes every
+// token. The low-level functions are deprecated but exported by libcrypto 3; they
+// are declared here by hand because OPENSSL_NO_DEPRECATED hides them, with the
+// context (SHA256_CTX, 112 bytes) in an aligned 128-byte buffer.
+int SHA256_Init(void *context);
+int SHA256_Update(void *context, const void *data, size_t length);
+int SHA256_Final(unsigned char *digest, void *context);
+
+static inline int edgeauth_sha256(const void *a, size_t a_length, const void *b, size_t b_length, unsigned char *digest) {
+    _Alignas(16) unsigned char context[128];
+    return SHA256_Init(context) == 1 && SHA256_Update(context, a, a_length) == 1
+        && SHA256_Update(context, b, b_length) == 1 && SHA256_Final(digest, context) == 1;
+}
+
 // Function-like and composite macros Swift cannot import, as constants.
 static const int edgeauth_evp_pkey_public_key = EVP_PKEY_PUBLIC_KEY;
 static const int edgeauth_evp_pkey_keypair = EVP_PKEY_KEYPAIR;

@@ -90,7 +90,13 @@ final class LMDBEnvironment: @unchecked Sendable {
         opened = true
     }
 
+    /// The process that opened the environment.
+    private let owner = getpid()
+
     deinit {
+        // In a child of fork() the handle is a copy of the parent's: closing it would
+        // release the parent's reader slots in the shared lock file. Leave it alone.
+        guard getpid() == owner else { return }
         readers.withLock { pool in
             for txn in pool { mdb_txn_abort(txn.pointer) }
         }

@@ -64,7 +64,8 @@ public final class SharedCache: Sendable {
         let key = URL(fileURLWithPath: configuration.directory).standardizedFileURL.resolvingSymlinksInPath().path
         let pid = getpid()
         return try registry.withLock { (entries: inout [String: RegistryEntry]) throws(CacheError) -> SharedCache in
-            if let entry = entries[key], entry.pid == pid, let open = entry.cache {
+            if let entry = entries[key], entry.pid == pid {
+                let open = entry.cache
                 var requested = configuration
                 requested.directory = open.configuration.directory
                 guard requested == open.configuration else {
@@ -78,8 +79,11 @@ public final class SharedCache: Sendable {
         }
     }
 
+    /// Strong references: an open cache lives as long as its process. (A weak
+    /// reference would give every `SharedCache` a side table, and every retain on
+    /// the verification path would take the slow reference-counting path.)
     private struct RegistryEntry {
-        weak var cache: SharedCache?
+        let cache: SharedCache
         let pid: pid_t
     }
 

@@ -205,21 +205,15 @@ public enum SHA256 {
         unsafe bytes.withUnsafeBytes { unsafe hash($0) }
     }
 
-    /// The digest of `prefix` followed by `data`, without allocating (the cache path).
+    /// The digest of `prefix` followed by `data`, without allocating (the cache path):
+    /// the low-level SHA-256 with its context on the stack (`edgeauth_sha256` in the shim).
     public static func digest(prefix: UnsafeRawBufferPointer, _ data: UnsafeRawBufferPointer) -> TokenDigest {
         var digest = TokenDigest()
-        let ok = unsafe DigestContexts.shared.mdContexts.with { context -> Bool in
-            let ctx = OpaquePointer(context)
-            var length: UInt32 = 0
-            return unsafe EVP_DigestInit_ex2(ctx, Digests.shared.sha256, nil) == 1
-                && EVP_DigestUpdate(ctx, prefix.baseAddress, prefix.count) == 1
-                && EVP_DigestUpdate(ctx, data.baseAddress, data.count) == 1
-                && digest.withUnsafeMutableBytes { unsafe EVP_DigestFinal_ex(ctx, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), &length) } == 1
-        } ?? false
-        if !ok {
-            OpenSSLErrors.clear()
-            fatalError("SHA-256 failed")
+        let ok = unsafe digest.withUnsafeMutableBytes { out in
+            unsafe edgeauth_sha256(prefix.baseAddress, prefix.count, data.baseAddress, data.count, out.baseAddress?.assumingMemoryBound(to: UInt8.self))
         }
+        // Only a broken libcrypto gets here; an all-zero digest would collide, so trap.
+        guard ok != 0 else { fatalError("SHA-256 failed") }
         return digest
     }
 }
