@@ -39,7 +39,7 @@ public final class Verifier: Sendable {
         let now = now ?? Self.currentTime()
         guard let cache else { return verifyUncached(token, now: now) }
         // Read before anything is looked up: a revocation after this point empties the copy stored below.
-        let epoch = cache.epoch
+        let epoch = l1 == nil ? 0 : cache.epoch
         let l1Hash = l1?.hash(token) ?? 0
         if let cached = l1?.lookup(token, hash: l1Hash, now: now, epoch: epoch) {
             return served(cached, now: now)

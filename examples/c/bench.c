@@ -6,7 +6,8 @@
  * Per algorithm (the Auth0-shaped tokens of bench-data): edgeauth_verify +
  * edgeauth_identity_free with no cache (full verification), with the shared
  * LMDB cache and no L1 (every call an LMDB hit), and with the in-process L1
- * (every call an L1 hit). For each: the median time per call over 31 batches
+ * (every call an L1 hit); and a cache miss that stores its verdict (the write
+ * cost is its time minus the uncached one). For each: the median time per call over 31 batches
  * and the heap allocations per call, counted by the malloc family defined in
  * this file (they stand in for glibc's in the whole process, the library
  * included).
@@ -94,14 +95,16 @@ static uint8_t *read_token(const char *name, size_t *len_out) {
   return bytes;
 }
 
-/* cache: 0 none, 1 LMDB without L1, 2 LMDB with L1. */
-static edgeauth_verifier *make_verifier(int cache) {
+/* cache: 0 none, 1 LMDB without L1, 2 LMDB with L1. Verifiers with different
+ * leeways have different cache namespaces: a token verified by one is a miss
+ * for the others. */
+static edgeauth_verifier *make_verifier_with_leeway(int cache, int leeway) {
   char config[8192];
   int n = snprintf(config, sizeof config,
                    "{\"issuers\": [\"https://edgeauth-bench.us.auth0.com/\"],"
-                   " \"audiences\": [\"https://api.edgeauth.test\"],"
+                   " \"audiences\": [\"https://api.edgeauth.test\"], \"leeway\": %d,"
                    " \"keys\": [{\"jwksFile\": \"%s/jwks.json\"}, {\"hmacSecretFile\": \"%s/keys/hmac.secret\"}]%s%s%s}",
-                   data_dir, data_dir, cache ? ", \"cache\": {\"directory\": \"" : "", cache ? cache_dir : "",
+                   leeway, data_dir, data_dir, cache ? ", \"cache\": {\"directory\": \"" : "", cache ? cache_dir : "",
                    cache == 1 ? "\", \"l1Entries\": 0}" : cache == 2 ? "\"}" : "");
   if (n < 0 || (size_t)n >= sizeof config) exit(2);
   edgeauth_verifier *verifier = NULL;
@@ -113,6 +116,8 @@ static edgeauth_verifier *make_verifier(int cache) {
   }
   return verifier;
 }
+
+static edgeauth_verifier *make_verifier(int cache) { return make_verifier_with_leeway(cache, 30); }
 
 /* One verification as a server makes it: verify, read the subject, release. */
 static void verify_once(const edgeauth_verifier *verifier, const uint8_t *token, size_t len) {
@@ -150,6 +155,25 @@ static void measure(const char *label, const edgeauth_verifier *verifier, const 
   }
   qsort(per_call, BATCHES, sizeof per_call[0], compare_doubles);
   printf("| %s | %.0f | %.2f |\n", label, per_call[BATCHES / 2], (double)allocated / (double)(BATCHES * batch));
+}
+
+/* A miss that stores: the first verification by each of `count` verifiers whose
+ * namespaces differ (full verification + one LMDB write transaction). */
+static void measure_miss_and_store(const char *label, const uint8_t *token, size_t len) {
+  enum { VERIFIERS = 101 };
+  double per_call[VERIFIERS];
+  unsigned long allocated = 0;
+  for (int i = 0; i < VERIFIERS; i++) {
+    edgeauth_verifier *verifier = make_verifier_with_leeway(1, 100 + i);
+    unsigned long before = atomic_load(&allocations);
+    double t0 = seconds();
+    verify_once(verifier, token, len);
+    per_call[i] = (seconds() - t0) * 1e9;
+    allocated += atomic_load(&allocations) - before;
+    edgeauth_verifier_free(verifier);
+  }
+  qsort(per_call, VERIFIERS, sizeof per_call[0], compare_doubles);
+  printf("| %s | %.0f | %.2f |\n", label, per_call[VERIFIERS / 2], (double)allocated / VERIFIERS);
 }
 
 /* Cached verifications per second summed over `workers` processes running for `duration` seconds. */
@@ -212,6 +236,11 @@ int main(int argc, char **argv) {
     measure(label, lmdb, token, len);
     snprintf(label, sizeof label, "L1 hit %s", algorithms[a]);
     measure(label, l1, token, len);
+  }
+  {
+    size_t len = 0;
+    const uint8_t *token = read_token("auth0-hs256", &len);
+    measure_miss_and_store("miss + store hs256 (full verification and one LMDB write)", token, len);
   }
   edgeauth_verifier_free(uncached);
   edgeauth_verifier_free(lmdb);
