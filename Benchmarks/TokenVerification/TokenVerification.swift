@@ -41,6 +41,9 @@ let benchmarks: @Sendable () -> Void = {
     if let spec = ProcessInfo.processInfo.environment["EDGEAUTH_BENCH_PROFILE"] {
         Operations.profile(operations, spec: spec)  // does not return
     }
+    if let spec = ProcessInfo.processInfo.environment["EDGEAUTH_BENCH_COMPARE"] {
+        Operations.compare(operations, spec: spec)  // does not return
+    }
 
     for (name, operation) in operations.sync {
         Benchmark(name) { benchmark in
@@ -164,6 +167,33 @@ struct Operations {
             cache.store(tokenHash: writeKeys[nextWrite.next() % writeKeys.count], identity: hsIdentity, now: BenchData.now)
         }))
         return operations
+    }
+
+    /// Compares two operations under the same conditions and exits: batches of each
+    /// alternate (A, B, A, B, …) so that a machine whose speed drifts slows both alike;
+    /// prints the median batch time per call of each and their ratio.
+    /// Spec: `<A>,<B>,<batches>,<calls per batch>`.
+    static func compare(_ operations: Operations, spec: String) -> Never {
+        let parts = spec.split(separator: ",").map(String.init)
+        guard parts.count == 4, let batches = Int(parts[2]), let calls = Int(parts[3]), batches > 0, calls > 0,
+              let a = operations.sync.first(where: { $0.0 == parts[0] })?.1,
+              let b = operations.sync.first(where: { $0.0 == parts[1] })?.1
+        else { fatalError("EDGEAUTH_BENCH_COMPARE: expected <A>,<B>,<batches>,<calls per batch> naming sync operations") }
+        func batch(_ operation: @Sendable () -> Void) -> Double {
+            let start = ContinuousClock.now
+            for _ in 0..<calls { operation() }
+            let elapsed = ContinuousClock.now - start
+            return (Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9) / Double(calls)
+        }
+        for _ in 0..<3 { _ = batch(a); _ = batch(b) }  // warm up
+        var timesA = [Double](), timesB = [Double]()
+        for _ in 0..<batches {
+            timesA.append(batch(a))
+            timesB.append(batch(b))
+        }
+        let medianA = timesA.sorted()[batches / 2], medianB = timesB.sorted()[batches / 2]
+        print(String(format: "%@ %.1f ns, %@ %.1f ns, ratio %.3f", parts[0], medianA, parts[1], medianB, medianA / medianB))
+        exit(0)
     }
 
     /// Runs one operation `1 + iterations` times and exits (see the note at the top of this file).
