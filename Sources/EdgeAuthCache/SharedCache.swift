@@ -151,8 +151,10 @@ public final class SharedCache: Sendable {
 
     private var current: OpenedEnvironment {
         let now = Self.monotonicNanoseconds()
-        if now >= nextFileCheck.load(ordering: .relaxed) {
-            nextFileCheck.store(now + Self.fileCheckInterval, ordering: .relaxed)
+        let due = nextFileCheck.load(ordering: .relaxed)
+        // One thread per interval does the check: two environments opened on the same
+        // file in one process would break LMDB's locks.
+        if now >= due, nextFileCheck.compareExchange(expected: due, desired: now + Self.fileCheckInterval, ordering: .relaxed).exchanged {
             reopenIfReplaced()
         }
         return opened.withLock { $0 }
