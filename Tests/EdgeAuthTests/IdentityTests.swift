@@ -129,4 +129,26 @@ struct IdentityBinaryFormTests {
             #expect(decoded == nil)
         }
     }
+
+    @Test("every single-byte change and every truncation of an encoding is refused or still reads safely")
+    func exhaustiveDamage() {
+        var original = [UInt8]()
+        Self.identity.storage.encode(into: &original)
+        func readAll(_ bytes: [UInt8]) {
+            guard let storage = bytes.withUnsafeBytes({ IdentityStorage.decode($0) }) else { return }
+            // Reading every field of whatever decoded must stay inside the allocation (debug builds trap otherwise).
+            let identity = Identity(storage: storage)
+            _ = (identity.id, identity.email, identity.name, identity.roles, identity.permissions, identity.scopes)
+            _ = (identity.audience, identity.issuer, identity.tokenId, identity.hasRole("a"), identity.jsonValue)
+        }
+        for offset in original.indices {
+            for delta: UInt8 in [0x01, 0x80, 0xFF] {
+                var damaged = original
+                damaged[offset] &+= delta
+                readAll(damaged)
+            }
+        }
+        for length in 0..<original.count { readAll(Array(original.prefix(length))) }
+    }
 }
+
