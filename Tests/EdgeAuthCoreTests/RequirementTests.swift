@@ -1,0 +1,60 @@
+import EdgeAuthCore
+import Testing
+
+/// Requirement evaluation, as tables (the RBAC model of docs/rbac.md).
+@Suite("Requirements")
+struct RequirementTests {
+    static let alice = Identity(
+        id: "alice", roles: ["admin", "editor"], permissions: ["notes:read", "notes:delete"],
+        scopes: ["openid", "notes:read", "files"], issuer: "https://issuer.example/"
+    )
+
+    static let table: [(String, Requirement, Decision)] = [
+        ("a held role", .role("admin"), .allow),
+        ("a role not held", .role("owner"), .deny(Missing(roles: ["owner"]))),
+        ("role names compare exactly", .role("Admin"), .deny(Missing(roles: ["Admin"]))),
+        ("a held permission", .permission("notes:delete"), .allow),
+        ("a permission not held", .permission("notes:write"), .deny(Missing(permissions: ["notes:write"]))),
+        ("a granted scope", .scope("notes:read"), .allow),
+        ("a scope not granted", .scope("notes:write"), .deny(Missing(scopes: ["notes:write"]))),
+        ("authenticated", .authenticated, .allow),
+        ("all of: every missing scope at once (R3)", .scopes("notes:read", "notes:write", "notes:admin"),
+         .deny(Missing(scopes: ["notes:write", "notes:admin"]))),
+        ("all of, mixed kinds", .role("owner") && .permission("notes:write") && .scope("openid"),
+         .deny(Missing(roles: ["owner"], permissions: ["notes:write"]))),
+        ("any of: one alternative is enough", .roles("owner", "editor", all: false), .allow),
+        ("any of: the closest alternative is reported", .anyOf([.scopes("a", "b"), .role("owner")]), .deny(Missing(roles: ["owner"]))),
+        ("any of: a tie reports the first", .anyOf([.scope("x"), .role("y")]), .deny(Missing(scopes: ["x"]))),
+        ("an empty any-of never allows", .anyOf([]), .deny(Missing(checks: ["anyOf: no alternative"]))),
+        ("nested", .scope("notes:read") && (.role("owner") || .permission("notes:delete")), .allow),
+        ("repeats are reported once", .scope("w") && .scope("w"), .deny(Missing(scopes: ["w"]))),
+        ("a passing check", .check(name: "same tenant") { $0.id == "alice" }, .allow),
+        ("a failing check", .check(name: "office hours") { _ in false }, .deny(Missing(checks: ["office hours"]))),
+    ]
+
+    @Test("evaluation", arguments: table)
+    func evaluate(_ row: (String, Requirement, Decision)) {
+        #expect(row.1.evaluate(Self.alice) == row.2, "\(row.0)")
+    }
+
+    @Test("with the scope hierarchy, a granted scope also grants the scopes below it")
+    func hierarchy() {
+        #expect(Requirement.scope("files:read").evaluate(Self.alice, scopeHierarchy: true) == .allow)
+        #expect(Requirement.scope("files:read:own").evaluate(Self.alice, scopeHierarchy: true) == .allow)
+        #expect(Requirement.scope("files:read").evaluate(Self.alice) == .deny(Missing(scopes: ["files:read"])))
+        // Not upwards, and not by a shared prefix that is not a whole segment.
+        #expect(Requirement.scope("notes").evaluate(Self.alice, scopeHierarchy: true) == .deny(Missing(scopes: ["notes"])))
+        #expect(Requirement.scope("filesystem:read").evaluate(Self.alice, scopeHierarchy: true) == .deny(Missing(scopes: ["filesystem:read"])))
+    }
+
+    @Test("the scopes a requirement names, for challenges and metadata")
+    func scopesNamed() {
+        let requirement: Requirement = .scope("a") && (.scope("b") || .role("r")) && .scope("a")
+        #expect(requirement.scopesNamed == ["a", "b"])
+    }
+
+    @Test("a denial reads as one line")
+    func description() {
+        #expect(Missing(roles: ["admin"], scopes: ["a", "b"]).description == #"missing role "admin"; missing scopes "a", "b""#)
+    }
+}
