@@ -57,4 +57,15 @@ struct RequirementTests {
     func description() {
         #expect(Missing(roles: ["admin"], scopes: ["a", "b"]).description == #"missing role "admin"; missing scopes "a", "b""#)
     }
+
+    @Test("the example of docs/rbac.md")
+    func documentedExample() {
+        let canDelete: Requirement = .scope("notes:write") && (.role("admin") || .permission("notes:delete"))
+        guard case .deny(let missing) = canDelete.evaluate(Self.alice) else {
+            Issue.record("alice holds no notes:write scope")
+            return
+        }
+        #expect(missing.description == #"missing scope "notes:write""#)
+        #expect(Requirement.anyOf([.scopes("a", "b"), .role("owner")]).evaluate(Self.alice) == .deny(Missing(roles: ["owner"])))
+    }
 }
