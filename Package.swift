@@ -74,7 +74,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EdgeAuthCryptoTests",
-            dependencies: ["EdgeAuthCrypto", "EdgeAuthTesting"]
+            dependencies: ["EdgeAuthCrypto", "EdgeAuth", "EdgeAuthTesting"]
         ),
         .testTarget(
             name: "EdgeAuthCacheTests",
@@ -82,7 +82,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EdgeAuthCABITests",
-            dependencies: ["EdgeAuthCABI", "CEdgeAuth", "EdgeAuthTesting"]
+            dependencies: ["EdgeAuthCABI", "CEdgeAuth", "EdgeAuth", "EdgeAuthTesting"]
         ),
         .testTarget(
             name: "EdgeAuthTests",

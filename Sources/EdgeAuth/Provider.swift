@@ -166,6 +166,34 @@ public struct Provider: Sendable, Equatable {
         }
     }
 
+    /// How the provider's tokens map to an `Identity` (PROVIDERS.md).
+    public var mapping: ClaimMapping {
+        var mapping = ClaimMapping.standard
+        switch kind {
+        case .auth0(_, _, let rolesClaim, let permissionsClaim):
+            // Roles only through the configured namespaced claim; never a guessed namespace.
+            mapping.roles = rolesClaim.map { [.claim(ClaimPointer(claim: $0))] } ?? []
+            mapping.permissions = [.claim(ClaimPointer(claim: permissionsClaim))]
+        case .workOS:
+            mapping.roles = [.firstOf(["/roles", "/role"])]
+        case .supabase:
+            // App-controlled metadata only: `user_metadata` is editable by the user.
+            mapping.roles = [.claim("/app_metadata/roles")]
+            mapping.permissions = []
+        case .keycloak(_, _, let clientId, _):
+            mapping.roles = [.claim("/realm_access/roles")]
+            if let clientId {
+                var pointer = ClaimPointer(claim: "resource_access")
+                pointer = ClaimPointer(pointer.description + "/" + ClaimPointer(claim: clientId).description.dropFirst() + "/roles")!
+                mapping.roles.append(.claim(pointer))
+            }
+            mapping.permissions = [.rolesOfEachMember("/resource_access")]
+        case .custom:
+            break
+        }
+        return mapping
+    }
+
     /// The JWS algorithms the provider signs access tokens with.
     public var algorithms: AlgorithmSet {
         switch kind {

@@ -15,7 +15,9 @@ public final class Verifier: Sendable {
     public let cache: SharedCache?
     /// This verifier's in-memory copies of verdicts in front of `cache`.
     public let l1: VerdictL1?
-    /// Mixed into every cache key: verifiers with different policies or keys never share verdicts.
+    /// How a verified token becomes an `Identity` (a provider's mapping, or the standard claims).
+    public let mapping: ClaimMapping
+    /// Mixed into every cache key: verifiers with different policies, keys or mappings never share verdicts.
     private let cacheNamespace: [UInt8]
 
     /// - Parameters:
@@ -23,12 +25,17 @@ public final class Verifier: Sendable {
     ///     even an HS256 verification with its identity (docs/cache.md).
     ///   - l1Entries: verdicts kept in this process's memory in front of `cache`
     ///     (0: none; ignored without a cache).
-    public init(policy: ValidationPolicy, keys: KeySet, cache: SharedCache? = nil, l1Entries: Int = Verifier.defaultL1Entries) {
+    ///   - mapping: where the identity's fields come from (`Provider.mapping`).
+    public init(
+        policy: ValidationPolicy, keys: KeySet, cache: SharedCache? = nil, l1Entries: Int = Verifier.defaultL1Entries,
+        mapping: ClaimMapping = .standard
+    ) {
         self.policy = policy
         self.keys = keys
         self.cache = cache
+        self.mapping = mapping
         self.l1 = cache != nil && l1Entries > 0 ? VerdictL1(entries: l1Entries) : nil
-        self.cacheNamespace = cache == nil ? [] : Self.namespace(policy: policy, keys: keys)
+        self.cacheNamespace = cache == nil ? [] : Self.namespace(policy: policy, keys: keys, mapping: mapping)
     }
 
     public static let defaultL1Entries = 4096
@@ -87,7 +94,8 @@ public final class Verifier: Sendable {
                 if let reason = policy.checkHeader(view) ?? keys.verifySignature(view) ?? policy.checkClaims(view, now: now) {
                     return .rejected(reason)
                 }
-                return .valid(Identity(standardClaimsOf: view))
+                // The standard mapping has a path of its own that resolves no pointers.
+                return .valid(mapping == .standard ? Identity(standardClaimsOf: view) : Identity(mapping: mapping, view: view))
             }
         }
     }
@@ -102,10 +110,10 @@ public final class Verifier: Sendable {
     }
 
     /// A digest of everything that decides a verdict: the policy and the key material.
-    private static func namespace(policy: ValidationPolicy, keys: KeySet) -> [UInt8] {
+    private static func namespace(policy: ValidationPolicy, keys: KeySet, mapping: ClaimMapping) -> [UInt8] {
         var description = "edgeauth-verifier-1\n\(policy.issuers)\n\(policy.audiences)\n\(policy.algorithms.rawValue)\n"
         description += "\(policy.requiredClaims)\n\(policy.leeway)\n\(policy.requireExpiration)\n\(String(describing: policy.maxAge))\n"
-        description += "\(String(describing: policy.requiredType))\n\(policy.limits)\n"
+        description += "\(String(describing: policy.requiredType))\n\(policy.limits)\n\(mapping)\n"
         for key in keys.keys {
             description += "\(key.kid ?? "-")|\(key.algorithms.rawValue)|\(Base64URL.encode(key.fingerprint))\n"
         }

@@ -9,8 +9,25 @@ public struct IdentitySources: Sendable {
     public var expiresAt: Int64?
     public var issuedAt: Int64?
     public var signatureVerified = true
+    /// More elements for a list, after its main source: each string (or each string
+    /// element of an array) with `prefix` in front (Keycloak's client roles as
+    /// `client:role` permissions, a union of two role claims).
+    public var additions: [ListAddition] = []
 
     public init() {}
+}
+
+/// Elements appended to one of an identity's lists.
+public struct ListAddition: Sendable {
+    public var list: IdentityList
+    public var source: JSONSlice
+    public var prefix: String
+
+    public init(_ list: IdentityList, _ source: JSONSlice, prefix: String = "") {
+        self.list = list
+        self.source = source
+        self.prefix = prefix
+    }
 }
 
 /// The single-valued fields of an identity, in the order of the entry table.
@@ -19,7 +36,7 @@ package enum IdentityField: Int, CaseIterable, Sendable {
 }
 
 /// The list fields of an identity, stored after the single-valued ones.
-package enum IdentityList: Int, CaseIterable, Sendable {
+public enum IdentityList: Int, CaseIterable, Sendable {
     case roles, permissions, scopes, audience
 }
 
@@ -206,19 +223,48 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
         single(s.organization)
         single(s.tokenId)
         var ends = SIMD4<Int32>()
-        list(doc, s.roles, splittingWords: false, &sink)
-        ends[0] = Int32(sink.entries)
-        list(doc, s.permissions, splittingWords: false, &sink)
-        ends[1] = Int32(sink.entries)
-        list(doc, s.scopes, splittingWords: true, &sink)
-        ends[2] = Int32(sink.entries)
-        list(doc, s.audience, splittingWords: false, &sink)
-        ends[3] = Int32(sink.entries)
+        for kind in IdentityList.allCases {
+            let main: JSONSlice? = switch kind {
+            case .roles: s.roles
+            case .permissions: s.permissions
+            case .scopes: s.scopes
+            case .audience: s.audience
+            }
+            list(doc, main, splittingWords: kind == .scopes, prefix: "", &sink)
+            for addition in s.additions where addition.list == kind {
+                list(doc, addition.source, splittingWords: false, prefix: addition.prefix, &sink)
+            }
+            ends[kind.rawValue] = Int32(sink.entries)
+        }
         return ends
     }
 
-    private static func list<S: EntrySink>(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice?, splittingWords: Bool, _ sink: inout S) {
+    private static func list<S: EntrySink>(
+        _ doc: UnsafeRawBufferPointer, _ slice: JSONSlice?, splittingWords: Bool, prefix: String, _ sink: inout S
+    ) {
         guard let slice else { return }
+        guard prefix.isEmpty else {
+            // Prefixed elements: strings, or the string elements of an array; never split.
+            var prefix = prefix
+            prefix.withUTF8 { prefixBytes in
+                func element(_ value: JSONSlice) {
+                    guard value.kind == .string else { return }
+                    sink.begin()
+                    sink.append(UnsafeRawBufferPointer(prefixBytes))
+                    copy(doc, value, &sink)
+                    sink.end()
+                }
+                if slice.kind == .array {
+                    JSONText.forEachElement(doc, slice) { value in
+                        element(value)
+                        return true
+                    }
+                } else {
+                    element(slice)
+                }
+            }
+            return
+        }
         switch slice.kind {
         case .string where splittingWords && !slice.hasEscapes:
             var start = slice.start

@@ -1,4 +1,5 @@
 import EdgeAuth
+import EdgeAuthTesting
 import Testing
 
 /// Provider endpoints as each provider spells them (PROVIDERS.md), and the checks on their settings.
@@ -91,4 +92,90 @@ struct ProviderTests {
             }
         }
     }
+
 }
+
+/// Each provider's claim layout (PROVIDERS.md) mapped to an `Identity`.
+@Suite("Providers: identity mapping")
+struct ProviderMappingTests {
+    static let signer = SigningKey.hmac(secret: Array(repeating: 5, count: 32), kid: "m")
+
+    /// Verifies a token with the provider's issuer, audiences and mapping.
+    func identity(_ provider: Provider, _ claims: [String: JSONValue]) throws -> Identity {
+        let factory = TokenFactory(key: Self.signer, algorithm: .hs256, issuer: provider.endpoints.issuer,
+                                   audience: provider.audiences.first ?? "any")
+        let policy = ValidationPolicy(issuers: .exactly([provider.endpoints.issuer]),
+                                      audiences: provider.audiences.isEmpty ? .any : .anyOf(provider.audiences))
+        let verifier = Verifier(policy: policy, keys: KeySet(keys: [try Self.signer.verificationKey()]), mapping: provider.mapping)
+        let verdict = verifier.verify(try factory.token(claims: claims), now: factory.now)
+        return try #require(verdict.identity, "\(String(describing: verdict.reason))")
+    }
+
+    @Test("Auth0: roles from the configured namespaced claim, permissions, scope")
+    func auth0() throws {
+        let provider = try Provider.auth0(domain: "acme.us.auth0.com", audience: "https://api.acme.example", rolesClaim: "https://acme.example/roles")
+        let identity = try identity(provider, [
+            "https://acme.example/roles": ["admin"], "https://other.example/roles": ["root"],
+            "permissions": ["notes:read"], "scope": "openid notes:read",
+        ])
+        #expect(identity.roles == ["admin"] && identity.permissions == ["notes:read"] && identity.scopes == ["openid", "notes:read"])
+        // Without a configured roles claim no roles are read: no guessed namespace.
+        let unconfigured = try self.identity(try Provider.auth0(domain: "acme.us.auth0.com", audience: "https://api.acme.example"),
+                                        ["https://acme.example/roles": ["admin"], "roles": ["root"]])
+        #expect(unconfigured.roles.isEmpty)
+    }
+
+    @Test("WorkOS: roles array, else the single role; organization from org_id")
+    func workOS() throws {
+        let provider = try Provider.workOS(domain: "acme-xyz.authkit.app")
+        let both = try identity(provider, ["roles": ["admin", "member"], "role": "admin", "org_id": "org_01", "permissions": ["p"]])
+        #expect(both.roles == ["admin", "member"] && both.organization == "org_01" && both.permissions == ["p"])
+        #expect(try identity(provider, ["role": "member"]).roles == ["member"])
+    }
+
+    @Test("Supabase: roles from app_metadata only, never user_metadata")
+    func supabase() throws {
+        let provider = try Provider.supabase(projectId: "abcdefghijklmnopqrst")
+        let identity = try identity(provider, [
+            "app_metadata": ["roles": ["editor"]], "user_metadata": ["roles": ["admin"]], "roles": ["admin"],
+            "role": "authenticated", "email": "u@example.com",
+        ])
+        #expect(identity.roles == ["editor"] && identity.email == "u@example.com" && identity.permissions.isEmpty)
+    }
+
+    @Test("Keycloak: realm roles plus the client's roles; every client role as client:role permission")
+    func keycloak() throws {
+        let provider = try Provider.keycloak(serverURL: "https://sso.acme.example", realm: "acme", clientId: "mcp/server", audience: "api")
+        let identity = try identity(provider, [
+            "realm_access": ["roles": ["user", "offline_access"]],
+            "resource_access": ["mcp/server": ["roles": ["editor"]], "account": ["roles": ["view-profile"]]],
+            "preferred_username": "ada", "scope": "openid email",
+        ])
+        #expect(identity.roles == ["user", "offline_access", "editor"])
+        #expect(Set(identity.permissions) == ["mcp/server:editor", "account:view-profile"])
+        #expect(identity.username == "ada" && identity.scopes == ["openid", "email"])
+        #expect(identity.hasPermission("account:view-profile"))
+    }
+
+    @Test("Custom: any field by JSON pointer, escapes included")
+    func custom() throws {
+        var mapping = ClaimMapping.standard
+        mapping.subject = "/user/id"
+        mapping.email = "/user/contact~1email"
+        mapping.roles = [.claim("/groups/0"), .claim("/extra", prefix: "x:")]
+        mapping.scopes = ["/scp"]
+        let factory = TokenFactory(key: Self.signer, algorithm: .hs256)
+        let verifier = Verifier(policy: ValidationPolicy(issuers: .any, audiences: .any),
+                                keys: KeySet(keys: [try Self.signer.verificationKey()]), mapping: mapping)
+        let token = try factory.token(claims: [
+            "user": ["id": "u-7", "contact/email": "c@example.com"], "groups": ["first", "second"], "extra": ["a", "b"],
+            "scp": ["s1"], "scope": "ignored",
+        ])
+        let identity = try #require(verifier.verify(token, now: factory.now).identity)
+        #expect(identity.id == "u-7" && identity.email == "c@example.com")
+        #expect(identity.roles == ["first", "x:a", "x:b"] && identity.scopes == ["s1"])
+        let bad = ["no-slash", "/a~2"]
+        #expect(bad.allSatisfy { ClaimPointer($0) == nil })
+    }
+}
+
