@@ -183,9 +183,7 @@ public struct Provider: Sendable, Equatable {
         case .keycloak(_, _, let clientId, _):
             mapping.roles = [.claim("/realm_access/roles")]
             if let clientId {
-                var pointer = ClaimPointer(claim: "resource_access")
-                pointer = ClaimPointer(pointer.description + "/" + ClaimPointer(claim: clientId).description.dropFirst() + "/roles")!
-                mapping.roles.append(.claim(pointer))
+                mapping.roles.append(.claim(ClaimPointer(components: ["resource_access", clientId, "roles"])))
             }
             mapping.permissions = [.rolesOfEachMember("/resource_access")]
         case .custom:

@@ -20,16 +20,24 @@ public struct ClaimPointer: Sendable, Hashable, CustomStringConvertible {
 
     /// The pointer to one top-level claim, whatever its name contains (`https://acme.example/roles`).
     public init(claim name: String) {
-        tokens = [Array(name.utf8)]
-        var escaped = "/"
-        for character in name {
-            switch character {
-            case "~": escaped += "~0"
-            case "/": escaped += "~1"
-            default: escaped.append(character)
+        self.init(components: [name])
+    }
+
+    /// The pointer through these member names (or array indices), taken literally.
+    public init(components: [String]) {
+        tokens = components.map { Array($0.utf8) }
+        var text = ""
+        for component in components {
+            text += "/"
+            for character in component {
+                switch character {
+                case "~": text += "~0"
+                case "/": text += "~1"
+                default: text.append(character)
+                }
             }
         }
-        description = escaped
+        description = text
     }
 
     /// The value this pointer names in a validated document, or nil.
