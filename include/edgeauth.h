@@ -159,6 +159,7 @@ EDGEAUTH_API const char *edgeauth_status_string(int32_t status);
 #define EDGEAUTH_VERDICT_WRONG_ISSUER 16
 #define EDGEAUTH_VERDICT_WRONG_AUDIENCE 17
 #define EDGEAUTH_VERDICT_REVOKED 18
+#define EDGEAUTH_VERDICT_CLAIM_VALUE_NOT_ALLOWED 19
 
 /* The token's bytes are not a well-formed compact JWT: 101…199. */
 #define EDGEAUTH_VERDICT_MALFORMED_SEGMENT_COUNT 101

@@ -192,6 +192,23 @@ public struct Provider: Sendable, Equatable {
         return mapping
     }
 
+    /// The claims policy for the provider's tokens: its issuer exactly, its audiences,
+    /// its algorithms, and (Supabase) the `role` values refused unless `allowedRoles` names them.
+    public func policy(leeway: Int64 = 30, allowedRoles: Set<String> = []) -> ValidationPolicy {
+        var policy = ValidationPolicy(
+            issuers: .exactly([endpoints.issuer]),
+            audiences: audiences.isEmpty ? .any : .anyOf(audiences),
+            algorithms: algorithms, leeway: leeway
+        )
+        if case .supabase = kind {
+            // `anon` is the public API key's role and `service_role` bypasses row-level security:
+            // neither is a signed-in user.
+            let refused = ["anon", "service_role"].filter { !allowedRoles.contains($0) }
+            if !refused.isEmpty { policy.refusedClaimValues = ["role": refused] }
+        }
+        return policy
+    }
+
     /// The JWS algorithms the provider signs access tokens with.
     public var algorithms: AlgorithmSet {
         switch kind {

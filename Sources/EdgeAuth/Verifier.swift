@@ -113,6 +113,7 @@ public final class Verifier: Sendable {
     private static func namespace(policy: ValidationPolicy, keys: KeySet, mapping: ClaimMapping) -> [UInt8] {
         var description = "edgeauth-verifier-1\n\(policy.issuers)\n\(policy.audiences)\n\(policy.algorithms.rawValue)\n"
         description += "\(policy.requiredClaims)\n\(policy.leeway)\n\(policy.requireExpiration)\n\(String(describing: policy.maxAge))\n"
+        description += "\(policy.refusedClaimValues.sorted { $0.key < $1.key })\n"
         description += "\(String(describing: policy.requiredType))\n\(policy.limits)\n\(mapping)\n"
         for key in keys.keys {
             description += "\(key.kid ?? "-")|\(key.algorithms.rawValue)|\(Base64URL.encode(key.fingerprint))\n"

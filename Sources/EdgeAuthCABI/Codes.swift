@@ -28,6 +28,7 @@ extension Reason {
         case .wrongIssuer: EDGEAUTH_VERDICT_WRONG_ISSUER
         case .wrongAudience: EDGEAUTH_VERDICT_WRONG_AUDIENCE
         case .revoked: EDGEAUTH_VERDICT_REVOKED
+        case .claimValueNotAllowed: EDGEAUTH_VERDICT_CLAIM_VALUE_NOT_ALLOWED
         }
     }
 
@@ -54,6 +55,7 @@ extension Reason {
         case .wrongIssuer: "iss is not one of the configured issuers"
         case .wrongAudience: "aud contains none of the configured audiences"
         case .revoked: "the token or its jti has been revoked"
+        case .claimValueNotAllowed: "a claim has a value the configuration refuses (e.g. Supabase role anon)"
         }
     }
 
@@ -64,7 +66,7 @@ extension Reason {
         .keyAlgorithmMismatch(kid: nil, algorithm: ""), .badSignature, .expired(expiredAt: 0, now: 0),
         .notYetValid(notBefore: 0, now: 0), .issuedInFuture(issuedAt: 0, now: 0), .tooOld(issuedAt: 0, maxAge: 0),
         .missingClaim(""), .invalidClaim(""), .wrongIssuer(expected: [], got: nil), .wrongAudience(expected: [], got: []),
-        .revoked,
+        .revoked, .claimValueNotAllowed(claim: "", value: ""),
     ] + Malformation.allCases.map { .malformed($0) }
 }
 

@@ -84,6 +84,8 @@ public enum Reason: Error, Sendable, Hashable {
     case wrongAudience(expected: [String], got: [String])
     /// The token (by hash) or its `jti` has been revoked.
     case revoked
+    /// A claim has a value the configuration refuses (Supabase's `role: anon`).
+    case claimValueNotAllowed(claim: String, value: String)
 
     /// The stable machine-readable code.
     public var code: String {
@@ -107,6 +109,7 @@ public enum Reason: Error, Sendable, Hashable {
         case .wrongIssuer: "wrongIssuer"
         case .wrongAudience: "wrongAudience"
         case .revoked: "revoked"
+        case .claimValueNotAllowed: "claimValueNotAllowed"
         }
     }
 
@@ -152,6 +155,8 @@ public enum Reason: Error, Sendable, Hashable {
             return "aud is \(got.isEmpty ? "absent" : list(got)), expected one of \(list(expected))"
         case .revoked:
             return "the token or its jti has been revoked"
+        case .claimValueNotAllowed(let claim, let value):
+            return "claim \(quoted(claim)) is \(quoted(value)), a value this server does not accept (allow it in the configuration if intended)"
         }
     }
 

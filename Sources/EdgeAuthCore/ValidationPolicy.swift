@@ -39,6 +39,9 @@ public struct ValidationPolicy: Sendable {
     }
     /// Size limits for tokens.
     public var limits: TokenLimits
+    /// Top-level string claims whose listed values are refused (`claimValueNotAllowed`),
+    /// e.g. Supabase's `role`: `anon`, `service_role`.
+    public var refusedClaimValues: [String: [String]] = [:]
 
     // Pre-encoded UTF-8 for comparisons that do not allocate.
     @usableFromInline var issuerBytes: [[UInt8]]
@@ -144,6 +147,20 @@ public struct ValidationPolicy: Sendable {
         }
         for name in requiredClaims where !Self.hasClaim(view, name) {
             return .missingClaim(name)
+        }
+        if !refusedClaimValues.isEmpty, let reason = Self.refusedValue(view, refusedClaimValues) { return reason }
+        return nil
+    }
+
+    @usableFromInline
+    static func refusedValue(_ view: TokenView, _ rules: [String: [String]]) -> Reason? {
+        for (claim, refused) in rules.sorted(by: { $0.key < $1.key }) {
+            var name = claim
+            let value = name.withUTF8 { JSONText.member(view.payload, view.payloadObject, UnsafeRawBufferPointer($0)) }
+            guard let value, value.kind == .string else { continue }
+            for candidate in refused where Array(candidate.utf8).withUnsafeBytes({ JSONText.equal(view.payload, value, $0) }) {
+                return .claimValueNotAllowed(claim: claim, value: candidate)
+            }
         }
         return nil
     }

@@ -143,6 +143,22 @@ struct ProviderMappingTests {
         #expect(identity.roles == ["editor"] && identity.email == "u@example.com" && identity.permissions.isEmpty)
     }
 
+    @Test("Supabase: role anon and service_role are refused unless allowed; authenticated passes")
+    func supabaseRoles() throws {
+        let provider = try Provider.supabase(projectId: "abcdefghijklmnopqrst")
+        let factory = TokenFactory(key: Self.signer, algorithm: .hs256, issuer: provider.endpoints.issuer, audience: "authenticated")
+        func verdict(_ role: String, allowed: Set<String> = []) throws -> Verdict {
+            let verifier = Verifier(policy: provider.policy(allowedRoles: allowed), keys: KeySet(keys: [try Self.signer.verificationKey()]),
+                                    mapping: provider.mapping)
+            return verifier.verify(try factory.token(claims: ["role": .string(role)]), now: factory.now)
+        }
+        #expect(try verdict("authenticated").identity != nil)
+        #expect(try verdict("anon").reason == .claimValueNotAllowed(claim: "role", value: "anon"))
+        #expect(try verdict("service_role").reason == .claimValueNotAllowed(claim: "role", value: "service_role"))
+        #expect(try verdict("service_role", allowed: ["service_role"]).identity != nil)
+        #expect(provider.policy().algorithms.contains(.hs256) && provider.policy().issuers == .exactly([provider.endpoints.issuer]))
+    }
+
     @Test("Keycloak: realm roles plus the client's roles; every client role as client:role permission")
     func keycloak() throws {
         let provider = try Provider.keycloak(serverURL: "https://sso.acme.example", realm: "acme", clientId: "mcp/server", audience: "api")
