@@ -125,6 +125,20 @@ struct ProviderMappingTests {
         #expect(unconfigured.roles.isEmpty)
     }
 
+    @Test("Auth0: an issuer without the trailing slash is wrongIssuer, and the explanation says why")
+    func auth0IssuerWithoutSlash() throws {
+        let provider = try Provider.auth0(domain: "acme.us.auth0.com", audience: "https://api.acme.example")
+        let factory = TokenFactory(key: Self.signer, algorithm: .hs256, issuer: "https://acme.us.auth0.com", audience: "https://api.acme.example")
+        let verifier = Verifier(policy: provider.policy(), keys: KeySet(keys: [try Self.signer.verificationKey()]), mapping: provider.mapping)
+        // The key is HMAC, outside Auth0's algorithms: widen them for this check of the issuer alone.
+        var policy = provider.policy()
+        policy.algorithms = .all
+        let widened = Verifier(policy: policy, keys: verifier.keys, mapping: provider.mapping)
+        let reason = try #require(widened.verify(try factory.token(), now: factory.now).reason)
+        #expect(reason.code == "wrongIssuer" && reason.explanation.contains("trailing slash"))
+        #expect(verifier.verify(try factory.token(), now: factory.now).reason?.code == "algorithmNotAllowed")
+    }
+
     @Test("WorkOS: roles array, else the single role; organization from org_id")
     func workOS() throws {
         let provider = try Provider.workOS(domain: "acme-xyz.authkit.app")
@@ -192,6 +206,25 @@ struct ProviderMappingTests {
         #expect(identity.roles == ["first", "x:a", "x:b"] && identity.scopes == ["s1"])
         let bad = ["no-slash", "/a~2"]
         #expect(bad.allSatisfy { ClaimPointer($0) == nil })
+    }
+
+    @Test("the decoded examples of docs/providers map as the pages say")
+    func documentedExamples() throws {
+        let auth0 = try identity(try Provider.auth0(domain: "acme.us.auth0.com", audience: "https://api.acme.example",
+                                                    rolesClaim: "https://acme.example/roles"), [
+            "sub": "auth0|6651f0c2a5b8e3d4f7a90b12", "aud": ["https://api.acme.example", "https://acme.us.auth0.com/userinfo"],
+            "azp": "q7bKd2LmN9pRs4TvW8yZa1Bc3De5FgHj", "scope": "openid profile email read:tools",
+            "permissions": ["read:tools", "call:tools"], "https://acme.example/roles": ["admin"],
+        ])
+        #expect(auth0.id == "auth0|6651f0c2a5b8e3d4f7a90b12" && auth0.roles == ["admin"])
+        #expect(auth0.permissions == ["read:tools", "call:tools"] && auth0.scopes == ["openid", "profile", "email", "read:tools"])
+        let keycloak = try identity(try Provider.keycloak(serverURL: "https://sso.acme.example", realm: "acme",
+                                                          clientId: "mcp-server", audience: "mcp-server"), [
+            "azp": "mcp-server", "preferred_username": "ada", "realm_access": ["roles": ["user"]],
+            "resource_access": ["mcp-server": ["roles": ["editor"]], "account": ["roles": ["view-profile"]]], "scope": "openid email",
+        ])
+        #expect(keycloak.roles == ["user", "editor"])
+        #expect(Set(keycloak.permissions) == ["mcp-server:editor", "account:view-profile"])
     }
 }
 
