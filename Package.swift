@@ -48,6 +48,7 @@ let package = Package(
             dependencies: [
                 "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

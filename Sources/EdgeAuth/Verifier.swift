@@ -2,6 +2,8 @@
 @_exported public import EdgeAuthCrypto
 @_exported public import EdgeAuthCache
 import Foundation
+import Logging
+import Synchronization
 
 /// The bearer-token verifier: strict parsing, a key bound to the token's
 /// algorithm, the signature, then the claims policy. Every outcome is a
@@ -17,6 +19,17 @@ public final class Verifier: Sendable {
     public let l1: VerdictL1?
     /// How a verified token becomes an `Identity` (a provider's mapping, or the standard claims).
     public let mapping: ClaimMapping
+    /// Whether signatures are checked: always, except in a development verifier.
+    public let signatureCheck: SignatureCheck
+
+    public enum SignatureCheck: Sendable, Equatable {
+        case required
+        /// Claims are parsed, mapped and checked (expiry included); the signature is not.
+        /// Identities say `signatureVerified == false`. See `skippingSignaturesForDevelopment`.
+        case skippedForDevelopment
+    }
+
+    private static let logger = Logger(label: "edgeauth.verifier")
     /// Mixed into every cache key: verifiers with different policies, keys or mappings never share verdicts.
     private let cacheNamespace: [UInt8]
 
@@ -34,11 +47,40 @@ public final class Verifier: Sendable {
         self.keys = keys
         self.cache = cache
         self.mapping = mapping
+        self.signatureCheck = .required
         self.l1 = cache != nil && l1Entries > 0 ? VerdictL1(entries: l1Entries) : nil
         self.cacheNamespace = cache == nil ? [] : Self.namespace(policy: policy, keys: keys, mapping: mapping)
     }
 
     public static let defaultL1Entries = 4096
+
+    private init(developmentPolicy policy: ValidationPolicy, mapping: ClaimMapping) {
+        self.policy = policy
+        self.keys = KeySet(keys: [])
+        self.cache = nil
+        self.l1 = nil
+        self.mapping = mapping
+        self.signatureCheck = .skippedForDevelopment
+        self.cacheNamespace = []
+    }
+
+    /// A verifier that does **not** check signatures, so that a token copied from a
+    /// provider's dashboard can be tried without network access to its keys. Claims are
+    /// still parsed, mapped and checked, expiry included; identities carry
+    /// `signatureVerified == false`; nothing is cached. Never a default.
+    /// - Parameter bindHosts: every address the server listens on; all must be loopback.
+    /// - Throws: `ConfigurationError` when any of them is not loopback.
+    public static func skippingSignaturesForDevelopment(
+        policy: ValidationPolicy, mapping: ClaimMapping = .standard, bindHosts: [String]
+    ) throws(ConfigurationError) -> Verifier {
+        let exposed = bindHosts.filter { !KeyLoader.isLoopback($0) }
+        guard !bindHosts.isEmpty, exposed.isEmpty else {
+            throw ConfigurationError("development mode (signatures not checked) requires listening on loopback only; "
+                + (bindHosts.isEmpty ? "no listen address was given" : "remove \(exposed.joined(separator: ", ")) or turn development mode off"))
+        }
+        logger.warning("development mode: token signatures are NOT checked; anyone can forge a token for this server")
+        return Verifier(developmentPolicy: policy, mapping: mapping)
+    }
 
     /// Verifies the token bytes (without the `Bearer ` prefix).
     /// - Parameter now: seconds since the epoch; defaults to the system clock.
@@ -91,11 +133,15 @@ public final class Verifier: Sendable {
             case .failure(let reason):
                 return .rejected(reason)
             case .success(let view):
-                if let reason = policy.checkHeader(view) ?? keys.verifySignature(view) ?? policy.checkClaims(view, now: now) {
+                let verifying = signatureCheck == .required
+                if let reason = policy.checkHeader(view) ?? (verifying ? keys.verifySignature(view) : nil) ?? policy.checkClaims(view, now: now) {
                     return .rejected(reason)
                 }
+                if !verifying { warnOnFirstUnverifiedToken() }
                 // The standard mapping has a path of its own that resolves no pointers.
-                return .valid(mapping == .standard ? Identity(standardClaimsOf: view) : Identity(mapping: mapping, view: view))
+                return .valid(mapping == .standard
+                    ? Identity(standardClaimsOf: view, signatureVerified: verifying)
+                    : Identity(mapping: mapping, view: view, signatureVerified: verifying))
             }
         }
     }
@@ -135,5 +181,13 @@ public final class Verifier: Sendable {
     /// Seconds since the epoch from the system clock.
     public static func currentTime() -> Int64 {
         Int64(Date().timeIntervalSince1970)
+    }
+
+    private let warnedUnverified = Atomic<Bool>(false)
+
+    private func warnOnFirstUnverifiedToken() {
+        if !warnedUnverified.exchange(true, ordering: .relaxed) {
+            Self.logger.warning("development mode: accepted a token whose signature was not checked")
+        }
     }
 }

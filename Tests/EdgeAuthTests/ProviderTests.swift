@@ -228,3 +228,42 @@ struct ProviderMappingTests {
     }
 }
 
+
+/// Development mode: signatures skipped, everything else enforced, loopback only.
+@Suite("Development mode")
+struct DevelopmentModeTests {
+    static let factory = TokenFactory(key: SigningKey.hmac(secret: Array(repeating: 6, count: 32), kid: "dev"), algorithm: .hs256)
+
+    func verifier(_ hosts: [String] = ["127.0.0.1", "::1", "localhost"]) throws -> Verifier {
+        let f = Self.factory
+        return try Verifier.skippingSignaturesForDevelopment(
+            policy: ValidationPolicy(issuers: .exactly([f.issuer]), audiences: .anyOf([f.audience])), bindHosts: hosts)
+    }
+
+    @Test("a token whose key is unknown is accepted, marked unverified; claims are still checked")
+    func skipsOnlyTheSignature() throws {
+        let f = Self.factory
+        let verifier = try verifier()
+        let identity = try #require(verifier.verify(try f.token(claims: ["roles": ["admin"]]), now: f.now).identity)
+        #expect(!identity.signatureVerified && identity.roles == ["admin"] && verifier.signatureCheck == .skippedForDevelopment)
+        var tampered = Array(try f.token().utf8)
+        tampered[tampered.count - 3] ^= 0x01
+        #expect(verifier.verify(tampered, now: f.now).identity?.signatureVerified == false)
+        #expect(verifier.verify(try f.token(), now: f.now + 7200).reason?.code == "expired")
+        #expect(verifier.verify(try f.token(claims: ["iss": "https://other.example/"]), now: f.now).reason?.code == "wrongIssuer")
+        let unsecured = try f.rawToken(header: #"{"alg":"none"}"#, payload: f.claims().jsonText)
+        #expect(verifier.verify(unsecured, now: f.now).reason == .unsecured)
+    }
+
+    @Test("refused unless every listen address is loopback")
+    func loopbackOnly() {
+        #expect(throws: ConfigurationError.self) { try verifier(["0.0.0.0"]) }
+        #expect(throws: ConfigurationError.self) { try verifier(["127.0.0.1", "192.168.1.5"]) }
+        #expect(throws: ConfigurationError.self) { try verifier([]) }
+    }
+
+    @Test("a normal verifier checks signatures and says so")
+    func defaultChecks() throws {
+        #expect(try Self.factory.verifier().signatureCheck == .required)
+    }
+}
