@@ -7,6 +7,12 @@ public struct ProviderSetup: Sendable, Equatable {
     /// Supabase `role` values accepted although refused by default.
     public var allowedRoles: Set<String>
 
+    public init(provider: Provider, keySources: [KeySource], allowedRoles: Set<String> = []) {
+        self.provider = provider
+        self.keySources = keySources
+        self.allowedRoles = allowedRoles
+    }
+
     /// Reads the provider from `environment`.
     /// - Throws: `ConfigurationError` naming the variable and what a valid value looks like.
     public static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> ProviderSetup {

@@ -21,6 +21,7 @@ struct VerifierConfiguration {
     var keys: [KeySource]
     var cache: CacheConfiguration?
     var l1Entries = Verifier.defaultL1Entries
+    var mapping = ClaimMapping.standard
 
     /// Largest configuration accepted (inline JWKS documents included).
     static let maxBytes = 4 << 20
@@ -32,7 +33,7 @@ struct VerifierConfiguration {
 
     static let members: Set<String> = [
         "issuers", "anyIssuer", "audiences", "anyAudience", "algorithms", "leeway", "maxAge", "requiredType",
-        "requiredClaims", "requireExpiration", "limits", "keys", "cache",
+        "requiredClaims", "requireExpiration", "limits", "keys", "cache", "provider",
     ]
     static let limitMembers: Set<String> = ["maxTokenBytes", "maxJSONDepth", "maxJSONMembers"]
     static let cacheMembers: Set<String> = ["directory", "mapSizeBytes", "maxReaders", "maxTTL", "negativeTTL", "l1Entries"]
@@ -55,8 +56,13 @@ struct VerifierConfiguration {
         }
         try checkMembers(object, allowed: members, in: "configuration")
 
-        let issuers = try rule(object, list: "issuers", any: "anyIssuer")
-        let audiences = try rule(object, list: "audiences", any: "anyAudience")
+        // A provider sets the issuer, audiences, algorithms, keys and claim mapping itself.
+        let provider = try object["provider"].map { value throws(CABIError) in try providerSetup(value) }
+        if provider != nil, let given = ["issuers", "anyIssuer", "audiences", "anyAudience"].first(where: { object[$0] != nil }) {
+            throw .config("\(given) cannot be combined with provider, which sets the issuer and audiences")
+        }
+        let issuers = provider == nil ? try rule(object, list: "issuers", any: "anyIssuer") : nil
+        let audiences = provider == nil ? try rule(object, list: "audiences", any: "anyAudience") : nil
 
         var algorithms = AlgorithmSet.all
         if let value = object["algorithms"] {
@@ -100,10 +106,14 @@ struct VerifierConfiguration {
             }
         }
 
-        guard case .array(let entries)? = object["keys"], !entries.isEmpty else {
+        var keys = provider?.keySources ?? []
+        let entries: [JSONValue]
+        switch object["keys"] {
+        case .array(let list)? where !list.isEmpty || !keys.isEmpty: entries = list
+        case nil where !keys.isEmpty: entries = []
+        default:
             throw .config("keys must be a non-empty array of key sources, each an object with one of: \(sourceMembers.joined(separator: ", "))")
         }
-        var keys = [KeySource]()
         for (index, entry) in entries.enumerated() {
             keys.append(try keySpec(entry, index: index))
         }
@@ -135,18 +145,78 @@ struct VerifierConfiguration {
             cache = configuration
         }
 
-        let policy = ValidationPolicy(
-            issuers: issuers.map(IssuerRule.exactly) ?? .any,
-            audiences: audiences.map(AudienceRule.anyOf) ?? .any,
-            algorithms: algorithms,
-            requiredClaims: requiredClaims,
-            leeway: leeway,
-            requireExpiration: requireExpiration,
-            maxAge: maxAge,
-            requiredType: requiredType,
-            limits: limits
-        )
-        return VerifierConfiguration(policy: policy, keys: keys, cache: cache, l1Entries: l1Entries)
+        var policy = provider.map { $0.provider.policy(leeway: leeway, allowedRoles: $0.allowedRoles) }
+            ?? ValidationPolicy(issuers: issuers.map(IssuerRule.exactly) ?? .any, audiences: audiences.map(AudienceRule.anyOf) ?? .any)
+        // Explicit algorithms narrow a provider's, never widen them.
+        policy.algorithms = provider == nil ? algorithms : AlgorithmSet(rawValue: policy.algorithms.rawValue & algorithms.rawValue)
+        policy.requiredClaims = requiredClaims
+        policy.leeway = leeway
+        policy.requireExpiration = requireExpiration
+        policy.maxAge = maxAge
+        policy.requiredType = requiredType
+        policy.limits = limits
+        return VerifierConfiguration(policy: policy, keys: keys, cache: cache, l1Entries: l1Entries,
+                                     mapping: provider?.provider.mapping ?? .standard)
+    }
+
+    static let providerMembers: [String: Set<String>] = [
+        "auth0": ["name", "domain", "audience", "rolesClaim", "permissionsClaim"],
+        "workos": ["name", "domain", "clientId"],
+        "supabase": ["name", "projectId", "supabaseURL", "audience", "allowedRoles", "jwtSecretEnv"],
+        "keycloak": ["name", "serverURL", "realm", "clientId", "audience"],
+        "custom": ["name", "issuer", "jwksURL", "audience"],
+    ]
+
+    /// `provider`: `{"name": "auth0", "domain": …, …}` (docs/c-api.md).
+    private static func providerSetup(_ value: JSONValue) throws(CABIError) -> ProviderSetup {
+        guard case .object(let members) = value, case .string(let name)? = members["name"], let allowed = providerMembers[name] else {
+            throw .config("provider must be an object with \"name\": one of \(providerMembers.keys.sorted().joined(separator: ", "))")
+        }
+        try checkMembers(members, allowed: allowed, in: "provider")
+        func text(_ key: String) throws(CABIError) -> String? {
+            guard let value = members[key] else { return nil }
+            guard case .string(let string) = value else { throw .config("provider.\(key) must be a string") }
+            return string
+        }
+        func required(_ key: String) throws(CABIError) -> String {
+            guard let value = try text(key) else { throw .config("provider.\(key) is required for provider \(name)") }
+            return value
+        }
+        do {
+            var keys = [KeySource]()
+            var allowedRoles = Set<String>()
+            let provider: Provider
+            switch name {
+            case "auth0":
+                provider = try Provider.auth0(domain: try required("domain"), audience: try required("audience"),
+                                              rolesClaim: try text("rolesClaim"), permissionsClaim: try text("permissionsClaim") ?? "permissions")
+            case "workos":
+                provider = try Provider.workOS(domain: try required("domain"), clientId: try text("clientId"))
+            case "supabase":
+                let audience = try text("audience") ?? "authenticated"
+                if let projectId = try text("projectId") {
+                    guard members["supabaseURL"] == nil else { throw CABIError.config("provider: give projectId or supabaseURL, not both") }
+                    provider = try Provider.supabase(projectId: projectId, audience: audience)
+                } else {
+                    provider = try Provider.supabase(supabaseURL: try required("supabaseURL"), audience: audience)
+                }
+                if let variable = try text("jwtSecretEnv") { keys.append(.hmacSecretEnvironment(variable)) }
+                if let roles = members["allowedRoles"] { allowedRoles = Set(try strings(roles, "provider.allowedRoles")) }
+            case "keycloak":
+                provider = try Provider.keycloak(serverURL: try required("serverURL"), realm: try required("realm"),
+                                                 clientId: try text("clientId"), audience: try text("audience"))
+            default:
+                provider = try Provider.custom(issuer: try required("issuer"), jwksURL: try required("jwksURL"), audience: try text("audience"))
+            }
+            if let jwksURL = provider.endpoints.jwksURL { keys.insert(.jwksURL(jwksURL), at: 0) }
+            return ProviderSetup(provider: provider, keySources: keys, allowedRoles: allowedRoles)
+        } catch let error as ConfigurationError {
+            throw .config("provider: \(error.message)")
+        } catch let error as CABIError {
+            throw error
+        } catch {
+            throw .config("provider: \(error)")
+        }
     }
 
     private static func checkMembers(_ object: [String: JSONValue], allowed: Set<String>, in place: String) throws(CABIError) {

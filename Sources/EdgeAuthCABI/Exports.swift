@@ -91,7 +91,8 @@ public func edgeauth_verifier_new(
         let configuration = try unsafe VerifierConfiguration.parse(bytes)
         let keys = try CABIKeyLoader.load(configuration.keys)
         let cache = try configuration.cache.map { configuration throws(CABIError) in try CacheRegistry.cache(for: configuration) }
-        let handle = VerifierHandle(verifier: Verifier(policy: configuration.policy, keys: keys, cache: cache, l1Entries: configuration.l1Entries))
+        let handle = VerifierHandle(verifier: Verifier(policy: configuration.policy, keys: keys, cache: cache, l1Entries: configuration.l1Entries,
+                                                          mapping: configuration.mapping))
         unsafe verifierOut.pointee = Handle.make(handle)
         return EDGEAUTH_OK
     } catch {

@@ -378,6 +378,30 @@ def test_jwks_url_on_loopback_is_downloaded_while_the_caller_waits(jwks_server):
         assert v.verify(bench_token("keycloak-eddsa"), now=NOW).valid
 
 
+def test_a_provider_sets_issuer_audience_algorithms_and_keys(jwks_server):
+    provider = {"name": "custom", "issuer": KEYCLOAK, "jwksURL": jwks_server + "/.well-known/jwks.json", "audience": AUDIENCE}
+    with edgeauth.Verifier({"provider": provider}) as v:
+        assert v.key_count == 10
+        assert v.verify(bench_token("keycloak-es256"), now=NOW).valid
+        # The provider's issuer only, and no HMAC: custom providers sign asymmetrically.
+        assert v.verify(bench_token("auth0-es256"), now=NOW).verdict_name == "wrongIssuer"
+        assert v.verify(bench_token("keycloak-hs256"), now=NOW).verdict_name == "algorithmNotAllowed"
+
+
+@pytest.mark.parametrize("cfg, message", [
+    ({"provider": {"name": "auth0", "domain": "acme.us.auth0.com", "audience": "a"}, "issuers": [AUTH0]},
+     "issuers cannot be combined with provider"),
+    ({"provider": {"name": "okta"}}, "provider must be an object with \"name\""),
+    ({"provider": {"name": "auth0", "audience": "a"}}, "provider.domain is required"),
+    ({"provider": {"name": "auth0", "domain": "http://acme.us.auth0.com", "audience": "a"}}, "provider: auth0.domain must be a host name"),
+    ({"provider": {"name": "keycloak", "serverURL": "https://s", "realm": "r", "tenant": "x"}}, 'provider: unknown member "tenant"'),
+])
+def test_provider_configuration_errors_say_what_to_fix(cfg, message):
+    with pytest.raises(edgeauth.EdgeAuthError) as error:
+        edgeauth.Verifier(cfg)
+    assert error.value.status == edgeauth.ERR_CONFIG and message in error.value.message, error.value.message
+
+
 def test_jwks_url_answering_an_error_fails_with_a_keys_error(jwks_server):
     started = time.monotonic()
     with pytest.raises(edgeauth.EdgeAuthError) as error:
