@@ -159,63 +159,30 @@ struct VerifierConfiguration {
                                      mapping: provider?.provider.mapping ?? .standard)
     }
 
-    static let providerMembers: [String: Set<String>] = [
-        "auth0": ["name", "domain", "audience", "rolesClaim", "permissionsClaim"],
-        "workos": ["name", "domain", "clientId"],
-        "supabase": ["name", "projectId", "supabaseURL", "audience", "allowedRoles", "jwtSecretEnv"],
-        "keycloak": ["name", "serverURL", "realm", "clientId", "audience"],
-        "custom": ["name", "issuer", "jwksURL", "audience"],
-    ]
-
     /// `provider`: `{"name": "auth0", "domain": …, …}` (docs/c-api.md).
     private static func providerSetup(_ value: JSONValue) throws(CABIError) -> ProviderSetup {
-        guard case .object(let members) = value, case .string(let name)? = members["name"], let allowed = providerMembers[name] else {
-            throw .config("provider must be an object with \"name\": one of \(providerMembers.keys.sorted().joined(separator: ", "))")
+        let names = ProviderSetup.settings.keys.sorted()
+        guard case .object(let members) = value, case .string(let name)? = members["name"], let settings = ProviderSetup.settings[name] else {
+            throw .config("provider must be an object with \"name\": one of \(names.joined(separator: ", "))")
         }
-        try checkMembers(members, allowed: allowed, in: "provider")
-        func text(_ key: String) throws(CABIError) -> String? {
-            guard let value = members[key] else { return nil }
-            guard case .string(let string) = value else { throw .config("provider.\(key) must be a string") }
-            return string
-        }
-        func required(_ key: String) throws(CABIError) -> String {
-            guard let value = try text(key) else { throw .config("provider.\(key) is required for provider \(name)") }
-            return value
-        }
-        do {
-            var keys = [KeySource]()
-            var allowedRoles = Set<String>()
-            let provider: Provider
-            switch name {
-            case "auth0":
-                provider = try Provider.auth0(domain: try required("domain"), audience: try required("audience"),
-                                              rolesClaim: try text("rolesClaim"), permissionsClaim: try text("permissionsClaim") ?? "permissions")
-            case "workos":
-                provider = try Provider.workOS(domain: try required("domain"), clientId: try text("clientId"))
-            case "supabase":
-                let audience = try text("audience") ?? "authenticated"
-                if let projectId = try text("projectId") {
-                    guard members["supabaseURL"] == nil else { throw CABIError.config("provider: give projectId or supabaseURL, not both") }
-                    provider = try Provider.supabase(projectId: projectId, audience: audience)
-                } else {
-                    provider = try Provider.supabase(supabaseURL: try required("supabaseURL"), audience: audience)
+        try checkMembers(members, allowed: Set(settings + ["name"]), in: "provider")
+        let source = ProviderSetup.SettingSource(
+            value: { (key) throws(ConfigurationError) -> String? in
+                switch members[key] {
+                case nil: return nil
+                case .string(let text)?: return text
+                // A list (allowedRoles) is passed the way the environment spells it.
+                case .array(let items)? where items.allSatisfy({ $0.stringValue != nil }):
+                    return items.compactMap(\.stringValue).joined(separator: ",")
+                default: throw ConfigurationError("provider.\(key) must be a string")
                 }
-                if let variable = try text("jwtSecretEnv") { keys.append(.hmacSecretEnvironment(variable)) }
-                if let roles = members["allowedRoles"] { allowedRoles = Set(try strings(roles, "provider.allowedRoles")) }
-            case "keycloak":
-                provider = try Provider.keycloak(serverURL: try required("serverURL"), realm: try required("realm"),
-                                                 clientId: try text("clientId"), audience: try text("audience"))
-            default:
-                provider = try Provider.custom(issuer: try required("issuer"), jwksURL: try required("jwksURL"), audience: try text("audience"))
-            }
-            if let jwksURL = provider.endpoints.jwksURL { keys.insert(.jwksURL(jwksURL), at: 0) }
-            return ProviderSetup(provider: provider, keySources: keys, allowedRoles: allowedRoles)
-        } catch let error as ConfigurationError {
-            throw .config("provider: \(error.message)")
-        } catch let error as CABIError {
-            throw error
+            },
+            describe: { "provider.\($0)" }
+        )
+        do {
+            return try ProviderSetup.fromSettings(provider: name, source)
         } catch {
-            throw .config("provider: \(error)")
+            throw .config(error.message)
         }
     }
 

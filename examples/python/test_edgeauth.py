@@ -393,7 +393,7 @@ def test_a_provider_sets_issuer_audience_algorithms_and_keys(jwks_server):
      "issuers cannot be combined with provider"),
     ({"provider": {"name": "okta"}}, "provider must be an object with \"name\""),
     ({"provider": {"name": "auth0", "audience": "a"}}, "provider.domain is required"),
-    ({"provider": {"name": "auth0", "domain": "http://acme.us.auth0.com", "audience": "a"}}, "provider: auth0.domain must be a host name"),
+    ({"provider": {"name": "auth0", "domain": "http://acme.us.auth0.com", "audience": "a"}}, "provider.domain must be a host name"),
     ({"provider": {"name": "keycloak", "serverURL": "https://s", "realm": "r", "tenant": "x"}}, 'provider: unknown member "tenant"'),
 ])
 def test_provider_configuration_errors_say_what_to_fix(cfg, message):
