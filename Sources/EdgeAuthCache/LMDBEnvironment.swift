@@ -186,14 +186,6 @@ final class LMDBEnvironment: @unchecked Sendable {
         key.withUnsafeBytes { put(txn, dbi, $0, value) }
     }
 
-    static func delete(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: [UInt8]) -> Int32 {
-        key.withUnsafeBytes { keyBytes in
-            var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
-            let rc = mdb_del(txn, dbi, &k, nil)
-            return rc == MDB_NOTFOUND ? 0 : rc
-        }
-    }
-
     /// Deletes every entry of `dbi` for which `isExpired` returns true; returns how many.
     static func sweep(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ isExpired: (UnsafeRawBufferPointer) -> Bool) -> (Int32, Int) {
         var cursor: OpaquePointer?
