@@ -19,6 +19,8 @@ public final class Verifier: Sendable {
     public let l1: VerdictL1?
     /// How a verified token becomes an `Identity` (a provider's mapping, or the standard claims).
     public let mapping: ClaimMapping
+    /// `mapping == .standard`, decided once: the standard mapping has a path that resolves no pointers.
+    private let standardMapping: Bool
     /// Whether signatures are checked: always, except in a development verifier.
     public let signatureCheck: SignatureCheck
 
@@ -47,6 +49,7 @@ public final class Verifier: Sendable {
         self.keys = keys
         self.cache = cache
         self.mapping = mapping
+        self.standardMapping = mapping == .standard
         self.signatureCheck = .required
         self.l1 = cache != nil && l1Entries > 0 ? VerdictL1(entries: l1Entries) : nil
         self.cacheNamespace = cache == nil ? [] : Self.namespace(policy: policy, keys: keys, mapping: mapping)
@@ -60,6 +63,7 @@ public final class Verifier: Sendable {
         self.cache = nil
         self.l1 = nil
         self.mapping = mapping
+        self.standardMapping = mapping == .standard
         self.signatureCheck = .skippedForDevelopment
         self.cacheNamespace = []
     }
@@ -138,8 +142,7 @@ public final class Verifier: Sendable {
                     return .rejected(reason)
                 }
                 if !verifying { warnOnFirstUnverifiedToken() }
-                // The standard mapping has a path of its own that resolves no pointers.
-                return .valid(mapping == .standard
+                return .valid(standardMapping
                     ? Identity(standardClaimsOf: view, signatureVerified: verifying)
                     : Identity(mapping: mapping, view: view, signatureVerified: verifying))
             }
