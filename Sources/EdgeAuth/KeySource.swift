@@ -10,6 +10,9 @@ public enum KeySource: Sendable, Hashable {
     case jwksFile(String)
     /// A JWKS document at an HTTPS URL (plain HTTP only for loopback hosts).
     case jwksURL(String)
+    /// The JWKS named by an issuer's OIDC discovery document
+    /// (`{issuer}/.well-known/openid-configuration`, whose `issuer` must match exactly).
+    case discovery(issuer: String)
     /// A PEM public key or certificate in a file.
     case pemFile(String, kid: String? = nil)
     /// An HMAC secret read from a file (raw bytes; one trailing newline is ignored).
@@ -49,14 +52,36 @@ public enum KeyLoader {
     }
 
     static func load(_ source: KeySource, environment: [String: String]) async throws -> KeySet {
-        if case .jwksURL(let url) = source {
-            do {
-                return try KeySet(jwksJSON: try await fetch(url))
-            } catch let error as CryptoError {
-                throw ConfigurationError("\(source.label): \(error.reason)" + (error.underlying.map { " (\($0))" } ?? ""))
-            }
+        let url: String
+        switch source {
+        case .jwksURL(let jwksURL): url = jwksURL
+        case .discovery(let issuer): url = try await discoverJWKSURL(issuer: issuer)
+        default: return try loadLocal(source, environment: environment)
         }
-        return try loadLocal(source, environment: environment)
+        do {
+            return try KeySet(jwksJSON: try await fetch(url))
+        } catch let error as CryptoError {
+            throw ConfigurationError("\(source.label): \(error.reason)" + (error.underlying.map { " (\($0))" } ?? ""))
+        }
+    }
+
+    /// The `jwks_uri` of an issuer's OIDC discovery document. The document's `issuer`
+    /// must equal the configured one exactly (OpenID Connect Discovery §4.3), so a
+    /// document served for another issuer is never trusted.
+    public static func discoverJWKSURL(issuer: String) async throws -> String {
+        let base = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
+        let url = base + "/.well-known/openid-configuration"
+        let document = try await fetch(url, what: "discovery document")
+        guard case .object(let metadata)? = try? JSONValue.parse(document) else {
+            throw ConfigurationError("discovery document \(url) is not a JSON object")
+        }
+        guard metadata["issuer"]?.stringValue == issuer else {
+            throw ConfigurationError("discovery document \(url) names issuer \(metadata["issuer"]?.stringValue.map { "\"\($0)\"" } ?? "none"), not \"\(issuer)\"")
+        }
+        guard let jwksURI = metadata["jwks_uri"]?.stringValue, !jwksURI.isEmpty else {
+            throw ConfigurationError("discovery document \(url) has no jwks_uri")
+        }
+        return jwksURI
     }
 
     /// Loads a source that needs no network (everything but `.jwksURL`), synchronously.
@@ -68,8 +93,8 @@ public enum KeyLoader {
                 return try KeySet(jwksJSON: Array(text.utf8))
             case .jwksFile(let path):
                 return try KeySet(jwksJSON: try readFile(path))
-            case .jwksURL(let url):
-                throw ConfigurationError("JWKS URL \(url) must be downloaded with KeyLoader.load")
+            case .jwksURL, .discovery:
+                throw ConfigurationError("\(source.label) must be downloaded with KeyLoader.load")
             case .pemFile(let path, let kid):
                 return KeySet(keys: [try VerificationKey(pem: String(decoding: try readFile(path), as: UTF8.self), kid: kid)])
             case .hmacSecretFile(let path, let kid):
@@ -106,13 +131,13 @@ public enum KeyLoader {
         return Array(data)
     }
 
-    /// Downloads a JWKS: HTTPS only (HTTP for loopback), bounded size and time.
-    static func fetch(_ urlString: String) async throws -> [UInt8] {
+    /// Downloads a JWKS (or a discovery document): HTTPS only (HTTP for loopback), bounded size and time.
+    static func fetch(_ urlString: String, what: String = "JWKS URL") async throws -> [UInt8] {
         guard let url = URL(string: urlString), let scheme = url.scheme?.lowercased(), let host = url.host else {
-            throw ConfigurationError("JWKS URL \(urlString) is not a valid URL")
+            throw ConfigurationError("\(what) \(urlString) is not a valid URL")
         }
         guard scheme == "https" || (scheme == "http" && isLoopback(host)) else {
-            throw ConfigurationError("JWKS URL \(urlString) must use https (plain http is allowed only for loopback hosts)")
+            throw ConfigurationError("\(what) \(urlString) must use https (plain http is allowed only for loopback hosts)")
         }
         var request = HTTPClientRequest(url: urlString)
         request.headers.add(name: "Accept", value: "application/jwk-set+json, application/json")
@@ -120,16 +145,16 @@ public enum KeyLoader {
         do {
             response = try await HTTPClient.shared.execute(request, timeout: fetchTimeout)
         } catch {
-            throw ConfigurationError("JWKS URL \(urlString) could not be fetched: \(error)")
+            throw ConfigurationError("\(what) \(urlString) could not be fetched: \(error)")
         }
         guard response.status == .ok else {
-            throw ConfigurationError("JWKS URL \(urlString) answered HTTP \(response.status.code)")
+            throw ConfigurationError("\(what) \(urlString) answered HTTP \(response.status.code)")
         }
         do {
             let body = try await response.body.collect(upTo: maxDocumentBytes)
             return Array(buffer: body)
         } catch {
-            throw ConfigurationError("JWKS URL \(urlString): response larger than \(maxDocumentBytes) bytes or interrupted")
+            throw ConfigurationError("\(what) \(urlString): response larger than \(maxDocumentBytes) bytes or interrupted")
         }
     }
 
@@ -139,12 +164,21 @@ public enum KeyLoader {
 }
 
 extension KeySource {
+    /// Whether loading the source needs the network.
+    public var isRemote: Bool {
+        switch self {
+        case .jwksURL, .discovery: true
+        default: false
+        }
+    }
+
     /// What the source is, for messages (never a secret's value).
     public var label: String {
         switch self {
         case .jwks: "inline JWKS"
         case .jwksFile(let path): "JWKS file \(path)"
         case .jwksURL(let url): "JWKS URL \(url)"
+        case .discovery(let issuer): "OIDC discovery for \(issuer)"
         case .pemFile(let path, _): "PEM file \(path)"
         case .hmacSecretFile(let path, _): "HMAC secret file \(path)"
         case .hmacSecretEnvironment(let name, _): "HMAC secret variable \(name)"

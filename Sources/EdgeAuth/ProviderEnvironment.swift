@@ -82,7 +82,7 @@ public struct ProviderSetup: Sendable, Equatable {
             case "custom":
                 provider = try Provider.custom(
                     issuer: try required("issuer", example: "https://login.example.com/"),
-                    jwksURL: try required("jwksURL", example: "https://login.example.com/.well-known/jwks.json"),
+                    jwksURL: try text("jwksURL"),
                     audience: try text("audience")
                 )
             default:
@@ -96,7 +96,12 @@ public struct ProviderSetup: Sendable, Equatable {
             }
             throw error
         }
-        if let jwksURL = provider.endpoints.jwksURL { keys.insert(.jwksURL(jwksURL), at: 0) }
+        if let jwksURL = provider.endpoints.jwksURL {
+            keys.insert(.jwksURL(jwksURL), at: 0)
+        } else {
+            // A custom issuer without a JWKS URL: the one its discovery document names.
+            keys.insert(.discovery(issuer: provider.endpoints.issuer), at: 0)
+        }
         return ProviderSetup(provider: provider, keySources: keys, allowedRoles: allowedRoles)
     }
 

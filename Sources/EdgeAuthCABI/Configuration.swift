@@ -309,7 +309,7 @@ enum CABIKeyLoader {
     }
 
     static func load(_ source: KeySource) throws(CABIError) -> KeySet {
-        if case .jwksURL(let url) = source { return try fetch(url) }
+        if source.isRemote { return try fetch(source) }
         do {
             return try KeyLoader.loadLocal(source)
         } catch {
@@ -317,17 +317,17 @@ enum CABIKeyLoader {
         }
     }
 
-    /// Downloads a JWKS with `KeyLoader`, blocking the calling thread until it is done.
-    static func fetch(_ url: String) throws(CABIError) -> KeySet {
+    /// Downloads keys with `KeyLoader`, blocking the calling thread until it is done.
+    static func fetch(_ source: KeySource) throws(CABIError) -> KeySet {
         let insideTask = unsafe withUnsafeCurrentTask { task in unsafe task != nil }
         guard !insideTask else {
-            throw .keys("JWKS URL \(url): edgeauth_verifier_new was called from inside a Swift task, where waiting for the download could deadlock; call it from an ordinary thread, or use EdgeAuth's Swift API")
+            throw .keys("\(source.label): edgeauth_verifier_new was called from inside a Swift task, where waiting for the download could deadlock; call it from an ordinary thread, or use EdgeAuth's Swift API")
         }
         let outcome = Outcome()
         let done = DispatchSemaphore(value: 0)
         Task.detached {
             do {
-                outcome.result = .success(try await KeyLoader.load([.jwksURL(url)]))
+                outcome.result = .success(try await KeyLoader.load([source]))
             } catch {
                 outcome.result = .failure(error)
             }
@@ -340,9 +340,9 @@ enum CABIKeyLoader {
         case .failure(let error as ConfigurationError)?:
             throw .keys(error.message)
         case .failure(let error)?:
-            throw .keys("JWKS URL \(url): \(error)")
+            throw .keys("\(source.label): \(error)")
         case nil:
-            throw .keys("JWKS URL \(url): the download did not finish")
+            throw .keys("\(source.label): the download did not finish")
         }
     }
 

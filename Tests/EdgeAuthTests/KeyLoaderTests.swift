@@ -16,12 +16,17 @@ final class StaticHTTPServer: Sendable {
         var body: [UInt8]
     }
 
-    init(routes: [String: Route]) async throws {
+    convenience init(routes: [String: Route]) async throws {
+        try await self.init { _ in routes }
+    }
+
+    /// Routes that depend on the port the server got (documents naming its own URL).
+    init(routesForPort: @escaping @Sendable (Int) -> [String: Route]) async throws {
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.pipeline.configureHTTPServerPipeline().flatMap {
-                    channel.pipeline.addHandler(Handler(routes: routes))
+                    channel.pipeline.addHandler(Handler(routes: routesForPort(channel.localAddress?.port ?? 0)))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -69,6 +74,41 @@ struct KeyLoaderTests {
         let factory = TokenFactory(key: Self.signer, algorithm: .es256)
         let verifier = Verifier(policy: ValidationPolicy(issuers: .exactly([factory.issuer]), audiences: .anyOf([factory.audience])), keys: keys)
         #expect(verifier.verify(try factory.token(), now: factory.now).identity?.id == "user-123")
+    }
+
+    @Test("OIDC discovery: the JWKS named by the issuer's metadata; a document for another issuer is refused")
+    func discovery() async throws {
+        let server = try await StaticHTTPServer { port in
+            let issuer = "http://127.0.0.1:\(port)/tenant"
+            let metadata: JSONValue = ["issuer": .string(issuer), "jwks_uri": .string("http://127.0.0.1:\(port)/keys")]
+            let impostor: JSONValue = ["issuer": "https://elsewhere.example", "jwks_uri": .string("http://127.0.0.1:\(port)/keys")]
+            return [
+                "/tenant/.well-known/openid-configuration": .init(body: Array(metadata.jsonText.utf8)),
+                "/other/.well-known/openid-configuration": .init(body: Array(impostor.jsonText.utf8)),
+                "/nokeys/.well-known/openid-configuration": .init(body: Array(#"{"issuer": "http://127.0.0.1:\#(port)/nokeys"}"#.utf8)),
+                "/keys": .init(body: Self.jwks),
+            ]
+        }
+        defer { Task { try? await server.stop() } }
+        let base = "http://127.0.0.1:\(server.port)"
+        let keys = try await KeyLoader.load([.discovery(issuer: base + "/tenant")])
+        #expect(keys.keys.map(\.kid) == ["loader-key"])
+        // A custom provider without a JWKS URL discovers it.
+        let setup = try ProviderSetup.fromEnvironment(["EDGEAUTH_ISSUER": base + "/tenant"])
+        #expect(setup.keySources == [.discovery(issuer: base + "/tenant")])
+        await #expect(throws: ConfigurationError.self) { try await KeyLoader.load([.discovery(issuer: base + "/other")]) }
+        do {
+            _ = try await KeyLoader.load([.discovery(issuer: base + "/other")])
+        } catch let error as ConfigurationError {
+            #expect(error.message.contains("names issuer \"https://elsewhere.example\""))
+        }
+        do {
+            _ = try await KeyLoader.load([.discovery(issuer: base + "/nokeys")])
+            Issue.record("a document without jwks_uri was accepted")
+        } catch let error as ConfigurationError {
+            #expect(error.message.contains("has no jwks_uri"))
+        }
+        #expect(throws: ConfigurationError.self) { try KeyLoader.loadLocal(.discovery(issuer: base + "/tenant")) }
     }
 
     @Test("HTTP errors, oversized and invalid documents are configuration errors naming the URL")

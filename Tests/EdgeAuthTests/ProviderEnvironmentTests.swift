@@ -48,7 +48,6 @@ struct ProviderEnvironmentTests {
         (["MCP_USE_OAUTH_AUTH0_DOMAIN": "http://a.auth0.com", "EDGEAUTH_AUTH0_AUDIENCE": "x"], "MCP_USE_OAUTH_AUTH0_DOMAIN must be a host name like"),
         (["EDGEAUTH_KEYCLOAK_SERVER_URL": "sso.example.com", "EDGEAUTH_KEYCLOAK_REALM": "r"], "EDGEAUTH_KEYCLOAK_SERVER_URL must be an https URL like"),
         (["EDGEAUTH_PROVIDER": "supabase"], "EDGEAUTH_SUPABASE_PROJECT_ID (or MCP_USE_OAUTH_SUPABASE_PROJECT_ID) is required"),
-        (["EDGEAUTH_ISSUER": "https://login.example.com/"], "EDGEAUTH_JWKS_URL is required"),
         (["EDGEAUTH_WORKOS_DOMAIN": "  "], "EDGEAUTH_WORKOS_DOMAIN is set but empty"),
     ])
     func errors(_ environment: [String: String], _ message: String) {
