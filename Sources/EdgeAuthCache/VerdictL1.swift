@@ -53,9 +53,13 @@ public final class VerdictL1: Sendable {
         Checksum.of(token, seed: seed)
     }
 
+    /// The stripe and the slot in it that a hash selects.
+    private func place(_ hash: UInt64) -> (Stripe, Int) {
+        (stripes[Int(hash % UInt64(Self.stripeCount))], Int((hash / UInt64(Self.stripeCount)) % UInt64(slotsPerStripe)))
+    }
+
     public func lookup(_ token: UnsafeRawBufferPointer, hash: UInt64, now: Int64, epoch: UInt64) -> CachedVerdict? {
-        let stripe = stripes[Int(hash % UInt64(Self.stripeCount))]
-        let index = Int((hash / UInt64(Self.stripeCount)) % UInt64(slotsPerStripe))
+        let (stripe, index) = place(hash)
         let found = stripe.slots.withLock { slots -> CachedVerdict? in
             guard let slot = slots[index], slot.hash == hash else { return nil }
             guard now < slot.expiry, slot.epoch == epoch else {
@@ -74,8 +78,7 @@ public final class VerdictL1: Sendable {
     public func insert(_ token: UnsafeRawBufferPointer, hash: UInt64, verdict: CachedVerdict, expiry: Int64, epoch: UInt64) {
         guard token.count <= Self.maxTokenBytes else { return }
         let slot = Slot(hash: hash, token: Array(token), verdict: verdict, expiry: expiry, epoch: epoch)
-        let stripe = stripes[Int(hash % UInt64(Self.stripeCount))]
-        let index = Int((hash / UInt64(Self.stripeCount)) % UInt64(slotsPerStripe))
+        let (stripe, index) = place(hash)
         stripe.slots.withLock { $0[index] = slot }
     }
 }

@@ -41,20 +41,13 @@ extension Identity {
             guard let value = pointer?.resolve(in: doc, from: root), value.kind == .string else { return nil }
             return value
         }
-        var sources = IdentitySources()
+        var sources = IdentitySources(registered: c, signatureVerified: signatureVerified)
         sources.subject = string(mapping.subject)
         sources.email = string(mapping.email)
         sources.name = string(mapping.name)
         sources.username = string(mapping.username)
         sources.picture = string(mapping.picture)
         sources.organization = string(mapping.organization)
-        sources.issuer = c.iss
-        sources.audience = c.aud
-        sources.tokenId = c.jti
-        sources.clientId = c.clientID ?? c.azp
-        sources.expiresAt = c.exp
-        sources.issuedAt = c.iat
-        sources.signatureVerified = signatureVerified
         sources.scopes = mapping.scopes.lazy.compactMap { $0.resolve(in: doc, from: root) }.first { value in
             value.kind == .array || (value.kind == .string && Identity.hasWord(doc, value))
         }

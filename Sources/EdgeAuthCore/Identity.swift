@@ -162,9 +162,8 @@ public struct Identity: @unchecked Sendable, Hashable {
     }
 
     init(standardClaimsOf doc: UnsafeRawBufferPointer, claims c: RegisteredClaims, signatureVerified: Bool) {
-        var sources = IdentitySources()
+        var sources = IdentitySources(registered: c, signatureVerified: signatureVerified)
         sources.subject = c.sub
-        sources.issuer = c.iss
         sources.email = c.email
         sources.name = c.name
         sources.username = c.preferredUsername
@@ -172,14 +171,8 @@ public struct Identity: @unchecked Sendable, Hashable {
         sources.roles = c.roles
         sources.permissions = c.permissions
         sources.organization = c.orgID
-        sources.audience = c.aud
-        sources.tokenId = c.jti
-        sources.clientId = c.clientID ?? c.azp
         // `scope` (space-separated) wins; an `scp` array (Okta, Azure) otherwise.
         sources.scopes = c.scope.flatMap { Self.hasWord(doc, $0) ? $0 : nil } ?? c.scp
-        sources.expiresAt = c.exp
-        sources.issuedAt = c.iat
-        sources.signatureVerified = signatureVerified
         self.init(storage: IdentityStorage.make(payload: doc, sources: sources))
     }
 

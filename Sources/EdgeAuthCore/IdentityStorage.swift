@@ -15,6 +15,18 @@ public struct IdentitySources: Sendable {
     public var additions: [ListAddition] = []
 
     public init() {}
+
+    /// The fields every mapping takes from the registered claims: issuer, audience,
+    /// `jti`, client (`client_id`, else `azp`) and times.
+    public init(registered c: RegisteredClaims, signatureVerified: Bool) {
+        issuer = c.iss
+        audience = c.aud
+        tokenId = c.jti
+        clientId = c.clientID ?? c.azp
+        expiresAt = c.exp
+        issuedAt = c.iat
+        self.signatureVerified = signatureVerified
+    }
 }
 
 /// Elements appended to one of an identity's lists.

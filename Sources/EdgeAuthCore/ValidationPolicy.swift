@@ -41,12 +41,29 @@ public struct ValidationPolicy: Sendable {
     public var limits: TokenLimits
     /// Top-level string claims whose listed values are refused (`claimValueNotAllowed`),
     /// e.g. Supabase's `role`: `anon`, `service_role`.
-    public var refusedClaimValues: [String: [String]] = [:]
+    public var refusedClaimValues: [String: [String]] = [:] {
+        didSet { refusedClaimBytes = Self.bytes(refusedClaimValues) }
+    }
 
     // Pre-encoded UTF-8 for comparisons that do not allocate.
     @usableFromInline var issuerBytes: [[UInt8]]
     @usableFromInline var audienceBytes: [[UInt8]]
     @usableFromInline var requiredTypeBytes: [UInt8]?
+    /// `refusedClaimValues` in name order, as UTF-8, so a check neither sorts nor encodes.
+    @usableFromInline var refusedClaimBytes: [RefusedClaim] = []
+
+    @usableFromInline
+    struct RefusedClaim: Sendable {
+        @usableFromInline let name: String
+        @usableFromInline let nameBytes: [UInt8]
+        @usableFromInline let values: [(text: String, bytes: [UInt8])]
+    }
+
+    private static func bytes(_ rules: [String: [String]]) -> [RefusedClaim] {
+        rules.sorted { $0.key < $1.key }.map { name, values in
+            RefusedClaim(name: name, nameBytes: Array(name.utf8), values: values.map { ($0, Array($0.utf8)) })
+        }
+    }
 
     public init(
         issuers: IssuerRule,
@@ -148,18 +165,18 @@ public struct ValidationPolicy: Sendable {
         for name in requiredClaims where !Self.hasClaim(view, name) {
             return .missingClaim(name)
         }
-        if !refusedClaimValues.isEmpty, let reason = Self.refusedValue(view, refusedClaimValues) { return reason }
+        if !refusedClaimBytes.isEmpty, let reason = Self.refusedValue(view, refusedClaimBytes) { return reason }
         return nil
     }
 
     @usableFromInline
-    static func refusedValue(_ view: TokenView, _ rules: [String: [String]]) -> Reason? {
-        for (claim, refused) in rules.sorted(by: { $0.key < $1.key }) {
-            var name = claim
-            let value = name.withUTF8 { JSONText.member(view.payload, view.payloadObject, UnsafeRawBufferPointer($0)) }
+    static func refusedValue(_ view: TokenView, _ rules: [RefusedClaim]) -> Reason? {
+        let object = view.payloadObject
+        for rule in rules {
+            let value = rule.nameBytes.withUnsafeBytes { JSONText.member(view.payload, object, $0) }
             guard let value, value.kind == .string else { continue }
-            for candidate in refused where Array(candidate.utf8).withUnsafeBytes({ JSONText.equal(view.payload, value, $0) }) {
-                return .claimValueNotAllowed(claim: claim, value: candidate)
+            for candidate in rule.values where candidate.bytes.withUnsafeBytes({ JSONText.equal(view.payload, value, $0) }) {
+                return .claimValueNotAllowed(claim: rule.name, value: candidate.text)
             }
         }
         return nil
