@@ -54,15 +54,17 @@ let package = Package(
         .executableTarget(
             name: "EdgeAuthCLI",
             dependencies: [
-                "EdgeAuth",
+                "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // The hand-written header include/edgeauth.h as a module: header only, nothing to link.
         .systemLibrary(name: "CEdgeAuth"),
         .target(
+            // The modules EdgeAuth re-exports are listed too: the incremental build only rebuilds a
+            // target when a module it declares changes.
             name: "EdgeAuthCABI",
-            dependencies: ["EdgeAuth", "CEdgeAuth"],
+            dependencies: ["EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "CEdgeAuth"],
             swiftSettings: strictUnsafe
         ),
         .target(
@@ -83,12 +85,12 @@ let package = Package(
         ),
         .testTarget(
             name: "EdgeAuthCABITests",
-            dependencies: ["EdgeAuthCABI", "CEdgeAuth", "EdgeAuth", "EdgeAuthTesting"]
+            dependencies: ["EdgeAuthCABI", "CEdgeAuth", "EdgeAuth", "EdgeAuthCore", "EdgeAuthTesting"]
         ),
         .testTarget(
             name: "EdgeAuthTests",
             dependencies: [
-                "EdgeAuth", "EdgeAuthTesting",
+                "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
