@@ -160,6 +160,7 @@ EDGEAUTH_API const char *edgeauth_status_string(int32_t status);
 #define EDGEAUTH_VERDICT_WRONG_AUDIENCE 17
 #define EDGEAUTH_VERDICT_REVOKED 18
 #define EDGEAUTH_VERDICT_CLAIM_VALUE_NOT_ALLOWED 19
+#define EDGEAUTH_VERDICT_KEYS_UNAVAILABLE 20
 
 /* The token's bytes are not a well-formed compact JWT: 101…199. */
 #define EDGEAUTH_VERDICT_MALFORMED_SEGMENT_COUNT 101
@@ -293,7 +294,8 @@ EDGEAUTH_API int32_t edgeauth_verifier_new(const uint8_t *config_json,
 EDGEAUTH_API void edgeauth_verifier_free(edgeauth_verifier *verifier);
 
 /**
- * The number of verification keys the verifier holds.
+ * The number of verification keys the verifier uses now (remote key sets
+ * change as they are refreshed).
  *
  * @return the count; 0 when verifier is NULL.
  * Thread-safety: any thread.
@@ -343,6 +345,31 @@ EDGEAUTH_API const char *edgeauth_verifier_warning(const edgeauth_verifier *veri
  */
 EDGEAUTH_API int32_t edgeauth_verifier_cache_statistic(const edgeauth_verifier *verifier,
                                                        int32_t statistic, uint64_t *value_out);
+
+/* The state of the remote key sets (JWKS URLs, OIDC discovery), for
+ * edgeauth_verifier_key_statistic(): health checks and metrics. */
+#define EDGEAUTH_KEYS_REMOTE_SETS 1      /* remote key sets configured */
+#define EDGEAUTH_KEYS_STALE_SETS 2       /* sets past their lifetime (refresh failing or
+                                            pending), unavailable ones included */
+#define EDGEAUTH_KEYS_UNAVAILABLE_SETS 3 /* sets older than keyRefresh.maxStaleness (or
+                                            never fetched): their keys are not used */
+#define EDGEAUTH_KEYS_OLDEST_AGE 4       /* seconds since the oldest set was fetched */
+#define EDGEAUTH_KEYS_FETCHES 5          /* fetches this process made */
+#define EDGEAUTH_KEYS_FETCH_FAILURES 6   /* of which failed */
+
+/**
+ * One figure about the verifier's remote key sets (0 for all of them when the
+ * verifier has only fixed keys). A set is fetched by one process of the host
+ * for all of them when the verifiers share a cache: the ages are shared, the
+ * fetch counters are this process's own.
+ *
+ * @param statistic  one of the EDGEAUTH_KEYS_* figures.
+ * @param value_out  required.
+ * @return EDGEAUTH_OK or EDGEAUTH_ERR_INVALID_ARGUMENT (NULL argument, unknown figure).
+ * Thread-safety: any thread.
+ */
+EDGEAUTH_API int32_t edgeauth_verifier_key_statistic(const edgeauth_verifier *verifier,
+                                                     int32_t statistic, uint64_t *value_out);
 
 /**
  * Revokes one token on every process of the host that shares the verifier's

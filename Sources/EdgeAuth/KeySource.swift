@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import Synchronization
 
 /// Where verification keys come from.
 public enum KeySource: Sendable, Hashable {
@@ -28,50 +29,18 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Loads key sets from their sources.
+/// Reads key sets from local sources, and downloads documents for remote ones (`KeyRing`).
 public enum KeyLoader {
-    /// Largest JWKS document accepted from a file or URL.
+    /// Largest JWKS document accepted from a file (URLs: `KeyRefreshSettings.maxDocumentBytes`).
     public static let maxDocumentBytes = 1 << 20
-    /// Total time allowed for a JWKS download.
-    public static let fetchTimeout: TimeAmount = .seconds(10)
-
-    /// Loads every source and merges the keys.
-    /// - Throws: `ConfigurationError` naming the source and the problem.
-    public static func load(_ sources: [KeySource], environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> KeySet {
-        var keys = [VerificationKey]()
-        var skipped = [String]()
-        for source in sources {
-            let set = try await load(source, environment: environment)
-            keys += set.keys
-            skipped += set.skipped
-        }
-        guard !keys.isEmpty else {
-            throw ConfigurationError("no usable verification key" + (skipped.isEmpty ? "" : ": " + skipped.joined(separator: "; ")))
-        }
-        return KeySet(keys: keys, skipped: skipped)
-    }
-
-    static func load(_ source: KeySource, environment: [String: String]) async throws -> KeySet {
-        let url: String
-        switch source {
-        case .jwksURL(let jwksURL): url = jwksURL
-        case .discovery(let issuer): url = try await discoverJWKSURL(issuer: issuer)
-        default: return try loadLocal(source, environment: environment)
-        }
-        do {
-            return try KeySet(jwksJSON: try await fetch(url))
-        } catch let error as CryptoError {
-            throw ConfigurationError("\(source.label): \(error.reason)" + (error.underlying.map { " (\($0))" } ?? ""))
-        }
-    }
 
     /// The `jwks_uri` of an issuer's OIDC discovery document. The document's `issuer`
     /// must equal the configured one exactly (OpenID Connect Discovery §4.3), so a
     /// document served for another issuer is never trusted.
-    public static func discoverJWKSURL(issuer: String) async throws -> String {
+    public static func discoverJWKSURL(issuer: String, settings: KeyRefreshSettings = KeyRefreshSettings()) async throws(ConfigurationError) -> String {
         let base = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
         let url = base + "/.well-known/openid-configuration"
-        let document = try await fetch(url, what: "discovery document")
+        let document = try await download(url, what: "discovery document", settings: settings).body
         guard case .object(let metadata)? = try? JSONValue.parse(document) else {
             throw ConfigurationError("discovery document \(url) is not a JSON object")
         }
@@ -94,7 +63,7 @@ public enum KeyLoader {
             case .jwksFile(let path):
                 return try KeySet(jwksJSON: try readFile(path))
             case .jwksURL, .discovery:
-                throw ConfigurationError("\(source.label) must be downloaded with KeyLoader.load")
+                throw ConfigurationError("\(source.label) must be downloaded with KeyRing.load")
             case .pemFile(let path, let kid):
                 return KeySet(keys: [try VerificationKey(pem: String(decoding: try readFile(path), as: UTF8.self), kid: kid)])
             case .hmacSecretFile(let path, let kid):
@@ -131,8 +100,21 @@ public enum KeyLoader {
         return Array(data)
     }
 
-    /// Downloads a JWKS (or a discovery document): HTTPS only (HTTP for loopback), bounded size and time.
-    static func fetch(_ urlString: String, what: String = "JWKS URL") async throws -> [UInt8] {
+    /// Downloads a JWKS (or a discovery document) with the default limits.
+    static func fetch(_ urlString: String, what: String = "JWKS URL") async throws(ConfigurationError) -> [UInt8] {
+        try await download(urlString, what: what, settings: KeyRefreshSettings()).body
+    }
+
+    /// A downloaded document and the lifetime its `Cache-Control` gives it.
+    struct Download {
+        let body: [UInt8]
+        /// `max-age` in seconds (0 for `no-store`/`no-cache`); nil without the header.
+        let maxAge: Int64?
+    }
+
+    /// Downloads a document: HTTPS only (HTTP for loopback), bounded connect time,
+    /// total time and size.
+    static func download(_ urlString: String, what: String, settings: KeyRefreshSettings) async throws(ConfigurationError) -> Download {
         guard let url = URL(string: urlString), let scheme = url.scheme?.lowercased(), let host = url.host else {
             throw ConfigurationError("\(what) \(urlString) is not a valid URL")
         }
@@ -143,18 +125,54 @@ public enum KeyLoader {
         request.headers.add(name: "Accept", value: "application/jwk-set+json, application/json")
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: fetchTimeout)
+            response = try await client(connectTimeout: settings.connectTimeout).execute(request, timeout: .nanoseconds(settings.fetchTimeout.nanoseconds))
         } catch {
             throw ConfigurationError("\(what) \(urlString) could not be fetched: \(error)")
         }
         guard response.status == .ok else {
             throw ConfigurationError("\(what) \(urlString) answered HTTP \(response.status.code)")
         }
+        let body: ByteBuffer
         do {
-            let body = try await response.body.collect(upTo: maxDocumentBytes)
-            return Array(buffer: body)
+            body = try await response.body.collect(upTo: settings.maxDocumentBytes)
+        } catch is NIOTooManyBytesError {
+            throw ConfigurationError("\(what) \(urlString): response larger than \(settings.maxDocumentBytes) bytes")
         } catch {
-            throw ConfigurationError("\(what) \(urlString): response larger than \(maxDocumentBytes) bytes or interrupted")
+            throw ConfigurationError("\(what) \(urlString): response interrupted: \(error)")
+        }
+        return Download(body: Array(buffer: body), maxAge: maxAge(cacheControl: response.headers["Cache-Control"]))
+    }
+
+    /// The freshness lifetime a `Cache-Control` header gives (RFC 9111 §5.2.2):
+    /// `no-store` and `no-cache` mean none, else `max-age`.
+    static func maxAge(cacheControl values: [String]) -> Int64? {
+        var maxAge: Int64?
+        for directive in values.joined(separator: ",").split(separator: ",") {
+            let parts = directive.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            switch parts[0] {
+            case "no-store", "no-cache": return 0
+            case "max-age" where parts.count == 2:
+                if let seconds = Int64(parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))), seconds >= 0 { maxAge = seconds }
+            default: continue
+            }
+        }
+        return maxAge
+    }
+
+    /// One client per connect timeout, for the life of the process (a client must be shut
+    /// down before it is released, and key refreshes go on as long as the process does).
+    private static let clients = Mutex<[Duration: HTTPClient]>([:])
+
+    static func client(connectTimeout: Duration) -> HTTPClient {
+        clients.withLock { clients in
+            if let client = clients[connectTimeout] { return client }
+            var configuration = HTTPClient.Configuration()
+            configuration.timeout.connect = .nanoseconds(connectTimeout.nanoseconds)
+            // Keys come from the configured URL only, never from wherever it redirects.
+            configuration.redirectConfiguration = .disallow
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            clients[connectTimeout] = client
+            return client
         }
     }
 

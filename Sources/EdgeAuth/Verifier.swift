@@ -12,7 +12,10 @@ import Synchronization
 /// Thread-safe: one verifier serves every request of a process.
 public final class Verifier: Sendable {
     public let policy: ValidationPolicy
-    public let keys: KeySet
+    /// The keys signatures are checked with, remote sets kept fresh.
+    public let keyRing: KeyRing
+    /// The keys in use now.
+    public var keys: KeySet { keyRing.current }
     /// The shared verdict cache, when one is configured.
     public let cache: SharedCache?
     /// This verifier's in-memory copies of verdicts in front of `cache`.
@@ -41,25 +44,34 @@ public final class Verifier: Sendable {
     ///   - l1Entries: verdicts kept in this process's memory in front of `cache`
     ///     (0: none; ignored without a cache).
     ///   - mapping: where the identity's fields come from (`Provider.mapping`).
-    public init(
+    public convenience init(
         policy: ValidationPolicy, keys: KeySet, cache: SharedCache? = nil, l1Entries: Int = Verifier.defaultL1Entries,
         mapping: ClaimMapping = .standard
     ) {
+        self.init(policy: policy, keyRing: KeyRing(keys), cache: cache, l1Entries: l1Entries, mapping: mapping)
+    }
+
+    /// A verifier whose keys may change: remote key sets (`KeyRing.load`) are refreshed
+    /// as their lifetime ends, and when a token names an unknown key.
+    public init(
+        policy: ValidationPolicy, keyRing: KeyRing, cache: SharedCache? = nil, l1Entries: Int = Verifier.defaultL1Entries,
+        mapping: ClaimMapping = .standard
+    ) {
         self.policy = policy
-        self.keys = keys
+        self.keyRing = keyRing
         self.cache = cache
         self.mapping = mapping
         self.standardMapping = mapping == .standard
         self.signatureCheck = .required
         self.l1 = cache != nil && l1Entries > 0 ? VerdictL1(entries: l1Entries) : nil
-        self.cacheNamespace = cache == nil ? [] : Self.namespace(policy: policy, keys: keys, mapping: mapping)
+        self.cacheNamespace = cache == nil ? [] : Self.namespace(policy: policy, keys: keyRing, mapping: mapping)
     }
 
     public static let defaultL1Entries = 4096
 
     private init(developmentPolicy policy: ValidationPolicy, mapping: ClaimMapping) {
         self.policy = policy
-        self.keys = KeySet(keys: [])
+        self.keyRing = KeyRing(KeySet(keys: []))
         self.cache = nil
         self.l1 = nil
         self.mapping = mapping
@@ -138,7 +150,7 @@ public final class Verifier: Sendable {
                 return .rejected(reason)
             case .success(let view):
                 let verifying = signatureCheck == .required
-                if let reason = policy.checkHeader(view) ?? (verifying ? keys.verifySignature(view) : nil) ?? policy.checkClaims(view, now: now) {
+                if let reason = policy.checkHeader(view) ?? (verifying ? keyRing.verifySignature(view) : nil) ?? policy.checkClaims(view, now: now) {
                     return .rejected(reason)
                 }
                 if !verifying { warnOnFirstUnverifiedToken() }
@@ -158,17 +170,39 @@ public final class Verifier: Sendable {
         token.withUnsafeBytes { cacheKey(for: $0) }
     }
 
-    /// A digest of everything that decides a verdict: the policy and the key material.
-    private static func namespace(policy: ValidationPolicy, keys: KeySet, mapping: ClaimMapping) -> [UInt8] {
+    /// A digest of everything that decides a verdict: the policy and the key material
+    /// (for a remote set, its source: its changes are handled by key generations).
+    private static func namespace(policy: ValidationPolicy, keys: KeyRing, mapping: ClaimMapping) -> [UInt8] {
         var description = "edgeauth-verifier-1\n\(policy.issuers)\n\(policy.audiences)\n\(policy.algorithms.rawValue)\n"
         description += "\(policy.requiredClaims)\n\(policy.leeway)\n\(policy.requireExpiration)\n\(String(describing: policy.maxAge))\n"
         description += "\(policy.refusedClaimValues.sorted { $0.key < $1.key })\n"
         description += "\(String(describing: policy.requiredType))\n\(policy.limits)\n\(mapping)\n"
-        for key in keys.keys {
+        for key in keys.fixed.keys {
             description += "\(key.kid ?? "-")|\(key.algorithms.rawValue)|\(Base64URL.encode(key.fingerprint))\n"
+        }
+        for set in keys.remote {
+            description += "remote|\(set.storeKey)\n"
         }
         return SHA256.hash(Array(description.utf8))
     }
+
+    /// Verifies a token; when its key is unknown and remote key sets are configured,
+    /// refreshes them (at most once per cool-down per source, across processes, or by
+    /// waiting for another process's fetch) and verifies again. The first token signed
+    /// with a newly published key is accepted this way, not just the ones after it.
+    public func verifyRefreshingKeys(_ token: [UInt8], now: Int64? = nil) async -> Verdict {
+        let verdict = verify(token, now: now)
+        guard case .rejected(.unknownKey) = verdict, keyRing.hasRemoteSources, signatureCheck == .required else { return verdict }
+        guard await keyRing.refreshAfterUnknownKey() else { return verdict }
+        return verify(token, now: now)
+    }
+
+    public func verifyRefreshingKeys(_ token: String, now: Int64? = nil) async -> Verdict {
+        await verifyRefreshingKeys(Array(token.utf8), now: now)
+    }
+
+    /// The state of each remote key set, for health checks and metrics.
+    public var keyStatus: [KeySetStatus] { keyRing.status() }
 
     /// Verifies a token given as text.
     public func verify(_ token: String, now: Int64? = nil) -> Verdict {

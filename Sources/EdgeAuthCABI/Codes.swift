@@ -29,6 +29,7 @@ extension Reason {
         case .wrongAudience: EDGEAUTH_VERDICT_WRONG_AUDIENCE
         case .revoked: EDGEAUTH_VERDICT_REVOKED
         case .claimValueNotAllowed: EDGEAUTH_VERDICT_CLAIM_VALUE_NOT_ALLOWED
+        case .keysUnavailable: EDGEAUTH_VERDICT_KEYS_UNAVAILABLE
         }
     }
 
@@ -56,6 +57,7 @@ extension Reason {
         case .wrongAudience: "aud contains none of the configured audiences"
         case .revoked: "the token or its jti has been revoked"
         case .claimValueNotAllowed: "a claim has a value the configuration refuses (e.g. Supabase role anon)"
+        case .keysUnavailable: "the provider's keys could not be refreshed for longer than keyRefresh.maxStaleness"
         }
     }
 
@@ -66,7 +68,7 @@ extension Reason {
         .keyAlgorithmMismatch(kid: nil, algorithm: ""), .badSignature, .expired(expiredAt: 0, now: 0),
         .notYetValid(notBefore: 0, now: 0), .issuedInFuture(issuedAt: 0, now: 0), .tooOld(issuedAt: 0, maxAge: 0),
         .missingClaim(""), .invalidClaim(""), .wrongIssuer(expected: [], got: nil), .wrongAudience(expected: [], got: []),
-        .revoked, .claimValueNotAllowed(claim: "", value: ""),
+        .revoked, .claimValueNotAllowed(claim: "", value: ""), .keysUnavailable,
     ] + Malformation.allCases.map { .malformed($0) }
 }
 

@@ -22,6 +22,7 @@ struct VerifierConfiguration {
     var cache: CacheConfiguration?
     var l1Entries = Verifier.defaultL1Entries
     var mapping = ClaimMapping.standard
+    var keyRefresh = KeyRefreshSettings()
 
     /// Largest configuration accepted (inline JWKS documents included).
     static let maxBytes = 4 << 20
@@ -33,7 +34,10 @@ struct VerifierConfiguration {
 
     static let members: Set<String> = [
         "issuers", "anyIssuer", "audiences", "anyAudience", "algorithms", "leeway", "maxAge", "requiredType",
-        "requiredClaims", "requireExpiration", "limits", "keys", "cache", "provider",
+        "requiredClaims", "requireExpiration", "limits", "keys", "keyRefresh", "cache", "provider",
+    ]
+    static let keyRefreshMembers: Set<String> = [
+        "defaultLifetime", "minimumLifetime", "maximumLifetime", "coolDown", "maxStaleness", "connectTimeout", "fetchTimeout", "maxDocumentBytes",
     ]
     static let limitMembers: Set<String> = ["maxTokenBytes", "maxJSONDepth", "maxJSONMembers"]
     static let cacheMembers: Set<String> = ["directory", "mapSizeBytes", "maxReaders", "maxTTL", "negativeTTL", "l1Entries"]
@@ -145,6 +149,8 @@ struct VerifierConfiguration {
             cache = configuration
         }
 
+        let keyRefresh = try keyRefreshSettings(object["keyRefresh"])
+
         var policy = provider.map { $0.provider.policy(leeway: leeway, allowedRoles: $0.allowedRoles) }
             ?? ValidationPolicy(issuers: issuers.map(IssuerRule.exactly) ?? .any, audiences: audiences.map(AudienceRule.anyOf) ?? .any)
         // Explicit algorithms narrow a provider's, never widen them.
@@ -156,7 +162,35 @@ struct VerifierConfiguration {
         policy.requiredType = requiredType
         policy.limits = limits
         return VerifierConfiguration(policy: policy, keys: keys, cache: cache, l1Entries: l1Entries,
-                                     mapping: provider?.provider.mapping ?? .standard)
+                                     mapping: provider?.provider.mapping ?? .standard, keyRefresh: keyRefresh)
+    }
+
+    /// `keyRefresh`: how remote key sets are fetched and kept fresh (seconds; timeouts may be fractional).
+    private static func keyRefreshSettings(_ value: JSONValue?) throws(CABIError) -> KeyRefreshSettings {
+        var settings = KeyRefreshSettings()
+        guard let value else { return settings }
+        guard case .object(let members) = value else { throw .config("keyRefresh must be an object") }
+        try checkMembers(members, allowed: keyRefreshMembers, in: "keyRefresh")
+        let day: Int64 = 86_400
+        if let seconds = try integer(members["defaultLifetime"], "keyRefresh.defaultLifetime", in: 1...(7 * day)) { settings.defaultLifetime = seconds }
+        if let seconds = try integer(members["minimumLifetime"], "keyRefresh.minimumLifetime", in: 1...(7 * day)) { settings.minimumLifetime = seconds }
+        if let seconds = try integer(members["maximumLifetime"], "keyRefresh.maximumLifetime", in: 1...(7 * day)) { settings.maximumLifetime = seconds }
+        if let seconds = try integer(members["coolDown"], "keyRefresh.coolDown", in: 1...day) { settings.coolDown = seconds }
+        if let seconds = try integer(members["maxStaleness"], "keyRefresh.maxStaleness", in: 1...(30 * day)) { settings.maxStaleness = seconds }
+        if let size = try integer(members["maxDocumentBytes"], "keyRefresh.maxDocumentBytes", in: 1024...(16 << 20)) { settings.maxDocumentBytes = Int(size) }
+        for (name, path) in [("connectTimeout", \KeyRefreshSettings.connectTimeout), ("fetchTimeout", \KeyRefreshSettings.fetchTimeout)] {
+            guard let member = members[name] else { continue }
+            guard let seconds = member.doubleValue, seconds >= 0.001, seconds <= 300 else {
+                throw .config("keyRefresh.\(name) must be a number of seconds between 0.001 and 300")
+            }
+            settings[keyPath: path] = .milliseconds(Int64((seconds * 1000).rounded()))
+        }
+        do {
+            try settings.validate()
+        } catch {
+            throw .config(error.message)
+        }
+        return settings
     }
 
     /// `provider`: `{"name": "auth0", "domain": …, …}` (docs/c-api.md).
@@ -288,68 +322,70 @@ struct VerifierConfiguration {
 
 /// Loads the keys of a configuration.
 ///
-/// Local sources (inline, files, environment) are read synchronously on the
-/// calling thread. JWKS URLs go through `KeyLoader`, which is async: the
-/// download runs in a detached task while the calling (C) thread waits on a
-/// semaphore. That wait would deadlock if the caller were itself a thread of
-/// Swift's cooperative pool, so a call from inside a task is refused.
+/// Local sources (inline, files, environment) are read on the calling thread.
+/// Remote sets go through `KeyRing.load`, which is async: the calling (C) thread
+/// waits for it (`AsyncWait`).
 enum CABIKeyLoader {
-    static func load(_ sources: [KeySource]) throws(CABIError) -> KeySet {
-        var keys = [VerificationKey]()
-        var skipped = [String]()
-        for source in sources {
-            let set = try load(source)
-            keys += set.keys
-            skipped += set.skipped.map { "\(source.label): \($0)" }
+    static func load(_ configuration: VerifierConfiguration, cache: SharedCache?) throws(CABIError) -> KeyRing {
+        guard configuration.keys.contains(where: \.isRemote) else {
+            var keys = [VerificationKey]()
+            var skipped = [String]()
+            for source in configuration.keys {
+                do {
+                    let set = try KeyLoader.loadLocal(source)
+                    keys += set.keys
+                    skipped += set.skipped.map { "\(source.label): \($0)" }
+                } catch {
+                    throw .keys(error.message)
+                }
+            }
+            guard !keys.isEmpty else {
+                throw .keys("no usable verification key" + (skipped.isEmpty ? "" : ": " + skipped.joined(separator: "; ")))
+            }
+            return KeyRing(KeySet(keys: keys, skipped: skipped))
         }
-        guard !keys.isEmpty else {
-            throw .keys("no usable verification key" + (skipped.isEmpty ? "" : ": " + skipped.joined(separator: "; ")))
+        let issuers: [String] = if case .exactly(let list) = configuration.policy.issuers { list } else { [] }
+        let sources = configuration.keys
+        let settings = configuration.keyRefresh
+        let result = AsyncWait.run { () async -> Result<KeyRing, ConfigurationError> in
+            do throws(ConfigurationError) {
+                return .success(try await KeyRing.load(sources, settings: settings, cache: cache, issuers: issuers))
+            } catch {
+                return .failure(error)
+            }
         }
-        return KeySet(keys: keys, skipped: skipped)
-    }
-
-    static func load(_ source: KeySource) throws(CABIError) -> KeySet {
-        if source.isRemote { return try fetch(source) }
-        do {
-            return try KeyLoader.loadLocal(source)
-        } catch {
+        switch result {
+        case nil:
+            throw .keys("edgeauth_verifier_new was called from inside a Swift task, where waiting for the key download could deadlock; call it from an ordinary thread, or use EdgeAuth's Swift API")
+        case .failure(let error)?:
             throw .keys(error.message)
+        case .success(let ring)?:
+            return ring
         }
     }
+}
 
-    /// Downloads keys with `KeyLoader`, blocking the calling thread until it is done.
-    static func fetch(_ source: KeySource) throws(CABIError) -> KeySet {
+/// Runs async work to its end while the calling C thread waits.
+enum AsyncWait {
+    /// The result, or nil when called from inside a Swift task: the wait would then
+    /// block a thread of the cooperative pool, which the work itself may need.
+    static func run<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T? {
         let insideTask = unsafe withUnsafeCurrentTask { task in unsafe task != nil }
-        guard !insideTask else {
-            throw .keys("\(source.label): edgeauth_verifier_new was called from inside a Swift task, where waiting for the download could deadlock; call it from an ordinary thread, or use EdgeAuth's Swift API")
-        }
-        let outcome = Outcome()
+        guard !insideTask else { return nil }
+        let outcome = Outcome<T>()
         let done = DispatchSemaphore(value: 0)
         Task.detached {
-            do {
-                outcome.result = .success(try await KeyLoader.load([source]))
-            } catch {
-                outcome.result = .failure(error)
-            }
+            outcome.value = await body()
             done.signal()
         }
         done.wait()
-        switch outcome.result {
-        case .success(let set)?:
-            return set
-        case .failure(let error as ConfigurationError)?:
-            throw .keys(error.message)
-        case .failure(let error)?:
-            throw .keys("\(source.label): \(error)")
-        case nil:
-            throw .keys("\(source.label): the download did not finish")
-        }
+        return outcome.value
     }
 
-    /// The result handed from the download task to the waiting thread. Written
-    /// once before `signal()` and read after `wait()`, which orders the two.
-    private final class Outcome: @unchecked Sendable {
-        var result: Result<KeySet, any Error>?
+    /// The result handed from the task to the waiting thread. Written once before
+    /// `signal()` and read after `wait()`, which orders the two.
+    private final class Outcome<T>: @unchecked Sendable {
+        var value: T?
     }
 }
 

@@ -89,9 +89,9 @@ public func edgeauth_verifier_new(
     }
     do {
         let configuration = try unsafe VerifierConfiguration.parse(bytes)
-        let keys = try CABIKeyLoader.load(configuration.keys)
         let cache = try configuration.cache.map { configuration throws(CABIError) in try CacheRegistry.cache(for: configuration) }
-        let handle = VerifierHandle(verifier: Verifier(policy: configuration.policy, keys: keys, cache: cache, l1Entries: configuration.l1Entries,
+        let keys = try CABIKeyLoader.load(configuration, cache: cache)
+        let handle = VerifierHandle(verifier: Verifier(policy: configuration.policy, keyRing: keys, cache: cache, l1Entries: configuration.l1Entries,
                                                           mapping: configuration.mapping))
         unsafe verifierOut.pointee = Handle.make(handle)
         return EDGEAUTH_OK
@@ -120,7 +120,7 @@ public func edgeauth_verifier_free(_ verifier: OpaquePointer?) {
 
 @c @implementation
 public func edgeauth_verifier_key_count(_ verifier: OpaquePointer?) -> Int {
-    unsafe Handle.verifier(verifier)?.keyCount ?? 0
+    unsafe Handle.verifier(verifier)?.verifier.keys.keys.count ?? 0
 }
 
 @c @implementation
@@ -148,6 +148,24 @@ public func edgeauth_verifier_cache_statistic(_ verifier: OpaquePointer?, _ stat
     case EDGEAUTH_CACHE_MISSES: statistics.misses
     case EDGEAUTH_CACHE_STORES: statistics.stores
     default: statistics.errors
+    }
+    unsafe valueOut.pointee = UInt64(clamping: value)
+    return EDGEAUTH_OK
+}
+
+@c @implementation
+public func edgeauth_verifier_key_statistic(_ verifier: OpaquePointer?, _ statistic: Int32, _ valueOut: UnsafeMutablePointer<UInt64>?) -> Int32 {
+    guard let handle = unsafe Handle.verifier(verifier), let valueOut = unsafe valueOut else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    let status = handle.verifier.keyStatus
+    let value: Int
+    switch statistic {
+    case EDGEAUTH_KEYS_REMOTE_SETS: value = status.count
+    case EDGEAUTH_KEYS_STALE_SETS: value = status.count { $0.state != .fresh }
+    case EDGEAUTH_KEYS_UNAVAILABLE_SETS: value = status.count { $0.state == .unavailable }
+    case EDGEAUTH_KEYS_OLDEST_AGE: value = Int(status.compactMap(\.ageSeconds).max() ?? 0)
+    case EDGEAUTH_KEYS_FETCHES: value = status.reduce(0) { $0 + $1.fetches }
+    case EDGEAUTH_KEYS_FETCH_FAILURES: value = status.reduce(0) { $0 + $1.failures }
+    default: return EDGEAUTH_ERR_INVALID_ARGUMENT
     }
     unsafe valueOut.pointee = UInt64(clamping: value)
     return EDGEAUTH_OK
@@ -196,6 +214,12 @@ private func verify(_ verifier: OpaquePointer?, _ token: UnsafePointer<UInt8>?, 
     // Too long (or beyond Int.max): the verdict, without reading the bytes.
     guard length >= 0, length <= limit else { return .success(.rejected(.tokenTooLarge(limit: limit))) }
     guard let bytes = unsafe borrowed(token, length) else { return .failure(StatusCode(EDGEAUTH_ERR_INVALID_ARGUMENT)) }
+    let verdict = unsafe handle.verifier.verify(bytes, now: now == 0 ? nil : now)
+    // A key published since the last refresh: refresh (within the cool-down) and verify
+    // again, so the first token signed with it is accepted too.
+    guard case .rejected(.unknownKey) = verdict, handle.verifier.keyRing.hasRemoteSources else { return .success(verdict) }
+    let ring = handle.verifier.keyRing
+    guard AsyncWait.run({ await ring.refreshAfterUnknownKey() }) == true else { return .success(verdict) }
     return .success(unsafe handle.verifier.verify(bytes, now: now == 0 ? nil : now))
 }
 

@@ -51,13 +51,11 @@ import EdgeAuth
 /// What `edgeauth_verifier *` points to: a retained instance of this class.
 final class VerifierHandle: Sendable {
     let verifier: Verifier
-    let keyCount: Int
     /// The messages of keys skipped while loading.
     let warnings: PackedStrings
 
     init(verifier: Verifier) {
         self.verifier = verifier
-        self.keyCount = verifier.keys.keys.count
         self.warnings = PackedStrings(verifier.keys.skipped)
     }
 }

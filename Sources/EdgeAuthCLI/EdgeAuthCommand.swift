@@ -172,14 +172,6 @@ struct Verify: AsyncParsableCommand {
         sources += pem.map { .pemFile($0) }
         sources += hmacSecretFile.map { .hmacSecretFile($0) }
         sources += hmacSecretEnv.map { .hmacSecretEnvironment($0) }
-        let keys: KeySet
-        do {
-            keys = try await KeyLoader.load(sources)
-        } catch {
-            writeError("error: \(error)")
-            throw ExitCode(2)
-        }
-        for message in keys.skipped { writeError("warning: \(message)") }
         let policy = ValidationPolicy(
             issuers: anyIssuer ? .any : .exactly(issuer),
             audiences: anyAudience ? .any : .anyOf(audience),
@@ -198,8 +190,16 @@ struct Verify: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         }
-        let verifier = Verifier(policy: policy, keys: keys, cache: cache)
-        let verdict = verifier.verify(try readToken(token), now: now)
+        let keys: KeyRing
+        do {
+            keys = try await KeyRing.load(sources, cache: cache, issuers: anyIssuer ? [] : issuer)
+        } catch {
+            writeError("error: \(error)")
+            throw ExitCode(2)
+        }
+        for message in keys.skipped { writeError("warning: \(message)") }
+        let verifier = Verifier(policy: policy, keyRing: keys, cache: cache)
+        let verdict = await verifier.verifyRefreshingKeys(try readToken(token), now: now)
         if cacheStats, let stats = verifier.cache?.statistics {
             writeError(#"{"hits":\#(stats.hits),"negativeHits":\#(stats.negativeHits),"misses":\#(stats.misses),"stores":\#(stats.stores),"errors":\#(stats.errors)}"#)
         }

@@ -31,6 +31,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     let generations: MDB_dbi
     let counters: MDB_dbi
     let meta: MDB_dbi
+    let keySets: MDB_dbi
 
     /// Bumped whenever the on-disk layout changes; another value means "rebuild".
     static let formatVersion = "edgeauth-cache-1"
@@ -63,8 +64,9 @@ final class LMDBEnvironment: @unchecked Sendable {
         var txn: OpaquePointer?
         rc = mdb_txn_begin(env, nil, 0, &txn)
         guard rc == 0, let txn else { throw CacheError("starting the setup transaction", code: rc) }
-        var handles = [MDB_dbi](repeating: 0, count: 6)
-        for (index, name) in ["verdicts", "revoked-tokens", "revoked-ids", "generations", "counters", "meta"].enumerated() {
+        let names = ["verdicts", "revoked-tokens", "revoked-ids", "generations", "counters", "meta", "key-sets"]
+        var handles = [MDB_dbi](repeating: 0, count: names.count)
+        for (index, name) in names.enumerated() {
             rc = mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &handles[index])
             if rc != 0 {
                 mdb_txn_abort(txn)
@@ -72,6 +74,7 @@ final class LMDBEnvironment: @unchecked Sendable {
             }
         }
         (verdicts, revokedTokens, revokedIDs, generations, counters, meta) = (handles[0], handles[1], handles[2], handles[3], handles[4], handles[5])
+        keySets = handles[6]
         // An existing file written by another format version is rejected so the caller rebuilds it.
         let stored = Self.get(txn, meta, Array("format".utf8)) { Array($0) }
         if let stored, stored != Array(Self.formatVersion.utf8) {

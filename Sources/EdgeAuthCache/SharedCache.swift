@@ -97,7 +97,7 @@ public final class SharedCache: Sendable {
         nextFileCheck.store(Self.monotonicNanoseconds() + Self.fileCheckInterval, ordering: .relaxed)
     }
 
-    private struct OpenedEnvironment: @unchecked Sendable {
+    struct OpenedEnvironment: @unchecked Sendable {
         let environment: LMDBEnvironment
         let epoch: SharedEpoch
         /// Identity of `data.mdb` when it was opened.
@@ -147,9 +147,9 @@ public final class SharedCache: Sendable {
     /// still the file that was opened: when the directory was deleted (or the file
     /// replaced), this process would otherwise go on alone in an unlinked file, so it
     /// opens the new one and shares the cache with the other processes again.
-    private var environment: LMDBEnvironment { current.environment }
+    var environment: LMDBEnvironment { current.environment }
 
-    private var current: OpenedEnvironment {
+    var current: OpenedEnvironment {
         let now = Self.monotonicNanoseconds()
         let due = nextFileCheck.load(ordering: .relaxed)
         // One thread per interval does the check: two environments opened on the same
@@ -294,6 +294,14 @@ public final class SharedCache: Sendable {
         return removed
     }
 
+    /// Removes every verdict and starts a new epoch: nothing cached before is served again.
+    public func dropAllVerdicts() throws(CacheError) {
+        let environment = self.environment
+        let db = environment.verdicts
+        try environment.write { txn in LMDBEnvironment.drop(txn, db) }
+        current.epoch.increment()
+    }
+
     // MARK: Revocation
 
     /// Revokes one token (by its cache key, `Verifier.cacheKey(for:)`) until `until`.
@@ -371,7 +379,7 @@ public final class SharedCache: Sendable {
 
     // MARK: Helpers
 
-    private func recordFailure(_ operation: String) {
+    func recordFailure(_ operation: String) {
         counters.withLock { $0.errors += 1 }
         // Log once per process: a broken cache must not flood the log, and verification goes on without it.
         if !reportedFailure.exchange(true, ordering: .relaxed) {

@@ -86,6 +86,10 @@ public enum Reason: Error, Sendable, Hashable {
     case revoked
     /// A claim has a value the configuration refuses (Supabase's `role: anon`).
     case claimValueNotAllowed(claim: String, value: String)
+    /// The token names no key the verifier holds, and a remote key set could not be
+    /// refreshed for longer than its maximum staleness (its keys are no longer used):
+    /// the provider's fault or the network's, not the token's.
+    case keysUnavailable
 
     /// The stable machine-readable code.
     public var code: String {
@@ -110,6 +114,7 @@ public enum Reason: Error, Sendable, Hashable {
         case .wrongAudience: "wrongAudience"
         case .revoked: "revoked"
         case .claimValueNotAllowed: "claimValueNotAllowed"
+        case .keysUnavailable: "keysUnavailable"
         }
     }
 
@@ -157,6 +162,8 @@ public enum Reason: Error, Sendable, Hashable {
             return "the token or its jti has been revoked"
         case .claimValueNotAllowed(let claim, let value):
             return "claim \(quoted(claim)) is \(quoted(value)), a value this server does not accept (allow it in the configuration if intended)"
+        case .keysUnavailable:
+            return "the provider's keys could not be refreshed for longer than keyRefresh.maxStaleness; check the key status (last error) and the network path to the JWKS URL"
         }
     }
 

@@ -204,7 +204,8 @@ struct CABITests {
         let names = Dictionary(uniqueKeysWithValues: (0...300).map { (Int32($0), Self.name(Int32($0))) }.filter { $0.1 != "unknown" })
         let expected = ["valid", "tokenTooLarge", "unsecured", "unsupportedAlgorithm", "algorithmNotAllowed", "unsupportedCritical",
                         "wrongType", "unknownKey", "keyAlgorithmMismatch", "badSignature", "expired", "notYetValid", "issuedInFuture",
-                        "tooOld", "missingClaim", "invalidClaim", "wrongIssuer", "wrongAudience", "revoked", "claimValueNotAllowed"]
+                        "tooOld", "missingClaim", "invalidClaim", "wrongIssuer", "wrongAudience", "revoked", "claimValueNotAllowed",
+                        "keysUnavailable"]
             + Malformation.allCases.map { "malformed.\($0.rawValue)" }
         #expect(Set(names.values) == Set(expected))
         #expect(names.count == expected.count, "one name per code")

@@ -1,0 +1,380 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// The keys a verifier checks signatures with: fixed keys (inline, files, secrets)
+/// and remote key sets (JWKS URLs, OIDC discovery) kept fresh.
+///
+/// Remote sets follow their `Cache-Control` lifetime within the configured bounds and
+/// are refreshed in the background before it ends. A token with an unknown `kid`
+/// can trigger a refresh, at most once per cool-down per source. With a shared cache,
+/// the documents and the fetch bookkeeping live in LMDB: one fetch serves every process
+/// of the host, and a process that sees another's new document adopts it. When a
+/// provider cannot be reached, the last good keys keep verifying for `maxStaleness`;
+/// after that they are dropped and tokens they would have verified get `keysUnavailable`.
+/// When a refresh finds a key removed, the issuer's key generation is bumped so no
+/// verdict made with the removed key is served from the cache again.
+public final class KeyRing: Sendable {
+    /// Keys that never change.
+    public let fixed: KeySet
+    let remote: [RemoteKeySet]
+    let settings: KeyRefreshSettings
+    let cache: SharedCache?
+    /// Issuers whose key generation a removed key bumps (empty: every cached verdict is dropped).
+    let issuers: [String]
+    /// Seconds since the epoch, for every decision about freshness (not the token's `now`).
+    let clock: @Sendable () -> Int64
+
+    /// The keys in use, merged, and until when that merge holds.
+    private let merged: Mutex<Merged>
+    /// The cache's `epoch` when the stored documents were last compared with ours.
+    private let syncedEpoch = Atomic<UInt64>(0)
+    /// When a remote set is next due for a refresh (seconds since the epoch).
+    private let nextRefresh = Atomic<Int64>(.max)
+
+    private struct Merged {
+        var keys: KeySet
+        /// When a remote set's keys become too stale to use: the merge is then rebuilt.
+        var validUntil: Int64
+        /// Whether some remote set's keys are dropped for staleness (or were never fetched).
+        var missingRemote: Bool
+    }
+
+    static let logger = Logger(label: "edgeauth.keys")
+
+    /// Fixed keys only.
+    public init(_ keys: KeySet) {
+        self.fixed = keys
+        self.remote = []
+        self.settings = KeyRefreshSettings()
+        self.cache = nil
+        self.issuers = []
+        self.clock = KeyRing.systemClock
+        self.merged = Mutex(Merged(keys: keys, validUntil: .max, missingRemote: false))
+    }
+
+    private init(fixed: KeySet, remote: [RemoteKeySet], settings: KeyRefreshSettings, cache: SharedCache?, issuers: [String], clock: @escaping @Sendable () -> Int64) {
+        self.fixed = fixed
+        self.remote = remote
+        self.settings = settings
+        self.cache = cache
+        self.issuers = issuers
+        self.clock = clock
+        self.merged = Mutex(Merged(keys: fixed, validUntil: .min, missingRemote: true))
+    }
+
+    /// Loads every source: fixed ones from their files or text, remote ones from the
+    /// shared cache when another process fetched them recently, else from the network.
+    /// - Parameters:
+    ///   - issuers: the policy's exact issuers, whose key generation a removed key bumps.
+    ///   - clock: seconds since the epoch (tests give their own).
+    /// - Throws: `ConfigurationError` when a source cannot be read, or no key is usable.
+    public static func load(
+        _ sources: [KeySource], settings: KeyRefreshSettings = KeyRefreshSettings(), cache: SharedCache? = nil, issuers: [String] = [],
+        environment: [String: String] = ProcessInfo.processInfo.environment, clock: @escaping @Sendable () -> Int64 = KeyRing.systemClock
+    ) async throws(ConfigurationError) -> KeyRing {
+        try settings.validate()
+        var keys = [VerificationKey]()
+        var skipped = [String]()
+        var remote = [RemoteKeySet]()
+        for source in sources {
+            if source.isRemote {
+                remote.append(RemoteKeySet(source: source))
+            } else {
+                let set = try KeyLoader.loadLocal(source, environment: environment)
+                keys += set.keys
+                skipped += set.skipped
+            }
+        }
+        let ring = KeyRing(fixed: KeySet(keys: keys, skipped: skipped), remote: remote, settings: settings, cache: cache, issuers: issuers, clock: clock)
+        for set in remote {
+            await ring.loadInitially(set)
+            if !set.hasKeys {
+                throw ConfigurationError("\(set.source.label): " + (set.lastError ?? "no usable key"))
+            }
+        }
+        if ring.current.keys.isEmpty {
+            throw ConfigurationError("no usable verification key" + (skipped.isEmpty ? "" : ": " + skipped.joined(separator: "; ")))
+        }
+        ring.scheduleNextRefresh()
+        return ring
+    }
+
+    public static let systemClock: @Sendable () -> Int64 = { Int64(time(nil)) }
+
+    /// Whether any source is remote (and so refreshed).
+    public var hasRemoteSources: Bool { !remote.isEmpty }
+
+    /// The keys in use now.
+    public var current: KeySet { mergedKeys(now: clock()).keys }
+
+    /// Every message about a key that could not be used, fixed and remote.
+    public var skipped: [String] { current.skipped }
+
+    // MARK: Verification
+
+    /// Selects the key for `view` and verifies its signature (nil when it verifies).
+    /// Remote sets are brought up to date first when another process stored a new
+    /// document; a refresh that is due starts in the background.
+    public func verifySignature(_ view: TokenView) -> Reason? {
+        guard !remote.isEmpty else { return fixed.verifySignature(view) }
+        let now = clock()
+        adoptStoredDocumentsIfChanged()
+        if now >= nextRefresh.load(ordering: .relaxed) { refreshInBackground(now: now) }
+        let merged = mergedKeys(now: now)
+        let reason = merged.keys.verifySignature(view)
+        guard case .unknownKey? = reason else { return reason }
+        if merged.missingRemote { return .keysUnavailable }
+        // A new key may have been published: fetch (within the cool-down) for the next request.
+        refreshInBackground(now: now, unknownKey: true)
+        return reason
+    }
+
+    /// Refreshes the remote sets after a token named an unknown key, respecting the
+    /// cool-down across processes, and waits for the outcome (or for another process's
+    /// fetch in progress). Returns whether the keys changed, i.e. whether verifying
+    /// the token again can give another answer.
+    public func refreshAfterUnknownKey() async -> Bool {
+        var changed = false
+        for set in remote where await refresh(set, unknownKey: true) { changed = true }
+        return changed
+    }
+
+    /// Refreshes every remote set now if its cool-down allows (for operators and tests).
+    @discardableResult
+    public func refreshNow() async -> Bool {
+        var changed = false
+        for set in remote where await refresh(set, unknownKey: true) { changed = true }
+        return changed
+    }
+
+    // MARK: Status
+
+    /// What an operator needs to know about each remote set (health and metrics).
+    public func status() -> [KeySetStatus] {
+        let now = clock()
+        return remote.map { $0.status(now: now, settings: settings) }
+    }
+
+    // MARK: Merging
+
+    private func mergedKeys(now: Int64) -> Merged {
+        if let merged = merged.withLock({ now < $0.validUntil ? $0 : nil }) { return merged }
+        return rebuildMerged(now: now)
+    }
+
+    @discardableResult
+    private func rebuildMerged(now: Int64) -> Merged {
+        var keys = fixed.keys
+        var skipped = fixed.skipped
+        var validUntil = Int64.max
+        var missing = false
+        for set in remote {
+            let snapshot = set.snapshot
+            let usableUntil = snapshot.fetchedAt == 0 ? Int64.min : snapshot.fetchedAt + settings.maxStaleness
+            if now < usableUntil {
+                keys += snapshot.keys.keys
+                skipped += snapshot.keys.skipped.map { "\(set.source.label): \($0)" }
+                validUntil = min(validUntil, usableUntil)
+            } else {
+                missing = true
+            }
+        }
+        let result = Merged(keys: KeySet(keys: keys, skipped: skipped), validUntil: validUntil, missingRemote: missing)
+        merged.withLock { $0 = result }
+        return result
+    }
+
+    // MARK: Refreshing
+
+    /// At start-up: a document another process stored recently enough is used as is;
+    /// otherwise this process fetches (or waits for the process that is fetching).
+    private func loadInitially(_ set: RemoteKeySet) async {
+        let now = clock()
+        if let stored = cache?.storedKeySet(source: set.storeKey), !stored.document.isEmpty, now < stored.fetchedAt + settings.maxStaleness {
+            set.adopt(stored, settings: settings)
+            rebuildMerged(now: now)
+            if set.hasKeys { return }
+        }
+        _ = await refresh(set, unknownKey: false, initial: true)
+    }
+
+    /// Called on the verification path: when the cache's epoch moved, another process
+    /// may have stored a new document; adopt it before using the keys.
+    private func adoptStoredDocumentsIfChanged() {
+        guard let cache else { return }
+        let epoch = cache.epoch
+        let seen = syncedEpoch.load(ordering: .relaxed)
+        guard epoch != seen, syncedEpoch.compareExchange(expected: seen, desired: epoch, ordering: .relaxed).exchanged else { return }
+        var changed = false
+        for set in remote {
+            guard let stored = cache.storedKeySet(source: set.storeKey), stored.sequence != set.snapshot.sequence, !stored.document.isEmpty else { continue }
+            if set.adopt(stored, settings: settings) { changed = true }
+        }
+        if changed {
+            rebuildMerged(now: clock())
+            scheduleNextRefresh()
+        }
+    }
+
+    private let backgroundRefreshRunning = Atomic<Bool>(false)
+
+    /// Starts one background refresh at a time (never waits).
+    private func refreshInBackground(now: Int64, unknownKey: Bool = false) {
+        if unknownKey {
+            // Within the local cool-down nothing would be fetched: skip creating a task.
+            guard remote.contains(where: { $0.mayFetch(now: now, coolDown: settings.coolDown) }) else { return }
+        }
+        guard !backgroundRefreshRunning.exchange(true, ordering: .acquiring) else { return }
+        // Not due again until this refresh has set the next time.
+        nextRefresh.store(.max, ordering: .relaxed)
+        Task.detached { [self] in
+            for set in remote where unknownKey || set.isDue(now: clock(), settings: settings) {
+                _ = await refresh(set, unknownKey: unknownKey)
+            }
+            backgroundRefreshRunning.store(false, ordering: .releasing)
+            scheduleNextRefresh()
+        }
+    }
+
+    private func scheduleNextRefresh() {
+        let next = remote.map { $0.nextRefresh(settings: settings) }.min() ?? .max
+        nextRefresh.store(next, ordering: .relaxed)
+    }
+
+    /// One refresh of one set, shared by every caller in this process that asks while it runs.
+    private func refresh(_ set: RemoteKeySet, unknownKey: Bool, initial: Bool = false) async -> Bool {
+        let task = set.inFlight.withLock { running -> Task<Bool, Never> in
+            if let running { return running }
+            let task = Task { await self.performRefresh(set, unknownKey: unknownKey, initial: initial) }
+            running = task
+            return task
+        }
+        let changed = await task.value
+        set.inFlight.withLock { if $0 == task { $0 = nil } }
+        return changed
+    }
+
+    private func performRefresh(_ set: RemoteKeySet, unknownKey: Bool, initial: Bool) async -> Bool {
+        let before = set.snapshot.sequence
+        let beforeFingerprints = set.snapshot.fingerprints
+        var changed = false
+        defer { if changed { rebuildMerged(now: clock()) } }
+
+        if let cache {
+            // Another process may have fetched already.
+            if let stored = cache.storedKeySet(source: set.storeKey), stored.sequence != before, !stored.document.isEmpty {
+                changed = set.adopt(stored, settings: settings)
+                if changed || !set.isDue(now: clock(), settings: settings) && !unknownKey { return changed }
+            }
+            // The local cool-down first: a flood of unknown `kid`s must not become a flood of write transactions.
+            if !(initial && !set.hasKeys), !set.mayFetch(now: clock(), coolDown: settings.coolDown) { return changed }
+            claiming: while true {
+                let now = clock()
+                // At start-up without keys, a cool-down does not stop this process from trying.
+                let coolDown = initial && !set.hasKeys ? 0 : settings.coolDown
+                let abandonAfter = settings.fetchTimeout.wholeSeconds + settings.connectTimeout.wholeSeconds + 2
+                switch cache.claimKeySetFetch(source: set.storeKey, now: now, coolDown: coolDown, abandonAfter: abandonAfter) {
+                case .claimed:
+                    break claiming
+                case .coolingDown:
+                    set.noteCoolDown(now: now)
+                    return changed
+                case .inProgress(let since):
+                    // Wait for the other process's result, then use it.
+                    let deadline = since + abandonAfter
+                    while clock() <= deadline {
+                        try? await Task.sleep(for: .milliseconds(25))
+                        guard let stored = cache.storedKeySet(source: set.storeKey) else { break }
+                        if !stored.fetchInProgress {
+                            set.noteCoolDown(now: clock())
+                            if stored.sequence != set.snapshot.sequence, !stored.document.isEmpty {
+                                changed = set.adopt(stored, settings: settings) || changed
+                            } else if !stored.lastError.isEmpty {
+                                set.noteFailure(stored.lastError, fetchedHere: false)
+                            }
+                            return changed
+                        }
+                    }
+                    // The fetcher went away: try to claim again.
+                }
+            }
+        } else {
+            let now = clock()
+            guard (initial && !set.hasKeys) || set.mayFetch(now: now, coolDown: settings.coolDown) else { return false }
+        }
+
+        // This process fetches.
+        let now = clock()
+        set.noteAttempt(now: now)
+        do throws(ConfigurationError) {
+            let (document, keys, maxAge) = try await set.fetch(settings: settings)
+            let lifetime = settings.lifetime(maxAge: maxAge)
+            var stored = StoredKeySet()
+            stored.fetchedAt = now
+            stored.freshUntil = now + lifetime
+            stored.document = document
+            stored.sequence = before &+ 1
+            if let cache, let written = cache.finishKeySetFetch(source: set.storeKey, now: now, result: .success((document, now + lifetime))) {
+                stored = written
+            }
+            changed = set.adopt(stored, keys: keys) || changed
+            let removed = beforeFingerprints.subtracting(set.snapshot.fingerprints)
+            if !beforeFingerprints.isEmpty, !removed.isEmpty { retireRemovedKeys(count: removed.count, source: set) }
+            for message in keys.skipped { Self.logger.warning("\(set.source.label): \(message)") }
+        } catch {
+            cache?.finishKeySetFetch(source: set.storeKey, now: clock(), result: .failure(KeySetFetchError(error.message)))
+            set.noteFailure(error.message, fetchedHere: true)
+            let snapshot = set.snapshot
+            Self.logger.warning("key refresh failed; using the last good keys", metadata: [
+                "source": "\(set.source.label)", "error": "\(error.message)",
+                "keys_age_seconds": "\(snapshot.fetchedAt == 0 ? -1 : now - snapshot.fetchedAt)",
+            ])
+        }
+        return changed
+    }
+
+    /// A key disappeared from a set: verdicts it made must not be served from the cache.
+    private func retireRemovedKeys(count: Int, source: RemoteKeySet) {
+        Self.logger.notice("keys removed from the provider's set; verdicts they made are no longer served", metadata: [
+            "source": "\(source.source.label)", "removed": "\(count)",
+        ])
+        guard let cache else { return }
+        do {
+            if issuers.isEmpty {
+                try cache.dropAllVerdicts()
+            } else {
+                for issuer in issuers { try cache.bumpGeneration(issuer: issuer) }
+            }
+        } catch {
+            Self.logger.error("could not retire the verdicts of removed keys", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// A remote key set as an operator sees it.
+public struct KeySetStatus: Sendable, Equatable {
+    public enum State: String, Sendable {
+        /// Within its lifetime.
+        case fresh
+        /// Past its lifetime (refresh failing or pending), still used: within `maxStaleness`.
+        case stale
+        /// Never fetched, or older than `maxStaleness`: its keys are not used.
+        case unavailable
+    }
+
+    /// The source (`JWKS URL …` or `OIDC discovery for …`).
+    public let source: String
+    public let state: State
+    public let keyCount: Int
+    /// When the keys in use were fetched (by this process or another); nil if never.
+    public let fetchedAt: Int64?
+    /// Seconds since `fetchedAt`.
+    public let ageSeconds: Int64?
+    public let freshUntil: Int64?
+    /// The last failure of a fetch, until a fetch succeeds.
+    public let lastError: String?
+    /// Fetches this process made, and how many failed.
+    public let fetches: Int
+    public let failures: Int
+}
