@@ -209,7 +209,8 @@ public final class KeyRing: Sendable {
         var changed = false
         for set in remote {
             guard let stored = cache.storedKeySet(source: set.storeKey), stored.sequence != set.snapshot.sequence, !stored.document.isEmpty else { continue }
-            if set.adopt(stored, settings: settings) { changed = true }
+            set.adopt(stored, settings: settings)
+            changed = true
         }
         if changed {
             rebuildMerged(now: clock())
@@ -259,7 +260,8 @@ public final class KeyRing: Sendable {
         let before = set.snapshot.sequence
         let beforeFingerprints = set.snapshot.fingerprints
         var changed = false
-        defer { if changed { rebuildMerged(now: clock()) } }
+        // Rebuilt even when the keys are the same: their age (and so their usability) changed.
+        defer { if set.snapshot.sequence != before || changed { rebuildMerged(now: clock()) } }
 
         if let cache {
             // Another process may have fetched already.

@@ -139,6 +139,9 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "Directory of the shared verdict cache (LMDB); verdicts are shared with every process using it.")
     var cacheDir: String?
 
+    @Option(help: "Seconds between two fetches of a JWKS URL, across every process sharing --cache-dir (a token with an unknown kid triggers one).")
+    var keyCoolDown: Int64 = KeyRefreshSettings().coolDown
+
     @Flag(help: "Print this process's cache statistics as JSON on standard error.")
     var cacheStats = false
 
@@ -150,6 +153,7 @@ struct Verify: AsyncParsableCommand {
         }
         guard leeway >= 0, leeway <= 600 else { throw ValidationError("--leeway must be between 0 and 600 seconds") }
         guard maxTokenBytes > 0 else { throw ValidationError("--max-token-bytes must be positive") }
+        guard keyCoolDown > 0 else { throw ValidationError("--key-cool-down must be a positive number of seconds") }
     }
 
     func run() async throws {
@@ -192,7 +196,9 @@ struct Verify: AsyncParsableCommand {
         }
         let keys: KeyRing
         do {
-            keys = try await KeyRing.load(sources, cache: cache, issuers: anyIssuer ? [] : issuer)
+            var settings = KeyRefreshSettings()
+            settings.coolDown = keyCoolDown
+            keys = try await KeyRing.load(sources, settings: settings, cache: cache, issuers: anyIssuer ? [] : issuer)
         } catch {
             writeError("error: \(error)")
             throw ExitCode(2)
