@@ -87,9 +87,14 @@ public func edgeauth_verifier_new(
     guard let bytes = unsafe borrowed(json, length) else {
         return unsafe fail(EDGEAUTH_ERR_INVALID_ARGUMENT, "config_json is NULL", errorOut)
     }
-    do {
-        let configuration = try unsafe VerifierConfiguration.parse(bytes)
-        let cache = try configuration.cache.map { configuration throws(CABIError) in try CacheRegistry.cache(for: configuration) }
+    do throws(CABIError) {
+        let configuration: VerifierConfiguration
+        do {
+            configuration = try unsafe VerifierConfiguration.parse(bytes)
+        } catch {
+            throw CABIError.config(error.message)
+        }
+        let cache = try configuration.cache.map { (configuration) throws(CABIError) in try CacheRegistry.cache(for: configuration) }
         let keys = try CABIKeyLoader.load(configuration, cache: cache)
         let handle = VerifierHandle(verifier: Verifier(policy: configuration.policy, keyRing: keys, cache: cache, l1Entries: configuration.l1Entries,
                                                           mapping: configuration.mapping))

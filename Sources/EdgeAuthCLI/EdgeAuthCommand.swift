@@ -88,11 +88,19 @@ struct Decode: ParsableCommand {
 
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Verify a token. Exit 0: valid (identity as JSON); 1: rejected (reason code); 2: usage or configuration error."
+        abstract: "Verify a token. Exit 0: valid (identity as JSON); 1: rejected (reason code); 2: usage or configuration error.",
+        discussion: """
+        The verifier comes from --config FILE (JSON, or YAML for .yaml/.yml), from the options below, \
+        or, when neither is given, from the environment (EDGEAUTH_PROVIDER and its variables). \
+        EDGEAUTH_* variables override a file's values (docs/configuration.md).
+        """
     )
 
     @Argument(help: "The token, or - to read it from standard input.")
     var token: String
+
+    @Option(help: "Configuration file (JSON, or YAML when it ends in .yaml or .yml).")
+    var config: String?
 
     @Option(help: "JWKS file path or URL (https; http only for loopback).")
     var jwks: [String] = []
@@ -145,7 +153,13 @@ struct Verify: AsyncParsableCommand {
     @Flag(help: "Print this process's cache statistics as JSON on standard error.")
     var cacheStats = false
 
+    /// Whether the verifier is described by options rather than a file or the environment.
+    var usesOptions: Bool { !issuer.isEmpty || anyIssuer || !audience.isEmpty || anyAudience || !jwks.isEmpty || !pem.isEmpty || !hmacSecretFile.isEmpty || !hmacSecretEnv.isEmpty }
+
     func validate() throws {
+        guard keyCoolDown > 0 else { throw ValidationError("--key-cool-down must be a positive number of seconds") }
+        if config != nil, usesOptions { throw ValidationError("give --config or the issuer, audience and key options, not both") }
+        guard usesOptions else { return }
         guard !(issuer.isEmpty && !anyIssuer) else { throw ValidationError("give --issuer (repeatable) or --any-issuer") }
         guard !(audience.isEmpty && !anyAudience) else { throw ValidationError("give --audience (repeatable) or --any-audience") }
         guard !(jwks.isEmpty && pem.isEmpty && hmacSecretFile.isEmpty && hmacSecretEnv.isEmpty) else {
@@ -153,17 +167,52 @@ struct Verify: AsyncParsableCommand {
         }
         guard leeway >= 0, leeway <= 600 else { throw ValidationError("--leeway must be between 0 and 600 seconds") }
         guard maxTokenBytes > 0 else { throw ValidationError("--max-token-bytes must be positive") }
-        guard keyCoolDown > 0 else { throw ValidationError("--key-cool-down must be a positive number of seconds") }
     }
 
     func run() async throws {
+        let verifier: Verifier
+        do throws(ConfigurationError) {
+            verifier = try await usesOptions ? verifierFromOptions() : configuredVerifier()
+        } catch {
+            writeError("error: \(error.message)")
+            throw ExitCode(2)
+        }
+        for message in verifier.keyRing.skipped { writeError("warning: \(message)") }
+        let verdict = await verifier.verifyRefreshingKeys(try readToken(token), now: now)
+        if cacheStats, let stats = verifier.cache?.statistics {
+            writeError(#"{"hits":\#(stats.hits),"negativeHits":\#(stats.negativeHits),"misses":\#(stats.misses),"stores":\#(stats.stores),"errors":\#(stats.errors)}"#)
+        }
+        switch verdict {
+        case .valid(let identity):
+            print(identity.jsonValue.prettyJSONText)
+        case .rejected(let reason):
+            print("rejected: \(reason.code)")
+            writeError(reason.explanation)
+            throw ExitCode(1)
+        }
+    }
+
+    /// From --config, else from the environment.
+    private func configuredVerifier() async throws(ConfigurationError) -> Verifier {
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = if let config {
+            try VerifierConfiguration.load(file: config, environment: environment)
+        } else {
+            try VerifierConfiguration.fromEnvironment(environment)
+        }
+        if let cacheDir {
+            if configuration.cache == nil { configuration.cache = CacheConfiguration(directory: cacheDir) } else { configuration.cache?.directory = cacheDir }
+        }
+        return try await configuration.makeVerifier()
+    }
+
+    private func verifierFromOptions() async throws(ConfigurationError) -> Verifier {
         var algorithmSet = AlgorithmSet.all
         if let algorithms {
             var chosen = [Algorithm]()
             for name in algorithms.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
                 guard let algorithm = Algorithm(name: name) else {
-                    writeError("error: --algorithms: \"\(name)\" is not one of \(Algorithm.allCases.map(\.name).joined(separator: ", "))")
-                    throw ExitCode(2)
+                    throw ConfigurationError("--algorithms: \"\(name)\" is not one of \(Algorithm.allCases.map(\.name).joined(separator: ", "))")
                 }
                 chosen.append(algorithm)
             }
@@ -185,37 +234,9 @@ struct Verify: AsyncParsableCommand {
             requiredType: requireType,
             limits: TokenLimits(maxTokenBytes: maxTokenBytes)
         )
-        var cache: SharedCache?
-        if let cacheDir {
-            do {
-                cache = try SharedCache.open(CacheConfiguration(directory: cacheDir))
-            } catch {
-                writeError("error: --cache-dir: \(error)")
-                throw ExitCode(2)
-            }
-        }
-        let keys: KeyRing
-        do {
-            var settings = KeyRefreshSettings()
-            settings.coolDown = keyCoolDown
-            keys = try await KeyRing.load(sources, settings: settings, cache: cache, issuers: anyIssuer ? [] : issuer)
-        } catch {
-            writeError("error: \(error)")
-            throw ExitCode(2)
-        }
-        for message in keys.skipped { writeError("warning: \(message)") }
-        let verifier = Verifier(policy: policy, keyRing: keys, cache: cache)
-        let verdict = await verifier.verifyRefreshingKeys(try readToken(token), now: now)
-        if cacheStats, let stats = verifier.cache?.statistics {
-            writeError(#"{"hits":\#(stats.hits),"negativeHits":\#(stats.negativeHits),"misses":\#(stats.misses),"stores":\#(stats.stores),"errors":\#(stats.errors)}"#)
-        }
-        switch verdict {
-        case .valid(let identity):
-            print(identity.jsonValue.prettyJSONText)
-        case .rejected(let reason):
-            print("rejected: \(reason.code)")
-            writeError(reason.explanation)
-            throw ExitCode(1)
-        }
+        var configuration = VerifierConfiguration(policy: policy, keys: sources)
+        configuration.cache = cacheDir.map { CacheConfiguration(directory: $0) }
+        configuration.keyRefresh.coolDown = keyCoolDown
+        return try await configuration.makeVerifier()
     }
 }
