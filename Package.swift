@@ -71,7 +71,11 @@ let package = Package(
         ),
         .target(
             name: "EdgeAuthTesting",
-            dependencies: ["EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuth"]
+            dependencies: [
+                "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuth",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "EdgeAuthCoreTests",

@@ -314,6 +314,83 @@ struct CABITests {
     }
 }
 
+/// `edgeauth_verifier_new` and `edgeauth_verify` with a remote key set, called the way a
+/// C program calls them: from a thread of its own, outside any Swift task.
+@Suite("C ABI with remote key sets")
+struct CABIRemoteKeyTests {
+    static let keyB = try! SigningKey.generate(.ec(.p256), kid: "k2")
+    static let path = "/jwks.json"
+
+    static func jwks(_ keys: [SigningKey]) -> StaticHTTPServer.Route {
+        .init(body: Array(JSONValue.object(["keys": .array(keys.map { try! $0.publicJWK(alg: .es256) })]).jsonText.utf8))
+    }
+
+    /// Runs `body` on a new thread (as a C caller would) and returns its result.
+    static func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: body()) }.start()
+        }
+    }
+
+    static func statistic(_ verifier: OpaquePointer?, _ figure: Int32) -> UInt64? {
+        var value: UInt64 = 0
+        return edgeauth_verifier_key_statistic(verifier, figure, &value) == EDGEAUTH_OK ? value : nil
+    }
+
+    @Test("a JWKS URL is fetched at creation; a token with a new kid is accepted after one refresh; key figures report it")
+    func rotationThroughTheABI() async throws {
+        let server = try await StaticHTTPServer(routes: [Self.path: Self.jwks([CABITests.factory.key])])
+        defer { Task { try? await server.stop() } }
+        let config = try CABITests.config([
+            "keys": [["jwksURL": .string(server.baseURL + Self.path)]],
+            "keyRefresh": ["coolDown": 1, "maxStaleness": 3600, "fetchTimeout": .number("2.5")],
+        ])
+        let created = await Self.onThread { () -> (Int32, UInt, String?) in
+            let created = CABITests.newVerifier(Array(config.utf8))
+            return (created.status, UInt(bitPattern: created.verifier), created.error)
+        }
+        #expect(created.0 == EDGEAUTH_OK, "\(created.2 ?? "")")
+        let verifier = try #require(OpaquePointer(bitPattern: created.1))
+        defer { edgeauth_verifier_free(verifier) }
+        #expect(edgeauth_verifier_key_count(verifier) == 1)
+        #expect(Self.statistic(verifier, EDGEAUTH_KEYS_REMOTE_SETS) == 1)
+        #expect(Self.statistic(verifier, EDGEAUTH_KEYS_FETCHES) == 1)
+        #expect(Self.statistic(verifier, EDGEAUTH_KEYS_STALE_SETS) == 0)
+        #expect(Self.statistic(verifier, 99) == nil)
+
+        server.set(Self.path, Self.jwks([CABITests.factory.key, Self.keyB]))
+        try await Task.sleep(for: .milliseconds(1100))  // the cool-down after the first fetch
+        let token = Array(try TokenFactory(key: Self.keyB, algorithm: .es256).token().utf8)
+        let handle = UInt(bitPattern: verifier)
+        let verdict = await Self.onThread { CABITests.verify(OpaquePointer(bitPattern: handle), token).verdict }
+        #expect(CABITests.name(verdict) == "valid")
+        #expect(server.requests(Self.path) == 2)
+        #expect(edgeauth_verifier_key_count(verifier) == 2)
+        #expect(Self.statistic(verifier, EDGEAUTH_KEYS_FETCHES) == 2)
+        #expect(Self.statistic(verifier, EDGEAUTH_KEYS_FETCH_FAILURES) == 0)
+    }
+
+    @Test("keyRefresh members are checked: unknown names, bounds and minimum above maximum are configuration errors")
+    func keyRefreshValidation() throws {
+        for (keyRefresh, fragment) in [
+            (["cooldown": 5] as JSONValue, "unknown member \"cooldown\""),
+            (["maxStaleness": 0], "keyRefresh.maxStaleness must be between"),
+            (["fetchTimeout": "10"], "keyRefresh.fetchTimeout must be a number"),
+            (["minimumLifetime": 600, "maximumLifetime": 60], "must not exceed keyRefresh.maximumLifetime"),
+            (["maxDocumentBytes": 10], "keyRefresh.maxDocumentBytes must be between"),
+            ([], "keyRefresh must be an object"),
+        ] {
+            let created = CABITests.newVerifier(Array(try CABITests.config(["keyRefresh": keyRefresh]).utf8))
+            #expect(created.status == EDGEAUTH_ERR_CONFIG)
+            #expect(created.error?.contains(fragment) == true, "\(created.error ?? "nil")")
+        }
+        let fixed = try CABITests.verifier()
+        defer { edgeauth_verifier_free(fixed) }
+        #expect(Self.statistic(fixed, EDGEAUTH_KEYS_REMOTE_SETS) == 0)
+        #expect(edgeauth_verifier_key_statistic(fixed, EDGEAUTH_KEYS_FETCHES, nil) == EDGEAUTH_ERR_INVALID_ARGUMENT)
+    }
+}
+
 @Suite("C ABI sources")
 struct CABISourceTests {
     @Test("Every @c @implementation function is public, so optimized builds export it too")

@@ -1,24 +1,30 @@
-import EdgeAuth
 import Foundation
-import NIOCore
-import NIOHTTP1
+public import NIOCore
+public import NIOHTTP1
 import NIOPosix
 import Synchronization
 
 /// A loopback HTTP server for key-download tests: routes can change while it runs
 /// (key rotation, an identity provider going down), answers can be delayed (a slow
 /// provider), and every request is counted per path.
-final class StaticHTTPServer: Sendable {
+public final class StaticHTTPServer: Sendable {
     private let channel = Mutex<Channel?>(nil)
     private let state = Mutex(State())
-    let port: Int
+    public let port: Int
 
-    struct Route: Sendable {
-        var status: HTTPResponseStatus = .ok
-        var body: [UInt8]
-        var headers: [(String, String)] = []
+    public struct Route: Sendable {
+        public var status: HTTPResponseStatus
+        public var body: [UInt8]
+        public var headers: [(String, String)]
         /// Time before the answer is sent.
-        var delay: TimeAmount = .zero
+        public var delay: TimeAmount
+
+        public init(status: HTTPResponseStatus = .ok, body: [UInt8], headers: [(String, String)] = [], delay: TimeAmount = .zero) {
+            self.status = status
+            self.body = body
+            self.headers = headers
+            self.delay = delay
+        }
     }
 
     private struct State {
@@ -26,12 +32,12 @@ final class StaticHTTPServer: Sendable {
         var requests: [String: Int] = [:]
     }
 
-    convenience init(routes: [String: Route]) async throws {
+    public convenience init(routes: [String: Route]) async throws {
         try await self.init { _ in routes }
     }
 
     /// Routes that depend on the port the server got (documents naming its own URL).
-    init(routesForPort: @Sendable (Int) -> [String: Route]) async throws {
+    public init(routesForPort: @Sendable (Int) -> [String: Route]) async throws {
         let box = Mutex<StaticHTTPServer?>(nil)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -47,19 +53,19 @@ final class StaticHTTPServer: Sendable {
         box.withLock { $0 = self }
     }
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// Replaces (or with nil removes) the answer for a path.
-    func set(_ path: String, _ route: Route?) {
+    public func set(_ path: String, _ route: Route?) {
         state.withLock { $0.routes[path] = route }
     }
 
     /// Requests received for a path so far.
-    func requests(_ path: String) -> Int {
+    public func requests(_ path: String) -> Int {
         state.withLock { $0.requests[path] ?? 0 }
     }
 
-    func stop() async throws {
+    public func stop() async throws {
         try await channel.withLock { $0 }?.close()
     }
 
