@@ -41,29 +41,34 @@ public struct Provider: Sendable, Equatable {
         case supabase(baseURL: String, audience: String)
         /// Keycloak: `serverURL` (with `/auth` on old versions) and the realm.
         case keycloak(serverURL: String, realm: String, clientId: String?, audience: String?)
-        /// Any OIDC/OAuth issuer.
-        case custom(issuer: String, jwksURL: String?, audience: String?)
+        /// Any OIDC/OAuth issuer, with its claims mapped by JSON pointer.
+        case custom(issuer: String, jwksURL: String?, audience: String?, mapping: ClaimMapping)
     }
 
     public let kind: Kind
+    /// `https`, or `http` for an Auth0/WorkOS domain given as a loopback URL (a local test IdP).
+    private let scheme: String
 
-    private init(_ kind: Kind) { self.kind = kind }
+    private init(_ kind: Kind, scheme: String = "https") {
+        self.kind = kind
+        self.scheme = scheme
+    }
 
     // MARK: Creating, with the inputs checked
 
     public static func auth0(domain: String, audience: String, rolesClaim: String? = nil, permissionsClaim: String = "permissions") throws(ConfigurationError) -> Provider {
-        let host = try host(domain, setting: "auth0.domain", example: "acme.us.auth0.com")
+        let (scheme, host) = try host(domain, setting: "auth0.domain", example: "acme.us.auth0.com")
         try nonEmpty(audience, setting: "auth0.audience", example: "https://api.example.com")
         if let rolesClaim { try nonEmpty(rolesClaim, setting: "auth0.rolesClaim", example: "https://acme.example/roles") }
         try nonEmpty(permissionsClaim, setting: "auth0.permissionsClaim", example: "permissions")
-        return Provider(.auth0(domain: host, audience: audience, rolesClaim: rolesClaim, permissionsClaim: permissionsClaim))
+        return Provider(.auth0(domain: host, audience: audience, rolesClaim: rolesClaim, permissionsClaim: permissionsClaim), scheme: scheme)
     }
 
     public static func workOS(domain: String, clientId: String? = nil) throws(ConfigurationError) -> Provider {
         // Taken as given: a custom domain is as valid as `*.authkit.app`, so nothing is appended.
-        let host = try host(domain, setting: "workos.domain", example: "acme-xyz.authkit.app")
+        let (scheme, host) = try host(domain, setting: "workos.domain", example: "acme-xyz.authkit.app")
         if let clientId { try nonEmpty(clientId, setting: "workos.clientId", example: "client_01H…") }
-        return Provider(.workOS(domain: host, clientId: clientId))
+        return Provider(.workOS(domain: host, clientId: clientId), scheme: scheme)
     }
 
     /// Supabase by project reference (`abcdefghijklmnopqrst`).
@@ -93,11 +98,12 @@ public struct Provider: Sendable, Equatable {
     }
 
     /// An issuer kept exactly as given: it must equal the tokens' `iss`.
-    public static func custom(issuer: String, jwksURL: String? = nil, audience: String? = nil) throws(ConfigurationError) -> Provider {
+    /// - Parameter mapping: where the identity's fields are in the tokens (`ClaimMapping`).
+    public static func custom(issuer: String, jwksURL: String? = nil, audience: String? = nil, mapping: ClaimMapping = .standard) throws(ConfigurationError) -> Provider {
         _ = try baseURL(issuer, setting: "custom.issuer", example: "https://login.example.com/", keepTrailingSlash: true)
         if let jwksURL { _ = try baseURL(jwksURL, setting: "custom.jwksURL", example: "https://login.example.com/.well-known/jwks.json", keepTrailingSlash: true) }
         if let audience { try nonEmpty(audience, setting: "custom.audience", example: "https://api.example.com") }
-        return Provider(.custom(issuer: issuer, jwksURL: jwksURL, audience: audience))
+        return Provider(.custom(issuer: issuer, jwksURL: jwksURL, audience: audience, mapping: mapping))
     }
 
     // MARK: What follows from the configuration
@@ -116,7 +122,7 @@ public struct Provider: Sendable, Equatable {
         switch kind {
         case .auth0(let domain, _, _, _):
             // The issuer ends with a slash, exactly as Auth0 writes `iss`.
-            let base = "https://\(domain)"
+            let base = "\(scheme)://\(domain)"
             return ProviderEndpoints(
                 issuer: base + "/", jwksURL: base + "/.well-known/jwks.json",
                 discoveryURL: base + "/.well-known/openid-configuration", authorizationEndpoint: base + "/authorize",
@@ -124,7 +130,7 @@ public struct Provider: Sendable, Equatable {
                 revocationEndpoint: base + "/oauth/revoke"
             )
         case .workOS(let domain, _):
-            let base = "https://\(domain)"
+            let base = "\(scheme)://\(domain)"
             return ProviderEndpoints(
                 // AuthKit publishes RFC 8414 authorization-server metadata.
                 issuer: base, jwksURL: base + "/oauth2/jwks", discoveryURL: base + "/.well-known/oauth-authorization-server",
@@ -147,7 +153,7 @@ public struct Provider: Sendable, Equatable {
                 registrationEndpoint: issuer + "/clients-registrations/openid-connect",
                 revocationEndpoint: oidc + "/revoke", introspectionEndpoint: oidc + "/token/introspect"
             )
-        case .custom(let issuer, let jwksURL, _):
+        case .custom(let issuer, let jwksURL, _, _):
             // OIDC discovery (RFC 8414 / OIDC Discovery §4): the issuer, then the well-known path.
             let trimmed = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
             return ProviderEndpoints(issuer: issuer, jwksURL: jwksURL, discoveryURL: trimmed + "/.well-known/openid-configuration")
@@ -162,7 +168,7 @@ public struct Provider: Sendable, Equatable {
         case .workOS(_, let clientId): clientId.map { [$0] } ?? []
         case .supabase(_, let audience): [audience]
         case .keycloak(_, _, let clientId, let audience): (audience ?? clientId).map { [$0] } ?? []
-        case .custom(_, _, let audience): audience.map { [$0] } ?? []
+        case .custom(_, _, let audience, _): audience.map { [$0] } ?? []
         }
     }
 
@@ -186,8 +192,8 @@ public struct Provider: Sendable, Equatable {
                 mapping.roles.append(.claim(ClaimPointer(components: ["resource_access", clientId, "roles"])))
             }
             mapping.permissions = [.rolesOfEachMember("/resource_access")]
-        case .custom:
-            break
+        case .custom(_, _, _, let custom):
+            mapping = custom
         }
         return mapping
     }
@@ -228,10 +234,15 @@ public struct Provider: Sendable, Equatable {
         }
     }
 
-    /// A host name given bare or as `https://host[/]`.
-    private static func host(_ value: String, setting: String, example: String) throws(ConfigurationError) -> String {
+    /// A host name given bare or as `https://host[/]` (or `http://` for a loopback host).
+    private static func host(_ value: String, setting: String, example: String) throws(ConfigurationError) -> (scheme: String, host: String) {
         var host = value
+        var scheme = "https"
         if host.hasPrefix("https://") { host.removeFirst("https://".count) }
+        if host.hasPrefix("http://"), let url = URL(string: value), let name = url.host, KeyLoader.isLoopback(name) {
+            host.removeFirst("http://".count)
+            scheme = "http"
+        }
         if host.hasSuffix("/") { host.removeLast() }
         let allowed = host.utf8.allSatisfy { byte in
             (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
@@ -240,7 +251,7 @@ public struct Provider: Sendable, Equatable {
         guard !host.isEmpty, allowed, !host.hasPrefix("."), !host.hasSuffix(".") else {
             throw ConfigurationError("\(setting) must be a host name like \(example), without a scheme other than https:// or a path (got \"\(value)\")")
         }
-        return host
+        return (scheme, host)
     }
 
     /// An https URL (http for loopback hosts), without query or fragment; the trailing slash

@@ -21,7 +21,15 @@ public struct ProviderSetup: Sendable, Equatable {
         "workos": ["domain", "clientId"],
         "supabase": ["projectId", "supabaseURL", "audience", "allowedRoles", "jwtSecretEnv"],
         "keycloak": ["serverURL", "realm", "clientId", "audience"],
-        "custom": ["issuer", "jwksURL", "audience"],
+        "custom": ["issuer", "jwksURL", "audience"] + claimSettings.map(\.setting),
+    ]
+
+    /// The custom provider's claim mapping: one JSON pointer per field, a comma-separated
+    /// list of pointers for the lists (every one adds its elements; scopes: the first present).
+    static let claimSettings: [(setting: String, example: String)] = [
+        ("idClaim", "/sub"), ("emailClaim", "/email"), ("nameClaim", "/name"), ("usernameClaim", "/preferred_username"),
+        ("pictureClaim", "/picture"), ("organizationClaim", "/org_id"), ("rolesClaim", "/realm_access/roles,/groups"),
+        ("permissionsClaim", "/permissions"), ("scopesClaim", "/scope,/scp"),
     ]
 
     /// Where settings are read from, and how to name one in a message.
@@ -83,7 +91,8 @@ public struct ProviderSetup: Sendable, Equatable {
                 provider = try Provider.custom(
                     issuer: try required("issuer", example: "https://login.example.com/"),
                     jwksURL: try text("jwksURL"),
-                    audience: try text("audience")
+                    audience: try text("audience"),
+                    mapping: try customMapping(source)
                 )
             default:
                 throw ConfigurationError("the provider must be one of \(settings.keys.sorted().joined(separator: ", ")) (got \"\(name)\")")
@@ -103,6 +112,37 @@ public struct ProviderSetup: Sendable, Equatable {
             keys.insert(.discovery(issuer: provider.endpoints.issuer), at: 0)
         }
         return ProviderSetup(provider: provider, keySources: keys, allowedRoles: allowedRoles)
+    }
+
+    /// The claim mapping of the custom provider's `*Claim` settings (unset: the standard claim).
+    private static func customMapping(_ source: SettingSource) throws(ConfigurationError) -> ClaimMapping {
+        var mapping = ClaimMapping.standard
+        for (setting, example) in claimSettings {
+            guard let text = try source.value(setting) else { continue }
+            var pointers = [ClaimPointer]()
+            for item in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                guard let pointer = ClaimPointer(item) else {
+                    throw ConfigurationError("\(source.describe(setting)) must be a JSON pointer like \(example) (RFC 6901: starts with /, ~0 for ~ and ~1 for /) (got \"\(item)\")")
+                }
+                pointers.append(pointer)
+            }
+            let isList = ["rolesClaim", "permissionsClaim", "scopesClaim"].contains(setting)
+            guard !pointers.isEmpty, isList || pointers.count == 1 else {
+                throw ConfigurationError("\(source.describe(setting)) must be \(isList ? "one or more JSON pointers separated by commas" : "one JSON pointer"), like \(example)")
+            }
+            switch setting {
+            case "idClaim": mapping.subject = pointers[0]
+            case "emailClaim": mapping.email = pointers[0]
+            case "nameClaim": mapping.name = pointers[0]
+            case "usernameClaim": mapping.username = pointers[0]
+            case "pictureClaim": mapping.picture = pointers[0]
+            case "organizationClaim": mapping.organization = pointers[0]
+            case "rolesClaim": mapping.roles = pointers.map { .claim($0) }
+            case "permissionsClaim": mapping.permissions = pointers.map { .claim($0) }
+            default: mapping.scopes = pointers
+            }
+        }
+        return mapping
     }
 
     // MARK: The environment

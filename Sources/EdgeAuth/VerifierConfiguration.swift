@@ -10,6 +10,9 @@ public struct VerifierConfiguration: Sendable {
     public var l1Entries = Verifier.defaultL1Entries
     public var mapping = ClaimMapping.standard
     public var keyRefresh = KeyRefreshSettings()
+    /// Where `hmacSecretEnv` secrets are read when the keys are loaded: the environment
+    /// the configuration was read with (the process's own by default).
+    public var environment: [String: String] = ProcessInfo.processInfo.environment
 
     public init(policy: ValidationPolicy, keys: [KeySource], cache: CacheConfiguration? = nil, l1Entries: Int = Verifier.defaultL1Entries,
                 mapping: ClaimMapping = .standard, keyRefresh: KeyRefreshSettings = KeyRefreshSettings()) {
@@ -216,6 +219,7 @@ public struct VerifierConfiguration: Sendable {
 
     /// Applies `environmentOverrides`, each checked like the member it replaces.
     mutating func apply(environment: [String: String]) throws(ConfigurationError) {
+        if !environment.isEmpty { self.environment = environment }
         var refresh: [String: JSONValue] = [:]
         for (variable, member) in Self.environmentOverrides {
             guard let raw = environment[variable] else { continue }
@@ -252,7 +256,7 @@ public struct VerifierConfiguration: Sendable {
                 throw ConfigurationError("cache: \(error)")
             }
         }
-        let ring = try await KeyRing.load(keys, settings: keyRefresh, cache: sharedCache, issuers: exactIssuers)
+        let ring = try await KeyRing.load(keys, settings: keyRefresh, cache: sharedCache, issuers: exactIssuers, environment: environment)
         return Verifier(policy: policy, keyRing: ring, cache: sharedCache, l1Entries: l1Entries, mapping: mapping)
     }
 
