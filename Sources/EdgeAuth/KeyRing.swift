@@ -148,6 +148,21 @@ public final class KeyRing: Sendable {
         return changed
     }
 
+    /// Keeps the remote sets fresh whether or not tokens arrive, until the task is cancelled:
+    /// a server runs it in each process (after forking). Verification starts due refreshes
+    /// as well, so this only matters for a process that may sit idle past a lifetime.
+    public func maintain(checkInterval: Duration = .seconds(5)) async {
+        guard !remote.isEmpty else { return }
+        while !Task.isCancelled {
+            adoptStoredDocumentsIfChanged()
+            for set in remote where set.isDue(now: clock(), settings: settings) {
+                _ = await refresh(set, unknownKey: false)
+            }
+            scheduleNextRefresh()
+            try? await Task.sleep(for: checkInterval)
+        }
+    }
+
     // MARK: Status
 
     /// What an operator needs to know about each remote set (health and metrics).

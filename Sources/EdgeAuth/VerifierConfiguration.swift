@@ -10,6 +10,9 @@ public struct VerifierConfiguration: Sendable {
     public var l1Entries = Verifier.defaultL1Entries
     public var mapping = ClaimMapping.standard
     public var keyRefresh = KeyRefreshSettings()
+    /// False only in development mode (`verifySignatures: false`, the `verifyJwt: false` of
+    /// other frameworks): see `Verifier.skippingSignaturesForDevelopment`.
+    public var verifySignatures = true
     /// Where `hmacSecretEnv` secrets are read when the keys are loaded: the environment
     /// the configuration was read with (the process's own by default).
     public var environment: [String: String] = ProcessInfo.processInfo.environment
@@ -34,7 +37,7 @@ public struct VerifierConfiguration: Sendable {
 
     static let members: Set<String> = [
         "issuers", "anyIssuer", "audiences", "anyAudience", "algorithms", "leeway", "maxAge", "requiredType",
-        "requiredClaims", "requireExpiration", "limits", "keys", "keyRefresh", "cache", "provider",
+        "requiredClaims", "requireExpiration", "limits", "keys", "keyRefresh", "cache", "provider", "verifySignatures",
     ]
     static let keyRefreshMembers: Set<String> = [
         "defaultLifetime", "minimumLifetime", "maximumLifetime", "coolDown", "maxStaleness", "connectTimeout", "fetchTimeout", "maxDocumentBytes",
@@ -198,6 +201,10 @@ public struct VerifierConfiguration: Sendable {
         policy.limits = limits
         var configuration = VerifierConfiguration(policy: policy, keys: keys, cache: cache, l1Entries: l1Entries,
                                                   mapping: provider?.provider.mapping ?? .standard, keyRefresh: keyRefresh)
+        if let value = object["verifySignatures"] {
+            guard case .bool(let flag) = value else { throw ConfigurationError("verifySignatures must be true or false") }
+            configuration.verifySignatures = flag
+        }
         try configuration.apply(environment: environment)
         return configuration
     }
@@ -206,6 +213,7 @@ public struct VerifierConfiguration: Sendable {
     /// (Provider settings are overridden by the provider's own variables, `ProviderSetup`.)
     public static let environmentOverrides: [(variable: String, member: String)] = [
         ("EDGEAUTH_LEEWAY", "leeway"),
+        ("EDGEAUTH_VERIFY_SIGNATURES", "verifySignatures"),
         ("EDGEAUTH_CACHE_DIR", "cache.directory"),
         ("EDGEAUTH_KEY_REFRESH_DEFAULT_LIFETIME", "keyRefresh.defaultLifetime"),
         ("EDGEAUTH_KEY_REFRESH_MINIMUM_LIFETIME", "keyRefresh.minimumLifetime"),
@@ -228,6 +236,11 @@ public struct VerifierConfiguration: Sendable {
             case "cache.directory":
                 guard !value.isEmpty else { throw ConfigurationError("\(variable) is set but empty (expected the cache directory, like /var/lib/edgeauth)") }
                 if cache == nil { cache = CacheConfiguration(directory: value) } else { cache?.directory = value }
+            case "verifySignatures":
+                guard let flag = ["true": true, "false": false][value.lowercased()] else {
+                    throw ConfigurationError("\(variable) must be true or false (got \"\(raw)\")")
+                }
+                verifySignatures = flag
             case "leeway":
                 guard let seconds = Int64(value), (0...Self.maxLeeway).contains(seconds) else {
                     throw ConfigurationError("\(variable) must be a whole number of seconds from 0 to \(Self.maxLeeway) (got \"\(raw)\")")
@@ -246,8 +259,13 @@ public struct VerifierConfiguration: Sendable {
     }
 
     /// Opens the cache, loads the keys (fetching remote sets) and builds the verifier.
+    /// - Parameter listeningOn: every address the server listens on: development mode is
+    ///   refused unless all are loopback (and when none is given).
     /// - Throws: `ConfigurationError` for a cache that cannot be opened or keys that cannot be loaded.
-    public func makeVerifier() async throws(ConfigurationError) -> Verifier {
+    public func makeVerifier(listeningOn hosts: [String] = []) async throws(ConfigurationError) -> Verifier {
+        if !verifySignatures {
+            return try Verifier.skippingSignaturesForDevelopment(policy: policy, mapping: mapping, bindHosts: hosts)
+        }
         var sharedCache: SharedCache?
         if let cache {
             do {

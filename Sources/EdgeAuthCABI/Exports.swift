@@ -94,6 +94,10 @@ public func edgeauth_verifier_new(
         } catch {
             throw CABIError.config(error.message)
         }
+        guard configuration.verifySignatures else {
+            // A library cannot know where its caller listens, so it cannot keep the mode on loopback.
+            throw CABIError.config("verifySignatures: false (development mode) is not available through the C library; use edgeauth serve or the Swift API")
+        }
         let cache = try configuration.cache.map { (configuration) throws(CABIError) in try CacheRegistry.cache(for: configuration) }
         let keys = try CABIKeyLoader.load(configuration, cache: cache)
         let handle = VerifierHandle(verifier: Verifier(policy: configuration.policy, keyRing: keys, cache: cache, l1Entries: configuration.l1Entries,

@@ -203,7 +203,8 @@ struct Verify: AsyncParsableCommand {
         if let cacheDir {
             if configuration.cache == nil { configuration.cache = CacheConfiguration(directory: cacheDir) } else { configuration.cache?.directory = cacheDir }
         }
-        return try await configuration.makeVerifier()
+        // `verify` listens nowhere: development mode is as contained as on loopback.
+        return try await configuration.makeVerifier(listeningOn: ["localhost"])
     }
 
     private func verifierFromOptions() async throws(ConfigurationError) -> Verifier {

@@ -449,3 +449,13 @@ extension CABITests {
             == EDGEAUTH_ERR_CONFIG)
     }
 }
+
+@Suite("C ABI development mode")
+struct CABIDevelopmentModeTests {
+    @Test("verifySignatures: false is refused: a library cannot keep it on loopback")
+    func refused() throws {
+        let created = CABITests.newVerifier(Array(try CABITests.config(["verifySignatures": false]).utf8))
+        #expect(created.status == EDGEAUTH_ERR_CONFIG)
+        #expect(created.error?.contains("not available through the C library") == true)
+    }
+}

@@ -136,3 +136,30 @@ struct ConfigurationTests {
         #expect(configuration.cache == nil)
     }
 }
+
+@Suite("Development mode from the configuration")
+struct DevelopmentModeConfigurationTests {
+    @Test("verifySignatures: false skips signatures only on loopback; EDGEAUTH_VERIFY_SIGNATURES sets it too")
+    func developmentMode() async throws {
+        let factory = TokenFactory(key: try SigningKey.generate(.ec(.p256), kid: "dashboard-key"), algorithm: .es256)
+        let document = """
+        {"issuers": ["\(factory.issuer)"], "audiences": ["\(factory.audience)"], "keys": [{"jwksURL": "https://127.0.0.1:9/unreachable"}],
+         "verifySignatures": false}
+        """
+        let configuration = try VerifierConfiguration.parse(Array(document.utf8))
+        #expect(configuration.verifySignatures == false)
+        let verifier = try await configuration.makeVerifier(listeningOn: ["127.0.0.1", "::1"])
+        let identity = try #require(verifier.verify(try factory.token(), now: factory.now).identity)
+        #expect(identity.signatureVerified == false)
+        await #expect(throws: ConfigurationError.self) { try await configuration.makeVerifier(listeningOn: ["0.0.0.0"]) }
+        await #expect(throws: ConfigurationError.self) { try await configuration.makeVerifier() }
+
+        let fromEnvironment = try VerifierConfiguration.fromEnvironment([
+            "EDGEAUTH_ISSUER": "https://login.example.com/", "EDGEAUTH_VERIFY_SIGNATURES": "false",
+        ])
+        #expect(fromEnvironment.verifySignatures == false)
+        #expect(throws: ConfigurationError.self) {
+            try VerifierConfiguration.fromEnvironment(["EDGEAUTH_ISSUER": "https://login.example.com/", "EDGEAUTH_VERIFY_SIGNATURES": "no"])
+        }
+    }
+}

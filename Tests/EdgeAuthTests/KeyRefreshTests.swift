@@ -89,6 +89,21 @@ struct KeyRefreshTests {
         #expect(ring.status().first?.freshUntil == clock.now + 100)
     }
 
+    @Test("maintain() refreshes an idle verifier's keys before their lifetime ends")
+    func maintainWithoutTraffic() async throws {
+        let server = try await StaticHTTPServer(routes: [Self.path: Self.jwks([Self.keyA], cacheControl: "max-age=100")])
+        defer { Task { try? await server.stop() } }
+        let clock = ManualClock()
+        let ring = try await KeyRing.load([.jwksURL(server.baseURL + Self.path)], settings: Self.settings(), clock: clock.closure)
+        let maintenance = Task { await ring.maintain(checkInterval: .milliseconds(20)) }
+        defer { maintenance.cancel() }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(server.requests(Self.path) == 1)
+        clock.advance(81)
+        #expect(await eventually { server.requests(Self.path) == 2 })
+        #expect(ring.status().first?.fetchedAt == clock.now)
+    }
+
     @Test("rotation: a new kid is picked up by one refresh; a removed kid stops verifying, cached verdicts included")
     func rotation() async throws {
         let server = try await StaticHTTPServer(routes: [Self.path: Self.jwks([Self.keyA])])
