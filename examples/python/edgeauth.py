@@ -49,6 +49,8 @@ ERR_CACHE = -7
 
 # Cache counters (EDGEAUTH_CACHE_*).
 _CACHE_STATISTICS = {"hits": 1, "negative_hits": 2, "misses": 3, "stores": 4, "errors": 5, "l1_hits": 6}
+# Remote key set figures (EDGEAUTH_KEYS_*).
+_KEY_STATISTICS = {"remote_sets": 1, "stale_sets": 2, "unavailable_sets": 3, "oldest_age": 4, "fetches": 5, "fetch_failures": 6}
 
 VERDICT_VALID = 0
 
@@ -91,6 +93,7 @@ def load_library(path: Optional[str] = None) -> ctypes.CDLL:
         "edgeauth_verifier_warning_count": (c_size_t, [handle]),
         "edgeauth_verifier_warning": (text, [handle, c_size_t, size_p]),
         "edgeauth_verifier_cache_statistic": (c_int32, [handle, c_int32, POINTER(c_uint64)]),
+        "edgeauth_verifier_key_statistic": (c_int32, [handle, c_int32, POINTER(c_uint64)]),
         "edgeauth_verifier_revoke_token": (c_int32, [handle, POINTER(c_uint8), c_size_t, c_int64]),
         "edgeauth_verifier_revoke_token_id": (c_int32, [handle, POINTER(c_uint8), c_size_t, c_int64]),
         "edgeauth_verify": (c_int32, [handle, POINTER(c_uint8), c_size_t, c_int64, POINTER(c_int32), POINTER(handle)]),
@@ -349,6 +352,20 @@ class Verifier(_OwnedHandle):
             status = lib.edgeauth_verifier_cache_statistic(handle, code, ctypes.byref(value))
             if status == ERR_NOT_FOUND:
                 return None
+            if status != OK:
+                raise EdgeAuthError(status)
+            out[name] = value.value
+        return out
+
+    def key_statistics(self) -> dict[str, int]:
+        """The state of the remote key sets, for health checks: remote_sets, stale_sets,
+        unavailable_sets (older than keyRefresh.maxStaleness), oldest_age (seconds since the
+        oldest set was fetched), and this process's fetches and fetch_failures."""
+        lib, handle = library(), self._live()
+        out = {}
+        for name, code in _KEY_STATISTICS.items():
+            value = c_uint64()
+            status = lib.edgeauth_verifier_key_statistic(handle, code, ctypes.byref(value))
             if status != OK:
                 raise EdgeAuthError(status)
             out[name] = value.value

@@ -378,6 +378,16 @@ def test_jwks_url_on_loopback_is_downloaded_while_the_caller_waits(jwks_server):
         assert v.verify(bench_token("keycloak-eddsa"), now=NOW).valid
 
 
+def test_key_statistics_report_the_remote_set(jwks_server):
+    keys = [{"jwksURL": jwks_server + "/.well-known/jwks.json"}]
+    with edgeauth.Verifier(config(keys=keys, keyRefresh={"maxStaleness": 3600})) as v:
+        stats = v.key_statistics()
+        assert stats["remote_sets"] == 1 and stats["fetches"] == 1 and stats["fetch_failures"] == 0
+        assert stats["stale_sets"] == 0 and stats["unavailable_sets"] == 0 and stats["oldest_age"] < 60
+    with edgeauth.Verifier(config()) as v:
+        assert v.key_statistics()["remote_sets"] == 0
+
+
 def test_a_provider_sets_issuer_audience_algorithms_and_keys(jwks_server):
     provider = {"name": "custom", "issuer": KEYCLOAK, "jwksURL": jwks_server + "/.well-known/jwks.json", "audience": AUDIENCE}
     with edgeauth.Verifier({"provider": provider}) as v:
