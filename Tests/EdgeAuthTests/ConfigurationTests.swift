@@ -163,3 +163,41 @@ struct DevelopmentModeConfigurationTests {
         }
     }
 }
+
+/// The examples of docs/configuration.md, read as configurations.
+@Suite("Configuration examples in the docs")
+struct DocumentedConfigurationTests {
+    static let page = try! String(contentsOf: Vectors.packageRoot.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+
+    static func blocks(_ language: String) -> [String] {
+        page.components(separatedBy: "```\(language)\n").dropFirst().map { String($0.components(separatedBy: "```")[0]) }
+    }
+
+    @Test("every YAML and JSON example is a valid configuration")
+    func filesParse() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-docs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let examples = Self.blocks("yaml").map { ("yaml", $0) } + Self.blocks("json").map { ("json", $0) }
+        #expect(examples.count >= 4)
+        for (index, (language, text)) in examples.enumerated() {
+            let path = directory.appendingPathComponent("example-\(index).\(language)").path
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            #expect(throws: Never.self, "\(text)") { try VerifierConfiguration.load(file: path, environment: [:]) }
+        }
+    }
+
+    @Test("the environment example configures the same Auth0 verifier as the YAML one")
+    func environmentExample() throws {
+        let shell = try #require(Self.blocks("sh").first)
+        var environment = [String: String]()
+        for line in shell.split(separator: "\n") {
+            let assignment = line.trimmingCharacters(in: CharacterSet(charactersIn: " \\"))
+            guard let equals = assignment.firstIndex(of: "="), assignment.hasPrefix("MCP_USE_") || assignment.hasPrefix("EDGEAUTH_") else { continue }
+            environment[String(assignment[..<equals])] = String(assignment[assignment.index(after: equals)...])
+        }
+        let configuration = try VerifierConfiguration.fromEnvironment(environment)
+        #expect(configuration.policy.issuers == .exactly(["https://acme.us.auth0.com/"]))
+        #expect(configuration.cache?.directory == "/var/cache/edgeauth")
+        #expect(configuration.mapping.roles == [.claim(ClaimPointer(claim: "https://acme.example/roles"))])
+    }
+}
