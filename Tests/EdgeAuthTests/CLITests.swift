@@ -15,10 +15,11 @@ struct CLI {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgeauth")
     }
 
-    static func run(_ arguments: [String], stdin: String? = nil) throws -> Result {
+    static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String]? = nil) throws -> Result {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        if let environment { process.environment = environment }
         let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -51,6 +52,31 @@ struct CLITests {
 
     var common: [String] {
         ["--jwks", jwksPath, "--issuer", factory.issuer, "--audience", factory.audience, "--now", String(factory.now + 60)]
+    }
+
+    @Test("--config reads a YAML file; without options the provider comes from the environment; errors exit 2")
+    func configurationFileAndEnvironment() throws {
+        let directory = URL(fileURLWithPath: jwksPath).deletingLastPathComponent()
+        let config = directory.appendingPathComponent("edgeauth.yaml").path
+        try Data("""
+        issuers: ["\(factory.issuer)"]
+        audiences: ["\(factory.audience)"]
+        keys:
+          - jwksFile: \(jwksPath)
+        """.utf8).write(to: URL(fileURLWithPath: config))
+        let now = String(factory.now + 60)
+        let fromFile = try CLI.run(["verify", token, "--config", config, "--now", now])
+        #expect(fromFile.status == 0, "\(fromFile.stderr)")
+        #expect(try JSONValue.parse(fromFile.stdout)["email"] == "alice@example.com")
+        let overridden = try CLI.run(["verify", token, "--config", config, "--now", now], environment: ["EDGEAUTH_LEEWAY": "601"])
+        #expect(overridden.status == 2 && overridden.stderr.contains("EDGEAUTH_LEEWAY must be a whole number of seconds from 0 to 600"))
+        #expect(try CLI.run(["verify", token, "--config", config, "--issuer", "x"]).status != 0)
+
+        // The environment alone: a custom issuer whose JWKS is a local file is not expressible, so only the errors are checked here.
+        let missing = try CLI.run(["verify", token], environment: [:])
+        #expect(missing.status == 2 && missing.stderr.contains("no identity provider configured"))
+        let invalid = try CLI.run(["verify", token], environment: ["MCP_USE_OAUTH_AUTH0_DOMAIN": "acme.us.auth0.com"])
+        #expect(invalid.status == 2 && invalid.stderr.contains("MCP_USE_OAUTH_AUTH0_AUDIENCE) is required"), "\(invalid.stderr)")
     }
 
     @Test("a valid token exits 0 and prints the identity as JSON")
