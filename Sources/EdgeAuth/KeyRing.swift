@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import Synchronization
 
 /// The keys a verifier checks signatures with: fixed keys (inline, files, secrets)
@@ -67,11 +68,13 @@ public final class KeyRing: Sendable {
     /// shared cache when another process fetched them recently, else from the network.
     /// - Parameters:
     ///   - issuers: the policy's exact issuers, whose key generation a removed key bumps.
+    ///   - metrics: where the fetch counters and key-set gauges go (`docs/keys.md`).
     ///   - clock: seconds since the epoch (tests give their own).
     /// - Throws: `ConfigurationError` when a source cannot be read, or no key is usable.
     public static func load(
         _ sources: [KeySource], settings: KeyRefreshSettings = KeyRefreshSettings(), cache: SharedCache? = nil, issuers: [String] = [],
-        environment: [String: String] = ProcessInfo.processInfo.environment, clock: @escaping @Sendable () -> Int64 = KeyRing.systemClock
+        environment: [String: String] = ProcessInfo.processInfo.environment, metrics: MetricsFactory = MetricsSystem.factory,
+        clock: @escaping @Sendable () -> Int64 = KeyRing.systemClock
     ) async throws(ConfigurationError) -> KeyRing {
         try settings.validate()
         var keys = [VerificationKey]()
@@ -79,7 +82,7 @@ public final class KeyRing: Sendable {
         var remote = [RemoteKeySet]()
         for source in sources {
             if source.isRemote {
-                remote.append(RemoteKeySet(source: source))
+                remote.append(RemoteKeySet(source: source, metrics: metrics))
             } else {
                 let set = try KeyLoader.loadLocal(source, environment: environment)
                 keys += set.keys
@@ -335,6 +338,7 @@ public final class KeyRing: Sendable {
             if let cache, let written = cache.finishKeySetFetch(source: set.storeKey, now: now, result: .success((document, now + lifetime))) {
                 stored = written
             }
+            set.noteFetched(success: true)
             changed = set.adopt(stored, keys: keys) || changed
             let removed = beforeFingerprints.subtracting(set.snapshot.fingerprints)
             if !beforeFingerprints.isEmpty, !removed.isEmpty { retireRemovedKeys(count: removed.count, source: set) }
@@ -342,6 +346,7 @@ public final class KeyRing: Sendable {
         } catch {
             cache?.finishKeySetFetch(source: set.storeKey, now: clock(), result: .failure(KeySetFetchError(error.message)))
             set.noteFailure(error.message, fetchedHere: true)
+            set.noteFetched(success: false)
             let snapshot = set.snapshot
             Self.logger.warning("key refresh failed; using the last good keys", metadata: [
                 "source": "\(set.source.label)", "error": "\(error.message)",

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import Synchronization
 
 /// One remote source of keys (a JWKS URL, or an issuer's OIDC discovery) in one
@@ -10,6 +11,12 @@ final class RemoteKeySet: Sendable {
     /// The refresh running in this process, joined by every caller that asks meanwhile.
     let inFlight = Mutex<Task<Bool, Never>?>(nil)
     private let state = Mutex(State())
+    /// `edgeauth_key_fetches_total{source, result}`, and the set's age and size as gauges
+    /// (the fetch time as a Unix timestamp: alert on `time() - value`).
+    private let fetchSucceeded: Counter
+    private let fetchFailed: Counter
+    private let fetchedTimestamp: Gauge
+    private let keyCount: Gauge
 
     struct Snapshot: Sendable {
         var keys = KeySet(keys: [])
@@ -34,13 +41,18 @@ final class RemoteKeySet: Sendable {
         var failures = 0
     }
 
-    init(source: KeySource) {
+    init(source: KeySource, metrics: MetricsFactory) {
         self.source = source
         switch source {
         case .discovery(let issuer): storeKey = "discovery:" + issuer
         case .jwksURL(let url): storeKey = "jwks:" + url
         default: storeKey = source.label
         }
+        let name = ("source", source.label)
+        fetchSucceeded = Counter(label: "edgeauth_key_fetches_total", dimensions: [name, ("result", "success")], factory: metrics)
+        fetchFailed = Counter(label: "edgeauth_key_fetches_total", dimensions: [name, ("result", "failure")], factory: metrics)
+        fetchedTimestamp = Gauge(label: "edgeauth_key_set_fetched_timestamp_seconds", dimensions: [name], factory: metrics)
+        keyCount = Gauge(label: "edgeauth_key_set_keys", dimensions: [name], factory: metrics)
     }
 
     var snapshot: Snapshot { state.withLock { $0.snapshot } }
@@ -59,6 +71,8 @@ final class RemoteKeySet: Sendable {
     @discardableResult
     func adopt(_ stored: StoredKeySet, keys: KeySet) -> Bool {
         let fingerprints = Set(keys.keys.map { "\($0.kid ?? "")|\(Base64URL.encode($0.fingerprint))" })
+        fetchedTimestamp.record(stored.fetchedAt)
+        keyCount.record(keys.keys.count)
         return state.withLock { state in
             let changed = fingerprints != state.snapshot.fingerprints
             state.snapshot = Snapshot(keys: keys, fingerprints: fingerprints, fetchedAt: stored.fetchedAt, freshUntil: stored.freshUntil, sequence: stored.sequence)
@@ -66,6 +80,11 @@ final class RemoteKeySet: Sendable {
             state.failing = false
             return changed
         }
+    }
+
+    /// Counts a fetch this process made.
+    func noteFetched(success: Bool) {
+        (success ? fetchSucceeded : fetchFailed).increment()
     }
 
     func noteAttempt(now: Int64) {

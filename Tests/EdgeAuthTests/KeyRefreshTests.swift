@@ -1,6 +1,7 @@
 import EdgeAuth
 import EdgeAuthTesting
 import Foundation
+import MetricsTestKit
 import NIOCore
 import Synchronization
 import Testing
@@ -155,9 +156,14 @@ struct KeyRefreshTests {
         let server = try await StaticHTTPServer(routes: [Self.path: Self.jwks([Self.keyA], cacheControl: "max-age=100")])
         defer { Task { try? await server.stop() } }
         let clock = ManualClock()
-        let ring = try await KeyRing.load([.jwksURL(server.baseURL + Self.path)], settings: Self.settings { $0.maxStaleness = 1000 }, clock: clock.closure)
+        let metrics = TestMetrics()
+        let ring = try await KeyRing.load([.jwksURL(server.baseURL + Self.path)], settings: Self.settings { $0.maxStaleness = 1000 },
+                                          metrics: metrics, clock: clock.closure)
         let verifier = Verifier(policy: Self.policy, keyRing: ring)
         let token = try Self.factoryA.token()
+        let source = ("source", "JWKS URL \(server.baseURL + Self.path)")
+        #expect(try metrics.expectGauge("edgeauth_key_set_fetched_timestamp_seconds", [source]).lastValue == Double(clock.now))
+        #expect(try metrics.expectGauge("edgeauth_key_set_keys", [source]).lastValue == 1)
 
         server.set(Self.path, .init(status: .serviceUnavailable, body: []))
         clock.advance(150)
@@ -166,6 +172,8 @@ struct KeyRefreshTests {
         var status = try #require(ring.status().first)
         #expect(status.state == .stale && status.ageSeconds == 150 && status.failures == 1)
         #expect(status.lastError?.contains("HTTP 503") == true)
+        #expect(try metrics.expectCounter("edgeauth_key_fetches_total", [source, ("result", "failure")]).totalValue == 1)
+        #expect(try metrics.expectCounter("edgeauth_key_fetches_total", [source, ("result", "success")]).totalValue == 1)
 
         clock.advance(851)
         #expect(verifier.verify(token, now: Self.factoryA.now) == .rejected(.keysUnavailable))
