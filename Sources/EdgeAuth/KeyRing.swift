@@ -33,6 +33,20 @@ public final class KeyRing: Sendable {
     /// When a remote set is next due for a refresh (seconds since the epoch).
     private let nextRefresh = Atomic<Int64>(.max)
 
+    /// The process that created the ring: its HTTP client threads do not exist in a forked child.
+    private let ownerPID = getpid()
+    private let warnedAboutFork = Atomic<Bool>(false)
+
+    /// False in a child forked after the ring was created: a download there would wait forever
+    /// for threads that stayed in the parent, so the child keeps the keys it has (docs/keys.md).
+    public var mayDownload: Bool {
+        guard getpid() != ownerPID else { return true }
+        if !warnedAboutFork.exchange(true, ordering: .relaxed) {
+            Self.logger.error("verifier used in a process forked after it was created: its keys are not refreshed; create verifiers after fork()")
+        }
+        return false
+    }
+
     private struct Merged {
         var keys: KeySet
         /// When a remote set's keys become too stale to use: the merge is then rebuilt.
@@ -138,6 +152,7 @@ public final class KeyRing: Sendable {
     /// fetch in progress). Returns whether the keys changed, i.e. whether verifying
     /// the token again can give another answer.
     public func refreshAfterUnknownKey() async -> Bool {
+        guard mayDownload else { return false }
         var changed = false
         for set in remote where await refresh(set, unknownKey: true) { changed = true }
         return changed
@@ -146,6 +161,7 @@ public final class KeyRing: Sendable {
     /// Refreshes every remote set now if its cool-down allows (for operators and tests).
     @discardableResult
     public func refreshNow() async -> Bool {
+        guard mayDownload else { return false }
         var changed = false
         for set in remote where await refresh(set, unknownKey: true) { changed = true }
         return changed
@@ -155,7 +171,7 @@ public final class KeyRing: Sendable {
     /// a server runs it in each process (after forking). Verification starts due refreshes
     /// as well, so this only matters for a process that may sit idle past a lifetime.
     public func maintain(checkInterval: Duration = .seconds(5)) async {
-        guard !remote.isEmpty else { return }
+        guard !remote.isEmpty, mayDownload else { return }
         while !Task.isCancelled {
             adoptStoredDocumentsIfChanged()
             for set in remote where set.isDue(now: clock(), settings: settings) {
@@ -240,6 +256,10 @@ public final class KeyRing: Sendable {
 
     /// Starts one background refresh at a time (never waits).
     private func refreshInBackground(now: Int64, unknownKey: Bool = false) {
+        guard mayDownload else {
+            nextRefresh.store(.max, ordering: .relaxed)
+            return
+        }
         if unknownKey {
             // Within the local cool-down nothing would be fetched: skip creating a task.
             guard remote.contains(where: { $0.mayFetch(now: now, coolDown: settings.coolDown) }) else { return }

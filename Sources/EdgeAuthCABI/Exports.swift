@@ -226,8 +226,9 @@ private func verify(_ verifier: OpaquePointer?, _ token: UnsafePointer<UInt8>?, 
     let verdict = unsafe handle.verifier.verify(bytes, now: now == 0 ? nil : now)
     // A key published since the last refresh: refresh (within the cool-down) and verify
     // again, so the first token signed with it is accepted too.
-    guard case .rejected(.unknownKey) = verdict, handle.verifier.keyRing.hasRemoteSources else { return .success(verdict) }
+    // (Not in a child forked after the verifier was created: no task would ever run there.)
     let ring = handle.verifier.keyRing
+    guard case .rejected(.unknownKey) = verdict, ring.hasRemoteSources, ring.mayDownload else { return .success(verdict) }
     guard AsyncWait.run({ await ring.refreshAfterUnknownKey() }) == true else { return .success(verdict) }
     return .success(unsafe handle.verifier.verify(bytes, now: now == 0 ? nil : now))
 }

@@ -388,6 +388,31 @@ def test_key_statistics_report_the_remote_set(jwks_server):
         assert v.key_statistics()["remote_sets"] == 0
 
 
+def test_a_verifier_used_in_a_forked_child_answers_without_waiting_for_a_download(jwks_server):
+    # Created in the parent: in the child, the HTTP client's threads are gone, so an unknown
+    # kid must not make edgeauth_verify wait for a download that can never finish.
+    keys = [{"jwksURL": jwks_server + "/.well-known/jwks.json"}]
+    with edgeauth.Verifier(config(keys=keys, keyRefresh={"coolDown": 1})) as v:
+        time.sleep(1.1)  # past the cool-down, so a parent would download again
+        _, payload, signature = bench_token("keycloak-es256").split(b".")
+        header = base64.urlsafe_b64encode(b'{"alg":"ES256","kid":"published-later"}').rstrip(b"=")
+        token = header + b"." + payload + b"." + signature
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if v.verify(token, now=NOW).verdict_name == "unknownKey" else 1)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child waited for a download")
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
 def test_a_provider_sets_issuer_audience_algorithms_and_keys(jwks_server):
     provider = {"name": "custom", "issuer": KEYCLOAK, "jwksURL": jwks_server + "/.well-known/jwks.json", "audience": AUDIENCE}
     with edgeauth.Verifier({"provider": provider}) as v:
