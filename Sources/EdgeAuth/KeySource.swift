@@ -53,7 +53,7 @@ public enum KeyLoader {
         return jwksURI
     }
 
-    /// Loads a source that needs no network (everything but `.jwksURL`), synchronously.
+    /// Loads a source that needs no network (everything but `.jwksURL` and `.discovery`), synchronously.
     /// - Throws: `ConfigurationError` naming the source and the problem.
     public static func loadLocal(_ source: KeySource, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> KeySet {
         do {
@@ -98,11 +98,6 @@ public enum KeyLoader {
         }
         guard data.count <= maxDocumentBytes else { throw ConfigurationError("\(path) is larger than \(maxDocumentBytes) bytes") }
         return Array(data)
-    }
-
-    /// Downloads a JWKS (or a discovery document) with the default limits.
-    static func fetch(_ urlString: String, what: String = "JWKS URL") async throws(ConfigurationError) -> [UInt8] {
-        try await download(urlString, what: what, settings: KeyRefreshSettings()).body
     }
 
     /// A downloaded document and the lifetime its `Cache-Control` gives it.
