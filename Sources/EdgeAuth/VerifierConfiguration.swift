@@ -65,16 +65,28 @@ public struct VerifierConfiguration: Sendable {
     /// Reads a configuration file: YAML when its name ends in `.yaml` or `.yml`, JSON otherwise.
     /// Environment variables override what the file says (`applyingEnvironment`).
     /// - Throws: `ConfigurationError` naming the file, the member or the variable.
-    public static func load(file path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> VerifierConfiguration {
+    /// - Parameter removing: takes the members another component reads (`edgeauth serve`'s
+    ///   `server`) out of the document before it is checked.
+    public static func load(
+        file path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+        removing: (JSONValue) -> JSONValue = { $0 }
+    ) throws(ConfigurationError) -> VerifierConfiguration {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw ConfigurationError("cannot read configuration file \(path)") }
         defer { try? handle.close() }
         let data = (try? handle.read(upToCount: maxBytes + 1)) ?? nil ?? Data()
         guard data.count <= maxBytes else { throw ConfigurationError("configuration file \(path) is larger than \(maxBytes) bytes") }
         do throws(ConfigurationError) {
+            let document: JSONValue
             if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
-                return try from(try YAMLDocument.json(String(decoding: data, as: UTF8.self)), environment: environment)
+                document = try YAMLDocument.json(String(decoding: data, as: UTF8.self))
+            } else {
+                do {
+                    document = try JSONValue.parse(data)
+                } catch {
+                    throw ConfigurationError("configuration is not valid JSON: \(error.explanation)")
+                }
             }
-            return try parse(Array(data), environment: environment)
+            return try from(removing(document), environment: environment)
         } catch {
             throw ConfigurationError("\(path): \(error.message)")
         }

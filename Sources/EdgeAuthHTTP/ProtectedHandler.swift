@@ -1,0 +1,64 @@
+import EdgeAuth
+import NIOCore
+import NIOHTTP1
+
+/// A request to the protected prefix, after its token was verified.
+public struct ProtectedRequest: Sendable {
+    public let method: HTTPMethod
+    /// The path and query as sent.
+    public let uri: String
+    public let headers: HTTPHeaders
+    public let body: ByteBuffer
+    /// The id this request has in logs and in the `X-Request-Id` response header.
+    public let requestID: String
+}
+
+/// An answer.
+public struct HTTPReply: Sendable {
+    public var status: HTTPResponseStatus
+    public var headers: [(String, String)]
+    public var body: ByteBuffer
+
+    public init(status: HTTPResponseStatus, headers: [(String, String)] = [], body: ByteBuffer = ByteBuffer()) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON answer.
+    public static func json(_ status: HTTPResponseStatus, _ bytes: [UInt8], headers: [(String, String)] = []) -> HTTPReply {
+        HTTPReply(status: status, headers: [("Content-Type", "application/json")] + headers, body: ByteBuffer(bytes: bytes))
+    }
+
+    public static func json(_ status: HTTPResponseStatus, _ value: JSONValue, headers: [(String, String)] = []) -> HTTPReply {
+        json(status, Array(value.jsonText.utf8), headers: headers)
+    }
+
+    /// An OAuth-style error body `{"error", "error_description"}`.
+    static func error(_ status: HTTPResponseStatus, _ code: String, _ description: String, headers: [(String, String)] = []) -> HTTPReply {
+        json(status, ["error": .string(code), "error_description": .string(description)], headers: headers)
+    }
+}
+
+/// What answers verified requests under the protected prefix: the MCP layer, a reverse
+/// proxy, or `IdentityEchoHandler`.
+public protocol ProtectedHandler: Sendable {
+    /// Answers a request from an authenticated caller. Called on the connection's event
+    /// loop: answer `.reply` when the answer is at hand, `.deferred` for work that awaits.
+    func respond(to request: ProtectedRequest, identity: Identity) -> ProtectedResponse
+}
+
+public enum ProtectedResponse: Sendable {
+    case reply(HTTPReply)
+    case deferred(@Sendable () async -> HTTPReply)
+}
+
+/// Answers the caller's identity as JSON: the minimal protected handler of the embedded
+/// default, the tests and the HTTP benchmark.
+public struct IdentityEchoHandler: ProtectedHandler {
+    public init() {}
+
+    public func respond(to request: ProtectedRequest, identity: Identity) -> ProtectedResponse {
+        .reply(.json(.ok, identity.jsonValue))
+    }
+}

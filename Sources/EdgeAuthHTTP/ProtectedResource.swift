@@ -1,0 +1,70 @@
+import EdgeAuth
+import Foundation
+
+/// The server as an OAuth 2.0 protected resource: its RFC 9728 metadata (MCP-AUTH-CHECKLIST
+/// R1) and the `WWW-Authenticate` challenges that point clients to it (R2, R3).
+public struct ProtectedResource: Sendable {
+    /// The canonical resource URL (`resource`).
+    public let resource: String
+    public let authorizationServers: [String]
+    public let scopesSupported: [String]
+    /// Scopes every request to the protected prefix needs.
+    public let requiredScopes: [String]
+    /// The absolute URL of the metadata document (path-inserted form), named in every challenge.
+    public let metadataURL: String
+    /// The paths the metadata is served at: the path-inserted one and the root one.
+    public let metadataPaths: Set<String>
+    /// The document, serialized once.
+    public let metadataDocument: [UInt8]
+
+    static let wellKnown = "/.well-known/oauth-protected-resource"
+
+    public init(server: ServerConfiguration, issuers: [String]) {
+        resource = server.resourceURL
+        authorizationServers = server.authorizationServers.isEmpty ? issuers : server.authorizationServers
+        scopesSupported = server.scopesSupported.isEmpty ? server.requiredScopes : server.scopesSupported
+        requiredScopes = server.requiredScopes
+        // RFC 9728 §3.1: the well-known segment goes between the host and the resource's path.
+        let url = URL(string: resource)
+        let path = url?.path ?? ""
+        let origin = resource.dropLast(path.count)
+        metadataURL = origin + Self.wellKnown + path
+        metadataPaths = [Self.wellKnown, Self.wellKnown + path]
+        var document: [String: JSONValue] = [
+            "resource": .string(resource),
+            "authorization_servers": .array(authorizationServers.map(JSONValue.string)),
+            "bearer_methods_supported": ["header"],
+            "scopes_supported": .array(scopesSupported.map(JSONValue.string)),
+        ]
+        if let name = server.resourceName { document["resource_name"] = .string(name) }
+        if let documentation = server.resourceDocumentation { document["resource_documentation"] = .string(documentation) }
+        metadataDocument = Array(JSONValue.object(document).jsonText.utf8)
+    }
+
+    /// A `WWW-Authenticate` value (RFC 6750 §3): no `error` when the request had no token.
+    public func challenge(error: String? = nil, description: String? = nil, scopes: [String]? = nil) -> String {
+        var parameters = [String]()
+        if let error { parameters.append("error=\"\(error)\"") }
+        if let description { parameters.append("error_description=\"\(description)\"") }
+        parameters.append("resource_metadata=\"\(metadataURL)\"")
+        let scope = (scopes ?? requiredScopes).joined(separator: " ")
+        if !scope.isEmpty { parameters.append("scope=\"\(scope)\"") }
+        return "Bearer " + parameters.joined(separator: ", ")
+    }
+
+    /// What a client is told about a rejected token: the reason's general meaning, never
+    /// the values involved or anything about the server's configuration (R2).
+    static func description(of reason: Reason) -> String {
+        switch reason {
+        case .expired: "the access token has expired"
+        case .notYetValid, .issuedInFuture: "the access token is not valid yet"
+        case .wrongAudience: "the access token was not issued for this resource"
+        case .wrongIssuer: "the access token was not issued by a trusted authorization server"
+        case .revoked: "the access token has been revoked"
+        case .tooOld: "the access token is too old"
+        case .tokenTooLarge: "the access token is too large"
+        case .malformed, .unsecured: "the access token is malformed"
+        default: "the access token is not valid"
+        }
+    }
+}

@@ -1,0 +1,322 @@
+import EdgeAuth
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Everything a connection's handler needs, shared by every connection of a worker.
+public final class ServerContext: Sendable {
+    public let verifier: Verifier
+    public let resource: ProtectedResource
+    public let server: ServerConfiguration
+    public let handler: any ProtectedHandler
+    let logger = Logger(label: "edgeauth.http")
+    /// Whether the worker is draining (readiness then fails, so balancers stop sending).
+    let draining = Atomic<Bool>(false)
+    private let requestCounter = Atomic<UInt64>(0)
+    private let requestIDPrefix = String(getpid(), radix: 36) + "-"
+
+    public init(verifier: Verifier, resource: ProtectedResource, server: ServerConfiguration, handler: any ProtectedHandler) {
+        self.verifier = verifier
+        self.resource = resource
+        self.server = server
+        self.handler = handler
+    }
+
+    func nextRequestID() -> String {
+        requestIDPrefix + String(requestCounter.add(1, ordering: .relaxed).newValue, radix: 36)
+    }
+
+    /// The CORS origin to allow for a request's `Origin`, if any (R8).
+    func allowedOrigin(_ origin: String?) -> String? {
+        guard let origin, !server.corsOrigins.isEmpty else { return nil }
+        if server.corsOrigins.contains("*") { return "*" }
+        return server.corsOrigins.contains(origin) ? origin : nil
+    }
+}
+
+/// One connection: collects each request within the limits, routes it, and answers.
+/// The protected prefix needs a bearer token in the `Authorization` header (R2–R6).
+final class RequestHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let context: ServerContext
+    private let deadline: RequestDeadline
+    private var head: HTTPRequestHead?
+    private var body = ByteBuffer()
+    /// The request was already answered (too large): ignore the rest of it.
+    private var answered = false
+
+    init(context: ServerContext, deadline: RequestDeadline) {
+        self.context = context
+        self.deadline = deadline
+    }
+
+    func channelRead(context channelContext: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            deadline.requestStarted(channelContext)
+            self.head = head
+            body.clear()
+            answered = false
+            if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > context.server.limits.maxBodyBytes {
+                answered = true
+                send(.error(.payloadTooLarge, "invalid_request", "the request body is larger than \(context.server.limits.maxBodyBytes) bytes"),
+                     for: head, requestID: context.nextRequestID(), close: true, channelContext)
+            }
+        case .body(var chunk):
+            guard !answered, let head else { return }
+            guard body.readableBytes + chunk.readableBytes <= context.server.limits.maxBodyBytes else {
+                answered = true
+                send(.error(.payloadTooLarge, "invalid_request", "the request body is larger than \(context.server.limits.maxBodyBytes) bytes"),
+                     for: head, requestID: context.nextRequestID(), close: true, channelContext)
+                return
+            }
+            body.writeBuffer(&chunk)
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            deadline.requestReceived(channelContext)
+            guard !answered else { return }
+            route(head, channelContext)
+        }
+    }
+
+    /// A request the decoder could not parse: 431 for headers beyond the limit, 400 otherwise,
+    /// then the connection closes (the decoder closes it after this returns).
+    func errorCaught(context channelContext: ChannelHandlerContext, error: Error) {
+        guard let parserError = error as? HTTPParserError else {
+            channelContext.close(promise: nil)
+            return
+        }
+        let status: HTTPResponseStatus = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
+        let description = status == .badRequest ? "the request is not valid HTTP/1.1" : "the request headers are larger than \(context.server.limits.maxHeaderBytes) bytes"
+        let reply = HTTPReply.error(status, "invalid_request", description)
+        var headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", String(reply.body.readableBytes)), ("Connection", "close")])
+        headers.add(name: "Cache-Control", value: "no-store")
+        channelContext.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        channelContext.write(wrapOutboundOut(.body(.byteBuffer(reply.body))), promise: nil)
+        channelContext.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        channelContext.close(promise: nil)
+    }
+
+    // MARK: Routing
+
+    private func route(_ head: HTTPRequestHead, _ channelContext: ChannelHandlerContext) {
+        let requestID = context.nextRequestID()
+        let (path, query) = Self.split(head.uri)
+        let server = context.server
+        if head.method == .OPTIONS {
+            return send(preflight(head), for: head, requestID: requestID, channelContext)
+        }
+        if context.resource.metadataPaths.contains(path) {
+            guard head.method == .GET || head.method == .HEAD else { return send(methodNotAllowed("GET, HEAD, OPTIONS"), for: head, requestID: requestID, channelContext) }
+            return send(.json(.ok, context.resource.metadataDocument, headers: [("Cache-Control", "max-age=3600")]), for: head, requestID: requestID, channelContext)
+        }
+        switch path {
+        case "/healthz":
+            return send(.json(.ok, ["status": "ok"]), for: head, requestID: requestID, channelContext)
+        case "/readyz":
+            return send(readiness(), for: head, requestID: requestID, channelContext)
+        default:
+            break
+        }
+        guard path == server.protectedPath || path.hasPrefix(server.protectedPath == "/" ? "/" : server.protectedPath + "/") else {
+            return send(.error(.notFound, "not_found", "no resource at this path"), for: head, requestID: requestID, channelContext)
+        }
+        authorize(head, query: query, requestID: requestID, channelContext)
+    }
+
+    /// R2–R6: the token from the `Authorization` header only, verified, then the scopes.
+    private func authorize(_ head: HTTPRequestHead, query: Substring?, requestID: String, _ channelContext: ChannelHandlerContext) {
+        let resource = context.resource
+        if let query, Self.hasAccessTokenParameter(query) {
+            return send(.error(.badRequest, "invalid_request", "access tokens are accepted only in the Authorization header",
+                               headers: [("WWW-Authenticate", resource.challenge(error: "invalid_request", description: "access tokens are accepted only in the Authorization header"))]),
+                        for: head, requestID: requestID, channelContext)
+        }
+        let authorizations = head.headers[canonicalForm: "Authorization"]
+        guard authorizations.count <= 1 else {
+            return send(.error(.badRequest, "invalid_request", "more than one Authorization header",
+                               headers: [("WWW-Authenticate", resource.challenge(error: "invalid_request", description: "more than one Authorization header"))]),
+                        for: head, requestID: requestID, channelContext)
+        }
+        guard let authorization = head.headers.first(name: "Authorization") else {
+            return send(.error(.unauthorized, "unauthorized", "this resource needs a bearer token", headers: [("WWW-Authenticate", resource.challenge())]),
+                        for: head, requestID: requestID, channelContext)
+        }
+        let token: Substring
+        switch Self.bearerToken(authorization) {
+        case .notBearer:
+            // Another scheme: the same answer as no credentials, naming the scheme to use.
+            return send(.error(.unauthorized, "unauthorized", "this resource needs a bearer token", headers: [("WWW-Authenticate", resource.challenge())]),
+                        for: head, requestID: requestID, channelContext)
+        case .malformed:
+            return send(.error(.badRequest, "invalid_request", "the Authorization header is not \"Bearer <token>\"",
+                               headers: [("WWW-Authenticate", resource.challenge(error: "invalid_request", description: "malformed Authorization header"))]),
+                        for: head, requestID: requestID, channelContext)
+        case .token(let value):
+            token = value
+        }
+        var tokenBytes = Array(token.utf8)
+        let verifier = context.verifier
+        let verdict = tokenBytes.withUnsafeBytes { verifier.verify($0) }
+        if case .rejected(.unknownKey) = verdict, verifier.keyRing.hasRemoteSources, verifier.keyRing.mayDownload {
+            // A key published since the last refresh: fetch it off the event loop, then answer.
+            let loopBound = NIOLoopBound((self, channelContext), eventLoop: channelContext.eventLoop)
+            let eventLoop = channelContext.eventLoop
+            let bytes = tokenBytes
+            tokenBytes = []
+            Task {
+                let refreshed = await verifier.verifyRefreshingKeys(bytes)
+                eventLoop.execute {
+                    let (handler, channelContext) = loopBound.value
+                    handler.finishAuthorization(refreshed, head, requestID: requestID, channelContext)
+                }
+            }
+            return
+        }
+        finishAuthorization(verdict, head, requestID: requestID, channelContext)
+    }
+
+    private func finishAuthorization(_ verdict: Verdict, _ head: HTTPRequestHead, requestID: String, _ channelContext: ChannelHandlerContext) {
+        let resource = context.resource
+        switch verdict {
+        case .rejected(.keysUnavailable):
+            // The provider or the network, not the token: try again later.
+            context.logger.warning("token refused: the provider's keys are unavailable", metadata: ["request_id": "\(requestID)"])
+            send(.error(.serviceUnavailable, "temporarily_unavailable", "the authorization server's keys are unavailable; retry later",
+                        headers: [("Retry-After", "30")]), for: head, requestID: requestID, channelContext)
+        case .rejected(let reason):
+            context.logger.debug("token rejected", metadata: ["request_id": "\(requestID)", "reason": "\(reason.code)"])
+            let description = ProtectedResource.description(of: reason)
+            send(.error(.unauthorized, "invalid_token", description,
+                        headers: [("WWW-Authenticate", resource.challenge(error: "invalid_token", description: description))]),
+                 for: head, requestID: requestID, channelContext)
+        case .valid(let identity):
+            // R3: every missing scope in one challenge.
+            let missing = resource.requiredScopes.filter { !identity.hasScope($0) }
+            guard missing.isEmpty else {
+                let description = "the access token lacks the scopes " + missing.joined(separator: " ")
+                return send(.error(.forbidden, "insufficient_scope", description,
+                                   headers: [("WWW-Authenticate", resource.challenge(error: "insufficient_scope", description: description, scopes: resource.requiredScopes))]),
+                            for: head, requestID: requestID, channelContext)
+            }
+            let request = ProtectedRequest(method: head.method, uri: head.uri, headers: head.headers, body: body, requestID: requestID)
+            switch context.handler.respond(to: request, identity: identity) {
+            case .reply(let reply):
+                send(reply, for: head, requestID: requestID, channelContext)
+            case .deferred(let work):
+                let loopBound = NIOLoopBound((self, channelContext), eventLoop: channelContext.eventLoop)
+                let eventLoop = channelContext.eventLoop
+                Task {
+                    let reply = await work()
+                    eventLoop.execute {
+                        let (handler, channelContext) = loopBound.value
+                        handler.send(reply, for: head, requestID: requestID, channelContext)
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Other routes
+
+    private func readiness() -> HTTPReply {
+        let status = context.verifier.keyStatus
+        let unavailable = status.filter { $0.state == .unavailable }.map(\.source)
+        let draining = context.draining.load(ordering: .relaxed)
+        let ready = unavailable.isEmpty && !draining && !context.verifier.keys.keys.isEmpty
+        let body: JSONValue = [
+            "status": .string(ready ? "ready" : "not ready"),
+            "draining": .bool(draining),
+            "keys": .number(String(context.verifier.keys.keys.count)),
+            "keySets": .array(status.map { ["state": .string($0.state.rawValue), "ageSeconds": .number(String($0.ageSeconds ?? -1))] }),
+            "cache": .bool(context.verifier.cache != nil),
+        ]
+        return .json(ready ? .ok : .serviceUnavailable, body)
+    }
+
+    private func preflight(_ head: HTTPRequestHead) -> HTTPReply {
+        // The CORS headers themselves are added by `send` for allowed origins (R8).
+        var headers = [("Allow", "GET, HEAD, POST, DELETE, OPTIONS")]
+        if context.allowedOrigin(head.headers.first(name: "Origin")) != nil, head.headers.contains(name: "Access-Control-Request-Method") {
+            headers += [
+                ("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS"),
+                ("Access-Control-Allow-Headers", "Authorization, Content-Type, MCP-Protocol-Version, Mcp-Session-Id, Last-Event-ID"),
+                ("Access-Control-Max-Age", "600"),
+            ]
+        }
+        return HTTPReply(status: .noContent, headers: headers)
+    }
+
+    private func methodNotAllowed(_ allowed: String) -> HTTPReply {
+        .error(.methodNotAllowed, "invalid_request", "method not allowed", headers: [("Allow", allowed)])
+    }
+
+    // MARK: Writing
+
+    private func send(_ reply: HTTPReply, for head: HTTPRequestHead, requestID: String, close: Bool = false, _ channelContext: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(reply.headers.count + 6)
+        for (name, value) in reply.headers { headers.add(name: name, value: value) }
+        headers.add(name: "Content-Length", value: String(reply.body.readableBytes))
+        headers.add(name: "X-Request-Id", value: requestID)
+        if reply.status.code >= 400 { headers.add(name: "Cache-Control", value: "no-store") }
+        if let origin = context.allowedOrigin(head.headers.first(name: "Origin")) {
+            headers.add(name: "Access-Control-Allow-Origin", value: origin)
+            headers.add(name: "Access-Control-Expose-Headers", value: "WWW-Authenticate, Mcp-Session-Id")
+            if origin != "*" { headers.add(name: "Vary", value: "Origin") }
+        }
+        let keepAlive = head.isKeepAlive && !close
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        channelContext.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: reply.status, headers: headers))), promise: nil)
+        if head.method != .HEAD, reply.body.readableBytes > 0 {
+            channelContext.write(wrapOutboundOut(.body(.byteBuffer(reply.body))), promise: nil)
+        }
+        let done = channelContext.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if keepAlive {
+            deadline.requestFinished(channelContext)
+        } else {
+            let channel = channelContext.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    // MARK: Parsing
+
+    static func split(_ uri: String) -> (path: String, query: Substring?) {
+        guard let mark = uri.firstIndex(of: "?") else { return (uri, nil) }
+        return (String(uri[..<mark]), uri[uri.index(after: mark)...])
+    }
+
+    /// Whether the query carries `access_token` (RFC 6750 §2.3, refused: R6).
+    static func hasAccessTokenParameter(_ query: Substring) -> Bool {
+        query.split(separator: "&").contains { $0 == "access_token" || $0.hasPrefix("access_token=") }
+    }
+
+    enum BearerCredentials: Equatable {
+        case token(Substring)
+        case notBearer
+        case malformed
+    }
+
+    /// `Bearer <token68>` (RFC 6750 §2.1): the scheme case-insensitively, one or more
+    /// spaces, then base64url/token68 characters only (no spaces, no control characters).
+    static func bearerToken(_ value: String) -> BearerCredentials {
+        let trimmed = value.drop { $0 == " " }
+        guard let space = trimmed.firstIndex(of: " ") else {
+            return trimmed.lowercased() == "bearer" ? .malformed : .notBearer
+        }
+        guard trimmed[..<space].lowercased() == "bearer" else { return .notBearer }
+        let token = trimmed[space...].drop { $0 == " " }
+        let isToken68 = !token.isEmpty && token.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "~")
+                || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "/") || byte == UInt8(ascii: "=")
+        }
+        return isToken68 ? .token(token) : .malformed
+    }
+}

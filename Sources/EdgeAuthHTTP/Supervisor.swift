@@ -1,0 +1,249 @@
+import Dispatch
+import Foundation
+import Logging
+
+/// The master process of `edgeauth serve`: binds the listening socket once, runs N worker
+/// processes that all accept on it, restarts a worker that dies (with back-off, giving up
+/// when workers crash-loop), drains and exits on SIGTERM/SIGINT, and on SIGHUP starts a new
+/// generation of workers and drains the old one once the new one is ready.
+///
+/// Workers are the same executable started again (`posix_spawn`, not `fork`: the Swift
+/// runtime's threads do not survive a fork) with the socket as their standard input. They
+/// share one accept queue, so a worker that stops accepting leaves nothing behind in it:
+/// reloads and restarts drop no connection (docs/server.md).
+public final class Supervisor: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// The executable and arguments that start one worker (the socket is its standard input).
+        public var workerCommand: [String]
+        public var workers: Int
+        /// How long a draining worker may take before it is killed.
+        public var drainTimeout: TimeInterval = 30
+        /// More unexpected exits than this within `crashWindow` seconds stop the server.
+        public var maxCrashes = 5
+        public var crashWindow: TimeInterval = 60
+
+        public init(workerCommand: [String], workers: Int) {
+            self.workerCommand = workerCommand
+            self.workers = workers
+        }
+    }
+
+    /// Touched only on the supervisor's queue.
+    private final class Worker: @unchecked Sendable {
+        let process: Process
+        let generation: Int
+        var ready = false
+        var draining = false
+        var output = Data()
+        init(process: Process, generation: Int) {
+            self.process = process
+            self.generation = generation
+        }
+    }
+
+    private let options: Options
+    private let socket: CInt
+    /// Checked on SIGHUP before new workers start; a configuration that fails keeps the old workers.
+    private let validateReload: @Sendable () -> String?
+    private let queue = DispatchQueue(label: "edgeauth.supervisor")
+    private let logger = Logger(label: "edgeauth.supervisor")
+    private var workers: [Worker] = []
+    private var generation = 0
+    private var crashes: [Date] = []
+    private var stopping = false
+    private var exitStatus: Int32 = 0
+    private var signalSources: [DispatchSourceSignal] = []
+    private var finished: CheckedContinuation<Int32, Never>?
+    private var onReady: (() -> Void)?
+
+    public init(options: Options, socket: CInt, validateReload: @escaping @Sendable () -> String?) {
+        self.options = options
+        self.socket = socket
+        self.validateReload = validateReload
+    }
+
+    /// Runs until the server stops; returns the exit status (0 after a clean shutdown).
+    /// - Parameter ready: called once the first generation of workers is ready.
+    public func run(ready: @escaping @Sendable () -> Void) async -> Int32 {
+        await withCheckedContinuation { continuation in
+            queue.async { [self] in
+                finished = continuation
+                onReady = ready
+                for signal in [SIGTERM, SIGINT, SIGHUP] {
+                    Foundation.signal(signal, SIG_IGN)
+                    let source = DispatchSource.makeSignalSource(signal: signal, queue: queue)
+                    source.setEventHandler { [self] in signal == SIGHUP ? reload() : stop(status: 0, reason: "received signal \(signal)") }
+                    source.resume()
+                    signalSources.append(source)
+                }
+                generation = 1
+                for _ in 0..<options.workers { spawn(generation: 1) }
+            }
+        }
+    }
+
+    // MARK: Workers (all on `queue`)
+
+    private func spawn(generation: Int) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: options.workerCommand[0])
+        process.arguments = Array(options.workerCommand.dropFirst())
+        process.standardInput = FileHandle(fileDescriptor: socket, closeOnDealloc: false)
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.standardError
+        let worker = Worker(process: process, generation: generation)
+        output.fileHandleForReading.readabilityHandler = { [self] handle in
+            let data = handle.availableData
+            queue.async { [self] in
+                if data.isEmpty {
+                    output.fileHandleForReading.readabilityHandler = nil
+                    return
+                }
+                worker.output.append(data)
+                if !worker.ready, String(decoding: worker.output, as: UTF8.self).contains("ready\n") {
+                    worker.ready = true
+                    workerBecameReady(worker)
+                }
+            }
+        }
+        process.terminationHandler = { [self] process in
+            queue.async { [self] in workerExited(worker, status: process.terminationStatus) }
+        }
+        do {
+            try process.run()
+            workers.append(worker)
+        } catch {
+            logger.critical("cannot start a worker: \(error)")
+            stop(status: 1, reason: "workers cannot be started")
+        }
+    }
+
+    private func workerBecameReady(_ worker: Worker) {
+        let generationWorkers = workers.filter { $0.generation == worker.generation }
+        guard generationWorkers.count == options.workers, generationWorkers.allSatisfy(\.ready) else { return }
+        if let onReady {
+            self.onReady = nil
+            onReady()
+        }
+        // A reload is complete when the new generation is ready: drain the old one.
+        for old in workers where old.generation < worker.generation && !old.draining {
+            drain(old)
+        }
+    }
+
+    private func workerExited(_ worker: Worker, status: Int32) {
+        workers.removeAll { $0 === worker }
+        if stopping || worker.draining {
+            if stopping, workers.isEmpty { finish() }
+            return
+        }
+        if !worker.ready {
+            // Never became ready: its configuration or keys are wrong (it said why on stderr).
+            if onReady != nil {
+                stop(status: 2, reason: "a worker could not start (status \(status))")
+                return
+            }
+            if workers.contains(where: { $0.generation < worker.generation }) {
+                logger.error("reload failed: a new worker exited with status \(status) before it was ready; the previous workers keep serving")
+                for new in workers where new.generation == worker.generation { drain(new) }
+                generation = workers.filter { !$0.draining }.map(\.generation).max() ?? generation
+                return
+            }
+        }
+        let now = Date()
+        crashes = crashes.filter { now.timeIntervalSince($0) < options.crashWindow } + [now]
+        guard crashes.count <= options.maxCrashes else {
+            logger.critical("workers are crash-looping (\(crashes.count) exits in \(Int(options.crashWindow)) s); stopping the server")
+            stop(status: 1, reason: "crash loop")
+            return
+        }
+        let delay = min(0.1 * pow(2, Double(crashes.count - 1)), 5)
+        logger.error("worker \(worker.process.processIdentifier) exited with status \(status); restarting in \(delay) s")
+        let slotGeneration = worker.generation
+        queue.asyncAfter(deadline: .now() + delay) { [self] in
+            if !stopping, slotGeneration == generation { spawn(generation: slotGeneration) }
+        }
+    }
+
+    private func drain(_ worker: Worker) {
+        worker.draining = true
+        kill(worker.process.processIdentifier, SIGTERM)
+        let process = worker.process
+        queue.asyncAfter(deadline: .now() + options.drainTimeout) {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+    }
+
+    private func reload() {
+        guard !stopping else { return }
+        if let problem = validateReload() {
+            logger.error("reload refused, the configuration is invalid: \(problem); the current workers keep serving")
+            return
+        }
+        generation += 1
+        logger.notice("reloading: starting generation \(generation)")
+        for _ in 0..<options.workers { spawn(generation: generation) }
+    }
+
+    private func stop(status: Int32, reason: String) {
+        guard !stopping else { return }
+        stopping = true
+        exitStatus = status
+        logger.notice("stopping: \(reason); draining \(workers.count) workers")
+        if workers.isEmpty { return finish() }
+        for worker in workers { drain(worker) }
+    }
+
+    private func finish() {
+        for source in signalSources { source.cancel() }
+        finished?.resume(returning: exitStatus)
+        finished = nil
+    }
+}
+
+/// A listening TCP socket, bound by the master and inherited by the workers.
+public enum ListeningSocket {
+    /// Binds and listens; returns the descriptor and the port (useful with port 0).
+    public static func open(host: String, port: Int, backlog: Int32 = 1024) throws -> (descriptor: CInt, port: Int) {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
+        var result: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(host, String(port), &hints, &result)
+        guard rc == 0, let info = result else {
+            throw SocketError("cannot resolve \(host): \(String(cString: gai_strerror(rc)))")
+        }
+        defer { freeaddrinfo(result) }
+        let descriptor = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw SocketError("socket: \(String(cString: strerror(errno)))") }
+        var one: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        guard bind(descriptor, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
+            let message = String(cString: strerror(errno))
+            close(descriptor)
+            throw SocketError("cannot listen on \(host):\(port): \(message)")
+        }
+        guard listen(descriptor, backlog) == 0 else {
+            let message = String(cString: strerror(errno))
+            close(descriptor)
+            throw SocketError("listen: \(message)")
+        }
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let boundPort = withUnsafeMutablePointer(to: &address) { pointer -> Int in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+            if pointer.pointee.ss_family == sa_family_t(AF_INET6) {
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+            }
+            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+        }
+        return (descriptor, boundPort)
+    }
+
+    public struct SocketError: Error, CustomStringConvertible {
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+}
