@@ -106,6 +106,10 @@ let package = Package(
             dependencies: ["EdgeAuthCABI", "CEdgeAuth", "EdgeAuth", "EdgeAuthCore", "EdgeAuthTesting"]
         ),
         .testTarget(
+            name: "EdgeAuthHTTPTests",
+            dependencies: ["EdgeAuthHTTP", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthTesting"]
+        ),
+        .testTarget(
             name: "EdgeAuthTests",
             dependencies: [
                 "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthTesting",

@@ -1,0 +1,136 @@
+import EdgeAuth
+import EdgeAuthHTTP
+import EdgeAuthTesting
+import Foundation
+import Testing
+
+/// An in-process server on a loopback port, trusting one test key.
+struct TestServer {
+    static let factory = TokenFactory(key: try! SigningKey.generate(.ec(.p256), kid: "http-test"), algorithm: .es256,
+                                      issuer: "https://issuer.example/", audience: "http://127.0.0.1/mcp", now: Int64(Date().timeIntervalSince1970))
+    let server: HTTPServer
+    var port: Int { server.port }
+    var base: String { "http://127.0.0.1:\(port)" }
+
+    static func start(_ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+        var configuration = ServerConfiguration()
+        configuration.resource = "http://127.0.0.1/mcp"
+        configuration.requiredScopes = ["notes:read", "notes:write"]
+        configure(&configuration)
+        let policy = ValidationPolicy(issuers: .exactly([factory.issuer]), audiences: .anyOf([factory.audience]))
+        let verifier = Verifier(policy: policy, keys: KeySet(keys: [try factory.key.verificationKey()]))
+        let context = ServerContext(verifier: verifier, resource: ProtectedResource(server: configuration, issuers: [factory.issuer]),
+                                    server: configuration, handler: IdentityEchoHandler())
+        return TestServer(server: try await HTTPServer.start(context, listener: .address(host: "127.0.0.1", port: 0)))
+    }
+
+    static func token(scopes: String = "notes:read notes:write", _ extra: [String: JSONValue] = [:]) throws -> String {
+        var claims = extra
+        claims["scope"] = .string(scopes)
+        claims["exp"] = .number(String(factory.now + 3600))
+        return try factory.token(claims: claims)
+    }
+}
+
+/// An HTTP exchange over a plain socket: exactly the bytes given, the answer as received.
+struct RawResponse {
+    var status: Int
+    var headers: [(String, String)]
+    var body: String
+
+    func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+    var json: JSONValue? { try? JSONValue.parse(body) }
+}
+
+/// One client connection over a plain socket: exactly the bytes given, the answers as received.
+final class RawConnection {
+    let descriptor: CInt
+    private var pending = [UInt8]()
+
+    init(_ port: Int, timeout: Int = 10) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            throw POSIXError(.ECONNREFUSED)
+        }
+        var time = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(descriptor) }
+
+    func send(_ text: String) { send(Array(text.utf8)) }
+
+    func send(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if sent <= 0 { return }
+            offset += sent
+        }
+    }
+
+    /// Reads one response (by Content-Length); nil when the connection closed first.
+    func read() -> RawResponse? {
+        var data = pending
+        pending = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            if let end = Self.headerEnd(data) {
+                let head = String(decoding: data[..<end], as: UTF8.self)
+                let lines = head.components(separatedBy: "\r\n")
+                let status = Int(lines[0].split(separator: " ").dropFirst().first ?? "") ?? 0
+                let headers = lines.dropFirst().compactMap { line -> (String, String)? in
+                    guard let colon = line.firstIndex(of: ":") else { return nil }
+                    return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+                }
+                let length = Int(headers.first { $0.0.lowercased() == "content-length" }?.1 ?? "0") ?? 0
+                while data.count < end + 4 + length {
+                    let count = recv(descriptor, &buffer, buffer.count, 0)
+                    if count <= 0 { return nil }
+                    data += buffer[..<count]
+                }
+                let body = String(decoding: data[(end + 4)..<(end + 4 + length)], as: UTF8.self)
+                pending = Array(data[(end + 4 + length)...])
+                return RawResponse(status: status, headers: headers, body: body)
+            }
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count <= 0 { return nil }
+            data += buffer[..<count]
+        }
+    }
+
+    /// Whether the server closed the connection (within the receive timeout).
+    var isClosed: Bool {
+        var byte: UInt8 = 0
+        return recv(descriptor, &byte, 1, 0) <= 0
+    }
+
+    private static func headerEnd(_ data: [UInt8]) -> Int? {
+        guard data.count >= 4 else { return nil }
+        for index in 0...(data.count - 4) where data[index] == 13 && data[index + 1] == 10 && data[index + 2] == 13 && data[index + 3] == 10 {
+            return index
+        }
+        return nil
+    }
+}
+
+enum RawHTTP {
+    /// One request on a new connection.
+    static func exchange(_ port: Int, _ request: String) throws -> RawResponse? {
+        let connection = try RawConnection(port)
+        connection.send(request)
+        return connection.read()
+    }
+
+    static func get(_ port: Int, _ path: String, headers: [String] = [], method: String = "GET") throws -> RawResponse? {
+        try exchange(port, "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers.map { $0 + "\r\n" }.joined() + "Connection: close\r\n\r\n")
+    }
+}
