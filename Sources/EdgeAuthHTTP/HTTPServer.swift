@@ -1,9 +1,9 @@
 import EdgeAuth
 import Foundation
 import NIOCore
-import NIOExtras
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// The HTTP/1.1 server of one process: keep-alive, pipelining, size limits, slow-client
 /// deadlines, and a graceful drain.
@@ -18,20 +18,33 @@ public final class HTTPServer: Sendable {
 
     public let context: ServerContext
     private let channel: Channel
-    private let quiesce: ServerQuiescingHelper
+    private let connections: Connections
 
     /// The port the server listens on.
     public var port: Int { channel.localAddress?.port ?? 0 }
 
-    private init(context: ServerContext, channel: Channel, quiesce: ServerQuiescingHelper) {
+    private init(context: ServerContext, channel: Channel, connections: Connections) {
         self.context = context
         self.channel = channel
-        self.quiesce = quiesce
+        self.connections = connections
+    }
+
+    /// The open connections, so a drain can tell each one and knows when the last one closed.
+    private final class Connections: Sendable {
+        private let open = Mutex<[ObjectIdentifier: Channel]>([:])
+
+        func add(_ channel: Channel) {
+            open.withLock { $0[ObjectIdentifier(channel)] = channel }
+            channel.closeFuture.whenComplete { [self] _ in _ = open.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
+        }
+
+        var all: [Channel] { open.withLock { Array($0.values) } }
+        var count: Int { open.withLock { $0.count } }
     }
 
     /// Starts serving.
     public static func start(_ context: ServerContext, listener: Listener, group: MultiThreadedEventLoopGroup = .singleton) async throws -> HTTPServer {
-        let quiesce = ServerQuiescingHelper(group: group)
+        let connections = Connections()
         let limits = context.server.limits
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
@@ -40,14 +53,10 @@ public final class HTTPServer: Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
-                }
-            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                connections.add(channel)
+                return channel.eventLoop.makeCompletedFuture {
                     let deadline = RequestDeadline(requestTimeout: limits.requestTimeout, idleTimeout: limits.idleTimeout)
                     let operations = channel.pipeline.syncOperations
                     try operations.addHandler(deadline)
@@ -64,16 +73,23 @@ public final class HTTPServer: Sendable {
         case .socket(let descriptor):
             channel = try await bootstrap.withBoundSocket(descriptor).get()
         }
-        return HTTPServer(context: context, channel: channel, quiesce: quiesce)
+        return HTTPServer(context: context, channel: channel, connections: connections)
     }
 
-    /// Stops accepting, lets every request in progress finish, closes idle connections,
-    /// and returns when the last connection is closed.
+    /// Stops accepting, answers every request in progress (with `Connection: close`), closes
+    /// keep-alive connections waiting between requests, and returns when the last connection
+    /// is closed. A connection accepted but still silent keeps its request deadline: its
+    /// request is answered if it comes in time. Other workers sharing the listening socket
+    /// go on accepting, so nothing waiting in the accept queue is lost.
     public func drain() async throws {
         context.draining.store(true, ordering: .relaxed)
-        let promise = channel.eventLoop.makePromise(of: Void.self)
-        quiesce.initiateShutdown(promise: promise)
-        try await promise.futureResult.get()
+        try? await channel.close()
+        for connection in connections.all {
+            connection.pipeline.fireUserInboundEventTriggered(RequestDeadline.Drain())
+        }
+        while connections.count > 0 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// Returns when the listening socket is closed (by `drain`).
@@ -110,6 +126,17 @@ final class RequestDeadline: ChannelInboundHandler {
         timer?.cancel()
         timer = nil
         context.fireChannelInactive()
+    }
+
+    /// The server is draining: a connection waiting between requests closes now.
+    struct Drain {}
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is Drain {
+            if state == .idle { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

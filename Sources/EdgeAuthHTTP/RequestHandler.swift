@@ -270,7 +270,8 @@ final class RequestHandler: ChannelInboundHandler {
             headers.add(name: "Access-Control-Expose-Headers", value: "WWW-Authenticate, Mcp-Session-Id")
             if origin != "*" { headers.add(name: "Vary", value: "Origin") }
         }
-        let keepAlive = head.isKeepAlive && !close
+        // A draining worker answers, then closes: the client's next request goes to another worker.
+        let keepAlive = head.isKeepAlive && !close && !context.draining.load(ordering: .relaxed)
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         channelContext.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: reply.status, headers: headers))), promise: nil)
         if head.method != .HEAD, reply.body.readableBytes > 0 {

@@ -93,20 +93,22 @@ public final class Supervisor: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = FileHandle.standardError
         let worker = Worker(process: process, generation: generation)
-        output.fileHandleForReading.readabilityHandler = { [self] handle in
-            let data = handle.availableData
-            queue.async { [self] in
-                if data.isEmpty {
-                    output.fileHandleForReading.readabilityHandler = nil
-                    return
-                }
-                worker.output.append(data)
-                if !worker.ready, String(decoding: worker.output, as: UTF8.self).contains("ready\n") {
-                    worker.ready = true
-                    workerBecameReady(worker)
+        // A plain thread reads the worker's output until it ends (a dispatch readability handler
+        // can fire on a descriptor that was closed when a killed worker's pipe was released).
+        let reader = output.fileHandleForReading
+        Thread { [self] in
+            while true {
+                let data = reader.availableData
+                if data.isEmpty { break }
+                queue.async { [self] in
+                    worker.output.append(data)
+                    if !worker.ready, String(decoding: worker.output, as: UTF8.self).contains("ready\n") {
+                        worker.ready = true
+                        workerBecameReady(worker)
+                    }
                 }
             }
-        }
+        }.start()
         process.terminationHandler = { [self] process in
             queue.async { [self] in workerExited(worker, status: process.terminationStatus) }
         }

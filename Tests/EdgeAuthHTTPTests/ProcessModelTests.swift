@@ -1,0 +1,187 @@
+import EdgeAuth
+import Foundation
+import Synchronization
+import Testing
+
+/// `edgeauth serve` as operators run it: a master and its workers, killed, reloaded and stopped
+/// while requests flow.
+@Suite("edgeauth serve: master and workers", .serialized)
+struct ProcessModelTests {
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgeauth")
+    }
+
+    /// A running `edgeauth serve` with the embedded development default.
+    final class Served {
+        let process: Process
+        let port: Int
+        let dataDirectory: String
+        let token: String
+
+        init(workers: Int = 2, arguments: [String] = []) throws {
+            dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-serve-\(UUID().uuidString)").path
+            process = Process()
+            process.executableURL = ProcessModelTests.binary
+            process.arguments = ["serve", "--port", "0", "--workers", String(workers), "--data-dir", dataDirectory] + arguments
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // The first line names the port once every worker is ready.
+            var line = Data()
+            while !line.contains(UInt8(ascii: "\n")) {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { throw POSIXError(.EIO) }
+                line.append(chunk)
+            }
+            let text = String(decoding: line, as: UTF8.self)
+            guard let range = text.range(of: "127.0.0.1:"), let port = Int(text[range.upperBound...].prefix { $0.isNumber }) else { throw POSIXError(.EIO) }
+            self.port = port
+            let minted = Process()
+            minted.executableURL = ProcessModelTests.binary
+            minted.arguments = ["dev-token", "--user", "alice", "--scopes", "notes:read", "--port", String(port), "--data-dir", dataDirectory]
+            let tokenOutput = Pipe()
+            minted.standardOutput = tokenOutput
+            try minted.run()
+            minted.waitUntilExit()
+            token = String(decoding: tokenOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        deinit {
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
+
+        /// The worker processes (children of the master).
+        var workers: Set<Int32> {
+            let master = process.processIdentifier
+            var found = Set<Int32>()
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+                guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8) else { continue }
+                // Fields after the command (which may contain spaces) start after the last ')'.
+                let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
+                if fields.count > 2, Int32(fields[1]) == master, fields[0] != "Z" { found.insert(pid) }
+            }
+            return found
+        }
+
+        func request() -> Int {
+            (try? RawHTTP.get(port, "/mcp", headers: ["Authorization: Bearer \(token)"]))?.status ?? 0
+        }
+
+        /// Sends requests one after another (a new connection each) until the load is stopped.
+        func load(_ load: Load) {
+            while !load.stopped.load(ordering: .relaxed) {
+                let status = request()
+                load.statuses.withLock { $0[status, default: 0] += 1 }
+            }
+        }
+
+        func waitForWorkers(_ count: Int, excluding old: Set<Int32> = []) -> Bool {
+            for _ in 0..<200 {
+                let current = workers
+                if current.count == count, current.isDisjoint(with: old) { return true }
+                usleep(50_000)
+            }
+            return false
+        }
+    }
+
+    final class Load: Sendable {
+        let stopped = Atomic<Bool>(false)
+        let statuses = Mutex<[Int: Int]>([:])
+    }
+
+    /// Runs `load` on two threads while `action` runs; returns the statuses.
+    static func underLoad(_ served: Served, _ action: () throws -> Void) rethrows -> [Int: Int] {
+        let load = Load()
+        let group = DispatchGroup()
+        nonisolated(unsafe) let target = served
+        for _ in 0..<2 {
+            group.enter()
+            Thread {
+                target.load(load)
+                group.leave()
+            }.start()
+        }
+        usleep(300_000)
+        try action()
+        usleep(500_000)
+        load.stopped.store(true, ordering: .relaxed)
+        group.wait()
+        return load.statuses.withLock { $0 }
+    }
+
+    @Test("the embedded default serves the development token, and only it")
+    func embeddedDefault() throws {
+        let served = try Served(workers: 1)
+        #expect(served.request() == 200)
+        #expect(try RawHTTP.get(served.port, "/mcp")?.status == 401)
+        let mode = try FileManager.default.attributesOfItem(atPath: served.dataDirectory + "/dev-signing-key.pem")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+
+    @Test("a worker killed during a request stream is restarted; only what it was serving fails")
+    func workerRestart() throws {
+        let served = try Served(workers: 2)
+        let before = served.workers
+        #expect(before.count == 2)
+        let victim = try #require(before.first)
+        let statuses = Self.underLoad(served) {
+            kill(victim, SIGKILL)
+            #expect(served.waitForWorkers(2, excluding: [victim]), "a new worker replaced the killed one")
+        }
+        let failed = statuses.filter { $0.key != 200 }.values.reduce(0, +)
+        #expect(failed <= 2, "at most the request each client had in flight on the killed worker: \(statuses)")
+        #expect((statuses[200] ?? 0) > 50, "\(statuses)")
+        #expect(served.request() == 200)
+    }
+
+    @Test("SIGHUP under load: a new generation of workers, zero failed requests")
+    func reloadUnderLoad() throws {
+        let served = try Served(workers: 2)
+        let before = served.workers
+        let statuses = Self.underLoad(served) {
+            kill(served.process.processIdentifier, SIGHUP)
+            #expect(served.waitForWorkers(2, excluding: before), "the old workers were replaced")
+        }
+        #expect(statuses.keys.sorted() == [200], "\(statuses)")
+        #expect(served.workers.isDisjoint(with: before))
+    }
+
+    @Test("SIGTERM: a request in progress completes, then the master exits 0")
+    func drainOnTerminate() throws {
+        let served = try Served(workers: 1)
+        let connection = try RawConnection(served.port)
+        connection.send("POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(served.token)\r\nContent-Length: 10\r\n\r\n12345")
+        usleep(300_000)
+        kill(served.process.processIdentifier, SIGTERM)
+        usleep(500_000)
+        connection.send("67890")
+        #expect(connection.read()?.status == 200, "the request in flight was answered")
+        served.process.waitUntilExit()
+        #expect(served.process.terminationStatus == 0)
+        #expect((try? RawConnection(served.port)) == nil, "nothing listens any more")
+    }
+
+    @Test("a configuration error stops start-up with status 2 and a message naming the member")
+    func badConfiguration() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-badconfig-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("edgeauth.yaml").path
+        try Data("issuers: [https://issuer.example/]\naudiences: [api]\nkeys: [{jwksFile: /dev/null}]\nserver:\n  port: 99999\n".utf8).write(to: URL(fileURLWithPath: path))
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = ["serve", "--config", path]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+        #expect(message.contains("server.port must be an integer from 0 to 65535"), "\(message)")
+    }
+}
