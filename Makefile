@@ -7,12 +7,16 @@ PYTHON := $(VENV)/bin/python3
 # golang-go: the cgo example of the C ABI (examples/go), built offline by `make test`.
 APT_PACKAGES := libssl-dev liblmdb-dev pkg-config openssl golang-go
 BENCH_NOW := 1764003600
+BENCH_WORKERS ?= 1
 
-.PHONY: deps build test bench c-abi-bench serve python-deps clean-venv install c-abi-test
+.PHONY: deps packages build test bench bench-http c-abi-bench serve python-deps clean-venv install c-abi-test
 
 ## deps: system packages the build needs (apt-get when root, else the command to run).
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+	@$(MAKE) --no-print-directory packages PACKAGES="$(APT_PACKAGES)"
+
+packages:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -95,6 +99,12 @@ BENCH_DIR := $(CURDIR)/.build/bench
 bench: deps
 	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark --no-progress
 	$(MAKE) --no-print-directory c-abi-bench
+
+## bench-http: wrk against edgeauth serve and against nginx, same workers and settings (docs/benchmarks.md).
+bench-http: deps
+	@$(MAKE) --no-print-directory packages PACKAGES="wrk nginx-light curl"
+	$(SWIFT) build -c release --product edgeauth
+	Benchmarks/http/bench-http.sh $$($(SWIFT) build -c release --show-bin-path)/edgeauth $(BENCH_WORKERS)
 
 ## c-abi-bench: examples/c/bench.c against the release library (docs/benchmarks.md, "Through the C ABI").
 c-abi-bench: deps

@@ -69,6 +69,7 @@ let package = Package(
             dependencies: [
                 "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The hand-written header include/edgeauth.h as a module: header only, nothing to link.

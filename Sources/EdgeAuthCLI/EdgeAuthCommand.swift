@@ -1,6 +1,7 @@
 import ArgumentParser
 import EdgeAuth
 import Foundation
+import Logging
 
 @main
 struct EdgeAuthCommand: AsyncParsableCommand {
@@ -13,6 +14,13 @@ struct EdgeAuthCommand: AsyncParsableCommand {
 
     /// Exit status: 0 valid, 1 rejected, 2 usage or configuration error.
     static func main() async {
+        // EDGEAUTH_LOG_LEVEL: trace, debug, info (default), notice, warning, error, critical.
+        let level = ProcessInfo.processInfo.environment["EDGEAUTH_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand {

@@ -223,6 +223,9 @@ struct DevToken: ParsableCommand {
     @Option(help: "Directory of the development key.")
     var dataDir = ".edgeauth"
 
+    @Option(help: "Print this many tokens, one per line, each with its own jti (benchmarks).")
+    var count = 1
+
     func run() throws {
         guard lifetime > 0, lifetime <= 86_400 * 30 else {
             writeError("error: --lifetime must be from 1 to 2592000 seconds")
@@ -232,9 +235,18 @@ struct DevToken: ParsableCommand {
         server.host = host
         server.port = port
         func list(_ text: String) -> [String] { text.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init) }
-        do {
+        do throws(ConfigurationError) {
             let issuer = try DevelopmentIssuer.open(directory: dataDir, server: server, create: false)
-            print(try issuer.token(user: user, roles: list(roles), scopes: list(scopes), email: email, lifetime: lifetime))
+            guard count >= 1, count <= 10_000_000 else { throw ConfigurationError("--count must be from 1 to 10000000") }
+            var output = ""
+            for _ in 0..<count {
+                output += try issuer.token(user: user, roles: list(roles), scopes: list(scopes), email: email, lifetime: lifetime) + "\n"
+                if output.utf8.count > 1 << 20 {
+                    FileHandle.standardOutput.write(Data(output.utf8))
+                    output = ""
+                }
+            }
+            FileHandle.standardOutput.write(Data(output.utf8))
         } catch {
             writeError("error: \(error.message)")
             throw ExitCode(2)

@@ -17,21 +17,27 @@ public final class HTTPServer: Sendable {
     }
 
     public let context: ServerContext
-    private let channel: Channel
+    /// The listening channel (`.address`), or the accept loop on a shared socket (`.socket`).
+    private let channel: Channel?
+    private let acceptLoop: AcceptLoop?
     private let connections: Connections
 
     /// The port the server listens on.
-    public var port: Int { channel.localAddress?.port ?? 0 }
+    public let port: Int
 
-    private init(context: ServerContext, channel: Channel, connections: Connections) {
+    private init(context: ServerContext, channel: Channel?, acceptLoop: AcceptLoop?, connections: Connections, port: Int) {
         self.context = context
         self.channel = channel
+        self.acceptLoop = acceptLoop
         self.connections = connections
+        self.port = port
     }
 
     /// The open connections, so a drain can tell each one and knows when the last one closed.
-    private final class Connections: Sendable {
+    final class Connections: Sendable {
         private let open = Mutex<[ObjectIdentifier: Channel]>([:])
+        /// Accepted sockets handed to the event loops and not registered yet: a drain waits for them too.
+        let pending = Atomic<Int>(0)
 
         func add(_ channel: Channel) {
             open.withLock { $0[ObjectIdentifier(channel)] = channel }
@@ -39,7 +45,7 @@ public final class HTTPServer: Sendable {
         }
 
         var all: [Channel] { open.withLock { Array($0.values) } }
-        var count: Int { open.withLock { $0.count } }
+        var count: Int { open.withLock { $0.count } + pending.load(ordering: .acquiring) }
     }
 
     /// Starts serving.
@@ -50,30 +56,35 @@ public final class HTTPServer: Sendable {
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderFieldCount = 256
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { channel in
-                connections.add(channel)
-                return channel.eventLoop.makeCompletedFuture {
-                    let deadline = RequestDeadline(requestTimeout: limits.requestTimeout, idleTimeout: limits.idleTimeout)
-                    let operations = channel.pipeline.syncOperations
-                    try operations.addHandler(deadline)
-                    try operations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: decoderLimits)))
-                    try operations.addHandler(HTTPResponseEncoder())
-                    try operations.addHandler(HTTPServerPipelineHandler())
-                    try operations.addHandler(RequestHandler(context: context, deadline: deadline))
-                }
+        @Sendable func initialize(_ channel: Channel) -> EventLoopFuture<Void> {
+            connections.add(channel)
+            return channel.eventLoop.makeCompletedFuture {
+                let deadline = RequestDeadline(requestTimeout: limits.requestTimeout, idleTimeout: limits.idleTimeout)
+                let operations = channel.pipeline.syncOperations
+                try operations.addHandler(deadline)
+                try operations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: decoderLimits)))
+                try operations.addHandler(HTTPResponseEncoder())
+                try operations.addHandler(HTTPServerPipelineHandler())
+                try operations.addHandler(RequestHandler(context: context, deadline: deadline))
             }
-        let channel: Channel
+        }
         switch listener {
         case .address(let host, let port):
-            channel = try await bootstrap.bind(host: host, port: port).get()
+            let channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer(initialize)
+                .bind(host: host, port: port).get()
+            return HTTPServer(context: context, channel: channel, acceptLoop: nil, connections: connections, port: channel.localAddress?.port ?? 0)
         case .socket(let descriptor):
-            channel = try await bootstrap.withBoundSocket(descriptor).get()
+            let bootstrap = ClientBootstrap(group: group)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer(initialize)
+            let loop = AcceptLoop(descriptor: descriptor, bootstrap: bootstrap, connections: connections)
+            loop.start()
+            return HTTPServer(context: context, channel: nil, acceptLoop: loop, connections: connections, port: ListeningSocket.port(of: descriptor))
         }
-        return HTTPServer(context: context, channel: channel, connections: connections)
     }
 
     /// Stops accepting, answers every request in progress (with `Connection: close`), closes
@@ -83,7 +94,8 @@ public final class HTTPServer: Sendable {
     /// go on accepting, so nothing waiting in the accept queue is lost.
     public func drain() async throws {
         context.draining.store(true, ordering: .relaxed)
-        try? await channel.close()
+        try? await channel?.close()
+        await acceptLoop?.stop()
         for connection in connections.all {
             connection.pipeline.fireUserInboundEventTriggered(RequestDeadline.Drain())
         }
@@ -92,9 +104,73 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    /// Returns when the listening socket is closed (by `drain`).
-    public func waitUntilClosed() async throws {
-        try await channel.closeFuture.get()
+}
+
+/// Accepts connections on a listening socket shared with other worker processes and hands
+/// each to the event loops. A blocking `accept` wakes one waiting process per connection
+/// (the kernel's exclusive wait), where an event loop watching the socket would wake every
+/// worker for each connection and all but one would find nothing. The socket's receive
+/// timeout (set by `ListeningSocket.open`) lets the loop notice a drain.
+final class AcceptLoop: @unchecked Sendable {  // `bootstrap` is used by the accept thread only
+    private let descriptor: CInt
+    private let bootstrap: ClientBootstrap
+    private let connections: HTTPServer.Connections
+    private let stopped = Atomic<Bool>(false)
+    private let finished = Mutex<(done: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+
+    init(descriptor: CInt, bootstrap: ClientBootstrap, connections: HTTPServer.Connections) {
+        self.descriptor = descriptor
+        self.bootstrap = bootstrap
+        self.connections = connections
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            run()
+            let waiting = finished.withLock { state -> [CheckedContinuation<Void, Never>] in
+                state.done = true
+                defer { state.waiting = [] }
+                return state.waiting
+            }
+            for continuation in waiting { continuation.resume() }
+        }
+        thread.name = "edgeauth-accept"
+        thread.start()
+    }
+
+    private func run() {
+        while !stopped.load(ordering: .relaxed) {
+            let connection = accept(descriptor, nil, nil)
+            if connection < 0 {
+                switch errno {
+                case EAGAIN, EWOULDBLOCK, EINTR, ECONNABORTED, EPROTO:
+                    continue
+                default:
+                    // Out of descriptors or memory: back off instead of spinning.
+                    usleep(10_000)
+                    continue
+                }
+            }
+            _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+            connections.pending.add(1, ordering: .releasing)
+            let connections = self.connections
+            bootstrap.withConnectedSocket(connection).whenComplete { result in
+                if case .failure = result { close(connection) }
+                connections.pending.subtract(1, ordering: .releasing)
+            }
+        }
+    }
+
+    /// Stops accepting; returns once the loop has ended (within the socket's receive timeout).
+    func stop() async {
+        stopped.store(true, ordering: .relaxed)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = finished.withLock { state -> Bool in
+                if !state.done { state.waiting.append(continuation) }
+                return state.done
+            }
+            if done { continuation.resume() }
+        }
     }
 }
 

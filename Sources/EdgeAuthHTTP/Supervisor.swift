@@ -227,21 +227,28 @@ public enum ListeningSocket {
             close(descriptor)
             throw SocketError("cannot listen on \(host):\(port): \(message)")
         }
+        // Workers accept with blocking calls; the timeout lets a draining worker stop waiting.
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         guard listen(descriptor, backlog) == 0 else {
             let message = String(cString: strerror(errno))
             close(descriptor)
             throw SocketError("listen: \(message)")
         }
+        return (descriptor, Self.port(of: descriptor))
+    }
+
+    /// The local port of a bound socket.
+    public static func port(of descriptor: CInt) -> Int {
         var address = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let boundPort = withUnsafeMutablePointer(to: &address) { pointer -> Int in
+        return withUnsafeMutablePointer(to: &address) { pointer -> Int in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
             if pointer.pointee.ss_family == sa_family_t(AF_INET6) {
                 return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
             }
             return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
         }
-        return (descriptor, boundPort)
     }
 
     public struct SocketError: Error, CustomStringConvertible {

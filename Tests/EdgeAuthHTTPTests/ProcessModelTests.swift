@@ -18,14 +18,18 @@ struct ProcessModelTests {
         let dataDirectory: String
         let token: String
 
-        init(workers: Int = 2, arguments: [String] = []) throws {
+        let errors: Pipe
+
+        init(workers: Int = 2, arguments: [String] = [], environment: [String: String]? = nil) throws {
             dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-serve-\(UUID().uuidString)").path
             process = Process()
             process.executableURL = ProcessModelTests.binary
             process.arguments = ["serve", "--port", "0", "--workers", String(workers), "--data-dir", dataDirectory] + arguments
             let output = Pipe()
             process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
+            errors = Pipe()
+            process.standardError = environment == nil ? FileHandle.nullDevice : errors
+            if let environment { process.environment = environment }
             try process.run()
             // The first line names the port once every worker is ready.
             var line = Data()
@@ -164,6 +168,27 @@ struct ProcessModelTests {
         served.process.waitUntilExit()
         #expect(served.process.terminationStatus == 0)
         #expect((try? RawConnection(served.port)) == nil, "nothing listens any more")
+    }
+
+    @Test("R9: with every log level on, no token (or part of one) appears in the logs")
+    func tokensNeverLogged() throws {
+        let served = try Served(workers: 1, environment: ["EDGEAUTH_LOG_LEVEL": "trace"])
+        let expired = served.token.split(separator: ".")
+        var sent = [served.token, "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", String(expired[0]) + "." + String(expired[1]) + ".AAAA"]
+        sent.append(String(repeating: "Z", count: 300))
+        for token in sent {
+            _ = try RawHTTP.get(served.port, "/mcp", headers: ["Authorization: Bearer \(token)"])
+            _ = try RawHTTP.get(served.port, "/mcp?access_token=\(token)")
+        }
+        kill(served.process.processIdentifier, SIGTERM)
+        served.process.waitUntilExit()
+        let log = String(decoding: served.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(log.contains("token rejected"), "debug lines were written: \(log.prefix(500))")
+        for token in sent {
+            for part in token.split(separator: ".") where part.count >= 8 {
+                #expect(!log.contains(part), "a token part was logged")
+            }
+        }
     }
 
     @Test("a configuration error stops start-up with status 2 and a message naming the member")
