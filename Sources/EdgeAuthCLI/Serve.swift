@@ -3,6 +3,7 @@ import Dispatch
 import EdgeAuth
 import EdgeAuthHTTP
 import Foundation
+import NIOPosix
 import Synchronization
 
 struct Serve: AsyncParsableCommand {
@@ -146,7 +147,8 @@ struct Serve: AsyncParsableCommand {
         }
         let resource = ProtectedResource(server: configuration.server, issuers: configuration.verifier.exactIssuers)
         let context = ServerContext(verifier: verifier, resource: resource, server: configuration.server, handler: IdentityEchoHandler())
-        let server = try await HTTPServer.start(context, listener: .socket(0))
+        // One event loop per worker process (workers default to one per core, as nginx's do).
+        let server = try await HTTPServer.start(context, listener: .socket(0), group: MultiThreadedEventLoopGroup(numberOfThreads: 1))
         let maintenance = Task { await verifier.keyRing.maintain() }
         let master = getppid()
         let stop = StopSignal()

@@ -184,13 +184,20 @@ final class RequestDeadline: ChannelInboundHandler {
 
     private enum State { case idle, receiving, processing }
     private var state = State.receiving
+    /// When the connection is closed unless something happens first (nil: no deadline).
+    private var deadline: NIODeadline?
+    /// The one timer of the connection: it checks `deadline` at least every `checkInterval`,
+    /// so moving the deadline (twice per request) only updates a field instead of scheduling
+    /// and cancelling a task. A deadline is therefore enforced within half a timeout.
     private var timer: Scheduled<Void>?
     private let requestTimeout: TimeAmount
     private let idleTimeout: TimeAmount
+    private let checkInterval: TimeAmount
 
     init(requestTimeout: TimeInterval, idleTimeout: TimeInterval) {
         self.requestTimeout = .nanoseconds(Int64(requestTimeout * 1e9))
         self.idleTimeout = .nanoseconds(Int64(idleTimeout * 1e9))
+        self.checkInterval = .nanoseconds(Int64(min(requestTimeout, idleTimeout) * 0.5e9))
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -229,8 +236,7 @@ final class RequestDeadline: ChannelInboundHandler {
     /// The whole request arrived: the server is working on it, no client deadline.
     func requestReceived(_ context: ChannelHandlerContext) {
         state = .processing
-        timer?.cancel()
-        timer = nil
+        deadline = nil
     }
 
     /// The response went out on a keep-alive connection: wait for the next request.
@@ -240,8 +246,27 @@ final class RequestDeadline: ChannelInboundHandler {
     }
 
     private func arm(_ timeout: TimeAmount, _ context: ChannelHandlerContext) {
-        timer?.cancel()
-        let channel = context.channel
-        timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        let now = NIODeadline.now()
+        deadline = now + timeout
+        if timer == nil { schedule(at: min(now + timeout, now + checkInterval), context) }
+    }
+
+    private func schedule(at due: NIODeadline, _ context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: due) {
+            let (handler, context) = loopBound.value
+            handler.timerFired(context)
+        }
+    }
+
+    private func timerFired(_ context: ChannelHandlerContext) {
+        timer = nil
+        guard let deadline else { return }  // processing: no client deadline now
+        let now = NIODeadline.now()
+        if deadline <= now {
+            context.close(promise: nil)
+        } else {
+            schedule(at: min(deadline, now + checkInterval), context)
+        }
     }
 }

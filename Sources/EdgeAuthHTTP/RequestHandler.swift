@@ -137,13 +137,19 @@ final class RequestHandler: ChannelInboundHandler {
                                headers: [("WWW-Authenticate", resource.challenge(error: "invalid_request", description: "access tokens are accepted only in the Authorization header"))]),
                         for: head, requestID: requestID, channelContext)
         }
-        let authorizations = head.headers[canonicalForm: "Authorization"]
-        guard authorizations.count <= 1 else {
+        // One pass over the headers (not `canonicalForm`, which splits every value on commas).
+        var authorization: String?
+        var authorizationCount = 0
+        for (name, value) in head.headers where name.utf8.count == 13 && name.lowercased() == "authorization" {
+            authorization = value
+            authorizationCount += 1
+        }
+        guard authorizationCount <= 1 else {
             return send(.error(.badRequest, "invalid_request", "more than one Authorization header",
                                headers: [("WWW-Authenticate", resource.challenge(error: "invalid_request", description: "more than one Authorization header"))]),
                         for: head, requestID: requestID, channelContext)
         }
-        guard let authorization = head.headers.first(name: "Authorization") else {
+        guard let authorization else {
             return send(.error(.unauthorized, "unauthorized", "this resource needs a bearer token", headers: [("WWW-Authenticate", resource.challenge())]),
                         for: head, requestID: requestID, channelContext)
         }
@@ -307,17 +313,22 @@ final class RequestHandler: ChannelInboundHandler {
     /// `Bearer <token68>` (RFC 6750 §2.1): the scheme case-insensitively, one or more
     /// spaces, then base64url/token68 characters only (no spaces, no control characters).
     static func bearerToken(_ value: String) -> BearerCredentials {
-        let trimmed = value.drop { $0 == " " }
-        guard let space = trimmed.firstIndex(of: " ") else {
-            return trimmed.lowercased() == "bearer" ? .malformed : .notBearer
-        }
-        guard trimmed[..<space].lowercased() == "bearer" else { return .notBearer }
-        let token = trimmed[space...].drop { $0 == " " }
-        let isToken68 = !token.isEmpty && token.utf8.allSatisfy { byte in
+        let bytes = value.utf8
+        var index = bytes.startIndex
+        while index != bytes.endIndex, bytes[index] == UInt8(ascii: " ") { index = bytes.index(after: index) }
+        let schemeStart = index
+        while index != bytes.endIndex, bytes[index] != UInt8(ascii: " ") { index = bytes.index(after: index) }
+        let isBearer = bytes.distance(from: schemeStart, to: index) == 6
+            && zip(bytes[schemeStart..<index], "bearer".utf8).allSatisfy { $0 | 0x20 == $1 }
+        guard isBearer else { return .notBearer }
+        while index != bytes.endIndex, bytes[index] == UInt8(ascii: " ") { index = bytes.index(after: index) }
+        guard index != bytes.endIndex else { return .malformed }
+        let token = bytes[index...]
+        let isToken68 = token.allSatisfy { byte in
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
                 || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "~")
                 || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "/") || byte == UInt8(ascii: "=")
         }
-        return isToken68 ? .token(token) : .malformed
+        return isToken68 ? .token(Substring(token)) : .malformed
     }
 }
