@@ -3,7 +3,9 @@ import Dispatch
 import EdgeAuth
 import EdgeAuthHTTP
 import Foundation
+import Metrics
 import NIOPosix
+import Prometheus
 import Synchronization
 
 struct Serve: AsyncParsableCommand {
@@ -37,6 +39,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: .hidden)
     var boundPort: Int?
+
+    @Option(help: .hidden)
+    var metricsDir: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -95,8 +100,12 @@ struct Serve: AsyncParsableCommand {
         }
         let workers = server.workers == 0 ? ProcessInfo.processInfo.activeProcessorCount : server.workers
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        // Each worker writes its metrics here; /metrics answers all of them (docs/server.md).
+        let metricsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-metrics-\(getpid())").path
+        try? FileManager.default.createDirectory(atPath: metricsDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(atPath: metricsDirectory) }
         var arguments = Array(CommandLine.arguments.dropFirst())
-        arguments += ["--worker", "--bound-port", String(listening.port)]
+        arguments += ["--worker", "--bound-port", String(listening.port), "--metrics-dir", metricsDirectory]
         var options = Supervisor.Options(workerCommand: [executable] + arguments, workers: workers)
         options.drainTimeout = 30
         let config = self.config
@@ -138,6 +147,9 @@ struct Serve: AsyncParsableCommand {
         signal(SIGHUP, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         let terminate = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
+        // Before any metric is created: key fetches and key-set gauges go to the same registry.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let verifier: Verifier
         do {
             verifier = try await configuration.verifier.makeVerifier(listeningOn: [configuration.server.host])
@@ -146,7 +158,14 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let resource = ProtectedResource(server: configuration.server, issuers: configuration.verifier.exactIssuers)
-        let context = ServerContext(verifier: verifier, resource: resource, server: configuration.server, handler: IdentityEchoHandler())
+        let metrics = HTTPMetrics(registry: registry, snapshotDirectory: metricsDir)
+        let context = ServerContext(verifier: verifier, resource: resource, server: configuration.server, handler: IdentityEchoHandler(), metrics: metrics)
+        let snapshots = Task.detached {
+            while !Task.isCancelled {
+                metrics.snapshot(verifier)
+                try? await Task.sleep(for: .seconds(2))
+            }
+        }
         // One event loop per worker process (workers default to one per core, as nginx's do).
         let server = try await HTTPServer.start(context, listener: .socket(0), group: MultiThreadedEventLoopGroup(numberOfThreads: 1))
         let maintenance = Task { await verifier.keyRing.maintain() }
@@ -168,6 +187,7 @@ struct Serve: AsyncParsableCommand {
         }
         orphaned.cancel()
         maintenance.cancel()
+        snapshots.cancel()
         try await server.drain()
     }
 }

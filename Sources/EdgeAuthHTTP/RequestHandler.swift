@@ -11,17 +11,20 @@ public final class ServerContext: Sendable {
     public let resource: ProtectedResource
     public let server: ServerConfiguration
     public let handler: any ProtectedHandler
+    public let metrics: HTTPMetrics
     let logger = Logger(label: "edgeauth.http")
     /// Whether the worker is draining (readiness then fails, so balancers stop sending).
     let draining = Atomic<Bool>(false)
     private let requestCounter = Atomic<UInt64>(0)
     private let requestIDPrefix = String(getpid(), radix: 36) + "-"
 
-    public init(verifier: Verifier, resource: ProtectedResource, server: ServerConfiguration, handler: any ProtectedHandler) {
+    public init(verifier: Verifier, resource: ProtectedResource, server: ServerConfiguration, handler: any ProtectedHandler,
+                metrics: HTTPMetrics = HTTPMetrics()) {
         self.verifier = verifier
         self.resource = resource
         self.server = server
         self.handler = handler
+        self.metrics = metrics
     }
 
     func nextRequestID() -> String {
@@ -48,6 +51,9 @@ final class RequestHandler: ChannelInboundHandler {
     private var body = ByteBuffer()
     /// The request was already answered (too large): ignore the rest of it.
     private var answered = false
+    /// The route of the request being answered, and when it arrived whole (for the metrics).
+    private var route = "other"
+    private var received = NIODeadline.now()
 
     init(context: ServerContext, deadline: RequestDeadline) {
         self.context = context
@@ -80,6 +86,7 @@ final class RequestHandler: ChannelInboundHandler {
             self.head = nil
             deadline.requestReceived(channelContext)
             guard !answered else { return }
+            received = .now()
             route(head, channelContext)
         }
     }
@@ -108,24 +115,35 @@ final class RequestHandler: ChannelInboundHandler {
         let requestID = context.nextRequestID()
         let (path, query) = Self.split(head.uri)
         let server = context.server
+        route = "other"
         if head.method == .OPTIONS {
+            route = "preflight"
             return send(preflight(head), for: head, requestID: requestID, channelContext)
         }
         if context.resource.metadataPaths.contains(path) {
+            route = "metadata"
             guard head.method == .GET || head.method == .HEAD else { return send(methodNotAllowed("GET, HEAD, OPTIONS"), for: head, requestID: requestID, channelContext) }
             return send(.json(.ok, context.resource.metadataDocument, headers: [("Cache-Control", "max-age=3600")]), for: head, requestID: requestID, channelContext)
         }
         switch path {
         case "/healthz":
+            route = "health"
             return send(.json(.ok, ["status": "ok"]), for: head, requestID: requestID, channelContext)
         case "/readyz":
+            route = "ready"
             return send(readiness(), for: head, requestID: requestID, channelContext)
+        case "/metrics":
+            route = "metrics"
+            let document = context.metrics.exposition(context.verifier)
+            return send(HTTPReply(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: ByteBuffer(bytes: document)),
+                        for: head, requestID: requestID, channelContext)
         default:
             break
         }
         guard path == server.protectedPath || path.hasPrefix(server.protectedPath == "/" ? "/" : server.protectedPath + "/") else {
             return send(.error(.notFound, "not_found", "no resource at this path"), for: head, requestID: requestID, channelContext)
         }
+        route = "protected"
         authorize(head, query: query, requestID: requestID, channelContext)
     }
 
@@ -189,6 +207,10 @@ final class RequestHandler: ChannelInboundHandler {
 
     private func finishAuthorization(_ verdict: Verdict, _ head: HTTPRequestHead, requestID: String, _ channelContext: ChannelHandlerContext) {
         let resource = context.resource
+        switch verdict {
+        case .valid: context.metrics.verdict("valid")
+        case .rejected(let reason): context.metrics.verdict(reason.code)
+        }
         switch verdict {
         case .rejected(.keysUnavailable):
             // The provider or the network, not the token: try again later.
@@ -284,6 +306,7 @@ final class RequestHandler: ChannelInboundHandler {
             channelContext.write(wrapOutboundOut(.body(.byteBuffer(reply.body))), promise: nil)
         }
         let done = channelContext.writeAndFlush(wrapOutboundOut(.end(nil)))
+        context.metrics.request(route: route, status: Int(reply.status.code), duration: .nanoseconds((NIODeadline.now() - received).nanoseconds))
         if keepAlive {
             deadline.requestFinished(channelContext)
         } else {

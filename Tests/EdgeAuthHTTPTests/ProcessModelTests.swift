@@ -191,6 +191,26 @@ struct ProcessModelTests {
         }
     }
 
+    @Test("/metrics answers every worker's counts, whichever worker is asked")
+    func metricsAcrossWorkers() throws {
+        let served = try Served(workers: 2)
+        for _ in 0..<100 { #expect(served.request() == 200) }
+        for _ in 0..<50 { _ = try RawHTTP.get(served.port, "/mcp") }
+        usleep(2_500_000)  // every worker has written its counts since
+        let text = try #require(try RawHTTP.get(served.port, "/metrics")).body
+        func total(_ prefix: String) -> Double {
+            text.split(separator: "\n").filter { $0.hasPrefix(prefix) && $0.contains(#"route="protected""#) }
+                .compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
+        }
+        #expect(total("edgeauth_http_requests_total{") == 150, "\(text)")
+        #expect(text.contains(#"status="401""#) && text.contains("# TYPE edgeauth_http_requests_total counter"))
+        let workers = Set(text.split(separator: "\n").filter { $0.hasPrefix("edgeauth_http_requests_total{") }.compactMap { line in
+            line.components(separatedBy: "worker=\"").dropFirst().first?.components(separatedBy: "\"").first
+        })
+        #expect(workers.count == 2, "both workers answered and are reported: \(workers)")
+        #expect(text.components(separatedBy: "# TYPE edgeauth_http_requests_total").count == 2, "one family header")
+    }
+
     @Test("a configuration error stops start-up with status 2 and a message naming the member")
     func badConfiguration() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-badconfig-\(UUID().uuidString)")

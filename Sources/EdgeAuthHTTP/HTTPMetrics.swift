@@ -1,0 +1,159 @@
+import EdgeAuth
+import Foundation
+import Prometheus
+import Synchronization
+
+/// What the server counts, in Prometheus form (`/metrics`): requests by route and status,
+/// latency by route, verdicts by reason code, cache lookups by layer, and everything else
+/// recorded through swift-metrics into the same registry (key fetches, key-set ages).
+///
+/// Each worker counts its own requests. With `snapshotDirectory`, a worker also writes its
+/// exposition there (every scrape and every `snapshotInterval`), and `/metrics` answers the
+/// series of every worker, each labelled `worker="<pid>"`, whichever worker is asked.
+public final class HTTPMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let snapshotDirectory: String?
+    private let requests = Mutex<[RequestKey: Counter]>([:])
+    private let verdicts = Mutex<[String: Counter]>([:])
+    private let latency = Mutex<[String: DurationHistogram]>([:])
+    /// Cache statistics already added to the counters (they are read as totals).
+    private let countedCache = Mutex<[String: Int]>([:])
+
+    private struct RequestKey: Hashable {
+        let route: String
+        let status: Int
+    }
+
+    static let buckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
+    ]
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), snapshotDirectory: String? = nil) {
+        self.registry = registry
+        self.snapshotDirectory = snapshotDirectory
+    }
+
+    func request(route: String, status: Int, duration: Duration) {
+        let key = RequestKey(route: route, status: status)
+        let counter = requests.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = registry.makeCounter(
+                descriptor: MetricNameDescriptor(namespace: "edgeauth", metricName: "http_requests", unitName: "total", helpText: "HTTP requests answered, by route and status"),
+                labels: [("route", route), ("status", String(status))])
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+        let histogram = latency.withLock { histograms in
+            if let histogram = histograms[route] { return histogram }
+            let histogram = registry.makeDurationHistogram(
+                descriptor: MetricNameDescriptor(namespace: "edgeauth", metricName: "http_request_duration", unitName: "seconds", helpText: "Time from a whole request to its answer, by route"),
+                labels: [("route", route)], buckets: Self.buckets)
+            histograms[route] = histogram
+            return histogram
+        }
+        histogram.record(duration)
+    }
+
+    func verdict(_ code: String) {
+        let counter = verdicts.withLock { counters in
+            if let counter = counters[code] { return counter }
+            let counter = registry.makeCounter(
+                descriptor: MetricNameDescriptor(namespace: "edgeauth", metricName: "verdicts", unitName: "total", helpText: "Token verdicts: valid, or the rejection's reason code"),
+                labels: [("verdict", code)])
+            counters[code] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
+    /// Brings the cache counters up to the verifier's totals.
+    private func updateCache(_ verifier: Verifier) {
+        guard let cache = verifier.cache else { return }
+        let statistics = cache.statistics
+        let totals: [(layer: String, result: String, value: Int)] = [
+            ("l1", "hit", verifier.l1?.hits ?? 0), ("lmdb", "hit", statistics.hits), ("lmdb", "negative_hit", statistics.negativeHits),
+            ("lmdb", "miss", statistics.misses), ("lmdb", "error", statistics.errors),
+        ]
+        for (layer, result, value) in totals {
+            let key = layer + "/" + result
+            let delta = countedCache.withLock { counted -> Int in
+                defer { counted[key] = value }
+                return value - (counted[key] ?? 0)
+            }
+            guard delta > 0 else { continue }
+            registry.makeCounter(
+                descriptor: MetricNameDescriptor(namespace: "edgeauth", metricName: "cache_lookups", unitName: "total", helpText: "Verdict cache lookups, by layer and result"),
+                labels: [("layer", layer), ("result", result)]
+            ).increment(by: Int64(delta))
+        }
+    }
+
+    /// This worker's exposition, written to the snapshot directory when there is one.
+    @discardableResult
+    public func snapshot(_ verifier: Verifier) -> String {
+        updateCache(verifier)
+        let text = registry.emitToString()
+        if let snapshotDirectory {
+            let path = (snapshotDirectory as NSString).appendingPathComponent("\(getpid()).prom")
+            try? Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        }
+        return text
+    }
+
+    /// The `/metrics` document: every worker's series (from the snapshots), or this one's.
+    func exposition(_ verifier: Verifier) -> [UInt8] {
+        let own = snapshot(verifier)
+        guard let snapshotDirectory, let files = try? FileManager.default.contentsOfDirectory(atPath: snapshotDirectory) else {
+            return Array(own.utf8)
+        }
+        var workers = [(String, String)]()
+        for file in files.sorted() where file.hasSuffix(".prom") {
+            let pid = String(file.dropLast(5))
+            // A worker that exited no longer counts.
+            guard let number = Int32(pid), kill(number, 0) == 0 || number == getpid() else { continue }
+            if let text = try? String(contentsOfFile: (snapshotDirectory as NSString).appendingPathComponent(file), encoding: .utf8) {
+                workers.append((pid, text))
+            }
+        }
+        return Array(Self.merge(workers).utf8)
+    }
+
+    /// Merges expositions: the samples of each family together under one `# HELP`/`# TYPE`,
+    /// each labelled with its worker.
+    static func merge(_ workers: [(worker: String, text: String)]) -> String {
+        var order = [String]()
+        var headers = [String: [String]]()
+        var samples = [String: [String]]()
+        for (worker, text) in workers {
+            var family = ""
+            for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+                if line.hasPrefix("# ") {
+                    let parts = line.split(separator: " ", maxSplits: 3)
+                    guard parts.count >= 3 else { continue }
+                    family = String(parts[2])
+                    if headers[family] == nil { order.append(family); headers[family] = [] }
+                    if !headers[family]!.contains(String(line)) { headers[family]!.append(String(line)) }
+                    continue
+                }
+                let labelled: String
+                if let brace = line.firstIndex(of: "{") {
+                    labelled = line[..<brace] + "{worker=\"\(worker)\"," + line[line.index(after: brace)...]
+                } else if let space = line.firstIndex(of: " ") {
+                    labelled = line[..<space] + "{worker=\"\(worker)\"}" + line[space...]
+                } else {
+                    continue
+                }
+                if headers[family] == nil { order.append(family); headers[family] = [] }
+                samples[family, default: []].append(labelled)
+            }
+        }
+        var out = ""
+        for family in order {
+            for line in headers[family] ?? [] { out += line + "\n" }
+            for line in samples[family] ?? [] { out += line + "\n" }
+        }
+        return out
+    }
+}
