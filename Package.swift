@@ -112,7 +112,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EdgeAuthHTTPTests",
-            dependencies: ["EdgeAuthHTTP", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthTesting"]
+            dependencies: [
+                "EdgeAuthHTTP", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthTesting",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "EdgeAuthTests",

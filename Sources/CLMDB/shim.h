@@ -13,4 +13,9 @@ static inline uint64_t edgeauth_shared_load(const uint64_t *counter) {
 static inline void edgeauth_shared_increment(uint64_t *counter) {
     __atomic_fetch_add(counter, 1, __ATOMIC_ACQ_REL);
 }
+
+/* Replaces *word with desired if it still holds expected; returns whether it did. */
+static inline int edgeauth_shared_compare_exchange(uint64_t *word, uint64_t expected, uint64_t desired) {
+    return __atomic_compare_exchange_n(word, &expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
 #endif

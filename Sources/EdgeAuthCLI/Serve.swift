@@ -34,6 +34,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Directory of the development key and cache of the embedded default.")
     var dataDir = ".edgeauth"
 
+    @Flag(help: "Turn every rate limit off (load tests from one address with one user; not for production).")
+    var noRateLimit = false
+
     @Flag(help: .hidden)
     var worker = false
 
@@ -73,6 +76,11 @@ struct Serve: AsyncParsableCommand {
         if let host { server.host = host }
         if let port = boundPort ?? port { server.port = port }
         if let workers { server.workers = workers }
+        if noRateLimit {
+            server.rateLimit.perIP = nil
+            server.rateLimit.perUser = nil
+            server.rateLimit.invalidTokensPerIP = nil
+        }
         guard server.workers >= 0, server.workers <= 256 else { throw ConfigurationError("--workers must be from 0 to 256") }
         if config == nil {
             if environment["EDGEAUTH_PROVIDER"] != nil || environment.keys.contains(where: { $0.hasPrefix("MCP_USE_OAUTH_") || $0.hasPrefix("EDGEAUTH_AUTH0_") || $0.hasPrefix("EDGEAUTH_KEYCLOAK_") || $0.hasPrefix("EDGEAUTH_WORKOS_") || $0.hasPrefix("EDGEAUTH_SUPABASE_") || $0 == "EDGEAUTH_ISSUER" }) {
@@ -100,7 +108,7 @@ struct Serve: AsyncParsableCommand {
         }
         let workers = server.workers == 0 ? ProcessInfo.processInfo.activeProcessorCount : server.workers
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        // Each worker writes its metrics here; /metrics answers all of them (docs/server.md).
+        // The workers' shared state: their metrics (/metrics answers all of them) and the rate limits.
         let metricsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-metrics-\(getpid())").path
         try? FileManager.default.createDirectory(atPath: metricsDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(atPath: metricsDirectory) }
@@ -159,7 +167,12 @@ struct Serve: AsyncParsableCommand {
         }
         let resource = ProtectedResource(server: configuration.server, issuers: configuration.verifier.exactIssuers)
         let metrics = HTTPMetrics(registry: registry, snapshotDirectory: metricsDir)
-        let context = ServerContext(verifier: verifier, resource: resource, server: configuration.server, handler: IdentityEchoHandler(), metrics: metrics)
+        // The rate limits' buckets are shared by the workers through a file beside the metrics.
+        let limiter = try metricsDir.map { directory throws(CacheError) in
+            try SharedRateLimiter(path: (directory as NSString).appendingPathComponent("rate-limits"))
+        }
+        let context = ServerContext(verifier: verifier, resource: resource, server: configuration.server, handler: IdentityEchoHandler(),
+                                    metrics: metrics, limiter: limiter)
         let snapshots = Task.detached {
             while !Task.isCancelled {
                 metrics.snapshot(verifier)

@@ -12,6 +12,8 @@ public final class ServerContext: Sendable {
     public let server: ServerConfiguration
     public let handler: any ProtectedHandler
     public let metrics: HTTPMetrics
+    /// The rate limits' buckets, shared with the other workers (nil: no rate limiting).
+    public let limiter: SharedRateLimiter?
     let logger = Logger(label: "edgeauth.http")
     /// Whether the worker is draining (readiness then fails, so balancers stop sending).
     let draining = Atomic<Bool>(false)
@@ -19,12 +21,23 @@ public final class ServerContext: Sendable {
     private let requestIDPrefix = String(getpid(), radix: 36) + "-"
 
     public init(verifier: Verifier, resource: ProtectedResource, server: ServerConfiguration, handler: any ProtectedHandler,
-                metrics: HTTPMetrics = HTTPMetrics()) {
+                metrics: HTTPMetrics = HTTPMetrics(), limiter: SharedRateLimiter? = nil) {
         self.verifier = verifier
         self.resource = resource
         self.server = server
         self.handler = handler
         self.metrics = metrics
+        self.limiter = limiter
+    }
+
+    /// The client's address: the peer, or for a trusted proxy the last address in
+    /// `X-Forwarded-For` that is not itself a trusted proxy.
+    public func clientAddress(_ head: HTTPRequestHead, peer: SocketAddress?) -> String {
+        let address = peer?.ipAddress ?? "unknown"
+        let trusted = server.rateLimit.trustedProxies
+        guard !trusted.isEmpty, trusted.contains(address) else { return address }
+        let forwarded = head.headers["X-Forwarded-For"].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        return forwarded.last { !trusted.contains($0) } ?? address
     }
 
     func nextRequestID() -> String {
@@ -54,6 +67,8 @@ final class RequestHandler: ChannelInboundHandler {
     /// The route of the request being answered, and when it arrived whole (for the metrics).
     private var route = "other"
     private var received = NIODeadline.now()
+    /// The client address of the request being answered (rate limits).
+    private var client = ""
 
     init(context: ServerContext, deadline: RequestDeadline) {
         self.context = context
@@ -144,6 +159,18 @@ final class RequestHandler: ChannelInboundHandler {
             return send(.error(.notFound, "not_found", "no resource at this path"), for: head, requestID: requestID, channelContext)
         }
         route = "protected"
+        let client = context.clientAddress(head, peer: channelContext.remoteAddress)
+        if let limiter = context.limiter {
+            let limits = server.rateLimit
+            // Repeated invalid tokens: refused before they cost a verification.
+            if let invalid = limits.invalidTokensPerIP, limiter.isExhausted("bad:" + client, invalid) {
+                return send(tooManyRequests(retryAfter: Int((1 / invalid.rate).rounded(.up))), for: head, requestID: requestID, channelContext)
+            }
+            if let perIP = limits.perIP, case .limited(let retryAfter) = limiter.check("ip:" + client, perIP) {
+                return send(tooManyRequests(retryAfter: retryAfter), for: head, requestID: requestID, channelContext)
+            }
+        }
+        self.client = client
         authorize(head, query: query, requestID: requestID, channelContext)
     }
 
@@ -219,11 +246,18 @@ final class RequestHandler: ChannelInboundHandler {
                         headers: [("Retry-After", "30")]), for: head, requestID: requestID, channelContext)
         case .rejected(let reason):
             context.logger.debug("token rejected", metadata: ["request_id": "\(requestID)", "reason": "\(reason.code)"])
+            if let limiter = context.limiter, let invalid = context.server.rateLimit.invalidTokensPerIP {
+                _ = limiter.check("bad:" + client, invalid)
+            }
             let description = ProtectedResource.description(of: reason)
             send(.error(.unauthorized, "invalid_token", description,
                         headers: [("WWW-Authenticate", resource.challenge(error: "invalid_token", description: description))]),
                  for: head, requestID: requestID, channelContext)
         case .valid(let identity):
+            if let limiter = context.limiter, let perUser = context.server.rateLimit.perUser,
+               case .limited(let retryAfter) = limiter.check("user:" + (identity.issuer) + "\u{0}" + identity.id, perUser) {
+                return send(tooManyRequests(retryAfter: retryAfter), for: head, requestID: requestID, channelContext)
+            }
             // R3: every missing scope in one challenge.
             let missing = resource.requiredScopes.filter { !identity.hasScope($0) }
             guard missing.isEmpty else {
@@ -278,6 +312,10 @@ final class RequestHandler: ChannelInboundHandler {
             ]
         }
         return HTTPReply(status: .noContent, headers: headers)
+    }
+
+    private func tooManyRequests(retryAfter: Int) -> HTTPReply {
+        .error(.tooManyRequests, "rate_limited", "too many requests; retry later", headers: [("Retry-After", String(max(1, retryAfter)))])
     }
 
     private func methodNotAllowed(_ allowed: String) -> HTTPReply {

@@ -1,5 +1,6 @@
 import EdgeAuth
 import Foundation
+import NIOCore
 
 /// The `server` member of a configuration file: where `edgeauth serve` listens, what it
 /// protects, and its limits. Every member is listed in docs/server.md.
@@ -24,6 +25,21 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Browser origins allowed by CORS: exact origins, or `*` (never with credentials).
     public var corsOrigins: [String] = []
     public var limits = Limits()
+    public var rateLimit = RateLimits()
+
+    /// Token buckets, shared by every worker (nil: that limit is off).
+    public struct RateLimits: Sendable, Equatable {
+        /// Requests from one client address (all routes but health, readiness and metrics).
+        public var perIP: SharedRateLimiter.Limit? = .init(rate: 1000, burst: 2000)
+        /// Requests with a valid token of one user (issuer and subject).
+        public var perUser: SharedRateLimiter.Limit? = .init(rate: 100, burst: 200)
+        /// Rejected tokens from one client address: once spent, the address gets 429 before
+        /// its tokens are even verified (guessing and floods of forged tokens).
+        public var invalidTokensPerIP: SharedRateLimiter.Limit? = .init(rate: 2, burst: 20)
+        /// Peers whose `X-Forwarded-For` names the client (exact addresses).
+        public var trustedProxies: [String] = []
+        public init() {}
+    }
 
     public struct Limits: Sendable, Equatable {
         /// Request line and headers together (431 beyond).
@@ -42,7 +58,7 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     static let members: Set<String> = [
         "host", "port", "workers", "protectedPath", "resource", "authorizationServers", "scopesSupported", "requiredScopes",
-        "resourceName", "resourceDocumentation", "corsOrigins", "limits",
+        "resourceName", "resourceDocumentation", "corsOrigins", "limits", "rateLimit",
     ]
     static let limitMembers: Set<String> = ["maxHeaderBytes", "maxBodyBytes", "requestTimeout", "idleTimeout"]
 
@@ -103,7 +119,34 @@ public struct ServerConfiguration: Sendable, Equatable {
             if let seconds = try seconds(members["requestTimeout"], "server.limits.requestTimeout") { configuration.limits.requestTimeout = seconds }
             if let seconds = try seconds(members["idleTimeout"], "server.limits.idleTimeout") { configuration.limits.idleTimeout = seconds }
         }
+        if let rateLimit = object["rateLimit"] {
+            guard case .object(let members) = rateLimit else { throw ConfigurationError("server.rateLimit must be an object") }
+            let known: Set<String> = ["perIP", "perUser", "invalidTokensPerIP", "trustedProxies"]
+            for name in members.keys.sorted() where !known.contains(name) {
+                throw ConfigurationError("server.rateLimit: unknown member \"\(name)\" (known: \(known.sorted().joined(separator: ", ")))")
+            }
+            for (name, path) in [("perIP", \RateLimits.perIP), ("perUser", \RateLimits.perUser), ("invalidTokensPerIP", \RateLimits.invalidTokensPerIP)] {
+                guard let value = members[name] else { continue }
+                configuration.rateLimit[keyPath: path] = try limit(value, "server.rateLimit.\(name)")
+            }
+            configuration.rateLimit.trustedProxies = try strings(members["trustedProxies"], "server.rateLimit.trustedProxies")
+            for proxy in configuration.rateLimit.trustedProxies where (try? SocketAddress(ipAddress: proxy, port: 0)) == nil {
+                throw ConfigurationError("server.rateLimit.trustedProxies: \"\(proxy)\" is not an IP address (like 10.0.0.5 or ::1)")
+            }
+        }
         return configuration
+    }
+
+    /// `{"rate": requests per second, "burst": requests at once}`, or `false` to turn the limit off.
+    private static func limit(_ value: JSONValue, _ name: String) throws(ConfigurationError) -> SharedRateLimiter.Limit? {
+        if case .bool(false) = value { return nil }
+        guard case .object(let members) = value, Set(members.keys).isSubset(of: ["rate", "burst"]),
+              let rate = members["rate"]?.doubleValue, rate > 0, rate <= 1_000_000,
+              let burst = try integer(members["burst"], name + ".burst", 1...10_000_000)
+        else {
+            throw ConfigurationError("\(name) must be {\"rate\": requests per second (> 0), \"burst\": requests at once (≥ 1)} or false")
+        }
+        return SharedRateLimiter.Limit(rate: rate, burst: burst)
     }
 
     private static func string(_ value: JSONValue?, _ name: String) throws(ConfigurationError) -> String? {

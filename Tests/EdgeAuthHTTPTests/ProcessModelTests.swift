@@ -1,4 +1,5 @@
 import EdgeAuth
+import EdgeAuthTesting
 import Foundation
 import Synchronization
 import Testing
@@ -20,11 +21,14 @@ struct ProcessModelTests {
 
         let errors: Pipe
 
-        init(workers: Int = 2, arguments: [String] = [], environment: [String: String]? = nil) throws {
+        /// - Parameter configuration: a configuration file and a token it accepts (default: the
+        ///   embedded development default and a development token).
+        init(workers: Int = 2, arguments: [String] = [], environment: [String: String]? = nil, configuration: (path: String, token: String)? = nil) throws {
             dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-serve-\(UUID().uuidString)").path
             process = Process()
             process.executableURL = ProcessModelTests.binary
-            process.arguments = ["serve", "--port", "0", "--workers", String(workers), "--data-dir", dataDirectory] + arguments
+            process.arguments = ["serve", "--port", "0", "--workers", String(workers)]
+                + (configuration.map { ["--config", $0.path] } ?? ["--data-dir", dataDirectory]) + arguments
             let output = Pipe()
             process.standardOutput = output
             errors = Pipe()
@@ -41,6 +45,10 @@ struct ProcessModelTests {
             let text = String(decoding: line, as: UTF8.self)
             guard let range = text.range(of: "127.0.0.1:"), let port = Int(text[range.upperBound...].prefix { $0.isNumber }) else { throw POSIXError(.EIO) }
             self.port = port
+            if let configuration {
+                token = configuration.token
+                return
+            }
             let minted = Process()
             minted.executableURL = ProcessModelTests.binary
             minted.arguments = ["dev-token", "--user", "alice", "--scopes", "notes:read", "--port", String(port), "--data-dir", dataDirectory]
@@ -209,6 +217,36 @@ struct ProcessModelTests {
         })
         #expect(workers.count == 2, "both workers answered and are reported: \(workers)")
         #expect(text.components(separatedBy: "# TYPE edgeauth_http_requests_total").count == 2, "one family header")
+    }
+
+    @Test("a per-user rate limit holds for the whole server, however requests spread over the workers")
+    func rateLimitAcrossWorkers() throws {
+        let factory = TokenFactory(key: try SigningKey.generate(.ec(.p256), kid: "limits"), algorithm: .es256, issuer: "https://issuer.example/",
+                                   audience: "api", now: Int64(Date().timeIntervalSince1970))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-ratelimit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let jwks = directory.appendingPathComponent("jwks.json").path
+        try Data(JSONValue.object(["keys": [try factory.key.publicJWK(alg: .es256)]]).jsonText.utf8).write(to: URL(fileURLWithPath: jwks))
+        let config = directory.appendingPathComponent("edgeauth.yaml").path
+        try Data("""
+        issuers: [https://issuer.example/]
+        audiences: [api]
+        keys: [{jwksFile: \(jwks)}]
+        server:
+          rateLimit:
+            perUser: {rate: 0.01, burst: 10}
+        """.utf8).write(to: URL(fileURLWithPath: config))
+        let token = try factory.token(claims: ["exp": .number(String(factory.now + 3600))])
+        let served = try Served(workers: 2, configuration: (config, token))
+        var statuses = [Int: Int]()
+        var workers = Set<String>()
+        for _ in 0..<30 {
+            let response = try #require(try RawHTTP.get(served.port, "/mcp", headers: ["Authorization: Bearer \(token)"]))
+            statuses[response.status, default: 0] += 1
+            if let id = response.header("X-Request-Id") { workers.insert(String(id.split(separator: "-")[0])) }
+        }
+        #expect(statuses == [200: 10, 429: 20], "one budget of 10 for the user, not 10 per worker: \(statuses)")
+        #expect(workers.count == 2, "the requests reached both workers")
     }
 
     @Test("a configuration error stops start-up with status 2 and a message naming the member")
