@@ -151,6 +151,22 @@ struct ProcessModelTests {
         #expect(served.request() == 200)
     }
 
+    @Test("workers that keep dying make the master give up loudly, with status 1")
+    func crashLoop() throws {
+        let served = try Served(workers: 1, environment: [:])
+        var killed = Set<Int32>()
+        for _ in 0..<8 where served.process.isRunning {
+            guard served.waitForWorkers(1, excluding: killed), let worker = served.workers.first else { break }
+            kill(worker, SIGKILL)
+            killed.insert(worker)
+        }
+        served.process.waitUntilExit()
+        #expect(served.process.terminationStatus == 1)
+        let log = String(decoding: served.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(log.contains("crash-looping"), "\(log.suffix(400))")
+        #expect(killed.count == 6, "five restarts, then the sixth exit stops the server")
+    }
+
     @Test("SIGHUP under load: a new generation of workers, zero failed requests")
     func reloadUnderLoad() throws {
         let served = try Served(workers: 2)

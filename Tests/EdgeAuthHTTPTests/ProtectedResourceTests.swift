@@ -136,6 +136,15 @@ struct ProtectedResourceTests {
         #expect(otherPreflight.header("Access-Control-Allow-Origin") == nil && otherPreflight.header("Access-Control-Allow-Headers") == nil)
     }
 
+    @Test("D1: the provider's authorization-server metadata is not served under this server's origin")
+    func noAuthorizationServerMetadata() async throws {
+        let server = try await TestServer.start()
+        for path in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration",
+                     "/.well-known/oauth-authorization-server/mcp", "/.well-known/openid-configuration/mcp"] {
+            #expect(try RawHTTP.get(server.port, path)?.status == 404, "\(path)")
+        }
+    }
+
     @Test("health and readiness; unknown paths are 404")
     func healthAndReadiness() async throws {
         let server = try await TestServer.start()
