@@ -208,6 +208,56 @@ public struct Identity: @unchecked Sendable, Hashable {
         return .object(object)
     }
 
+    /// `jsonValue` as compact JSON text, written directly (members in the same, sorted,
+    /// order): what a server answers per request, without building a dictionary.
+    public var jsonText: String {
+        var out = "{"
+        out.reserveCapacity(320)
+        func key(_ name: StaticString) {
+            if out.utf8.count > 1 { out += "," }
+            out += "\""
+            out += name.description
+            out += "\":"
+        }
+        func list(_ name: StaticString, _ items: [String]) {
+            key(name)
+            out += "["
+            for (index, item) in items.enumerated() {
+                if index > 0 { out += "," }
+                JSONValue.writeString(item, to: &out)
+            }
+            out += "]"
+        }
+        func string(_ name: StaticString, _ value: String?) {
+            guard let value else { return }
+            key(name)
+            JSONValue.writeString(value, to: &out)
+        }
+        func number(_ name: StaticString, _ value: Int64?) {
+            guard let value else { return }
+            key(name)
+            out += String(value)
+        }
+        list("audience", audience)
+        string("clientId", clientId)
+        string("email", email)
+        number("expiresAt", expiresAt)
+        string("id", id)
+        number("issuedAt", issuedAt)
+        string("issuer", issuer)
+        string("name", name)
+        string("organization", organization)
+        list("permissions", permissions)
+        string("picture", picture)
+        list("roles", roles)
+        list("scopes", scopes)
+        key("signatureVerified")
+        out += signatureVerified ? "true" : "false"
+        string("tokenId", tokenId)
+        string("username", username)
+        return out + "}"
+    }
+
     public static func == (a: Identity, b: Identity) -> Bool { a.storage.isEqual(to: b.storage) }
     public func hash(into hasher: inout Hasher) { storage.hash(into: &hasher) }
 }

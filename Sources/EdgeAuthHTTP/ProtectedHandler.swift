@@ -59,6 +59,6 @@ public struct IdentityEchoHandler: ProtectedHandler {
     public init() {}
 
     public func respond(to request: ProtectedRequest, identity: Identity) -> ProtectedResponse {
-        .reply(.json(.ok, identity.jsonValue))
+        .reply(HTTPReply(status: .ok, headers: [("Content-Type", "application/json")], body: ByteBuffer(string: identity.jsonText)))
     }
 }

@@ -137,7 +137,8 @@ struct ProcessModelTests {
 
     @Test("a worker killed during a request stream is restarted; only what it was serving fails")
     func workerRestart() throws {
-        let served = try Served(workers: 2)
+        // One user at full speed from one address: the load itself would be rate limited.
+        let served = try Served(workers: 2, arguments: ["--no-rate-limit"])
         let before = served.workers
         #expect(before.count == 2)
         let victim = try #require(before.first)
@@ -169,7 +170,8 @@ struct ProcessModelTests {
 
     @Test("SIGHUP under load: a new generation of workers, zero failed requests")
     func reloadUnderLoad() throws {
-        let served = try Served(workers: 2)
+        // One user at full speed from one address: the load itself would be rate limited.
+        let served = try Served(workers: 2, arguments: ["--no-rate-limit"])
         let before = served.workers
         let statuses = Self.underLoad(served) {
             kill(served.process.processIdentifier, SIGHUP)

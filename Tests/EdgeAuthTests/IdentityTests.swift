@@ -28,6 +28,9 @@ struct IdentityTests {
         #expect(identity.signatureVerified)
         #expect(identity.claims["custom"]?["nested"] == [1, 2])
         #expect(identity.jsonValue["roles"] == ["admin", "viewer"])
+        #expect(identity.jsonText == identity.jsonValue.jsonText, "the direct writer and the generic one agree")
+        let sparse = Identity(id: "quote\"and\\back\u{1}slash", issuer: "https://i.example/")
+        #expect(sparse.jsonText == sparse.jsonValue.jsonText && (try? JSONValue.parse(sparse.jsonText)) == sparse.jsonValue)
     }
 
     @Test("client_id wins over azp, and an scp array is used when scope is absent")
