@@ -130,6 +130,9 @@ struct Serve: AsyncParsableCommand {
         bound.port = listening.port
         let shown = bound
         let origin = "http://\(server.host.contains(":") ? "[\(server.host)]" : server.host):\(listening.port)"
+        // The command as the user can paste it: relative to the working directory when inside it.
+        let workingDirectory = FileManager.default.currentDirectoryPath + "/"
+        let shownExecutable = executable.hasPrefix(workingDirectory) ? String(executable.dropFirst(workingDirectory.count)) : executable
         let status = await supervisor.run {
             var lines = [
                 "edgeauth \(EdgeAuthVersion.string) listening on \(origin) (\(workers) workers, master pid \(getpid()))",
@@ -138,7 +141,7 @@ struct Serve: AsyncParsableCommand {
             if let development {
                 lines += [
                     "development mode: tokens are signed with the key in \(development.directory)/\(DevelopmentIssuer.keyFile). Try:",
-                    "  TOKEN=$(edgeauth dev-token --user alice --roles admin --scopes \"notes:read notes:write\" --port \(listening.port) --data-dir \(development.directory))",
+                    "  TOKEN=$(\(shownExecutable) dev-token --user alice --roles admin --scopes \"notes:read notes:write\" --port \(listening.port) --data-dir \(development.directory))",
                     "  curl -H \"Authorization: Bearer $TOKEN\" \(shown.resourceURL)",
                 ]
             }
