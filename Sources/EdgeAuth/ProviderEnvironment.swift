@@ -173,6 +173,13 @@ public struct ProviderSetup: Sendable, Equatable {
         return out
     }
 
+    /// Whether the environment names a provider: `EDGEAUTH_PROVIDER`, or any provider's variable.
+    public static func isConfigured(in environment: [String: String]) -> Bool {
+        environment["EDGEAUTH_PROVIDER"] != nil || settings.contains { kind, names in
+            names.contains { setting in variables(provider: kind, setting: setting).contains { environment[$0] != nil } }
+        }
+    }
+
     /// Reads the provider from `environment`: `EDGEAUTH_PROVIDER`, or the one provider
     /// whose variables are set.
     /// - Throws: `ConfigurationError` naming the variable and what a valid value looks like.

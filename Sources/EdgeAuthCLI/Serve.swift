@@ -83,7 +83,7 @@ struct Serve: AsyncParsableCommand {
         }
         guard server.workers >= 0, server.workers <= 256 else { throw ConfigurationError("--workers must be from 0 to 256") }
         if config == nil {
-            if environment["EDGEAUTH_PROVIDER"] != nil || environment.keys.contains(where: { $0.hasPrefix("MCP_USE_OAUTH_") || $0.hasPrefix("EDGEAUTH_AUTH0_") || $0.hasPrefix("EDGEAUTH_KEYCLOAK_") || $0.hasPrefix("EDGEAUTH_WORKOS_") || $0.hasPrefix("EDGEAUTH_SUPABASE_") || $0 == "EDGEAUTH_ISSUER" }) {
+            if ProviderSetup.isConfigured(in: environment) {
                 configuration.verifier = try VerifierConfiguration.fromEnvironment(environment)
             } else {
                 let issuer = try DevelopmentIssuer.open(directory: dataDir, server: server, create: !worker || boundPort == nil)

@@ -230,9 +230,6 @@ final class RequestDeadline: ChannelInboundHandler {
         context.fireChannelRead(data)
     }
 
-    /// The decoder produced a request head: the request is still arriving.
-    func requestStarted(_ context: ChannelHandlerContext) {}
-
     /// The whole request arrived: the server is working on it, no client deadline.
     func requestReceived(_ context: ChannelHandlerContext) {
         state = .processing

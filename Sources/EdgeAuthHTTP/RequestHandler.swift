@@ -78,7 +78,6 @@ final class RequestHandler: ChannelInboundHandler {
     func channelRead(context channelContext: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            deadline.requestStarted(channelContext)
             self.head = head
             body.clear()
             answered = false

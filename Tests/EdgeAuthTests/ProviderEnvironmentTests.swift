@@ -4,6 +4,14 @@ import Testing
 /// Providers from environment variables: EDGEAUTH_* and the mcp-use aliases.
 @Suite("Providers from the environment")
 struct ProviderEnvironmentTests {
+    @Test("a provider is configured by EDGEAUTH_PROVIDER or any provider variable, aliases included")
+    func isConfigured() {
+        #expect(ProviderSetup.isConfigured(in: ["EDGEAUTH_PROVIDER": "auth0"]))
+        #expect(ProviderSetup.isConfigured(in: ["MCP_USE_OAUTH_KEYCLOAK_REALM": "acme"]))
+        #expect(ProviderSetup.isConfigured(in: ["EDGEAUTH_ISSUER": "https://id.example/"]))
+        #expect(!ProviderSetup.isConfigured(in: ["EDGEAUTH_CACHE_DIR": "/tmp/x", "EDGEAUTH_LEEWAY": "5", "PATH": "/bin"]))
+    }
+
     @Test("Auth0 from EDGEAUTH_* variables, the provider inferred from them; keys from its JWKS")
     func auth0() throws {
         let setup = try ProviderSetup.fromEnvironment([
