@@ -13,7 +13,7 @@ struct ProcessModelTests {
     }
 
     /// A running `edgeauth serve` with the embedded development default.
-    final class Served {
+    final class Served: @unchecked Sendable {  // used by one test at a time
         let process: Process
         let port: Int
         let dataDirectory: String
@@ -80,7 +80,7 @@ struct ProcessModelTests {
         }
 
         func request() -> Int {
-            (try? RawHTTP.get(port, "/mcp", headers: ["Authorization: Bearer \(token)"]))?.status ?? 0
+            (try? RawHTTP.getBlocking(port, "/mcp", headers: ["Authorization: Bearer \(token)"]))?.status ?? 0
         }
 
         /// Sends requests one after another (a new connection each) until the load is stopped.
@@ -106,109 +106,125 @@ struct ProcessModelTests {
         let statuses = Mutex<[Int: Int]>([:])
     }
 
-    /// Runs `load` on two threads while `action` runs; returns the statuses.
-    static func underLoad(_ served: Served, _ action: () throws -> Void) rethrows -> [Int: Int] {
+    /// Runs `load` on two threads while `action` runs; returns the statuses. Blocking work
+    /// stays off Swift's cooperative pool, which other suites' servers need.
+    static func underLoad(_ served: Served, _ action: () async throws -> Void) async rethrows -> [Int: Int] {
         let load = Load()
         let group = DispatchGroup()
-        nonisolated(unsafe) let target = served
         for _ in 0..<2 {
             group.enter()
             Thread {
-                target.load(load)
+                served.load(load)
                 group.leave()
             }.start()
         }
-        usleep(300_000)
-        try action()
-        usleep(500_000)
+        try? await Task.sleep(for: .milliseconds(300))
+        try await action()
+        try? await Task.sleep(for: .milliseconds(500))
         load.stopped.store(true, ordering: .relaxed)
-        group.wait()
+        _ = try? await offPool { group.wait() }
         return load.statuses.withLock { $0 }
     }
 
+    static func start(workers: Int = 2, arguments: [String] = [], environment: [String: String]? = nil,
+                      configuration: (path: String, token: String)? = nil) async throws -> Served {
+        try await offPool { try Served(workers: workers, arguments: arguments, environment: environment, configuration: configuration) }
+    }
+
     @Test("the embedded default serves the development token, and only it")
-    func embeddedDefault() throws {
-        let served = try Served(workers: 1)
-        #expect(served.request() == 200)
-        #expect(try RawHTTP.get(served.port, "/mcp")?.status == 401)
+    func embeddedDefault() async throws {
+        let served = try await Self.start(workers: 1)
+        #expect(try await offPool { served.request() } == 200)
+        #expect(try await RawHTTP.get(served.port, "/mcp")?.status == 401)
         let mode = try FileManager.default.attributesOfItem(atPath: served.dataDirectory + "/dev-signing-key.pem")[.posixPermissions] as? Int
         #expect(mode == 0o600)
     }
 
     @Test("a worker killed during a request stream is restarted; only what it was serving fails")
-    func workerRestart() throws {
+    func workerRestart() async throws {
         // One user at full speed from one address: the load itself would be rate limited.
-        let served = try Served(workers: 2, arguments: ["--no-rate-limit"])
+        let served = try await Self.start(workers: 2, arguments: ["--no-rate-limit"])
         let before = served.workers
         #expect(before.count == 2)
         let victim = try #require(before.first)
-        let statuses = Self.underLoad(served) {
+        let statuses = try await Self.underLoad(served) {
             kill(victim, SIGKILL)
-            #expect(served.waitForWorkers(2, excluding: [victim]), "a new worker replaced the killed one")
+            let replaced = try await offPool { served.waitForWorkers(2, excluding: [victim]) }
+            #expect(replaced, "a new worker replaced the killed one")
         }
         let failed = statuses.filter { $0.key != 200 }.values.reduce(0, +)
         #expect(failed <= 2, "at most the request each client had in flight on the killed worker: \(statuses)")
         #expect((statuses[200] ?? 0) > 50, "\(statuses)")
-        #expect(served.request() == 200)
+        #expect(try await offPool { served.request() } == 200)
     }
 
     @Test("workers that keep dying make the master give up loudly, with status 1")
-    func crashLoop() throws {
-        let served = try Served(workers: 1, environment: [:])
-        var killed = Set<Int32>()
-        for _ in 0..<8 where served.process.isRunning {
-            guard served.waitForWorkers(1, excluding: killed), let worker = served.workers.first else { break }
-            kill(worker, SIGKILL)
-            killed.insert(worker)
+    func crashLoop() async throws {
+        let served = try await Self.start(workers: 1, environment: [:])
+        let killed = try await offPool { () -> Set<Int32> in
+            var killed = Set<Int32>()
+            for _ in 0..<8 where served.process.isRunning {
+                guard served.waitForWorkers(1, excluding: killed), let worker = served.workers.first else { break }
+                kill(worker, SIGKILL)
+                killed.insert(worker)
+            }
+            served.process.waitUntilExit()
+            return killed
         }
-        served.process.waitUntilExit()
         #expect(served.process.terminationStatus == 1)
-        let log = String(decoding: served.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let log = try await offPool { String(decoding: served.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
         #expect(log.contains("crash-looping"), "\(log.suffix(400))")
         #expect(killed.count == 6, "five restarts, then the sixth exit stops the server")
     }
 
     @Test("SIGHUP under load: a new generation of workers, zero failed requests")
-    func reloadUnderLoad() throws {
+    func reloadUnderLoad() async throws {
         // One user at full speed from one address: the load itself would be rate limited.
-        let served = try Served(workers: 2, arguments: ["--no-rate-limit"])
+        let served = try await Self.start(workers: 2, arguments: ["--no-rate-limit"])
         let before = served.workers
-        let statuses = Self.underLoad(served) {
+        let statuses = try await Self.underLoad(served) {
             kill(served.process.processIdentifier, SIGHUP)
-            #expect(served.waitForWorkers(2, excluding: before), "the old workers were replaced")
+            let replaced = try await offPool { served.waitForWorkers(2, excluding: before) }
+            #expect(replaced, "the old workers were replaced")
         }
         #expect(statuses.keys.sorted() == [200], "\(statuses)")
         #expect(served.workers.isDisjoint(with: before))
     }
 
     @Test("SIGTERM: a request in progress completes, then the master exits 0")
-    func drainOnTerminate() throws {
-        let served = try Served(workers: 1)
-        let connection = try RawConnection(served.port)
-        connection.send("POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(served.token)\r\nContent-Length: 10\r\n\r\n12345")
-        usleep(300_000)
-        kill(served.process.processIdentifier, SIGTERM)
-        usleep(500_000)
-        connection.send("67890")
-        #expect(connection.read()?.status == 200, "the request in flight was answered")
-        served.process.waitUntilExit()
+    func drainOnTerminate() async throws {
+        let served = try await Self.start(workers: 1)
+        let status = try await offPool { () -> Int? in
+            let connection = try RawConnection(served.port)
+            connection.send("POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(served.token)\r\nContent-Length: 10\r\n\r\n12345")
+            usleep(300_000)
+            kill(served.process.processIdentifier, SIGTERM)
+            usleep(500_000)
+            connection.send("67890")
+            let status = connection.read()?.status
+            served.process.waitUntilExit()
+            return status
+        }
+        #expect(status == 200, "the request in flight was answered")
         #expect(served.process.terminationStatus == 0)
         #expect((try? RawConnection(served.port)) == nil, "nothing listens any more")
     }
 
     @Test("R9: with every log level on, no token (or part of one) appears in the logs")
-    func tokensNeverLogged() throws {
-        let served = try Served(workers: 1, environment: ["EDGEAUTH_LOG_LEVEL": "trace"])
+    func tokensNeverLogged() async throws {
+        let served = try await Self.start(workers: 1, environment: ["EDGEAUTH_LOG_LEVEL": "trace"])
         let expired = served.token.split(separator: ".")
         var sent = [served.token, "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", String(expired[0]) + "." + String(expired[1]) + ".AAAA"]
         sent.append(String(repeating: "Z", count: 300))
         for token in sent {
-            _ = try RawHTTP.get(served.port, "/mcp", headers: ["Authorization: Bearer \(token)"])
-            _ = try RawHTTP.get(served.port, "/mcp?access_token=\(token)")
+            _ = try await RawHTTP.get(served.port, "/mcp", headers: ["Authorization: Bearer \(token)"])
+            _ = try await RawHTTP.get(served.port, "/mcp?access_token=\(token)")
         }
         kill(served.process.processIdentifier, SIGTERM)
-        served.process.waitUntilExit()
-        let log = String(decoding: served.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let log = try await offPool { () -> String in
+            served.process.waitUntilExit()
+            return String(decoding: served.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        }
         #expect(log.contains("token rejected"), "debug lines were written: \(log.prefix(500))")
         for token in sent {
             for part in token.split(separator: ".") where part.count >= 8 {
@@ -218,12 +234,15 @@ struct ProcessModelTests {
     }
 
     @Test("/metrics answers every worker's counts, whichever worker is asked")
-    func metricsAcrossWorkers() throws {
-        let served = try Served(workers: 2)
-        for _ in 0..<100 { #expect(served.request() == 200) }
-        for _ in 0..<50 { _ = try RawHTTP.get(served.port, "/mcp") }
-        usleep(2_500_000)  // every worker has written its counts since
-        let text = try #require(try RawHTTP.get(served.port, "/metrics")).body
+    func metricsAcrossWorkers() async throws {
+        let served = try await Self.start(workers: 2)
+        let port = served.port
+        let statuses = try await offPool { () -> [Int] in
+            (0..<100).map { _ in served.request() } + (0..<50).map { _ in (try? RawHTTP.getBlocking(port, "/mcp"))?.status ?? 0 }
+        }
+        #expect(statuses.filter { $0 == 200 }.count == 100 && statuses.filter { $0 == 401 }.count == 50)
+        try await Task.sleep(for: .milliseconds(2500))  // every worker has written its counts since
+        let text = try #require(try await RawHTTP.get(port, "/metrics")).body
         func total(_ prefix: String) -> Double {
             text.split(separator: "\n").filter { $0.hasPrefix(prefix) && $0.contains(#"route="protected""#) }
                 .compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
@@ -238,7 +257,7 @@ struct ProcessModelTests {
     }
 
     @Test("a per-user rate limit holds for the whole server, however requests spread over the workers")
-    func rateLimitAcrossWorkers() throws {
+    func rateLimitAcrossWorkers() async throws {
         let factory = TokenFactory(key: try SigningKey.generate(.ec(.p256), kid: "limits"), algorithm: .es256, issuer: "https://issuer.example/",
                                    audience: "api", now: Int64(Date().timeIntervalSince1970))
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-ratelimit-\(UUID().uuidString)")
@@ -255,34 +274,37 @@ struct ProcessModelTests {
             perUser: {rate: 0.01, burst: 10}
         """.utf8).write(to: URL(fileURLWithPath: config))
         let token = try factory.token(claims: ["exp": .number(String(factory.now + 3600))])
-        let served = try Served(workers: 2, configuration: (config, token))
+        let served = try await Self.start(workers: 2, configuration: (config, token))
+        let responses = try await offPool { try (0..<30).map { _ in try RawHTTP.getBlocking(served.port, "/mcp", headers: ["Authorization: Bearer \(token)"]) } }
         var statuses = [Int: Int]()
         var workers = Set<String>()
-        for _ in 0..<30 {
-            let response = try #require(try RawHTTP.get(served.port, "/mcp", headers: ["Authorization: Bearer \(token)"]))
-            statuses[response.status, default: 0] += 1
-            if let id = response.header("X-Request-Id") { workers.insert(String(id.split(separator: "-")[0])) }
+        for response in responses {
+            statuses[response?.status ?? 0, default: 0] += 1
+            if let id = response?.header("X-Request-Id") { workers.insert(String(id.split(separator: "-")[0])) }
         }
         #expect(statuses == [200: 10, 429: 20], "one budget of 10 for the user, not 10 per worker: \(statuses)")
         #expect(workers.count == 2, "the requests reached both workers")
     }
 
     @Test("a configuration error stops start-up with status 2 and a message naming the member")
-    func badConfiguration() throws {
+    func badConfiguration() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-badconfig-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("edgeauth.yaml").path
         try Data("issuers: [https://issuer.example/]\naudiences: [api]\nkeys: [{jwksFile: /dev/null}]\nserver:\n  port: 99999\n".utf8).write(to: URL(fileURLWithPath: path))
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = ["serve", "--config", path]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 2)
+        let (status, message) = try await offPool { () -> (Int32, String) in
+            let process = Process()
+            process.executableURL = Self.binary
+            process.arguments = ["serve", "--config", path]
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, message)
+        }
+        #expect(status == 2)
         #expect(message.contains("server.port must be an integer from 0 to 65535"), "\(message)")
     }
 }

@@ -14,7 +14,7 @@ struct ProtectedResourceTests {
     func metadata() async throws {
         let server = try await TestServer.start { $0.resourceName = "Notes" }
         for path in ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"] {
-            let response = try #require(try RawHTTP.get(server.port, path))
+            let response = try #require(try await RawHTTP.get(server.port, path))
             #expect(response.status == 200 && response.header("Content-Type") == "application/json")
             let document = try #require(response.json)
             #expect(document["resource"] == "http://127.0.0.1/mcp")
@@ -23,9 +23,9 @@ struct ProtectedResourceTests {
             #expect(document["scopes_supported"] == ["notes:read", "notes:write"])
             #expect(document["resource_name"] == "Notes")
         }
-        let post = try #require(try RawHTTP.get(server.port, "/.well-known/oauth-protected-resource/mcp", method: "POST"))
+        let post = try #require(try await RawHTTP.get(server.port, "/.well-known/oauth-protected-resource/mcp", method: "POST"))
         #expect(post.status == 405 && post.header("Allow") == "GET, HEAD, OPTIONS")
-        #expect(try RawHTTP.get(server.port, "/.well-known/oauth-protected-resource/other")?.status == 404)
+        #expect(try await RawHTTP.get(server.port, "/.well-known/oauth-protected-resource/other")?.status == 404)
     }
 
     @Test("R1: offline_access is refused in scopes_supported; a bad resource URL names the member")
@@ -39,7 +39,7 @@ struct ProtectedResourceTests {
     @Test("R2: no token → 401 with resource_metadata and scope but no error attribute")
     func noToken() async throws {
         let server = try await TestServer.start()
-        let response = try #require(try RawHTTP.get(server.port, "/mcp"))
+        let response = try #require(try await RawHTTP.get(server.port, "/mcp"))
         #expect(response.status == 401)
         #expect(response.header("WWW-Authenticate") == "Bearer resource_metadata=\"\(Self.metadataURL)\", scope=\"notes:read notes:write\"")
         #expect(response.json?["error"] != nil && response.json?["error_description"] != nil)
@@ -57,7 +57,7 @@ struct ProtectedResourceTests {
             (try factory.token(claims: ["iss": "https://evil.example/", "exp": .number(String(factory.now + 60))]), "the access token was not issued by a trusted authorization server"),
         ]
         for (token, description) in cases {
-            let response = try #require(try RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(token)"]))
+            let response = try #require(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(token)"]))
             #expect(response.status == 401)
             #expect(response.header("WWW-Authenticate") == "Bearer error=\"invalid_token\", error_description=\"\(description)\", resource_metadata=\"\(Self.metadataURL)\", scope=\"notes:read notes:write\"")
             #expect(response.json?["error"] == "invalid_token" && response.json?["error_description"] == .string(description))
@@ -76,13 +76,13 @@ struct ProtectedResourceTests {
     @Test("R3: a valid token without every required scope → 403 naming all of them in one challenge")
     func insufficientScope() async throws {
         let server = try await TestServer.start()
-        let response = try #require(try RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(try TestServer.token(scopes: "openid"))"]))
+        let response = try #require(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(try TestServer.token(scopes: "openid"))"]))
         #expect(response.status == 403)
         let challenge = try #require(response.header("WWW-Authenticate"))
         #expect(challenge.hasPrefix("Bearer error=\"insufficient_scope\""))
         #expect(challenge.contains("scope=\"notes:read notes:write\"") && challenge.contains("resource_metadata=\"\(Self.metadataURL)\""))
         #expect(response.json?["error"] == "insufficient_scope")
-        let allowed = try #require(try RawHTTP.get(server.port, "/mcp/tools", headers: ["Authorization: Bearer \(try TestServer.token())"]))
+        let allowed = try #require(try await RawHTTP.get(server.port, "/mcp/tools", headers: ["Authorization: Bearer \(try TestServer.token())"]))
         #expect(allowed.status == 200 && allowed.json?["id"] == "user-123")
     }
 
@@ -91,17 +91,17 @@ struct ProtectedResourceTests {
         let server = try await TestServer.start()
         let token = try TestServer.token()
         // A DEL byte is refused by the HTTP parser itself (400, before any challenge).
-        #expect(try RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer tok\u{7f}en"])?.status == 400)
+        #expect(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer tok\u{7f}en"])?.status == 400)
         for header in ["Bearer", "Bearer  ", "Bearer a b", "bearer ,", "Bearer a\tb"] {
-            let response = try #require(try RawHTTP.get(server.port, "/mcp", headers: ["Authorization: \(header)"]), "\(header)")
+            let response = try #require(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: \(header)"]), "\(header)")
             #expect(response.status == 400, "\(header)")
             #expect(response.header("WWW-Authenticate")?.contains("error=\"invalid_request\"") == true)
         }
-        #expect(try RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Basic dXNlcjpwYXNz"])?.status == 401)
-        #expect(try RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(token)", "Authorization: Bearer \(token)"])?.status == 400)
-        #expect(try RawHTTP.get(server.port, "/mcp", headers: ["Authorization: bearer \(token)"])?.status == 200, "the scheme is case-insensitive")
+        #expect(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Basic dXNlcjpwYXNz"])?.status == 401)
+        #expect(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(token)", "Authorization: Bearer \(token)"])?.status == 400)
+        #expect(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: bearer \(token)"])?.status == 200, "the scheme is case-insensitive")
         let otherAudience = try TestServer.token(["aud": "https://other.example/mcp"])
-        let response = try #require(try RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(otherAudience)"]))
+        let response = try #require(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(otherAudience)"]))
         #expect(response.status == 401 && response.json?["error_description"] == "the access token was not issued for this resource")
     }
 
@@ -110,29 +110,29 @@ struct ProtectedResourceTests {
         let server = try await TestServer.start()
         let token = try TestServer.token()
         for headers in [[], ["Authorization: Bearer \(token)"]] {
-            let response = try #require(try RawHTTP.get(server.port, "/mcp?x=1&access_token=\(token)", headers: headers))
+            let response = try #require(try await RawHTTP.get(server.port, "/mcp?x=1&access_token=\(token)", headers: headers))
             #expect(response.status == 400 && response.json?["error"] == "invalid_request")
         }
-        #expect(try RawHTTP.get(server.port, "/mcp?access_tokens=1", headers: ["Authorization: Bearer \(token)"])?.status == 200)
+        #expect(try await RawHTTP.get(server.port, "/mcp?access_tokens=1", headers: ["Authorization: Bearer \(token)"])?.status == 200)
     }
 
     @Test("R8: preflight for allowed origins; WWW-Authenticate and Mcp-Session-Id exposed; other origins get nothing")
     func cors() async throws {
         let server = try await TestServer.start { $0.corsOrigins = ["https://app.example.com"] }
-        let preflight = try #require(try RawHTTP.get(server.port, "/mcp", headers: [
+        let preflight = try #require(try await RawHTTP.get(server.port, "/mcp", headers: [
             "Origin: https://app.example.com", "Access-Control-Request-Method: POST", "Access-Control-Request-Headers: authorization, mcp-protocol-version",
         ], method: "OPTIONS"))
         #expect(preflight.status == 204 && preflight.header("Access-Control-Allow-Origin") == "https://app.example.com")
         let allowed = try #require(preflight.header("Access-Control-Allow-Headers"))
         for name in ["Authorization", "Content-Type", "MCP-Protocol-Version", "Mcp-Session-Id"] { #expect(allowed.contains(name)) }
         for path in ["/.well-known/oauth-protected-resource/mcp", "/mcp"] {
-            let response = try #require(try RawHTTP.get(server.port, path, headers: ["Origin: https://app.example.com"]))
+            let response = try #require(try await RawHTTP.get(server.port, path, headers: ["Origin: https://app.example.com"]))
             #expect(response.header("Access-Control-Allow-Origin") == "https://app.example.com" && response.header("Vary") == "Origin")
             #expect(response.header("Access-Control-Expose-Headers") == "WWW-Authenticate, Mcp-Session-Id")
         }
-        let other = try #require(try RawHTTP.get(server.port, "/mcp", headers: ["Origin: https://evil.example"]))
+        let other = try #require(try await RawHTTP.get(server.port, "/mcp", headers: ["Origin: https://evil.example"]))
         #expect(other.header("Access-Control-Allow-Origin") == nil)
-        let otherPreflight = try #require(try RawHTTP.get(server.port, "/mcp", headers: ["Origin: https://evil.example", "Access-Control-Request-Method: POST"], method: "OPTIONS"))
+        let otherPreflight = try #require(try await RawHTTP.get(server.port, "/mcp", headers: ["Origin: https://evil.example", "Access-Control-Request-Method: POST"], method: "OPTIONS"))
         #expect(otherPreflight.header("Access-Control-Allow-Origin") == nil && otherPreflight.header("Access-Control-Allow-Headers") == nil)
     }
 
@@ -141,18 +141,18 @@ struct ProtectedResourceTests {
         let server = try await TestServer.start()
         for path in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration",
                      "/.well-known/oauth-authorization-server/mcp", "/.well-known/openid-configuration/mcp"] {
-            #expect(try RawHTTP.get(server.port, path)?.status == 404, "\(path)")
+            #expect(try await RawHTTP.get(server.port, path)?.status == 404, "\(path)")
         }
     }
 
     @Test("health and readiness; unknown paths are 404")
     func healthAndReadiness() async throws {
         let server = try await TestServer.start()
-        #expect(try RawHTTP.get(server.port, "/healthz")?.json?["status"] == "ok")
-        let ready = try #require(try RawHTTP.get(server.port, "/readyz"))
+        #expect(try await RawHTTP.get(server.port, "/healthz")?.json?["status"] == "ok")
+        let ready = try #require(try await RawHTTP.get(server.port, "/readyz"))
         #expect(ready.status == 200 && ready.json?["status"] == "ready" && ready.json?["keys"] == 1)
-        #expect(try RawHTTP.get(server.port, "/nothing")?.status == 404)
-        #expect(try RawHTTP.get(server.port, "/mcpx")?.status == 404, "a prefix match needs a path boundary")
+        #expect(try await RawHTTP.get(server.port, "/nothing")?.status == 404)
+        #expect(try await RawHTTP.get(server.port, "/mcpx")?.status == 404, "a prefix match needs a path boundary")
     }
 }
 
@@ -162,61 +162,74 @@ struct HTTPLimitTests {
     func sizes() async throws {
         let server = try await TestServer.start { $0.limits.maxHeaderBytes = 4096; $0.limits.maxBodyBytes = 100 }
         let big = String(repeating: "a", count: 5000)
-        #expect(try RawHTTP.get(server.port, "/healthz", headers: ["X-Big: \(big)"])?.status == 431)
+        #expect(try await RawHTTP.get(server.port, "/healthz", headers: ["X-Big: \(big)"])?.status == 431)
         let token = try TestServer.token()
         let body = String(repeating: "b", count: 200)
-        let declared = try RawHTTP.exchange(server.port, "POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Length: 200\r\n\r\n\(body)")
+        let declared = try await RawHTTP.exchange(server.port, "POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Length: 200\r\n\r\n\(body)")
         #expect(declared?.status == 413)
-        let chunked = try RawHTTP.exchange(server.port, "POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nTransfer-Encoding: chunked\r\n\r\nC8\r\n\(body)\r\n0\r\n\r\n")
+        let chunked = try await RawHTTP.exchange(server.port, "POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nTransfer-Encoding: chunked\r\n\r\nC8\r\n\(body)\r\n0\r\n\r\n")
         #expect(chunked?.status == 413)
-        let connection = try RawConnection(server.port)
-        for _ in 0..<3 {
-            connection.send("GET /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n\r\n")
-            #expect(connection.read()?.status == 200)
+        let port = server.port
+        let statuses = try await offPool { () -> [Int?] in
+            let connection = try RawConnection(port)
+            return (0..<3).map { _ in
+                connection.send("GET /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n\r\n")
+                return connection.read()?.status
+            }
         }
+        #expect(statuses == [200, 200, 200])
     }
 
     @Test("a client that trickles its request is disconnected at the request timeout")
     func slowClient() async throws {
         let server = try await TestServer.start { $0.limits.requestTimeout = 0.5; $0.limits.idleTimeout = 0.5 }
-        let slow = try RawConnection(server.port, timeout: 5)
-        slow.send("GET /healthz HTTP/1.1\r\nHo")
-        try await Task.sleep(for: .milliseconds(300))
-        slow.send("st: x\r\n")
-        #expect(slow.isClosed, "closed before the request was complete")
-        let idle = try RawConnection(server.port, timeout: 5)
-        idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        #expect(idle.read()?.status == 200)
-        #expect(idle.isClosed, "an idle keep-alive connection is closed")
-        #expect(try RawHTTP.get(server.port, "/healthz")?.status == 200, "the server goes on serving")
+        let port = server.port
+        let slowClosed = try await offPool { () -> Bool in
+            let slow = try RawConnection(port, timeout: 5)
+            slow.send("GET /healthz HTTP/1.1\r\nHo")
+            usleep(300_000)
+            slow.send("st: x\r\n")
+            return slow.isClosed
+        }
+        #expect(slowClosed, "closed before the request was complete")
+        let (idleStatus, idleClosed) = try await offPool { () -> (Int?, Bool) in
+            let idle = try RawConnection(port, timeout: 5)
+            idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            return (idle.read()?.status, idle.isClosed)
+        }
+        #expect(idleStatus == 200)
+        #expect(idleClosed, "an idle keep-alive connection is closed")
+        #expect(try await RawHTTP.get(server.port, "/healthz")?.status == 200, "the server goes on serving")
     }
 
     @Test("10 000 requests with garbage Authorization values: each 400 or 401, and the server keeps serving")
     func garbageAuthorization() async throws {
         let server = try await TestServer.start()
-        var generator = SystemRandomNumberGenerator()
-        let connection = try RawConnection(server.port)
-        var statuses = [Int: Int]()
-        for index in 0..<10_000 {
-            let value: String
-            switch index % 5 {
-            case 0: value = "Bearer " + String((0..<Int.random(in: 1...200, using: &generator)).map { _ in Character(UnicodeScalar(UInt8.random(in: 0x21...0x7E, using: &generator))) })
-            case 1: value = "Bearer " + String(repeating: "A", count: Int.random(in: 1000...3000, using: &generator))
-            case 2: value = "Bearer eyJ.\(index).x"
-            case 3: value = "Bearer " + Array(repeating: "eyJhbGciOiJFUzI1NiJ9", count: 3).joined(separator: ".")
-            default: value = String((0..<40).map { _ in Character(UnicodeScalar(UInt8.random(in: 0x20...0x7E, using: &generator))) })
+        let port = server.port
+        let (statuses, closedAt) = try await offPool { () -> ([Int: Int], Int?) in
+            var generator = SystemRandomNumberGenerator()
+            let connection = try RawConnection(port)
+            var statuses = [Int: Int]()
+            for index in 0..<10_000 {
+                let value: String
+                switch index % 5 {
+                case 0: value = "Bearer " + String((0..<Int.random(in: 1...200, using: &generator)).map { _ in Character(UnicodeScalar(UInt8.random(in: 0x21...0x7E, using: &generator))) })
+                case 1: value = "Bearer " + String(repeating: "A", count: Int.random(in: 1000...3000, using: &generator))
+                case 2: value = "Bearer eyJ.\(index).x"
+                case 3: value = "Bearer " + Array(repeating: "eyJhbGciOiJFUzI1NiJ9", count: 3).joined(separator: ".")
+                default: value = String((0..<40).map { _ in Character(UnicodeScalar(UInt8.random(in: 0x20...0x7E, using: &generator))) })
+                }
+                connection.send("GET /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: \(value)\r\n\r\n")
+                guard let response = connection.read() else { return (statuses, index) }
+                statuses[response.status, default: 0] += 1
             }
-            connection.send("GET /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: \(value)\r\n\r\n")
-            guard let response = connection.read() else {
-                Issue.record("connection closed at request \(index) (\(value.prefix(40)))")
-                return
-            }
-            statuses[response.status, default: 0] += 1
+            return (statuses, nil)
         }
+        #expect(closedAt == nil, "the connection was closed at request \(closedAt ?? -1)")
         #expect(Set(statuses.keys).isSubset(of: [400, 401]), "\(statuses)")
         // CR/LF in a header value never reaches the handler: the parser refuses the request.
-        let injected = try RawHTTP.exchange(server.port, "GET /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\rX-Injected: 1\r\n\r\n")
+        let injected = try await RawHTTP.exchange(server.port, "GET /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\rX-Injected: 1\r\n\r\n")
         #expect(injected?.status == 400 || injected == nil)
-        #expect(try RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(try TestServer.token())"])?.status == 200)
+        #expect(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(try TestServer.token())"])?.status == 200)
     }
 }

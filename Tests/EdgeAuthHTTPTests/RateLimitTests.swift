@@ -47,15 +47,15 @@ struct RateLimitTests {
         }
         let token = try TestServer.token()
         var statuses = [Int]()
-        for _ in 0..<7 { statuses.append(try RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(token)"])?.status ?? 0) }
+        for _ in 0..<7 { statuses.append(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(token)"])?.status ?? 0) }
         #expect(statuses == [200, 200, 200, 200, 200, 429, 429])
-        let limited = try #require(try RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(token)"]))
+        let limited = try #require(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(token)"]))
         #expect(limited.status == 429 && Int(limited.header("Retry-After") ?? "") ?? 0 >= 1 && limited.json?["error"] == "rate_limited")
         // Another user still gets through, until the address has sent three bad tokens.
         let other = try TestServer.token(["sub": "bob"])
-        #expect(try RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(other)"])?.status == 200)
-        for _ in 0..<3 { #expect(try RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer forged.token.here"])?.status == 401) }
-        #expect(try RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(other)"])?.status == 429)
+        #expect(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(other)"])?.status == 200)
+        for _ in 0..<3 { #expect(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer forged.token.here"])?.status == 401) }
+        #expect(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(other)"])?.status == 429)
     }
 
     @Test("X-Forwarded-For counts only from a trusted proxy")

@@ -33,7 +33,7 @@ struct TestServer {
 }
 
 /// An HTTP exchange over a plain socket: exactly the bytes given, the answer as received.
-struct RawResponse {
+struct RawResponse: Sendable {
     var status: Int
     var headers: [(String, String)]
     var body: String
@@ -43,7 +43,7 @@ struct RawResponse {
 }
 
 /// One client connection over a plain socket: exactly the bytes given, the answers as received.
-final class RawConnection {
+final class RawConnection: @unchecked Sendable {  // used by one thread at a time
     let descriptor: CInt
     private var pending = [UInt8]()
 
@@ -123,14 +123,31 @@ final class RawConnection {
 }
 
 enum RawHTTP {
-    /// One request on a new connection.
-    static func exchange(_ port: Int, _ request: String) throws -> RawResponse? {
+    /// One request on a new connection (blocking: call from a thread of its own).
+    static func exchangeBlocking(_ port: Int, _ request: String) throws -> RawResponse? {
         let connection = try RawConnection(port)
         connection.send(request)
         return connection.read()
     }
 
-    static func get(_ port: Int, _ path: String, headers: [String] = [], method: String = "GET") throws -> RawResponse? {
-        try exchange(port, "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers.map { $0 + "\r\n" }.joined() + "Connection: close\r\n\r\n")
+    static func getBlocking(_ port: Int, _ path: String, headers: [String] = [], method: String = "GET") throws -> RawResponse? {
+        try exchangeBlocking(port, "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers.map { $0 + "\r\n" }.joined() + "Connection: close\r\n\r\n")
+    }
+
+    /// One request on a new connection, waited for off the cooperative pool.
+    static func exchange(_ port: Int, _ request: String) async throws -> RawResponse? {
+        try await offPool { try exchangeBlocking(port, request) }
+    }
+
+    static func get(_ port: Int, _ path: String, headers: [String] = [], method: String = "GET") async throws -> RawResponse? {
+        try await offPool { try getBlocking(port, path, headers: headers, method: method) }
+    }
+}
+
+/// Runs blocking socket work on a thread of its own: blocking a thread of Swift's cooperative
+/// pool (2 on this machine) could starve the tasks the server under test needs to answer.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }
