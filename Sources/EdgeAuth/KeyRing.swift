@@ -158,13 +158,11 @@ public final class KeyRing: Sendable {
         return changed
     }
 
-    /// Refreshes every remote set now if its cool-down allows (for operators and tests).
+    /// Refreshes every remote set now if its cool-down allows (for operators and tests):
+    /// the same as after an unknown key.
     @discardableResult
     public func refreshNow() async -> Bool {
-        guard mayDownload else { return false }
-        var changed = false
-        for set in remote where await refresh(set, unknownKey: true) { changed = true }
-        return changed
+        await refreshAfterUnknownKey()
     }
 
     /// Keeps the remote sets fresh whether or not tokens arrive, until the task is cancelled:
