@@ -210,15 +210,15 @@ final class RequestHandler: ChannelInboundHandler {
         case .token(let value):
             token = value
         }
-        var tokenBytes = Array(token.utf8)
         let verifier = context.verifier
-        let verdict = tokenBytes.withUnsafeBytes { verifier.verify($0) }
+        // The header's own bytes when they are contiguous (a native string): no copy of the token.
+        let verdict = token.utf8.withContiguousStorageIfAvailable { verifier.verify(UnsafeRawBufferPointer($0)) }
+            ?? Array(token.utf8).withUnsafeBytes { verifier.verify($0) }
         if case .rejected(.unknownKey) = verdict, verifier.keyRing.hasRemoteSources, verifier.keyRing.mayDownload {
             // A key published since the last refresh: fetch it off the event loop, then answer.
             let loopBound = NIOLoopBound((self, channelContext), eventLoop: channelContext.eventLoop)
             let eventLoop = channelContext.eventLoop
-            let bytes = tokenBytes
-            tokenBytes = []
+            let bytes = Array(token.utf8)
             Task {
                 let refreshed = await verifier.verifyRefreshingKeys(bytes)
                 eventLoop.execute {
