@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "EdgeAuth", targets: ["EdgeAuth"]),
         .library(name: "EdgeAuthCore", targets: ["EdgeAuthCore"]),
+        .library(name: "EdgeAuthMCP", targets: ["EdgeAuthMCP"]),
         .executable(name: "edgeauth", targets: ["EdgeAuthCLI"]),
         // The C ABI (include/edgeauth.h). Built as libEdgeAuthCABI.so (the name
         // `edgeauth` belongs to the CLI); `make install` installs it as libedgeauth.so.
@@ -24,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
     ],
     targets: [
         .systemLibrary(
@@ -66,10 +68,19 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        .target(
+            name: "EdgeAuthMCP",
+            dependencies: [
+                "EdgeAuth", "EdgeAuthCore", "EdgeAuthCache", "EdgeAuthHTTP",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "EdgeAuthCLI",
             dependencies: [
-                "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthHTTP",
+                "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthHTTP", "EdgeAuthMCP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -115,6 +126,14 @@ let package = Package(
             dependencies: [
                 "EdgeAuthHTTP", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthTesting",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "EdgeAuthMCPTests",
+            dependencies: [
+                "EdgeAuthMCP", "EdgeAuthHTTP", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCache", "EdgeAuthTesting",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(

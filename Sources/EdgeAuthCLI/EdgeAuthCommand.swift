@@ -1,5 +1,6 @@
 import ArgumentParser
 import EdgeAuth
+import EdgeAuthHTTP
 import Foundation
 import Logging
 
@@ -40,10 +41,6 @@ struct EdgeAuthCommand: AsyncParsableCommand {
             Foundation.exit(2)
         }
     }
-}
-
-enum EdgeAuthVersion {
-    static let string = "0.1.0"
 }
 
 /// Reads the token argument, or standard input when it is `-`.

@@ -56,14 +56,15 @@ public struct DevelopmentIssuer: Sendable {
         )
     }
 
-    /// A token for `user` with these roles and scopes, valid for `lifetime` seconds.
-    public func token(user: String, roles: [String] = [], scopes: [String] = [], email: String? = nil, lifetime: Int64 = 3600,
+    /// A token for `user` with these roles, permissions and scopes, valid for `lifetime` seconds.
+    public func token(user: String, roles: [String] = [], permissions: [String] = [], scopes: [String] = [], email: String? = nil, lifetime: Int64 = 3600,
                       now: Int64 = Int64(Date().timeIntervalSince1970)) throws(ConfigurationError) -> String {
         var claims: [String: JSONValue] = [
             "iss": .string(issuer), "aud": .string(audience), "sub": .string(user), "iat": .number(String(now)),
             "exp": .number(String(now + lifetime)), "jti": .string(UUID().uuidString.lowercased()),
         ]
         if !roles.isEmpty { claims["roles"] = .array(roles.map(JSONValue.string)) }
+        if !permissions.isEmpty { claims["permissions"] = .array(permissions.map(JSONValue.string)) }
         if !scopes.isEmpty { claims["scope"] = .string(scopes.joined(separator: " ")) }
         if let email { claims["email"] = .string(email) }
         let header: JSONValue = ["alg": "ES256", "typ": "at+jwt", "kid": .string(Self.kid)]

@@ -45,7 +45,8 @@ public struct ProtectedResource: Sendable {
     public func challenge(error: String? = nil, description: String? = nil, scopes: [String]? = nil) -> String {
         var parameters = [String]()
         if let error { parameters.append("error=\"\(error)\"") }
-        if let description { parameters.append("error_description=\"\(description)\"") }
+        // A quoted-string (RFC 9110 §5.6.4): quotes and backslashes in the text would end or escape it.
+        if let description { parameters.append("error_description=\"\(String(description.map { $0 == "\"" || $0 == "\\" ? "'" : $0 }))\"") }
         parameters.append("resource_metadata=\"\(metadataURL)\"")
         let scope = (scopes ?? requiredScopes).joined(separator: " ")
         if !scope.isEmpty { parameters.append("scope=\"\(scope)\"") }

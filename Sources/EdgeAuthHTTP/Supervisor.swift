@@ -16,6 +16,8 @@ public final class Supervisor: @unchecked Sendable {
         /// The executable and arguments that start one worker (the socket is its standard input).
         public var workerCommand: [String]
         public var workers: Int
+        /// Variables added to the workers' environment.
+        public var environment: [String: String] = [:]
         /// How long a draining worker may take before it is killed.
         public var drainTimeout: TimeInterval = 30
         /// More unexpected exits than this within `crashWindow` seconds stop the server.
@@ -88,6 +90,7 @@ public final class Supervisor: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: options.workerCommand[0])
         process.arguments = Array(options.workerCommand.dropFirst())
+        process.environment = ProcessInfo.processInfo.environment.merging(options.environment) { $1 }
         process.standardInput = FileHandle(fileDescriptor: socket, closeOnDealloc: false)
         let output = Pipe()
         process.standardOutput = output

@@ -1,0 +1,186 @@
+import Dispatch
+import EdgeAuth
+import Foundation
+import Metrics
+import NIOPosix
+import Prometheus
+import Synchronization
+
+public enum EdgeAuthVersion {
+    public static let string = "0.1.0"
+}
+
+/// What a server process runs: the configuration, and the protected handler each worker builds.
+public struct ServerLaunch: Sendable {
+    public var configuration: ServeConfiguration
+    /// The embedded development issuer, when the server trusts it (the start-up message says how to get a token).
+    public var development: DevelopmentIssuer?
+    /// The configuration file, checked again on SIGHUP before new workers start.
+    public var configFile: String?
+    /// Builds a worker's handler for the protected prefix.
+    public var makeHandler: @Sendable (ProtectedResource, ServeConfiguration) throws -> any ProtectedHandler
+    /// How to call the server, printed at start after the development token command.
+    public var usageHint: @Sendable (_ resourceURL: String) -> [String]
+
+    public init(configuration: ServeConfiguration, development: DevelopmentIssuer? = nil, configFile: String? = nil,
+                makeHandler: @escaping @Sendable (ProtectedResource, ServeConfiguration) throws -> any ProtectedHandler,
+                usageHint: @escaping @Sendable (String) -> [String] = { url in ["  curl -H \"Authorization: Bearer $TOKEN\" \(url)"] }) {
+        self.configuration = configuration
+        self.development = development
+        self.configFile = configFile
+        self.makeHandler = makeHandler
+        self.usageHint = usageHint
+    }
+}
+
+/// The master/worker process model shared by `edgeauth serve` and `MCPServer.run()`: the
+/// master binds the socket and supervises workers, which are the same executable started
+/// again with the worker variables below in their environment (docs/server.md).
+public enum ServerProcess {
+    /// Set by the master in each worker's environment: the bound port, and the directory of
+    /// the workers' shared metrics and rate-limit buckets.
+    public static let workerPortVariable = "EDGEAUTH_WORKER_PORT"
+    public static let workerStateVariable = "EDGEAUTH_WORKER_STATE_DIR"
+
+    /// The port this process serves as a worker, or nil in the master.
+    public static func workerPort(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Int? {
+        environment[workerPortVariable].flatMap { Int($0) }
+    }
+
+    /// Runs the master: binds the listener, starts and supervises the workers, and returns
+    /// the exit status once the server stopped.
+    public static func runMaster(_ launch: ServerLaunch) async -> Int32 {
+        let server = launch.configuration.server
+        let listening: (descriptor: CInt, port: Int)
+        do {
+            listening = try ListeningSocket.open(host: server.host, port: server.port)
+        } catch {
+            writeStandardError("error: \(error)")
+            return 2
+        }
+        let workers = server.workers == 0 ? ProcessInfo.processInfo.activeProcessorCount : server.workers
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        // The workers' shared state: their metrics (/metrics answers all of them) and the rate limits.
+        let stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-metrics-\(getpid())").path
+        try? FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
+        var options = Supervisor.Options(workerCommand: [executable] + CommandLine.arguments.dropFirst(), workers: workers)
+        options.environment = [workerPortVariable: String(listening.port), workerStateVariable: stateDirectory]
+        options.drainTimeout = 30
+        let configFile = launch.configFile
+        let supervisor = Supervisor(options: options, socket: listening.descriptor) {
+            guard let configFile else { return nil }
+            do throws(ConfigurationError) {
+                _ = try ServeConfiguration.load(file: configFile)
+                return nil
+            } catch {
+                return error.message
+            }
+        }
+        var bound = server
+        bound.port = listening.port
+        let shown = bound
+        let origin = "http://\(server.host.contains(":") ? "[\(server.host)]" : server.host):\(listening.port)"
+        // The command as the user can paste it: relative to the working directory when inside it.
+        let workingDirectory = FileManager.default.currentDirectoryPath + "/"
+        let shownExecutable = executable.hasPrefix(workingDirectory) ? String(executable.dropFirst(workingDirectory.count)) : executable
+        let development = launch.development
+        let usageHint = launch.usageHint
+        return await supervisor.run {
+            var lines = [
+                "edgeauth \(EdgeAuthVersion.string) listening on \(origin) (\(workers) workers, master pid \(getpid()))",
+                "protected resource: \(shown.resourceURL); metadata: \(origin)/.well-known/oauth-protected-resource\(shown.protectedPath)",
+            ]
+            if let development {
+                // `edgeauth dev-token` mints the tokens; a program of its own points at the CLI.
+                let minter = shownExecutable.hasSuffix("edgeauth") ? shownExecutable : "edgeauth"
+                lines += [
+                    "development mode: tokens are signed with the key in \(development.directory)/\(DevelopmentIssuer.keyFile). Try:",
+                    "  TOKEN=$(\(minter) dev-token --user alice --roles admin --scopes \"notes:read notes:write\" --port \(listening.port) --data-dir \(development.directory))",
+                ] + usageHint(shown.resourceURL)
+            }
+            FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        }
+    }
+
+    /// Runs one worker on the socket it inherited as standard input, until the master tells
+    /// it to stop (SIGTERM) or disappears; then drains.
+    public static func runWorker(_ launch: ServerLaunch, environment: [String: String] = ProcessInfo.processInfo.environment) async throws {
+        let configuration = launch.configuration
+        let stateDirectory = environment[workerStateVariable]
+        // Signals to the terminal's process group are the master's to handle.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGHUP, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let terminate = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
+        // Before any metric is created: key fetches and key-set gauges go to the same registry.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let verifier = try await configuration.verifier.makeVerifier(listeningOn: [configuration.server.host])
+        let resource = ProtectedResource(server: configuration.server, issuers: configuration.verifier.exactIssuers)
+        let metrics = HTTPMetrics(registry: registry, snapshotDirectory: stateDirectory)
+        // The rate limits' buckets are shared by the workers through a file beside the metrics.
+        let limiter = try stateDirectory.map { directory throws(CacheError) in
+            try SharedRateLimiter(path: (directory as NSString).appendingPathComponent("rate-limits"))
+        }
+        let handler = try launch.makeHandler(resource, configuration)
+        let context = ServerContext(verifier: verifier, resource: resource, server: configuration.server, handler: handler,
+                                    metrics: metrics, limiter: limiter)
+        let snapshots = Task.detached {
+            while !Task.isCancelled {
+                metrics.snapshot(verifier)
+                try? await Task.sleep(for: .seconds(2))
+            }
+        }
+        // One event loop per worker process (workers default to one per core, as nginx's do).
+        let server = try await HTTPServer.start(context, listener: .socket(0), group: MultiThreadedEventLoopGroup(numberOfThreads: 1))
+        let maintenance = Task { await verifier.keyRing.maintain() }
+        let master = getppid()
+        let stop = StopSignal()
+        // Stop with the master, whatever happens to it (the worker is then re-parented).
+        let orphaned = Task.detached {
+            while getppid() == master, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(500)) }
+            stop.fire()
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            stop.set(continuation)
+            terminate.setEventHandler {
+                terminate.cancel()
+                stop.fire()
+            }
+            terminate.resume()
+            FileHandle.standardOutput.write(Data("ready\n".utf8))
+        }
+        orphaned.cancel()
+        maintenance.cancel()
+        snapshots.cancel()
+        try await server.drain()
+    }
+
+    static func writeStandardError(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+}
+
+/// Resumes the waiting worker once, whichever cause comes first.
+final class StopSignal: Sendable {
+    private let state = Mutex<(fired: Bool, waiting: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    func set(_ waiting: CheckedContinuation<Void, Never>) {
+        let resumeNow = state.withLock { state -> Bool in
+            if state.fired { return true }
+            state.waiting = waiting
+            return false
+        }
+        if resumeNow { waiting.resume() }
+    }
+
+    func fire() {
+        let waiting = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.fired = true
+            defer { state.waiting = nil }
+            return state.waiting
+        }
+        waiting?.resume()
+    }
+}
