@@ -207,9 +207,13 @@ public struct Arguments: Sendable {
         return value
     }
 
+    /// The integer argument `name` (an integral number such as `3.0` counts, as in JSON Schema).
     public func int(_ name: String) throws -> Int {
-        guard let value = values[name]?.intValue else { throw ToolError("argument \"\(name)\" must be an integer") }
-        return value
+        switch values[name] {
+        case .int(let value)?: return value
+        case .double(let value)? where value.rounded() == value && abs(value) < 9.0e15: return Int(value)
+        default: throw ToolError("argument \"\(name)\" must be an integer")
+        }
     }
 
     public func bool(_ name: String) throws -> Bool {

@@ -27,7 +27,7 @@ struct ProcessModelTests {
             dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-serve-\(UUID().uuidString)").path
             process = Process()
             process.executableURL = ProcessModelTests.binary
-            process.arguments = ["serve", "--port", "0", "--workers", String(workers)]
+            process.arguments = ["serve", "--port", "0", "--workers", String(workers), "--handler", "identity"]
                 + (configuration.map { ["--config", $0.path] } ?? ["--data-dir", dataDirectory]) + arguments
             let output = Pipe()
             process.standardOutput = output
