@@ -88,6 +88,12 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // examples/notes-server, built here too so its process tests run in `make test`.
+        .executableTarget(
+            name: "NotesServerExample",
+            dependencies: ["EdgeAuthMCP"],
+            path: "examples/notes-server/Sources/NotesServer"
+        ),
         // The hand-written header include/edgeauth.h as a module: header only, nothing to link.
         .systemLibrary(name: "CEdgeAuth"),
         .target(

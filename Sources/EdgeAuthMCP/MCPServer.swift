@@ -1,5 +1,6 @@
 // One import gives server authors the identity, requirements and MCP types they use.
 @_exported public import EdgeAuth
+@_exported public import EdgeAuthHTTP
 @_exported public import MCP
 import EdgeAuthCache
 import Foundation
@@ -251,16 +252,16 @@ public struct ToolResult: Sendable {
     }
 
     public static func text(_ text: String) -> ToolResult {
-        ToolResult(content: [.text(text)])
+        ToolResult(content: [.text(text: text, annotations: nil, _meta: nil)])
     }
 
     /// Structured content, with `text` (or the JSON itself) as text content for older clients.
     public static func structured(_ value: [String: Value], text: String? = nil) -> ToolResult {
-        ToolResult(content: [.text(text ?? Value.object(value).compactJSON)], structuredContent: .object(value))
+        ToolResult(content: [.text(text: text ?? Value.object(value).compactJSON, annotations: nil, _meta: nil)], structuredContent: .object(value))
     }
 
     public static func error(_ message: String) -> ToolResult {
-        ToolResult(content: [.text(message)], isError: true)
+        ToolResult(content: [.text(text: message, annotations: nil, _meta: nil)], isError: true)
     }
 
     var result: CallTool.Result {
