@@ -30,11 +30,13 @@ packages:
 	  fi; \
 	fi
 
-## python-deps: a local virtualenv with the independent JOSE implementation the differential test uses.
+## python-deps: a local virtualenv with the independent JOSE implementation the differential test uses
+## and the official MCP Python SDK the client tests use.
+PYTHON_REQUIREMENTS := Tests/differential/requirements.txt examples/python/requirements.txt Tests/mcp/requirements.txt
 python-deps: $(VENV)/.ready
-$(VENV)/.ready: Tests/differential/requirements.txt examples/python/requirements.txt
+$(VENV)/.ready: $(PYTHON_REQUIREMENTS)
 	python3 -m venv $(VENV)
-	$(PYTHON) -m pip install -q --disable-pip-version-check -r Tests/differential/requirements.txt -r examples/python/requirements.txt
+	$(PYTHON) -m pip install -q --disable-pip-version-check $(addprefix -r ,$(PYTHON_REQUIREMENTS))
 	touch $@
 
 build: deps
@@ -43,6 +45,7 @@ build: deps
 test: deps python-deps
 	$(SWIFT) build --build-tests
 	EDGEAUTH_PYTHON=$(abspath $(PYTHON)) $(SWIFT) test --skip-build
+	EDGEAUTH_BINARY=$$($(SWIFT) build --show-bin-path)/edgeauth $(PYTHON) -m pytest -q -p no:cacheprovider Tests/mcp
 	$(MAKE) --no-print-directory c-abi-test
 
 ## install: the C library into PREFIX — lib/libedgeauth.so, include/edgeauth.h, lib/pkgconfig/edgeauth.pc

@@ -59,7 +59,7 @@ cat > "$work/distinct.lua" <<'LUA'
 local tokens = {}
 for line in io.lines(os.getenv("TOKENS")) do tokens[#tokens + 1] = line end
 local index = 0
-local offset = 0
+offset = 0  -- global: setup() gives each thread its own value through thread:set
 function setup(thread) offset = offset + 1; thread:set("offset", offset) end
 function init(args) index = offset end
 function request()

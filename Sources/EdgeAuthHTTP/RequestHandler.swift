@@ -64,6 +64,8 @@ final class RequestHandler: ChannelInboundHandler {
     private var body = ByteBuffer()
     /// The request was already answered (too large): ignore the rest of it.
     private var answered = false
+    /// An early answer closed the connection's output: whatever else arrives is discarded.
+    private var closing = false
     /// The route of the request being answered, and when it arrived whole (for the metrics).
     private var route = "other"
     private var received = NIODeadline.now()
@@ -76,6 +78,7 @@ final class RequestHandler: ChannelInboundHandler {
     }
 
     func channelRead(context channelContext: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
@@ -106,8 +109,9 @@ final class RequestHandler: ChannelInboundHandler {
     }
 
     /// A request the decoder could not parse: 431 for headers beyond the limit, 400 otherwise,
-    /// then the connection closes (the decoder closes it after this returns).
+    /// then the connection closes (the decoder discards what follows).
     func errorCaught(context channelContext: ChannelHandlerContext, error: Error) {
+        guard !closing else { return }
         guard let parserError = error as? HTTPParserError else {
             channelContext.close(promise: nil)
             return
@@ -119,8 +123,19 @@ final class RequestHandler: ChannelInboundHandler {
         headers.add(name: "Cache-Control", value: "no-store")
         channelContext.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         channelContext.write(wrapOutboundOut(.body(.byteBuffer(reply.body))), promise: nil)
-        channelContext.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        channelContext.close(promise: nil)
+        let channel = channelContext.channel
+        closing = true
+        channelContext.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in Self.closeLingering(channel) }
+    }
+
+    /// Closes a connection whose request was answered before it was read whole (413, 431, 400)
+    /// without losing the answer: closing at once with unread bytes makes the kernel send a
+    /// reset, which can destroy the answer before the client reads it (RFC 9112 §9.6). The
+    /// output is closed, what the client still sends is read and discarded, and the
+    /// connection closes when the client closes it or after two seconds.
+    static func closeLingering(_ channel: Channel) {
+        channel.close(mode: .output, promise: nil)
+        channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
     }
 
     // MARK: Routing
@@ -344,10 +359,13 @@ final class RequestHandler: ChannelInboundHandler {
         }
         let done = channelContext.writeAndFlush(wrapOutboundOut(.end(nil)))
         context.metrics.request(route: route, status: Int(reply.status.code), duration: .nanoseconds((NIODeadline.now() - received).nanoseconds))
+        let channel = channelContext.channel
         if keepAlive {
             deadline.requestFinished(channelContext)
+        } else if close {
+            closing = true
+            done.whenComplete { _ in Self.closeLingering(channel) }
         } else {
-            let channel = channelContext.channel
             done.whenComplete { _ in channel.close(promise: nil) }
         }
     }

@@ -170,7 +170,7 @@ public struct MCPHandler: ProtectedHandler {
             Self.logger.error("tool failed", metadata: ["tool": "\(name)", "request_id": "\(call.request.requestID)", "error": "\(error)"])
             result = .error("the tool failed (request \(call.request.requestID))")
         }
-        return Self.success(call.id, result.result)
+        return .json(.ok, ResultWriter.toolCall(id: call.id, result))
     }
 
     private func readResource(_ call: Call) async -> HTTPReply {

@@ -263,10 +263,6 @@ public struct ToolResult: Sendable {
     public static func error(_ message: String) -> ToolResult {
         ToolResult(content: [.text(text: message, annotations: nil, _meta: nil)], isError: true)
     }
-
-    var result: CallTool.Result {
-        CallTool.Result(content: content, structuredContent: structuredContent, isError: isError ? true : nil)
-    }
 }
 
 /// Per-user values kept by tools, shared by every worker process. The key is the verified
@@ -359,8 +355,8 @@ struct Registry: Sendable {
 extension Value {
     /// The value as compact JSON text.
     var compactJSON: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        var out = ""
+        ResultWriter.write(self, to: &out)
+        return out
     }
 }
