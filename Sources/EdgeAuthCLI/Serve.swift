@@ -101,6 +101,7 @@ struct Serve: AsyncParsableCommand {
             return ServerLaunch(configuration: configuration, development: development, configFile: config) { _, _ in IdentityEchoHandler() }
         case .mcpDemo:
             let demo = MCPServer.demo(dataDirectory: dataDirectory)
+            configuration.server = demo.advertisingScopes(configuration.server)
             return ServerLaunch(configuration: configuration, development: development, configFile: config,
                                 makeHandler: { resource, configuration in try MCPHandler(server: demo, resource: resource, configuration: configuration.server) },
                                 usageHint: MCPServer.usageHint)

@@ -63,8 +63,9 @@ extension MCPServer {
 
         server.resource("notes://mine", name: "My notes", description: "Your notes as JSON.", mimeType: "application/json",
                         requires: .scope("notes:read")) { context in
-            let notes = try context.userData.get(Notes.key) ?? Data(#"{"lastID":0,"items":[]}"#.utf8)
-            return [.text(String(decoding: notes, as: UTF8.self), uri: "notes://mine", mimeType: "application/json")]
+            let notes = try context.userData.decode(Notes.key, as: Notes.self)?.items ?? []
+            let document = Value.object(["notes": .array(notes.map { ["id": .int($0.id), "text": .string($0.text)] })])
+            return [.text(document.compactJSON, uri: "notes://mine", mimeType: "application/json")]
         }
 
         server.prompt("summarize_notes", description: "Ask the model to summarize your notes.", requires: .scope("notes:read")) { _, context in

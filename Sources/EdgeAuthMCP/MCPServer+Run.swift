@@ -78,6 +78,7 @@ extension MCPServer {
             // The file's server settings, with the port the master bound.
             if let workerPort { configuration.server.port = workerPort }
         }
+        configuration.server = advertisingScopes(configuration.server)
         let launch = ServerLaunch(configuration: configuration, development: development, configFile: {
             if case .file(let path) = auth { return path }
             return nil

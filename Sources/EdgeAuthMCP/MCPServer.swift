@@ -90,6 +90,29 @@ public final class MCPServer: Sendable {
         registry.withLock { $0.audit = audit }
     }
 
+    /// Every scope the server's items name, in registration order: the `scopes_supported` a
+    /// client should ask for (R1), when the configuration does not list them itself.
+    public var scopesNamed: [String] {
+        let registry = catalogue
+        var scopes = [String]()
+        let requirements = registry.toolOrder.compactMap { registry.tools[$0]?.requirement }
+            + registry.resourceOrder.compactMap { registry.resources[$0]?.requirement }
+            + registry.promptOrder.compactMap { registry.prompts[$0]?.requirement }
+        for requirement in requirements {
+            for scope in requirement.scopesNamed where !scopes.contains(scope) { scopes.append(scope) }
+        }
+        return scopes
+    }
+
+    /// `configuration` with `scopesSupported` filled from the server's items when it is empty.
+    public func advertisingScopes(_ configuration: ServerConfiguration) -> ServerConfiguration {
+        guard configuration.scopesSupported.isEmpty else { return configuration }
+        var advertised = configuration
+        advertised.scopesSupported = configuration.requiredScopes
+        for scope in scopesNamed where !advertised.scopesSupported.contains(scope) { advertised.scopesSupported.append(scope) }
+        return advertised
+    }
+
     private var root: MCPGroup { MCPGroup(server: self, requirement: .authenticated, policies: []) }
 
     /// The server's catalogue as it is now; what `MCPHandler` serves.

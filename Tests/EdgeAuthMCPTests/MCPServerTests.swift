@@ -41,6 +41,19 @@ import Testing
         try await served.http.drain()
     }
 
+    @Test("R1: scopes_supported lists the scopes the tools need unless configured")
+    func scopesSupported() async throws {
+        let server = Self.server()
+        #expect(server.scopesNamed == ["notes:write", "notes:admin"])
+        var configuration = ServerConfiguration()
+        configuration.requiredScopes = ["mcp"]
+        #expect(server.advertisingScopes(configuration).scopesSupported == ["mcp", "notes:write", "notes:admin"])
+        configuration.scopesSupported = ["only"]
+        #expect(server.advertisingScopes(configuration).scopesSupported == ["only"])
+        let demo = MCPServer.demo(dataDirectory: FileManager.default.temporaryDirectory.path)
+        #expect(demo.scopesNamed == ["notes:write", "notes:read"])
+    }
+
     @Test("A missing role or permission answers a JSON-RPC error naming it")
     func missingRoleOrPermission() async throws {
         let served = try await MCPTestServer.start(Self.server())
