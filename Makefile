@@ -85,7 +85,7 @@ c-abi-test: deps python-deps
 	  $(abspath $(PYTHON)) -m pytest -q -p no:cacheprovider
 	EDGEAUTH_LIBRARY=$(CABI_PREFIX)/lib/libedgeauth.so $(PYTHON) examples/python/example.py bench-data/tokens/auth0-rs256.jwt \
 	  | grep -qx "auth0|6651f0c2a5b8e3d4f7a90b12 \['call:tools', 'read:resources', 'read:tools'\] True"
-	python3 examples/check_doc_snippets.py docs/c-api.md
+	python3 examples/check_doc_snippets.py docs/c-api.md docs/quickstart.md
 	cd examples/go && $(GO_ENV) go vet ./... && $(GO_ENV) go test -count=1 ./... && \
 	  $(GO_ENV) go run ./cmd/verify -config testdata/config.json -now $(BENCH_NOW) < $(CURDIR)/bench-data/tokens/keycloak-es256.jwt
 
