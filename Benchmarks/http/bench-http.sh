@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The HTTP benchmark (docs/benchmarks.md, "HTTP server"): wrk against edgeauth serve's protected
 # route with a cached valid token, and against nginx answering `return 204;`, with the same worker
-# count and wrk settings; then a stream of distinct tokens, each verified in full.
+# count and wrk settings; then a stream of distinct tokens, each verified in full; then an
+# authenticated MCP tools/call on the demo server against the same call on FastMCP with its
+# JWTVerifier, the same key and the same token ("MCP tools/call").
 # Usage: bench-http.sh EDGEAUTH_BINARY [WORKERS] [DURATION]
 set -euo pipefail
 binary=$1
