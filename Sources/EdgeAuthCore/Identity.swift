@@ -211,51 +211,70 @@ public struct Identity: @unchecked Sendable, Hashable {
     /// `jsonValue` as compact JSON text, written directly (members in the same, sorted,
     /// order): what a server answers per request, without building a dictionary.
     public var jsonText: String {
-        var out = "{"
-        out.reserveCapacity(320)
+        var bytes = [UInt8]()
+        writeJSON(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `jsonText`'s bytes to `out`, straight from the identity's stored strings.
+    public func writeJSON(to out: inout [UInt8]) {
+        let storage = storage
+        out.reserveCapacity(out.count + 384)
+        out.append(UInt8(ascii: "{"))
+        var first = true
         func key(_ name: StaticString) {
-            if out.utf8.count > 1 { out += "," }
-            out += "\""
-            out += name.description
-            out += "\":"
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
         }
-        func list(_ name: StaticString, _ items: [String]) {
-            key(name)
-            out += "["
-            for (index, item) in items.enumerated() {
-                if index > 0 { out += "," }
-                JSONValue.writeString(item, to: &out)
+        func string(_ bytes: UnsafeRawBufferPointer) {
+            out.append(UInt8(ascii: "\""))
+            JSONText.appendEscaped(bytes, to: &out)
+            out.append(UInt8(ascii: "\""))
+        }
+        func field(_ name: StaticString, _ field: IdentityField, orEmpty: Bool = false) {
+            if let bytes = storage.entry(field) {
+                key(name)
+                string(bytes)
+            } else if orEmpty {
+                key(name)
+                out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: "\"")])
             }
-            out += "]"
         }
-        func string(_ name: StaticString, _ value: String?) {
-            guard let value else { return }
+        func list(_ name: StaticString, _ list: IdentityList) {
             key(name)
-            JSONValue.writeString(value, to: &out)
+            out.append(UInt8(ascii: "["))
+            for index in storage.range(list) {
+                if index != storage.range(list).lowerBound { out.append(UInt8(ascii: ",")) }
+                string(storage.entry(index)!)
+            }
+            out.append(UInt8(ascii: "]"))
         }
         func number(_ name: StaticString, _ value: Int64?) {
             guard let value else { return }
             key(name)
-            out += String(value)
+            out.append(contentsOf: String(value).utf8)
         }
-        list("audience", audience)
-        string("clientId", clientId)
-        string("email", email)
+        list("audience", .audience)
+        field("clientId", .clientId)
+        field("email", .email)
         number("expiresAt", expiresAt)
-        string("id", id)
+        field("id", .subject, orEmpty: true)
         number("issuedAt", issuedAt)
-        string("issuer", issuer)
-        string("name", name)
-        string("organization", organization)
-        list("permissions", permissions)
-        string("picture", picture)
-        list("roles", roles)
-        list("scopes", scopes)
+        field("issuer", .issuer, orEmpty: true)
+        field("name", .name)
+        field("organization", .organization)
+        list("permissions", .permissions)
+        field("picture", .picture)
+        list("roles", .roles)
+        list("scopes", .scopes)
         key("signatureVerified")
-        out += signatureVerified ? "true" : "false"
-        string("tokenId", tokenId)
-        string("username", username)
-        return out + "}"
+        out.append(contentsOf: signatureVerified ? Array("true".utf8) : Array("false".utf8))
+        field("tokenId", .tokenId)
+        field("username", .username)
+        out.append(UInt8(ascii: "}"))
     }
 
     public static func == (a: Identity, b: Identity) -> Bool { a.storage.isEqual(to: b.storage) }

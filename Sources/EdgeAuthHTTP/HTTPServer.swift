@@ -52,19 +52,13 @@ public final class HTTPServer: Sendable {
     public static func start(_ context: ServerContext, listener: Listener, group: MultiThreadedEventLoopGroup = .singleton) async throws -> HTTPServer {
         let connections = Connections()
         let limits = context.server.limits
-        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
-        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
-        decoderLimits.maxHeaderFieldCount = 256
         @Sendable func initialize(_ channel: Channel) -> EventLoopFuture<Void> {
             connections.add(channel)
             return channel.eventLoop.makeCompletedFuture {
                 let deadline = RequestDeadline(requestTimeout: limits.requestTimeout, idleTimeout: limits.idleTimeout)
                 let operations = channel.pipeline.syncOperations
                 try operations.addHandler(deadline)
-                try operations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: decoderLimits)))
-                try operations.addHandler(HTTPResponseEncoder())
-                try operations.addHandler(HTTPServerPipelineHandler())
+                try operations.addHandler(ByteToMessageHandler(RequestDecoder(maxHeaderBytes: limits.maxHeaderBytes)))
                 try operations.addHandler(RequestHandler(context: context, deadline: deadline))
             }
         }

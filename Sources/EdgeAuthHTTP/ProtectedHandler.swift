@@ -59,6 +59,8 @@ public struct IdentityEchoHandler: ProtectedHandler {
     public init() {}
 
     public func respond(to request: ProtectedRequest, identity: Identity) -> ProtectedResponse {
-        .reply(HTTPReply(status: .ok, headers: [("Content-Type", "application/json")], body: ByteBuffer(string: identity.jsonText)))
+        var json = [UInt8]()
+        identity.writeJSON(to: &json)
+        return .reply(HTTPReply(status: .ok, headers: [("Content-Type", "application/json")], body: ByteBuffer(bytes: json)))
     }
 }

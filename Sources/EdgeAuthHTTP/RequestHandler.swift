@@ -54,9 +54,14 @@ public final class ServerContext: Sendable {
 
 /// One connection: collects each request within the limits, routes it, and answers.
 /// The protected prefix needs a bearer token in the `Authorization` header (R2–R6).
-final class RequestHandler: ChannelInboundHandler {
+///
+/// Requests are answered in order, one at a time: while an answer is awaited (a deferred
+/// handler, a key refresh), the parts of later pipelined requests wait in `queued` and the
+/// socket is not read, so a client cannot make the queue grow beyond one read.
+final class RequestHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private let context: ServerContext
     private let deadline: RequestDeadline
@@ -71,6 +76,13 @@ final class RequestHandler: ChannelInboundHandler {
     private var received = NIODeadline.now()
     /// The client address of the request being answered (rate limits).
     private var client = ""
+    /// An answer is being awaited; `queued` holds what arrived since.
+    private var awaiting = false
+    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    /// A read the channel asked for while an answer was awaited, issued once it is sent.
+    private var readHeld = false
+    /// The awaited answer is the protected handler's (after a key refresh, that one may follow).
+    private var awaitingHandler = false
 
     init(context: ServerContext, deadline: RequestDeadline) {
         self.context = context
@@ -79,7 +91,37 @@ final class RequestHandler: ChannelInboundHandler {
 
     func channelRead(context channelContext: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if awaiting {
+            queued.append(part)
+        } else {
+            process(part, channelContext)
+        }
+    }
+
+    func read(context channelContext: ChannelHandlerContext) {
+        if awaiting {
+            readHeld = true
+        } else {
+            channelContext.read()
+        }
+    }
+
+    /// After an awaited answer was sent: the requests that came meanwhile, then reading again.
+    private func resume(_ channelContext: ChannelHandlerContext) {
+        awaiting = false
+        while !awaiting, !closing, let part = queued.popFirst() {
+            process(part, channelContext)
+        }
+        if !awaiting, readHeld {
+            readHeld = false
+            channelContext.read()
+        }
+    }
+
+    private func process(_ part: HTTPServerRequestPart, _ channelContext: ChannelHandlerContext) {
+        guard !closing else { return }
+        switch part {
         case .head(let head):
             self.head = head
             body.clear()
@@ -108,24 +150,21 @@ final class RequestHandler: ChannelInboundHandler {
         }
     }
 
-    /// A request the decoder could not parse: 431 for headers beyond the limit, 400 otherwise,
-    /// then the connection closes (the decoder discards what follows).
+    /// A request the decoder refused: 431 beyond the limits, 400 otherwise; then the
+    /// connection closes (the decoder discards what follows).
     func errorCaught(context channelContext: ChannelHandlerContext, error: Error) {
         guard !closing else { return }
-        guard let parserError = error as? HTTPParserError else {
+        guard let decodingError = error as? RequestDecodingError else {
             channelContext.close(promise: nil)
             return
         }
-        let status: HTTPResponseStatus = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
+        let status: HTTPResponseStatus = decodingError == .tooLarge ? .requestHeaderFieldsTooLarge : .badRequest
         let description = status == .badRequest ? "the request is not valid HTTP/1.1" : "the request headers are larger than \(context.server.limits.maxHeaderBytes) bytes"
-        let reply = HTTPReply.error(status, "invalid_request", description)
-        var headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", String(reply.body.readableBytes)), ("Connection", "close")])
-        headers.add(name: "Cache-Control", value: "no-store")
-        channelContext.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-        channelContext.write(wrapOutboundOut(.body(.byteBuffer(reply.body))), promise: nil)
+        let reply = HTTPReply.error(status, "invalid_request", description, headers: [("Cache-Control", "no-store"), ("Connection", "close")])
         let channel = channelContext.channel
         closing = true
-        channelContext.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in Self.closeLingering(channel) }
+        channelContext.writeAndFlush(wrapOutboundOut(Self.serialize(reply, version: .http1_1, includeBody: true, extraHeaders: [], allocator: channel.allocator)))
+            .whenComplete { _ in Self.closeLingering(channel) }
     }
 
     /// Closes a connection whose request was answered before it was read whole (413, 431, 400)
@@ -234,11 +273,13 @@ final class RequestHandler: ChannelInboundHandler {
             let loopBound = NIOLoopBound((self, channelContext), eventLoop: channelContext.eventLoop)
             let eventLoop = channelContext.eventLoop
             let bytes = Array(token.utf8)
+            awaiting = true
             Task {
                 let refreshed = await verifier.verifyRefreshingKeys(bytes)
                 eventLoop.execute {
                     let (handler, channelContext) = loopBound.value
                     handler.finishAuthorization(refreshed, head, requestID: requestID, channelContext)
+                    if !handler.awaitingHandler { handler.resume(channelContext) }
                 }
             }
             return
@@ -287,11 +328,15 @@ final class RequestHandler: ChannelInboundHandler {
             case .deferred(let work):
                 let loopBound = NIOLoopBound((self, channelContext), eventLoop: channelContext.eventLoop)
                 let eventLoop = channelContext.eventLoop
+                awaiting = true
+                awaitingHandler = true
                 Task {
                     let reply = await work()
                     eventLoop.execute {
                         let (handler, channelContext) = loopBound.value
                         handler.send(reply, for: head, requestID: requestID, channelContext)
+                        handler.awaitingHandler = false
+                        handler.resume(channelContext)
                     }
                 }
             }
@@ -339,25 +384,18 @@ final class RequestHandler: ChannelInboundHandler {
     // MARK: Writing
 
     private func send(_ reply: HTTPReply, for head: HTTPRequestHead, requestID: String, close: Bool = false, _ channelContext: ChannelHandlerContext) {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(reply.headers.count + 6)
-        for (name, value) in reply.headers { headers.add(name: name, value: value) }
-        headers.add(name: "Content-Length", value: String(reply.body.readableBytes))
-        headers.add(name: "X-Request-Id", value: requestID)
-        if reply.status.code >= 400 { headers.add(name: "Cache-Control", value: "no-store") }
+        var extra: [(String, String)] = [("X-Request-Id", requestID)]
+        if reply.status.code >= 400 { extra.append(("Cache-Control", "no-store")) }
         if let origin = context.allowedOrigin(head.headers.first(name: "Origin")) {
-            headers.add(name: "Access-Control-Allow-Origin", value: origin)
-            headers.add(name: "Access-Control-Expose-Headers", value: "WWW-Authenticate, Mcp-Session-Id")
-            if origin != "*" { headers.add(name: "Vary", value: "Origin") }
+            extra.append(("Access-Control-Allow-Origin", origin))
+            extra.append(("Access-Control-Expose-Headers", "WWW-Authenticate, Mcp-Session-Id"))
+            if origin != "*" { extra.append(("Vary", "Origin")) }
         }
         // A draining worker answers, then closes: the client's next request goes to another worker.
         let keepAlive = head.isKeepAlive && !close && !context.draining.load(ordering: .relaxed)
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
-        channelContext.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: reply.status, headers: headers))), promise: nil)
-        if head.method != .HEAD, reply.body.readableBytes > 0 {
-            channelContext.write(wrapOutboundOut(.body(.byteBuffer(reply.body))), promise: nil)
-        }
-        let done = channelContext.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive { extra.append(("Connection", "close")) }
+        let bytes = Self.serialize(reply, version: head.version, includeBody: head.method != .HEAD, extraHeaders: extra, allocator: channelContext.channel.allocator)
+        let done = channelContext.writeAndFlush(wrapOutboundOut(bytes))
         context.metrics.request(route: route, status: Int(reply.status.code), duration: .nanoseconds((NIODeadline.now() - received).nanoseconds))
         let channel = channelContext.channel
         if keepAlive {
@@ -366,8 +404,41 @@ final class RequestHandler: ChannelInboundHandler {
             closing = true
             done.whenComplete { _ in Self.closeLingering(channel) }
         } else {
+            closing = true
             done.whenComplete { _ in channel.close(promise: nil) }
         }
+    }
+
+    /// The answer as it goes on the wire, in one buffer: status line, the reply's headers,
+    /// `Content-Length`, `extraHeaders`, the body. Header names that are not tokens are
+    /// dropped and CR/LF in values become spaces, so no value can start a header of its own.
+    static func serialize(_ reply: HTTPReply, version: HTTPVersion, includeBody: Bool, extraHeaders: [(String, String)],
+                          allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 192 + reply.body.readableBytes)
+        buffer.writeStaticString(version == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        buffer.writeString(String(reply.status.code))
+        buffer.writeStaticString(" ")
+        buffer.writeString(reply.status.reasonPhrase)
+        buffer.writeStaticString("\r\n")
+        func header(_ name: String, _ value: String) {
+            guard !name.isEmpty, name.utf8.allSatisfy({ RequestDecoder.tokenCharacters[Int($0)] }) else { return }
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            if value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) {
+                buffer.writeBytes(value.utf8.map { $0 == 0x0D || $0 == 0x0A ? 0x20 : $0 })
+            } else {
+                buffer.writeString(value)
+            }
+            buffer.writeStaticString("\r\n")
+        }
+        for (name, value) in reply.headers where name.utf8.count != 14 || name.lowercased() != "content-length" { header(name, value) }
+        buffer.writeStaticString("Content-Length: ")
+        buffer.writeString(String(reply.body.readableBytes))
+        buffer.writeStaticString("\r\n")
+        for (name, value) in extraHeaders { header(name, value) }
+        buffer.writeStaticString("\r\n")
+        if includeBody { buffer.writeImmutableBuffer(reply.body) }
+        return buffer
     }
 
     // MARK: Parsing
@@ -391,22 +462,38 @@ final class RequestHandler: ChannelInboundHandler {
     /// `Bearer <token68>` (RFC 6750 §2.1): the scheme case-insensitively, one or more
     /// spaces, then base64url/token68 characters only (no spaces, no control characters).
     static func bearerToken(_ value: String) -> BearerCredentials {
-        let bytes = value.utf8
-        var index = bytes.startIndex
-        while index != bytes.endIndex, bytes[index] == UInt8(ascii: " ") { index = bytes.index(after: index) }
-        let schemeStart = index
-        while index != bytes.endIndex, bytes[index] != UInt8(ascii: " ") { index = bytes.index(after: index) }
-        let isBearer = bytes.distance(from: schemeStart, to: index) == 6
-            && zip(bytes[schemeStart..<index], "bearer".utf8).allSatisfy { $0 | 0x20 == $1 }
-        guard isBearer else { return .notBearer }
-        while index != bytes.endIndex, bytes[index] == UInt8(ascii: " ") { index = bytes.index(after: index) }
-        guard index != bytes.endIndex else { return .malformed }
-        let token = bytes[index...]
-        let isToken68 = token.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "~")
-                || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "/") || byte == UInt8(ascii: "=")
+        var value = value
+        // Header values are native strings: this checks their bytes in place, without copying.
+        let scanned = value.withUTF8 { bytes -> Scanned in
+            var index = 0
+            while index < bytes.count, bytes[index] == UInt8(ascii: " ") { index += 1 }
+            let schemeStart = index
+            while index < bytes.count, bytes[index] != UInt8(ascii: " ") { index += 1 }
+            guard index - schemeStart == 6 else { return .notBearer }
+            for (offset, expected) in "bearer".utf8.enumerated() where bytes[schemeStart + offset] | 0x20 != expected { return .notBearer }
+            while index < bytes.count, bytes[index] == UInt8(ascii: " ") { index += 1 }
+            guard index < bytes.count else { return .malformed }
+            let tokenStart = index
+            while index < bytes.count, token68[Int(bytes[index])] { index += 1 }
+            return index == bytes.count ? .token(from: tokenStart) : .malformed
         }
-        return isToken68 ? .token(Substring(token)) : .malformed
+        switch scanned {
+        case .notBearer: return .notBearer
+        case .malformed: return .malformed
+        case .token(let offset): return .token(value[value.utf8.index(value.utf8.startIndex, offsetBy: offset)...])
+        }
+    }
+
+    private enum Scanned {
+        case notBearer, malformed
+        case token(from: Int)
+    }
+
+    /// The characters of `token68` (RFC 9110 §11.2).
+    static let token68: [Bool] = (0..<256).map { byte in
+        switch UInt8(byte) {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"): true
+        default: "-._~+/=".utf8.contains(UInt8(byte))
+        }
     }
 }

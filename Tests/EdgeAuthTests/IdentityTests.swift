@@ -29,7 +29,7 @@ struct IdentityTests {
         #expect(identity.claims["custom"]?["nested"] == [1, 2])
         #expect(identity.jsonValue["roles"] == ["admin", "viewer"])
         #expect(identity.jsonText == identity.jsonValue.jsonText, "the direct writer and the generic one agree")
-        let sparse = Identity(id: "quote\"and\\back\u{1}slash", issuer: "https://i.example/")
+        let sparse = Identity(id: "quote\"and\\back\u{1}slash\n\t\r é ✓", issuer: "https://i.example/")
         #expect(sparse.jsonText == sparse.jsonValue.jsonText && (try? JSONValue.parse(sparse.jsonText)) == sparse.jsonValue)
     }
 

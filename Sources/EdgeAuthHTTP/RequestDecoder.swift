@@ -1,0 +1,268 @@
+import NIOCore
+import NIOHTTP1
+
+/// A strict HTTP/1.1 request decoder (RFC 9112) that reads the head straight from the
+/// connection's bytes. It replaces NIO's llhttp-based decoder, pipeline handler and response
+/// encoder, which together cost half of a worker's time (docs/benchmarks.md, "HTTP server").
+///
+/// Strict where leniency lets two parsers disagree about where a request ends (request
+/// smuggling): CRLF line endings only; no whitespace before a header's colon and no folded
+/// lines; no control characters in values; `Content-Length` digits only, every copy equal;
+/// `Transfer-Encoding` only `chunked`, never together with `Content-Length`; chunk sizes in
+/// bounded hex. A request it refuses fails the connection with a `RequestDecodingError`
+/// (`tooLarge`: 431, `malformed`: 400).
+struct RequestDecoder: ByteToMessageDecoder {
+    typealias InboundOut = HTTPServerRequestPart
+
+    let maxHeaderBytes: Int
+    let maxHeaderCount: Int
+
+    enum State {
+        case head
+        /// Bytes of a `Content-Length` body still to come.
+        case fixed(remaining: Int)
+        case chunkSize
+        case chunkData(remaining: Int)
+        case chunkDataEnd
+        case trailers
+    }
+
+    private var state = State.head
+    /// How far the search for the end of the head got (resumed on the next read).
+    private var scanned = 0
+
+    init(maxHeaderBytes: Int, maxHeaderCount: Int = 256) {
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+    }
+
+    static let maxChunkLine = 4096
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        switch state {
+        case .head:
+            // Blank lines before a request line are ignored (RFC 9112 §2.2).
+            while scanned == 0, buffer.readableBytes >= 2, buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) == 0x0D0A {
+                buffer.moveReaderIndex(forwardBy: 2)
+            }
+            guard let end = try findHeadEnd(buffer) else { return .needMoreData }
+            let head = try buffer.readWithUnsafeReadableBytes { bytes -> (Int, (HTTPRequestHead, State)) in
+                (end, try Self.parseHead(UnsafeRawBufferPointer(rebasing: bytes[..<end]), maxHeaderCount: maxHeaderCount))
+            }
+            scanned = 0
+            context.fireChannelRead(wrapInboundOut(.head(head.0)))
+            state = head.1
+            if case .fixed(0) = state { return finish(context) }
+            return .continue
+        case .fixed(let remaining):
+            guard buffer.readableBytes > 0 else { return .needMoreData }
+            let slice = buffer.readSlice(length: min(remaining, buffer.readableBytes))!
+            context.fireChannelRead(wrapInboundOut(.body(slice)))
+            if remaining == slice.readableBytes { return finish(context) }
+            state = .fixed(remaining: remaining - slice.readableBytes)
+            return .continue
+        case .chunkSize:
+            guard let line = try readLine(&buffer, limit: Self.maxChunkLine) else { return .needMoreData }
+            let size = try Self.chunkSize(line)
+            state = size == 0 ? .trailers : .chunkData(remaining: size)
+            return .continue
+        case .chunkData(let remaining):
+            guard buffer.readableBytes > 0 else { return .needMoreData }
+            let slice = buffer.readSlice(length: min(remaining, buffer.readableBytes))!
+            context.fireChannelRead(wrapInboundOut(.body(slice)))
+            state = remaining == slice.readableBytes ? .chunkDataEnd : .chunkData(remaining: remaining - slice.readableBytes)
+            return .continue
+        case .chunkDataEnd:
+            guard buffer.readableBytes >= 2 else { return .needMoreData }
+            guard buffer.readInteger(as: UInt16.self) == 0x0D0A else { throw RequestDecodingError.malformed("chunk size") }
+            state = .chunkSize
+            return .continue
+        case .trailers:
+            // Trailer fields are read and dropped (nothing here uses them), within the head's limit.
+            guard let line = try readLine(&buffer, limit: maxHeaderBytes) else { return .needMoreData }
+            if line.readableBytes == 0 { return finish(context) }
+            return .continue
+        }
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        // A request cut short by the peer closing is dropped with the connection.
+        while try decode(context: context, buffer: &buffer) == .continue {}
+        return .needMoreData
+    }
+
+    private mutating func finish(_ context: ChannelHandlerContext) -> DecodingState {
+        state = .head
+        context.fireChannelRead(wrapInboundOut(.end(nil)))
+        return .continue
+    }
+
+    /// The length of the head including its blank line, once it is all there.
+    private mutating func findHeadEnd(_ buffer: ByteBuffer) throws -> Int? {
+        let found: Int? = buffer.withUnsafeReadableBytes { bytes in
+            var index = max(scanned, 3)
+            while index < bytes.count {
+                // Step by the last byte of "\r\n\r\n": most positions are rejected by one compare.
+                if bytes[index] == 0x0A, bytes[index - 1] == 0x0D, bytes[index - 2] == 0x0A, bytes[index - 3] == 0x0D {
+                    return index + 1
+                }
+                index += 1
+            }
+            return nil
+        }
+        if let found {
+            guard found <= maxHeaderBytes + 4 else { throw RequestDecodingError.tooLarge }
+            return found
+        }
+        scanned = buffer.readableBytes
+        guard buffer.readableBytes <= maxHeaderBytes + 4 else { throw RequestDecodingError.tooLarge }
+        return nil
+    }
+
+    /// One CRLF-terminated line (without the CRLF), or nil until it has arrived.
+    private func readLine(_ buffer: inout ByteBuffer, limit: Int) throws -> ByteBuffer? {
+        let length: Int? = buffer.withUnsafeReadableBytes { bytes in
+            guard let newline = bytes.firstIndex(of: 0x0A) else { return nil }
+            return newline
+        }
+        guard let length else {
+            if buffer.readableBytes > limit { throw RequestDecodingError.tooLarge }
+            return nil
+        }
+        guard length >= 1, length <= limit + 1, buffer.getInteger(at: buffer.readerIndex + length - 1, as: UInt8.self) == 0x0D else {
+            throw length > limit + 1 ? RequestDecodingError.tooLarge : RequestDecodingError.malformed("line ending")
+        }
+        let line = buffer.readSlice(length: length - 1)!
+        buffer.moveReaderIndex(forwardBy: 2)
+        return line
+    }
+
+    /// `chunk-size [ chunk-ext ]`: hex digits (at most 8: a chunk above 4 GiB is refused),
+    /// extensions ignored.
+    static func chunkSize(_ line: ByteBuffer) throws -> Int {
+        try line.withUnsafeReadableBytes { bytes in
+            var size = 0
+            var digits = 0
+            for byte in bytes {
+                let value: Int
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): value = Int(byte - UInt8(ascii: "0"))
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): value = Int(byte - UInt8(ascii: "a") + 10)
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): value = Int(byte - UInt8(ascii: "A") + 10)
+                case UInt8(ascii: ";"), UInt8(ascii: " "), UInt8(ascii: "\t"):
+                    guard digits > 0 else { throw RequestDecodingError.malformed("chunk size") }
+                    return size
+                default: throw RequestDecodingError.malformed("chunk size")
+                }
+                digits += 1
+                guard digits <= 8 else { throw RequestDecodingError.malformed("chunk size") }
+                size = size * 16 + value
+            }
+            guard digits > 0 else { throw RequestDecodingError.malformed("chunk size") }
+            return size
+        }
+    }
+
+    // MARK: The head
+
+    /// `tchar` of RFC 9110 §5.6.2: what a method and a field name may contain.
+    static let tokenCharacters: [Bool] = (0..<256).map { byte in
+        switch UInt8(byte) {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        default: "!#$%&'*+-.^_`|~".utf8.contains(UInt8(byte))
+        }
+    }
+
+    /// Parses a complete head (request line, fields, blank line) and decides the body's framing.
+    static func parseHead(_ bytes: UnsafeRawBufferPointer, maxHeaderCount: Int) throws -> (HTTPRequestHead, State) {
+        var lines = LineReader(bytes: bytes)
+        guard let requestLine = try lines.next(), !requestLine.isEmpty else { throw RequestDecodingError.malformed("request line") }
+        // method SP request-target SP HTTP-version
+        guard let firstSpace = requestLine.firstIndex(of: 0x20) else { throw RequestDecodingError.malformed("request line") }
+        let methodBytes = requestLine[requestLine.startIndex..<firstSpace]
+        guard !methodBytes.isEmpty, methodBytes.count <= 32, methodBytes.allSatisfy({ tokenCharacters[Int($0)] }) else { throw RequestDecodingError.malformed("request line") }
+        let rest = requestLine[(firstSpace + 1)...]
+        guard let secondSpace = rest.firstIndex(of: 0x20) else { throw RequestDecodingError.malformed("request target") }
+        let target = rest[rest.startIndex..<secondSpace]
+        // Visible ASCII only: no spaces, controls or raw bytes above 0x7E in the target.
+        guard !target.isEmpty, target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw RequestDecodingError.malformed("request target") }
+        let version: HTTPVersion
+        switch String(decoding: rest[(secondSpace + 1)...], as: UTF8.self) {
+        case "HTTP/1.1": version = .http1_1
+        case "HTTP/1.0": version = .http1_0
+        default: throw RequestDecodingError.malformed("HTTP version")
+        }
+        var headers = HTTPHeaders()
+        var contentLength: Int?
+        var chunked = false
+        var transferEncoding = false
+        while let line = try lines.next(), !line.isEmpty {
+            guard headers.count < maxHeaderCount else { throw RequestDecodingError.tooLarge }
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw RequestDecodingError.malformed("header field") }
+            let nameBytes = line[line.startIndex..<colon]
+            // No empty names, no whitespace before the colon, no folded continuation lines (RFC 9112 §5).
+            guard !nameBytes.isEmpty, nameBytes.allSatisfy({ tokenCharacters[Int($0)] }) else { throw RequestDecodingError.malformed("header field") }
+            var value = line[(colon + 1)...]
+            while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
+            while let last = value.last, last == 0x20 || last == 0x09 { value = value.dropLast() }
+            guard value.allSatisfy({ $0 >= 0x20 && $0 != 0x7F || $0 == 0x09 }) else { throw RequestDecodingError.malformed("header field") }
+            let name = String(decoding: nameBytes, as: UTF8.self)
+            let text = String(decoding: value, as: UTF8.self)
+            if nameBytes.count == 14, name.lowercased() == "content-length" {
+                for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+                    let digits = part.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
+                    guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0 >= "0" && $0 <= "9" }), let length = Int(String(digits)) else {
+                        throw RequestDecodingError.malformed("Content-Length")
+                    }
+                    guard contentLength == nil || contentLength == length else { throw RequestDecodingError.malformed("Content-Length") }
+                    contentLength = length
+                }
+            } else if nameBytes.count == 17, name.lowercased() == "transfer-encoding" {
+                // Only `chunked`, alone: other codings would need decoding nothing here does.
+                guard !transferEncoding, text.lowercased() == "chunked" else { throw RequestDecodingError.malformed("Transfer-Encoding") }
+                transferEncoding = true
+                chunked = true
+            }
+            headers.add(name: name, value: text)
+        }
+        if chunked {
+            guard contentLength == nil, version == .http1_1 else { throw RequestDecodingError.malformed("Transfer-Encoding") }
+        }
+        let method = HTTPMethod(rawValue: String(decoding: methodBytes, as: UTF8.self))
+        let head = HTTPRequestHead(version: version, method: method, uri: String(decoding: target, as: UTF8.self), headers: headers)
+        return (head, chunked ? .chunkSize : .fixed(remaining: contentLength ?? 0))
+    }
+
+    /// Lines of a head, each ending in CRLF; a lone CR or LF is an error.
+    struct LineReader {
+        let bytes: UnsafeRawBufferPointer
+        var position = 0
+
+        mutating func next() throws -> Slice<UnsafeRawBufferPointer>? {
+            guard position < bytes.count else { return nil }
+            var index = position
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x0D:
+                    guard index + 1 < bytes.count, bytes[index + 1] == 0x0A else { throw RequestDecodingError.malformed("line ending") }
+                    let line = bytes[position..<index]
+                    position = index + 2
+                    return line
+                case 0x0A:
+                    throw RequestDecodingError.malformed("line ending")
+                default:
+                    index += 1
+                }
+            }
+            throw RequestDecodingError.malformed("line ending")
+        }
+    }
+}
+
+/// Why a request could not be decoded.
+enum RequestDecodingError: Error, Equatable {
+    /// The head (or a chunk line or the trailers) is beyond the header limit, or has too many fields.
+    case tooLarge
+    /// Not HTTP/1.1 as RFC 9112 defines it; names the part.
+    case malformed(String)
+}

@@ -1,0 +1,126 @@
+import EdgeAuth
+import EdgeAuthHTTP
+import Foundation
+import Testing
+
+/// The server's own HTTP/1.1 request decoder through real connections: requests framed
+/// every legitimate way are answered; anything two parsers could frame differently
+/// (request smuggling) is refused with 400 and the connection closed (R4).
+@Suite struct RequestDecoderTests {
+    /// Sends `request` on a new connection; the first answer's status (0: none) and whether
+    /// the server then closed the connection.
+    static func exchange(_ port: Int, _ request: String) async throws -> (status: Int, closed: Bool) {
+        try await offPool {
+            let connection = try RawConnection(port, timeout: 5)
+            connection.send(request)
+            let status = connection.read()?.status ?? 0
+            return (status, status == 0 || connection.isClosed)
+        }
+    }
+
+    static let refused: [(String, String)] = [
+        ("Content-Length and Transfer-Encoding", "POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+        ("two different Content-Lengths", "POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"),
+        ("a Content-Length list that disagrees", "POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\nhello!"),
+        ("a signed Content-Length", "POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello"),
+        ("a hex Content-Length", "POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 0x5\r\n\r\nhello"),
+        ("an empty Content-Length", "POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n"),
+        ("a Content-Length of 19 digits", "POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000000000000000\r\n\r\n"),
+        ("Transfer-Encoding gzip", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"),
+        ("Transfer-Encoding gzip, chunked", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
+        ("Transfer-Encoding twice", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+        ("Transfer-Encoding in HTTP/1.0", "POST /healthz HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+        ("whitespace before the colon", "GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length : 0\r\n\r\n"),
+        ("a folded header line", "GET /healthz HTTP/1.1\r\nHost: a\r\nX-A: one\r\n two\r\n\r\n"),
+        ("bare LF line endings", "GET /healthz HTTP/1.1\nHost: a\n\n\r\n\r\n"),
+        ("a bare CR", "GET /healthz HTTP/1.1\r\nHost: a\rX: b\r\n\r\n"),
+        ("a control character in a value", "GET /healthz HTTP/1.1\r\nHost: a\r\nX-A: one\u{1}two\r\n\r\n"),
+        ("DEL in a value", "GET /healthz HTTP/1.1\r\nHost: a\r\nX-A: one\u{7F}\r\n\r\n"),
+        ("a NUL in a header name", "GET /healthz HTTP/1.1\r\nHost: a\r\nX\u{0}A: one\r\n\r\n"),
+        ("an empty header name", "GET /healthz HTTP/1.1\r\nHost: a\r\n: one\r\n\r\n"),
+        ("a line without a colon", "GET /healthz HTTP/1.1\r\nHost: a\r\nno colon here\r\n\r\n"),
+        ("a method with a separator", "GE(T /healthz HTTP/1.1\r\nHost: a\r\n\r\n"),
+        ("two spaces in the request line", "GET  /healthz HTTP/1.1\r\nHost: a\r\n\r\n"),
+        ("a space inside the target", "GET /health z HTTP/1.1\r\nHost: a\r\n\r\n"),
+        ("a control character in the target", "GET /health\u{1}z HTTP/1.1\r\nHost: a\r\n\r\n"),
+        ("HTTP/2.0", "GET /healthz HTTP/2.0\r\nHost: a\r\n\r\n"),
+        ("a lowercase version", "GET /healthz http/1.1\r\nHost: a\r\n\r\n"),
+        ("a request line without a version", "GET /healthz\r\nHost: a\r\n\r\n"),
+        ("a chunk size that is not hex", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"),
+        ("a chunk size of 9 hex digits", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n100000000\r\nx\r\n0\r\n\r\n"),
+        ("a negative chunk size", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n"),
+        ("chunk data longer than its size", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n"),
+        ("a chunk size line ending in LF only", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n"),
+    ]
+
+    @Test("Requests two parsers could frame differently are refused with 400 and the connection closed")
+    func smuggling() async throws {
+        let served = try await TestServer.start()
+        for (name, request) in Self.refused {
+            let answer = try await Self.exchange(served.port, request)
+            #expect(answer.status == 400, "\(name)")
+            #expect(answer.closed, "\(name): the connection stays open")
+        }
+        // And the server goes on serving.
+        #expect(try await RawHTTP.get(served.port, "/healthz")?.status == 200)
+        try await served.server.drain()
+    }
+
+    @Test("Legitimate framings: chunked with extensions and trailers, repeated equal Content-Length, blank lines, pipelining")
+    func framings() async throws {
+        let served = try await TestServer.start()
+        let token = try TestServer.token()
+        let exchanged = try await offPool { () -> [RawResponse?] in
+            let connection = try RawConnection(served.port, timeout: 5)
+            // Four requests in one write: each must be framed exactly for the next to be found.
+            connection.send(
+                "POST /mcp HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(token)\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "5;name=value\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: yes\r\n\r\n"
+                    + "\r\nPOST /mcp HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(token)\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc"
+                    + "POST /mcp HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(token)\r\ncontent-length: 3, 3\r\n\r\nxyz"
+                    + "GET /healthz HTTP/1.1\r\nHost: a\r\nX-Tab:\tvalue with tab \t\r\nConnection: close\r\n\r\n"
+            )
+            return (0..<4).map { _ in connection.read() }
+        }
+        #expect(exchanged.map { $0?.status ?? 0 } == [200, 200, 200, 200])
+        #expect(exchanged[0]?.json?["id"] != nil, "the identity answered after a chunked body")
+        #expect(exchanged[3]?.header("Connection") == "close")
+        try await served.server.drain()
+    }
+
+    @Test("HTTP/1.0: closed after the answer unless keep-alive is asked for; HEAD has no body")
+    func versions() async throws {
+        let served = try await TestServer.start()
+        let closed = try await Self.exchange(served.port, "GET /healthz HTTP/1.0\r\n\r\n")
+        #expect(closed.status == 200 && closed.closed)
+        let head = try await offPool { () -> [UInt8] in
+            let connection = try RawConnection(served.port, timeout: 5)
+            connection.send("HEAD /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            var received = [UInt8]()
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while case let count = recv(connection.descriptor, &buffer, buffer.count, 0), count > 0 { received += buffer[..<count] }
+            return received
+        }
+        let text = String(decoding: head, as: UTF8.self)
+        // The Content-Length of the body a GET would get, and no body.
+        #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n") && text.contains("Content-Length: 15\r\n") && text.hasSuffix("\r\n\r\n"), "\(text)")
+        try await served.server.drain()
+    }
+
+    @Test("The head is limited as a whole: 431 beyond maxHeaderBytes or 256 fields, even when trickled")
+    func limits() async throws {
+        let served = try await TestServer.start { $0.limits.maxHeaderBytes = 2048 }
+        let long = try await Self.exchange(served.port, "GET /healthz HTTP/1.1\r\nHost: a\r\nX-Big: \(String(repeating: "a", count: 4096))\r\n\r\n")
+        #expect(long.status == 431 && long.closed)
+        let many = try await Self.exchange(served.port, "GET /healthz HTTP/1.1\r\n" + String(repeating: "A: b\r\n", count: 300) + "\r\n")
+        #expect(many.status == 431)
+        let headEnd = try await offPool { () -> Int in
+            let connection = try RawConnection(served.port, timeout: 5)
+            // No blank line ever: the search for the end of the head stops at the limit.
+            for _ in 0..<30 { connection.send("X-Line: " + String(repeating: "b", count: 100) + "\r\n") }
+            return connection.read()?.status ?? 0
+        }
+        #expect(headEnd == 431)
+        try await served.server.drain()
+    }
+}
