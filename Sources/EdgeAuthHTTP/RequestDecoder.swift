@@ -165,11 +165,18 @@ struct RequestDecoder: ByteToMessageDecoder {
 
     // MARK: The head
 
-    /// `tchar` of RFC 9110 §5.6.2: what a method and a field name may contain.
-    static let tokenCharacters: [Bool] = (0..<256).map { byte in
-        switch UInt8(byte) {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
-        default: "!#$%&'*+-.^_`|~".utf8.contains(UInt8(byte))
+    /// `tchar` of RFC 9110 §5.6.2: what a method and a field name may contain. A function, not
+    /// a table: a global table's lazy initializer would be checked on every byte.
+    @inline(__always)
+    static func isTokenCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+             UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            true
+        default:
+            false
         }
     }
 
@@ -180,7 +187,7 @@ struct RequestDecoder: ByteToMessageDecoder {
         // method SP request-target SP HTTP-version
         guard let firstSpace = requestLine.firstIndex(of: 0x20) else { throw RequestDecodingError.malformed("request line") }
         let methodBytes = requestLine[requestLine.startIndex..<firstSpace]
-        guard !methodBytes.isEmpty, methodBytes.count <= 32, methodBytes.allSatisfy({ tokenCharacters[Int($0)] }) else { throw RequestDecodingError.malformed("request line") }
+        guard !methodBytes.isEmpty, methodBytes.count <= 32, methodBytes.allSatisfy({ isTokenCharacter($0) }) else { throw RequestDecodingError.malformed("request line") }
         let rest = requestLine[(firstSpace + 1)...]
         guard let secondSpace = rest.firstIndex(of: 0x20) else { throw RequestDecodingError.malformed("request target") }
         let target = rest[rest.startIndex..<secondSpace]
@@ -201,7 +208,7 @@ struct RequestDecoder: ByteToMessageDecoder {
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw RequestDecodingError.malformed("header field") }
             let nameBytes = line[line.startIndex..<colon]
             // No empty names, no whitespace before the colon, no folded continuation lines (RFC 9112 §5).
-            guard !nameBytes.isEmpty, nameBytes.allSatisfy({ tokenCharacters[Int($0)] }) else { throw RequestDecodingError.malformed("header field") }
+            guard !nameBytes.isEmpty, nameBytes.allSatisfy({ isTokenCharacter($0) }) else { throw RequestDecodingError.malformed("header field") }
             var value = line[(colon + 1)...]
             while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
             while let last = value.last, last == 0x20 || last == 0x09 { value = value.dropLast() }

@@ -421,7 +421,7 @@ final class RequestHandler: ChannelDuplexHandler {
         buffer.writeString(reply.status.reasonPhrase)
         buffer.writeStaticString("\r\n")
         func header(_ name: String, _ value: String) {
-            guard !name.isEmpty, name.utf8.allSatisfy({ RequestDecoder.tokenCharacters[Int($0)] }) else { return }
+            guard !name.isEmpty, name.utf8.allSatisfy({ RequestDecoder.isTokenCharacter($0) }) else { return }
             buffer.writeString(name)
             buffer.writeStaticString(": ")
             if value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) {
@@ -474,7 +474,7 @@ final class RequestHandler: ChannelDuplexHandler {
             while index < bytes.count, bytes[index] == UInt8(ascii: " ") { index += 1 }
             guard index < bytes.count else { return .malformed }
             let tokenStart = index
-            while index < bytes.count, token68[Int(bytes[index])] { index += 1 }
+            while index < bytes.count, isToken68(bytes[index]) { index += 1 }
             return index == bytes.count ? .token(from: tokenStart) : .malformed
         }
         switch scanned {
@@ -490,10 +490,14 @@ final class RequestHandler: ChannelDuplexHandler {
     }
 
     /// The characters of `token68` (RFC 9110 §11.2).
-    static let token68: [Bool] = (0..<256).map { byte in
-        switch UInt8(byte) {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"): true
-        default: "-._~+/=".utf8.contains(UInt8(byte))
+    @inline(__always)
+    static func isToken68(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="):
+            true
+        default:
+            false
         }
     }
 }
