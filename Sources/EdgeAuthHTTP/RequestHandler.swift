@@ -130,6 +130,9 @@ final class RequestHandler: ChannelDuplexHandler {
                 answered = true
                 send(.error(.payloadTooLarge, "invalid_request", "the request body is larger than \(context.server.limits.maxBodyBytes) bytes"),
                      for: head, requestID: context.nextRequestID(), close: true, channelContext)
+            } else if head.version == .http1_1, head.headers.first(name: "Expect")?.lowercased() == "100-continue" {
+                // The client waits for this before sending its body (curl does, for bodies over 1 KiB).
+                channelContext.writeAndFlush(wrapOutboundOut(ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
             }
         case .body(var chunk):
             guard !answered, let head else { return }

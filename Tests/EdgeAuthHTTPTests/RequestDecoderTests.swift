@@ -123,4 +123,37 @@ import Testing
         #expect(headEnd == 431)
         try await served.server.drain()
     }
+
+    @Test("A handler's header values cannot start headers of their own; names that are not tokens are dropped")
+    func headerInjection() async throws {
+        struct Injecting: ProtectedHandler {
+            func respond(to request: ProtectedRequest, identity: Identity) -> ProtectedResponse {
+                .reply(HTTPReply(status: .ok, headers: [("X-Note", "a\r\nSet-Cookie: stolen=1"), ("Bad Name", "v"), ("Content-Length", "999")]))
+            }
+        }
+        let served = try await TestServer.start(handler: Injecting())
+        let answer = try await RawHTTP.get(served.port, "/mcp", headers: ["Authorization: Bearer \(try TestServer.token())"])
+        #expect(answer?.status == 200)
+        #expect(answer?.header("X-Note") == "a  Set-Cookie: stolen=1")
+        #expect(answer?.header("Set-Cookie") == nil && answer?.header("Bad Name") == nil)
+        #expect(answer?.header("Content-Length") == "0", "the length is the body's, whatever the handler says")
+        try await served.server.drain()
+    }
+
+    @Test("Expect: 100-continue gets an interim answer before the client sends its body")
+    func expectContinue() async throws {
+        let served = try await TestServer.start()
+        let token = try TestServer.token()
+        let (interim, final) = try await offPool { () -> (String, Int) in
+            let connection = try RawConnection(served.port, timeout: 5)
+            connection.send("POST /mcp HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(token)\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+            var buffer = [UInt8](repeating: 0, count: 25)
+            let count = recv(connection.descriptor, &buffer, 25, Int32(MSG_WAITALL))
+            connection.send("hello")
+            return (String(decoding: buffer[..<max(count, 0)], as: UTF8.self), connection.read()?.status ?? 0)
+        }
+        #expect(interim == "HTTP/1.1 100 Continue\r\n\r\n")
+        #expect(final == 200)
+        try await served.server.drain()
+    }
 }

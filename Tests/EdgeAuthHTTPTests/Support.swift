@@ -12,7 +12,8 @@ struct TestServer {
     var port: Int { server.port }
     var base: String { "http://127.0.0.1:\(port)" }
 
-    static func start(limiter: SharedRateLimiter? = nil, _ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+    static func start(limiter: SharedRateLimiter? = nil, handler: any ProtectedHandler = IdentityEchoHandler(),
+                      _ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
         var configuration = ServerConfiguration()
         configuration.resource = "http://127.0.0.1/mcp"
         configuration.requiredScopes = ["notes:read", "notes:write"]
@@ -20,7 +21,7 @@ struct TestServer {
         let policy = ValidationPolicy(issuers: .exactly([factory.issuer]), audiences: .anyOf([factory.audience]))
         let verifier = Verifier(policy: policy, keys: KeySet(keys: [try factory.key.verificationKey()]))
         let context = ServerContext(verifier: verifier, resource: ProtectedResource(server: configuration, issuers: [factory.issuer]),
-                                    server: configuration, handler: IdentityEchoHandler(), limiter: limiter)
+                                    server: configuration, handler: handler, limiter: limiter)
         return TestServer(server: try await HTTPServer.start(context, listener: .address(host: "127.0.0.1", port: 0)))
     }
 
