@@ -61,7 +61,8 @@ public enum ServerProcess {
         let workers = server.workers == 0 ? ProcessInfo.processInfo.activeProcessorCount : server.workers
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         // The workers' shared state: their metrics (/metrics answers all of them) and the rate limits.
-        let stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-metrics-\(getpid())").path
+        removeStaleStateDirectories()
+        let stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("\(stateDirectoryPrefix)\(getpid())").path
         try? FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
         var options = Supervisor.Options(workerCommand: [executable] + CommandLine.arguments.dropFirst(), workers: workers)
@@ -155,6 +156,20 @@ public enum ServerProcess {
         maintenance.cancel()
         snapshots.cancel()
         try await server.drain()
+    }
+
+    static let stateDirectoryPrefix = "edgeauth-metrics-"
+
+    /// The state directories of masters that were killed (SIGKILL leaves no chance to clean
+    /// up): any whose process no longer exists.
+    static func removeStaleStateDirectories() {
+        let temporary = FileManager.default.temporaryDirectory
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? [] where name.hasPrefix(stateDirectoryPrefix) {
+            guard let pid = pid_t(name.dropFirst(stateDirectoryPrefix.count)), pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) != 0, errno == ESRCH {
+                try? FileManager.default.removeItem(at: temporary.appendingPathComponent(name))
+            }
+        }
     }
 
     static func writeStandardError(_ message: String) {

@@ -140,6 +140,21 @@ struct ProcessModelTests {
         #expect(mode == 0o600)
     }
 
+    @Test("a master starting removes the state directories of masters that were killed")
+    func staleStateDirectories() async throws {
+        // The pid of a process that has exited: a master killed with SIGKILL left this behind.
+        let exited = Process()
+        exited.executableURL = URL(fileURLWithPath: "/bin/true")
+        try exited.run()
+        exited.waitUntilExit()
+        let stale = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-metrics-\(exited.processIdentifier)")
+        try FileManager.default.createDirectory(at: stale, withIntermediateDirectories: true)
+        let served = try await Self.start(workers: 1)
+        #expect(!FileManager.default.fileExists(atPath: stale.path))
+        // A live master's directory stays.
+        #expect(FileManager.default.fileExists(atPath: FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-metrics-\(served.process.processIdentifier)").path))
+    }
+
     @Test("a worker killed during a request stream is restarted; only what it was serving fails")
     func workerRestart() async throws {
         // One user at full speed from one address: the load itself would be rate limited.
