@@ -58,7 +58,6 @@ public final class HTTPServer: Sendable {
                 let deadline = RequestDeadline(requestTimeout: limits.requestTimeout, idleTimeout: limits.idleTimeout)
                 let operations = channel.pipeline.syncOperations
                 try operations.addHandler(deadline)
-                try operations.addHandler(ByteToMessageHandler(RequestDecoder(maxHeaderBytes: limits.maxHeaderBytes)))
                 try operations.addHandler(RequestHandler(context: context, deadline: deadline))
             }
         }

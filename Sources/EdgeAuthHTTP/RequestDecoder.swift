@@ -2,8 +2,9 @@ import NIOCore
 import NIOHTTP1
 
 /// A strict HTTP/1.1 request decoder (RFC 9112) that reads the head straight from the
-/// connection's bytes. It replaces NIO's llhttp-based decoder, pipeline handler and response
-/// encoder, which together cost half of a worker's time (docs/benchmarks.md, "HTTP server").
+/// connection's bytes, driven by `RequestHandler`. It replaces NIO's llhttp-based decoder,
+/// pipeline handler and response encoder, which together cost half of a worker's time
+/// (docs/benchmarks.md, "HTTP server").
 ///
 /// Strict where leniency lets two parsers disagree about where a request ends (request
 /// smuggling): CRLF line endings only; no whitespace before a header's colon and no folded
@@ -11,15 +12,13 @@ import NIOHTTP1
 /// `Transfer-Encoding` only `chunked`, never together with `Content-Length`; chunk sizes in
 /// bounded hex. A request it refuses fails the connection with a `RequestDecodingError`
 /// (`tooLarge`: 431, `malformed`: 400).
-struct RequestDecoder: ByteToMessageDecoder {
-    typealias InboundOut = HTTPServerRequestPart
-
+struct RequestDecoder {
     let maxHeaderBytes: Int
     let maxHeaderCount: Int
 
     enum State {
         case head
-        /// Bytes of a `Content-Length` body still to come.
+        /// Bytes of a `Content-Length` body still to come (0: the request is complete).
         case fixed(remaining: Int)
         case chunkSize
         case chunkData(remaining: Int)
@@ -38,63 +37,54 @@ struct RequestDecoder: ByteToMessageDecoder {
 
     static let maxChunkLine = 4096
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        switch state {
-        case .head:
-            // Blank lines before a request line are ignored (RFC 9112 §2.2).
-            while scanned == 0, buffer.readableBytes >= 2, buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) == 0x0D0A {
-                buffer.moveReaderIndex(forwardBy: 2)
+    /// The next part of a request from `buffer` (consuming its bytes), or nil until more
+    /// bytes arrive. Body parts are slices of `buffer`, not copies.
+    mutating func next(from buffer: inout ByteBuffer) throws -> HTTPServerRequestPart? {
+        while true {
+            switch state {
+            case .head:
+                // Blank lines before a request line are ignored (RFC 9112 §2.2).
+                while scanned == 0, buffer.readableBytes >= 2, buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) == 0x0D0A {
+                    buffer.moveReaderIndex(forwardBy: 2)
+                }
+                guard let end = try findHeadEnd(buffer) else { return nil }
+                let (head, framing) = try buffer.readWithUnsafeReadableBytes { bytes -> (Int, (HTTPRequestHead, State)) in
+                    (end, try Self.parseHead(UnsafeRawBufferPointer(rebasing: bytes[..<end]), maxHeaderCount: maxHeaderCount))
+                }
+                scanned = 0
+                state = framing
+                return .head(head)
+            case .fixed(let remaining):
+                if remaining == 0 {
+                    state = .head
+                    return .end(nil)
+                }
+                guard buffer.readableBytes > 0 else { return nil }
+                let slice = buffer.readSlice(length: min(remaining, buffer.readableBytes))!
+                state = .fixed(remaining: remaining - slice.readableBytes)
+                return .body(slice)
+            case .chunkSize:
+                guard let line = try readLine(&buffer, limit: Self.maxChunkLine) else { return nil }
+                let size = try Self.chunkSize(line)
+                state = size == 0 ? .trailers : .chunkData(remaining: size)
+            case .chunkData(let remaining):
+                guard buffer.readableBytes > 0 else { return nil }
+                let slice = buffer.readSlice(length: min(remaining, buffer.readableBytes))!
+                state = remaining == slice.readableBytes ? .chunkDataEnd : .chunkData(remaining: remaining - slice.readableBytes)
+                return .body(slice)
+            case .chunkDataEnd:
+                guard buffer.readableBytes >= 2 else { return nil }
+                guard buffer.readInteger(as: UInt16.self) == 0x0D0A else { throw RequestDecodingError.malformed("chunk size") }
+                state = .chunkSize
+            case .trailers:
+                // Trailer fields are read and dropped (nothing here uses them), within the head's limit.
+                guard let line = try readLine(&buffer, limit: maxHeaderBytes) else { return nil }
+                if line.readableBytes == 0 {
+                    state = .head
+                    return .end(nil)
+                }
             }
-            guard let end = try findHeadEnd(buffer) else { return .needMoreData }
-            let head = try buffer.readWithUnsafeReadableBytes { bytes -> (Int, (HTTPRequestHead, State)) in
-                (end, try Self.parseHead(UnsafeRawBufferPointer(rebasing: bytes[..<end]), maxHeaderCount: maxHeaderCount))
-            }
-            scanned = 0
-            context.fireChannelRead(wrapInboundOut(.head(head.0)))
-            state = head.1
-            if case .fixed(0) = state { return finish(context) }
-            return .continue
-        case .fixed(let remaining):
-            guard buffer.readableBytes > 0 else { return .needMoreData }
-            let slice = buffer.readSlice(length: min(remaining, buffer.readableBytes))!
-            context.fireChannelRead(wrapInboundOut(.body(slice)))
-            if remaining == slice.readableBytes { return finish(context) }
-            state = .fixed(remaining: remaining - slice.readableBytes)
-            return .continue
-        case .chunkSize:
-            guard let line = try readLine(&buffer, limit: Self.maxChunkLine) else { return .needMoreData }
-            let size = try Self.chunkSize(line)
-            state = size == 0 ? .trailers : .chunkData(remaining: size)
-            return .continue
-        case .chunkData(let remaining):
-            guard buffer.readableBytes > 0 else { return .needMoreData }
-            let slice = buffer.readSlice(length: min(remaining, buffer.readableBytes))!
-            context.fireChannelRead(wrapInboundOut(.body(slice)))
-            state = remaining == slice.readableBytes ? .chunkDataEnd : .chunkData(remaining: remaining - slice.readableBytes)
-            return .continue
-        case .chunkDataEnd:
-            guard buffer.readableBytes >= 2 else { return .needMoreData }
-            guard buffer.readInteger(as: UInt16.self) == 0x0D0A else { throw RequestDecodingError.malformed("chunk size") }
-            state = .chunkSize
-            return .continue
-        case .trailers:
-            // Trailer fields are read and dropped (nothing here uses them), within the head's limit.
-            guard let line = try readLine(&buffer, limit: maxHeaderBytes) else { return .needMoreData }
-            if line.readableBytes == 0 { return finish(context) }
-            return .continue
         }
-    }
-
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        // A request cut short by the peer closing is dropped with the connection.
-        while try decode(context: context, buffer: &buffer) == .continue {}
-        return .needMoreData
-    }
-
-    private mutating func finish(_ context: ChannelHandlerContext) -> DecodingState {
-        state = .head
-        context.fireChannelRead(wrapInboundOut(.end(nil)))
-        return .continue
     }
 
     /// The length of the head including its blank line, once it is all there.

@@ -55,11 +55,12 @@ public final class ServerContext: Sendable {
 /// One connection: collects each request within the limits, routes it, and answers.
 /// The protected prefix needs a bearer token in the `Authorization` header (R2–R6).
 ///
-/// Requests are answered in order, one at a time: while an answer is awaited (a deferred
-/// handler, a key refresh), the parts of later pipelined requests wait in `queued` and the
-/// socket is not read, so a client cannot make the queue grow beyond one read.
+/// Requests are decoded here (`RequestDecoder`) and answered in order, one at a time: while
+/// an answer is awaited (a deferred handler, a key refresh), later pipelined requests stay
+/// undecoded in `pending` and the socket is not read, so a client cannot make them grow
+/// beyond one read.
 final class RequestHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -76,9 +77,11 @@ final class RequestHandler: ChannelDuplexHandler {
     private var received = NIODeadline.now()
     /// The client address of the request being answered (rate limits).
     private var client = ""
-    /// An answer is being awaited; `queued` holds what arrived since.
+    /// Bytes read and not decoded yet.
+    private var pending = ByteBuffer()
+    private var decoder: RequestDecoder
+    /// An answer is being awaited: nothing more is decoded until it is sent.
     private var awaiting = false
-    private var queued = CircularBuffer<HTTPServerRequestPart>()
     /// A read the channel asked for while an answer was awaited, issued once it is sent.
     private var readHeld = false
     /// The awaited answer is the protected handler's (after a key refresh, that one may follow).
@@ -87,15 +90,33 @@ final class RequestHandler: ChannelDuplexHandler {
     init(context: ServerContext, deadline: RequestDeadline) {
         self.context = context
         self.deadline = deadline
+        decoder = RequestDecoder(maxHeaderBytes: context.server.limits.maxHeaderBytes)
     }
 
     func channelRead(context channelContext: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        let part = unwrapInboundIn(data)
-        if awaiting {
-            queued.append(part)
+        var bytes = unwrapInboundIn(data)
+        if pending.readableBytes == 0 {
+            pending = bytes
         } else {
-            process(part, channelContext)
+            pending.writeBuffer(&bytes)
+        }
+        decodePending(channelContext)
+    }
+
+    /// Decodes and answers what `pending` holds, until it runs out or an answer is awaited.
+    private func decodePending(_ channelContext: ChannelHandlerContext) {
+        do {
+            while !awaiting, !closing, let part = try decoder.next(from: &pending) {
+                process(part, channelContext)
+            }
+        } catch {
+            refuse(error as? RequestDecodingError ?? .malformed("request"), channelContext)
+        }
+        if pending.readableBytes == 0 {
+            pending.clear()
+        } else if pending.readerIndex > 1 << 16 {
+            pending.discardReadBytes()
         }
     }
 
@@ -110,9 +131,7 @@ final class RequestHandler: ChannelDuplexHandler {
     /// After an awaited answer was sent: the requests that came meanwhile, then reading again.
     private func resume(_ channelContext: ChannelHandlerContext) {
         awaiting = false
-        while !awaiting, !closing, let part = queued.popFirst() {
-            process(part, channelContext)
-        }
+        decodePending(channelContext)
         if !awaiting, readHeld {
             readHeld = false
             channelContext.read()
@@ -153,14 +172,15 @@ final class RequestHandler: ChannelDuplexHandler {
         }
     }
 
-    /// A request the decoder refused: 431 beyond the limits, 400 otherwise; then the
-    /// connection closes (the decoder discards what follows).
+    /// A connection error (a reset, a failed write): nothing to answer.
     func errorCaught(context channelContext: ChannelHandlerContext, error: Error) {
+        channelContext.close(promise: nil)
+    }
+
+    /// A request the decoder refused: 431 beyond the limits, 400 otherwise; then the
+    /// connection closes (what follows is discarded).
+    private func refuse(_ decodingError: RequestDecodingError, _ channelContext: ChannelHandlerContext) {
         guard !closing else { return }
-        guard let decodingError = error as? RequestDecodingError else {
-            channelContext.close(promise: nil)
-            return
-        }
         let status: HTTPResponseStatus = decodingError == .tooLarge ? .requestHeaderFieldsTooLarge : .badRequest
         let description = status == .badRequest ? "the request is not valid HTTP/1.1" : "the request headers are larger than \(context.server.limits.maxHeaderBytes) bytes"
         let reply = HTTPReply.error(status, "invalid_request", description, headers: [("Cache-Control", "no-store"), ("Connection", "close")])
