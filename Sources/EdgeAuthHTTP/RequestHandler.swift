@@ -78,7 +78,8 @@ final class RequestHandler: ChannelDuplexHandler {
     /// The client address of the request being answered (rate limits).
     private var client = ""
     /// Bytes read and not decoded yet.
-    private var pending = ByteBuffer()
+    private var pending = RequestHandler.empty
+    private static let empty = ByteBuffer()
     private var decoder: RequestDecoder
     /// An answer is being awaited: nothing more is decoded until it is sent.
     private var awaiting = false
@@ -114,7 +115,8 @@ final class RequestHandler: ChannelDuplexHandler {
             refuse(error as? RequestDecodingError ?? .malformed("request"), channelContext)
         }
         if pending.readableBytes == 0 {
-            pending.clear()
+            // Let go of the read buffer: NIO reuses it for the next read only if nothing else holds it.
+            pending = Self.empty
         } else if pending.readerIndex > 1 << 16 {
             pending.discardReadBytes()
         }
