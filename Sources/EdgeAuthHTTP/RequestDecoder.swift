@@ -47,6 +47,8 @@ struct RequestDecoder {
                 while scanned == 0, buffer.readableBytes >= 2, buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) == 0x0D0A {
                     buffer.moveReaderIndex(forwardBy: 2)
                 }
+                // A lone CR may begin such a blank line: decide once its LF is here.
+                if scanned == 0, buffer.readableBytes == 1, buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == 0x0D { return nil }
                 guard let end = try findHeadEnd(buffer) else { return nil }
                 let (head, framing) = try buffer.readWithUnsafeReadableBytes { bytes -> (Int, (HTTPRequestHead, State)) in
                     (end, try Self.parseHead(UnsafeRawBufferPointer(rebasing: bytes[..<end]), maxHeaderCount: maxHeaderCount))
