@@ -35,16 +35,7 @@ struct ProcessModelTests {
             process.standardError = environment == nil ? FileHandle.nullDevice : errors
             if let environment { process.environment = environment }
             try process.run()
-            // The first line names the port once every worker is ready.
-            var line = Data()
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { throw POSIXError(.EIO) }
-                line.append(chunk)
-            }
-            let text = String(decoding: line, as: UTF8.self)
-            guard let range = text.range(of: "127.0.0.1:"), let port = Int(text[range.upperBound...].prefix { $0.isNumber }) else { throw POSIXError(.EIO) }
-            self.port = port
+            port = try listeningPort(from: output)
             if let configuration {
                 token = configuration.token
                 return

@@ -1,5 +1,6 @@
 import EdgeAuth
 import EdgeAuthHTTP
+import EdgeAuthTesting
 import Foundation
 import Testing
 

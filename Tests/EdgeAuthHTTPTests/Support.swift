@@ -145,10 +145,3 @@ enum RawHTTP {
     }
 }
 
-/// Runs blocking socket work on a thread of its own: blocking a thread of Swift's cooperative
-/// pool (2 on this machine) could starve the tasks the server under test needs to answer.
-func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import EdgeAuthHTTP
 import EdgeAuthMCP
+import EdgeAuthTesting
 import Foundation
 import NIOCore
 import Testing
@@ -29,16 +30,7 @@ import Testing
             process.standardOutput = output
             process.standardError = errors
             try process.run()
-            // The first line names the port once every worker is ready.
-            var line = Data()
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { throw POSIXError(.EIO) }
-                line.append(chunk)
-            }
-            let text = String(decoding: line, as: UTF8.self)
-            guard let range = text.range(of: "127.0.0.1:"), let port = Int(text[range.upperBound...].prefix { $0.isNumber }) else { throw POSIXError(.EIO) }
-            self.port = port
+            port = try listeningPort(from: output)
             var server = ServerConfiguration()
             server.port = port
             issuer = try DevelopmentIssuer.open(directory: directory.appendingPathComponent(".edgeauth").path, server: server, create: false)
@@ -114,12 +106,5 @@ import Testing
         #expect(outcomes.count == 200)
         #expect(outcomes.filter { !$0.0 }.count == 0, "mismatches")
         #expect(Set(outcomes.map(\.1)).count == 2, "both workers answered")
-    }
-}
-
-/// Runs blocking work on a thread of its own, off Swift's cooperative pool.
-func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }

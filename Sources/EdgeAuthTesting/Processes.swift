@@ -1,0 +1,23 @@
+import Foundation
+
+/// Runs blocking work on a thread of its own: blocking a thread of Swift's cooperative pool
+/// (2 on this machine) could starve the tasks a server under test needs to answer.
+public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
+/// The port of a server started as a process (`edgeauth serve`, `MCPServer.run()`), from the
+/// first line it prints once every worker is ready (`… listening on http://127.0.0.1:PORT …`).
+public func listeningPort(from output: Pipe) throws -> Int {
+    var line = Data()
+    while !line.contains(UInt8(ascii: "\n")) {
+        let chunk = output.fileHandleForReading.availableData
+        if chunk.isEmpty { throw POSIXError(.EIO) }
+        line.append(chunk)
+    }
+    let text = String(decoding: line, as: UTF8.self)
+    guard let range = text.range(of: "127.0.0.1:"), let port = Int(text[range.upperBound...].prefix { $0.isNumber }) else { throw POSIXError(.EIO) }
+    return port
+}
