@@ -268,7 +268,8 @@ def has_field(line: str, key: str, value: str) -> bool:
 
 async def test_alice_full_session(server: EdgeAuthServer) -> None:
     async with mcp_client(server, "alice") as client:
-        # mode "auto" probes server/discover (-32601 here) and falls back to initialize.
+        # mode "auto" probes server/discover at 2026-07-28 (400 here: not a version this
+        # server speaks) and falls back to initialize.
         assert client.server_info is not None and client.server_info.name == "edgeauth-demo"
         assert client.protocol_version == LATEST_HANDSHAKE_VERSION
 
