@@ -33,7 +33,11 @@ public final class ServerContext: Sendable {
     /// The client's address: the peer, or for a trusted proxy the last address in
     /// `X-Forwarded-For` that is not itself a trusted proxy.
     public func clientAddress(_ head: HTTPRequestHead, peer: SocketAddress?) -> String {
-        let address = peer?.ipAddress ?? "unknown"
+        clientAddress(head, peerAddress: peer?.ipAddress ?? "unknown")
+    }
+
+    /// The same, from the peer's address as text (formatted once per connection).
+    func clientAddress(_ head: HTTPRequestHead, peerAddress address: String) -> String {
         let trusted = server.rateLimit.trustedProxies
         guard !trusted.isEmpty, trusted.contains(address) else { return address }
         let forwarded = head.headers["X-Forwarded-For"].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
@@ -77,6 +81,8 @@ final class RequestHandler: ChannelDuplexHandler {
     private var received = NIODeadline.now()
     /// The client address of the request being answered (rate limits).
     private var client = ""
+    /// The peer's address, formatted on the connection's first request (`inet_ntop` is not free).
+    private var peerAddress: String?
     /// Bytes read and not decoded yet.
     private var pending = RequestHandler.empty
     private static let empty = ByteBuffer()
@@ -213,7 +219,7 @@ final class RequestHandler: ChannelDuplexHandler {
             route = "preflight"
             return send(preflight(head), for: head, requestID: requestID, channelContext)
         }
-        if context.resource.metadataPaths.contains(path) {
+        if path.hasPrefix("/.well-known/"), context.resource.metadataPaths.contains(path) {
             route = "metadata"
             guard head.method == .GET || head.method == .HEAD else { return send(methodNotAllowed("GET, HEAD, OPTIONS"), for: head, requestID: requestID, channelContext) }
             return send(.json(.ok, context.resource.metadataDocument, headers: [("Cache-Control", "max-age=3600")]), for: head, requestID: requestID, channelContext)
@@ -237,7 +243,12 @@ final class RequestHandler: ChannelDuplexHandler {
             return send(.error(.notFound, "not_found", "no resource at this path"), for: head, requestID: requestID, channelContext)
         }
         route = "protected"
-        let client = context.clientAddress(head, peer: channelContext.remoteAddress)
+        let peer = peerAddress ?? {
+            let formatted = channelContext.remoteAddress?.ipAddress ?? "unknown"
+            peerAddress = formatted
+            return formatted
+        }()
+        let client = context.clientAddress(head, peerAddress: peer)
         if let limiter = context.limiter {
             let limits = server.rateLimit
             // Repeated invalid tokens: refused before they cost a verification.
