@@ -43,8 +43,7 @@ public struct DevelopmentIssuer: Sendable {
             throw ConfigurationError("development key in \(directory): \(error)")
         }
         let resource = server.resourceURL
-        let origin = URL(string: resource).map { resource.dropLast($0.path.count) }.map(String.init) ?? resource
-        return DevelopmentIssuer(directory: directory, key: key, issuer: origin, audience: resource)
+        return DevelopmentIssuer(directory: directory, key: key, issuer: ProtectedResource.origin(of: resource), audience: resource)
     }
 
     /// The verifier configuration that trusts this key (and only it), with a cache in the data directory.

@@ -10,6 +10,8 @@ public struct ProtectedResource: Sendable {
     public let scopesSupported: [String]
     /// Scopes every request to the protected prefix needs.
     public let requiredScopes: [String]
+    /// `scheme://host[:port]` of the resource: where a browser request from the resource's own pages comes from.
+    public let origin: String
     /// The absolute URL of the metadata document (path-inserted form), named in every challenge.
     public let metadataURL: String
     /// The paths the metadata is served at: the path-inserted one and the root one.
@@ -25,9 +27,8 @@ public struct ProtectedResource: Sendable {
         scopesSupported = server.scopesSupported.isEmpty ? server.requiredScopes : server.scopesSupported
         requiredScopes = server.requiredScopes
         // RFC 9728 §3.1: the well-known segment goes between the host and the resource's path.
-        let url = URL(string: resource)
-        let path = url?.path ?? ""
-        let origin = resource.dropLast(path.count)
+        let path = URL(string: resource)?.path ?? ""
+        origin = Self.origin(of: resource)
         metadataURL = origin + Self.wellKnown + path
         metadataPaths = [Self.wellKnown, Self.wellKnown + path]
         var document: [String: JSONValue] = [
@@ -39,6 +40,12 @@ public struct ProtectedResource: Sendable {
         if let name = server.resourceName { document["resource_name"] = .string(name) }
         if let documentation = server.resourceDocumentation { document["resource_documentation"] = .string(documentation) }
         metadataDocument = Array(JSONValue.object(document).jsonText.utf8)
+    }
+
+    /// `scheme://host[:port]` of an absolute URL (the URL itself when it does not parse).
+    public static func origin(of url: String) -> String {
+        guard let path = URL(string: url)?.path else { return url }
+        return String(url.dropLast(path.count))
     }
 
     /// A `WWW-Authenticate` value (RFC 6750 §3): no `error` when the request had no token.

@@ -16,7 +16,6 @@ public struct MCPHandler: ProtectedHandler {
     let catalogue: Registry
     let resource: ProtectedResource
     let allowedOrigins: [String]
-    let resourceOrigin: String
     let store: UserDataStore?
     static let logger = Logger(label: "edgeauth.mcp")
 
@@ -30,13 +29,11 @@ public struct MCPHandler: ProtectedHandler {
         catalogue = server.catalogue
         self.resource = resource
         allowedOrigins = configuration.corsOrigins
-        let url = URL(string: resource.resource)
-        resourceOrigin = String(resource.resource.dropLast(url?.path.count ?? 0))
         store = try server.options.dataDirectory.map { directory throws(CacheError) in try UserDataStore(directory: directory) }
     }
 
     public func respond(to request: ProtectedRequest, identity: Identity) -> ProtectedResponse {
-        if let origin = request.headers.first(name: "Origin"), origin != resourceOrigin, !allowedOrigins.contains("*"), !allowedOrigins.contains(origin) {
+        if let origin = request.headers.first(name: "Origin"), origin != resource.origin, !allowedOrigins.contains("*"), !allowedOrigins.contains(origin) {
             // DNS rebinding protection: a page from another origin must not reach the server.
             return .reply(.json(.forbidden, ["error": "forbidden_origin", "error_description": "requests from this origin are not allowed"]))
         }

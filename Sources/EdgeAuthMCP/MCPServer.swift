@@ -368,10 +368,12 @@ struct Registry: Sendable {
 
     /// One line per decision: who, what, allowed or why not (never the token or arguments).
     static func logAudit(_ event: AuditEvent) {
-        auditLogger.info("\(event.invocation.kind.rawValue) \(event.denial == nil ? "allowed" : "denied")", metadata: [
+        var metadata: Logger.Metadata = [
             "user": "\(event.user)", "issuer": "\(event.issuer)", event.invocation.kind.rawValue: "\(event.invocation.name)",
             "decision": "\(event.denial == nil ? "allow" : "deny")", "request_id": "\(event.requestID)",
-        ].merging(event.denial.map { ["reason": "\($0)"] } ?? [:]) { a, _ in a })
+        ]
+        if let denial = event.denial { metadata["reason"] = "\(denial)" }
+        auditLogger.info("\(event.invocation.kind.rawValue) \(event.denial == nil ? "allowed" : "denied")", metadata: metadata)
     }
 }
 

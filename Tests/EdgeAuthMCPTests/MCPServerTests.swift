@@ -249,6 +249,8 @@ import Testing
         #expect(try await served.post("", token: token, method: .DELETE).status == 405)
         #expect(try await served.post("{}", token: token, headers: [("Origin", "https://evil.example")]).status == 403)
         #expect(try await served.post(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#, token: token, headers: [("Origin", "https://app.example")]).status == 200)
+        // The resource's own origin (http://127.0.0.1 for http://127.0.0.1/mcp) is always allowed.
+        #expect(try await served.post(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#, token: token, headers: [("Origin", "http://127.0.0.1")]).status == 200)
         #expect(try await served.post(String(repeating: " ", count: 2 << 20), token: token).status == 413)
         #expect(try await served.post("{}", token: nil).status == 401)
         // Strings stay strings (the SDK's decoder would turn a data: URL into bytes).

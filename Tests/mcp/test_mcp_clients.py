@@ -502,6 +502,33 @@ async def test_bad_input_over_raw_http(server: EdgeAuthServer) -> None:
         assert (await client.call_tool("whoami", {})).structured_content["id"] == "alice"
 
 
+async def test_initialize_on_one_worker_call_on_another(server: EdgeAuthServer) -> None:
+    # The server keeps no sessions: a client whose initialize was answered by one worker
+    # calls tools answered by the other. `Connection: close` gives every request a new
+    # connection, which the kernel hands to either worker's accept; calls go on (bounded)
+    # until one lands on a worker other than the initialize's.
+    workers: list[tuple[str, str]] = []  # (JSON-RPC method, worker prefix of X-Request-Id)
+
+    async def note(response: httpx2.Response) -> None:
+        body = json.loads(response.request.content or b"{}")
+        if isinstance(body, dict) and "id" in body and (request_id := response.headers.get("x-request-id")):
+            workers.append((body.get("method", ""), request_id.partition("-")[0]))
+
+    async with httpx2.AsyncClient(
+        headers={"Authorization": f"Bearer {server.tokens['alice']}", "Connection": "close"},
+        timeout=HTTP_TIMEOUT,
+        event_hooks={"response": [note]},
+    ) as http:
+        async with Client(streamable_http_client(server.url, http_client=http)) as client:
+            initialized_on = next(worker for method, worker in workers if method == "initialize")
+            for _ in range(100):
+                result = await client.call_tool("whoami", {})
+                assert not result.is_error and result.structured_content["id"] == "alice"
+                if any(method == "tools/call" and worker != initialized_on for method, worker in workers):
+                    break
+    assert any(method == "tools/call" and worker != initialized_on for method, worker in workers), workers
+
+
 async def test_concurrent_users_across_workers(server: EdgeAuthServer) -> None:
     # R6 under load: with 2 workers and 200 concurrent calls, no answer may carry
     # another caller's identity, and notes written anywhere stay with their user.
