@@ -91,6 +91,66 @@ public enum Base64URL {
         return total
     }
 
+    /// Decodes the base64url run that starts at `start` and ends at the first byte
+    /// outside the alphabet (a segment's `.`) or at the end of `input`: one pass
+    /// both finds the segment and decodes it. `output` needs 2 spare bytes after the
+    /// decoded length. Nil when the run's length or its trailing bits are not
+    /// canonical; the caller then classifies the problem on the strict, slower path.
+    @inlinable
+    static func decodeRun(
+        _ input: UnsafeRawBufferPointer, from start: Int, into output: UnsafeMutableRawPointer
+    ) -> (stop: Int, count: Int)? {
+        shiftedTables.withUnsafeBufferPointer { tables -> (stop: Int, count: Int)? in
+            let t = tables.baseAddress!
+            let n = input.count
+            var i = start
+            var o = 0
+            @inline(__always) func group(_ at: Int) -> UInt32 {
+                t[Int(input[at])] | t[256 + Int(input[at + 1])] | t[512 + Int(input[at + 2])] | t[768 + Int(input[at + 3])]
+            }
+            while i + 8 <= n {
+                let a = group(i), b = group(i + 4)
+                if (a | b) & invalid != 0 { break }
+                output.storeBytes(of: ((UInt64(a) << 40) | (UInt64(b) << 16)).bigEndian, toByteOffset: o, as: UInt64.self)
+                i += 8
+                o += 6
+            }
+            // The last characters one at a time, up to the first byte outside the alphabet.
+            var bits: UInt32 = 0
+            var pending = 0
+            while i < n {
+                let value = t[768 + Int(input[i])]
+                if value & invalid != 0 { break }
+                bits = bits << 6 | value
+                pending += 1
+                i += 1
+                if pending == 4 {
+                    output.storeBytes(of: UInt8(truncatingIfNeeded: bits >> 16), toByteOffset: o, as: UInt8.self)
+                    output.storeBytes(of: UInt8(truncatingIfNeeded: bits >> 8), toByteOffset: o + 1, as: UInt8.self)
+                    output.storeBytes(of: UInt8(truncatingIfNeeded: bits), toByteOffset: o + 2, as: UInt8.self)
+                    o += 3
+                    pending = 0
+                    bits = 0
+                }
+            }
+            switch pending {
+            case 0: break
+            case 2:
+                guard bits & 0xF == 0 else { return nil }
+                output.storeBytes(of: UInt8(truncatingIfNeeded: bits >> 4), toByteOffset: o, as: UInt8.self)
+                o += 1
+            case 3:
+                guard bits & 0x3 == 0 else { return nil }
+                output.storeBytes(of: UInt8(truncatingIfNeeded: bits >> 10), toByteOffset: o, as: UInt8.self)
+                output.storeBytes(of: UInt8(truncatingIfNeeded: bits >> 2), toByteOffset: o + 1, as: UInt8.self)
+                o += 2
+            default:
+                return nil
+            }
+            return (i, o)
+        }
+    }
+
     /// Classifies a group that contained a byte outside the alphabet.
     @usableFromInline
     static func invalidByte(_ group: Slice<UnsafeRawBufferPointer>) -> Malformation {

@@ -77,53 +77,25 @@ public struct TokenView {
         guard token.count <= limit else {
             return try body(.failure(.tokenTooLarge(limit: limit)))
         }
-        // Locate the two dots (and make sure there is no third) before touching anything else.
-        let dot = UInt8(ascii: ".")
-        let firstDot = SWAR.firstIndex(of: dot, in: token, from: 0) ?? -1
-        let secondDot = firstDot < 0 ? -1 : SWAR.firstIndex(of: dot, in: token, from: firstDot + 1) ?? -1
-        guard secondDot >= 0, SWAR.firstIndex(of: dot, in: token, from: secondDot + 1) == nil else {
-            if let first = token.first, first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
-                return try body(.failure(.malformed(.jsonSerialization)))
-            }
-            return try body(.failure(.malformed(.segmentCount)))
-        }
-        let headerText = UnsafeRawBufferPointer(rebasing: token[0..<firstDot])
-        let payloadText = UnsafeRawBufferPointer(rebasing: token[(firstDot + 1)..<secondDot])
-        let signatureText = UnsafeRawBufferPointer(rebasing: token[(secondDot + 1)...])
-        if let first = token.first, first == UInt8(ascii: "{") {
-            return try body(.failure(.malformed(.jsonSerialization)))
-        }
-        // An empty signature is reported after the header is read, so `alg: none` gets its own code.
-        guard !headerText.isEmpty, !payloadText.isEmpty else {
-            return try body(.failure(.malformed(.emptySegment)))
-        }
-        guard let headerLength = Base64URL.decodedLength(headerText.count),
-              let payloadLength = Base64URL.decodedLength(payloadText.count),
-              let signatureLength = Base64URL.decodedLength(signatureText.count)
-        else {
-            return try body(.failure(.malformed(classifyLength(headerText, payloadText, signatureText))))
-        }
-        // 8 spare bytes let the base64url decoder finish every segment with wide stores.
-        let scratchBytes = headerLength + payloadLength + signatureLength + 8
+        // Every segment decodes to at most 3/4 of its length; the spare bytes let the
+        // base64url decoder finish a segment with wide stores.
+        let scratchBytes = token.count / 4 * 3 + 16
         let memberLimit = max(limits.json.maxMembers, 1)
         return try withUnsafeTemporaryAllocation(byteCount: scratchBytes, alignment: 8) { (scratch) throws(E) -> R in
+            let segments: Segments
+            switch Segments.decode(token, into: scratch) {
+            case .success(let decoded): segments = decoded
+            case .failure(let reason): return try body(.failure(reason))
+            }
             // The name table only holds the names of the objects open at one time; a small
             // table stays on the stack. If it runs out before the member limit, scan again with
             // a table as large as the limit.
             let result = withUnsafeTemporaryAllocation(of: MemberName.self, capacity: min(memberLimit, stackNameCapacity)) { names in
-                decodeAndScan(
-                    token: token, signingInputEnd: secondDot,
-                    headerText: headerText, payloadText: payloadText, signatureText: signatureText,
-                    scratch: scratch, names: names, limits: limits.json
-                )
+                scan(token: token, segments, names: names, limits: limits.json)
             }
             if case .failure(.malformed(.tooManyMembers)) = result, memberLimit > stackNameCapacity {
                 return try withUnsafeTemporaryAllocation(of: MemberName.self, capacity: memberLimit) { (names) throws(E) -> R in
-                    try body(decodeAndScan(
-                        token: token, signingInputEnd: secondDot,
-                        headerText: headerText, payloadText: payloadText, signatureText: signatureText,
-                        scratch: scratch, names: names, limits: limits.json
-                    ))
+                    try body(scan(token: token, segments, names: names, limits: limits.json))
                 }
             }
             return try body(result)
@@ -135,48 +107,116 @@ public struct TokenView {
     @usableFromInline
     static var stackNameCapacity: Int { 1024 / MemoryLayout<MemberName>.stride }
 
-    /// Malformation for a segment whose length no base64url text can have — or
-    /// an earlier, more telling problem in its bytes.
+    /// The three segments of a compact JWS, decoded into scratch memory.
     @usableFromInline
-    static func classifyLength(_ segments: UnsafeRawBufferPointer...) -> Malformation {
-        for segment in segments {
-            for byte in segment where Base64URL.decodeTable[Int(byte)] == 0xFF {
-                return Base64URL.invalidByte(segment[...])
+    struct Segments {
+        @usableFromInline var header: UnsafeRawBufferPointer
+        @usableFromInline var payload: UnsafeRawBufferPointer
+        @usableFromInline var signature: UnsafeRawBufferPointer
+        /// Where the signing input (`header "." payload`) ends in the token.
+        @usableFromInline var signingInputEnd: Int
+
+        /// Splits and decodes `token` in one pass over it; any irregularity is classified
+        /// by `strictDecode`, which reports the most telling problem.
+        @usableFromInline
+        static func decode(_ token: UnsafeRawBufferPointer, into scratch: UnsafeMutableRawBufferPointer) -> Result<Segments, Reason> {
+            let dot = UInt8(ascii: ".")
+            let base = scratch.baseAddress!
+            guard let header = Base64URL.decodeRun(token, from: 0, into: base),
+                  header.stop > 0, header.stop < token.count, token[header.stop] == dot,
+                  let payload = Base64URL.decodeRun(token, from: header.stop + 1, into: base + header.count),
+                  payload.stop > header.stop + 1, payload.stop < token.count, token[payload.stop] == dot,
+                  let signature = Base64URL.decodeRun(token, from: payload.stop + 1, into: base + header.count + payload.count),
+                  signature.stop == token.count
+            else {
+                return strictDecode(token, into: scratch)
+            }
+            let scratchView = UnsafeRawBufferPointer(scratch)
+            let payloadEnd = header.count + payload.count
+            return .success(Segments(
+                header: UnsafeRawBufferPointer(rebasing: scratchView[0..<header.count]),
+                payload: UnsafeRawBufferPointer(rebasing: scratchView[header.count..<payloadEnd]),
+                signature: UnsafeRawBufferPointer(rebasing: scratchView[payloadEnd..<(payloadEnd + signature.count)]),
+                signingInputEnd: payload.stop
+            ))
+        }
+
+        /// Segment by segment, in the order the rules are checked: the number of segments
+        /// (and JSON serialization), empty segments, lengths, then each segment's encoding.
+        @usableFromInline
+        static func strictDecode(_ token: UnsafeRawBufferPointer, into scratch: UnsafeMutableRawBufferPointer) -> Result<Segments, Reason> {
+            let dot = UInt8(ascii: ".")
+            let firstDot = SWAR.firstIndex(of: dot, in: token, from: 0) ?? -1
+            let secondDot = firstDot < 0 ? -1 : SWAR.firstIndex(of: dot, in: token, from: firstDot + 1) ?? -1
+            guard secondDot >= 0, SWAR.firstIndex(of: dot, in: token, from: secondDot + 1) == nil else {
+                if let first = token.first, first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
+                    return .failure(.malformed(.jsonSerialization))
+                }
+                return .failure(.malformed(.segmentCount))
+            }
+            let headerText = UnsafeRawBufferPointer(rebasing: token[0..<firstDot])
+            let payloadText = UnsafeRawBufferPointer(rebasing: token[(firstDot + 1)..<secondDot])
+            let signatureText = UnsafeRawBufferPointer(rebasing: token[(secondDot + 1)...])
+            if let first = token.first, first == UInt8(ascii: "{") {
+                return .failure(.malformed(.jsonSerialization))
+            }
+            // An empty signature is reported after the header is read, so `alg: none` gets its own code.
+            guard !headerText.isEmpty, !payloadText.isEmpty else {
+                return .failure(.malformed(.emptySegment))
+            }
+            guard Base64URL.decodedLength(headerText.count) != nil,
+                  Base64URL.decodedLength(payloadText.count) != nil,
+                  Base64URL.decodedLength(signatureText.count) != nil
+            else {
+                return .failure(.malformed(classifyLength(headerText, payloadText, signatureText)))
+            }
+            do {
+                let scratchView = UnsafeRawBufferPointer(scratch)
+                let headerCount = try Base64URL.decode(headerText, into: scratch)
+                let payloadCount = try Base64URL.decode(payloadText, into: UnsafeMutableRawBufferPointer(rebasing: scratch[headerCount...]))
+                let payloadEnd = headerCount + payloadCount
+                let signatureCount = try Base64URL.decode(signatureText, into: UnsafeMutableRawBufferPointer(rebasing: scratch[payloadEnd...]))
+                return .success(Segments(
+                    header: UnsafeRawBufferPointer(rebasing: scratchView[0..<headerCount]),
+                    payload: UnsafeRawBufferPointer(rebasing: scratchView[headerCount..<payloadEnd]),
+                    signature: UnsafeRawBufferPointer(rebasing: scratchView[payloadEnd..<(payloadEnd + signatureCount)]),
+                    signingInputEnd: secondDot
+                ))
+            } catch {
+                return .failure(.malformed(error))
             }
         }
-        return .base64Length
+
+        /// Malformation for a segment whose length no base64url text can have — or
+        /// an earlier, more telling problem in its bytes.
+        static func classifyLength(_ segments: UnsafeRawBufferPointer...) -> Malformation {
+            for segment in segments {
+                for byte in segment where Base64URL.decodeTable[Int(byte)] == 0xFF {
+                    return Base64URL.invalidByte(segment[...])
+                }
+            }
+            return .base64Length
+        }
     }
 
+    /// Scans the decoded header and payload and builds the view.
     @usableFromInline
-    static func decodeAndScan(
+    static func scan(
         token: UnsafeRawBufferPointer,
-        signingInputEnd: Int,
-        headerText: UnsafeRawBufferPointer,
-        payloadText: UnsafeRawBufferPointer,
-        signatureText: UnsafeRawBufferPointer,
-        scratch: UnsafeMutableRawBufferPointer,
+        _ segments: Segments,
         names: UnsafeMutableBufferPointer<MemberName>,
         limits: JSONLimits
     ) -> Result<TokenView, Reason> {
         do {
-            var offset = 0
-            let headerCount = try Base64URL.decode(headerText, into: UnsafeMutableRawBufferPointer(rebasing: scratch[offset...]))
-            let header = UnsafeRawBufferPointer(rebasing: scratch[offset..<(offset + headerCount)])
-            offset += headerCount
-            let payloadCount = try Base64URL.decode(payloadText, into: UnsafeMutableRawBufferPointer(rebasing: scratch[offset...]))
-            let payload = UnsafeRawBufferPointer(rebasing: scratch[offset..<(offset + payloadCount)])
-            offset += payloadCount
-            let signatureCount = try Base64URL.decode(signatureText, into: UnsafeMutableRawBufferPointer(rebasing: scratch[offset...]))
-            let signature = UnsafeRawBufferPointer(rebasing: scratch[offset..<(offset + signatureCount)])
-
+            let header = segments.header, payload = segments.payload, signature = segments.signature
             let parsedHeader = try HeaderFields.scan(header, limits: limits, names: names)
             let algorithm: Algorithm
             switch parsedHeader.algorithm(in: header) {
             case .success(let alg): algorithm = alg
             case .failure(let reason): return .failure(reason)
             }
-            if signatureCount == 0 { return .failure(.malformed(.emptySegment)) }
-            if let expected = algorithm.fixedSignatureLength, signatureCount != expected {
+            if signature.isEmpty { return .failure(.malformed(.emptySegment)) }
+            if let expected = algorithm.fixedSignatureLength, signature.count != expected {
                 return .failure(.malformed(.signatureLength))
             }
             let claims: RegisteredClaims
@@ -186,7 +226,7 @@ public struct TokenView {
             }
             return .success(TokenView(
                 token: token,
-                signingInput: UnsafeRawBufferPointer(rebasing: token[0..<signingInputEnd]),
+                signingInput: UnsafeRawBufferPointer(rebasing: token[0..<segments.signingInputEnd]),
                 header: header, payload: payload, signature: signature,
                 algorithm: algorithm, kid: parsedHeader.kid, typ: parsedHeader.typ, claims: claims
             ))

@@ -16,41 +16,116 @@ public enum AudienceRule: Sendable, Hashable {
 }
 
 /// The claims policy applied after the signature verified.
+///
+/// A value type whose settings live in one shared, copy-on-write object: a policy
+/// is copied into closures and handlers on every request, and a copy costs one
+/// reference count instead of one per array and string setting.
 public struct ValidationPolicy: Sendable {
     public var issuers: IssuerRule {
-        didSet { issuerBytes = Self.bytes(issuers) }
+        get { storage.issuers }
+        set { update { $0.issuers = newValue; $0.issuerBytes = Self.bytes(newValue) } }
     }
     public var audiences: AudienceRule {
-        didSet { audienceBytes = Self.bytes(audiences) }
+        get { storage.audiences }
+        set { update { $0.audiences = newValue; $0.audienceBytes = Self.bytes(newValue) } }
     }
     /// Algorithms accepted at all; keys narrow this further.
-    public var algorithms: AlgorithmSet
+    public var algorithms: AlgorithmSet {
+        get { storage.algorithms }
+        set { update { $0.algorithms = newValue } }
+    }
     /// Claims that must be present (registered or not).
-    public var requiredClaims: [String]
+    public var requiredClaims: [String] {
+        get { storage.requiredClaims }
+        set { update { $0.requiredClaims = newValue } }
+    }
     /// Allowed clock skew in seconds for `exp`, `nbf` and `iat` (default 30).
-    public var leeway: Int64
+    public var leeway: Int64 {
+        get { storage.leeway }
+        set { update { $0.leeway = newValue } }
+    }
     /// `exp` must be present (default true).
-    public var requireExpiration: Bool
+    public var requireExpiration: Bool {
+        get { storage.requireExpiration }
+        set { update { $0.requireExpiration = newValue } }
+    }
     /// Reject tokens whose `iat` is older than this many seconds (requires `iat`).
-    public var maxAge: Int64?
+    public var maxAge: Int64? {
+        get { storage.maxAge }
+        set { update { $0.maxAge = newValue } }
+    }
     /// Required `typ` header, compared case-insensitively, `application/` prefix allowed (e.g. `at+jwt`, RFC 9068).
     public var requiredType: String? {
-        didSet { requiredTypeBytes = requiredType.map { Array($0.lowercased().utf8) } }
+        get { storage.requiredType }
+        set { update { $0.requiredType = newValue; $0.requiredTypeBytes = newValue.map { Array($0.lowercased().utf8) } } }
     }
     /// Size limits for tokens.
-    public var limits: TokenLimits
+    public var limits: TokenLimits {
+        get { storage.limits }
+        set { update { $0.limits = newValue } }
+    }
     /// Top-level string claims whose listed values are refused (`claimValueNotAllowed`),
     /// e.g. Supabase's `role`: `anon`, `service_role`.
-    public var refusedClaimValues: [String: [String]] = [:] {
-        didSet { refusedClaimBytes = Self.bytes(refusedClaimValues) }
+    public var refusedClaimValues: [String: [String]] {
+        get { storage.refusedClaimValues }
+        set { update { $0.refusedClaimValues = newValue; $0.refusedClaimBytes = Self.bytes(newValue) } }
     }
 
-    // Pre-encoded UTF-8 for comparisons that do not allocate.
-    @usableFromInline var issuerBytes: [[UInt8]]
-    @usableFromInline var audienceBytes: [[UInt8]]
-    @usableFromInline var requiredTypeBytes: [UInt8]?
-    /// `refusedClaimValues` in name order, as UTF-8, so a check neither sorts nor encodes.
-    @usableFromInline var refusedClaimBytes: [RefusedClaim] = []
+    @usableFromInline var storage: Storage
+
+    /// The settings, and their UTF-8 forms pre-encoded for comparisons that do not allocate.
+    @usableFromInline
+    final class Storage: @unchecked Sendable {
+        var issuers: IssuerRule
+        var audiences: AudienceRule
+        var algorithms: AlgorithmSet
+        var requiredClaims: [String]
+        var leeway: Int64
+        var requireExpiration: Bool
+        var maxAge: Int64?
+        var requiredType: String?
+        var limits: TokenLimits
+        var refusedClaimValues: [String: [String]] = [:]
+        var issuerBytes: [[UInt8]]
+        var audienceBytes: [[UInt8]]
+        var requiredTypeBytes: [UInt8]?
+        /// `refusedClaimValues` in name order, as UTF-8, so a check neither sorts nor encodes.
+        var refusedClaimBytes: [RefusedClaim] = []
+
+        init(
+            issuers: IssuerRule, audiences: AudienceRule, algorithms: AlgorithmSet, requiredClaims: [String],
+            leeway: Int64, requireExpiration: Bool, maxAge: Int64?, requiredType: String?, limits: TokenLimits
+        ) {
+            self.issuers = issuers
+            self.audiences = audiences
+            self.algorithms = algorithms
+            self.requiredClaims = requiredClaims
+            self.leeway = leeway
+            self.requireExpiration = requireExpiration
+            self.maxAge = maxAge
+            self.requiredType = requiredType
+            self.limits = limits
+            self.issuerBytes = ValidationPolicy.bytes(issuers)
+            self.audienceBytes = ValidationPolicy.bytes(audiences)
+            self.requiredTypeBytes = requiredType.map { Array($0.lowercased().utf8) }
+        }
+
+        func copy() -> Storage {
+            let copy = Storage(
+                issuers: issuers, audiences: audiences, algorithms: algorithms, requiredClaims: requiredClaims,
+                leeway: leeway, requireExpiration: requireExpiration, maxAge: maxAge, requiredType: requiredType, limits: limits
+            )
+            copy.refusedClaimValues = refusedClaimValues
+            copy.refusedClaimBytes = refusedClaimBytes
+            return copy
+        }
+    }
+
+    /// Changes the settings, copying them first when another policy value shares them.
+    private mutating func update(_ change: (Storage) -> Void) {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        change(storage)
+    }
 
     @usableFromInline
     struct RefusedClaim: Sendable {
@@ -76,35 +151,26 @@ public struct ValidationPolicy: Sendable {
         requiredType: String? = nil,
         limits: TokenLimits = TokenLimits()
     ) {
-        self.issuers = issuers
-        self.audiences = audiences
-        self.algorithms = algorithms
-        self.requiredClaims = requiredClaims
-        self.leeway = leeway
-        self.requireExpiration = requireExpiration
-        self.maxAge = maxAge
-        self.requiredType = requiredType
-        self.limits = limits
-        self.issuerBytes = Self.bytes(issuers)
-        self.audienceBytes = Self.bytes(audiences)
-        self.requiredTypeBytes = requiredType.map { Array($0.lowercased().utf8) }
+        storage = Storage(
+            issuers: issuers, audiences: audiences, algorithms: algorithms, requiredClaims: requiredClaims,
+            leeway: leeway, requireExpiration: requireExpiration, maxAge: maxAge, requiredType: requiredType, limits: limits
+        )
     }
 
-    private static func bytes(_ rule: IssuerRule) -> [[UInt8]] {
+    fileprivate static func bytes(_ rule: IssuerRule) -> [[UInt8]] {
         if case .exactly(let values) = rule { return values.map { Array($0.utf8) } }
         return []
     }
 
-    private static func bytes(_ rule: AudienceRule) -> [[UInt8]] {
+    fileprivate static func bytes(_ rule: AudienceRule) -> [[UInt8]] {
         if case .anyOf(let values) = rule { return values.map { Array($0.utf8) } }
         return []
     }
 
     /// Header checks that need no key: allowed algorithm and `typ`.
-    @inlinable
     public func checkHeader(_ view: TokenView) -> Reason? {
         guard algorithms.contains(view.algorithm) else { return .algorithmNotAllowed(view.algorithm.name) }
-        if let expected = requiredTypeBytes {
+        if let expected = storage.requiredTypeBytes {
             guard let typ = view.typ, Self.typeMatches(view.header, typ, expected) else {
                 return .wrongType(expected: requiredType ?? "", got: view.typ.map { JSONText.string(view.header, $0) })
             }
@@ -137,7 +203,6 @@ public struct ValidationPolicy: Sendable {
 
     /// Time, issuer, audience and required-claim checks. Does not allocate unless it rejects.
     /// - Parameter now: seconds since the epoch.
-    @inlinable
     public func checkClaims(_ view: TokenView, now: Int64) -> Reason? {
         let claims = view.claims
         if let exp = claims.exp {
@@ -152,12 +217,12 @@ public struct ValidationPolicy: Sendable {
         } else if maxAge != nil {
             return .missingClaim("iat")
         }
-        if case .exactly = issuers {
-            guard let iss = claims.iss, matchesAny(view.payload, iss, issuerBytes) else {
+        if case .exactly = storage.issuers {
+            guard let iss = claims.iss, matchesAny(view.payload, iss, storage.issuerBytes) else {
                 return .wrongIssuer(expected: issuerStrings, got: claims.iss.map { JSONText.string(view.payload, $0) })
             }
         }
-        if case .anyOf = audiences {
+        if case .anyOf = storage.audiences {
             guard let aud = claims.aud, audienceMatches(view.payload, aud) else {
                 return .wrongAudience(expected: audienceStrings, got: Self.audienceValues(view.payload, claims.aud))
             }
@@ -165,7 +230,7 @@ public struct ValidationPolicy: Sendable {
         for name in requiredClaims where !Self.hasClaim(view, name) {
             return .missingClaim(name)
         }
-        if !refusedClaimBytes.isEmpty, let reason = Self.refusedValue(view, refusedClaimBytes) { return reason }
+        if !storage.refusedClaimBytes.isEmpty, let reason = Self.refusedValue(view, storage.refusedClaimBytes) { return reason }
         return nil
     }
 
@@ -217,10 +282,10 @@ public struct ValidationPolicy: Sendable {
 
     @usableFromInline
     func audienceMatches(_ doc: UnsafeRawBufferPointer, _ aud: JSONSlice) -> Bool {
-        if aud.kind == .string { return matchesAny(doc, aud, audienceBytes) }
+        if aud.kind == .string { return matchesAny(doc, aud, storage.audienceBytes) }
         var found = false
         JSONText.forEachElement(doc, aud) { element in
-            found = matchesAny(doc, element, audienceBytes)
+            found = matchesAny(doc, element, storage.audienceBytes)
             return !found
         }
         return found
