@@ -13,13 +13,22 @@ public struct JSONSlice: Sendable, Equatable {
     public var kind: JSONKind
     /// A string whose content contains backslash escapes (compare with `JSONText`).
     public var hasEscapes: Bool
+    /// An array that `JSONScanner` found to hold only strings (fits in the slice's
+    /// padding; false when unknown).
+    @usableFromInline var stringsOnly: Bool
 
     @inlinable
     public init(start: Int, end: Int, kind: JSONKind, hasEscapes: Bool = false) {
+        self.init(start: start, end: end, kind: kind, hasEscapes: hasEscapes, stringsOnly: false)
+    }
+
+    @inlinable
+    init(start: Int, end: Int, kind: JSONKind, hasEscapes: Bool, stringsOnly: Bool) {
         self.storedStart = UInt32(truncatingIfNeeded: start)
         self.storedEnd = UInt32(truncatingIfNeeded: end)
         self.kind = kind
         self.hasEscapes = hasEscapes
+        self.stringsOnly = stringsOnly
     }
 
     @inlinable public var start: Int { Int(storedStart) }
@@ -113,8 +122,8 @@ struct JSONScanner {
             try scanObject(depth: depth + 1) { (_, _) throws(Malformation) in }
             return JSONSlice(start: start, end: pos, kind: .object)
         case UInt8(ascii: "["):
-            try scanArray(depth: depth + 1)
-            return JSONSlice(start: start, end: pos, kind: .array)
+            let stringsOnly = try scanArray(depth: depth + 1)
+            return JSONSlice(start: start, end: pos, kind: .array, hasEscapes: false, stringsOnly: stringsOnly)
         case UInt8(ascii: "\""):
             return try scanString()
         case UInt8(ascii: "t"):
@@ -150,8 +159,8 @@ struct JSONScanner {
     ) throws(Malformation) {
         if depth > maxDepth { throw .nestingTooDeep }
         pos += 1  // "{"
-        let frame = nameCount
-        defer { nameCount = frame }
+        var names = NameSet(frame: nameCount)
+        defer { nameCount = names.frame }
         skipWhitespace()
         if pos < doc.count, doc[pos] == UInt8(ascii: "}") {
             pos += 1
@@ -161,7 +170,7 @@ struct JSONScanner {
             skipWhitespace()
             guard pos < doc.count, doc[pos] == UInt8(ascii: "\"") else { throw .invalidJSON }
             let name = try scanString()
-            try recordName(name, frame: frame)
+            try recordName(name, in: &names)
             skipWhitespace()
             guard pos < doc.count, doc[pos] == UInt8(ascii: ":") else { throw .invalidJSON }
             pos += 1
@@ -181,36 +190,64 @@ struct JSONScanner {
         }
     }
 
+    /// The names of one open object: where its entries start in the name table, and a
+    /// 64-bit filter of the names seen so far, so that most names are known to be new
+    /// without comparing them with every earlier one.
+    @usableFromInline
+    struct NameSet {
+        @usableFromInline let frame: Int
+        @usableFromInline var filter: UInt64 = 0
+        /// A name spelled with escapes has no raw bytes to filter on: once one is
+        /// seen, every later name is compared with all the others.
+        @usableFromInline var sawEscapes = false
+
+        @usableFromInline init(frame: Int) { self.frame = frame }
+    }
+
     /// Rejects a name already used in the open object, then remembers it.
     @usableFromInline
-    mutating func recordName(_ name: JSONSlice, frame: Int) throws(Malformation) {
+    mutating func recordName(_ name: JSONSlice, in set: inout NameSet) throws(Malformation) {
         membersSeen += 1
         guard membersSeen <= maxMembers else { throw .tooManyMembers }
-        var prefix: UInt32 = 0
-        for i in 0..<min(name.count, 4) { prefix |= UInt32(doc[name.start + i]) << (8 * UInt32(i)) }
         let count = UInt32(name.count)
-        for i in frame..<nameCount {
-            let other = names[i]
-            // Raw bytes that differ in length or prefix are different names unless escapes are involved.
-            if !name.hasEscapes, !other.escaped, other.end - other.start != count || other.prefix != prefix { continue }
-            let otherSlice = JSONSlice(start: Int(other.start), end: Int(other.end), kind: .string, hasEscapes: other.escaped)
-            if JSONText.equal(doc, name, otherSlice) { throw .duplicateMember }
+        var prefix: UInt32
+        if name.start + 4 <= doc.count {
+            // One load; bytes past a short name are masked off.
+            prefix = UInt32(littleEndian: doc.loadUnaligned(fromByteOffset: name.start, as: UInt32.self))
+            if count < 4 { prefix &= (1 << (8 * count)) &- 1 }
+        } else {
+            prefix = 0
+            for i in 0..<min(name.count, 4) { prefix |= UInt32(doc[name.start + i]) << (8 * UInt32(i)) }
         }
+        let bit: UInt64 = 1 << (((UInt64(prefix) | UInt64(count) << 32) &* 0x9E37_79B9_7F4A_7C15) >> 58)
+        if name.hasEscapes { set.sawEscapes = true }
+        if set.filter & bit != 0 || set.sawEscapes {
+            for i in set.frame..<nameCount {
+                let other = names[i]
+                // Raw bytes that differ in length or prefix are different names unless escapes are involved.
+                if !name.hasEscapes, !other.escaped, other.end - other.start != count || other.prefix != prefix { continue }
+                let otherSlice = JSONSlice(start: Int(other.start), end: Int(other.end), kind: .string, hasEscapes: other.escaped)
+                if JSONText.equal(doc, name, otherSlice) { throw .duplicateMember }
+            }
+        }
+        set.filter |= bit
         names[nameCount] = MemberName(start: UInt32(name.start), end: UInt32(name.end), prefix: prefix, escaped: name.hasEscapes)
         nameCount += 1
     }
 
+    /// - Returns: whether every element is a string.
     @usableFromInline
-    mutating func scanArray(depth: Int) throws(Malformation) {
+    mutating func scanArray(depth: Int) throws(Malformation) -> Bool {
         if depth > maxDepth { throw .nestingTooDeep }
         pos += 1  // "["
         skipWhitespace()
         if pos < doc.count, doc[pos] == UInt8(ascii: "]") {
             pos += 1
-            return
+            return true
         }
+        var stringsOnly = true
         while true {
-            _ = try scanValue(depth: depth)
+            if try scanValue(depth: depth).kind != .string { stringsOnly = false }
             skipWhitespace()
             guard pos < doc.count else { throw .invalidJSON }
             if doc[pos] == UInt8(ascii: ",") {
@@ -219,7 +256,7 @@ struct JSONScanner {
             }
             if doc[pos] == UInt8(ascii: "]") {
                 pos += 1
-                return
+                return stringsOnly
             }
             throw .invalidJSON
         }
@@ -228,38 +265,40 @@ struct JSONScanner {
     /// Scans a string starting at its opening quote; validates escapes and UTF-8.
     @usableFromInline
     mutating func scanString() throws(Malformation) -> JSONSlice {
-        pos += 1  // opening quote
-        let start = pos
+        let start = pos + 1  // after the opening quote
+        var p = start
         var escaped = false
         let n = doc.count
         while true {
             // Plain ASCII eight bytes at a time, landing on the first byte that needs a look.
-            while pos + 8 <= n {
-                let mask = SWAR.stringSpecialMask(UInt64(littleEndian: doc.loadUnaligned(fromByteOffset: pos, as: UInt64.self)))
+            while p + 8 <= n {
+                let mask = SWAR.stringSpecialMask(UInt64(littleEndian: doc.loadUnaligned(fromByteOffset: p, as: UInt64.self)))
                 if mask != 0 {
-                    pos += SWAR.firstMarked(mask)
+                    p += SWAR.firstMarked(mask)
                     break
                 }
-                pos += 8
+                p += 8
             }
-            guard pos < n else { throw .invalidJSON }
-            let byte = doc[pos]
+            guard p < n else { throw .invalidJSON }
+            let byte = doc[p]
             if byte == UInt8(ascii: "\"") {
-                let slice = JSONSlice(start: start, end: pos, kind: .string, hasEscapes: escaped)
-                pos += 1
-                return slice
+                pos = p + 1
+                return JSONSlice(start: start, end: p, kind: .string, hasEscapes: escaped)
             }
+            if byte < 0x80, byte >= 0x20, byte != UInt8(ascii: "\\") {
+                p += 1  // within the last 7 bytes
+                continue
+            }
+            pos = p
             if byte == UInt8(ascii: "\\") {
                 escaped = true
                 try scanEscape()
-                continue
+            } else if byte < 0x20 {
+                throw .invalidJSON
+            } else {
+                try scanUTF8Sequence(lead: byte)
             }
-            if byte < 0x20 { throw .invalidJSON }
-            if byte < 0x80 {
-                pos += 1  // within the last 7 bytes
-                continue
-            }
-            try scanUTF8Sequence(lead: byte)
+            p = pos
         }
     }
 

@@ -318,10 +318,15 @@ struct HeaderFields {
         // Up to 8 bytes of the unescaped name, packed: every implemented name is 5 bytes.
         var packed: UInt64 = 0
         var length = 0
-        var bytes = JSONText.UnescapedBytes(doc: header, slice: alg)
-        while let byte = bytes.next() {
-            if length < 8 { packed |= UInt64(byte) << (8 * UInt64(length)) }
-            length += 1
+        if alg.hasEscapes {
+            var bytes = JSONText.UnescapedBytes(doc: header, slice: alg)
+            while let byte = bytes.next() {
+                if length < 8 { packed |= UInt64(byte) << (8 * UInt64(length)) }
+                length += 1
+            }
+        } else {
+            length = alg.count
+            for i in 0..<min(length, 8) { packed |= UInt64(header[alg.start + i]) << (8 * UInt64(i)) }
         }
         if JSONText.equalIgnoringASCIICase(header, alg, "none") { return .failure(.unsecured) }
         if let b64, header[b64.start] == UInt8(ascii: "f") { return .failure(.malformed(.unencodedPayload)) }
@@ -435,12 +440,7 @@ enum ClaimScanner {
             switch aud.kind {
             case .string: break
             case .array:
-                var allStrings = true
-                JSONText.forEachElement(payload, aud) { element in
-                    allStrings = element.kind == .string
-                    return allStrings
-                }
-                if !allStrings { return .invalidClaim("aud") }
+                if !aud.stringsOnly { return .invalidClaim("aud") }
             default: return .invalidClaim("aud")
             }
         }

@@ -131,3 +131,92 @@ struct NameTableTests {
         #expect(throws: Reason.malformed(.tooManyMembers)) { try parse(payload: object(names), maxMembers: 150).get() }
     }
 }
+
+@Suite("Duplicate member names, with the name filter")
+struct DuplicateNameTests {
+    func parse(_ payload: String) -> Result<Int, Reason> { NameTableTests().parse(payload: payload) }
+
+    @Test("a repeated name is found wherever the two copies are, for names of 1 to 9 bytes")
+    func everyPosition() throws {
+        for length in 1...9 {
+            let names = (0..<24).map { String(repeating: "n", count: length - 1) + String(UnicodeScalar(UInt8(65 + $0))) }
+            #expect(try parse(NameTableTests().object(names)).get() == 24)
+            for first in stride(from: 0, to: 24, by: 5) {
+                for second in (first + 1)..<24 {
+                    var repeated = names
+                    repeated[second] = names[first]
+                    #expect(throws: Reason.malformed(.duplicateMember), "length \(length), \(first) and \(second)") {
+                        try parse(NameTableTests().object(repeated)).get()
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("names spelled with escapes match raw names before and after them")
+    func escapes() throws {
+        #expect(throws: Reason.malformed(.duplicateMember)) { try parse(#"{"exp":1,"b":2,"\u0065xp":3}"#).get() }
+        #expect(throws: Reason.malformed(.duplicateMember)) { try parse(#"{"\u0065xp":1,"b":2,"exp":3}"#).get() }
+        #expect(throws: Reason.malformed(.duplicateMember)) { try parse(#"{"\u0065xp":1,"e\u0078p":3}"#).get() }
+        #expect(try parse(#"{"\u0065xp":1,"b":2,"expx":3,"ex":4}"#).get() == 4)
+    }
+
+    @Test("names that share a prefix and length but differ later, and the same name in different objects, are not duplicates")
+    func nearMisses() throws {
+        #expect(try parse(#"{"abcdX":1,"abcdY":2,"o":{"abcdX":1},"p":{"abcdX":{"abcdX":1}}}"#).get() == 4)
+        #expect(throws: Reason.malformed(.duplicateMember)) { try parse(#"{"o":{"k":1,"a":2,"k":3}}"#).get() }
+    }
+}
+
+@Suite("Segment decoding")
+struct SegmentDecodingTests {
+    /// The reason `TokenView.parse` gives, or nil when it accepts.
+    func reason(_ token: String) -> Reason? {
+        Array(token.utf8).withUnsafeBytes { raw in
+            TokenView.parse(raw) { result -> Reason? in
+                if case .failure(let reason) = result { return reason }
+                return nil
+            }
+        }
+    }
+
+    @Test("every split point of a valid token's text is found, and every segment length decodes the same bytes")
+    func lengths() throws {
+        for payloadLength in 0..<40 {
+            let payload = #"{"exp":1,"x":""# + String(repeating: "y", count: payloadLength) + #""}"#
+            for signatureLength in [16, 17, 31, 64, 65] {
+                let signature = (0..<signatureLength).map { UInt8(truncatingIfNeeded: $0 * 37) }
+                let token = Base64URL.encode(Array(#"{"alg":"RS256"}"#.utf8)) + "." + Base64URL.encode(Array(payload.utf8)) + "." + Base64URL.encode(signature)
+                let decoded: ([UInt8], [UInt8], [UInt8], Int)? = Array(token.utf8).withUnsafeBytes { raw in
+                    TokenView.parse(raw) { result in
+                        guard case .success(let view) = result else { return nil }
+                        return (Array(view.header), Array(view.payload), Array(view.signature), view.signingInput.count)
+                    }
+                }
+                let view = try #require(decoded, "payload \(payloadLength), signature \(signatureLength)")
+                #expect(view.0 == Array(#"{"alg":"RS256"}"#.utf8))
+                #expect(view.1 == Array(payload.utf8))
+                #expect(view.2 == signature)
+                #expect(view.3 == token.utf8.count - 1 - Base64URL.encode(signature).utf8.count)
+            }
+        }
+    }
+
+    @Test("a problem anywhere in a segment gets the code the strict rules give it")
+    func problems() {
+        let header = Base64URL.encode(Array(#"{"alg":"HS256"}"#.utf8))
+        let payload = Base64URL.encode(Array(#"{"exp":1}"#.utf8))
+        let signature = Base64URL.encode([UInt8](repeating: 7, count: 32))
+        #expect(reason(header + "." + payload) == .malformed(.segmentCount))
+        #expect(reason(header + "." + payload + "." + signature + ".") == .malformed(.segmentCount))
+        #expect(reason(header + ".." + signature) == .malformed(.emptySegment))
+        #expect(reason("." + payload + "." + signature) == .malformed(.emptySegment))
+        #expect(reason(header + "." + payload + "." + signature + "=") == .malformed(.base64Padding))
+        #expect(reason(header + "." + payload + " ." + signature) == .malformed(.whitespace))
+        #expect(reason(header + "." + payload + "+." + signature) == .malformed(.base64Alphabet))
+        // "Ag" carries bits beyond its one byte in "g": not the canonical encoding of 0x02.
+        #expect(reason(header + "." + payload + "." + signature.dropLast(2) + "Ah") == .malformed(.base64NonCanonical))
+        #expect(reason(header + "." + payload + "é." + signature) == .malformed(.base64Alphabet))
+        #expect(reason(header + "." + payload + "." + signature) == nil)
+    }
+}
