@@ -75,22 +75,39 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
 
     /// Maps `payload` (a validated JSON document) through `sources`.
     package static func make(payload: UnsafeRawBufferPointer, sources: IdentitySources) -> IdentityStorage {
-        var counter = CountingSink()
-        let listEnds = walk(payload, sources, &counter)
-        let tableOffset = payload.count
-        let stringsOffset = tableOffset + counter.entries * 8
-        let header = IdentityHeader(
-            byteCount: stringsOffset + counter.bytes, payloadCount: payload.count, entryCount: counter.entries,
-            listEnds: listEnds, expiresAt: sources.expiresAt, issuedAt: sources.issuedAt,
-            signatureVerified: sources.signatureVerified
-        )
-        let storage = unsafeDowncast(create(minimumCapacity: header.byteCount) { _ in header }, to: IdentityStorage.self)
-        storage.withUnsafeMutablePointerToElements { base in
-            if let source = payload.baseAddress { base.update(from: source.assumingMemoryBound(to: UInt8.self), count: payload.count) }
-            var writer = WritingSink(base: base, table: tableOffset, cursor: stringsOffset)
-            _ = walk(payload, sources, &writer)
+        // One walk plans the entries; when each is a plain run of the payload (no escapes,
+        // no prefixes, a bounded number of entries: the usual token) the plan is copied out
+        // directly. Otherwise a second walk writes the entries it counted.
+        withUnsafeTemporaryAllocation(of: PlanningSink.Run.self, capacity: PlanningSink.capacity) { runs in
+            var planner = PlanningSink(doc: payload, runs: runs)
+            let listEnds = walk(payload, sources, &planner)
+            let tableOffset = payload.count
+            let stringsOffset = tableOffset + planner.entries * 8
+            let header = IdentityHeader(
+                byteCount: stringsOffset + planner.bytes, payloadCount: payload.count, entryCount: planner.entries,
+                listEnds: listEnds, expiresAt: sources.expiresAt, issuedAt: sources.issuedAt,
+                signatureVerified: sources.signatureVerified
+            )
+            let storage = unsafeDowncast(create(minimumCapacity: header.byteCount) { _ in header }, to: IdentityStorage.self)
+            storage.withUnsafeMutablePointerToElements { base in
+                if let source = payload.baseAddress { base.update(from: source.assumingMemoryBound(to: UInt8.self), count: payload.count) }
+                var writer = WritingSink(base: base, table: tableOffset, cursor: stringsOffset)
+                if planner.isPlain {
+                    for run in runs.prefix(planner.entries) {
+                        if run.offset == absent {
+                            writer.absent()
+                        } else {
+                            writer.begin()
+                            writer.append(UnsafeRawBufferPointer(rebasing: payload[Int(run.offset)..<Int(run.offset + run.length)]))
+                            writer.end()
+                        }
+                    }
+                } else {
+                    _ = walk(payload, sources, &writer)
+                }
+            }
+            return storage
         }
-        return storage
     }
 
     // MARK: Reading
@@ -337,18 +354,64 @@ private protocol EntrySink {
     mutating func end()
 }
 
-private struct CountingSink: EntrySink {
+/// Counts the entries and their bytes, and records each entry that is one run of the
+/// payload's bytes; `isPlain` stays true while every entry so far is such a run.
+private struct PlanningSink: EntrySink {
+    struct Run {
+        /// Offset in the payload, or `IdentityStorage.absent`.
+        var offset: UInt32
+        var length: UInt32
+    }
+
+    static let capacity = 64
+
+    let doc: UnsafeRawBufferPointer
+    let runs: UnsafeMutableBufferPointer<Run>
     var entries = 0
     /// String bytes including one NUL per entry.
     var bytes = 0
+    var isPlain = true
+    private var run = Run(offset: 0, length: 0)
+    private var pieces = 0
 
-    mutating func absent() { entries += 1 }
-    mutating func begin() {}
-    mutating func append(_ byte: UInt8) { bytes += 1 }
-    mutating func append(_ bytes: UnsafeRawBufferPointer) { self.bytes += bytes.count }
-    mutating func end() {
-        entries += 1
+    init(doc: UnsafeRawBufferPointer, runs: UnsafeMutableBufferPointer<Run>) {
+        self.doc = doc
+        self.runs = runs
+    }
+
+    mutating func absent() {
+        record(Run(offset: IdentityStorage.absent, length: 0))
+    }
+
+    mutating func begin() { pieces = 0 }
+
+    mutating func append(_ byte: UInt8) {
         bytes += 1
+        isPlain = false
+    }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes += bytes.count
+        pieces += 1
+        // A run of the payload itself (not a prefix from the mapping), and the entry's only piece.
+        guard pieces == 1, let start = bytes.baseAddress, let docStart = doc.baseAddress,
+              start >= docStart, start + bytes.count <= docStart + doc.count
+        else {
+            isPlain = false
+            return
+        }
+        run = Run(offset: UInt32(start - docStart), length: UInt32(bytes.count))
+    }
+
+    mutating func end() {
+        if pieces == 0 { run = Run(offset: 0, length: 0) }
+        record(run)
+        bytes += 1
+    }
+
+    private mutating func record(_ entry: Run) {
+        if entries < runs.count { runs[entries] = entry } else { isPlain = false }
+        entries += 1
     }
 }
 

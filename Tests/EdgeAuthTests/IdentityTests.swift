@@ -66,6 +66,20 @@ struct IdentityStorageTests {
         #expect(identity.hasAudience(f.audience))
     }
 
+    @Test("lists longer than the planned entries, empty strings and plain values read back whole")
+    func manyEntries() throws {
+        let roles = (0..<150).map { "role-\($0)" }
+        let payload = #"{"sub":"","iss":"i","roles":["# + roles.map { "\"\($0)\"" }.joined(separator: ",")
+            + #"],"permissions":["","p"],"scope":"a b c","exp":1}"#
+        let identity = try Identity(standardClaimsOfPayload: Array(payload.utf8))
+        #expect(identity.roles == roles)
+        #expect(identity.permissions == ["", "p"])
+        #expect(identity.scopes == ["a", "b", "c"])
+        #expect(identity.id == "" && identity.issuer == "i" && identity.email == nil)
+        let short = try Identity(standardClaimsOfPayload: Array(#"{"sub":"s","roles":["","r"],"permissions":"p","exp":1}"#.utf8))
+        #expect(short.roles == ["", "r"] && short.permissions == ["p"] && short.id == "s")
+    }
+
     @Test("an identity built from values reads back the same values")
     func fromValues() throws {
         let identity = Identity(
