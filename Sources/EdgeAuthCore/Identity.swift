@@ -141,11 +141,9 @@ public struct Identity: @unchecked Sendable, Hashable {
             let limits = JSONLimits()
             return withUnsafeTemporaryAllocation(of: MemberName.self, capacity: limits.maxMembers) { names in
                 do throws(Malformation) {
-                    switch try ClaimScanner.scan(doc, limits: limits, names: names) {
-                    case .failure(let reason): return .failure(reason)
-                    case .success(let claims):
-                        return .success(Identity(standardClaimsOf: doc, claims: claims, signatureVerified: signatureVerified))
-                    }
+                    var claims = RegisteredClaims()
+                    if let reason = try ClaimScanner.scan(doc, into: &claims, limits: limits, names: names) { return .failure(reason) }
+                    return .success(Identity(standardClaimsOf: doc, claims: claims, signatureVerified: signatureVerified))
                 } catch {
                     return .failure(.malformed(error))
                 }

@@ -219,11 +219,8 @@ public struct TokenView {
             if let expected = algorithm.fixedSignatureLength, signature.count != expected {
                 return .failure(.malformed(.signatureLength))
             }
-            let claims: RegisteredClaims
-            switch try ClaimScanner.scan(payload, limits: limits, names: names) {
-            case .success(let c): claims = c
-            case .failure(let reason): return .failure(reason)
-            }
+            var claims = RegisteredClaims()
+            if let reason = try ClaimScanner.scan(payload, into: &claims, limits: limits, names: names) { return .failure(reason) }
             return .success(TokenView(
                 token: token,
                 signingInput: UnsafeRawBufferPointer(rebasing: token[0..<segments.signingInputEnd]),
@@ -355,11 +352,12 @@ struct HeaderFields {
 /// Reads the registered claims of a payload in one validating pass.
 @usableFromInline
 enum ClaimScanner {
+    /// Fills `claims`; returns the reason when a registered claim has the wrong type.
     @usableFromInline
     static func scan(
-        _ payload: UnsafeRawBufferPointer, limits: JSONLimits, names: UnsafeMutableBufferPointer<MemberName>
-    ) throws(Malformation) -> Result<RegisteredClaims, Reason> {
-        var claims = RegisteredClaims()
+        _ payload: UnsafeRawBufferPointer, into claims: inout RegisteredClaims,
+        limits: JSONLimits, names: UnsafeMutableBufferPointer<MemberName>
+    ) throws(Malformation) -> Reason? {
         var exp: JSONSlice?
         var nbf: JSONSlice?
         var iat: JSONSlice?
@@ -396,8 +394,7 @@ enum ClaimScanner {
                 if name.hasEscapes { try rescanEscapedName(payload, name, value, &claims, &exp, &nbf, &iat) }
             }
         }
-        if let reason = checkTypes(payload, &claims, exp: exp, nbf: nbf, iat: iat) { return .failure(reason) }
-        return .success(claims)
+        return checkTypes(payload, &claims, exp: exp, nbf: nbf, iat: iat)
     }
 
     @usableFromInline

@@ -204,27 +204,26 @@ public struct ValidationPolicy: Sendable {
     /// Time, issuer, audience and required-claim checks. Does not allocate unless it rejects.
     /// - Parameter now: seconds since the epoch.
     public func checkClaims(_ view: TokenView, now: Int64) -> Reason? {
-        let claims = view.claims
-        if let exp = claims.exp {
+        if let exp = view.claims.exp {
             if now - leeway >= exp { return .expired(expiredAt: exp, now: now) }
         } else if requireExpiration {
             return .missingClaim("exp")
         }
-        if let nbf = claims.nbf, now + leeway < nbf { return .notYetValid(notBefore: nbf, now: now) }
-        if let iat = claims.iat {
+        if let nbf = view.claims.nbf, now + leeway < nbf { return .notYetValid(notBefore: nbf, now: now) }
+        if let iat = view.claims.iat {
             if now + leeway < iat { return .issuedInFuture(issuedAt: iat, now: now) }
             if let maxAge, now - leeway - iat > maxAge { return .tooOld(issuedAt: iat, maxAge: maxAge) }
         } else if maxAge != nil {
             return .missingClaim("iat")
         }
         if case .exactly = storage.issuers {
-            guard let iss = claims.iss, matchesAny(view.payload, iss, storage.issuerBytes) else {
-                return .wrongIssuer(expected: issuerStrings, got: claims.iss.map { JSONText.string(view.payload, $0) })
+            guard let iss = view.claims.iss, matchesAny(view.payload, iss, storage.issuerBytes) else {
+                return .wrongIssuer(expected: issuerStrings, got: view.claims.iss.map { JSONText.string(view.payload, $0) })
             }
         }
         if case .anyOf = storage.audiences {
-            guard let aud = claims.aud, audienceMatches(view.payload, aud) else {
-                return .wrongAudience(expected: audienceStrings, got: Self.audienceValues(view.payload, claims.aud))
+            guard let aud = view.claims.aud, audienceMatches(view.payload, aud) else {
+                return .wrongAudience(expected: audienceStrings, got: Self.audienceValues(view.payload, view.claims.aud))
             }
         }
         for name in requiredClaims where !Self.hasClaim(view, name) {
