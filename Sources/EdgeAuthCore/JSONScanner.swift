@@ -68,6 +68,9 @@ struct MemberName {
 @usableFromInline
 struct JSONScanner {
     @usableFromInline let doc: UnsafeRawBufferPointer
+    /// `doc`'s bytes and length, held apart so that reads need no optional unwrapping.
+    @usableFromInline let base: UnsafeRawPointer
+    @usableFromInline let count: Int
     @usableFromInline var pos: Int = 0
     @usableFromInline let maxDepth: Int
     @usableFromInline let maxMembers: Int
@@ -78,11 +81,17 @@ struct JSONScanner {
     @usableFromInline
     init(doc: UnsafeRawBufferPointer, limits: JSONLimits, names: UnsafeMutableBufferPointer<MemberName>) {
         self.doc = doc
+        // An empty document has no address; any valid one does (`count` is 0, nothing is read).
+        self.base = doc.baseAddress ?? UnsafeRawPointer(("" as StaticString).utf8Start)
+        self.count = doc.count
         self.maxDepth = limits.maxDepth
         // The name buffer is never smaller than the limit, so the limit is what binds.
         self.maxMembers = min(limits.maxMembers, names.count)
         self.names = names
     }
+
+    @inline(__always) @usableFromInline
+    func byte(_ offset: Int) -> UInt8 { base.load(fromByteOffset: offset, as: UInt8.self) }
 
     /// Scans a document that must be exactly one JSON object, calling `onMember`
     /// for each top-level member with its name and value.
@@ -93,20 +102,20 @@ struct JSONScanner {
         _ onMember: (JSONSlice, JSONSlice) throws(Malformation) -> Void
     ) throws(Malformation) {
         skipWhitespace()
-        guard pos < doc.count, doc[pos] == UInt8(ascii: "{") else {
+        guard pos < count, byte(pos) == UInt8(ascii: "{") else {
             // Distinguish "valid JSON but not an object" from "not JSON": both reject.
             throw notObject
         }
         try scanObject(depth: 1, onMember)
         skipWhitespace()
-        if pos != doc.count { throw .invalidJSON }
+        if pos != count { throw .invalidJSON }
     }
 
     @inline(__always) @usableFromInline
     mutating func skipWhitespace() {
-        while pos < doc.count {
-            switch doc[pos] {
-            case 0x20, 0x09, 0x0A, 0x0D: pos += 1
+        while pos < count {
+            switch byte(pos) {
+            case 0x20, 0x09, 0x0A, 0x0D: pos &+= 1
             default: return
             }
         }
@@ -115,9 +124,9 @@ struct JSONScanner {
     @usableFromInline
     mutating func scanValue(depth: Int) throws(Malformation) -> JSONSlice {
         skipWhitespace()
-        guard pos < doc.count else { throw .invalidJSON }
+        guard pos < count else { throw .invalidJSON }
         let start = pos
-        switch doc[pos] {
+        switch byte(pos) {
         case UInt8(ascii: "{"):
             try scanObject(depth: depth + 1) { (_, _) throws(Malformation) in }
             return JSONSlice(start: start, end: pos, kind: .object)
@@ -146,10 +155,10 @@ struct JSONScanner {
     @usableFromInline
     mutating func expectLiteral(_ literal: StaticString) throws(Malformation) {
         let n = literal.utf8CodeUnitCount
-        guard pos + n <= doc.count else { throw .invalidJSON }
+        guard pos &+ n <= count else { throw .invalidJSON }
         let p = literal.utf8Start
-        for i in 0..<n where doc[pos + i] != p[i] { throw .invalidJSON }
-        pos += n
+        for i in 0..<n where byte(pos + i) != p[i] { throw .invalidJSON }
+        pos &+= n
     }
 
     @usableFromInline
@@ -158,32 +167,32 @@ struct JSONScanner {
         _ onMember: (JSONSlice, JSONSlice) throws(Malformation) -> Void
     ) throws(Malformation) {
         if depth > maxDepth { throw .nestingTooDeep }
-        pos += 1  // "{"
+        pos &+= 1  // "{"
         var names = NameSet(frame: nameCount)
         defer { nameCount = names.frame }
         skipWhitespace()
-        if pos < doc.count, doc[pos] == UInt8(ascii: "}") {
-            pos += 1
+        if pos < count, byte(pos) == UInt8(ascii: "}") {
+            pos &+= 1
             return
         }
         while true {
             skipWhitespace()
-            guard pos < doc.count, doc[pos] == UInt8(ascii: "\"") else { throw .invalidJSON }
+            guard pos < count, byte(pos) == UInt8(ascii: "\"") else { throw .invalidJSON }
             let name = try scanString()
             try recordName(name, in: &names)
             skipWhitespace()
-            guard pos < doc.count, doc[pos] == UInt8(ascii: ":") else { throw .invalidJSON }
-            pos += 1
+            guard pos < count, byte(pos) == UInt8(ascii: ":") else { throw .invalidJSON }
+            pos &+= 1
             let value = try scanValue(depth: depth)
             try onMember(name, value)
             skipWhitespace()
-            guard pos < doc.count else { throw .invalidJSON }
-            if doc[pos] == UInt8(ascii: ",") {
-                pos += 1
+            guard pos < count else { throw .invalidJSON }
+            if byte(pos) == UInt8(ascii: ",") {
+                pos &+= 1
                 continue
             }
-            if doc[pos] == UInt8(ascii: "}") {
-                pos += 1
+            if byte(pos) == UInt8(ascii: "}") {
+                pos &+= 1
                 return
             }
             throw .invalidJSON
@@ -211,51 +220,59 @@ struct JSONScanner {
         guard membersSeen <= maxMembers else { throw .tooManyMembers }
         let count = UInt32(name.count)
         var prefix: UInt32
-        if name.start + 4 <= doc.count {
+        if name.start + 4 <= count {
             // One load; bytes past a short name are masked off.
-            prefix = UInt32(littleEndian: doc.loadUnaligned(fromByteOffset: name.start, as: UInt32.self))
+            prefix = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: name.start, as: UInt32.self))
             if count < 4 { prefix &= (1 << (8 * count)) &- 1 }
         } else {
             prefix = 0
-            for i in 0..<min(name.count, 4) { prefix |= UInt32(doc[name.start + i]) << (8 * UInt32(i)) }
+            for i in 0..<min(name.count, 4) { prefix |= UInt32(byte(name.start + i)) << (8 * UInt32(i)) }
         }
         let bit: UInt64 = 1 << (((UInt64(prefix) | UInt64(count) << 32) &* 0x9E37_79B9_7F4A_7C15) >> 58)
         if name.hasEscapes { set.sawEscapes = true }
         if set.filter & bit != 0 || set.sawEscapes {
-            for i in set.frame..<nameCount {
-                let other = names[i]
-                // Raw bytes that differ in length or prefix are different names unless escapes are involved.
-                if !name.hasEscapes, !other.escaped, other.end - other.start != count || other.prefix != prefix { continue }
-                let otherSlice = JSONSlice(start: Int(other.start), end: Int(other.end), kind: .string, hasEscapes: other.escaped)
-                if JSONText.equal(doc, name, otherSlice) { throw .duplicateMember }
-            }
+            try checkNotRepeated(name, prefix: prefix, since: set.frame)
         }
         set.filter |= bit
         names[nameCount] = MemberName(start: UInt32(name.start), end: UInt32(name.end), prefix: prefix, escaped: name.hasEscapes)
         nameCount += 1
     }
 
+    /// Compares `name` with every name of the open object (kept out of line: the
+    /// filter makes it rare, and its loop would burden the common path's registers).
+    @inline(never) @usableFromInline
+    func checkNotRepeated(_ name: JSONSlice, prefix: UInt32, since frame: Int) throws(Malformation) {
+        let count = UInt32(name.count)
+        for i in frame..<nameCount {
+            let other = names[i]
+            // Raw bytes that differ in length or prefix are different names unless escapes are involved.
+            if !name.hasEscapes, !other.escaped, other.end - other.start != count || other.prefix != prefix { continue }
+            let otherSlice = JSONSlice(start: Int(other.start), end: Int(other.end), kind: .string, hasEscapes: other.escaped)
+            if JSONText.equal(doc, name, otherSlice) { throw .duplicateMember }
+        }
+    }
+
     /// - Returns: whether every element is a string.
     @usableFromInline
     mutating func scanArray(depth: Int) throws(Malformation) -> Bool {
         if depth > maxDepth { throw .nestingTooDeep }
-        pos += 1  // "["
+        pos &+= 1  // "["
         skipWhitespace()
-        if pos < doc.count, doc[pos] == UInt8(ascii: "]") {
-            pos += 1
+        if pos < count, byte(pos) == UInt8(ascii: "]") {
+            pos &+= 1
             return true
         }
         var stringsOnly = true
         while true {
             if try scanValue(depth: depth).kind != .string { stringsOnly = false }
             skipWhitespace()
-            guard pos < doc.count else { throw .invalidJSON }
-            if doc[pos] == UInt8(ascii: ",") {
-                pos += 1
+            guard pos < count else { throw .invalidJSON }
+            if byte(pos) == UInt8(ascii: ",") {
+                pos &+= 1
                 continue
             }
-            if doc[pos] == UInt8(ascii: "]") {
-                pos += 1
+            if byte(pos) == UInt8(ascii: "]") {
+                pos &+= 1
                 return stringsOnly
             }
             throw .invalidJSON
@@ -268,25 +285,25 @@ struct JSONScanner {
         let start = pos + 1  // after the opening quote
         var p = start
         var escaped = false
-        let n = doc.count
+        let n = count
         while true {
             // Plain ASCII eight bytes at a time, landing on the first byte that needs a look.
-            while p + 8 <= n {
-                let mask = SWAR.stringSpecialMask(UInt64(littleEndian: doc.loadUnaligned(fromByteOffset: p, as: UInt64.self)))
+            while p &+ 8 <= n {
+                let mask = SWAR.stringSpecialMask(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: p, as: UInt64.self)))
                 if mask != 0 {
-                    p += SWAR.firstMarked(mask)
+                    p &+= SWAR.firstMarked(mask)
                     break
                 }
-                p += 8
+                p &+= 8
             }
             guard p < n else { throw .invalidJSON }
-            let byte = doc[p]
+            let byte = byte(p)
             if byte == UInt8(ascii: "\"") {
                 pos = p + 1
                 return JSONSlice(start: start, end: p, kind: .string, hasEscapes: escaped)
             }
             if byte < 0x80, byte >= 0x20, byte != UInt8(ascii: "\\") {
-                p += 1  // within the last 7 bytes
+                p &+= 1  // within the last 7 bytes
                 continue
             }
             pos = p
@@ -304,21 +321,21 @@ struct JSONScanner {
 
     @usableFromInline
     mutating func scanEscape() throws(Malformation) {
-        pos += 1
-        guard pos < doc.count else { throw .invalidJSON }
-        switch doc[pos] {
+        pos &+= 1
+        guard pos < count else { throw .invalidJSON }
+        switch byte(pos) {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
              UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-            pos += 1
+            pos &+= 1
         case UInt8(ascii: "u"):
-            pos += 1
+            pos &+= 1
             let unit = try hex4()
             if (0xD800...0xDBFF).contains(unit) {
                 // A high surrogate must be followed by an escaped low surrogate.
-                guard pos + 1 < doc.count, doc[pos] == UInt8(ascii: "\\"), doc[pos + 1] == UInt8(ascii: "u") else {
+                guard pos &+ 1 < count, byte(pos) == UInt8(ascii: "\\"), byte(pos + 1) == UInt8(ascii: "u") else {
                     throw .invalidUTF8
                 }
-                pos += 2
+                pos &+= 2
                 let low = try hex4()
                 guard (0xDC00...0xDFFF).contains(low) else { throw .invalidUTF8 }
             } else if (0xDC00...0xDFFF).contains(unit) {
@@ -331,12 +348,12 @@ struct JSONScanner {
 
     @usableFromInline
     mutating func hex4() throws(Malformation) -> UInt32 {
-        guard pos + 4 <= doc.count else { throw .invalidJSON }
+        guard pos + 4 <= count else { throw .invalidJSON }
         var value: UInt32 = 0
         for _ in 0..<4 {
-            guard let digit = JSONText.hexValue(doc[pos]) else { throw .invalidJSON }
+            guard let digit = JSONText.hexValue(byte(pos)) else { throw .invalidJSON }
             value = value << 4 | UInt32(digit)
-            pos += 1
+            pos &+= 1
         }
         return value
     }
@@ -344,7 +361,7 @@ struct JSONScanner {
     /// Validates one multi-byte UTF-8 sequence (RFC 3629: no overlongs, no surrogates, ≤ U+10FFFF).
     @usableFromInline
     mutating func scanUTF8Sequence(lead: UInt8) throws(Malformation) {
-        let n = doc.count
+        let n = count
         var lowerBound: UInt8 = 0x80
         var upperBound: UInt8 = 0xBF
         let continuation: Int
@@ -359,37 +376,37 @@ struct JSONScanner {
         default: throw .invalidUTF8
         }
         guard pos + continuation < n else { throw .invalidUTF8 }
-        let second = doc[pos + 1]
+        let second = byte(pos + 1)
         guard second >= lowerBound, second <= upperBound else { throw .invalidUTF8 }
         if continuation > 1 {
-            for i in 2...continuation where doc[pos + i] & 0xC0 != 0x80 { throw .invalidUTF8 }
+            for i in 2...continuation where byte(pos + i) & 0xC0 != 0x80 { throw .invalidUTF8 }
         }
-        pos += continuation + 1
+        pos &+= continuation + 1
     }
 
     @usableFromInline
     mutating func scanNumber() throws(Malformation) {
-        let n = doc.count
-        if doc[pos] == UInt8(ascii: "-") { pos += 1 }
+        let n = count
+        if byte(pos) == UInt8(ascii: "-") { pos &+= 1 }
         guard pos < n else { throw .invalidJSON }
-        if doc[pos] == UInt8(ascii: "0") {
-            pos += 1
-        } else if (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(doc[pos]) {
-            while pos < n, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(doc[pos]) { pos += 1 }
+        if byte(pos) == UInt8(ascii: "0") {
+            pos &+= 1
+        } else if (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(byte(pos)) {
+            while pos < n, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte(pos)) { pos &+= 1 }
         } else {
             throw .invalidJSON
         }
-        if pos < n, doc[pos] == UInt8(ascii: ".") {
-            pos += 1
+        if pos < n, byte(pos) == UInt8(ascii: ".") {
+            pos &+= 1
             let digits = pos
-            while pos < n, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(doc[pos]) { pos += 1 }
+            while pos < n, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte(pos)) { pos &+= 1 }
             if pos == digits { throw .invalidJSON }
         }
-        if pos < n, doc[pos] == UInt8(ascii: "e") || doc[pos] == UInt8(ascii: "E") {
-            pos += 1
-            if pos < n, doc[pos] == UInt8(ascii: "+") || doc[pos] == UInt8(ascii: "-") { pos += 1 }
+        if pos < n, byte(pos) == UInt8(ascii: "e") || byte(pos) == UInt8(ascii: "E") {
+            pos &+= 1
+            if pos < n, byte(pos) == UInt8(ascii: "+") || byte(pos) == UInt8(ascii: "-") { pos &+= 1 }
             let digits = pos
-            while pos < n, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(doc[pos]) { pos += 1 }
+            while pos < n, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte(pos)) { pos &+= 1 }
             if pos == digits { throw .invalidJSON }
         }
     }

@@ -197,6 +197,18 @@ public enum JSONText {
     @inlinable
     public static func numericDate(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice, roundingUp: Bool = false) -> Int64? {
         guard slice.kind == .number else { return nil }
+        // The usual form: up to 18 digits, no sign, fraction or exponent.
+        if slice.count <= 18 {
+            var value: UInt64 = 0
+            var pos = slice.start
+            while pos < slice.end {
+                let d = doc[pos] &- UInt8(ascii: "0")
+                if d > 9 { break }
+                value = value &* 10 &+ UInt64(d)
+                pos += 1
+            }
+            if pos == slice.end { return value <= UInt64(maxNumericDate) ? Int64(value) : nil }
+        }
         var pos = slice.start
         let end = slice.end
         var negative = false

@@ -42,8 +42,8 @@ public struct RegisteredClaims: Sendable {
 
 /// A parsed compact JWS/JWT over borrowed bytes.
 ///
-/// `header`, `payload` and `signature` point into scratch memory that lives only
-/// for the `TokenView.parse` call; `signingInput` points into the caller's token.
+/// `header`, `payload`, `signature` and the claims point into scratch memory that
+/// lives only for the `TokenView.parse` call; `signingInput` points into the caller's token.
 /// Never let a view or its buffers escape the closure.
 public struct TokenView {
     /// The caller's token bytes.
@@ -62,7 +62,10 @@ public struct TokenView {
     /// `typ` in `header`, if present.
     public let typ: JSONSlice?
     /// Registered claims in `payload`.
-    public let claims: RegisteredClaims
+    @inlinable public var claims: RegisteredClaims { claimStorage.pointee }
+    /// The claims live next to the scratch buffers for the `parse` call, so that the
+    /// view, which is handed around by value, stays small.
+    @usableFromInline let claimStorage: UnsafePointer<RegisteredClaims>
 
     /// Parses and strictly checks `token`, then calls `body` with the view or the rejection.
     /// Does not allocate for tokens that fit the stack scratch space.
@@ -87,18 +90,23 @@ public struct TokenView {
             case .success(let decoded): segments = decoded
             case .failure(let reason): return try body(.failure(reason))
             }
-            // The name table only holds the names of the objects open at one time; a small
-            // table stays on the stack. If it runs out before the member limit, scan again with
-            // a table as large as the limit.
-            let result = withUnsafeTemporaryAllocation(of: MemberName.self, capacity: min(memberLimit, stackNameCapacity)) { names in
-                scan(token: token, segments, names: names, limits: limits.json)
-            }
-            if case .failure(.malformed(.tooManyMembers)) = result, memberLimit > stackNameCapacity {
-                return try withUnsafeTemporaryAllocation(of: MemberName.self, capacity: memberLimit) { (names) throws(E) -> R in
-                    try body(scan(token: token, segments, names: names, limits: limits.json))
+            return try withUnsafeTemporaryAllocation(of: RegisteredClaims.self, capacity: 1) { (claimBuffer) throws(E) -> R in
+                let claims = claimBuffer.baseAddress!
+                claims.initialize(to: RegisteredClaims())
+                // The name table only holds the names of the objects open at one time; a small
+                // table stays on the stack. If it runs out before the member limit, scan again with
+                // a table as large as the limit.
+                let result = withUnsafeTemporaryAllocation(of: MemberName.self, capacity: min(memberLimit, stackNameCapacity)) { names in
+                    scan(token: token, segments, claims: claims, names: names, limits: limits.json)
                 }
+                if case .failure(.malformed(.tooManyMembers)) = result, memberLimit > stackNameCapacity {
+                    claims.pointee = RegisteredClaims()
+                    return try withUnsafeTemporaryAllocation(of: MemberName.self, capacity: memberLimit) { (names) throws(E) -> R in
+                        try body(scan(token: token, segments, claims: claims, names: names, limits: limits.json))
+                    }
+                }
+                return try body(result)
             }
-            return try body(result)
         }
     }
 
@@ -204,6 +212,7 @@ public struct TokenView {
     static func scan(
         token: UnsafeRawBufferPointer,
         _ segments: Segments,
+        claims: UnsafeMutablePointer<RegisteredClaims>,
         names: UnsafeMutableBufferPointer<MemberName>,
         limits: JSONLimits
     ) -> Result<TokenView, Reason> {
@@ -219,13 +228,12 @@ public struct TokenView {
             if let expected = algorithm.fixedSignatureLength, signature.count != expected {
                 return .failure(.malformed(.signatureLength))
             }
-            var claims = RegisteredClaims()
-            if let reason = try ClaimScanner.scan(payload, into: &claims, limits: limits, names: names) { return .failure(reason) }
+            if let reason = try ClaimScanner.scan(payload, into: &claims.pointee, limits: limits, names: names) { return .failure(reason) }
             return .success(TokenView(
                 token: token,
                 signingInput: UnsafeRawBufferPointer(rebasing: token[0..<segments.signingInputEnd]),
                 header: header, payload: payload, signature: signature,
-                algorithm: algorithm, kid: parsedHeader.kid, typ: parsedHeader.typ, claims: claims
+                algorithm: algorithm, kid: parsedHeader.kid, typ: parsedHeader.typ, claims: UnsafePointer(claims)
             ))
         } catch {
             return .failure(.malformed(error))
@@ -236,7 +244,7 @@ public struct TokenView {
     init(
         token: UnsafeRawBufferPointer, signingInput: UnsafeRawBufferPointer,
         header: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, signature: UnsafeRawBufferPointer,
-        algorithm: Algorithm, kid: JSONSlice?, typ: JSONSlice?, claims: RegisteredClaims
+        algorithm: Algorithm, kid: JSONSlice?, typ: JSONSlice?, claims: UnsafePointer<RegisteredClaims>
     ) {
         self.token = token
         self.signingInput = signingInput
@@ -246,7 +254,7 @@ public struct TokenView {
         self.algorithm = algorithm
         self.kid = kid
         self.typ = typ
-        self.claims = claims
+        self.claimStorage = claims
     }
 
     /// The whole payload as a top-level object slice.
