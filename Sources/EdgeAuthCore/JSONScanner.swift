@@ -49,6 +49,13 @@ public struct JSONLimits: Sendable, Hashable {
     }
 }
 
+/// A member name of one to seven raw bytes as a number: its bytes little-endian,
+/// zero above its length. A raw JSON string holds no NUL byte, so equal keys are
+/// equal names. 0 when the name is longer, empty, spelled with escapes, or too
+/// close to the document's end for one 8-byte load: compare its bytes instead.
+@usableFromInline
+typealias NameKey = UInt64
+
 /// Offsets of one object member's name, kept while its object is open so that
 /// duplicates can be found without building a dictionary.
 @usableFromInline
@@ -99,7 +106,7 @@ struct JSONScanner {
     @usableFromInline
     mutating func scanTopLevelObject(
         notObject: Malformation,
-        _ onMember: (JSONSlice, JSONSlice) throws(Malformation) -> Void
+        _ onMember: (JSONSlice, NameKey, JSONSlice) throws(Malformation) -> Void
     ) throws(Malformation) {
         skipWhitespace()
         guard pos < count, byte(pos) == UInt8(ascii: "{") else {
@@ -128,7 +135,7 @@ struct JSONScanner {
         let start = pos
         switch byte(pos) {
         case UInt8(ascii: "{"):
-            try scanObject(depth: depth + 1) { (_, _) throws(Malformation) in }
+            try scanObject(depth: depth + 1) { (_, _, _) throws(Malformation) in }
             return JSONSlice(start: start, end: pos, kind: .object)
         case UInt8(ascii: "["):
             let stringsOnly = try scanArray(depth: depth + 1)
@@ -164,7 +171,7 @@ struct JSONScanner {
     @usableFromInline
     mutating func scanObject(
         depth: Int,
-        _ onMember: (JSONSlice, JSONSlice) throws(Malformation) -> Void
+        _ onMember: (JSONSlice, NameKey, JSONSlice) throws(Malformation) -> Void
     ) throws(Malformation) {
         if depth > maxDepth { throw .nestingTooDeep }
         pos &+= 1  // "{"
@@ -178,13 +185,13 @@ struct JSONScanner {
         while true {
             skipWhitespace()
             guard pos < count, byte(pos) == UInt8(ascii: "\"") else { throw .invalidJSON }
-            let name = try scanString()
-            try recordName(name, in: &names)
+            let (name, key) = try scanName()
+            try recordName(name, key: key, in: &names)
             skipWhitespace()
             guard pos < count, byte(pos) == UInt8(ascii: ":") else { throw .invalidJSON }
             pos &+= 1
             let value = try scanValue(depth: depth)
-            try onMember(name, value)
+            try onMember(name, key, value)
             skipWhitespace()
             guard pos < count else { throw .invalidJSON }
             if byte(pos) == UInt8(ascii: ",") {
@@ -215,27 +222,22 @@ struct JSONScanner {
 
     /// Rejects a name already used in the open object, then remembers it.
     @usableFromInline
-    mutating func recordName(_ name: JSONSlice, in set: inout NameSet) throws(Malformation) {
-        membersSeen += 1
+    mutating func recordName(_ name: JSONSlice, key: NameKey, in set: inout NameSet) throws(Malformation) {
+        membersSeen &+= 1
         guard membersSeen <= maxMembers else { throw .tooManyMembers }
-        let count = UInt32(name.count)
-        var prefix: UInt32
-        if name.start + 4 <= count {
-            // One load; bytes past a short name are masked off.
-            prefix = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: name.start, as: UInt32.self))
-            if count < 4 { prefix &= (1 << (8 * count)) &- 1 }
-        } else {
-            prefix = 0
-            for i in 0..<min(name.count, 4) { prefix |= UInt32(byte(name.start + i)) << (8 * UInt32(i)) }
+        let length = UInt32(truncatingIfNeeded: name.count)
+        var prefix = UInt32(truncatingIfNeeded: key)
+        if key == 0 {
+            for i in 0..<min(name.count, 4) { prefix |= UInt32(byte(name.start &+ i)) << (8 * UInt32(i)) }
         }
-        let bit: UInt64 = 1 << (((UInt64(prefix) | UInt64(count) << 32) &* 0x9E37_79B9_7F4A_7C15) >> 58)
+        let bit: UInt64 = 1 << (((UInt64(prefix) | UInt64(length) << 32) &* 0x9E37_79B9_7F4A_7C15) >> 58)
         if name.hasEscapes { set.sawEscapes = true }
         if set.filter & bit != 0 || set.sawEscapes {
             try checkNotRepeated(name, prefix: prefix, since: set.frame)
         }
         set.filter |= bit
         names[nameCount] = MemberName(start: UInt32(name.start), end: UInt32(name.end), prefix: prefix, escaped: name.hasEscapes)
-        nameCount += 1
+        nameCount &+= 1
     }
 
     /// Compares `name` with every name of the open object (kept out of line: the
@@ -277,6 +279,25 @@ struct JSONScanner {
             }
             throw .invalidJSON
         }
+    }
+
+    /// Scans a member name; a name of up to seven plain bytes is found with one load,
+    /// which also gives its `NameKey`.
+    @inline(__always) @usableFromInline
+    mutating func scanName() throws(Malformation) -> (JSONSlice, NameKey) {
+        let start = pos &+ 1
+        if start &+ 8 <= count {
+            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: start, as: UInt64.self))
+            let mask = SWAR.stringSpecialMask(word)
+            if mask != 0 {
+                let length = SWAR.firstMarked(mask)
+                if byte(start &+ length) == UInt8(ascii: "\"") {
+                    pos = start &+ length &+ 1
+                    return (JSONSlice(start: start, end: start &+ length, kind: .string), word & ((1 << (8 &* UInt64(length))) &- 1))
+                }
+            }
+        }
+        return (try scanString(), 0)
     }
 
     /// Scans a string starting at its opening quote; validates escapes and UTF-8.

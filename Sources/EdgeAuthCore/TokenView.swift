@@ -273,6 +273,32 @@ public struct TokenView {
     public var kidString: String? { kid.map { JSONText.string(header, $0) } }
 }
 
+/// The `NameKey`s of the member names the parser reads (each name's bytes,
+/// little-endian; `MemberKeyTests` checks every one against its name).
+@usableFromInline
+enum MemberKey {
+    @usableFromInline static let alg: NameKey = 0x67_6c_61
+    @usableFromInline static let kid: NameKey = 0x64_69_6b
+    @usableFromInline static let typ: NameKey = 0x70_79_74
+    @usableFromInline static let crit: NameKey = 0x74_69_72_63
+    @usableFromInline static let b64: NameKey = 0x34_36_62
+    @usableFromInline static let iss: NameKey = 0x73_73_69
+    @usableFromInline static let sub: NameKey = 0x62_75_73
+    @usableFromInline static let aud: NameKey = 0x64_75_61
+    @usableFromInline static let exp: NameKey = 0x70_78_65
+    @usableFromInline static let iat: NameKey = 0x74_61_69
+    @usableFromInline static let nbf: NameKey = 0x66_62_6e
+    @usableFromInline static let jti: NameKey = 0x69_74_6a
+    @usableFromInline static let scope: NameKey = 0x65_70_6f_63_73
+    @usableFromInline static let azp: NameKey = 0x70_7a_61
+    @usableFromInline static let scp: NameKey = 0x70_63_73
+    @usableFromInline static let email: NameKey = 0x6c_69_61_6d_65
+    @usableFromInline static let name: NameKey = 0x65_6d_61_6e
+    @usableFromInline static let picture: NameKey = 0x65_72_75_74_63_69_70
+    @usableFromInline static let roles: NameKey = 0x73_65_6c_6f_72
+    @usableFromInline static let orgID: NameKey = 0x64_69_5f_67_72_6f
+}
+
 /// Compares a member name with a literal spelled in ASCII.
 @inlinable @inline(__always)
 func nameIs(_ doc: UnsafeRawBufferPointer, _ name: JSONSlice, _ literal: StaticString) -> Bool {
@@ -297,21 +323,26 @@ struct HeaderFields {
     ) throws(Malformation) -> HeaderFields {
         var fields = HeaderFields()
         var scanner = JSONScanner(doc: header, limits: limits, names: names)
-        try scanner.scanTopLevelObject(notObject: .headerNotObject) { (name, value) throws(Malformation) in
-            if nameIs(header, name, "alg") {
-                fields.alg = value
-            } else if nameIs(header, name, "kid") {
-                guard value.kind == .string else { throw .headerParameterType }
-                fields.kid = value
-            } else if nameIs(header, name, "typ") {
-                guard value.kind == .string else { throw .headerParameterType }
-                fields.typ = value
-            } else if nameIs(header, name, "crit") {
-                fields.crit = value
-            } else if nameIs(header, name, "b64") {
-                guard value.kind == .bool else { throw .headerParameterType }
-                fields.b64 = value
+        try scanner.scanTopLevelObject(notObject: .headerNotObject) { (name, key, value) throws(Malformation) in
+            switch key {
+            case MemberKey.alg: fields.alg = value
+            case MemberKey.kid: fields.kid = value
+            case MemberKey.typ: fields.typ = value
+            case MemberKey.crit: fields.crit = value
+            case MemberKey.b64: fields.b64 = value
+            case 0:
+                // No key: a name spelled with escapes ("\u0061lg") still names a
+                // parameter, and a name near the end of the header is read byte by byte.
+                if nameIs(header, name, "alg") { fields.alg = value }
+                else if nameIs(header, name, "kid") { fields.kid = value }
+                else if nameIs(header, name, "typ") { fields.typ = value }
+                else if nameIs(header, name, "crit") { fields.crit = value }
+                else if nameIs(header, name, "b64") { fields.b64 = value }
+            default: return
             }
+            if let kid = fields.kid, kid.kind != .string { throw .headerParameterType }
+            if let typ = fields.typ, typ.kind != .string { throw .headerParameterType }
+            if let b64 = fields.b64, b64.kind != .bool { throw .headerParameterType }
         }
         return fields
     }
@@ -370,43 +401,35 @@ enum ClaimScanner {
         var nbf: JSONSlice?
         var iat: JSONSlice?
         var scanner = JSONScanner(doc: payload, limits: limits, names: names)
-        try scanner.scanTopLevelObject(notObject: .payloadNotObject) { (name, value) throws(Malformation) in
-            guard name.hasEscapes || (name.count >= 3 && name.count <= 18) else { return }
-            switch payload[name.start] {
-            case UInt8(ascii: "i"):
-                if nameIs(payload, name, "iss") { claims.iss = value } else if nameIs(payload, name, "iat") { iat = value }
-            case UInt8(ascii: "s"):
-                if nameIs(payload, name, "sub") { claims.sub = value }
-                else if nameIs(payload, name, "scope") { claims.scope = value }
-                else if nameIs(payload, name, "scp") { claims.scp = value }
-            case UInt8(ascii: "a"):
-                if nameIs(payload, name, "aud") { claims.aud = value } else if nameIs(payload, name, "azp") { claims.azp = value }
-            case UInt8(ascii: "e"):
-                if nameIs(payload, name, "exp") { exp = value } else if nameIs(payload, name, "email") { claims.email = value }
-            case UInt8(ascii: "n"):
-                if nameIs(payload, name, "nbf") { nbf = value } else if nameIs(payload, name, "name") { claims.name = value }
-            case UInt8(ascii: "j"):
-                if nameIs(payload, name, "jti") { claims.jti = value }
-            case UInt8(ascii: "c"):
-                if nameIs(payload, name, "client_id") { claims.clientID = value }
-            case UInt8(ascii: "p"):
-                if nameIs(payload, name, "permissions") { claims.permissions = value }
-                else if nameIs(payload, name, "picture") { claims.picture = value }
-                else if nameIs(payload, name, "preferred_username") { claims.preferredUsername = value }
-            case UInt8(ascii: "r"):
-                if nameIs(payload, name, "roles") { claims.roles = value }
-            case UInt8(ascii: "o"):
-                if nameIs(payload, name, "org_id") { claims.orgID = value }
-            default:
-                // A name spelled with escapes ("\u0065xp") still names a registered claim.
-                if name.hasEscapes { try rescanEscapedName(payload, name, value, &claims, &exp, &nbf, &iat) }
+        try scanner.scanTopLevelObject(notObject: .payloadNotObject) { (name, key, value) throws(Malformation) in
+            switch key {
+            case MemberKey.iss: claims.iss = value
+            case MemberKey.sub: claims.sub = value
+            case MemberKey.aud: claims.aud = value
+            case MemberKey.exp: exp = value
+            case MemberKey.iat: iat = value
+            case MemberKey.nbf: nbf = value
+            case MemberKey.jti: claims.jti = value
+            case MemberKey.scope: claims.scope = value
+            case MemberKey.azp: claims.azp = value
+            case MemberKey.scp: claims.scp = value
+            case MemberKey.email: claims.email = value
+            case MemberKey.name: claims.name = value
+            case MemberKey.picture: claims.picture = value
+            case MemberKey.roles: claims.roles = value
+            case MemberKey.orgID: claims.orgID = value
+            case 0:
+                // No key (a longer name, one spelled with escapes such as "\u0065xp",
+                // or one near the end of the payload): compare the bytes.
+                try rescanName(payload, name, value, &claims, &exp, &nbf, &iat)
+            default: return
             }
         }
         return checkTypes(payload, &claims, exp: exp, nbf: nbf, iat: iat)
     }
 
     @usableFromInline
-    static func rescanEscapedName(
+    static func rescanName(
         _ payload: UnsafeRawBufferPointer, _ name: JSONSlice, _ value: JSONSlice,
         _ claims: inout RegisteredClaims, _ exp: inout JSONSlice?, _ nbf: inout JSONSlice?, _ iat: inout JSONSlice?
     ) throws(Malformation) {
