@@ -297,13 +297,14 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
         switch slice.kind {
         case .string where splittingWords && !slice.hasEscapes:
             var start = slice.start
-            for i in slice.start...slice.end where i == slice.end || doc[i] == UInt8(ascii: " ") {
-                if i > start {
+            while start < slice.end {
+                let space = SWAR.firstIndex(of: UInt8(ascii: " "), in: UnsafeRawBufferPointer(rebasing: doc[..<slice.end]), from: start) ?? slice.end
+                if space > start {
                     sink.begin()
-                    sink.append(UnsafeRawBufferPointer(rebasing: doc[start..<i]))
+                    sink.append(UnsafeRawBufferPointer(rebasing: doc[start..<space]))
                     sink.end()
                 }
-                start = i + 1
+                start = space + 1
             }
         case .string where splittingWords:
             var bytes = JSONText.UnescapedBytes(doc: doc, slice: slice)
@@ -379,18 +380,18 @@ private struct PlanningSink: EntrySink {
         self.runs = runs
     }
 
-    mutating func absent() {
+    @inline(__always) mutating func absent() {
         record(Run(offset: IdentityStorage.absent, length: 0))
     }
 
-    mutating func begin() { pieces = 0 }
+    @inline(__always) mutating func begin() { pieces = 0 }
 
     mutating func append(_ byte: UInt8) {
         bytes += 1
         isPlain = false
     }
 
-    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+    @inline(__always) mutating func append(_ bytes: UnsafeRawBufferPointer) {
         self.bytes += bytes.count
         pieces += 1
         // A run of the payload itself (not a prefix from the mapping), and the entry's only piece.
@@ -403,13 +404,13 @@ private struct PlanningSink: EntrySink {
         run = Run(offset: UInt32(start - docStart), length: UInt32(bytes.count))
     }
 
-    mutating func end() {
+    @inline(__always) mutating func end() {
         if pieces == 0 { run = Run(offset: 0, length: 0) }
         record(run)
         bytes += 1
     }
 
-    private mutating func record(_ entry: Run) {
+    @inline(__always) private mutating func record(_ entry: Run) {
         if entries < runs.count { runs[entries] = entry } else { isPlain = false }
         entries += 1
     }

@@ -366,14 +366,20 @@ struct ValidatedReader {
             pos += 1
             let contentStart = pos
             var escaped = false
-            // Eight bytes at a time to the first quote or backslash (the document is valid).
-            while pos + 8 <= doc.count {
-                let word = doc.loadUnaligned(fromByteOffset: pos, as: UInt64.self)
-                if SWAR.hasByte(word, UInt8(ascii: "\"")) || SWAR.hasByte(word, UInt8(ascii: "\\")) { break }
-                pos += 8
-            }
-            while doc[pos] != UInt8(ascii: "\"") {
-                if doc[pos] == UInt8(ascii: "\\") {
+            // Eight bytes at a time to the next quote or backslash (the document is valid).
+            while true {
+                if pos + 8 <= doc.count {
+                    let word = UInt64(littleEndian: doc.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
+                    let mask = SWAR.byteMask(word, UInt8(ascii: "\"")) | SWAR.byteMask(word, UInt8(ascii: "\\"))
+                    if mask == 0 {
+                        pos += 8
+                        continue
+                    }
+                    pos += SWAR.firstMarked(mask)
+                }
+                let byte = doc[pos]
+                if byte == UInt8(ascii: "\"") { break }
+                if byte == UInt8(ascii: "\\") {
                     escaped = true
                     pos += 2
                 } else {
