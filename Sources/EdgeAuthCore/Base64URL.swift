@@ -39,6 +39,28 @@ public enum Base64URL {
 
     @usableFromInline static let invalid: UInt32 = 1 << 24
 
+    /// Eight tables of 256 entries, one per position in a group of eight characters:
+    /// a character's six bits already placed where they land in the group's six
+    /// decoded bytes, as a little-endian word, or `invalidInGroup`. The OR of a
+    /// group's eight lookups is the decoded bytes, stored with one write.
+    @usableFromInline
+    static let groupTables: [UInt64] = {
+        var tables = [UInt64](repeating: invalidInGroup, count: 8 * 256)
+        for byte in 0..<256 where decodeTable[byte] != 0xFF {
+            for position in 0..<8 {
+                // The group's 48 bits, first character on top...
+                let bits = UInt64(decodeTable[byte]) << (42 - 6 * position)
+                // ...become six bytes, most significant first in memory.
+                var word: UInt64 = 0
+                for index in 0..<6 { word |= ((bits >> (40 - 8 * index)) & 0xFF) << (8 * index) }
+                tables[position * 256 + byte] = word
+            }
+        }
+        return tables
+    }()
+
+    @usableFromInline static let invalidInGroup: UInt64 = 1 << 63
+
     /// Decodes `input` into `output`, which must hold `decodedLength(input.count)` bytes.
     /// With 2 bytes to spare after that, eight characters are decoded per step and
     /// stored with one 8-byte write (the spare bytes are overwritten).
@@ -100,27 +122,16 @@ public enum Base64URL {
     static func decodeRun(
         _ input: UnsafeRawBufferPointer, from start: Int, into output: UnsafeMutableRawPointer
     ) -> (stop: Int, count: Int)? {
-        shiftedTables.withUnsafeBufferPointer { tables -> (stop: Int, count: Int)? in
-            let t = tables.baseAddress!
+        groupTables.withUnsafeBufferPointer { groups -> (stop: Int, count: Int)? in
+            let g = groups.baseAddress!
             let n = input.count
             var i = start
             var o = 0
-            @inline(__always) func group(_ at: Int) -> UInt32 {
-                t[Int(input[at])] | t[256 + Int(input[at + 1])] | t[512 + Int(input[at + 2])] | t[768 + Int(input[at + 3])]
-            }
-            // Sixteen characters per step, checked together, then eight.
-            while i + 16 <= n {
-                let a = group(i), b = group(i + 4), c = group(i + 8), d = group(i + 12)
-                if (a | b | c | d) & invalid != 0 { break }
-                output.storeBytes(of: ((UInt64(a) << 40) | (UInt64(b) << 16)).bigEndian, toByteOffset: o, as: UInt64.self)
-                output.storeBytes(of: ((UInt64(c) << 40) | (UInt64(d) << 16)).bigEndian, toByteOffset: o + 6, as: UInt64.self)
-                i &+= 16
-                o &+= 12
-            }
-            while i + 8 <= n {
-                let a = group(i), b = group(i + 4)
-                if (a | b) & invalid != 0 { break }
-                output.storeBytes(of: ((UInt64(a) << 40) | (UInt64(b) << 16)).bigEndian, toByteOffset: o, as: UInt64.self)
+            while i &+ 8 <= n {
+                let word = g[Int(input[i])] | g[256 &+ Int(input[i &+ 1])] | g[512 &+ Int(input[i &+ 2])] | g[768 &+ Int(input[i &+ 3])]
+                    | g[1024 &+ Int(input[i &+ 4])] | g[1280 &+ Int(input[i &+ 5])] | g[1536 &+ Int(input[i &+ 6])] | g[1792 &+ Int(input[i &+ 7])]
+                if word & invalidInGroup != 0 { break }
+                output.storeBytes(of: word.littleEndian, toByteOffset: o, as: UInt64.self)
                 i &+= 8
                 o &+= 6
             }
@@ -128,9 +139,10 @@ public enum Base64URL {
             var bits: UInt32 = 0
             var pending = 0
             while i < n {
-                let value = t[768 + Int(input[i])]
-                if value & invalid != 0 { break }
-                bits = bits << 6 | value
+                // A last-position entry holds the character's six bits in its sixth byte.
+                let entry = g[1792 &+ Int(input[i])]
+                if entry & invalidInGroup != 0 { break }
+                bits = bits << 6 | UInt32(truncatingIfNeeded: entry >> 40)
                 pending += 1
                 i += 1
                 if pending == 4 {
