@@ -221,7 +221,7 @@ struct JSONScanner {
     }
 
     /// Rejects a name already used in the open object, then remembers it.
-    @usableFromInline
+    @inline(__always) @usableFromInline
     mutating func recordName(_ name: JSONSlice, key: NameKey, in set: inout NameSet) throws(Malformation) {
         membersSeen &+= 1
         guard membersSeen <= maxMembers else { throw .tooManyMembers }
