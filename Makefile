@@ -9,7 +9,7 @@ APT_PACKAGES := libssl-dev liblmdb-dev pkg-config openssl golang-go
 BENCH_NOW := 1764003600
 BENCH_WORKERS ?= 1
 
-.PHONY: deps packages build test bench bench-http c-abi-bench serve python-deps clean-venv install c-abi-test
+.PHONY: deps packages build test bench bench-instructions bench-http c-abi-bench serve python-deps clean-venv install c-abi-test
 
 ## deps: system packages the build needs (apt-get when root, else the command to run).
 deps:
@@ -102,6 +102,11 @@ BENCH_DIR := $(CURDIR)/.build/bench
 bench: deps
 	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark --no-progress
 	$(MAKE) --no-print-directory c-abi-bench
+
+## bench-instructions: exact instruction counts of the parser for every bench-data token (valgrind; docs/benchmarks.md).
+bench-instructions: deps
+	@$(MAKE) --no-print-directory packages PACKAGES="valgrind binutils"
+	Benchmarks/instructions.sh
 
 ## bench-http: wrk against edgeauth serve and against nginx, same workers and settings (docs/benchmarks.md).
 bench-http: deps
