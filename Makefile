@@ -106,7 +106,7 @@ bench: deps
 ## bench-instructions: exact instruction counts of the parser for every bench-data token (valgrind; docs/benchmarks.md).
 bench-instructions: deps
 	@$(MAKE) --no-print-directory packages PACKAGES="valgrind binutils"
-	Benchmarks/instructions.sh
+	Benchmarks/Instructions/instructions.sh
 
 ## bench-http: wrk against edgeauth serve and against nginx, same workers and settings (docs/benchmarks.md).
 bench-http: deps

@@ -41,12 +41,5 @@ let package = Package(
                 .plugin(name: "BenchmarkPlugin", package: "benchmark"),
             ]
         ),
-        // The parser alone in a process valgrind can run: exact instruction counts
-        // (instructions.sh), where wall-clock time on a virtual machine drifts.
-        .executableTarget(
-            name: "ParseInstructions",
-            dependencies: [.product(name: "EdgeAuthCore", package: "EdgeAuth")],
-            path: "ParseInstructions"
-        ),
     ]
 )

@@ -4,7 +4,7 @@
 # Wall-clock time on a virtual machine drifts by tens of percent; instruction counts
 # do not, so they show what a change to the parser does.
 #
-#   Benchmarks/instructions.sh [TOKEN-NAME...]     (default: every token in bench-data/tokens)
+#   Benchmarks/Instructions/instructions.sh [TOKEN-NAME...]   (default: every token in bench-data/tokens)
 #
 # valgrind 3.19 cannot read the DWARF 5 debug information Swift 6.3 writes, so the
 # program and the Swift runtime libraries are copied without it (strip -g) first.
@@ -26,11 +26,11 @@ count() {  # count TOKEN-FILE N [identity]
 
 tokens=("$@")
 if [ ${#tokens[@]} -eq 0 ]; then
-    tokens=($(cd ../bench-data/tokens && ls *.jwt | sed 's/\.jwt$//'))
+    tokens=($(cd ../../bench-data/tokens && ls *.jwt | sed 's/\.jwt$//'))
 fi
 printf '%-16s %14s %22s\n' token "parse+claims" "+ standard identity"
 for name in "${tokens[@]}"; do
-    file=../bench-data/tokens/$name.jwt
+    file=../../bench-data/tokens/$name.jwt
     parse=$(( ($(count "$file" 3000) - $(count "$file" 1000)) / 2000 ))
     identity=$(( ($(count "$file" 3000 identity) - $(count "$file" 1000 identity)) / 2000 ))
     printf '%-16s %14d %22d\n' "$name" "$parse" "$identity"
