@@ -23,11 +23,11 @@ public enum AudienceRule: Sendable, Hashable {
 public struct ValidationPolicy: Sendable {
     public var issuers: IssuerRule {
         get { storage.issuers }
-        set { update { $0.issuers = newValue; $0.issuerBytes = Self.bytes(newValue) } }
+        set { update { $0.issuers = newValue; $0.issuerTable = PackedStrings(Self.values(newValue)) } }
     }
     public var audiences: AudienceRule {
         get { storage.audiences }
-        set { update { $0.audiences = newValue; $0.audienceBytes = Self.bytes(newValue) } }
+        set { update { $0.audiences = newValue; $0.audienceTable = PackedStrings(Self.values(newValue)) } }
     }
     /// Algorithms accepted at all; keys narrow this further.
     public var algorithms: AlgorithmSet {
@@ -79,18 +79,31 @@ public struct ValidationPolicy: Sendable {
         var issuers: IssuerRule
         var audiences: AudienceRule
         var algorithms: AlgorithmSet
-        var requiredClaims: [String]
+        var requiredClaims: [String] {
+            didSet { hasRequiredClaims = !requiredClaims.isEmpty }
+        }
+        /// Plain flags, read per token without touching the arrays' reference counts.
+        var hasRequiredClaims: Bool
+        var hasRefusedClaims = false
         var leeway: Int64
         var requireExpiration: Bool
         var maxAge: Int64?
         var requiredType: String?
         var limits: TokenLimits
         var refusedClaimValues: [String: [String]] = [:]
-        var issuerBytes: [[UInt8]]
-        var audienceBytes: [[UInt8]]
+        /// The accepted issuers and audiences in memory this object owns, so that the
+        /// per-token comparison touches no reference count; nil when any is accepted.
+        var issuerTable: PackedStrings? {
+            didSet { oldValue?.deallocate() }
+        }
+        var audienceTable: PackedStrings? {
+            didSet { oldValue?.deallocate() }
+        }
         var requiredTypeBytes: [UInt8]?
         /// `refusedClaimValues` in name order, as UTF-8, so a check neither sorts nor encodes.
-        var refusedClaimBytes: [RefusedClaim] = []
+        var refusedClaimBytes: [RefusedClaim] = [] {
+            didSet { hasRefusedClaims = !refusedClaimBytes.isEmpty }
+        }
 
         init(
             issuers: IssuerRule, audiences: AudienceRule, algorithms: AlgorithmSet, requiredClaims: [String],
@@ -100,14 +113,20 @@ public struct ValidationPolicy: Sendable {
             self.audiences = audiences
             self.algorithms = algorithms
             self.requiredClaims = requiredClaims
+            self.hasRequiredClaims = !requiredClaims.isEmpty
             self.leeway = leeway
             self.requireExpiration = requireExpiration
             self.maxAge = maxAge
             self.requiredType = requiredType
             self.limits = limits
-            self.issuerBytes = ValidationPolicy.bytes(issuers)
-            self.audienceBytes = ValidationPolicy.bytes(audiences)
+            self.issuerTable = PackedStrings(ValidationPolicy.values(issuers))
+            self.audienceTable = PackedStrings(ValidationPolicy.values(audiences))
             self.requiredTypeBytes = requiredType.map { Array($0.lowercased().utf8) }
+        }
+
+        deinit {
+            issuerTable?.deallocate()
+            audienceTable?.deallocate()
         }
 
         func copy() -> Storage {
@@ -157,14 +176,14 @@ public struct ValidationPolicy: Sendable {
         )
     }
 
-    fileprivate static func bytes(_ rule: IssuerRule) -> [[UInt8]] {
-        if case .exactly(let values) = rule { return values.map { Array($0.utf8) } }
-        return []
+    fileprivate static func values(_ rule: IssuerRule) -> [String]? {
+        if case .exactly(let values) = rule { return values }
+        return nil
     }
 
-    fileprivate static func bytes(_ rule: AudienceRule) -> [[UInt8]] {
-        if case .anyOf(let values) = rule { return values.map { Array($0.utf8) } }
-        return []
+    fileprivate static func values(_ rule: AudienceRule) -> [String]? {
+        if case .anyOf(let values) = rule { return values }
+        return nil
     }
 
     /// Header checks that need no key: allowed algorithm and `typ`.
@@ -216,20 +235,22 @@ public struct ValidationPolicy: Sendable {
         } else if maxAge != nil {
             return .missingClaim("iat")
         }
-        if case .exactly = storage.issuers {
-            guard let iss = view.claims.iss, matchesAny(view.payload, iss, storage.issuerBytes) else {
+        if let issuers = storage.issuerTable {
+            guard let iss = view.claims.iss, issuers.contains(view.payload, iss) else {
                 return .wrongIssuer(expected: issuerStrings, got: view.claims.iss.map { JSONText.string(view.payload, $0) })
             }
         }
-        if case .anyOf = storage.audiences {
+        if storage.audienceTable != nil {
             guard let aud = view.claims.aud, audienceMatches(view.payload, aud) else {
                 return .wrongAudience(expected: audienceStrings, got: Self.audienceValues(view.payload, view.claims.aud))
             }
         }
-        for name in requiredClaims where !Self.hasClaim(view, name) {
-            return .missingClaim(name)
+        if storage.hasRequiredClaims {
+            for name in requiredClaims where !Self.hasClaim(view, name) {
+                return .missingClaim(name)
+            }
         }
-        if !storage.refusedClaimBytes.isEmpty, let reason = Self.refusedValue(view, storage.refusedClaimBytes) { return reason }
+        if storage.hasRefusedClaims, let reason = Self.refusedValue(view, storage.refusedClaimBytes) { return reason }
         return nil
     }
 
@@ -272,19 +293,12 @@ public struct ValidationPolicy: Sendable {
     }
 
     @usableFromInline
-    func matchesAny(_ doc: UnsafeRawBufferPointer, _ value: JSONSlice, _ candidates: [[UInt8]]) -> Bool {
-        for candidate in candidates {
-            if candidate.withUnsafeBytes({ JSONText.equal(doc, value, $0) }) { return true }
-        }
-        return false
-    }
-
-    @usableFromInline
     func audienceMatches(_ doc: UnsafeRawBufferPointer, _ aud: JSONSlice) -> Bool {
-        if aud.kind == .string { return matchesAny(doc, aud, storage.audienceBytes) }
+        guard let audiences = storage.audienceTable else { return true }
+        if aud.kind == .string { return audiences.contains(doc, aud) }
         var found = false
         JSONText.forEachElement(doc, aud) { element in
-            found = matchesAny(doc, element, storage.audienceBytes)
+            found = audiences.contains(doc, element)
             return !found
         }
         return found
@@ -308,5 +322,48 @@ public struct ValidationPolicy: Sendable {
         return name.withUTF8 { utf8 in
             JSONText.member(view.payload, view.payloadObject, UnsafeRawBufferPointer(utf8)) != nil
         }
+    }
+}
+
+/// UTF-8 strings packed into one allocation that its owner frees: a plain value, so
+/// comparing against it retains nothing.
+@usableFromInline
+struct PackedStrings: @unchecked Sendable {
+    /// The strings' bytes, one after the other.
+    @usableFromInline let bytes: UnsafeMutableRawPointer
+    /// Where each string ends in `bytes`.
+    @usableFromInline let ends: UnsafeMutablePointer<Int>
+    @usableFromInline let count: Int
+
+    /// Nil for nil (no rule): the caller accepts anything.
+    init?(_ strings: [String]?) {
+        guard let strings else { return nil }
+        let utf8 = strings.map { Array($0.utf8) }
+        count = utf8.count
+        bytes = .allocate(byteCount: max(utf8.reduce(0) { $0 + $1.count }, 1), alignment: 1)
+        ends = .allocate(capacity: max(count, 1))
+        var offset = 0
+        for (index, string) in utf8.enumerated() {
+            string.withUnsafeBytes { (bytes + offset).copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(bytes), byteCount: $0.count) }
+            offset += string.count
+            ends[index] = offset
+        }
+    }
+
+    func deallocate() {
+        bytes.deallocate()
+        ends.deallocate()
+    }
+
+    /// Whether the validated JSON string `value` denotes one of the strings.
+    @usableFromInline
+    func contains(_ doc: UnsafeRawBufferPointer, _ value: JSONSlice) -> Bool {
+        var start = 0
+        for index in 0..<count {
+            let end = ends[index]
+            if JSONText.equal(doc, value, UnsafeRawBufferPointer(start: bytes + start, count: end - start)) { return true }
+            start = end
+        }
+        return false
     }
 }
