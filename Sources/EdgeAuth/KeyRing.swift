@@ -317,6 +317,12 @@ public final class KeyRing: Sendable {
                     break claiming
                 case .coolingDown:
                     set.noteCoolDown(now: now)
+                    // The fetch that started the cool-down may have stored its keys after the
+                    // check above: take them, or the token that brought us here is refused.
+                    if let stored = cache.storedKeySet(source: set.storeKey), stored.sequence != set.snapshot.sequence,
+                       !stored.document.isEmpty {
+                        changed = set.adopt(stored, settings: settings) || changed
+                    }
                     return changed
                 case .inProgress(let since):
                     // Wait for the other process's result, then use it.

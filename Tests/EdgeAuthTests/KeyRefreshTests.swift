@@ -196,7 +196,9 @@ struct KeyRefreshTests {
         let server = try await StaticHTTPServer(routes: [Self.path: Self.jwks([Self.keyA])])
         defer { Task { try? await server.stop() } }
         let clock = ManualClock()
-        let ring = try await KeyRing.load([.jwksURL(server.baseURL + Self.path)], settings: Self.settings { $0.fetchTimeout = .milliseconds(300) }, clock: clock.closure)
+        // 2 s: enough for the first, prompt fetch on a loaded machine (300 ms was not, once),
+        // and still far below the slow answer's 8 s.
+        let ring = try await KeyRing.load([.jwksURL(server.baseURL + Self.path)], settings: Self.settings { $0.fetchTimeout = .seconds(2) }, clock: clock.closure)
         var slow = Self.jwks([Self.keyB])
         slow.delay = .seconds(8)
         server.set(Self.path, slow)
