@@ -340,10 +340,11 @@ struct HeaderFields {
                 else if nameIs(header, name, "b64") { fields.b64 = value }
             default: return
             }
-            if let kid = fields.kid, kid.kind != .string { throw .headerParameterType }
-            if let typ = fields.typ, typ.kind != .string { throw .headerParameterType }
-            if let b64 = fields.b64, b64.kind != .bool { throw .headerParameterType }
         }
+        // Once, after the scan (each parameter appears at most once: duplicates were refused).
+        if let kid = fields.kid, kid.kind != .string { throw .headerParameterType }
+        if let typ = fields.typ, typ.kind != .string { throw .headerParameterType }
+        if let b64 = fields.b64, b64.kind != .bool { throw .headerParameterType }
         return fields
     }
 
