@@ -13,15 +13,29 @@ import Synchronization
 public final class HTTPMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let snapshotDirectory: String?
-    private let requests = Mutex<[RequestKey: Counter]>([:])
+    /// Counters by `route.rawValue << 16 | status`, histograms by route: integer keys, so
+    /// counting a request hashes no string.
+    private let requests = Mutex<[Int: Counter]>([:])
     private let verdicts = Mutex<[String: Counter]>([:])
-    private let latency = Mutex<[String: DurationHistogram]>([:])
+    private let latency = Mutex<[DurationHistogram?]>(Array(repeating: nil, count: Route.allCases.count))
     /// Cache statistics already added to the counters (they are read as totals).
     private let countedCache = Mutex<[String: Int]>([:])
 
-    private struct RequestKey: Hashable {
-        let route: String
-        let status: Int
+    /// What a request was for, the `route` label.
+    enum Route: Int, CaseIterable {
+        case other, preflight, metadata, health, ready, metrics, protected
+
+        var label: String {
+            switch self {
+            case .other: "other"
+            case .preflight: "preflight"
+            case .metadata: "metadata"
+            case .health: "health"
+            case .ready: "ready"
+            case .metrics: "metrics"
+            case .protected: "protected"
+            }
+        }
     }
 
     static let buckets: [Duration] = [
@@ -34,23 +48,23 @@ public final class HTTPMetrics: Sendable {
         self.snapshotDirectory = snapshotDirectory
     }
 
-    func request(route: String, status: Int, duration: Duration) {
-        let key = RequestKey(route: route, status: status)
+    func request(route: Route, status: Int, duration: Duration) {
         let counter = requests.withLock { counters in
+            let key = route.rawValue << 16 | status
             if let counter = counters[key] { return counter }
             let counter = registry.makeCounter(
                 descriptor: MetricNameDescriptor(namespace: "edgeauth", metricName: "http_requests", unitName: "total", helpText: "HTTP requests answered, by route and status"),
-                labels: [("route", route), ("status", String(status))])
+                labels: [("route", route.label), ("status", String(status))])
             counters[key] = counter
             return counter
         }
         counter.increment()
         let histogram = latency.withLock { histograms in
-            if let histogram = histograms[route] { return histogram }
+            if let histogram = histograms[route.rawValue] { return histogram }
             let histogram = registry.makeDurationHistogram(
                 descriptor: MetricNameDescriptor(namespace: "edgeauth", metricName: "http_request_duration", unitName: "seconds", helpText: "Time from a whole request to its answer, by route"),
-                labels: [("route", route)], buckets: Self.buckets)
-            histograms[route] = histogram
+                labels: [("route", route.label)], buckets: Self.buckets)
+            histograms[route.rawValue] = histogram
             return histogram
         }
         histogram.record(duration)

@@ -56,11 +56,14 @@ public enum ProtectedResponse: Sendable {
 /// Answers the caller's identity as JSON: the minimal protected handler of the embedded
 /// default, the tests and the HTTP benchmark.
 public struct IdentityEchoHandler: ProtectedHandler {
+    private static let headers = [("Content-Type", "application/json")]
+
     public init() {}
 
     public func respond(to request: ProtectedRequest, identity: Identity) -> ProtectedResponse {
         var json = [UInt8]()
+        json.reserveCapacity(512)
         identity.writeJSON(to: &json)
-        return .reply(HTTPReply(status: .ok, headers: [("Content-Type", "application/json")], body: ByteBuffer(bytes: json)))
+        return .reply(HTTPReply(status: .ok, headers: Self.headers, body: ByteBuffer(bytes: json)))
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 
 /// The server as an OAuth 2.0 protected resource: its RFC 9728 metadata (MCP-AUTH-CHECKLIST
 /// R1) and the `WWW-Authenticate` challenges that point clients to it (R2, R3).
-public struct ProtectedResource: Sendable {
+public final class ProtectedResource: Sendable {
     /// The canonical resource URL (`resource`).
     public let resource: String
     public let authorizationServers: [String]

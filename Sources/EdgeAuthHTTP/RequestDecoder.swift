@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOHTTP1
 
@@ -92,12 +95,12 @@ struct RequestDecoder {
     /// The length of the head including its blank line, once it is all there.
     private mutating func findHeadEnd(_ buffer: ByteBuffer) throws -> Int? {
         let found: Int? = buffer.withUnsafeReadableBytes { bytes in
+            guard let base = bytes.baseAddress else { return nil }
+            // From one line feed to the next (`memchr`), each checked for "\r\n\r\n" before it.
             var index = max(scanned, 3)
-            while index < bytes.count {
-                // Step by the last byte of "\r\n\r\n": most positions are rejected by one compare.
-                if bytes[index] == 0x0A, bytes[index - 1] == 0x0D, bytes[index - 2] == 0x0A, bytes[index - 3] == 0x0D {
-                    return index + 1
-                }
+            while index < bytes.count, let hit = memchr(base + index, 0x0A, bytes.count - index) {
+                index = UnsafeRawPointer(hit) - base
+                if bytes[index - 1] == 0x0D, bytes[index - 2] == 0x0A, bytes[index - 3] == 0x0D { return index + 1 }
                 index += 1
             }
             return nil
@@ -204,7 +207,7 @@ struct RequestDecoder {
             var value = line[(colon + 1)...]
             while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
             while let last = value.last, last == 0x20 || last == 0x09 { value = value.dropLast() }
-            guard value.allSatisfy({ $0 >= 0x20 && $0 != 0x7F || $0 == 0x09 }) else { throw RequestDecodingError.malformed("header field") }
+            guard Self.isFieldValue(UnsafeRawBufferPointer(rebasing: value)) else { throw RequestDecodingError.malformed("header field") }
             let name = String(decoding: nameBytes, as: UTF8.self)
             let text = String(decoding: value, as: UTF8.self)
             if nameBytes.count == 14, name.lowercased() == "content-length" {
@@ -232,28 +235,49 @@ struct RequestDecoder {
         return (head, chunked ? .chunkSize : .fixed(remaining: contentLength ?? 0))
     }
 
-    /// Lines of a head, each ending in CRLF; a lone CR or LF is an error.
+    /// Whether every byte may appear in a field value (RFC 9110 §5.5): visible characters,
+    /// space, tab and obs-text; no other control character, no DEL. Eight bytes at a time:
+    /// a word with a byte below 0x20 or a DEL is looked at byte by byte (tabs are allowed).
+    static func isFieldValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var index = 0
+        if let base = bytes.baseAddress {
+            while index + 8 <= bytes.count {
+                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                let below20 = (word &- ones &* 0x20) & ~word & highs
+                let deleted = word ^ (ones &* 0x7F)
+                let isDEL = (deleted &- ones) & ~deleted & highs
+                if below20 | isDEL != 0 { break }
+                index += 8
+            }
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            guard byte >= 0x20 && byte != 0x7F || byte == 0x09 else { return false }
+            index += 1
+        }
+        return true
+    }
+
+    /// Lines of a head, each ending in CRLF; an LF without its CR is an error. (A CR
+    /// elsewhere is not a line ending: the checks of the request line and of the fields
+    /// refuse it as a control character.)
     struct LineReader {
         let bytes: UnsafeRawBufferPointer
         var position = 0
 
         mutating func next() throws -> Slice<UnsafeRawBufferPointer>? {
-            guard position < bytes.count else { return nil }
-            var index = position
-            while index < bytes.count {
-                switch bytes[index] {
-                case 0x0D:
-                    guard index + 1 < bytes.count, bytes[index + 1] == 0x0A else { throw RequestDecodingError.malformed("line ending") }
-                    let line = bytes[position..<index]
-                    position = index + 2
-                    return line
-                case 0x0A:
-                    throw RequestDecodingError.malformed("line ending")
-                default:
-                    index += 1
-                }
+            guard position < bytes.count, let base = bytes.baseAddress,
+                  let hit = memchr(base + position, 0x0A, bytes.count - position) else {
+                if position < bytes.count { throw RequestDecodingError.malformed("line ending") }
+                return nil
             }
-            throw RequestDecodingError.malformed("line ending")
+            let lineFeed = UnsafeRawPointer(hit) - base
+            guard lineFeed > position, bytes[lineFeed - 1] == 0x0D else { throw RequestDecodingError.malformed("line ending") }
+            let line = bytes[position..<(lineFeed - 1)]
+            position = lineFeed + 1
+            return line
         }
     }
 }

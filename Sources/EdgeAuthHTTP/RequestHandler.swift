@@ -77,7 +77,7 @@ final class RequestHandler: ChannelDuplexHandler {
     /// An early answer closed the connection's output: whatever else arrives is discarded.
     private var closing = false
     /// The route of the request being answered, and when it arrived whole (for the metrics).
-    private var route = "other"
+    private var route = HTTPMetrics.Route.other
     private var received = NIODeadline.now()
     /// The client address of the request being answered (rate limits).
     private var client = ""
@@ -191,10 +191,11 @@ final class RequestHandler: ChannelDuplexHandler {
         guard !closing else { return }
         let status: HTTPResponseStatus = decodingError == .tooLarge ? .requestHeaderFieldsTooLarge : .badRequest
         let description = status == .badRequest ? "the request is not valid HTTP/1.1" : "the request headers are larger than \(context.server.limits.maxHeaderBytes) bytes"
-        let reply = HTTPReply.error(status, "invalid_request", description, headers: [("Cache-Control", "no-store"), ("Connection", "close")])
+        let reply = HTTPReply.error(status, "invalid_request", description)
         let channel = channelContext.channel
         closing = true
-        channelContext.writeAndFlush(wrapOutboundOut(Self.serialize(reply, version: .http1_1, includeBody: true, extraHeaders: [], allocator: channel.allocator)))
+        channelContext.writeAndFlush(wrapOutboundOut(Self.serialize(reply, version: .http1_1, includeBody: true, requestID: nil, corsOrigin: nil,
+                                                                    connectionClose: true, allocator: channel.allocator)))
             .whenComplete { _ in Self.closeLingering(channel) }
     }
 
@@ -214,25 +215,25 @@ final class RequestHandler: ChannelDuplexHandler {
         let requestID = context.nextRequestID()
         let (path, query) = Self.split(head.uri)
         let server = context.server
-        route = "other"
+        route = .other
         if head.method == .OPTIONS {
-            route = "preflight"
+            route = .preflight
             return send(preflight(head), for: head, requestID: requestID, channelContext)
         }
         if path.hasPrefix("/.well-known/"), context.resource.metadataPaths.contains(path) {
-            route = "metadata"
+            route = .metadata
             guard head.method == .GET || head.method == .HEAD else { return send(methodNotAllowed("GET, HEAD, OPTIONS"), for: head, requestID: requestID, channelContext) }
             return send(.json(.ok, context.resource.metadataDocument, headers: [("Cache-Control", "max-age=3600")]), for: head, requestID: requestID, channelContext)
         }
         switch path {
         case "/healthz":
-            route = "health"
+            route = .health
             return send(.json(.ok, ["status": "ok"]), for: head, requestID: requestID, channelContext)
         case "/readyz":
-            route = "ready"
+            route = .ready
             return send(readiness(), for: head, requestID: requestID, channelContext)
         case "/metrics":
-            route = "metrics"
+            route = .metrics
             let document = context.metrics.exposition(context.verifier)
             return send(HTTPReply(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: ByteBuffer(bytes: document)),
                         for: head, requestID: requestID, channelContext)
@@ -242,7 +243,7 @@ final class RequestHandler: ChannelDuplexHandler {
         guard path == server.protectedPath || path.hasPrefix(server.protectedPath == "/" ? "/" : server.protectedPath + "/") else {
             return send(.error(.notFound, "not_found", "no resource at this path"), for: head, requestID: requestID, channelContext)
         }
-        route = "protected"
+        route = .protected
         let peer = peerAddress ?? {
             let formatted = channelContext.remoteAddress?.ipAddress ?? "unknown"
             peerAddress = formatted
@@ -294,9 +295,7 @@ final class RequestHandler: ChannelDuplexHandler {
             return send(.error(.unauthorized, "unauthorized", "this resource needs a bearer token", headers: [("WWW-Authenticate", resource.challenge())]),
                         for: head, requestID: requestID, channelContext)
         case .malformed:
-            return send(.error(.badRequest, "invalid_request", "the Authorization header is not \"Bearer <token>\"",
-                               headers: [("WWW-Authenticate", resource.challenge(error: "invalid_request", description: "malformed Authorization header"))]),
-                        for: head, requestID: requestID, channelContext)
+            return sendMalformedCredentials(head, requestID: requestID, channelContext)
         case .token(let value):
             token = value
         }
@@ -304,6 +303,11 @@ final class RequestHandler: ChannelDuplexHandler {
         // The header's own bytes when they are contiguous (a native string): no copy of the token.
         let verdict = token.utf8.withContiguousStorageIfAvailable { verifier.verify(UnsafeRawBufferPointer($0)) }
             ?? Array(token.utf8).withUnsafeBytes { verifier.verify($0) }
+        // A token that is not token68 can never be valid, so the syntax is checked only for
+        // a refused one: a malformed header is a 400, not an invalid token (RFC 6750 §3.1).
+        if case .rejected = verdict, !token.utf8.allSatisfy(Self.isToken68) {
+            return sendMalformedCredentials(head, requestID: requestID, channelContext)
+        }
         if case .rejected(.unknownKey) = verdict, verifier.keyRing.hasRemoteSources, verifier.keyRing.mayDownload {
             // A key published since the last refresh: fetch it off the event loop, then answer.
             let loopBound = NIOLoopBound((self, channelContext), eventLoop: channelContext.eventLoop)
@@ -321,6 +325,12 @@ final class RequestHandler: ChannelDuplexHandler {
             return
         }
         finishAuthorization(verdict, head, requestID: requestID, channelContext)
+    }
+
+    private func sendMalformedCredentials(_ head: HTTPRequestHead, requestID: String, _ channelContext: ChannelHandlerContext) {
+        send(.error(.badRequest, "invalid_request", "the Authorization header is not \"Bearer <token>\"",
+                    headers: [("WWW-Authenticate", context.resource.challenge(error: "invalid_request", description: "malformed Authorization header"))]),
+             for: head, requestID: requestID, channelContext)
     }
 
     private func finishAuthorization(_ verdict: Verdict, _ head: HTTPRequestHead, requestID: String, _ channelContext: ChannelHandlerContext) {
@@ -420,39 +430,38 @@ final class RequestHandler: ChannelDuplexHandler {
     // MARK: Writing
 
     private func send(_ reply: HTTPReply, for head: HTTPRequestHead, requestID: String, close: Bool = false, _ channelContext: ChannelHandlerContext) {
-        var extra: [(String, String)] = [("X-Request-Id", requestID)]
-        if reply.status.code >= 400 { extra.append(("Cache-Control", "no-store")) }
-        if let origin = context.allowedOrigin(head.headers.first(name: "Origin")) {
-            extra.append(("Access-Control-Allow-Origin", origin))
-            extra.append(("Access-Control-Expose-Headers", "WWW-Authenticate, Mcp-Session-Id"))
-            if origin != "*" { extra.append(("Vary", "Origin")) }
-        }
+        let origin = context.server.corsOrigins.isEmpty ? nil : context.allowedOrigin(head.headers.first(name: "Origin"))
         // A draining worker answers, then closes: the client's next request goes to another worker.
         let keepAlive = head.isKeepAlive && !close && !context.draining.load(ordering: .relaxed)
-        if !keepAlive { extra.append(("Connection", "close")) }
-        let bytes = Self.serialize(reply, version: head.version, includeBody: head.method != .HEAD, extraHeaders: extra, allocator: channelContext.channel.allocator)
-        let done = channelContext.writeAndFlush(wrapOutboundOut(bytes))
+        let bytes = Self.serialize(reply, version: head.version, includeBody: head.method != .HEAD, requestID: requestID, corsOrigin: origin,
+                                   connectionClose: !keepAlive, allocator: channelContext.channel.allocator)
         context.metrics.request(route: route, status: Int(reply.status.code), duration: .nanoseconds((NIODeadline.now() - received).nanoseconds))
-        let channel = channelContext.channel
         if keepAlive {
+            // No promise: nothing waits for this write, and a future per answer is not free.
+            channelContext.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
             deadline.requestFinished(channelContext)
-        } else if close {
-            closing = true
+            return
+        }
+        let done = channelContext.writeAndFlush(wrapOutboundOut(bytes))
+        let channel = channelContext.channel
+        closing = true
+        if close {
             done.whenComplete { _ in Self.closeLingering(channel) }
         } else {
-            closing = true
             done.whenComplete { _ in channel.close(promise: nil) }
         }
     }
 
     /// The answer as it goes on the wire, in one buffer: status line, the reply's headers,
-    /// `Content-Length`, `extraHeaders`, the body. Header names that are not tokens are
-    /// dropped and CR/LF in values become spaces, so no value can start a header of its own.
-    static func serialize(_ reply: HTTPReply, version: HTTPVersion, includeBody: Bool, extraHeaders: [(String, String)],
-                          allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 192 + reply.body.readableBytes)
+    /// `Content-Length`, the request id, `Cache-Control: no-store` for errors, the CORS
+    /// headers for an allowed origin, `Connection: close`, the body. Header names that are
+    /// not tokens are dropped and CR/LF in values become spaces, so no value can start a
+    /// header of its own.
+    static func serialize(_ reply: HTTPReply, version: HTTPVersion, includeBody: Bool, requestID: String?, corsOrigin: String?,
+                          connectionClose: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 256 + reply.body.readableBytes)
         buffer.writeStaticString(version == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        buffer.writeString(String(reply.status.code))
+        writeDecimal(Int(reply.status.code), to: &buffer)
         buffer.writeStaticString(" ")
         buffer.writeString(reply.status.reasonPhrase)
         buffer.writeStaticString("\r\n")
@@ -469,12 +478,34 @@ final class RequestHandler: ChannelDuplexHandler {
         }
         for (name, value) in reply.headers where name.utf8.count != 14 || name.lowercased() != "content-length" { header(name, value) }
         buffer.writeStaticString("Content-Length: ")
-        buffer.writeString(String(reply.body.readableBytes))
+        writeDecimal(reply.body.readableBytes, to: &buffer)
         buffer.writeStaticString("\r\n")
-        for (name, value) in extraHeaders { header(name, value) }
+        if let requestID { header("X-Request-Id", requestID) }
+        if reply.status.code >= 400 { buffer.writeStaticString("Cache-Control: no-store\r\n") }
+        if let corsOrigin {
+            header("Access-Control-Allow-Origin", corsOrigin)
+            buffer.writeStaticString("Access-Control-Expose-Headers: WWW-Authenticate, Mcp-Session-Id\r\n")
+            if corsOrigin != "*" { buffer.writeStaticString("Vary: Origin\r\n") }
+        }
+        if connectionClose { buffer.writeStaticString("Connection: close\r\n") }
         buffer.writeStaticString("\r\n")
         if includeBody { buffer.writeImmutableBuffer(reply.body) }
         return buffer
+    }
+
+    /// A non-negative number in decimal, without making a string of it first.
+    static func writeDecimal(_ value: Int, to buffer: inout ByteBuffer) {
+        var digits: (UInt64, UInt64) = (0, 0)  // up to 16 digits, written backwards from the end
+        var remaining = UInt64(max(0, value))
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { bytes in
+            repeat {
+                count += 1
+                bytes[16 - count] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+            } while remaining > 0 && count < 16
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[(16 - count)...]))
+        }
     }
 
     // MARK: Parsing
@@ -496,7 +527,8 @@ final class RequestHandler: ChannelDuplexHandler {
     }
 
     /// `Bearer <token68>` (RFC 6750 §2.1): the scheme case-insensitively, one or more
-    /// spaces, then base64url/token68 characters only (no spaces, no control characters).
+    /// spaces, then the credentials. Whether they are token68 (`isToken68`) is checked
+    /// only when the token is refused: a valid token is made of base64url and dots.
     static func bearerToken(_ value: String) -> BearerCredentials {
         var value = value
         // Header values are native strings: this checks their bytes in place, without copying.
@@ -509,9 +541,7 @@ final class RequestHandler: ChannelDuplexHandler {
             for (offset, expected) in "bearer".utf8.enumerated() where bytes[schemeStart + offset] | 0x20 != expected { return .notBearer }
             while index < bytes.count, bytes[index] == UInt8(ascii: " ") { index += 1 }
             guard index < bytes.count else { return .malformed }
-            let tokenStart = index
-            while index < bytes.count, isToken68(bytes[index]) { index += 1 }
-            return index == bytes.count ? .token(from: tokenStart) : .malformed
+            return .token(from: index)
         }
         switch scanned {
         case .notBearer: return .notBearer
