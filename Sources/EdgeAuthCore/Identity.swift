@@ -215,64 +215,74 @@ public struct Identity: @unchecked Sendable, Hashable {
     }
 
     /// Appends `jsonText`'s bytes to `out`, straight from the identity's stored strings.
+    /// The room is reserved once, for the worst case (every byte escaped as `\u00XX`),
+    /// and written through a pointer: no per-byte append, no temporary arrays.
     public func writeJSON(to out: inout [UInt8]) {
         let storage = storage
-        out.reserveCapacity(out.count + 384)
-        out.append(UInt8(ascii: "{"))
-        var first = true
-        func key(_ name: StaticString) {
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
-        }
-        func string(_ bytes: UnsafeRawBufferPointer) {
-            out.append(UInt8(ascii: "\""))
-            JSONText.appendEscaped(bytes, to: &out)
-            out.append(UInt8(ascii: "\""))
-        }
-        func field(_ name: StaticString, _ field: IdentityField, orEmpty: Bool = false) {
-            if let bytes = storage.entry(field) {
-                key(name)
-                string(bytes)
-            } else if orEmpty {
-                key(name)
-                out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: "\"")])
+        let header = storage.header
+        // Keys, punctuation and numbers take under 400 bytes; each entry at most 6 bytes per byte plus quotes and a comma.
+        let bound = 400 + header.entryCount * 3 + (header.byteCount - header.payloadCount) * 6
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: bound))
+        let written = out.withUnsafeMutableBufferPointer { buffer in
+            var writer = JSONWriter(cursor: buffer.baseAddress! + start)
+            writer.byte(UInt8(ascii: "{"))
+            var first = true
+            func key(_ name: StaticString) {
+                if !first { writer.byte(UInt8(ascii: ",")) }
+                first = false
+                writer.byte(UInt8(ascii: "\""))
+                writer.bytes(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+                writer.byte(UInt8(ascii: "\""))
+                writer.byte(UInt8(ascii: ":"))
             }
-        }
-        func list(_ name: StaticString, _ list: IdentityList) {
-            key(name)
-            out.append(UInt8(ascii: "["))
-            for index in storage.range(list) {
-                if index != storage.range(list).lowerBound { out.append(UInt8(ascii: ",")) }
-                string(storage.entry(index)!)
+            func field(_ name: StaticString, _ field: IdentityField, orEmpty: Bool = false) {
+                if let bytes = storage.entry(field) {
+                    key(name)
+                    writer.string(bytes)
+                } else if orEmpty {
+                    key(name)
+                    writer.string(UnsafeRawBufferPointer(start: nil, count: 0))
+                }
             }
-            out.append(UInt8(ascii: "]"))
+            func list(_ name: StaticString, _ list: IdentityList) {
+                key(name)
+                writer.byte(UInt8(ascii: "["))
+                let range = storage.range(list)
+                for index in range {
+                    if index != range.lowerBound { writer.byte(UInt8(ascii: ",")) }
+                    writer.string(storage.entry(index)!)
+                }
+                writer.byte(UInt8(ascii: "]"))
+            }
+            func number(_ name: StaticString, _ value: Int64?) {
+                guard let value else { return }
+                key(name)
+                writer.decimal(value)
+            }
+            list("audience", .audience)
+            field("clientId", .clientId)
+            field("email", .email)
+            number("expiresAt", header.expiresAt)
+            field("id", .subject, orEmpty: true)
+            number("issuedAt", header.issuedAt)
+            field("issuer", .issuer, orEmpty: true)
+            field("name", .name)
+            field("organization", .organization)
+            list("permissions", .permissions)
+            field("picture", .picture)
+            list("roles", .roles)
+            list("scopes", .scopes)
+            key("signatureVerified")
+            let flag: StaticString = header.signatureVerified ? "true" : "false"
+            writer.bytes(UnsafeRawBufferPointer(start: flag.utf8Start, count: flag.utf8CodeUnitCount))
+            field("tokenId", .tokenId)
+            field("username", .username)
+            writer.byte(UInt8(ascii: "}"))
+            return writer.cursor - (buffer.baseAddress! + start)
         }
-        func number(_ name: StaticString, _ value: Int64?) {
-            guard let value else { return }
-            key(name)
-            out.append(contentsOf: String(value).utf8)
-        }
-        list("audience", .audience)
-        field("clientId", .clientId)
-        field("email", .email)
-        number("expiresAt", expiresAt)
-        field("id", .subject, orEmpty: true)
-        number("issuedAt", issuedAt)
-        field("issuer", .issuer, orEmpty: true)
-        field("name", .name)
-        field("organization", .organization)
-        list("permissions", .permissions)
-        field("picture", .picture)
-        list("roles", .roles)
-        list("scopes", .scopes)
-        key("signatureVerified")
-        out.append(contentsOf: signatureVerified ? Array("true".utf8) : Array("false".utf8))
-        field("tokenId", .tokenId)
-        field("username", .username)
-        out.append(UInt8(ascii: "}"))
+        precondition(written <= bound)
+        out.removeLast(bound - written)
     }
 
     public static func == (a: Identity, b: Identity) -> Bool { a.storage.isEqual(to: b.storage) }

@@ -427,3 +427,66 @@ struct ValidatedReader {
         }
     }
 }
+
+/// Writes JSON through a pointer into room the caller has reserved (`Identity.writeJSON`).
+struct JSONWriter {
+    var cursor: UnsafeMutablePointer<UInt8>
+
+    @inline(__always)
+    mutating func byte(_ byte: UInt8) {
+        cursor.pointee = byte
+        cursor += 1
+    }
+
+    mutating func bytes(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress else { return }
+        cursor.update(from: base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        cursor += bytes.count
+    }
+
+    /// A JSON string: quotes, `"` and `\` escaped, control characters as short escapes or
+    /// `\u00XX`; runs that need no escape are copied whole. At most `6 * count + 2` bytes.
+    mutating func string(_ bytes: UnsafeRawBufferPointer) {
+        byte(UInt8(ascii: "\""))
+        var runStart = 0
+        for index in 0..<bytes.count {
+            let value = bytes[index]
+            guard value < 0x20 || value == UInt8(ascii: "\"") || value == UInt8(ascii: "\\") else { continue }
+            self.bytes(UnsafeRawBufferPointer(rebasing: bytes[runStart..<index]))
+            runStart = index + 1
+            byte(UInt8(ascii: "\\"))
+            switch value {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): byte(value)
+            case UInt8(ascii: "\n"): byte(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): byte(UInt8(ascii: "r"))
+            case UInt8(ascii: "\t"): byte(UInt8(ascii: "t"))
+            default:
+                let hex: StaticString = "0123456789abcdef"
+                byte(UInt8(ascii: "u"))
+                byte(UInt8(ascii: "0"))
+                byte(UInt8(ascii: "0"))
+                byte(hex.utf8Start[Int(value >> 4)])
+                byte(hex.utf8Start[Int(value & 0xF)])
+            }
+        }
+        self.bytes(UnsafeRawBufferPointer(rebasing: bytes[runStart...]))
+        byte(UInt8(ascii: "\""))
+    }
+
+    /// A signed integer in decimal (at most 20 bytes).
+    mutating func decimal(_ value: Int64) {
+        if value < 0 { byte(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits = 1
+        var scale: UInt64 = 1
+        while magnitude / scale >= 10 {
+            scale *= 10
+            digits += 1
+        }
+        for _ in 0..<digits {
+            byte(UInt8(ascii: "0") + UInt8(magnitude / scale))
+            magnitude %= scale
+            scale /= 10
+        }
+    }
+}
