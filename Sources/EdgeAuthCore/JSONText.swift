@@ -476,17 +476,17 @@ struct JSONWriter {
     /// A signed integer in decimal (at most 20 bytes).
     mutating func decimal(_ value: Int64) {
         if value < 0 { byte(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var digits = 1
-        var scale: UInt64 = 1
-        while magnitude / scale >= 10 {
-            scale *= 10
-            digits += 1
+        var count = 1
+        var rest = value.magnitude / 10
+        while rest > 0 {
+            count += 1
+            rest /= 10
         }
-        for _ in 0..<digits {
-            byte(UInt8(ascii: "0") + UInt8(magnitude / scale))
-            magnitude %= scale
-            scale /= 10
+        var remaining = value.magnitude
+        for position in stride(from: count - 1, through: 0, by: -1) {
+            cursor[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+            remaining /= 10
         }
+        cursor += count
     }
 }

@@ -9,8 +9,21 @@ public struct ProtectedRequest: Sendable {
     public let uri: String
     public let headers: HTTPHeaders
     public let body: ByteBuffer
+    let id: RequestID
     /// The id this request has in logs and in the `X-Request-Id` response header.
-    public let requestID: String
+    public var requestID: String { id.description }
+}
+
+/// A request's id: this process's id and a counter, both in base 36 (`"k3x9-1f"`), kept as
+/// a number until it is written.
+struct RequestID: Sendable, CustomStringConvertible {
+    /// `"<pid in base 36>-"`.
+    let prefix: String
+    let number: UInt64
+
+    static func prefix(pid: Int32) -> String { String(pid, radix: 36) + "-" }
+
+    var description: String { prefix + String(number, radix: 36) }
 }
 
 /// An answer.

@@ -15,10 +15,12 @@ public final class ServerContext: Sendable {
     /// The rate limits' buckets, shared with the other workers (nil: no rate limiting).
     public let limiter: SharedRateLimiter?
     let logger = Logger(label: "edgeauth.http")
+    private let protectedPath: String
+    private let protectedPrefix: String
     /// Whether the worker is draining (readiness then fails, so balancers stop sending).
     let draining = Atomic<Bool>(false)
     private let requestCounter = Atomic<UInt64>(0)
-    private let requestIDPrefix = String(getpid(), radix: 36) + "-"
+    private let requestIDPrefix = RequestID.prefix(pid: getpid())
 
     public init(verifier: Verifier, resource: ProtectedResource, server: ServerConfiguration, handler: any ProtectedHandler,
                 metrics: HTTPMetrics = HTTPMetrics(), limiter: SharedRateLimiter? = nil) {
@@ -28,6 +30,8 @@ public final class ServerContext: Sendable {
         self.handler = handler
         self.metrics = metrics
         self.limiter = limiter
+        protectedPath = server.protectedPath
+        protectedPrefix = server.protectedPath == "/" ? "/" : server.protectedPath + "/"
     }
 
     /// The client's address: the peer, or for a trusted proxy the last address in
@@ -44,8 +48,13 @@ public final class ServerContext: Sendable {
         return forwarded.last { !trusted.contains($0) } ?? address
     }
 
-    func nextRequestID() -> String {
-        requestIDPrefix + String(requestCounter.add(1, ordering: .relaxed).newValue, radix: 36)
+    func nextRequestID() -> RequestID {
+        RequestID(prefix: requestIDPrefix, number: requestCounter.add(1, ordering: .relaxed).newValue)
+    }
+
+    /// Whether a path is under the protected prefix: the prefix itself or below it.
+    func isProtected(_ path: String) -> Bool {
+        path == protectedPath || path.hasPrefix(protectedPrefix)
     }
 
     /// The CORS origin to allow for a request's `Origin`, if any (R8).
@@ -214,7 +223,6 @@ final class RequestHandler: ChannelDuplexHandler {
     private func route(_ head: HTTPRequestHead, _ channelContext: ChannelHandlerContext) {
         let requestID = context.nextRequestID()
         let (path, query) = Self.split(head.uri)
-        let server = context.server
         route = .other
         if head.method == .OPTIONS {
             route = .preflight
@@ -240,7 +248,7 @@ final class RequestHandler: ChannelDuplexHandler {
         default:
             break
         }
-        guard path == server.protectedPath || path.hasPrefix(server.protectedPath == "/" ? "/" : server.protectedPath + "/") else {
+        guard context.isProtected(path) else {
             return send(.error(.notFound, "not_found", "no resource at this path"), for: head, requestID: requestID, channelContext)
         }
         route = .protected
@@ -251,7 +259,7 @@ final class RequestHandler: ChannelDuplexHandler {
         }()
         let client = context.clientAddress(head, peerAddress: peer)
         if let limiter = context.limiter {
-            let limits = server.rateLimit
+            let limits = context.server.rateLimit
             // Repeated invalid tokens: refused before they cost a verification.
             if let invalid = limits.invalidTokensPerIP, limiter.isExhausted("bad:" + client, invalid) {
                 return send(tooManyRequests(retryAfter: Int((1 / invalid.rate).rounded(.up))), for: head, requestID: requestID, channelContext)
@@ -265,7 +273,7 @@ final class RequestHandler: ChannelDuplexHandler {
     }
 
     /// R2–R6: the token from the `Authorization` header only, verified, then the scopes.
-    private func authorize(_ head: HTTPRequestHead, query: Substring?, requestID: String, _ channelContext: ChannelHandlerContext) {
+    private func authorize(_ head: HTTPRequestHead, query: Substring?, requestID: RequestID, _ channelContext: ChannelHandlerContext) {
         let resource = context.resource
         if let query, Self.hasAccessTokenParameter(query) {
             return send(.error(.badRequest, "invalid_request", "access tokens are accepted only in the Authorization header",
@@ -327,13 +335,13 @@ final class RequestHandler: ChannelDuplexHandler {
         finishAuthorization(verdict, head, requestID: requestID, channelContext)
     }
 
-    private func sendMalformedCredentials(_ head: HTTPRequestHead, requestID: String, _ channelContext: ChannelHandlerContext) {
+    private func sendMalformedCredentials(_ head: HTTPRequestHead, requestID: RequestID, _ channelContext: ChannelHandlerContext) {
         send(.error(.badRequest, "invalid_request", "the Authorization header is not \"Bearer <token>\"",
                     headers: [("WWW-Authenticate", context.resource.challenge(error: "invalid_request", description: "malformed Authorization header"))]),
              for: head, requestID: requestID, channelContext)
     }
 
-    private func finishAuthorization(_ verdict: Verdict, _ head: HTTPRequestHead, requestID: String, _ channelContext: ChannelHandlerContext) {
+    private func finishAuthorization(_ verdict: Verdict, _ head: HTTPRequestHead, requestID: RequestID, _ channelContext: ChannelHandlerContext) {
         let resource = context.resource
         switch verdict {
         case .valid: context.metrics.verdict("valid")
@@ -367,7 +375,7 @@ final class RequestHandler: ChannelDuplexHandler {
                                    headers: [("WWW-Authenticate", resource.challenge(error: "insufficient_scope", description: description, scopes: resource.requiredScopes))]),
                             for: head, requestID: requestID, channelContext)
             }
-            let request = ProtectedRequest(method: head.method, uri: head.uri, headers: head.headers, body: body, requestID: requestID)
+            let request = ProtectedRequest(method: head.method, uri: head.uri, headers: head.headers, body: body, id: requestID)
             switch context.handler.respond(to: request, identity: identity) {
             case .reply(let reply):
                 send(reply, for: head, requestID: requestID, channelContext)
@@ -429,7 +437,7 @@ final class RequestHandler: ChannelDuplexHandler {
 
     // MARK: Writing
 
-    private func send(_ reply: HTTPReply, for head: HTTPRequestHead, requestID: String, close: Bool = false, _ channelContext: ChannelHandlerContext) {
+    private func send(_ reply: HTTPReply, for head: HTTPRequestHead, requestID: RequestID, close: Bool = false, _ channelContext: ChannelHandlerContext) {
         let origin = context.server.corsOrigins.isEmpty ? nil : context.allowedOrigin(head.headers.first(name: "Origin"))
         // A draining worker answers, then closes: the client's next request goes to another worker.
         let keepAlive = head.isKeepAlive && !close && !context.draining.load(ordering: .relaxed)
@@ -457,62 +465,110 @@ final class RequestHandler: ChannelDuplexHandler {
     /// headers for an allowed origin, `Connection: close`, the body. Header names that are
     /// not tokens are dropped and CR/LF in values become spaces, so no value can start a
     /// header of its own.
-    static func serialize(_ reply: HTTPReply, version: HTTPVersion, includeBody: Bool, requestID: String?, corsOrigin: String?,
+    static func serialize(_ reply: HTTPReply, version: HTTPVersion, includeBody: Bool, requestID: RequestID?, corsOrigin: String?,
                           connectionClose: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 256 + reply.body.readableBytes)
-        buffer.writeStaticString(version == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        writeDecimal(Int(reply.status.code), to: &buffer)
-        buffer.writeStaticString(" ")
-        buffer.writeString(reply.status.reasonPhrase)
-        buffer.writeStaticString("\r\n")
-        func header(_ name: String, _ value: String) {
-            guard !name.isEmpty, name.utf8.allSatisfy({ RequestDecoder.isTokenCharacter($0) }) else { return }
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            if value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) {
-                buffer.writeBytes(value.utf8.map { $0 == 0x0D || $0 == 0x0A ? 0x20 : $0 })
-            } else {
-                buffer.writeString(value)
+        let reason = reply.status.reasonPhrase
+        let body = includeBody ? reply.body.readableBytes : 0
+        // Room for everything: the fixed lines below take under 200 bytes, numbers under 24.
+        var bound = 256 + reason.utf8.count + body + (requestID?.prefix.utf8.count ?? 0) + 2 * (corsOrigin?.utf8.count ?? 0)
+        for (name, value) in reply.headers { bound += name.utf8.count + value.utf8.count + 4 }
+        var buffer = allocator.buffer(capacity: bound)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { room in
+            var out = ResponseWriter(cursor: room.baseAddress!)
+            out.write(version == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+            out.decimal(UInt64(reply.status.code))
+            out.write(" ")
+            out.write(reason)
+            out.write("\r\n")
+            for (name, value) in reply.headers where name.utf8.count != 14 || name.lowercased() != "content-length" {
+                out.header(name, value)
             }
-            buffer.writeStaticString("\r\n")
+            out.write("Content-Length: ")
+            out.decimal(UInt64(reply.body.readableBytes))
+            out.write("\r\n")
+            if let requestID {
+                out.write("X-Request-Id: ")
+                out.write(requestID.prefix)
+                out.base36(requestID.number)
+                out.write("\r\n")
+            }
+            if reply.status.code >= 400 { out.write("Cache-Control: no-store\r\n") }
+            if let corsOrigin {
+                out.header("Access-Control-Allow-Origin", corsOrigin)
+                out.write("Access-Control-Expose-Headers: WWW-Authenticate, Mcp-Session-Id\r\n")
+                if corsOrigin != "*" { out.write("Vary: Origin\r\n") }
+            }
+            if connectionClose { out.write("Connection: close\r\n") }
+            out.write("\r\n")
+            if includeBody {
+                reply.body.withUnsafeReadableBytes { out.write($0) }
+            }
+            let written = out.cursor - room.baseAddress!
+            precondition(written <= bound)
+            return written
         }
-        for (name, value) in reply.headers where name.utf8.count != 14 || name.lowercased() != "content-length" { header(name, value) }
-        buffer.writeStaticString("Content-Length: ")
-        writeDecimal(reply.body.readableBytes, to: &buffer)
-        buffer.writeStaticString("\r\n")
-        if let requestID { header("X-Request-Id", requestID) }
-        if reply.status.code >= 400 { buffer.writeStaticString("Cache-Control: no-store\r\n") }
-        if let corsOrigin {
-            header("Access-Control-Allow-Origin", corsOrigin)
-            buffer.writeStaticString("Access-Control-Expose-Headers: WWW-Authenticate, Mcp-Session-Id\r\n")
-            if corsOrigin != "*" { buffer.writeStaticString("Vary: Origin\r\n") }
-        }
-        if connectionClose { buffer.writeStaticString("Connection: close\r\n") }
-        buffer.writeStaticString("\r\n")
-        if includeBody { buffer.writeImmutableBuffer(reply.body) }
         return buffer
     }
 
-    /// A non-negative number in decimal, without making a string of it first.
-    static func writeDecimal(_ value: Int, to buffer: inout ByteBuffer) {
-        var digits: (UInt64, UInt64) = (0, 0)  // up to 16 digits, written backwards from the end
-        var remaining = UInt64(max(0, value))
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { bytes in
-            repeat {
+    /// Writes an answer through a pointer into room `serialize` reserved for all of it.
+    struct ResponseWriter {
+        var cursor: UnsafeMutableRawPointer
+
+        mutating func write(_ bytes: UnsafeRawBufferPointer) {
+            guard let base = bytes.baseAddress else { return }
+            cursor.copyMemory(from: base, byteCount: bytes.count)
+            cursor += bytes.count
+        }
+
+        mutating func write(_ text: StaticString) {
+            write(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+
+        mutating func write(_ text: String) {
+            var text = text
+            text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+        }
+
+        /// A header line. Names that are not tokens are dropped and CR/LF in values become
+        /// spaces, so no value can start a header of its own.
+        mutating func header(_ name: String, _ value: String) {
+            guard !name.isEmpty, name.utf8.allSatisfy({ RequestDecoder.isTokenCharacter($0) }) else { return }
+            write(name)
+            write(": ")
+            let start = cursor
+            write(value)
+            for index in 0..<(cursor - start) where start.load(fromByteOffset: index, as: UInt8.self) == 0x0D || start.load(fromByteOffset: index, as: UInt8.self) == 0x0A {
+                start.storeBytes(of: 0x20, toByteOffset: index, as: UInt8.self)
+            }
+            write("\r\n")
+        }
+
+        mutating func decimal(_ value: UInt64) { digits(value, radix: 10) }
+
+        mutating func base36(_ value: UInt64) { digits(value, radix: 36) }
+
+        private mutating func digits(_ value: UInt64, radix: UInt64) {
+            let alphabet: StaticString = "0123456789abcdefghijklmnopqrstuvwxyz"
+            var count = 1
+            var rest = value / radix
+            while rest > 0 {
                 count += 1
-                bytes[16 - count] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
-            } while remaining > 0 && count < 16
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[(16 - count)...]))
+                rest /= radix
+            }
+            var remaining = value
+            for position in stride(from: count - 1, through: 0, by: -1) {
+                cursor.storeBytes(of: alphabet.utf8Start[Int(remaining % radix)], toByteOffset: position, as: UInt8.self)
+                remaining /= radix
+            }
+            cursor += count
         }
     }
 
     // MARK: Parsing
 
     static func split(_ uri: String) -> (path: String, query: Substring?) {
-        guard let mark = uri.firstIndex(of: "?") else { return (uri, nil) }
-        return (String(uri[..<mark]), uri[uri.index(after: mark)...])
+        guard let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (uri, nil) }
+        return (String(uri[..<mark]), uri[uri.utf8.index(after: mark)...])
     }
 
     /// Whether the query carries `access_token` (RFC 6750 §2.3, refused: R6).
