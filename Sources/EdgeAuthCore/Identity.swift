@@ -215,17 +215,29 @@ public struct Identity: @unchecked Sendable, Hashable {
     }
 
     /// Appends `jsonText`'s bytes to `out`, straight from the identity's stored strings.
-    /// The room is reserved once, for the worst case (every byte escaped as `\u00XX`),
-    /// and written through a pointer: no per-byte append, no temporary arrays.
     public func writeJSON(to out: inout [UInt8]) {
-        let storage = storage
-        let header = storage.header
-        // Keys, punctuation and numbers take under 400 bytes; each entry at most 6 bytes per byte plus quotes and a comma.
-        let bound = 400 + header.entryCount * 3 + (header.byteCount - header.payloadCount) * 6
+        let bound = jsonByteBound
         let start = out.count
         out.append(contentsOf: repeatElement(0, count: bound))
-        let written = out.withUnsafeMutableBufferPointer { buffer in
-            var writer = JSONWriter(cursor: buffer.baseAddress! + start)
+        let written = out.withUnsafeMutableBytes { writeJSON(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
+        out.removeLast(bound - written)
+    }
+
+    /// The most bytes `jsonText` can take: every string byte escaped as `\u00XX`.
+    public var jsonByteBound: Int {
+        let header = storage.header
+        // Keys, punctuation and numbers take under 400 bytes; each entry at most 6 bytes per byte plus quotes and a comma.
+        return 400 + header.entryCount * 3 + (header.byteCount - header.payloadCount) * 6
+    }
+
+    /// Writes `jsonText`'s bytes at the start of `room` (at least `jsonByteBound` bytes)
+    /// through a pointer, straight from the identity's stored strings; returns their count.
+    public func writeJSON(into room: UnsafeMutableRawBufferPointer) -> Int {
+        let storage = storage
+        let header = storage.header
+        precondition(room.count >= jsonByteBound, "writeJSON(into:) needs jsonByteBound bytes")
+        let written = room.withMemoryRebound(to: UInt8.self) { buffer in
+            var writer = JSONWriter(cursor: buffer.baseAddress!)
             writer.byte(UInt8(ascii: "{"))
             var first = true
             func key(_ name: StaticString) {
@@ -279,10 +291,9 @@ public struct Identity: @unchecked Sendable, Hashable {
             field("tokenId", .tokenId)
             field("username", .username)
             writer.byte(UInt8(ascii: "}"))
-            return writer.cursor - (buffer.baseAddress! + start)
+            return writer.cursor - buffer.baseAddress!
         }
-        precondition(written <= bound)
-        out.removeLast(bound - written)
+        return written
     }
 
     public static func == (a: Identity, b: Identity) -> Bool { a.storage.isEqual(to: b.storage) }

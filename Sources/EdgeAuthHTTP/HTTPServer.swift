@@ -56,9 +56,7 @@ public final class HTTPServer: Sendable {
             connections.add(channel)
             return channel.eventLoop.makeCompletedFuture {
                 let deadline = RequestDeadline(requestTimeout: limits.requestTimeout, idleTimeout: limits.idleTimeout)
-                let operations = channel.pipeline.syncOperations
-                try operations.addHandler(deadline)
-                try operations.addHandler(RequestHandler(context: context, deadline: deadline))
+                try channel.pipeline.syncOperations.addHandler(RequestHandler(context: context, deadline: deadline))
             }
         }
         switch listener {
@@ -169,12 +167,11 @@ final class AcceptLoop: @unchecked Sendable {  // `bootstrap` is used by the acc
 
 /// Disconnects clients too slow to send a request: a request must arrive whole within
 /// `requestTimeout` of its first byte (and the first one within that of the connection),
-/// and an idle keep-alive connection is closed after `idleTimeout`. Sits before the HTTP
-/// decoder, so header bytes trickled one at a time count too.
-final class RequestDeadline: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-
+/// and an idle keep-alive connection is closed after `idleTimeout`. `RequestHandler` tells
+/// it of every read before decoding, so header bytes trickled one at a time count too.
+/// (Part of the request handler rather than a handler of its own: one pipeline step less
+/// per read.)
+final class RequestDeadline {
     private enum State { case idle, receiving, processing }
     private var state = State.receiving
     /// When the connection is closed unless something happens first (nil: no deadline).
@@ -193,34 +190,28 @@ final class RequestDeadline: ChannelInboundHandler {
         self.checkInterval = .nanoseconds(Int64(min(requestTimeout, idleTimeout) * 0.5e9))
     }
 
-    func channelActive(context: ChannelHandlerContext) {
+    /// The connection is open: its first request is due within the request timeout.
+    func start(_ context: ChannelHandlerContext) {
         arm(requestTimeout, context)
-        context.fireChannelActive()
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    func stop() {
         timer?.cancel()
         timer = nil
-        context.fireChannelInactive()
     }
 
     /// The server is draining: a connection waiting between requests closes now.
     struct Drain {}
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is Drain {
-            if state == .idle { context.close(promise: nil) }
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
+    /// Whether the connection waits between requests.
+    var isIdle: Bool { state == .idle }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    /// Bytes arrived: the first of a request starts its deadline.
+    func bytesArrived(_ context: ChannelHandlerContext) {
         if state == .idle {
             state = .receiving
             arm(requestTimeout, context)
         }
-        context.fireChannelRead(data)
     }
 
     /// The whole request arrived: the server is working on it, no client deadline.

@@ -74,9 +74,9 @@ public struct IdentityEchoHandler: ProtectedHandler {
     public init() {}
 
     public func respond(to request: ProtectedRequest, identity: Identity) -> ProtectedResponse {
-        var json = [UInt8]()
-        json.reserveCapacity(512)
-        identity.writeJSON(to: &json)
-        return .reply(HTTPReply(status: .ok, headers: Self.headers, body: ByteBuffer(bytes: json)))
+        let bound = identity.jsonByteBound
+        var body = ByteBufferAllocator().buffer(capacity: bound)
+        body.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { identity.writeJSON(into: $0) }
+        return .reply(HTTPReply(status: .ok, headers: Self.headers, body: body))
     }
 }

@@ -109,7 +109,23 @@ final class RequestHandler: ChannelDuplexHandler {
         decoder = RequestDecoder(maxHeaderBytes: context.server.limits.maxHeaderBytes)
     }
 
+    func channelActive(context channelContext: ChannelHandlerContext) {
+        deadline.start(channelContext)
+        channelContext.fireChannelActive()
+    }
+
+    func channelInactive(context channelContext: ChannelHandlerContext) {
+        deadline.stop()
+        channelContext.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context channelContext: ChannelHandlerContext, event: Any) {
+        guard event is RequestDeadline.Drain else { return channelContext.fireUserInboundEventTriggered(event) }
+        if deadline.isIdle { channelContext.close(promise: nil) }
+    }
+
     func channelRead(context channelContext: ChannelHandlerContext, data: NIOAny) {
+        deadline.bytesArrived(channelContext)
         guard !closing else { return }
         var bytes = unwrapInboundIn(data)
         if pending.readableBytes == 0 {

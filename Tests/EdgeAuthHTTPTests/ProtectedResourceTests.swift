@@ -92,12 +92,18 @@ struct ProtectedResourceTests {
         let token = try TestServer.token()
         // A DEL byte is refused by the HTTP parser itself (400, before any challenge).
         #expect(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer tok\u{7f}en"])?.status == 400)
-        for header in ["Bearer", "Bearer  ", "Bearer a b", "bearer ,", "Bearer a\tb"] {
+        // The token's syntax is checked after it is refused: a valid token with anything
+        // after it is still malformed, and a token68 string that is no token is 401.
+        for header in ["Bearer", "Bearer  ", "Bearer a b", "bearer ,", "Bearer a\tb", "Bearer \(token) x", "Bearer \(token),", "Bearer a\"b"] {
             let response = try #require(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: \(header)"]), "\(header)")
             #expect(response.status == 400, "\(header)")
             #expect(response.header("WWW-Authenticate")?.contains("error=\"invalid_request\"") == true)
         }
         #expect(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Basic dXNlcjpwYXNz"])?.status == 401)
+        for token68 in ["\(token)~", "a+b/c==", "abc"] {
+            let response = try #require(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(token68)"]))
+            #expect(response.status == 401 && response.json?["error"] == "invalid_token", "\(token68)")
+        }
         #expect(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(token)", "Authorization: Bearer \(token)"])?.status == 400)
         #expect(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: bearer \(token)"])?.status == 200, "the scheme is case-insensitive")
         let otherAudience = try TestServer.token(["aud": "https://other.example/mcp"])

@@ -108,6 +108,20 @@ import Testing
         try await served.server.drain()
     }
 
+    @Test("Request ids are the process id and a counter in base 36, written into every answer")
+    func requestIDs() async throws {
+        let served = try await TestServer.start()
+        var numbers = [Int]()
+        for _ in 0..<40 {
+            let id = try #require(try await RawHTTP.get(served.port, "/healthz")?.header("X-Request-Id"))
+            let parts = id.split(separator: "-")
+            #expect(parts.count == 2 && parts[0] == String(getpid(), radix: 36), "\(id)")
+            numbers.append(try #require(Int(parts[1], radix: 36), "\(id)"))
+        }
+        #expect(numbers == Array(numbers[0]..<(numbers[0] + 40)), "one more per request, across a base-36 digit boundary: \(numbers)")
+        try await served.server.drain()
+    }
+
     @Test("The head is limited as a whole: 431 beyond maxHeaderBytes or 256 fields, even when trickled")
     func limits() async throws {
         let served = try await TestServer.start { $0.limits.maxHeaderBytes = 2048 }
