@@ -6,6 +6,7 @@
 # JWTVerifier, the same key and the same token ("MCP tools/call").
 # Usage: bench-http.sh EDGEAUTH_BINARY [WORKERS] [DURATION]
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/nginx-204.sh"
 binary=$1
 workers=${2:-1}
 duration=${3:-10s}
@@ -35,21 +36,7 @@ echo "== edgeauth serve ($workers worker(s)): GET /mcp, cached valid token, iden
 run_wrk -H "Authorization: Bearer $token" "$url" --timeout 5s
 
 nginx_port=$(port)
-mkdir -p "$work/nginx"
-cat > "$work/nginx.conf" <<CONF
-worker_processes $workers;
-daemon on;
-pid $work/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-  server { listen 127.0.0.1:$nginx_port; location / { return 204; } }
-}
-CONF
-nginx -c "$work/nginx.conf" -p "$work/nginx"
+start_nginx_204 "$work" "$nginx_port" $workers
 wait_for "http://127.0.0.1:$nginx_port/"
 echo "== nginx ($workers worker(s)): return 204"
 run_wrk -H "Authorization: Bearer $token" "http://127.0.0.1:$nginx_port/"

@@ -7,6 +7,7 @@
 # (/proc/PID/stat before and after the run).
 # Usage: [ROUNDS=3] [DURATION=8s] [FLOOR=nio-floor/.build/release/NIOFloor] cpu-per-request.sh EDGEAUTH_BINARY...
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/nginx-204.sh"
 rounds=${ROUNDS:-3}
 duration=${DURATION:-8s}
 work=$(mktemp -d /tmp/edgeauth-cpu.XXXXXX)
@@ -37,21 +38,7 @@ if [ -n "${FLOOR:-}" ]; then
   names+=("NIO floor"); processes+=("${pids[-1]}"); urls+=("http://127.0.0.1:$p/"); tokens+=("${tokens[0]:-none}")
 fi
 p=$(port)
-mkdir -p "$work/nginx"
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon on;
-pid $work/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-  server { listen 127.0.0.1:$p; location / { return 204; } }
-}
-CONF
-nginx -c "$work/nginx.conf" -p "$work/nginx"
+start_nginx_204 "$work" "$p" 1
 wait_for "http://127.0.0.1:$p/"
 names+=("nginx"); processes+=("$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)"); urls+=("http://127.0.0.1:$p/"); tokens+=("${tokens[0]:-none}")
 
