@@ -449,11 +449,24 @@ struct JSONWriter {
     mutating func string(_ bytes: UnsafeRawBufferPointer) {
         byte(UInt8(ascii: "\""))
         var runStart = 0
-        for index in 0..<bytes.count {
+        var index = 0
+        while index < bytes.count {
+            // Eight bytes at a time while none is below 0x20, a quote or a backslash.
+            if index + 8 <= bytes.count, let base = bytes.baseAddress {
+                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+                let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
+                let flagged = ((word &- ones &* 0x20) & ~word) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+                if flagged & highs == 0 {
+                    index += 8
+                    continue
+                }
+            }
             let value = bytes[index]
+            index += 1
             guard value < 0x20 || value == UInt8(ascii: "\"") || value == UInt8(ascii: "\\") else { continue }
-            self.bytes(UnsafeRawBufferPointer(rebasing: bytes[runStart..<index]))
-            runStart = index + 1
+            self.bytes(UnsafeRawBufferPointer(rebasing: bytes[runStart..<(index - 1)]))
+            runStart = index
             byte(UInt8(ascii: "\\"))
             switch value {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"): byte(value)

@@ -194,12 +194,14 @@ struct RequestDecoder {
         case "HTTP/1.0": version = .http1_0
         default: throw RequestDecodingError.malformed("HTTP version")
         }
-        var headers = HTTPHeaders()
+        // Collected first and handed over whole: `HTTPHeaders.add` checks each name again.
+        var fields = [(String, String)]()
+        fields.reserveCapacity(8)
         var contentLength: Int?
         var chunked = false
         var transferEncoding = false
         while let line = try lines.next(), !line.isEmpty {
-            guard headers.count < maxHeaderCount else { throw RequestDecodingError.tooLarge }
+            guard fields.count < maxHeaderCount else { throw RequestDecodingError.tooLarge }
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw RequestDecodingError.malformed("header field") }
             let nameBytes = line[line.startIndex..<colon]
             // No empty names, no whitespace before the colon, no folded continuation lines (RFC 9112 §5).
@@ -225,13 +227,13 @@ struct RequestDecoder {
                 transferEncoding = true
                 chunked = true
             }
-            headers.add(name: name, value: text)
+            fields.append((name, text))
         }
         if chunked {
             guard contentLength == nil, version == .http1_1 else { throw RequestDecodingError.malformed("Transfer-Encoding") }
         }
         let method = HTTPMethod(rawValue: String(decoding: methodBytes, as: UTF8.self))
-        let head = HTTPRequestHead(version: version, method: method, uri: String(decoding: target, as: UTF8.self), headers: headers)
+        let head = HTTPRequestHead(version: version, method: method, uri: String(decoding: target, as: UTF8.self), headers: HTTPHeaders(fields))
         return (head, chunked ? .chunkSize : .fixed(remaining: contentLength ?? 0))
     }
 
