@@ -192,7 +192,7 @@ final class RequestDeadline {
 
     /// The connection is open: its first request is due within the request timeout.
     func start(_ context: ChannelHandlerContext) {
-        arm(requestTimeout, context)
+        arm(requestTimeout, now: .now(), context)
     }
 
     func stop() {
@@ -206,11 +206,11 @@ final class RequestDeadline {
     /// Whether the connection waits between requests.
     var isIdle: Bool { state == .idle }
 
-    /// Bytes arrived: the first of a request starts its deadline.
-    func bytesArrived(_ context: ChannelHandlerContext) {
+    /// Bytes arrived at `now`: the first of a request starts its deadline.
+    func bytesArrived(now: NIODeadline, _ context: ChannelHandlerContext) {
         if state == .idle {
             state = .receiving
-            arm(requestTimeout, context)
+            arm(requestTimeout, now: now, context)
         }
     }
 
@@ -220,14 +220,13 @@ final class RequestDeadline {
         deadline = nil
     }
 
-    /// The response went out on a keep-alive connection: wait for the next request.
-    func requestFinished(_ context: ChannelHandlerContext) {
+    /// The response went out at `now` on a keep-alive connection: wait for the next request.
+    func requestFinished(now: NIODeadline, _ context: ChannelHandlerContext) {
         state = .idle
-        arm(idleTimeout, context)
+        arm(idleTimeout, now: now, context)
     }
 
-    private func arm(_ timeout: TimeAmount, _ context: ChannelHandlerContext) {
-        let now = NIODeadline.now()
+    private func arm(_ timeout: TimeAmount, now: NIODeadline, _ context: ChannelHandlerContext) {
         deadline = now + timeout
         if timer == nil { schedule(at: min(now + timeout, now + checkInterval), context) }
     }

@@ -88,6 +88,8 @@ final class RequestHandler: ChannelDuplexHandler {
     /// The route of the request being answered, and when it arrived whole (for the metrics).
     private var route = HTTPMetrics.Route.other
     private var received = NIODeadline.now()
+    /// When the last bytes were read.
+    private var lastRead = NIODeadline.now()
     /// The client address of the request being answered (rate limits).
     private var client = ""
     /// The peer's address, formatted on the connection's first request (`inet_ntop` is not free).
@@ -125,7 +127,10 @@ final class RequestHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context channelContext: ChannelHandlerContext, data: NIOAny) {
-        deadline.bytesArrived(channelContext)
+        // One clock read per read: the deadline's start, and the arrival of requests it completes.
+        let now = NIODeadline.now()
+        deadline.bytesArrived(now: now, channelContext)
+        lastRead = now
         guard !closing else { return }
         var bytes = unwrapInboundIn(data)
         if pending.readableBytes == 0 {
@@ -200,7 +205,7 @@ final class RequestHandler: ChannelDuplexHandler {
             self.head = nil
             deadline.requestReceived(channelContext)
             guard !answered else { return }
-            received = .now()
+            received = lastRead
             route(head, channelContext)
         }
     }
@@ -459,11 +464,12 @@ final class RequestHandler: ChannelDuplexHandler {
         let keepAlive = head.isKeepAlive && !close && !context.draining.load(ordering: .relaxed)
         let bytes = Self.serialize(reply, version: head.version, includeBody: head.method != .HEAD, requestID: requestID, corsOrigin: origin,
                                    connectionClose: !keepAlive, allocator: channelContext.channel.allocator)
-        context.metrics.request(route: route, status: Int(reply.status.code), duration: .nanoseconds((NIODeadline.now() - received).nanoseconds))
+        let now = NIODeadline.now()
+        context.metrics.request(route: route, status: Int(reply.status.code), duration: .nanoseconds((now - received).nanoseconds))
         if keepAlive {
             // No promise: nothing waits for this write, and a future per answer is not free.
             channelContext.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
-            deadline.requestFinished(channelContext)
+            deadline.requestFinished(now: now, channelContext)
             return
         }
         let done = channelContext.writeAndFlush(wrapOutboundOut(bytes))
