@@ -6,7 +6,7 @@
 # JWTVerifier, the same key and the same token ("MCP tools/call").
 # Usage: bench-http.sh EDGEAUTH_BINARY [WORKERS] [DURATION]
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/nginx-204.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 binary=$1
 workers=${2:-1}
 duration=${3:-10s}
@@ -19,8 +19,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "nothing answers at $1" >&2; exit 1; }
 run_wrk() { wrk -t"$threads" -c"$connections" -d"$duration" --latency "$@"; }
 
 edgeauth_port=$(port)

@@ -7,7 +7,7 @@
 # (/proc/PID/stat before and after the run).
 # Usage: [ROUNDS=3] [DURATION=8s] [FLOOR=nio-floor/.build/release/NIOFloor] cpu-per-request.sh EDGEAUTH_BINARY...
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/nginx-204.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 rounds=${ROUNDS:-3}
 duration=${DURATION:-8s}
 work=$(mktemp -d /tmp/edgeauth-cpu.XXXXXX)
@@ -19,8 +19,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "nothing answers at $1" >&2; exit 1; }
 
 names=(); processes=(); urls=(); tokens=()
 for binary in "$@"; do

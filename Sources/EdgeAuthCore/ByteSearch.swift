@@ -1,7 +1,7 @@
 /// Word-at-a-time byte tests (SWAR) for the scanning loops of the hot path:
 /// eight bytes are checked with a few integer operations instead of eight branches.
 @usableFromInline
-enum SWAR {
+package enum SWAR {
     @usableFromInline static let ones: UInt64 = 0x0101_0101_0101_0101
     @usableFromInline static let highs: UInt64 = 0x8080_8080_8080_8080
 
@@ -27,6 +27,14 @@ enum SWAR {
         let backslash = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
         let control = (word &- ones &* 0x20) & ~word
         return ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | control | word) & highs
+    }
+
+    /// Non-zero when some byte of `word` is a control character (< 0x20) or DEL: the bytes
+    /// an HTTP field value may not hold, except tab, which the caller looks at itself.
+    @inline(__always)
+    package static func hasControlOrDelete(_ word: UInt64) -> Bool {
+        let delete = word ^ (ones &* 0x7F)
+        return ((word &- ones &* 0x20) & ~word | (delete &- ones) & ~delete) & highs != 0
     }
 
     /// High bits marking the bytes equal to `byte` (the lowest mark is exact).
@@ -56,4 +64,22 @@ enum SWAR {
         }
         return nil
     }
+}
+
+/// Writes an unsigned number's digits (radix 2…36, lowercase) at `cursor`; returns how many.
+/// For the writers that fill a buffer through a pointer (JSON, HTTP answers).
+package func writeDigits(_ value: UInt64, radix: UInt64 = 10, to cursor: UnsafeMutableRawPointer) -> Int {
+    let alphabet: StaticString = "0123456789abcdefghijklmnopqrstuvwxyz"
+    var count = 1
+    var rest = value / radix
+    while rest > 0 {
+        count += 1
+        rest /= radix
+    }
+    var remaining = value
+    for position in stride(from: count - 1, through: 0, by: -1) {
+        cursor.storeBytes(of: alphabet.utf8Start[Int(remaining % radix)], toByteOffset: position, as: UInt8.self)
+        remaining /= radix
+    }
+    return count
 }

@@ -451,16 +451,11 @@ struct JSONWriter {
         var runStart = 0
         var index = 0
         while index < bytes.count {
-            // Eight bytes at a time while none is below 0x20, a quote or a backslash.
-            if index + 8 <= bytes.count, let base = bytes.baseAddress {
-                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-                let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-                let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
-                let flagged = ((word &- ones &* 0x20) & ~word) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
-                if flagged & highs == 0 {
-                    index += 8
-                    continue
-                }
+            // Eight bytes at a time while none is a quote, a backslash, a control character or non-ASCII.
+            if index + 8 <= bytes.count,
+               SWAR.stringSpecialMask(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))) == 0 {
+                index += 8
+                continue
             }
             let value = bytes[index]
             index += 1
@@ -489,17 +484,6 @@ struct JSONWriter {
     /// A signed integer in decimal (at most 20 bytes).
     mutating func decimal(_ value: Int64) {
         if value < 0 { byte(UInt8(ascii: "-")) }
-        var count = 1
-        var rest = value.magnitude / 10
-        while rest > 0 {
-            count += 1
-            rest /= 10
-        }
-        var remaining = value.magnitude
-        for position in stride(from: count - 1, through: 0, by: -1) {
-            cursor[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
-            remaining /= 10
-        }
-        cursor += count
+        cursor += writeDigits(value.magnitude, to: UnsafeMutableRawPointer(cursor))
     }
 }

@@ -77,8 +77,11 @@ public final class HTTPMetrics: Sendable {
         histogram.record(duration)
     }
 
+    /// A valid token: the usual verdict, counted without a lookup.
+    func validVerdict() { validVerdicts.increment() }
+
+    /// A rejected token, by its reason code.
     func verdict(_ code: String) {
-        if code == "valid" { return validVerdicts.increment() }
         let counter = verdicts.withLock { counters in
             if let counter = counters[code] { return counter }
             let counter = registry.makeCounter(descriptor: Self.verdictsDescriptor, labels: [("verdict", code)])

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import EdgeAuthCore
 import NIOCore
 import NIOHTTP1
 
@@ -241,18 +242,10 @@ struct RequestDecoder {
     /// space, tab and obs-text; no other control character, no DEL. Eight bytes at a time:
     /// a word with a byte below 0x20 or a DEL is looked at byte by byte (tabs are allowed).
     static func isFieldValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
         var index = 0
-        if let base = bytes.baseAddress {
-            while index + 8 <= bytes.count {
-                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-                let below20 = (word &- ones &* 0x20) & ~word & highs
-                let deleted = word ^ (ones &* 0x7F)
-                let isDEL = (deleted &- ones) & ~deleted & highs
-                if below20 | isDEL != 0 { break }
-                index += 8
-            }
+        while index + 8 <= bytes.count,
+              !SWAR.hasControlOrDelete(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))) {
+            index += 8
         }
         while index < bytes.count {
             let byte = bytes[index]

@@ -365,7 +365,7 @@ final class RequestHandler: ChannelDuplexHandler {
     private func finishAuthorization(_ verdict: Verdict, _ head: HTTPRequestHead, requestID: RequestID, _ channelContext: ChannelHandlerContext) {
         let resource = context.resource
         switch verdict {
-        case .valid: context.metrics.verdict("valid")
+        case .valid: context.metrics.validVerdict()
         case .rejected(let reason): context.metrics.verdict(reason.code)
         }
         switch verdict {
@@ -565,25 +565,9 @@ final class RequestHandler: ChannelDuplexHandler {
             write("\r\n")
         }
 
-        mutating func decimal(_ value: UInt64) { digits(value, radix: 10) }
+        mutating func decimal(_ value: UInt64) { cursor += writeDigits(value, to: cursor) }
 
-        mutating func base36(_ value: UInt64) { digits(value, radix: 36) }
-
-        private mutating func digits(_ value: UInt64, radix: UInt64) {
-            let alphabet: StaticString = "0123456789abcdefghijklmnopqrstuvwxyz"
-            var count = 1
-            var rest = value / radix
-            while rest > 0 {
-                count += 1
-                rest /= radix
-            }
-            var remaining = value
-            for position in stride(from: count - 1, through: 0, by: -1) {
-                cursor.storeBytes(of: alphabet.utf8Start[Int(remaining % radix)], toByteOffset: position, as: UInt8.self)
-                remaining /= radix
-            }
-            cursor += count
-        }
+        mutating func base36(_ value: UInt64) { cursor += writeDigits(value, radix: 36, to: cursor) }
     }
 
     // MARK: Parsing
