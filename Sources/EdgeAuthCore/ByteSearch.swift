@@ -31,7 +31,7 @@ package enum SWAR {
 
     /// Non-zero when some byte of `word` is a control character (< 0x20) or DEL: the bytes
     /// an HTTP field value may not hold, except tab, which the caller looks at itself.
-    @inline(__always)
+    @inlinable @inline(__always)
     package static func hasControlOrDelete(_ word: UInt64) -> Bool {
         let delete = word ^ (ones &* 0x7F)
         return ((word &- ones &* 0x20) & ~word | (delete &- ones) & ~delete) & highs != 0
@@ -69,17 +69,29 @@ package enum SWAR {
 /// Writes an unsigned number's digits (radix 2…36, lowercase) at `cursor`; returns how many.
 /// For the writers that fill a buffer through a pointer (JSON, HTTP answers).
 package func writeDigits(_ value: UInt64, radix: UInt64 = 10, to cursor: UnsafeMutableRawPointer) -> Int {
+    // The common radixes as constants: a division by a constant is a multiplication, a
+    // division by a variable one of the slowest instructions there is (two per digit here).
+    switch radix {
+    case 10: writeDigits(value, fixedRadix: 10, to: cursor)
+    case 36: writeDigits(value, fixedRadix: 36, to: cursor)
+    default: writeDigits(value, fixedRadix: radix, to: cursor)
+    }
+}
+
+@inline(__always)
+private func writeDigits(_ value: UInt64, fixedRadix radix: UInt64, to cursor: UnsafeMutableRawPointer) -> Int {
     let alphabet: StaticString = "0123456789abcdefghijklmnopqrstuvwxyz"
-    var count = 1
-    var rest = value / radix
-    while rest > 0 {
-        count += 1
-        rest /= radix
+    // Backwards into room for the longest number (64 binary digits), then moved into place:
+    // one division per digit.
+    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { room in
+        var index = 64
+        var rest = value
+        repeat {
+            index -= 1
+            room[index] = alphabet.utf8Start[Int(rest % radix)]
+            rest /= radix
+        } while rest > 0
+        cursor.copyMemory(from: room.baseAddress! + index, byteCount: 64 - index)
+        return 64 - index
     }
-    var remaining = value
-    for position in stride(from: count - 1, through: 0, by: -1) {
-        cursor.storeBytes(of: alphabet.utf8Start[Int(remaining % radix)], toByteOffset: position, as: UInt8.self)
-        remaining /= radix
-    }
-    return count
 }

@@ -85,16 +85,16 @@ public struct Identity: @unchecked Sendable, Hashable {
     public var issuer: String { storage.string(.issuer) ?? "" }
     public var audience: [String] { storage.strings(.audience) }
     /// `exp`, seconds since the epoch.
-    public var expiresAt: Int64? { storage.header.expiresAt }
+    public var expiresAt: Int64? { storage.fixedHeader.expiresAt }
     /// `iat`, seconds since the epoch.
-    public var issuedAt: Int64? { storage.header.issuedAt }
+    public var issuedAt: Int64? { storage.fixedHeader.issuedAt }
     /// The OAuth client the token was issued to (`client_id` or `azp`).
     public var clientId: String? { storage.string(.clientId) }
     public var organization: String? { storage.string(.organization) }
     /// `jti`, the token's unique id.
     public var tokenId: String? { storage.string(.tokenId) }
     /// False only when a development option skipped the signature check.
-    public var signatureVerified: Bool { storage.header.signatureVerified }
+    public var signatureVerified: Bool { storage.fixedHeader.signatureVerified }
     /// Every claim, decoded on demand.
     public var claims: Claims { Claims(json: storage.withPayload { Array($0) }) }
 
@@ -225,7 +225,7 @@ public struct Identity: @unchecked Sendable, Hashable {
 
     /// The most bytes `jsonText` can take: every string byte escaped as `\u00XX`.
     public var jsonByteBound: Int {
-        let header = storage.header
+        let header = storage.fixedHeader
         // Keys, punctuation and numbers take under 400 bytes; each entry at most 6 bytes per byte plus quotes and a comma.
         return 400 + header.entryCount * 3 + (header.byteCount - header.payloadCount) * 6
     }
@@ -234,70 +234,82 @@ public struct Identity: @unchecked Sendable, Hashable {
     /// through a pointer, straight from the identity's stored strings; returns their count.
     public func writeJSON(into room: UnsafeMutableRawBufferPointer) -> Int {
         let storage = storage
-        let header = storage.header
+        let header = storage.fixedHeader
         precondition(room.count >= jsonByteBound, "writeJSON(into:) needs jsonByteBound bytes")
         let written = room.withMemoryRebound(to: UInt8.self) { buffer in
-            var writer = JSONWriter(cursor: buffer.baseAddress!)
-            writer.byte(UInt8(ascii: "{"))
-            var first = true
-            func key(_ name: StaticString) {
-                if !first { writer.byte(UInt8(ascii: ",")) }
-                first = false
-                writer.byte(UInt8(ascii: "\""))
-                writer.bytes(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-                writer.byte(UInt8(ascii: "\""))
-                writer.byte(UInt8(ascii: ":"))
-            }
-            func field(_ name: StaticString, _ field: IdentityField, orEmpty: Bool = false) {
-                if let bytes = storage.entry(field) {
-                    key(name)
-                    writer.string(bytes)
-                } else if orEmpty {
-                    key(name)
-                    writer.string(UnsafeRawBufferPointer(start: nil, count: 0))
-                }
-            }
-            func list(_ name: StaticString, _ list: IdentityList) {
-                key(name)
-                writer.byte(UInt8(ascii: "["))
-                let range = storage.range(list)
-                for index in range {
-                    if index != range.lowerBound { writer.byte(UInt8(ascii: ",")) }
-                    writer.string(storage.entry(index)!)
-                }
-                writer.byte(UInt8(ascii: "]"))
-            }
-            func number(_ name: StaticString, _ value: Int64?) {
-                guard let value else { return }
-                key(name)
-                writer.decimal(value)
-            }
-            list("audience", .audience)
-            field("clientId", .clientId)
-            field("email", .email)
-            number("expiresAt", header.expiresAt)
-            field("id", .subject, orEmpty: true)
-            number("issuedAt", header.issuedAt)
-            field("issuer", .issuer, orEmpty: true)
-            field("name", .name)
-            field("organization", .organization)
-            list("permissions", .permissions)
-            field("picture", .picture)
-            list("roles", .roles)
-            list("scopes", .scopes)
-            key("signatureVerified")
+            var out = IdentityJSONWriter(storage: storage, writer: JSONWriter(cursor: buffer.baseAddress!))
+            out.writer.byte(UInt8(ascii: "{"))
+            out.list("audience", .audience)
+            out.field("clientId", .clientId)
+            out.field("email", .email)
+            out.number("expiresAt", header.expiresAt)
+            out.field("id", .subject, orEmpty: true)
+            out.number("issuedAt", header.issuedAt)
+            out.field("issuer", .issuer, orEmpty: true)
+            out.field("name", .name)
+            out.field("organization", .organization)
+            out.list("permissions", .permissions)
+            out.field("picture", .picture)
+            out.list("roles", .roles)
+            out.list("scopes", .scopes)
+            out.key("signatureVerified")
             let flag: StaticString = header.signatureVerified ? "true" : "false"
-            writer.bytes(UnsafeRawBufferPointer(start: flag.utf8Start, count: flag.utf8CodeUnitCount))
-            field("tokenId", .tokenId)
-            field("username", .username)
-            writer.byte(UInt8(ascii: "}"))
-            return writer.cursor - buffer.baseAddress!
+            out.writer.bytes(UnsafeRawBufferPointer(start: flag.utf8Start, count: flag.utf8CodeUnitCount))
+            out.field("tokenId", .tokenId)
+            out.field("username", .username)
+            out.writer.byte(UInt8(ascii: "}"))
+            return out.writer.cursor - buffer.baseAddress!
         }
         return written
     }
 
     public static func == (a: Identity, b: Identity) -> Bool { a.storage.isEqual(to: b.storage) }
     public func hash(into hasher: inout Hasher) { storage.hash(into: &hasher) }
+}
+
+/// `Identity.writeJSON(into:)`'s members, one after the other. A struct with mutating
+/// methods rather than nested functions: those would capture the writer and the comma flag
+/// in boxes whose every use is an exclusivity check at run time.
+private struct IdentityJSONWriter {
+    let storage: IdentityStorage
+    var writer: JSONWriter
+    var first = true
+
+    mutating func key(_ name: StaticString) {
+        if !first { writer.byte(UInt8(ascii: ",")) }
+        first = false
+        writer.byte(UInt8(ascii: "\""))
+        writer.bytes(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        writer.byte(UInt8(ascii: "\""))
+        writer.byte(UInt8(ascii: ":"))
+    }
+
+    mutating func field(_ name: StaticString, _ field: IdentityField, orEmpty: Bool = false) {
+        if let bytes = storage.entry(field) {
+            key(name)
+            writer.string(bytes)
+        } else if orEmpty {
+            key(name)
+            writer.string(UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+    }
+
+    mutating func list(_ name: StaticString, _ list: IdentityList) {
+        key(name)
+        writer.byte(UInt8(ascii: "["))
+        let range = storage.range(list)
+        for index in range {
+            if index != range.lowerBound { writer.byte(UInt8(ascii: ",")) }
+            writer.string(storage.entry(index)!)
+        }
+        writer.byte(UInt8(ascii: "]"))
+    }
+
+    mutating func number(_ name: StaticString, _ value: Int64?) {
+        guard let value else { return }
+        key(name)
+        writer.decimal(value)
+    }
 }
 
 /// The outcome of verifying a token: a value, never a thrown error.

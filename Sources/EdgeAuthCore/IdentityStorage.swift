@@ -112,20 +112,24 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
 
     // MARK: Reading
 
+    /// The header, read through its pointer. It never changes after `create`, and a read of
+    /// `header` (a stored `var` of a class) is an exclusivity check at run time.
+    package var fixedHeader: IdentityHeader { withUnsafeMutablePointerToHeader { $0.pointee } }
+
     package func withTail<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        let count = header.byteCount
+        let count = fixedHeader.byteCount
         return try withUnsafeMutablePointerToElements { try body(UnsafeRawBufferPointer(start: $0, count: count)) }
     }
 
     package func withPayload<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        let count = header.payloadCount
+        let count = fixedHeader.payloadCount
         return try withUnsafeMutablePointerToElements { try body(UnsafeRawBufferPointer(start: $0, count: count)) }
     }
 
     /// The bytes of entry `index` (without the NUL), or nil when absent. The pointer
     /// stays valid as long as this object lives.
     package func entry(_ index: Int) -> UnsafeRawBufferPointer? {
-        let table = header.payloadCount
+        let table = fixedHeader.payloadCount
         return withUnsafeMutablePointerToElements { base -> UnsafeRawBufferPointer? in
             let raw = UnsafeRawPointer(base)
             let offset = raw.loadUnaligned(fromByteOffset: table + index * 8, as: UInt32.self)
@@ -139,7 +143,7 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
 
     /// Entry indices of a list.
     package func range(_ list: IdentityList) -> Range<Int> {
-        let ends = header.listEnds
+        let ends = fixedHeader.listEnds
         let start = list.rawValue == 0 ? IdentityField.allCases.count : Int(ends[list.rawValue - 1])
         return start..<Int(ends[list.rawValue])
     }
@@ -168,7 +172,7 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
     }
 
     func isEqual(to other: IdentityStorage) -> Bool {
-        header == other.header && withTail { a in other.withTail { b in a.elementsEqual(b) } }
+        fixedHeader == other.fixedHeader && withTail { a in other.withTail { b in a.elementsEqual(b) } }
     }
 
     func hash(into hasher: inout Hasher) {

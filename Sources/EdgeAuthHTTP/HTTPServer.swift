@@ -51,13 +51,9 @@ public final class HTTPServer: Sendable {
     /// Starts serving.
     public static func start(_ context: ServerContext, listener: Listener, group: MultiThreadedEventLoopGroup = .singleton) async throws -> HTTPServer {
         let connections = Connections()
-        let limits = context.server.limits
         @Sendable func initialize(_ channel: Channel) -> EventLoopFuture<Void> {
             connections.add(channel)
-            return channel.eventLoop.makeCompletedFuture {
-                let deadline = RequestDeadline(requestTimeout: limits.requestTimeout, idleTimeout: limits.idleTimeout)
-                try channel.pipeline.syncOperations.addHandler(RequestHandler(context: context, deadline: deadline))
-            }
+            return channel.eventLoop.makeCompletedFuture { try configure(channel, context: context) }
         }
         switch listener {
         case .address(let host, let port):
@@ -76,6 +72,15 @@ public final class HTTPServer: Sendable {
             loop.start()
             return HTTPServer(context: context, channel: nil, acceptLoop: loop, connections: connections, port: ListeningSocket.port(of: descriptor))
         }
+    }
+
+    /// Adds the request handling of this server (decoding, limits, deadlines, routing,
+    /// verification, answers) to a connection's channel: for a bootstrap of the caller's own,
+    /// after its TLS handler for instance. Call it on the channel's event loop.
+    public static func configure(_ channel: Channel, context: ServerContext) throws {
+        let limits = context.server.limits
+        let deadline = RequestDeadline(requestTimeout: limits.requestTimeout, idleTimeout: limits.idleTimeout)
+        try channel.pipeline.syncOperations.addHandler(RequestHandler(context: context, deadline: deadline))
     }
 
     /// Stops accepting, answers every request in progress (with `Connection: close`), closes

@@ -30,6 +30,23 @@ struct RequestDecoder {
         case trailers
     }
 
+    /// What the server looks at in a request's head, noted while its fields are checked, so
+    /// that nothing walks the fields again or lowercases their names.
+    struct HeadFacts {
+        /// The body's declared length.
+        var contentLength: Int?
+        /// `Expect: 100-continue` (the client waits for an interim answer before the body).
+        var expectsContinue = false
+        /// Whether the connection stays open after the answer: `Connection: close` or
+        /// `keep-alive` (both, or either twice: close), else the version's default.
+        var keepAlive = true
+        /// The value of the `Authorization` field, and how many there are.
+        var authorization: String?
+        var authorizationCount = 0
+    }
+
+    /// The facts of the head `next(from:)` returned last.
+    private(set) var facts = HeadFacts()
     private var state = State.head
     /// How far the search for the end of the head got (resumed on the next read).
     private var scanned = 0
@@ -54,11 +71,12 @@ struct RequestDecoder {
                 // A lone CR may begin such a blank line: decide once its LF is here.
                 if scanned == 0, buffer.readableBytes == 1, buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == 0x0D { return nil }
                 guard let end = try findHeadEnd(buffer) else { return nil }
-                let (head, framing) = try buffer.readWithUnsafeReadableBytes { bytes -> (Int, (HTTPRequestHead, State)) in
+                let (head, framing, facts) = try buffer.readWithUnsafeReadableBytes { bytes -> (Int, (HTTPRequestHead, State, HeadFacts)) in
                     (end, try Self.parseHead(UnsafeRawBufferPointer(rebasing: bytes[..<end]), maxHeaderCount: maxHeaderCount))
                 }
                 scanned = 0
                 state = framing
+                self.facts = facts
                 return .head(head)
             case .fixed(let remaining):
                 if remaining == 0 {
@@ -177,65 +195,119 @@ struct RequestDecoder {
     }
 
     /// Parses a complete head (request line, fields, blank line) and decides the body's framing.
-    static func parseHead(_ bytes: UnsafeRawBufferPointer, maxHeaderCount: Int) throws -> (HTTPRequestHead, State) {
+    static func parseHead(_ bytes: UnsafeRawBufferPointer, maxHeaderCount: Int) throws -> (HTTPRequestHead, State, HeadFacts) {
         var lines = LineReader(bytes: bytes)
         guard let requestLine = try lines.next(), !requestLine.isEmpty else { throw RequestDecodingError.malformed("request line") }
         // method SP request-target SP HTTP-version
-        guard let firstSpace = requestLine.firstIndex(of: 0x20) else { throw RequestDecodingError.malformed("request line") }
+        guard let firstSpace = index(of: 0x20, in: requestLine) else { throw RequestDecodingError.malformed("request line") }
         let methodBytes = requestLine[requestLine.startIndex..<firstSpace]
         guard !methodBytes.isEmpty, methodBytes.count <= 32, methodBytes.allSatisfy({ isTokenCharacter($0) }) else { throw RequestDecodingError.malformed("request line") }
         let rest = requestLine[(firstSpace + 1)...]
-        guard let secondSpace = rest.firstIndex(of: 0x20) else { throw RequestDecodingError.malformed("request target") }
+        guard let secondSpace = index(of: 0x20, in: rest) else { throw RequestDecodingError.malformed("request target") }
         let target = rest[rest.startIndex..<secondSpace]
         // Visible ASCII only: no spaces, controls or raw bytes above 0x7E in the target.
         guard !target.isEmpty, target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw RequestDecodingError.malformed("request target") }
         let version: HTTPVersion
-        switch String(decoding: rest[(secondSpace + 1)...], as: UTF8.self) {
-        case "HTTP/1.1": version = .http1_1
-        case "HTTP/1.0": version = .http1_0
-        default: throw RequestDecodingError.malformed("HTTP version")
+        let versionBytes = UnsafeRawBufferPointer(rebasing: rest[(secondSpace + 1)...])
+        if isEqual(versionBytes, "HTTP/1.1") {
+            version = .http1_1
+        } else if isEqual(versionBytes, "HTTP/1.0") {
+            version = .http1_0
+        } else {
+            throw RequestDecodingError.malformed("HTTP version")
         }
         // Collected first and handed over whole: `HTTPHeaders.add` checks each name again.
         var fields = [(String, String)]()
         fields.reserveCapacity(8)
-        var contentLength: Int?
+        var facts = HeadFacts()
         var chunked = false
         var transferEncoding = false
+        var connectionClose = false
+        var connectionKeepAlive = false
+        var sawExpect = false
         while let line = try lines.next(), !line.isEmpty {
             guard fields.count < maxHeaderCount else { throw RequestDecodingError.tooLarge }
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw RequestDecodingError.malformed("header field") }
-            let nameBytes = line[line.startIndex..<colon]
+            guard let colon = index(of: UInt8(ascii: ":"), in: line) else { throw RequestDecodingError.malformed("header field") }
+            let nameBytes = UnsafeRawBufferPointer(rebasing: line[line.startIndex..<colon])
             // No empty names, no whitespace before the colon, no folded continuation lines (RFC 9112 §5).
             guard !nameBytes.isEmpty, nameBytes.allSatisfy({ isTokenCharacter($0) }) else { throw RequestDecodingError.malformed("header field") }
             var value = line[(colon + 1)...]
             while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
             while let last = value.last, last == 0x20 || last == 0x09 { value = value.dropLast() }
-            guard Self.isFieldValue(UnsafeRawBufferPointer(rebasing: value)) else { throw RequestDecodingError.malformed("header field") }
-            let name = String(decoding: nameBytes, as: UTF8.self)
-            let text = String(decoding: value, as: UTF8.self)
-            if nameBytes.count == 14, name.lowercased() == "content-length" {
+            let valueBytes = UnsafeRawBufferPointer(rebasing: value)
+            guard Self.isFieldValue(valueBytes) else { throw RequestDecodingError.malformed("header field") }
+            let text = String(decoding: valueBytes, as: UTF8.self)
+            if isEqual(nameBytes, "authorization", ignoringCase: true) {
+                facts.authorization = text
+                facts.authorizationCount += 1
+            } else if isEqual(nameBytes, "content-length", ignoringCase: true) {
                 for part in text.split(separator: ",", omittingEmptySubsequences: false) {
                     let digits = part.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
                     guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0 >= "0" && $0 <= "9" }), let length = Int(String(digits)) else {
                         throw RequestDecodingError.malformed("Content-Length")
                     }
-                    guard contentLength == nil || contentLength == length else { throw RequestDecodingError.malformed("Content-Length") }
-                    contentLength = length
+                    guard facts.contentLength == nil || facts.contentLength == length else { throw RequestDecodingError.malformed("Content-Length") }
+                    facts.contentLength = length
                 }
-            } else if nameBytes.count == 17, name.lowercased() == "transfer-encoding" {
+            } else if isEqual(nameBytes, "transfer-encoding", ignoringCase: true) {
                 // Only `chunked`, alone: other codings would need decoding nothing here does.
-                guard !transferEncoding, text.lowercased() == "chunked" else { throw RequestDecodingError.malformed("Transfer-Encoding") }
+                guard !transferEncoding, isEqual(valueBytes, "chunked", ignoringCase: true) else { throw RequestDecodingError.malformed("Transfer-Encoding") }
                 transferEncoding = true
                 chunked = true
+            } else if isEqual(nameBytes, "connection", ignoringCase: true) {
+                // A list of options (RFC 9110 §7.6.1); only `close` and `keep-alive` matter here.
+                for option in valueBytes.split(separator: UInt8(ascii: ",")) {
+                    var option = option[...]
+                    while let first = option.first, first == 0x20 || first == 0x09 { option = option.dropFirst() }
+                    while let last = option.last, last == 0x20 || last == 0x09 { option = option.dropLast() }
+                    let optionBytes = UnsafeRawBufferPointer(rebasing: option)
+                    if isEqual(optionBytes, "close", ignoringCase: true) {
+                        connectionClose = true
+                    } else if isEqual(optionBytes, "keep-alive", ignoringCase: true) {
+                        // Twice is contradictory enough to close.
+                        if connectionKeepAlive { connectionClose = true }
+                        connectionKeepAlive = true
+                    }
+                }
+            } else if !sawExpect, isEqual(nameBytes, "expect", ignoringCase: true) {
+                sawExpect = true
+                facts.expectsContinue = isEqual(valueBytes, "100-continue", ignoringCase: true)
             }
-            fields.append((name, text))
+            fields.append((String(decoding: nameBytes, as: UTF8.self), text))
         }
         if chunked {
-            guard contentLength == nil, version == .http1_1 else { throw RequestDecodingError.malformed("Transfer-Encoding") }
+            guard facts.contentLength == nil, version == .http1_1 else { throw RequestDecodingError.malformed("Transfer-Encoding") }
         }
-        let method = HTTPMethod(rawValue: String(decoding: methodBytes, as: UTF8.self))
+        facts.keepAlive = connectionClose ? false : connectionKeepAlive || version == .http1_1
+        let method = Self.method(UnsafeRawBufferPointer(rebasing: methodBytes))
         let head = HTTPRequestHead(version: version, method: method, uri: String(decoding: target, as: UTF8.self), headers: HTTPHeaders(fields))
-        return (head, chunked ? .chunkSize : .fixed(remaining: contentLength ?? 0))
+        return (head, chunked ? .chunkSize : .fixed(remaining: facts.contentLength ?? 0), facts)
+    }
+
+    /// The method; the common ones without building a string first.
+    static func method(_ bytes: UnsafeRawBufferPointer) -> HTTPMethod {
+        if isEqual(bytes, "GET") { return .GET }
+        if isEqual(bytes, "POST") { return .POST }
+        return HTTPMethod(rawValue: String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// The offset of the first `byte` in a slice of the head (`memchr`).
+    @inline(__always)
+    static func index(of byte: UInt8, in bytes: Slice<UnsafeRawBufferPointer>) -> Int? {
+        guard let base = bytes.base.baseAddress, !bytes.isEmpty,
+              let hit = memchr(base + bytes.startIndex, Int32(byte), bytes.count) else { return nil }
+        return UnsafeRawPointer(hit) - base
+    }
+
+    /// Whether `bytes` spell `text`; with `ignoringCase`, ASCII letters match in either case.
+    /// (`text` is lowercase; a byte matching a non-letter of it through the case bit would
+    /// be a control character, which names and checked values cannot hold.)
+    static func isEqual(_ bytes: UnsafeRawBufferPointer, _ text: StaticString, ignoringCase: Bool = false) -> Bool {
+        guard bytes.count == text.utf8CodeUnitCount else { return false }
+        let expected = text.utf8Start
+        let fold: UInt8 = ignoringCase ? 0x20 : 0
+        for index in 0..<bytes.count where bytes[index] | fold != expected[index] { return false }
+        return true
     }
 
     /// Whether every byte may appear in a field value (RFC 9110 §5.5): visible characters,

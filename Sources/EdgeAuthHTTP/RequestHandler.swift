@@ -98,6 +98,8 @@ final class RequestHandler: ChannelDuplexHandler {
     private var pending = RequestHandler.empty
     private static let empty = ByteBuffer()
     private var decoder: RequestDecoder
+    /// What the decoder noted in the head of the request being answered.
+    private var requestFacts = RequestDecoder.HeadFacts()
     /// An answer is being awaited: nothing more is decoded until it is sent.
     private var awaiting = false
     /// A read the channel asked for while an answer was awaited, issued once it is sent.
@@ -183,11 +185,13 @@ final class RequestHandler: ChannelDuplexHandler {
             self.head = head
             body.clear()
             answered = false
-            if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > context.server.limits.maxBodyBytes {
+            let facts = decoder.facts
+            requestFacts = facts
+            if let length = facts.contentLength, length > context.server.limits.maxBodyBytes {
                 answered = true
                 send(.error(.payloadTooLarge, "invalid_request", "the request body is larger than \(context.server.limits.maxBodyBytes) bytes"),
                      for: head, requestID: context.nextRequestID(), close: true, channelContext)
-            } else if head.version == .http1_1, head.headers.first(name: "Expect")?.lowercased() == "100-continue" {
+            } else if head.version == .http1_1, facts.expectsContinue {
                 // The client waits for this before sending its body (curl does, for bodies over 1 KiB).
                 channelContext.writeAndFlush(wrapOutboundOut(ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
             }
@@ -301,14 +305,8 @@ final class RequestHandler: ChannelDuplexHandler {
                                headers: [("WWW-Authenticate", resource.challenge(error: "invalid_request", description: "access tokens are accepted only in the Authorization header"))]),
                         for: head, requestID: requestID, channelContext)
         }
-        // One pass over the headers (not `canonicalForm`, which splits every value on commas).
-        var authorization: String?
-        var authorizationCount = 0
-        for (name, value) in head.headers where name.utf8.count == 13 && name.lowercased() == "authorization" {
-            authorization = value
-            authorizationCount += 1
-        }
-        guard authorizationCount <= 1 else {
+        let authorization = requestFacts.authorization
+        guard requestFacts.authorizationCount <= 1 else {
             return send(.error(.badRequest, "invalid_request", "more than one Authorization header",
                                headers: [("WWW-Authenticate", resource.challenge(error: "invalid_request", description: "more than one Authorization header"))]),
                         for: head, requestID: requestID, channelContext)
@@ -461,7 +459,7 @@ final class RequestHandler: ChannelDuplexHandler {
     private func send(_ reply: HTTPReply, for head: HTTPRequestHead, requestID: RequestID, close: Bool = false, _ channelContext: ChannelHandlerContext) {
         let origin = context.server.corsOrigins.isEmpty ? nil : context.allowedOrigin(head.headers.first(name: "Origin"))
         // A draining worker answers, then closes: the client's next request goes to another worker.
-        let keepAlive = head.isKeepAlive && !close && !context.draining.load(ordering: .relaxed)
+        let keepAlive = requestFacts.keepAlive && !close && !context.draining.load(ordering: .relaxed)
         let bytes = Self.serialize(reply, version: head.version, includeBody: head.method != .HEAD, requestID: requestID, corsOrigin: origin,
                                    connectionClose: !keepAlive, allocator: channelContext.channel.allocator)
         let now = NIODeadline.now()
@@ -600,7 +598,8 @@ final class RequestHandler: ChannelDuplexHandler {
             let schemeStart = index
             while index < bytes.count, bytes[index] != UInt8(ascii: " ") { index += 1 }
             guard index - schemeStart == 6 else { return .notBearer }
-            for (offset, expected) in "bearer".utf8.enumerated() where bytes[schemeStart + offset] | 0x20 != expected { return .notBearer }
+            let bearer: StaticString = "bearer"
+            for offset in 0..<6 where bytes[schemeStart + offset] | 0x20 != bearer.utf8Start[offset] { return .notBearer }
             while index < bytes.count, bytes[index] == UInt8(ascii: " ") { index += 1 }
             guard index < bytes.count else { return .malformed }
             return .token(from: index)

@@ -108,6 +108,35 @@ import Testing
         try await served.server.drain()
     }
 
+    @Test("Connection options: close wins, keep-alive keeps an HTTP/1.0 connection, twice is a contradiction that closes")
+    func connectionOptions() async throws {
+        let served = try await TestServer.start()
+        let cases: [(version: String, fields: [String], closes: Bool)] = [
+            ("1.1", [], false),
+            ("1.1", ["Connection: close"], true),
+            ("1.1", ["Connection: Upgrade, CLOSE"], true),
+            ("1.1", ["Connection: closed"], false),
+            ("1.1", ["connection: keep-alive"], false),
+            ("1.1", ["Connection: keep-alive", "Connection: close"], true),
+            ("1.0", [], true),
+            ("1.0", ["Connection: Keep-Alive"], false),
+            ("1.0", ["Connection: te,  keep-alive "], false),
+            ("1.0", ["Connection: keep-alive, keep-alive"], true),
+            ("1.0", ["Connection: keep-alive, close"], true),
+        ]
+        for (version, fields, closes) in cases {
+            let request = "GET /healthz HTTP/\(version)\r\nHost: a\r\n" + fields.map { $0 + "\r\n" }.joined() + "\r\n"
+            let answer = try await offPool { () -> RawResponse? in
+                let connection = try RawConnection(served.port, timeout: 5)
+                connection.send(request)
+                return connection.read()
+            }
+            #expect(answer?.status == 200, "\(fields)")
+            #expect((answer?.header("Connection") == "close") == closes, "HTTP/\(version) \(fields)")
+        }
+        try await served.server.drain()
+    }
+
     @Test("Request ids are the process id and a counter in base 36, written into every answer")
     func requestIDs() async throws {
         let served = try await TestServer.start()
