@@ -79,29 +79,83 @@ final class RequestHandler: ChannelDuplexHandler {
 
     private let context: ServerContext
     private let deadline: RequestDeadline
-    private var head: HTTPRequestHead?
-    private var body = ByteBuffer()
-    /// The request was already answered (too large): ignore the rest of it.
-    private var answered = false
-    /// An early answer closed the connection's output: whatever else arrives is discarded.
-    private var closing = false
-    /// The route of the request being answered, and when it arrived whole (for the metrics).
-    private var route = HTTPMetrics.Route.other
-    private var received = NIODeadline.now()
-    /// When the last bytes were read.
-    private var lastRead = NIODeadline.now()
+
+    /// The connection's state, kept behind a pointer that this handler owns: each access to a
+    /// stored `var` of a class is an exclusivity check at run time (a call that looks the
+    /// access up in a per-thread set), a dozen per request on this path. A handler is only
+    /// ever used on its channel's event loop, one call at a time.
+    private struct State {
+        var head: HTTPRequestHead?
+        var body = ByteBuffer()
+        /// The request was already answered (too large): ignore the rest of it.
+        var answered = false
+        /// An early answer closed the connection's output: whatever else arrives is discarded.
+        var closing = false
+        /// The route of the request being answered, and when it arrived whole (for the metrics).
+        var route = HTTPMetrics.Route.other
+        var received = NIODeadline.now()
+        /// When the last bytes were read.
+        var lastRead = NIODeadline.now()
+        /// Bytes read and not decoded yet.
+        var pending = RequestHandler.empty
+        var decoder: RequestDecoder
+        /// What the decoder noted in the head of the request being answered.
+        var requestFacts = RequestDecoder.HeadFacts()
+        /// An answer is being awaited: nothing more is decoded until it is sent.
+        var awaiting = false
+    }
+    private let state: UnsafeMutablePointer<State>
+
+    private var head: HTTPRequestHead? {
+        _read { yield state.pointee.head }
+        _modify { yield &state.pointee.head }
+    }
+    private var body: ByteBuffer {
+        _read { yield state.pointee.body }
+        _modify { yield &state.pointee.body }
+    }
+    private var answered: Bool {
+        get { state.pointee.answered }
+        set { state.pointee.answered = newValue }
+    }
+    private var closing: Bool {
+        get { state.pointee.closing }
+        set { state.pointee.closing = newValue }
+    }
+    private var route: HTTPMetrics.Route {
+        get { state.pointee.route }
+        set { state.pointee.route = newValue }
+    }
+    private var received: NIODeadline {
+        get { state.pointee.received }
+        set { state.pointee.received = newValue }
+    }
+    private var lastRead: NIODeadline {
+        get { state.pointee.lastRead }
+        set { state.pointee.lastRead = newValue }
+    }
+    private var pending: ByteBuffer {
+        _read { yield state.pointee.pending }
+        _modify { yield &state.pointee.pending }
+    }
+    private var decoder: RequestDecoder {
+        _read { yield state.pointee.decoder }
+        _modify { yield &state.pointee.decoder }
+    }
+    private var requestFacts: RequestDecoder.HeadFacts {
+        _read { yield state.pointee.requestFacts }
+        _modify { yield &state.pointee.requestFacts }
+    }
+    private var awaiting: Bool {
+        get { state.pointee.awaiting }
+        set { state.pointee.awaiting = newValue }
+    }
+
     /// The client address of the request being answered (rate limits).
     private var client = ""
     /// The peer's address, formatted on the connection's first request (`inet_ntop` is not free).
     private var peerAddress: String?
-    /// Bytes read and not decoded yet.
-    private var pending = RequestHandler.empty
     private static let empty = ByteBuffer()
-    private var decoder: RequestDecoder
-    /// What the decoder noted in the head of the request being answered.
-    private var requestFacts = RequestDecoder.HeadFacts()
-    /// An answer is being awaited: nothing more is decoded until it is sent.
-    private var awaiting = false
     /// A read the channel asked for while an answer was awaited, issued once it is sent.
     private var readHeld = false
     /// The awaited answer is the protected handler's (after a key refresh, that one may follow).
@@ -110,7 +164,13 @@ final class RequestHandler: ChannelDuplexHandler {
     init(context: ServerContext, deadline: RequestDeadline) {
         self.context = context
         self.deadline = deadline
-        decoder = RequestDecoder(maxHeaderBytes: context.server.limits.maxHeaderBytes)
+        state = .allocate(capacity: 1)
+        state.initialize(to: State(decoder: RequestDecoder(maxHeaderBytes: context.server.limits.maxHeaderBytes)))
+    }
+
+    deinit {
+        state.deinitialize(count: 1)
+        state.deallocate()
     }
 
     func channelActive(context channelContext: ChannelHandlerContext) {
