@@ -55,7 +55,28 @@ public final class HTTPMetrics: Sendable {
     /// The usual verdict's counter, at hand without a lookup.
     private let validVerdicts: Counter
 
-    func request(route: Route, status: Int, duration: Duration) {
+    /// The instruments of a connection's last request: most connections ask for the same
+    /// route and get the same status again, which then takes no lock and no lookup.
+    struct LastInstruments {
+        fileprivate var key = -1
+        fileprivate var counter: Counter?
+        fileprivate var histogram: DurationHistogram?
+    }
+
+    func request(route: Route, status: Int, duration: Duration, last: inout LastInstruments) {
+        let key = route.rawValue << 16 | status
+        if key == last.key, let counter = last.counter, let histogram = last.histogram {
+            counter.increment()
+            histogram.record(duration)
+            return
+        }
+        let (counter, histogram) = instruments(route: route, status: status)
+        counter.increment()
+        histogram.record(duration)
+        last = LastInstruments(key: key, counter: counter, histogram: histogram)
+    }
+
+    private func instruments(route: Route, status: Int) -> (Counter, DurationHistogram) {
         let counter = requests.withLock { counters in
             let key = route.rawValue << 16 | status
             if let counter = counters[key] { return counter }
@@ -65,7 +86,6 @@ public final class HTTPMetrics: Sendable {
             counters[key] = counter
             return counter
         }
-        counter.increment()
         let histogram = latency.withLock { histograms in
             if let histogram = histograms[route.rawValue] { return histogram }
             let histogram = registry.makeDurationHistogram(
@@ -74,7 +94,7 @@ public final class HTTPMetrics: Sendable {
             histograms[route.rawValue] = histogram
             return histogram
         }
-        histogram.record(duration)
+        return (counter, histogram)
     }
 
     /// A valid token: the usual verdict, counted without a lookup.

@@ -103,6 +103,7 @@ final class RequestHandler: ChannelDuplexHandler {
         var requestFacts = RequestDecoder.HeadFacts()
         /// An answer is being awaited: nothing more is decoded until it is sent.
         var awaiting = false
+        var instruments = HTTPMetrics.LastInstruments()
     }
     private let state: UnsafeMutablePointer<State>
 
@@ -309,7 +310,7 @@ final class RequestHandler: ChannelDuplexHandler {
         let requestID = context.nextRequestID()
         let (path, query) = Self.split(head.uri)
         route = .other
-        if head.method == .OPTIONS {
+        if case .OPTIONS = head.method {
             route = .preflight
             return send(preflight(head), for: head, requestID: requestID, channelContext)
         }
@@ -520,10 +521,11 @@ final class RequestHandler: ChannelDuplexHandler {
         let origin = context.server.corsOrigins.isEmpty ? nil : context.allowedOrigin(head.headers.first(name: "Origin"))
         // A draining worker answers, then closes: the client's next request goes to another worker.
         let keepAlive = requestFacts.keepAlive && !close && !context.draining.load(ordering: .relaxed)
-        let bytes = Self.serialize(reply, version: head.version, includeBody: head.method != .HEAD, requestID: requestID, corsOrigin: origin,
+        let bytes = Self.serialize(reply, version: head.version, includeBody: !Self.isHEAD(head.method), requestID: requestID, corsOrigin: origin,
                                    connectionClose: !keepAlive, allocator: channelContext.channel.allocator)
         let now = NIODeadline.now()
-        context.metrics.request(route: route, status: Int(reply.status.code), duration: .nanoseconds((now - received).nanoseconds))
+        context.metrics.request(route: route, status: Int(reply.status.code), duration: .nanoseconds((now - received).nanoseconds),
+                                last: &state.pointee.instruments)
         if keepAlive {
             // No promise: nothing waits for this write, and a future per answer is not free.
             channelContext.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
@@ -629,6 +631,11 @@ final class RequestHandler: ChannelDuplexHandler {
     }
 
     // MARK: Parsing
+
+    /// By pattern: `HTTPMethod`'s `==` compares the methods' names as strings.
+    static func isHEAD(_ method: HTTPMethod) -> Bool {
+        if case .HEAD = method { true } else { false }
+    }
 
     static func split(_ uri: String) -> (path: String, query: Substring?) {
         guard let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (uri, nil) }

@@ -137,6 +137,29 @@ import Testing
         try await served.server.drain()
     }
 
+    @Test("Requests are counted by route and status when one connection alternates between them")
+    func metricsPerConnection() async throws {
+        let served = try await TestServer.start()
+        let text = try await offPool { () -> String in
+            let connection = try RawConnection(served.port, timeout: 5)
+            for path in ["/healthz", "/healthz", "/mcp", "/healthz", "/mcp", "/mcp", "/nowhere"] {
+                connection.send("GET \(path) HTTP/1.1\r\nHost: a\r\n\r\n")
+                _ = connection.read()
+            }
+            connection.send("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n")
+            return connection.read()?.body ?? ""
+        }
+        func value(_ prefix: String) -> Double? {
+            text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        #expect(value(#"edgeauth_http_requests_total{route="health",status="200"}"#) == 3, "\(text)")
+        #expect(value(#"edgeauth_http_requests_total{route="protected",status="401"}"#) == 3, "\(text)")
+        #expect(value(#"edgeauth_http_requests_total{route="other",status="404"}"#) == 1, "\(text)")
+        #expect(value(#"edgeauth_http_request_duration_seconds_count{route="health"}"#) == 3, "\(text)")
+        #expect(value(#"edgeauth_http_request_duration_seconds_count{route="protected"}"#) == 3, "\(text)")
+        try await served.server.drain()
+    }
+
     @Test("Request ids are the process id and a counter in base 36, written into every answer")
     func requestIDs() async throws {
         let served = try await TestServer.start()
