@@ -104,6 +104,8 @@ final class RequestHandler: ChannelDuplexHandler {
         /// An answer is being awaited: nothing more is decoded until it is sent.
         var awaiting = false
         var instruments = HTTPMetrics.LastInstruments()
+        /// The channel's allocator, fetched once: through the channel it costs a few retains per answer.
+        var allocator = ByteBufferAllocator()
     }
     private let state: UnsafeMutablePointer<State>
 
@@ -172,6 +174,10 @@ final class RequestHandler: ChannelDuplexHandler {
     deinit {
         state.deinitialize(count: 1)
         state.deallocate()
+    }
+
+    func handlerAdded(context channelContext: ChannelHandlerContext) {
+        state.pointee.allocator = channelContext.channel.allocator
     }
 
     func channelActive(context channelContext: ChannelHandlerContext) {
@@ -522,7 +528,7 @@ final class RequestHandler: ChannelDuplexHandler {
         // A draining worker answers, then closes: the client's next request goes to another worker.
         let keepAlive = requestFacts.keepAlive && !close && !context.draining.load(ordering: .relaxed)
         let bytes = Self.serialize(reply, version: head.version, includeBody: !Self.isHEAD(head.method), requestID: requestID, corsOrigin: origin,
-                                   connectionClose: !keepAlive, allocator: channelContext.channel.allocator)
+                                   connectionClose: !keepAlive, allocator: state.pointee.allocator)
         let now = NIODeadline.now()
         context.metrics.request(route: route, status: Int(reply.status.code), duration: .nanoseconds((now - received).nanoseconds),
                                 last: &state.pointee.instruments)
