@@ -10,7 +10,7 @@ import Testing
     @Test("isFieldValue agrees with the byte rule for every byte at every position")
     func fieldValueWords() {
         func allowed(_ byte: UInt8) -> Bool { byte >= 0x20 && byte != 0x7F || byte == 0x09 }
-        for length in [1, 7, 8, 9, 16, 17] {
+        for length in [1, 7, 8, 9, 16, 17, 24, 25, 33] {
             for position in 0..<length {
                 for value in 0...255 {
                     for filler: UInt8 in [UInt8(ascii: "a"), 0x20, 0x09, 0x80, 0xFF] {
