@@ -57,7 +57,8 @@ EDGEAUTH_VERSION := $(shell sed -n 's/^\#define EDGEAUTH_VERSION_STRING "\(.*\)"
 # The library's SONAME carries the ABI major version (EDGEAUTH_VERSION_MAJOR): programs
 # record libedgeauth.so.<major> and keep working across compatible updates.
 EDGEAUTH_SOVERSION := $(firstword $(subst ., ,$(EDGEAUTH_VERSION)))
-INSTALL_BUILD_FLAGS := -c $(CONFIGURATION) $(if $(filter 1,$(STATIC_SWIFT_STDLIB)),--scratch-path $(CURDIR)/.build-static -Xswiftc -static-stdlib)
+STATIC_BUILD_FLAGS := $(if $(filter 1,$(STATIC_SWIFT_STDLIB)),--scratch-path $(CURDIR)/.build-static -Xswiftc -static-stdlib)
+INSTALL_BUILD_FLAGS := -c $(CONFIGURATION) $(STATIC_BUILD_FLAGS)
 install: deps
 	$(SWIFT) build $(INSTALL_BUILD_FLAGS) --product EdgeAuthCABI -Xlinker -soname=libedgeauth.so.$(EDGEAUTH_SOVERSION)
 	@set -e; prefix="$(abspath $(PREFIX))"; \
@@ -111,10 +112,12 @@ bench-instructions: deps
 	Benchmarks/Instructions/requests.sh
 
 ## bench-http: wrk against edgeauth serve and against nginx, same workers and settings (docs/benchmarks.md).
+## STATIC_SWIFT_STDLIB=1 benchmarks a server with the Swift runtime linked in (.build-static; Foundation's
+## static link needs libcurl's development files).
 bench-http: deps
-	@$(MAKE) --no-print-directory packages PACKAGES="wrk nginx-light curl"
-	$(SWIFT) build -c release --product edgeauth
-	Benchmarks/http/bench-http.sh $$($(SWIFT) build -c release --show-bin-path)/edgeauth $(BENCH_WORKERS)
+	@$(MAKE) --no-print-directory packages PACKAGES="wrk nginx-light curl $(if $(STATIC_BUILD_FLAGS),libcurl4-openssl-dev)"
+	$(SWIFT) build -c release $(STATIC_BUILD_FLAGS) --product edgeauth
+	Benchmarks/http/bench-http.sh $$($(SWIFT) build -c release $(STATIC_BUILD_FLAGS) --show-bin-path)/edgeauth $(BENCH_WORKERS)
 
 ## c-abi-bench: examples/c/bench.c against the release library (docs/benchmarks.md, "Through the C ABI").
 c-abi-bench: deps
