@@ -9,19 +9,5 @@
 #
 #   Benchmarks/Instructions/requests.sh
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-cd "$here"
-swift build -c release --product RequestInstructions >/dev/null
-binary=$(swift build -c release --show-bin-path)/RequestInstructions
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-# valgrind 3.19 cannot read the DWARF 5 debug information Swift 6.3 writes (instructions.sh).
-cp "$binary" "$work/RequestInstructions"
-ldd "$binary" | awk '/=>/ {print $3}' | grep -vE '/libc\.so|/libm\.so|/libpthread|/ld-linux' | while read -r library; do cp "$library" "$work/"; done
-strip -g "$work"/* 2>/dev/null || true
-
-count() {
-    LD_LIBRARY_PATH="$work" valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
-        "$work/RequestInstructions" "$1" 2>&1 | awk '/I *refs:/ {gsub(",", "", $NF); print $NF}'
-}
-echo "instructions per request: $(( ($(count 3000) - $(count 1000)) / 2000 ))"
+source "$(dirname "$0")/valgrind-ready.sh" RequestInstructions
+echo "instructions per request: $(( ($(instructions 3000) - $(instructions 1000)) / 2000 ))"
