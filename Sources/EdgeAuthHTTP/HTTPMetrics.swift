@@ -65,15 +65,12 @@ public final class HTTPMetrics: Sendable {
 
     func request(route: Route, status: Int, duration: Duration, last: inout LastInstruments) {
         let key = route.rawValue << 16 | status
-        if key == last.key, let counter = last.counter, let histogram = last.histogram {
-            counter.increment()
-            histogram.record(duration)
-            return
+        if key != last.key {
+            let (counter, histogram) = instruments(route: route, status: status)
+            last = LastInstruments(key: key, counter: counter, histogram: histogram)
         }
-        let (counter, histogram) = instruments(route: route, status: status)
-        counter.increment()
-        histogram.record(duration)
-        last = LastInstruments(key: key, counter: counter, histogram: histogram)
+        last.counter?.increment()
+        last.histogram?.record(duration)
     }
 
     private func instruments(route: Route, status: Int) -> (Counter, DurationHistogram) {

@@ -311,8 +311,8 @@ struct RequestDecoder {
     }
 
     /// Whether every byte may appear in a field value (RFC 9110 §5.5): visible characters,
-    /// space, tab and obs-text; no other control character, no DEL. Eight bytes at a time:
-    /// a word with a byte below 0x20 or a DEL is looked at byte by byte (tabs are allowed).
+    /// space, tab and obs-text; no other control character, no DEL. Sixteen, then eight bytes
+    /// at a time: a word with a byte below 0x20 or a DEL is looked at byte by byte (tabs are allowed).
     static func isFieldValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var index = 0
         // Sixteen bytes per step while they are clean (a token is hundreds), then eight.

@@ -5,8 +5,9 @@ import Testing
 
 /// The word-at-a-time and pointer-writing code of the request path, against plain definitions.
 @Suite struct ResponseWritingTests {
-    /// Every byte value at every position of a word (and in the byte-by-byte tail), next to
-    /// allowed bytes: the eight-byte check agrees with the field-value rule of RFC 9110 §5.5.
+    /// Every byte value at every position of the sixteen- and eight-byte steps and of the
+    /// byte-by-byte tail, next to allowed bytes: the word checks agree with the field-value
+    /// rule of RFC 9110 §5.5.
     @Test("isFieldValue agrees with the byte rule for every byte at every position")
     func fieldValueWords() {
         func allowed(_ byte: UInt8) -> Bool { byte >= 0x20 && byte != 0x7F || byte == 0x09 }
