@@ -44,6 +44,25 @@ package enum SWAR {
         return (x &- ones) & ~x & highs
     }
 
+    /// High bits marking the bytes of `word` that are not ASCII digits (the lowest mark is
+    /// exact: a carry only leaves a byte that is itself marked).
+    @inline(__always) @usableFromInline
+    static func nonDigitMask(_ word: UInt64) -> UInt64 {
+        let values = word ^ (ones &* 0x30)  // '0'...'9' become 0...9
+        return ((values &+ ones &* 0x76) | values) & highs
+    }
+
+    /// The number eight ASCII digits spell (loaded little-endian, so the first digit is
+    /// the lowest byte): pairs, then fours, then the eight, each step one multiply.
+    @inline(__always) @usableFromInline
+    static func eightDigits(_ word: UInt64) -> UInt64 {
+        var value = word &- ones &* 0x30
+        value = value &* 10 &+ (value >> 8)
+        value = ((value & 0x0000_00FF_0000_00FF) &* (100 &+ (1_000_000 << 32))
+            &+ ((value >> 16) & 0x0000_00FF_0000_00FF) &* (1 &+ (10_000 << 32))) >> 32
+        return value & 0xFFFF_FFFF
+    }
+
     /// The offset of the lowest marked byte of a non-zero mask.
     @inline(__always) @usableFromInline
     static func firstMarked(_ mask: UInt64) -> Int { mask.trailingZeroBitCount >> 3 }

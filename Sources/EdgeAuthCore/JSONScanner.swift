@@ -159,6 +159,15 @@ struct JSONScanner {
         }
     }
 
+    /// A member's or element's value: strings, the most common values, go straight to
+    /// the string scan (one call less per string than through `scanValue`).
+    @inline(__always) @usableFromInline
+    mutating func scanMemberValue(depth: Int) throws(Malformation) -> JSONSlice {
+        skipWhitespace()
+        if pos < count, byte(pos) == UInt8(ascii: "\"") { return try scanString() }
+        return try scanValue(depth: depth)
+    }
+
     @usableFromInline
     mutating func expectLiteral(_ literal: StaticString) throws(Malformation) {
         let n = literal.utf8CodeUnitCount
@@ -190,7 +199,7 @@ struct JSONScanner {
             skipWhitespace()
             guard pos < count, byte(pos) == UInt8(ascii: ":") else { throw .invalidJSON }
             pos &+= 1
-            let value = try scanValue(depth: depth)
+            let value = try scanMemberValue(depth: depth)
             try onMember(name, key, value)
             skipWhitespace()
             guard pos < count else { throw .invalidJSON }
@@ -266,7 +275,7 @@ struct JSONScanner {
         }
         var stringsOnly = true
         while true {
-            if try scanValue(depth: depth).kind != .string { stringsOnly = false }
+            if try scanMemberValue(depth: depth).kind != .string { stringsOnly = false }
             skipWhitespace()
             guard pos < count else { throw .invalidJSON }
             if byte(pos) == UInt8(ascii: ",") {
@@ -301,7 +310,7 @@ struct JSONScanner {
     }
 
     /// Scans a string starting at its opening quote; validates escapes and UTF-8.
-    @usableFromInline
+    @inline(__always) @usableFromInline
     mutating func scanString() throws(Malformation) -> JSONSlice {
         let start = pos + 1  // after the opening quote
         var p = start
@@ -413,22 +422,36 @@ struct JSONScanner {
         if byte(pos) == UInt8(ascii: "0") {
             pos &+= 1
         } else if (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(byte(pos)) {
-            while pos < n, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte(pos)) { pos &+= 1 }
+            skipDigits()
         } else {
             throw .invalidJSON
         }
         if pos < n, byte(pos) == UInt8(ascii: ".") {
             pos &+= 1
             let digits = pos
-            while pos < n, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte(pos)) { pos &+= 1 }
+            skipDigits()
             if pos == digits { throw .invalidJSON }
         }
         if pos < n, byte(pos) == UInt8(ascii: "e") || byte(pos) == UInt8(ascii: "E") {
             pos &+= 1
             if pos < n, byte(pos) == UInt8(ascii: "+") || byte(pos) == UInt8(ascii: "-") { pos &+= 1 }
             let digits = pos
-            while pos < n, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte(pos)) { pos &+= 1 }
+            skipDigits()
             if pos == digits { throw .invalidJSON }
         }
+    }
+
+    /// Moves past a run of ASCII digits, eight bytes at a time while eight are left.
+    @inline(__always) @usableFromInline
+    mutating func skipDigits() {
+        while pos &+ 8 <= count {
+            let mask = SWAR.nonDigitMask(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: pos, as: UInt64.self)))
+            if mask != 0 {
+                pos &+= SWAR.firstMarked(mask)
+                return
+            }
+            pos &+= 8
+        }
+        while pos < count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte(pos)) { pos &+= 1 }
     }
 }

@@ -365,7 +365,9 @@ struct HeaderFields {
             length = alg.count
             for i in 0..<min(length, 8) { packed |= UInt64(header[alg.start + i]) << (8 * UInt64(i)) }
         }
-        if JSONText.equalIgnoringASCIICase(header, alg, "none") { return .failure(.unsecured) }
+        // "none" in any case: its four letters with the case bit set (only a letter's other
+        // case shares a letter's value with that bit set).
+        if length == 4, packed | 0x2020_2020 == 0x65_6e_6f_6e { return .failure(.unsecured) }
         if let b64, header[b64.start] == UInt8(ascii: "f") { return .failure(.malformed(.unencodedPayload)) }
         if let crit {
             // RFC 7515 §4.1.11: a non-empty array of names. None is implemented here.
@@ -434,6 +436,17 @@ enum ClaimScanner {
         _ payload: UnsafeRawBufferPointer, _ name: JSONSlice, _ value: JSONSlice,
         _ claims: inout RegisteredClaims, _ exp: inout JSONSlice?, _ nbf: inout JSONSlice?, _ iat: inout JSONSlice?
     ) throws(Malformation) {
+        // A plain name of eight bytes or more can only be one of the three long ones (the
+        // shorter names have keys): most unknown names are long, so they stop here.
+        if !name.hasEscapes, name.count >= 8 {
+            switch name.count {
+            case 9: if nameIs(payload, name, "client_id") { claims.clientID = value }
+            case 11: if nameIs(payload, name, "permissions") { claims.permissions = value }
+            case 18: if nameIs(payload, name, "preferred_username") { claims.preferredUsername = value }
+            default: break
+            }
+            return
+        }
         if nameIs(payload, name, "iss") { claims.iss = value }
         else if nameIs(payload, name, "iat") { iat = value }
         else if nameIs(payload, name, "sub") { claims.sub = value }

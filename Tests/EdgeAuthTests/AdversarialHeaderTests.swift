@@ -34,6 +34,9 @@ struct AdversarialHeaderTests {
             A.b64(#"{"alg":"none"}"#) + "." + A.b64(A.claims()) + "."
         },
         header("alg \"none \" with a trailing space is unsupported", .rejected(.unsupportedAlgorithm("none ")), #"{"alg":"none "}"#),
+        header("alg \"none\\u0000\" with an escaped NUL is unsupported", .rejected(.unsupportedAlgorithm("none\u{0}")), #"{"alg":"none\u0000"}"#),
+        header("alg \"nonf\" one bit from none is unsupported", .rejected(.unsupportedAlgorithm("nonf")), #"{"alg":"nonf"}"#),
+        header("alg \"n@ne\" (the case bit of a non-letter) is unsupported", .rejected(.unsupportedAlgorithm("n@ne")), #"{"alg":"n@ne"}"#),
         header("alg HS1 is unsupported", .rejected(.unsupportedAlgorithm("HS1")), #"{"alg":"HS1"}"#),
         header("alg RS1 is unsupported", .rejected(.unsupportedAlgorithm("RS1")), #"{"alg":"RS1"}"#),
         header("alg ES256K is unsupported", .rejected(.unsupportedAlgorithm("ES256K")), #"{"alg":"ES256K"}"#),
