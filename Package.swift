@@ -90,8 +90,10 @@ let package = Package(
         ),
         // examples/notes-server, built here too so its process tests run in `make test`.
         .executableTarget(
+            // EdgeAuthMCP re-exports EdgeAuth and EdgeAuthHTTP, whose types the example uses: listed
+            // too, so that an incremental build recompiles it when their layout changes.
             name: "NotesServerExample",
-            dependencies: ["EdgeAuthMCP"],
+            dependencies: ["EdgeAuthMCP", "EdgeAuth", "EdgeAuthHTTP"],
             path: "examples/notes-server/Sources/NotesServer"
         ),
         // The hand-written header include/edgeauth.h as a module: header only, nothing to link.

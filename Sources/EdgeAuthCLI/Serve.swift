@@ -82,6 +82,7 @@ struct Serve: AsyncParsableCommand {
             server.rateLimit.perIP = nil
             server.rateLimit.perUser = nil
             server.rateLimit.invalidTokensPerIP = nil
+            server.rateLimit.oauthPerIP = nil
         }
         guard server.workers >= 0, server.workers <= 256 else { throw ConfigurationError("--workers must be from 0 to 256") }
         if config == nil {

@@ -322,6 +322,10 @@ final class RequestHandler: ChannelDuplexHandler {
         }
         if path.hasPrefix("/.well-known/"), context.resource.metadataPaths.contains(path) {
             route = .metadata
+            if let limiter = context.limiter, let limit = context.server.rateLimit.oauthPerIP,
+               case .limited(let retryAfter) = limiter.check("oauth:" + clientAddress(head, channelContext), limit) {
+                return send(tooManyRequests(retryAfter: retryAfter), for: head, requestID: requestID, channelContext)
+            }
             guard head.method == .GET || head.method == .HEAD else { return send(methodNotAllowed("GET, HEAD, OPTIONS"), for: head, requestID: requestID, channelContext) }
             return send(.json(.ok, context.resource.metadataDocument, headers: [("Cache-Control", "max-age=3600")]), for: head, requestID: requestID, channelContext)
         }
@@ -344,12 +348,7 @@ final class RequestHandler: ChannelDuplexHandler {
             return send(.error(.notFound, "not_found", "no resource at this path"), for: head, requestID: requestID, channelContext)
         }
         route = .protected
-        let peer = peerAddress ?? {
-            let formatted = channelContext.remoteAddress?.ipAddress ?? "unknown"
-            peerAddress = formatted
-            return formatted
-        }()
-        let client = context.clientAddress(head, peerAddress: peer)
+        let client = clientAddress(head, channelContext)
         if let limiter = context.limiter {
             let limits = context.server.rateLimit
             // Repeated invalid tokens: refused before they cost a verification.
@@ -362,6 +361,16 @@ final class RequestHandler: ChannelDuplexHandler {
         }
         self.client = client
         authorize(head, query: query, requestID: requestID, channelContext)
+    }
+
+    /// The client's address for the rate limits (the peer's formatted once per connection).
+    private func clientAddress(_ head: HTTPRequestHead, _ channelContext: ChannelHandlerContext) -> String {
+        let peer = peerAddress ?? {
+            let formatted = channelContext.remoteAddress?.ipAddress ?? "unknown"
+            peerAddress = formatted
+            return formatted
+        }()
+        return context.clientAddress(head, peerAddress: peer)
     }
 
     /// R2–R6: the token from the `Authorization` header only, verified, then the scopes.

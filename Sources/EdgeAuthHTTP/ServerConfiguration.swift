@@ -29,13 +29,17 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     /// Token buckets, shared by every worker (nil: that limit is off).
     public struct RateLimits: Sendable, Equatable {
-        /// Requests from one client address (all routes but health, readiness and metrics).
+        /// Requests from one client address to the protected prefix.
         public var perIP: SharedRateLimiter.Limit? = .init(rate: 1000, burst: 2000)
         /// Requests with a valid token of one user (issuer and subject).
         public var perUser: SharedRateLimiter.Limit? = .init(rate: 100, burst: 200)
         /// Rejected tokens from one client address: once spent, the address gets 429 before
         /// its tokens are even verified (guessing and floods of forged tokens).
         public var invalidTokensPerIP: SharedRateLimiter.Limit? = .init(rate: 2, burst: 20)
+        /// Requests from one client address to the OAuth routes (the protected-resource
+        /// metadata): a budget of their own, stricter than `perIP`, since a client fetches
+        /// them once per session and a flood of them is scraping or abuse.
+        public var oauthPerIP: SharedRateLimiter.Limit? = .init(rate: 10, burst: 50)
         /// Peers whose `X-Forwarded-For` names the client (exact addresses).
         public var trustedProxies: [String] = []
         public init() {}
@@ -121,11 +125,12 @@ public struct ServerConfiguration: Sendable, Equatable {
         }
         if let rateLimit = object["rateLimit"] {
             guard case .object(let members) = rateLimit else { throw ConfigurationError("server.rateLimit must be an object") }
-            let known: Set<String> = ["perIP", "perUser", "invalidTokensPerIP", "trustedProxies"]
+            let known: Set<String> = ["perIP", "perUser", "invalidTokensPerIP", "oauthPerIP", "trustedProxies"]
             for name in members.keys.sorted() where !known.contains(name) {
                 throw ConfigurationError("server.rateLimit: unknown member \"\(name)\" (known: \(known.sorted().joined(separator: ", ")))")
             }
-            for (name, path) in [("perIP", \RateLimits.perIP), ("perUser", \RateLimits.perUser), ("invalidTokensPerIP", \RateLimits.invalidTokensPerIP)] {
+            for (name, path) in [("perIP", \RateLimits.perIP), ("perUser", \RateLimits.perUser), ("invalidTokensPerIP", \RateLimits.invalidTokensPerIP),
+                                 ("oauthPerIP", \RateLimits.oauthPerIP)] {
                 guard let value = members[name] else { continue }
                 configuration.rateLimit[keyPath: path] = try limit(value, "server.rateLimit.\(name)")
             }

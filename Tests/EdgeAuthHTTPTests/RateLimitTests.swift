@@ -58,6 +58,35 @@ struct RateLimitTests {
         #expect(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(other)"])?.status == 429)
     }
 
+    @Test("HTTP: the OAuth routes (protected-resource metadata) have a stricter budget of their own")
+    func oauthRoutes() async throws {
+        let limiter = try SharedRateLimiter(path: Self.temporaryFile())
+        let server = try await TestServer.start(limiter: limiter) { configuration in
+            configuration.rateLimit.perIP = .init(rate: 0.01, burst: 100)
+            configuration.rateLimit.oauthPerIP = .init(rate: 0.01, burst: 3)
+        }
+        var statuses = [Int]()
+        for path in ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp",
+                     "/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"] {
+            statuses.append(try await RawHTTP.get(server.port, path)?.status ?? 0)
+        }
+        #expect(statuses == [200, 200, 200, 429, 429], "one budget for both metadata URLs")
+        let limited = try #require(try await RawHTTP.get(server.port, "/.well-known/oauth-protected-resource/mcp"))
+        #expect(limited.status == 429 && Int(limited.header("Retry-After") ?? "") ?? 0 >= 1 && limited.json?["error"] == "rate_limited")
+        // The protected route and health answer from their own budgets.
+        let token = try TestServer.token()
+        #expect(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(token)"])?.status == 200)
+        #expect(try await RawHTTP.get(server.port, "/healthz")?.status == 200)
+    }
+
+    @Test("the OAuth routes' budget is configured like the others and is on by default")
+    func oauthConfiguration() throws {
+        #expect(ServerConfiguration().rateLimit.oauthPerIP == .init(rate: 10, burst: 50))
+        #expect(try ServerConfiguration.parse(["rateLimit": ["oauthPerIP": ["rate": 1, "burst": 5]]]).rateLimit.oauthPerIP == .init(rate: 1, burst: 5))
+        #expect(try ServerConfiguration.parse(["rateLimit": ["oauthPerIP": false]]).rateLimit.oauthPerIP == nil)
+        #expect(throws: ConfigurationError.self) { try ServerConfiguration.parse(["rateLimit": ["oauthPerIP": ["rate": 0, "burst": 1]]]) }
+    }
+
     @Test("X-Forwarded-For counts only from a trusted proxy")
     func forwardedFor() throws {
         var configuration = ServerConfiguration()
