@@ -239,21 +239,30 @@ struct ProcessModelTests {
         }
     }
 
-    @Test("/metrics answers every worker's counts, whichever worker is asked")
+    @Test("/metrics answers every worker's counts, whichever worker is asked: requests, verdicts by reason, cache lookups by layer")
     func metricsAcrossWorkers() async throws {
         let served = try await Self.start(workers: 2)
         let port = served.port
+        // A forged signature (the last signature bytes changed), sent last: its budget of invalid tokens is the address's.
+        let forged = String(served.token.dropLast(4)) + (served.token.hasSuffix("AAAA") ? "BBBB" : "AAAA")
         let statuses = try await offPool { () -> [Int] in
             (0..<100).map { _ in served.request() } + (0..<50).map { _ in (try? RawHTTP.getBlocking(port, "/mcp"))?.status ?? 0 }
+                + (0..<10).map { _ in (try? RawHTTP.getBlocking(port, "/mcp", headers: ["Authorization: Bearer \(forged)"]))?.status ?? 0 }
         }
-        #expect(statuses.filter { $0 == 200 }.count == 100 && statuses.filter { $0 == 401 }.count == 50)
+        #expect(statuses.filter { $0 == 200 }.count == 100 && statuses.filter { $0 == 401 }.count == 60)
         try await Task.sleep(for: .milliseconds(2500))  // every worker has written its counts since
         let text = try #require(try await RawHTTP.get(port, "/metrics")).body
-        func total(_ prefix: String) -> Double {
-            text.split(separator: "\n").filter { $0.hasPrefix(prefix) && $0.contains(#"route="protected""#) }
+        func total(_ prefix: String, _ label: String = #"route="protected""#) -> Double {
+            text.split(separator: "\n").filter { $0.hasPrefix(prefix) && $0.contains(label) }
                 .compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
         }
-        #expect(total("edgeauth_http_requests_total{") == 150, "\(text)")
+        #expect(total("edgeauth_http_requests_total{") == 160, "\(text)")
+        // Requests without a token get no verdict; the forged ones are counted under their reason code.
+        #expect(total("edgeauth_verdicts_total{", #"verdict="valid""#) == 100, "\(text)")
+        #expect(total("edgeauth_verdicts_total{", "verdict=") == 110, "\(text)")
+        // One token, verified once per worker at most: the other answers are cache hits, L1 or LMDB.
+        #expect(total("edgeauth_cache_lookups_total{", #"result="hit""#) >= 98, "\(text)")
+        #expect(text.contains(#"layer="l1""#) && text.contains(#"layer="lmdb""#), "\(text)")
         #expect(text.contains(#"status="401""#) && text.contains("# TYPE edgeauth_http_requests_total counter"))
         let workers = Set(text.split(separator: "\n").filter { $0.hasPrefix("edgeauth_http_requests_total{") }.compactMap { line in
             line.components(separatedBy: "worker=\"").dropFirst().first?.components(separatedBy: "\"").first

@@ -144,4 +144,28 @@ struct CLITests {
         #expect(malformed.status == 1)
         #expect(malformed.stderr.contains("malformed"))
     }
+
+    @Test("dev-token signs only with the development key: none there, a key others can read, a bad lifetime exit 2")
+    func devToken() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-devtoken-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let missing = try CLI.run(["dev-token", "--user", "alice", "--data-dir", directory])
+        #expect(missing.status == 2 && missing.stdout.isEmpty && missing.stderr.contains("no development key"), "\(missing.stderr)")
+
+        // A key file other users can read is refused, not used.
+        let keyPath = directory + "/dev-signing-key.pem"
+        let key = try SigningKey.generate(.ec(.p256), kid: "edgeauth-dev")
+        #expect(FileManager.default.createFile(atPath: keyPath, contents: Data(try key.privateKeyPEM().utf8), attributes: [.posixPermissions: 0o644]))
+        let readable = try CLI.run(["dev-token", "--user", "alice", "--data-dir", directory])
+        #expect(readable.status == 2 && readable.stdout.isEmpty && readable.stderr.contains("chmod 600"), "\(readable.stderr)")
+
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyPath)
+        #expect(try CLI.run(["dev-token", "--user", "alice", "--lifetime", "0", "--data-dir", directory]).status == 2)
+        let minted = try CLI.run(["dev-token", "--user", "alice", "--scopes", "notes:read", "--data-dir", directory])
+        #expect(minted.status == 0, "\(minted.stderr)")
+        // The token verifies against the development key's JWKS, for the default server's issuer and resource.
+        let verified = try CLI.run(["verify", minted.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "--jwks", directory + "/dev-jwks.json",
+                                    "--issuer", "http://127.0.0.1:8080", "--audience", "http://127.0.0.1:8080/mcp"])
+        #expect(verified.status == 0 && verified.stdout.contains("\"alice\""), "\(verified.stdout) \(verified.stderr)")
+    }
 }
