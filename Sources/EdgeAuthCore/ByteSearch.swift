@@ -67,16 +67,30 @@ package enum SWAR {
     @inline(__always) @usableFromInline
     static func firstMarked(_ mask: UInt64) -> Int { mask.trailingZeroBitCount >> 3 }
 
+    /// The first byte at or after `start` that `mask` marks, looked for eight bytes at a time
+    /// while eight are left before `end`: its offset (`found`), or where the whole words ran
+    /// out, for the caller to look at the rest byte by byte.
+    @inline(__always) @usableFromInline
+    static func firstMarked(
+        in base: UnsafeRawPointer, from start: Int, end: Int, _ mask: (UInt64) -> UInt64
+    ) -> (offset: Int, found: Bool) {
+        var i = start
+        while i &+ 8 <= end {
+            let marks = mask(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+            if marks != 0 { return (i &+ firstMarked(marks), true) }
+            i &+= 8
+        }
+        return (i, false)
+    }
+
     /// The index of the first `byte` in `buffer[from...]`, or nil.
     @inlinable
     static func firstIndex(of byte: UInt8, in buffer: UnsafeRawBufferPointer, from start: Int) -> Int? {
-        var i = start
         let n = buffer.count
-        while i + 8 <= n {
-            let mask = byteMask(UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: i, as: UInt64.self)), byte)
-            if mask != 0 { return i + firstMarked(mask) }
-            i += 8
-        }
+        guard let base = buffer.baseAddress else { return nil }
+        let (stop, found) = firstMarked(in: base, from: start, end: n) { byteMask($0, byte) }
+        if found { return stop }
+        var i = stop
         while i < n {
             if buffer[i] == byte { return i }
             i += 1

@@ -128,9 +128,9 @@ struct JSONScanner {
         }
     }
 
+    /// The value at `pos` (the caller has skipped the whitespace before it).
     @usableFromInline
     mutating func scanValue(depth: Int) throws(Malformation) -> JSONSlice {
-        skipWhitespace()
         guard pos < count else { throw .invalidJSON }
         let start = pos
         switch byte(pos) {
@@ -318,14 +318,7 @@ struct JSONScanner {
         let n = count
         while true {
             // Plain ASCII eight bytes at a time, landing on the first byte that needs a look.
-            while p &+ 8 <= n {
-                let mask = SWAR.stringSpecialMask(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: p, as: UInt64.self)))
-                if mask != 0 {
-                    p &+= SWAR.firstMarked(mask)
-                    break
-                }
-                p &+= 8
-            }
+            p = SWAR.firstMarked(in: base, from: p, end: n, SWAR.stringSpecialMask).offset
             guard p < n else { throw .invalidJSON }
             let byte = byte(p)
             if byte == UInt8(ascii: "\"") {
@@ -444,14 +437,9 @@ struct JSONScanner {
     /// Moves past a run of ASCII digits, eight bytes at a time while eight are left.
     @inline(__always) @usableFromInline
     mutating func skipDigits() {
-        while pos &+ 8 <= count {
-            let mask = SWAR.nonDigitMask(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: pos, as: UInt64.self)))
-            if mask != 0 {
-                pos &+= SWAR.firstMarked(mask)
-                return
-            }
-            pos &+= 8
-        }
+        let (stop, found) = SWAR.firstMarked(in: base, from: pos, end: count, SWAR.nonDigitMask)
+        pos = stop
+        if found { return }
         while pos < count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte(pos)) { pos &+= 1 }
     }
 }

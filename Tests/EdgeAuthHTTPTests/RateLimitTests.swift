@@ -12,6 +12,11 @@ struct RateLimitTests {
         FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-limits-\(UUID().uuidString)").path
     }
 
+    /// A test server with rate limits, its buckets in a file of its own.
+    static func limitedServer(_ configure: (inout ServerConfiguration) -> Void) async throws -> TestServer {
+        try await TestServer.start(limiter: try SharedRateLimiter(path: temporaryFile()), configure)
+    }
+
     @Test("a bucket allows its burst, then refuses with the wait, and refills at its rate")
     func bucket() throws {
         let limiter = try SharedRateLimiter(path: Self.temporaryFile())
@@ -39,8 +44,7 @@ struct RateLimitTests {
 
     @Test("HTTP: per address, per user and repeated invalid tokens get 429 with Retry-After")
     func overHTTP() async throws {
-        let limiter = try SharedRateLimiter(path: Self.temporaryFile())
-        let server = try await TestServer.start(limiter: limiter) { configuration in
+        let server = try await Self.limitedServer { configuration in
             configuration.rateLimit.perIP = .init(rate: 0.01, burst: 30)
             configuration.rateLimit.perUser = .init(rate: 0.01, burst: 5)
             configuration.rateLimit.invalidTokensPerIP = .init(rate: 0.01, burst: 3)
@@ -60,8 +64,7 @@ struct RateLimitTests {
 
     @Test("HTTP: the OAuth routes (protected-resource metadata) have a stricter budget of their own")
     func oauthRoutes() async throws {
-        let limiter = try SharedRateLimiter(path: Self.temporaryFile())
-        let server = try await TestServer.start(limiter: limiter) { configuration in
+        let server = try await Self.limitedServer { configuration in
             configuration.rateLimit.perIP = .init(rate: 0.01, burst: 100)
             configuration.rateLimit.oauthPerIP = .init(rate: 0.01, burst: 3)
         }
