@@ -104,11 +104,13 @@ bench: deps
 	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark --no-progress
 	$(MAKE) --no-print-directory c-abi-bench
 
-## bench-instructions: exact instruction counts of the parser for every bench-data token, and of the
-## server's protected route per request without the sockets (valgrind; docs/benchmarks.md).
+## bench-instructions: exact instruction counts of the parser for every bench-data token, of a full
+## HS256 verification, and of the server's protected route per request without the sockets
+## (valgrind; docs/benchmarks.md).
 bench-instructions: deps
 	@$(MAKE) --no-print-directory packages PACKAGES="valgrind binutils"
 	Benchmarks/Instructions/instructions.sh
+	Benchmarks/Instructions/verify-instructions.sh
 	Benchmarks/Instructions/requests.sh
 
 ## bench-http: wrk against edgeauth serve and against nginx, same workers and settings (docs/benchmarks.md).

@@ -18,6 +18,10 @@ let package = Package(
             dependencies: [.product(name: "EdgeAuthCore", package: "EdgeAuth")]
         ),
         .executableTarget(
+            name: "VerifyInstructions",
+            dependencies: [.product(name: "EdgeAuth", package: "EdgeAuth")]
+        ),
+        .executableTarget(
             name: "RequestInstructions",
             dependencies: [
                 .product(name: "EdgeAuthMCP", package: "EdgeAuth"),

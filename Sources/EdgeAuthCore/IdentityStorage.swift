@@ -97,9 +97,7 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
                         if run.offset == absent {
                             writer.absent()
                         } else {
-                            writer.begin()
-                            writer.append(UnsafeRawBufferPointer(rebasing: payload[Int(run.offset)..<Int(run.offset + run.length)]))
-                            writer.end()
+                            writer.copy(from: payload, run)
                         }
                     }
                 } else {
@@ -255,21 +253,20 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
         single(s.clientId)
         single(s.organization)
         single(s.tokenId)
-        var ends = SIMD4<Int32>()
-        for kind in IdentityList.allCases {
-            let main: JSONSlice? = switch kind {
-            case .roles: s.roles
-            case .permissions: s.permissions
-            case .scopes: s.scopes
-            case .audience: s.audience
-            }
+        // The list ends become the vector at the end: a store into one lane of a vector in
+        // memory, read back whole, stalls the read.
+        func entries(of kind: IdentityList, _ main: JSONSlice?) -> Int32 {
             list(doc, main, splittingWords: kind == .scopes, prefix: "", &sink)
             for addition in s.additions where addition.list == kind {
                 list(doc, addition.source, splittingWords: false, prefix: addition.prefix, &sink)
             }
-            ends[kind.rawValue] = Int32(sink.entries)
+            return Int32(sink.entries)
         }
-        return ends
+        let roles = entries(of: .roles, s.roles)
+        let permissions = entries(of: .permissions, s.permissions)
+        let scopes = entries(of: .scopes, s.scopes)
+        let audience = entries(of: .audience, s.audience)
+        return SIMD4(roles, permissions, scopes, audience)
     }
 
     private static func list<S: EntrySink>(
@@ -362,10 +359,17 @@ private protocol EntrySink {
 /// Counts the entries and their bytes, and records each entry that is one run of the
 /// payload's bytes; `isPlain` stays true while every entry so far is such a run.
 private struct PlanningSink: EntrySink {
+    /// A run of the payload: offset and length packed into one word, so that it is written
+    /// and read with one store and one load (two 4-byte stores read back as one 8-byte
+    /// load cannot be forwarded, and stall).
     struct Run {
+        var bits: UInt64
+
+        init(offset: UInt32, length: UInt32) { bits = UInt64(offset) | UInt64(length) << 32 }
+
         /// Offset in the payload, or `IdentityStorage.absent`.
-        var offset: UInt32
-        var length: UInt32
+        var offset: UInt32 { UInt32(truncatingIfNeeded: bits) }
+        var length: UInt32 { UInt32(truncatingIfNeeded: bits >> 32) }
     }
 
     static let capacity = 64
@@ -376,7 +380,6 @@ private struct PlanningSink: EntrySink {
     /// String bytes including one NUL per entry.
     var bytes = 0
     var isPlain = true
-    private var run = Run(offset: 0, length: 0)
     private var pieces = 0
 
     init(doc: UnsafeRawBufferPointer, runs: UnsafeMutableBufferPointer<Run>) {
@@ -386,9 +389,13 @@ private struct PlanningSink: EntrySink {
 
     @inline(__always) mutating func absent() {
         record(Run(offset: IdentityStorage.absent, length: 0))
+        entries += 1
     }
 
-    @inline(__always) mutating func begin() { pieces = 0 }
+    @inline(__always) mutating func begin() {
+        pieces = 0
+        record(Run(offset: 0, length: 0))  // an empty entry, unless a piece replaces it
+    }
 
     mutating func append(_ byte: UInt8) {
         bytes += 1
@@ -405,18 +412,17 @@ private struct PlanningSink: EntrySink {
             isPlain = false
             return
         }
-        run = Run(offset: UInt32(start - docStart), length: UInt32(bytes.count))
+        record(Run(offset: UInt32(start - docStart), length: UInt32(bytes.count)))
     }
 
     @inline(__always) mutating func end() {
-        if pieces == 0 { run = Run(offset: 0, length: 0) }
-        record(run)
+        entries += 1
         bytes += 1
     }
 
-    @inline(__always) private mutating func record(_ entry: Run) {
-        if entries < runs.count { runs[entries] = entry } else { isPlain = false }
-        entries += 1
+    /// Records the current entry's run; past the capacity the plan is not used.
+    @inline(__always) private mutating func record(_ run: Run) {
+        if entries < runs.count { runs[entries] = run } else { isPlain = false }
     }
 }
 
@@ -457,5 +463,14 @@ private struct WritingSink: EntrySink {
         base[cursor] = 0
         record(offset: UInt32(start), length: UInt32(cursor - start))
         cursor += 1
+    }
+
+    /// One planned entry, a run of `payload`, in one step.
+    @inline(__always) mutating func copy(from payload: UnsafeRawBufferPointer, _ run: PlanningSink.Run) {
+        let length = Int(run.length)
+        (base + cursor).update(from: payload.baseAddress!.assumingMemoryBound(to: UInt8.self) + Int(run.offset), count: length)
+        base[cursor + length] = 0
+        record(offset: UInt32(cursor), length: run.length)
+        cursor += length + 1
     }
 }

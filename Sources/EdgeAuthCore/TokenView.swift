@@ -99,13 +99,19 @@ public struct TokenView {
                 let result = withUnsafeTemporaryAllocation(of: MemberName.self, capacity: min(memberLimit, stackNameCapacity)) { names in
                     scan(token: token, segments, claims: claims, names: names, limits: limits.json)
                 }
-                if case .failure(.malformed(.tooManyMembers)) = result, memberLimit > stackNameCapacity {
+                // Each case passes on a new value: the view is trivial to destroy, and the
+                // result, once taken apart, is not destroyed through its generic witness.
+                switch result {
+                case .success(let view):
+                    return try body(.success(view))
+                case .failure(.malformed(.tooManyMembers)) where memberLimit > stackNameCapacity:
                     claims.pointee = RegisteredClaims()
                     return try withUnsafeTemporaryAllocation(of: MemberName.self, capacity: memberLimit) { (names) throws(E) -> R in
                         try body(scan(token: token, segments, claims: claims, names: names, limits: limits.json))
                     }
+                case .failure(let reason):
+                    return try body(.failure(reason))
                 }
-                return try body(result)
             }
         }
     }
