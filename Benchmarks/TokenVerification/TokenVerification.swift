@@ -9,6 +9,8 @@ import JWTKit
 //
 //   parse+claims/<shape>/<ALG>  EdgeAuthCore only: TokenView.parse, policy.checkHeader,
 //                               policy.checkClaims. No signature, no key.
+//   parse+claims+identity/<shape>/HS256
+//                               the same, then Identity(standardClaimsOf:).
 //   EdgeAuth/<ALG>              Verifier.verify(UnsafeRawBufferPointer, now:): parse, key
 //                               selection by kid, signature, claims, Identity. No cache.
 //   OpenSSL/<ALG>               the raw OpenSSL 3 EVP verification of the same signing
@@ -106,6 +108,16 @@ struct Operations {
                     blackHole(parseAndCheck(token, policy))
                 }))
             }
+        }
+
+        // (a') The same, then the standard identity mapping: with (a), (b) and (c) this shows
+        //      what an HS256 verification spends where.
+        for shape in ["auth0", "keycloak"] {
+            let token = BenchData.token(shape, .hs256)
+            precondition(parseCheckAndMap(token, policy) != nil, "parse+claims+identity rejected \(shape)-HS256")
+            operations.sync.append(("parse+claims+identity/\(shape)/HS256", {
+                blackHole(parseCheckAndMap(token, policy))
+            }))
         }
 
         for algorithm in Algorithm.allCases {
@@ -236,6 +248,17 @@ func parseAndCheck(_ token: [UInt8], _ policy: ValidationPolicy) -> Bool {
         TokenView.parse(bytes, limits: policy.limits) { result -> Bool in
             guard case .success(let view) = result else { return false }
             return policy.checkHeader(view) == nil && policy.checkClaims(view, now: BenchData.now) == nil
+        }
+    }
+}
+
+func parseCheckAndMap(_ token: [UInt8], _ policy: ValidationPolicy) -> Identity? {
+    token.withUnsafeBytes { bytes in
+        TokenView.parse(bytes, limits: policy.limits) { result -> Identity? in
+            guard case .success(let view) = result, policy.checkHeader(view) == nil,
+                  policy.checkClaims(view, now: BenchData.now) == nil
+            else { return nil }
+            return Identity(standardClaimsOf: view)
         }
     }
 }
