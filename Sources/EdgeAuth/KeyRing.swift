@@ -32,6 +32,8 @@ public final class KeyRing: Sendable {
     private let syncedEpoch = Atomic<UInt64>(0)
     /// When a remote set is next due for a refresh (seconds since the epoch).
     private let nextRefresh = Atomic<Int64>(.max)
+    /// Incremented after every rebuild of `merged`: see `keysGeneration`.
+    private let generation = Atomic<UInt64>(0)
 
     /// The process that created the ring: its HTTP client threads do not exist in a forked child.
     private let ownerPID = getpid()
@@ -151,18 +153,34 @@ public final class KeyRing: Sendable {
     /// cool-down across processes, and waits for the outcome (or for another process's
     /// fetch in progress). Returns whether the keys changed, i.e. whether verifying
     /// the token again can give another answer.
-    public func refreshAfterUnknownKey() async -> Bool {
+    ///
+    /// `generation` is `keysGeneration` read before that verification. The keys may have
+    /// changed since without this call changing them: the verification itself starts a
+    /// refresh in the background, which may have adopted another process's fetch before
+    /// this call began.
+    public func refreshAfterUnknownKey(since generation: UInt64) async -> Bool {
+        let changed = await refreshRemoteSets()
+        return changed || keysGeneration != generation
+    }
+
+    /// Whether this refresh of every remote set changed a set's keys.
+    private func refreshRemoteSets() async -> Bool {
         guard mayDownload else { return false }
         var changed = false
         for set in remote where await refresh(set, unknownKey: true) { changed = true }
         return changed
     }
 
+    /// How many times the keys in use have been rebuilt (after a fetch here or in another
+    /// process, or a set growing too stale). A verification that began when it was `g`
+    /// used keys no newer than generation `g`'s.
+    public var keysGeneration: UInt64 { generation.load(ordering: .acquiring) }
+
     /// Refreshes every remote set now if its cool-down allows (for operators and tests):
     /// the same as after an unknown key.
     @discardableResult
     public func refreshNow() async -> Bool {
-        await refreshAfterUnknownKey()
+        await refreshRemoteSets()
     }
 
     /// Keeps the remote sets fresh whether or not tokens arrive, until the task is cancelled:
@@ -214,6 +232,7 @@ public final class KeyRing: Sendable {
         }
         let result = Merged(keys: KeySet(keys: keys, skipped: skipped), validUntil: validUntil, missingRemote: missing)
         merged.withLock { $0 = result }
+        generation.add(1, ordering: .releasing)
         return result
     }
 

@@ -191,9 +191,10 @@ public final class Verifier: Sendable {
     /// waiting for another process's fetch) and verifies again. The first token signed
     /// with a newly published key is accepted this way, not just the ones after it.
     public func verifyRefreshingKeys(_ token: [UInt8], now: Int64? = nil) async -> Verdict {
+        let generation = keyRing.keysGeneration
         let verdict = verify(token, now: now)
         guard case .rejected(.unknownKey) = verdict, keyRing.hasRemoteSources, signatureCheck == .required else { return verdict }
-        guard await keyRing.refreshAfterUnknownKey() else { return verdict }
+        guard await keyRing.refreshAfterUnknownKey(since: generation) else { return verdict }
         return verify(token, now: now)
     }
 

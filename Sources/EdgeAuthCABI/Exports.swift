@@ -223,13 +223,14 @@ private func verify(_ verifier: OpaquePointer?, _ token: UnsafePointer<UInt8>?, 
     // Too long (or beyond Int.max): the verdict, without reading the bytes.
     guard length >= 0, length <= limit else { return .success(.rejected(.tokenTooLarge(limit: limit))) }
     guard let bytes = unsafe borrowed(token, length) else { return .failure(StatusCode(EDGEAUTH_ERR_INVALID_ARGUMENT)) }
+    let ring = handle.verifier.keyRing
+    let generation = ring.keysGeneration
     let verdict = unsafe handle.verifier.verify(bytes, now: now == 0 ? nil : now)
     // A key published since the last refresh: refresh (within the cool-down) and verify
     // again, so the first token signed with it is accepted too.
     // (Not in a child forked after the verifier was created: no task would ever run there.)
-    let ring = handle.verifier.keyRing
     guard case .rejected(.unknownKey) = verdict, ring.hasRemoteSources, ring.mayDownload else { return .success(verdict) }
-    guard AsyncWait.run({ await ring.refreshAfterUnknownKey() }) == true else { return .success(verdict) }
+    guard AsyncWait.run({ await ring.refreshAfterUnknownKey(since: generation) }) == true else { return .success(verdict) }
     return .success(unsafe handle.verifier.verify(bytes, now: now == 0 ? nil : now))
 }
 

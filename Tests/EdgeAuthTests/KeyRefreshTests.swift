@@ -246,6 +246,33 @@ struct KeyRefreshTests {
         #expect(server.requests(Self.path) == 1)
         #expect(second.current.keys.map(\.kid) == ["key-a"])
     }
+
+    // Regression: `edgeauth verify` processes meeting a new kid at once sometimes refused it.
+    // The verification starts a refresh in the background; when that refresh had already
+    // taken the new keys (from another process's fetch) before the caller asked for one,
+    // the caller's refresh changed nothing, and the token was not verified again.
+    @Test("keys taken by the verification's own background refresh count as changed for the caller")
+    func backgroundRefreshFinishedFirst() async throws {
+        let server = try await StaticHTTPServer(routes: [Self.path: Self.jwks([Self.keyA])])
+        defer { Task { try? await server.stop() } }
+        let clock = ManualClock()
+        let settings = Self.settings()
+        let ring = try await KeyRing.load([.jwksURL(server.baseURL + Self.path)], settings: settings, clock: clock.closure)
+        let verifier = Verifier(policy: Self.policy, keyRing: ring)
+        let tokenB = try Self.factoryB.token()
+
+        server.set(Self.path, Self.jwks([Self.keyA, Self.keyB]))
+        clock.advance(settings.coolDown)
+        let generation = ring.keysGeneration
+        #expect(verifier.verify(tokenB, now: Self.factoryB.now) == .rejected(.unknownKey(kid: "key-b")))
+        #expect(await eventually { ring.keysGeneration != generation }, "the background refresh took key B")
+        #expect(server.requests(Self.path) == 2)
+        // Within the cool-down this call fetches nothing, yet the keys changed since the verification.
+        #expect(await ring.refreshAfterUnknownKey(since: generation))
+        #expect(!(await ring.refreshAfterUnknownKey(since: ring.keysGeneration)))
+        #expect(server.requests(Self.path) == 2)
+        #expect(verifier.verify(tokenB, now: Self.factoryB.now).isValid)
+    }
 }
 
 extension Verdict {
