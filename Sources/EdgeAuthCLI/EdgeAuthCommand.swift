@@ -43,11 +43,20 @@ struct EdgeAuthCommand: AsyncParsableCommand {
     }
 }
 
+/// The most `readToken` takes from standard input.
+let maxStandardInputBytes = 1 << 20
+
 /// Reads the token argument, or standard input when it is `-`.
+/// - Throws: `ExitCode(2)`, with a message, when standard input holds more than 1 MiB.
 func readToken(_ argument: String) throws -> [UInt8] {
     var bytes: [UInt8]
     if argument == "-" {
-        bytes = Array(FileHandle.standardInput.readDataToEndOfFile().prefix(1 << 20))
+        // One byte more than the limit tells a long input from one that fits exactly.
+        bytes = Array(FileHandle.standardInput.readData(ofLength: maxStandardInputBytes + 1))
+        guard bytes.count <= maxStandardInputBytes else {
+            writeError("error: standard input holds more than \(maxStandardInputBytes) bytes; a token is far shorter")
+            throw ExitCode(2)
+        }
     } else {
         bytes = Array(argument.utf8)
     }
@@ -71,23 +80,42 @@ struct Decode: ParsableCommand {
 
     func run() throws {
         let bytes = try readToken(token)
-        let output: String? = bytes.withUnsafeBytes { raw in
-            TokenView.parse(raw) { result -> String? in
-                switch result {
-                case .failure(let reason):
-                    writeError("malformed token: \(reason.code): \(reason.explanation)")
-                    return nil
-                case .success(let view):
-                    let header = JSONValue.build(view.header, view.headerObject)
-                    let claims = JSONValue.build(view.payload, view.payloadObject)
-                    return "UNVERIFIED — signature and claims have NOT been checked\n"
-                        + "header: " + header.prettyJSONText + "\n"
-                        + "claims: " + claims.prettyJSONText
-                }
+        let parsed: Result<(header: JSONValue, claims: JSONValue), Reason> = bytes.withUnsafeBytes { raw in
+            TokenView.parse(raw) { result in
+                result.map { view in (JSONValue.build(view.header, view.headerObject), JSONValue.build(view.payload, view.payloadObject)) }
             }
         }
-        guard let output else { throw ExitCode(1) }
-        print(output)
+        switch parsed {
+        case .success(let (header, claims)):
+            print(Self.render(header: header, claims: claims))
+        case .failure(let reason):
+            // A token the verifier refuses for its header (`alg: none`, `crit`, an unknown
+            // algorithm) is still shown when its parts are JSON: that is when one wants to look.
+            if let (header, claims) = Self.parts(of: bytes) {
+                print(Self.render(header: header, claims: claims))
+                writeError("the verifier refuses this token: \(reason.code): \(reason.explanation)")
+            } else {
+                writeError("malformed token: \(reason.code): \(reason.explanation)")
+            }
+            throw ExitCode(1)
+        }
+    }
+
+    static func render(header: JSONValue, claims: JSONValue) -> String {
+        "UNVERIFIED — signature and claims have NOT been checked\n"
+            + "header: " + header.prettyJSONText + "\n"
+            + "claims: " + claims.prettyJSONText
+    }
+
+    /// The header and claims of a compact token whose first two parts are base64url JSON,
+    /// without the verifier's rules; nil otherwise.
+    static func parts(of bytes: [UInt8]) -> (header: JSONValue, claims: JSONValue)? {
+        let segments = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard segments.count == 3,
+              let header = try? JSONValue.parse(Base64URL.decode(String(decoding: segments[0], as: UTF8.self))),
+              let claims = try? JSONValue.parse(Base64URL.decode(String(decoding: segments[1], as: UTF8.self)))
+        else { return nil }
+        return (header, claims)
     }
 }
 
@@ -134,8 +162,8 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "Comma-separated allowed algorithms (default: all supported).")
     var algorithms: String?
 
-    @Option(help: "Clock skew allowed for exp/nbf/iat, in seconds.")
-    var leeway: Int64 = 30
+    @Option(help: "Clock skew allowed for exp/nbf/iat, in seconds (default 30).")
+    var leeway: Int64?
 
     @Option(help: "Verify as if the time were this many seconds since the epoch.")
     var now: Int64?
@@ -146,14 +174,14 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "Required typ header, e.g. at+jwt.")
     var requireType: String?
 
-    @Option(help: "Largest accepted token in bytes.")
-    var maxTokenBytes = 16 * 1024
+    @Option(help: "Largest accepted token in bytes (default 16384).")
+    var maxTokenBytes: Int?
 
     @Option(help: "Directory of the shared verdict cache (LMDB); verdicts are shared with every process using it.")
     var cacheDir: String?
 
-    @Option(help: "Seconds between two fetches of a JWKS URL, across every process sharing --cache-dir (a token with an unknown kid triggers one).")
-    var keyCoolDown: Int64 = KeyRefreshSettings().coolDown
+    @Option(help: "Seconds between two fetches of a JWKS URL, across every process sharing --cache-dir (a token with an unknown kid triggers one; default 30).")
+    var keyCoolDown: Int64?
 
     @Flag(help: "Print this process's cache statistics as JSON on standard error.")
     var cacheStats = false
@@ -161,17 +189,30 @@ struct Verify: AsyncParsableCommand {
     /// Whether the verifier is described by options rather than a file or the environment.
     var usesOptions: Bool { !issuer.isEmpty || anyIssuer || !audience.isEmpty || anyAudience || !jwks.isEmpty || !pem.isEmpty || !hmacSecretFile.isEmpty || !hmacSecretEnv.isEmpty }
 
+    /// The policy options given, which only a verifier built from options uses.
+    var policyOptions: [String] {
+        [("--algorithms", algorithms != nil), ("--leeway", leeway != nil), ("--max-age", maxAge != nil),
+         ("--require-type", requireType != nil), ("--max-token-bytes", maxTokenBytes != nil), ("--key-cool-down", keyCoolDown != nil)]
+            .filter(\.1).map(\.0)
+    }
+
     func validate() throws {
-        guard keyCoolDown > 0 else { throw ValidationError("--key-cool-down must be a positive number of seconds") }
         if config != nil, usesOptions { throw ValidationError("give --config or the issuer, audience and key options, not both") }
-        guard usesOptions else { return }
+        guard usesOptions else {
+            // Not silently ignored: a file or the environment describes the whole verifier.
+            if let option = policyOptions.first {
+                throw ValidationError("\(option) applies to a verifier given by --issuer, --audience and a key option; with --config or the environment, set it there (docs/configuration.md)")
+            }
+            return
+        }
         guard !(issuer.isEmpty && !anyIssuer) else { throw ValidationError("give --issuer (repeatable) or --any-issuer") }
         guard !(audience.isEmpty && !anyAudience) else { throw ValidationError("give --audience (repeatable) or --any-audience") }
         guard !(jwks.isEmpty && pem.isEmpty && hmacSecretFile.isEmpty && hmacSecretEnv.isEmpty) else {
             throw ValidationError("give at least one key source: --jwks, --pem, --hmac-secret-file or --hmac-secret-env")
         }
-        guard leeway >= 0, leeway <= 600 else { throw ValidationError("--leeway must be between 0 and 600 seconds") }
-        guard maxTokenBytes > 0 else { throw ValidationError("--max-token-bytes must be positive") }
+        if let leeway, !(0...600).contains(leeway) { throw ValidationError("--leeway must be between 0 and 600 seconds") }
+        if let maxTokenBytes, maxTokenBytes <= 0 { throw ValidationError("--max-token-bytes must be positive") }
+        if let keyCoolDown, keyCoolDown <= 0 { throw ValidationError("--key-cool-down must be a positive number of seconds") }
     }
 
     func run() async throws {
@@ -231,18 +272,18 @@ struct Verify: AsyncParsableCommand {
         sources += pem.map { .pemFile($0) }
         sources += hmacSecretFile.map { .hmacSecretFile($0) }
         sources += hmacSecretEnv.map { .hmacSecretEnvironment($0) }
-        let policy = ValidationPolicy(
+        var policy = ValidationPolicy(
             issuers: anyIssuer ? .any : .exactly(issuer),
             audiences: anyAudience ? .any : .anyOf(audience),
             algorithms: algorithmSet,
-            leeway: leeway,
             maxAge: maxAge,
             requiredType: requireType,
-            limits: TokenLimits(maxTokenBytes: maxTokenBytes)
+            limits: maxTokenBytes.map { TokenLimits(maxTokenBytes: $0) } ?? TokenLimits()
         )
+        if let leeway { policy.leeway = leeway }
         var configuration = VerifierConfiguration(policy: policy, keys: sources)
         configuration.cache = cacheDir.map { CacheConfiguration(directory: $0) }
-        configuration.keyRefresh.coolDown = keyCoolDown
+        if let keyCoolDown { configuration.keyRefresh.coolDown = keyCoolDown }
         return try await configuration.makeVerifier()
     }
 }

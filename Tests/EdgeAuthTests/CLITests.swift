@@ -71,6 +71,13 @@ struct CLITests {
         let overridden = try CLI.run(["verify", token, "--config", config, "--now", now], environment: ["EDGEAUTH_LEEWAY": "601"])
         #expect(overridden.status == 2 && overridden.stderr.contains("EDGEAUTH_LEEWAY must be a whole number of seconds from 0 to 600"))
         #expect(try CLI.run(["verify", token, "--config", config, "--issuer", "x"]).status != 0)
+        // A policy option the file would override is refused, not ignored.
+        for option in [["--leeway", "200"], ["--algorithms", "RS256"], ["--max-token-bytes", "100"], ["--key-cool-down", "5"]] {
+            let mixed = try CLI.run(["verify", token, "--config", config, "--now", now] + option)
+            #expect(mixed.status == 2 && mixed.stderr.contains("\(option[0]) applies to a verifier given by --issuer"), "\(option): \(mixed.stderr)")
+        }
+        let fromEnvironment = try CLI.run(["verify", token, "--max-age", "60"], environment: [:])
+        #expect(fromEnvironment.status == 2 && fromEnvironment.stderr.contains("--max-age applies to"), "\(fromEnvironment.stderr)")
 
         // The environment alone: a custom issuer whose JWKS is a local file is not expressible, so only the errors are checked here.
         let missing = try CLI.run(["verify", token], environment: [:])
@@ -127,6 +134,24 @@ struct CLITests {
         #expect(try CLI.run(["frobnicate"]).status == 2)
     }
 
+    @Test("--leeway widens the allowed clock skew; a leeway out of range or a --now that is not a whole number exits 2")
+    func leewayAndNow() throws {
+        // 100 s after `exp`: expired with the default 30 s of leeway, valid with 200 s.
+        let late = ["verify", token, "--jwks", jwksPath, "--issuer", factory.issuer, "--audience", factory.audience,
+                    "--now", String(factory.now + 3600 + 100)]
+        #expect(try CLI.run(late).stdout == "rejected: expired\n")
+        let widened = try CLI.run(late + ["--leeway", "200"])
+        #expect(widened.status == 0, "\(widened.stderr)")
+        for bad in ["601", "-1", "abc"] {
+            let result = try CLI.run(["verify", token] + common + ["--leeway", bad])
+            #expect(result.status == 2 && result.stderr.contains("leeway"), "--leeway \(bad): \(result.stderr)")
+        }
+        for bad in ["abc", "1.5", ""] {
+            let result = try CLI.run(["verify", token, "--jwks", jwksPath, "--issuer", factory.issuer, "--audience", factory.audience, "--now", bad])
+            #expect(result.status == 2 && result.stderr.contains("now"), "--now \(bad): \(result.stderr)")
+        }
+    }
+
     @Test("--algorithms restricts what is accepted")
     func algorithmRestriction() throws {
         let result = try CLI.run(["verify", token] + common + ["--algorithms", "RS256"])
@@ -143,6 +168,33 @@ struct CLITests {
         let malformed = try CLI.run(["decode", "not.a-token"])
         #expect(malformed.status == 1)
         #expect(malformed.stderr.contains("malformed"))
+
+        let fromStdin = try CLI.run(["decode", "-"], stdin: "Bearer " + token + "\n")
+        #expect(fromStdin.status == 0 && fromStdin.stdout == result.stdout)
+    }
+
+    @Test("decode shows a token the verifier refuses on sight (alg none, crit), with the reason, and exits 1")
+    func decodeRefused() throws {
+        func part(_ json: String) -> String { Base64URL.encode(Array(json.utf8)) }
+        let claims = part(#"{"sub":"mallory","admin":true}"#)
+        for (header, code) in [(#"{"alg":"none"}"#, "unsecured"), (#"{"alg":"ES256","crit":["exp"],"exp":1}"#, "unsupportedCritical")] {
+            let result = try CLI.run(["decode", part(header) + "." + claims + "."])
+            #expect(result.status == 1)
+            #expect(result.stdout.hasPrefix("UNVERIFIED") && result.stdout.contains("\"sub\": \"mallory\""), "\(result.stdout)")
+            #expect(result.stderr.contains("the verifier refuses this token: \(code)"), "\(result.stderr)")
+        }
+        // Parts that are not base64url JSON: nothing to show.
+        let garbage = try CLI.run(["decode", "e30.@@@.x"])
+        #expect(garbage.status == 1 && garbage.stdout.isEmpty && garbage.stderr.hasPrefix("malformed token: "))
+    }
+
+    @Test("more than 1 MiB on standard input is a usage error, not cut short")
+    func oversizedStandardInput() throws {
+        let input = String(repeating: "a", count: (1 << 20) + 1)  // exactly one byte too many: all of it is read
+        for command in [["decode", "-"], ["verify", "-"] + common] {
+            let result = try CLI.run(command, stdin: input)
+            #expect(result.status == 2 && result.stderr.contains("standard input holds more than 1048576 bytes"), "\(command[0]): \(result.stderr)")
+        }
     }
 
     @Test("dev-token signs only with the development key: none there, a key others can read, a bad lifetime exit 2")
