@@ -100,7 +100,8 @@ struct DifferentialTests {
                 continue
             }
             if let difference = DeliberateDifference.classify(
-                token: token, pythonAccepts: pythonAccepts, reason: reason, now: now, leeway: leeway
+                token: token, pythonAccepts: pythonAccepts, reason: reason, features: TokenFeatures(entry["features"]),
+                now: now, leeway: leeway
             ) {
                 differences[difference, default: 0] += 1
                 stats[category]!.deliberate += 1
@@ -222,8 +223,28 @@ private struct CategoryStats {
     }
 }
 
+/// What the generator found in a token with Python's own JSON and base64 decoding
+/// (`features` in differential.py), independently of EdgeAuth's parser.
+struct TokenFeatures {
+    var duplicateMember = false
+    var loneSurrogate = false
+    var depth = 0
+    var members = 0
+    var padded = false
+
+    init(_ value: JSONValue?) {
+        guard let value else { return }
+        duplicateMember = value["duplicate_member"]?.boolValue ?? false
+        loneSurrogate = value["lone_surrogate"]?.boolValue ?? false
+        depth = value["depth"]?.doubleValue.map { Int($0) } ?? 0
+        members = value["members"]?.doubleValue.map { Int($0) } ?? 0
+        padded = value["padded"]?.boolValue ?? false
+    }
+}
+
 /// Where EdgeAuth deliberately decides differently from joserfc. Each case is
-/// recognised from EdgeAuth's reason and the token itself; anything else that
+/// recognised from EdgeAuth's reason and from what the token itself contains
+/// (looked at here, or by the generator's own decoding); anything else that
 /// differs is a failure.
 enum DeliberateDifference: String, CaseIterable {
     /// `exp` exactly `now - leeway` (or a fraction within that second).
@@ -269,7 +290,9 @@ enum DeliberateDifference: String, CaseIterable {
         }
     }
 
-    static func classify(token: String, pythonAccepts: Bool, reason: Reason?, now: Int64, leeway: Int64) -> DeliberateDifference? {
+    static func classify(
+        token: String, pythonAccepts: Bool, reason: Reason?, features: TokenFeatures, now: Int64, leeway: Int64
+    ) -> DeliberateDifference? {
         // EdgeAuth never accepts what joserfc rejects.
         guard let reason else { return nil }
         guard pythonAccepts else { return nil }  // both reject: not a difference
@@ -295,15 +318,17 @@ enum DeliberateDifference: String, CaseIterable {
             }
             return nil
         case .malformed(.duplicateMember):
-            return .duplicateMember
+            return features.duplicateMember ? .duplicateMember : nil
         case .malformed(.invalidUTF8):
-            return .unpairedSurrogate
-        case .malformed(.nestingTooDeep), .malformed(.tooManyMembers):
-            return .jsonLimits
+            return features.loneSurrogate ? .unpairedSurrogate : nil
+        case .malformed(.nestingTooDeep):
+            return features.depth > TokenLimits().json.maxDepth ? .jsonLimits : nil
+        case .malformed(.tooManyMembers):
+            return features.members > TokenLimits().json.maxMembers ? .jsonLimits : nil
         case .malformed(.payloadNotObject), .malformed(.invalidJSON):
             return payloadBytes(token)?.starts(with: [0xEF, 0xBB, 0xBF]) == true ? .byteOrderMark : nil
         case .malformed(.base64Padding):
-            return .paddedBase64
+            return features.padded ? .paddedBase64 : nil
         default:
             return nil
         }

@@ -12,7 +12,9 @@ written as JSON for Tests/EdgeAuthTests/DifferentialTests.swift to compare:
     {"now": ..., "issuer": ..., "audience": ..., "leeway": 30,
      "jwks": {"keys": [...]},
      "cases": [{"token": ..., "category": ..., "variant": ...,
-                "python_accepts": bool, "python_reason": ...}]}
+                "python_accepts": bool, "python_reason": ...,
+                "features": {"duplicate_member": bool, "lone_surrogate": bool,
+                             "depth": int, "members": int, "padded": bool}}]}
 
 The output is a function of --seed, --count, --now (keys included): RSA primes,
 EC scalars, Ed25519 seeds and HMAC secrets come from the seeded generator and
@@ -739,6 +741,66 @@ class Judge:
         return False, reason
 
 
+# ---------------------------------------------------------------- features
+
+# The JSON limits of EdgeAuth's default TokenLimits.
+MAX_DEPTH = 16
+MAX_MEMBERS = 256
+
+
+def _segment_json(segment: str):
+    """A header or payload segment decoded and read with Python's json, or None."""
+    try:
+        data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        return json.loads(data, object_pairs_hook=lambda pairs: pairs)
+    except (ValueError, RecursionError):
+        return None
+
+
+def features(token: str) -> dict:
+    """What the token contains, found here independently of EdgeAuth, so that the
+    Swift side explains a disagreement only by a property the token really has:
+    duplicate member names, a lone surrogate, nesting (the top-level object is
+    depth 1) or object members in one document beyond EdgeAuth's limits, base64
+    padding."""
+    found = {"duplicate_member": False, "lone_surrogate": False, "depth": 0, "members": 0,
+             "padded": "=" in token}
+
+    def has_lone_surrogate(text: str) -> bool:
+        return any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+
+    def walk(value, depth: int) -> int:
+        """Object members in `value`, all levels."""
+        members = 0
+        if isinstance(value, list) and _is_pairs(value):
+            found["depth"] = max(found["depth"], depth)
+            names = [name for name, _ in value]
+            found["duplicate_member"] |= len(set(names)) != len(names)
+            members = len(names)
+            for name, item in value:
+                found["lone_surrogate"] |= has_lone_surrogate(name)
+                members += walk(item, depth + 1)
+        elif isinstance(value, list):
+            found["depth"] = max(found["depth"], depth)
+            for item in value:
+                members += walk(item, depth + 1)
+        elif isinstance(value, str):
+            found["lone_surrogate"] |= has_lone_surrogate(value)
+        return members
+
+    for segment in token.split(".")[:2]:
+        parsed = _segment_json(segment)
+        if parsed is not None:
+            found["members"] = max(found["members"], walk(parsed, 1))
+    return found
+
+
+def _is_pairs(value: list) -> bool:
+    # object_pairs_hook returns a list of (name, value) tuples; a JSON array is a list
+    # of values, never of tuples (an empty list counts as an object: either adds no names).
+    return all(isinstance(pair, tuple) and len(pair) == 2 for pair in value)
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -773,6 +835,7 @@ def main(argv: list[str]) -> int:
             "variant": variant,
             "python_accepts": accepts,
             "python_reason": reason,
+            "features": features(token),
         })
 
     document = {
