@@ -1,5 +1,8 @@
+import Dispatch
 import EdgeAuth
+@testable import EdgeAuthCrypto
 import EdgeAuthTesting
+import Synchronization
 import Testing
 
 @Suite("Sign and verify every algorithm")
@@ -59,5 +62,51 @@ struct CacheDigestTests {
         let prefix = Array(repeating: UInt8(7), count: 32), data = Array(repeating: UInt8(9), count: 1000)
         let split = prefix.withUnsafeBytes { p in data.withUnsafeBytes { SHA256.digest(prefix: p, $0) } }
         #expect(split.bytes == SHA256.hash(prefix + data))
+    }
+}
+
+@Suite("OpenSSL state across verifications")
+struct OpenSSLStateTests {
+    static func factory(_ index: Int) throws -> TokenFactory {
+        let (algorithm, spec) = RoundTripTests.cases[index]
+        let key = try spec.map { try SigningKey.generate($0, kid: "k1") } ?? SigningKey.hmac(secret: Array(repeating: 7, count: 64), kid: "k1")
+        return TokenFactory(key: key, algorithm: algorithm)
+    }
+
+    @Test("a rejected signature and a refused key leave the thread's OpenSSL error queue empty", arguments: RoundTripTests.cases.indices)
+    func errorQueueLeftEmpty(index: Int) throws {
+        let factory = try Self.factory(index)
+        let verifier = try factory.verifier()
+        var tampered = Array(try factory.token().utf8)
+        tampered[tampered.count - 2] = tampered[tampered.count - 2] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        _ = OpenSSLErrors.drain()  // this thread may have run other tests: start from an empty queue
+        #expect(verifier.verify(tampered, now: factory.now + 10).reason == .badSignature)
+        // Entries left behind would be reported with the next, unrelated OpenSSL failure.
+        #expect(OpenSSLErrors.drain() == nil, "\(factory.algorithm.name)")
+        #expect(throws: CryptoError.self) {
+            try VerificationKey(pem: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+        }
+        #expect(OpenSSLErrors.drain() == nil)
+    }
+
+    @Test("threads verifying at once with one verifier share its pooled contexts correctly", arguments: [0, 3, 6, 9, 12])
+    func concurrentVerification(index: Int) throws {
+        let factory = try Self.factory(index)
+        let verifier = try factory.verifier()
+        let token = Array(try factory.token().utf8)
+        var tampered = token
+        tampered[tampered.count - 2] = tampered[tampered.count - 2] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        let forged = tampered
+        let failures = Atomic<Int>(0)
+        // Four threads, valid and forged tokens interleaved: a context that kept state from
+        // another thread's call, or went to two threads at once, gives a wrong verdict.
+        DispatchQueue.concurrentPerform(iterations: 4) { thread in
+            for call in 0..<(factory.algorithm.family == .hmac ? 2000 : 100) {
+                let forgedCall = (call + thread) % 3 == 0
+                let valid = verifier.verify(forgedCall ? forged : token, now: factory.now + 10).identity != nil
+                if valid == forgedCall { failures.add(1, ordering: .relaxed) }
+            }
+        }
+        #expect(failures.load(ordering: .relaxed) == 0, "\(factory.algorithm.name)")
     }
 }

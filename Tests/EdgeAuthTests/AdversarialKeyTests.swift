@@ -94,6 +94,15 @@ struct AdversarialKeyTests {
         AttackCase("RS256 against the HMAC kid is a key/algorithm mismatch", .rejected(.keyAlgorithmMismatch(kid: "hmac-1", algorithm: "RS256"))) {
             A.signed(by: A.attackerRSA, .rs256, kid: "hmac-1")
         },
+        AttackCase("ES256 against the HMAC kid is a key/algorithm mismatch", .rejected(.keyAlgorithmMismatch(kid: "hmac-1", algorithm: "ES256"))) {
+            A.signed(by: A.attackerEC, .es256, kid: "hmac-1")
+        },
+        AttackCase("EdDSA against the HMAC kid is a key/algorithm mismatch", .rejected(.keyAlgorithmMismatch(kid: "hmac-1", algorithm: "EdDSA"))) {
+            A.signed(by: A.attackerEd25519, .edDSA, kid: "hmac-1")
+        },
+        AttackCase("ES256 without kid against an HMAC-only key set finds no key", .rejected(.unknownKey(kid: nil)), verifier: shortSecretVerifier) {
+            A.signed(by: A.attackerEC, .es256, kid: .some(nil))
+        },
         AttackCase(
             "PS256 against a JWK whose alg is RS256 is a key/algorithm mismatch",
             .rejected(.keyAlgorithmMismatch(kid: "rsa-1", algorithm: "PS256")), verifier: rsaJWKRS256

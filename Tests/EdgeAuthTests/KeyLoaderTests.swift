@@ -109,6 +109,10 @@ struct KeyLoaderTests {
 
         await #expect { try await KeyRing.load([.hmacSecretEnvironment("EDGEAUTH_TEST_SECRET")], environment: ["EDGEAUTH_TEST_SECRET": "short"]) }
             throws: { String(describing: $0).contains("at least 32") }
+        let shortPath = directory.appendingPathComponent("short-secret").path
+        try Data((String(repeating: "s", count: 31) + "\n").utf8).write(to: URL(fileURLWithPath: shortPath))
+        await #expect { try await KeyRing.load([.hmacSecretFile(shortPath)]) }
+            throws: { String(describing: $0).contains("at least 32") }
         await #expect { try await KeyRing.load([.hmacSecretEnvironment("UNSET_VARIABLE")], environment: [:]) }
             throws: { String(describing: $0).contains("UNSET_VARIABLE is not set") }
         await #expect { try await KeyRing.load([.jwksFile(directory.appendingPathComponent("absent.json").path)]) }
