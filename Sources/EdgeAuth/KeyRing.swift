@@ -109,7 +109,9 @@ public final class KeyRing: Sendable {
         for set in remote {
             await ring.loadInitially(set)
             if !set.hasKeys {
-                throw ConfigurationError("\(set.source.label): " + (set.lastError ?? "no usable key"))
+                // A fetch error names its URL already; a discovery source's label adds the issuer.
+                let error = set.lastError ?? "no usable key"
+                throw ConfigurationError(error.hasPrefix(set.source.label) ? error : "\(set.source.label): \(error)")
             }
         }
         if ring.current.keys.isEmpty {

@@ -51,6 +51,12 @@ struct AdversarialClaimsTests {
         claims("a negative iat is invalid", invalid("iat"), ["iat": "-5"]),
         claims("iat of 1e400 is invalid", invalid("iat"), ["iat": "1e400"]),
         claims("iat of -1e400 is invalid", invalid("iat"), ["iat": "-1e400"]),
+        claims("iat as null is invalid", invalid("iat"), ["iat": "null"]),
+        // Not JSON numbers at all: the payload is not JSON.
+        exp("exp of NaN makes the payload invalid JSON", .malformed(.invalidJSON), "NaN"),
+        exp("exp of Infinity makes the payload invalid JSON", .malformed(.invalidJSON), "Infinity"),
+        claims("nbf of NaN makes the payload invalid JSON", .malformed(.invalidJSON), ["nbf": "NaN"]),
+        claims("iat of -Infinity makes the payload invalid JSON", .malformed(.invalidJSON), ["iat": "-Infinity"]),
         AttackCase("claim types are checked even when the signature is forged", invalid("exp")) {
             A.sign(A.attackerHMAC, .hs256, header: A.header(), payload: A.claims(["exp": "null"]))
         },

@@ -132,6 +132,13 @@ struct CLITests {
         #expect(algorithms.status == 2)
         #expect(algorithms.stderr.contains("XX999"))
         #expect(try CLI.run(["frobnicate"]).status == 2)
+        // JWKS URLs: plain http only for loopback; nothing listening; another scheme.
+        let plain = try CLI.run(["verify", token, "--jwks", "http://jwks.example/keys.json", "--issuer", "i", "--audience", "a"])
+        #expect(plain.status == 2 && plain.stderr.contains("error: JWKS URL http://jwks.example/keys.json must use https"), "\(plain.stderr)")
+        let closed = try CLI.run(["verify", token, "--jwks", "http://127.0.0.1:1/jwks.json", "--issuer", "i", "--audience", "a"])
+        #expect(closed.status == 2 && closed.stderr.contains("error: JWKS URL http://127.0.0.1:1/jwks.json could not be fetched"), "\(closed.stderr)")
+        let scheme = try CLI.run(["verify", token, "--jwks", "ftp://jwks.example/keys.json", "--issuer", "i", "--audience", "a"])
+        #expect(scheme.status == 2 && scheme.stderr.contains("ftp://jwks.example/keys.json"), "\(scheme.stderr)")
     }
 
     @Test("--leeway widens the allowed clock skew; a leeway out of range or a --now that is not a whole number exits 2")
