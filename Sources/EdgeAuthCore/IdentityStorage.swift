@@ -465,7 +465,9 @@ private struct WritingSink: EntrySink {
         cursor += 1
     }
 
-    /// One planned entry, a run of `payload`, in one step.
+    /// One planned entry, a run of `payload`, in one step: `begin`, `append` and `end`
+    /// together, without the slice and the empty-buffer check (161 fewer instructions
+    /// for auth0-hs256's identity).
     @inline(__always) mutating func copy(from payload: UnsafeRawBufferPointer, _ run: PlanningSink.Run) {
         let length = Int(run.length)
         (base + cursor).update(from: payload.baseAddress!.assumingMemoryBound(to: UInt8.self) + Int(run.offset), count: length)
