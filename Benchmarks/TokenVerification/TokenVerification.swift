@@ -11,7 +11,7 @@ import JWTKit
 //                               policy.checkClaims. No signature, no key.
 //   parse+claims+identity/<shape>/HS256
 //                               the same, then Identity(standardClaimsOf:).
-//   EdgeAuth/<ALG>              Verifier.verify(UnsafeRawBufferPointer, now:): parse, key
+//   EdgeAuth/<ALG>              Verifier.verify(RawSpan, now:): parse, key
 //                               selection by kid, signature, claims, Identity. No cache.
 //   OpenSSL/<ALG>               the raw OpenSSL 3 EVP verification of the same signing
 //                               input and signature (see RawOpenSSLVerifier).
@@ -124,10 +124,10 @@ struct Operations {
             let token = BenchData.token("auth0", algorithm)
 
             // (b) Full uncached EdgeAuth verification.
-            let verdict = token.withUnsafeBytes { verifier.verify($0, now: BenchData.now) }
+            let verdict = verifier.verify(token.span.bytes, now: BenchData.now)
             precondition(verdict.identity != nil, "EdgeAuth rejected auth0-\(algorithm.name): \(String(describing: verdict.reason))")
             operations.sync.append(("EdgeAuth/\(algorithm.name)", {
-                token.withUnsafeBytes { blackHole(verifier.verify($0, now: BenchData.now)) }
+                blackHole(verifier.verify(token.span.bytes, now: BenchData.now))
             }))
 
             // (c) The raw OpenSSL primitive on the same signing input and signature.
@@ -150,17 +150,17 @@ struct Operations {
         let l1Verifier = Verifier(policy: policy, keys: BenchData.keySet, cache: cache)
         for algorithm in [Algorithm.es256, .rs256, .edDSA, .hs256] {
             let token = BenchData.token("auth0", algorithm)
-            _ = token.withUnsafeBytes { lmdbVerifier.verify($0, now: BenchData.now) }
+            _ = lmdbVerifier.verify(token.span.bytes, now: BenchData.now)
             let hitsBefore = cache.statistics.hits
-            precondition(token.withUnsafeBytes { lmdbVerifier.verify($0, now: BenchData.now) }.identity != nil && cache.statistics.hits == hitsBefore + 1)
+            precondition(lmdbVerifier.verify(token.span.bytes, now: BenchData.now).identity != nil && cache.statistics.hits == hitsBefore + 1)
             operations.sync.append(("EdgeAuth-LMDB-hit/\(algorithm.name)", {
-                token.withUnsafeBytes { blackHole(lmdbVerifier.verify($0, now: BenchData.now)) }
+                blackHole(lmdbVerifier.verify(token.span.bytes, now: BenchData.now))
             }))
-            _ = token.withUnsafeBytes { l1Verifier.verify($0, now: BenchData.now) }
+            _ = l1Verifier.verify(token.span.bytes, now: BenchData.now)
             let l1Before = l1Verifier.l1!.hits
-            precondition(token.withUnsafeBytes { l1Verifier.verify($0, now: BenchData.now) }.identity != nil && l1Verifier.l1!.hits == l1Before + 1)
+            precondition(l1Verifier.verify(token.span.bytes, now: BenchData.now).identity != nil && l1Verifier.l1!.hits == l1Before + 1)
             operations.sync.append(("EdgeAuth-L1-hit/\(algorithm.name)", {
-                token.withUnsafeBytes { blackHole(l1Verifier.verify($0, now: BenchData.now)) }
+                blackHole(l1Verifier.verify(token.span.bytes, now: BenchData.now))
             }))
         }
         let hsToken = BenchData.token("auth0", .hs256)

@@ -92,6 +92,34 @@ public final class KeyRing: Sendable {
         environment: [String: String] = ProcessInfo.processInfo.environment, metrics: MetricsFactory = MetricsSystem.factory,
         clock: @escaping @Sendable () -> Int64 = KeyRing.systemClock
     ) async throws(ConfigurationError) -> KeyRing {
+        let ring = try assemble(sources, settings: settings, cache: cache, issuers: issuers, environment: environment, metrics: metrics, clock: clock)
+        for set in ring.remote {
+            await ring.loadInitially(set)
+            if !set.hasKeys {
+                // A fetch error names its URL already; a discovery source's label adds the issuer.
+                let error = set.lastError ?? "no usable key"
+                throw ConfigurationError(error.hasPrefix(set.source.label) ? error : "\(set.source.label): \(error)")
+            }
+        }
+        return try ring.ready()
+    }
+
+    /// A ring of local sources only, built on the calling thread (nothing to download).
+    /// - Throws: `ConfigurationError` when a source is remote, cannot be read, or no key is usable.
+    package static func loadLocal(
+        _ sources: [KeySource], settings: KeyRefreshSettings = KeyRefreshSettings(), cache: SharedCache? = nil, issuers: [String] = [],
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigurationError) -> KeyRing {
+        if let remote = sources.first(where: \.isRemote) { throw ConfigurationError("\(remote.label) must be downloaded: load the keys asynchronously") }
+        return try assemble(sources, settings: settings, cache: cache, issuers: issuers, environment: environment,
+                            metrics: MetricsSystem.factory, clock: systemClock).ready()
+    }
+
+    /// The local keys read, the remote sets not fetched yet.
+    private static func assemble(
+        _ sources: [KeySource], settings: KeyRefreshSettings, cache: SharedCache?, issuers: [String],
+        environment: [String: String], metrics: MetricsFactory, clock: @escaping @Sendable () -> Int64
+    ) throws(ConfigurationError) -> KeyRing {
         try settings.validate()
         var keys = [VerificationKey]()
         var skipped = [String]()
@@ -105,20 +133,17 @@ public final class KeyRing: Sendable {
                 skipped += set.skipped
             }
         }
-        let ring = KeyRing(fixed: KeySet(keys: keys, skipped: skipped), remote: remote, settings: settings, cache: cache, issuers: issuers, clock: clock)
-        for set in remote {
-            await ring.loadInitially(set)
-            if !set.hasKeys {
-                // A fetch error names its URL already; a discovery source's label adds the issuer.
-                let error = set.lastError ?? "no usable key"
-                throw ConfigurationError(error.hasPrefix(set.source.label) ? error : "\(set.source.label): \(error)")
-            }
-        }
-        if ring.current.keys.isEmpty {
+        return KeyRing(fixed: KeySet(keys: keys, skipped: skipped), remote: remote, settings: settings, cache: cache, issuers: issuers, clock: clock)
+    }
+
+    /// The ring once every source was read: refused without a usable key.
+    private func ready() throws(ConfigurationError) -> KeyRing {
+        if current.keys.isEmpty {
+            let skipped = fixed.skipped
             throw ConfigurationError("no usable verification key" + (skipped.isEmpty ? "" : ": " + skipped.joined(separator: "; ")))
         }
-        ring.scheduleNextRefresh()
-        return ring
+        scheduleNextRefresh()
+        return self
     }
 
     public static let systemClock: @Sendable () -> Int64 = { Int64(time(nil)) }

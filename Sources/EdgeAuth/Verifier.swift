@@ -98,9 +98,10 @@ public final class Verifier: Sendable {
         return Verifier(developmentPolicy: policy, mapping: mapping)
     }
 
-    /// Verifies the token bytes (without the `Bearer ` prefix).
+    /// Verifies the token bytes (without the `Bearer ` prefix), through the cache when there is one.
+    /// One pass, no key refresh: `attempt` and `verifyRefreshingKeys` add that.
     /// - Parameter now: seconds since the epoch; defaults to the system clock.
-    public func verify(_ token: UnsafeRawBufferPointer, now: Int64? = nil) -> Verdict {
+    package func verify(_ token: UnsafeRawBufferPointer, now: Int64? = nil) -> Verdict {
         let now = now ?? Self.currentTime()
         guard let cache else { return verifyUncached(token, now: now) }
         // Read before anything is looked up: a revocation after this point empties the copy stored below.
@@ -143,7 +144,7 @@ public final class Verifier: Sendable {
     }
 
     /// Full verification without the cache.
-    public func verifyUncached(_ token: UnsafeRawBufferPointer, now: Int64) -> Verdict {
+    package func verifyUncached(_ token: UnsafeRawBufferPointer, now: Int64) -> Verdict {
         TokenView.parse(token, limits: policy.limits) { result -> Verdict in
             switch result {
             case .failure(let reason):
@@ -162,7 +163,7 @@ public final class Verifier: Sendable {
     }
 
     /// The cache key of a token for this verifier (SHA-256 over the verifier's namespace and the token).
-    public func cacheKey(for token: UnsafeRawBufferPointer) -> TokenDigest {
+    package func cacheKey(for token: UnsafeRawBufferPointer) -> TokenDigest {
         cacheNamespace.withUnsafeBytes { SHA256.digest(prefix: $0, token) }
     }
 
@@ -186,24 +187,10 @@ public final class Verifier: Sendable {
         return SHA256.hash(Array(description.utf8))
     }
 
-    /// Verifies a token; when its key is unknown and remote key sets are configured,
-    /// refreshes them (at most once per cool-down per source, across processes, or by
-    /// waiting for another process's fetch) and verifies again. The first token signed
-    /// with a newly published key is accepted this way, not just the ones after it.
-    public func verifyRefreshingKeys(_ token: [UInt8], now: Int64? = nil) async -> Verdict {
-        let generation = keyRing.keysGeneration
-        let verdict = verify(token, now: now)
-        guard case .rejected(.unknownKey) = verdict, keyRing.hasRemoteSources, signatureCheck == .required else { return verdict }
-        guard await keyRing.refreshAfterUnknownKey(since: generation) else { return verdict }
-        return verify(token, now: now)
+    /// Verifies the token bytes (without the `Bearer ` prefix), through the cache when there is one.
+    public func verify(_ token: RawSpan, now: Int64? = nil) -> Verdict {
+        token.withUnsafeBytes { verify($0, now: now) }
     }
-
-    public func verifyRefreshingKeys(_ token: String, now: Int64? = nil) async -> Verdict {
-        await verifyRefreshingKeys(Array(token.utf8), now: now)
-    }
-
-    /// The state of each remote key set, for health checks and metrics.
-    public var keyStatus: [KeySetStatus] { keyRing.status() }
 
     /// Verifies a token given as text.
     public func verify(_ token: String, now: Int64? = nil) -> Verdict {

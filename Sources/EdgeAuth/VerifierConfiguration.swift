@@ -273,21 +273,45 @@ public struct VerifierConfiguration: Sendable {
     /// Opens the cache, loads the keys (fetching remote sets) and builds the verifier.
     /// - Parameter listeningOn: every address the server listens on: development mode is
     ///   refused unless all are loopback (and when none is given).
-    /// - Throws: `ConfigurationError` for a cache that cannot be opened or keys that cannot be loaded.
+    /// - Throws: `ConfigurationError` for a cache that cannot be opened (kind `.cache`) or keys
+    ///   that cannot be loaded (kind `.keys`).
     public func makeVerifier(listeningOn hosts: [String] = []) async throws(ConfigurationError) -> Verifier {
         if !verifySignatures {
             return try Verifier.skippingSignaturesForDevelopment(policy: policy, mapping: mapping, bindHosts: hosts)
         }
-        var sharedCache: SharedCache?
-        if let cache {
-            do {
-                sharedCache = try SharedCache.open(cache)
-            } catch {
-                throw ConfigurationError("cache: \(error)")
-            }
+        let sharedCache = try openCache()
+        let ring: KeyRing
+        do {
+            ring = try await KeyRing.load(keys, settings: keyRefresh, cache: sharedCache, issuers: exactIssuers, environment: environment)
+        } catch {
+            throw ConfigurationError(error.message, kind: .keys)
         }
-        let ring = try await KeyRing.load(keys, settings: keyRefresh, cache: sharedCache, issuers: exactIssuers, environment: environment)
         return Verifier(policy: policy, keyRing: ring, cache: sharedCache, l1Entries: l1Entries, mapping: mapping)
+    }
+
+    /// Whether building the verifier downloads key sets (and so must be awaited).
+    public var downloadsKeys: Bool { keys.contains(where: \.isRemote) }
+
+    /// The same as `makeVerifier`, on the calling thread, for a configuration that downloads
+    /// nothing (`downloadsKeys == false`) and checks signatures.
+    package func makeVerifierWithoutDownloads() throws(ConfigurationError) -> Verifier {
+        let sharedCache = try openCache()
+        let ring: KeyRing
+        do {
+            ring = try KeyRing.loadLocal(keys, settings: keyRefresh, cache: sharedCache, issuers: exactIssuers, environment: environment)
+        } catch {
+            throw ConfigurationError(error.message, kind: .keys)
+        }
+        return Verifier(policy: policy, keyRing: ring, cache: sharedCache, l1Entries: l1Entries, mapping: mapping)
+    }
+
+    private func openCache() throws(ConfigurationError) -> SharedCache? {
+        guard let cache else { return nil }
+        do {
+            return try SharedCache.open(cache)
+        } catch {
+            throw ConfigurationError("cache: \(error)", kind: .cache)
+        }
     }
 
     /// The issuers whose key generation a removed key bumps (none when any issuer is accepted).

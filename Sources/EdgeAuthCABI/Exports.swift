@@ -87,22 +87,25 @@ public func edgeauth_verifier_new(
     guard let bytes = unsafe borrowed(json, length) else {
         return unsafe fail(EDGEAUTH_ERR_INVALID_ARGUMENT, "config_json is NULL", errorOut)
     }
-    do throws(CABIError) {
-        let configuration: VerifierConfiguration
-        do {
-            configuration = try unsafe VerifierConfiguration.parse(bytes)
-        } catch {
-            throw CABIError.config(error.message)
-        }
+    do throws(ConfigurationError) {
+        let configuration = try unsafe VerifierConfiguration.parse(bytes)
         guard configuration.verifySignatures else {
             // A library cannot know where its caller listens, so it cannot keep the mode on loopback.
-            throw CABIError.config("verifySignatures: false (development mode) is not available through the C library; use edgeauth serve or the Swift API")
+            throw ConfigurationError("verifySignatures: false (development mode) is not available through the C library; use edgeauth serve or the Swift API")
         }
-        let cache = try configuration.cache.map { (configuration) throws(CABIError) in try CacheRegistry.cache(for: configuration) }
-        let keys = try CABIKeyLoader.load(configuration, cache: cache)
-        let handle = VerifierHandle(verifier: Verifier(policy: configuration.policy, keyRing: keys, cache: cache, l1Entries: configuration.l1Entries,
-                                                          mapping: configuration.mapping))
-        unsafe verifierOut.pointee = Handle.make(handle)
+        let verifier: Verifier
+        if configuration.downloadsKeys {
+            // The calling (C) thread waits for the downloads.
+            guard let result = AsyncWait.run({ () async -> Result<Verifier, ConfigurationError> in
+                do throws(ConfigurationError) { return .success(try await configuration.makeVerifier()) } catch { return .failure(error) }
+            }) else {
+                throw ConfigurationError("edgeauth_verifier_new was called from inside a Swift task, where waiting for the key download could deadlock; call it from an ordinary thread, or use EdgeAuth's Swift API", kind: .keys)
+            }
+            verifier = try result.get()
+        } else {
+            verifier = try configuration.makeVerifierWithoutDownloads()
+        }
+        unsafe verifierOut.pointee = Handle.make(VerifierHandle(verifier: verifier))
         return EDGEAUTH_OK
     } catch {
         let status = switch error.kind {
@@ -129,7 +132,7 @@ public func edgeauth_verifier_free(_ verifier: OpaquePointer?) {
 
 @c @implementation
 public func edgeauth_verifier_key_count(_ verifier: OpaquePointer?) -> Int {
-    unsafe Handle.verifier(verifier)?.verifier.keys.keys.count ?? 0
+    unsafe Handle.verifier(verifier)?.verifier.keyCount ?? 0
 }
 
 @c @implementation
@@ -149,9 +152,9 @@ public func edgeauth_verifier_cache_statistic(_ verifier: OpaquePointer?, _ stat
     let known = [EDGEAUTH_CACHE_HITS, EDGEAUTH_CACHE_NEGATIVE_HITS, EDGEAUTH_CACHE_MISSES, EDGEAUTH_CACHE_STORES, EDGEAUTH_CACHE_ERRORS,
                  EDGEAUTH_CACHE_L1_HITS]
     guard known.contains(statistic) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
-    guard let statistics = handle.verifier.cache?.statistics else { return EDGEAUTH_ERR_NOT_FOUND }
+    guard let statistics = handle.verifier.cacheStatistics else { return EDGEAUTH_ERR_NOT_FOUND }
     let value = switch statistic {
-    case EDGEAUTH_CACHE_L1_HITS: handle.verifier.l1?.hits ?? 0
+    case EDGEAUTH_CACHE_L1_HITS: statistics.l1Hits
     case EDGEAUTH_CACHE_HITS: statistics.hits
     case EDGEAUTH_CACHE_NEGATIVE_HITS: statistics.negativeHits
     case EDGEAUTH_CACHE_MISSES: statistics.misses
@@ -182,33 +185,31 @@ public func edgeauth_verifier_key_statistic(_ verifier: OpaquePointer?, _ statis
 
 // MARK: - Revocation
 
-/// Runs a revocation on the verifier's cache.
-private func revoke(_ verifier: OpaquePointer?, _ body: (Verifier, SharedCache) throws(CacheError) -> Void) -> Int32 {
+/// Runs a revocation through the verifier.
+private func revoke(_ verifier: OpaquePointer?, _ body: (Verifier) throws(RevocationError) -> Void) -> Int32 {
     guard let handle = unsafe Handle.verifier(verifier) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
-    guard let cache = handle.verifier.cache else { return EDGEAUTH_ERR_NOT_FOUND }
     do {
-        try body(handle.verifier, cache)
+        try body(handle.verifier)
         return EDGEAUTH_OK
     } catch {
-        return EDGEAUTH_ERR_CACHE
+        switch error {
+        case .noCache: return EDGEAUTH_ERR_NOT_FOUND
+        case .cache: return EDGEAUTH_ERR_CACHE
+        }
     }
 }
 
 @c @implementation
 public func edgeauth_verifier_revoke_token(_ verifier: OpaquePointer?, _ token: UnsafePointer<UInt8>?, _ length: Int, _ until: Int64) -> Int32 {
     guard let bytes = unsafe borrowed(token, length) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
-    return unsafe revoke(verifier) { (verifier, cache) throws(CacheError) in
-        try cache.revoke(tokenHash: verifier.cacheKey(for: bytes), until: until)
-    }
+    return unsafe revoke(verifier) { (verifier) throws(RevocationError) in try unsafe verifier.revoke(token: bytes, until: until) }
 }
 
 @c @implementation
 public func edgeauth_verifier_revoke_token_id(_ verifier: OpaquePointer?, _ tokenID: UnsafePointer<UInt8>?, _ length: Int, _ until: Int64) -> Int32 {
     // LMDB keys are at most 511 bytes; an empty jti names nothing.
     guard length > 0, length <= 511, let bytes = unsafe borrowed(tokenID, length) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
-    return unsafe revoke(verifier) { (_, cache) throws(CacheError) in
-        try cache.revoke(tokenID: bytes, until: until)
-    }
+    return unsafe revoke(verifier) { (verifier) throws(RevocationError) in try unsafe verifier.revoke(tokenID: bytes, until: until) }
 }
 
 // MARK: - Verifying
@@ -223,15 +224,16 @@ private func verify(_ verifier: OpaquePointer?, _ token: UnsafePointer<UInt8>?, 
     // Too long (or beyond Int.max): the verdict, without reading the bytes.
     guard length >= 0, length <= limit else { return .success(.rejected(.tokenTooLarge(limit: limit))) }
     guard let bytes = unsafe borrowed(token, length) else { return .failure(StatusCode(EDGEAUTH_ERR_INVALID_ARGUMENT)) }
-    let ring = handle.verifier.keyRing
-    let generation = ring.keysGeneration
-    let verdict = unsafe handle.verifier.verify(bytes, now: now == 0 ? nil : now)
-    // A key published since the last refresh: refresh (within the cool-down) and verify
-    // again, so the first token signed with it is accepted too.
-    // (Not in a child forked after the verifier was created: no task would ever run there.)
-    guard case .rejected(.unknownKey) = verdict, ring.hasRemoteSources, ring.mayDownload else { return .success(verdict) }
-    guard AsyncWait.run({ await ring.refreshAfterUnknownKey(since: generation) }) == true else { return .success(verdict) }
-    return .success(unsafe handle.verifier.verify(bytes, now: now == 0 ? nil : now))
+    let now: Int64? = now == 0 ? nil : now
+    switch unsafe handle.verifier.attempt(bytes, now: now) {
+    case .verdict(let verdict):
+        return .success(verdict)
+    case .needsKeyRefresh(let pending):
+        // The caller's thread waits for the refresh; the token is copied for the task doing it.
+        let verifier = handle.verifier
+        let token = unsafe Array(bytes)
+        return .success(AsyncWait.run { await verifier.verifyAfterKeyRefresh(pending, token: token) } ?? pending.verdict)
+    }
 }
 
 struct StatusCode: Error {

@@ -225,7 +225,7 @@ struct Verify: AsyncParsableCommand {
         }
         for message in verifier.keyRing.skipped { writeError("warning: \(message)") }
         let verdict = await verifier.verifyRefreshingKeys(try readToken(token), now: now)
-        if cacheStats, let stats = verifier.cache?.statistics {
+        if cacheStats, let stats = verifier.cacheStatistics {
             writeError(#"{"hits":\#(stats.hits),"negativeHits":\#(stats.negativeHits),"misses":\#(stats.misses),"stores":\#(stats.stores),"errors":\#(stats.errors)}"#)
         }
         switch verdict {

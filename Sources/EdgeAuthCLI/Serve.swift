@@ -46,7 +46,7 @@ struct Serve: AsyncParsableCommand {
         let workerPort = ServerProcess.workerPort(environment)
         let launch: ServerLaunch
         do {
-            launch = try resolve(environment, workerPort: workerPort)
+            launch = try resolve(environment)
         } catch {
             writeError("error: \(error.message)")
             throw ExitCode(2)
@@ -64,48 +64,20 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
-    /// The configuration file, else the environment, else the development default; then the options.
-    func resolve(_ environment: [String: String], workerPort: Int?) throws(ConfigurationError) -> ServerLaunch {
-        var server = ServerConfiguration()
-        var configuration: ServeConfiguration
-        var development: DevelopmentIssuer?
-        if let config {
-            configuration = try ServeConfiguration.load(file: config, environment: environment)
-            server = configuration.server
-        } else {
-            configuration = ServeConfiguration(verifier: VerifierConfiguration(policy: ValidationPolicy(issuers: .any, audiences: .any), keys: []), server: server)
-        }
-        if let host { server.host = host }
-        if let port = workerPort ?? port { server.port = port }
-        if let workers { server.workers = workers }
-        if noRateLimit {
-            server.rateLimit.perIP = nil
-            server.rateLimit.perUser = nil
-            server.rateLimit.invalidTokensPerIP = nil
-            server.rateLimit.oauthPerIP = nil
-        }
-        guard server.workers >= 0, server.workers <= 256 else { throw ConfigurationError("--workers must be from 0 to 256") }
-        if config == nil {
-            if ProviderSetup.isConfigured(in: environment) {
-                configuration.verifier = try VerifierConfiguration.fromEnvironment(environment)
-            } else {
-                // Workers only read the key the master created.
-                let issuer = try DevelopmentIssuer.open(directory: dataDir, server: server, create: workerPort == nil)
-                configuration.verifier = issuer.verifierConfiguration
-                development = issuer
-            }
-        }
-        configuration.server = server
-        let dataDirectory = (dataDir as NSString).appendingPathComponent("user-data")
+    /// The configuration file, else the environment, else the development default (`ServerLaunch(resolving:)`).
+    func resolve(_ environment: [String: String]) throws(ConfigurationError) -> ServerLaunch {
+        let source = ConfigurationSource.automatic(file: config, environment: environment, dataDirectory: dataDir)
+        let overrides = ServerOverrides(host: host, port: port, workers: workers, rateLimitsOff: noRateLimit)
         switch handler {
         case .identity:
-            return ServerLaunch(configuration: configuration, development: development, configFile: config) { _, _ in IdentityEchoHandler() }
+            return try ServerLaunch(resolving: source, overrides: overrides, environment: environment) { _, _ in IdentityEchoHandler() }
         case .mcpDemo:
-            let demo = MCPServer.demo(dataDirectory: dataDirectory)
-            configuration.server = demo.advertisingScopes(configuration.server)
-            return ServerLaunch(configuration: configuration, development: development, configFile: config,
-                                makeHandler: { resource, configuration in try MCPHandler(server: demo, resource: resource, configuration: configuration.server) },
-                                usageHint: MCPServer.usageHint)
+            let demo = MCPServer.demo(dataDirectory: (dataDir as NSString).appendingPathComponent("user-data"))
+            var launch = try ServerLaunch(resolving: source, overrides: overrides, environment: environment,
+                                          makeHandler: { resource, configuration in try MCPHandler(server: demo, resource: resource, configuration: configuration.server) },
+                                          usageHint: MCPServer.usageHint)
+            launch.configuration.server = demo.advertisingScopes(launch.configuration.server)
+            return launch
         }
     }
 }

@@ -110,10 +110,9 @@ public final class HTTPMetrics: Sendable {
 
     /// Brings the cache counters up to the verifier's totals.
     private func updateCache(_ verifier: Verifier) {
-        guard let cache = verifier.cache else { return }
-        let statistics = cache.statistics
+        guard let statistics = verifier.cacheStatistics else { return }
         let totals: [(layer: String, result: String, value: Int)] = [
-            ("l1", "hit", verifier.l1?.hits ?? 0), ("lmdb", "hit", statistics.hits), ("lmdb", "negative_hit", statistics.negativeHits),
+            ("l1", "hit", statistics.l1Hits), ("lmdb", "hit", statistics.hits), ("lmdb", "negative_hit", statistics.negativeHits),
             ("lmdb", "miss", statistics.misses), ("lmdb", "error", statistics.errors),
         ]
         for (layer, result, value) in totals {

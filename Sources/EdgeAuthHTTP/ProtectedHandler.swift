@@ -9,6 +9,8 @@ public struct ProtectedRequest: Sendable {
     public let uri: String
     public let headers: HTTPHeaders
     public let body: ByteBuffer
+    /// The bearer token the server verified for this request (what follows `Bearer `).
+    public let bearerToken: Substring
     let id: RequestID
     /// The id this request has in logs and in the `X-Request-Id` response header.
     public var requestID: String { id.description }

@@ -404,30 +404,26 @@ final class RequestHandler: ChannelDuplexHandler {
         }
         let verifier = context.verifier
         // The header's own bytes when they are contiguous (a native string): no copy of the token.
-        let verdict = token.utf8.withContiguousStorageIfAvailable { verifier.verify(UnsafeRawBufferPointer($0)) }
-            ?? Array(token.utf8).withUnsafeBytes { verifier.verify($0) }
-        // A token that is not token68 can never be valid, so the syntax is checked only for
-        // a refused one: a malformed header is a 400, not an invalid token (RFC 6750 §3.1).
-        if case .rejected = verdict, !token.utf8.allSatisfy(Self.isToken68) {
-            return sendMalformedCredentials(head, requestID: requestID, channelContext)
-        }
-        if case .rejected(.unknownKey) = verdict, verifier.keyRing.hasRemoteSources, verifier.keyRing.mayDownload {
+        let attempt = token.utf8.withContiguousStorageIfAvailable { verifier.attempt(UnsafeRawBufferPointer($0)) }
+            ?? Array(token.utf8).withUnsafeBytes { verifier.attempt($0) }
+        switch attempt {
+        case .verdict(let verdict):
+            finishAuthorization(verdict, token: token, head, requestID: requestID, channelContext)
+        case .needsKeyRefresh(let pending):
             // A key published since the last refresh: fetch it off the event loop, then answer.
             let loopBound = NIOLoopBound((self, channelContext), eventLoop: channelContext.eventLoop)
             let eventLoop = channelContext.eventLoop
             let bytes = Array(token.utf8)
             awaiting = true
             Task {
-                let refreshed = await verifier.verifyRefreshingKeys(bytes)
+                let verdict = await verifier.verifyAfterKeyRefresh(pending, token: bytes)
                 eventLoop.execute {
                     let (handler, channelContext) = loopBound.value
-                    handler.finishAuthorization(refreshed, head, requestID: requestID, channelContext)
+                    handler.finishAuthorization(verdict, token: token, head, requestID: requestID, channelContext)
                     if !handler.awaitingHandler { handler.resume(channelContext) }
                 }
             }
-            return
         }
-        finishAuthorization(verdict, head, requestID: requestID, channelContext)
     }
 
     private func sendMalformedCredentials(_ head: HTTPRequestHead, requestID: RequestID, _ channelContext: ChannelHandlerContext) {
@@ -436,7 +432,12 @@ final class RequestHandler: ChannelDuplexHandler {
              for: head, requestID: requestID, channelContext)
     }
 
-    private func finishAuthorization(_ verdict: Verdict, _ head: HTTPRequestHead, requestID: RequestID, _ channelContext: ChannelHandlerContext) {
+    private func finishAuthorization(_ verdict: Verdict, token: Substring, _ head: HTTPRequestHead, requestID: RequestID, _ channelContext: ChannelHandlerContext) {
+        // A token that is not token68 can never be valid, so the syntax is checked only for
+        // a refused one: a malformed header is a 400, not an invalid token (RFC 6750 §3.1).
+        if case .rejected = verdict, !token.utf8.allSatisfy(Self.isToken68) {
+            return sendMalformedCredentials(head, requestID: requestID, channelContext)
+        }
         let resource = context.resource
         switch verdict {
         case .valid: context.metrics.validVerdict()
@@ -470,7 +471,7 @@ final class RequestHandler: ChannelDuplexHandler {
                                    headers: [("WWW-Authenticate", resource.challenge(error: "insufficient_scope", description: description, scopes: resource.requiredScopes))]),
                             for: head, requestID: requestID, channelContext)
             }
-            let request = ProtectedRequest(method: head.method, uri: head.uri, headers: head.headers, body: body, id: requestID)
+            let request = ProtectedRequest(method: head.method, uri: head.uri, headers: head.headers, body: body, bearerToken: token, id: requestID)
             switch context.handler.respond(to: request, identity: identity) {
             case .reply(let reply):
                 send(reply, for: head, requestID: requestID, channelContext)
@@ -495,16 +496,15 @@ final class RequestHandler: ChannelDuplexHandler {
     // MARK: Other routes
 
     private func readiness() -> HTTPReply {
-        let status = context.verifier.keyStatus
-        let unavailable = status.filter { $0.state == .unavailable }.map(\.source)
+        let health = context.verifier.health
         let draining = context.draining.load(ordering: .relaxed)
-        let ready = unavailable.isEmpty && !draining && !context.verifier.keys.keys.isEmpty
+        let ready = health.ready && !draining
         let body: JSONValue = [
             "status": .string(ready ? "ready" : "not ready"),
             "draining": .bool(draining),
-            "keys": .number(String(context.verifier.keys.keys.count)),
-            "keySets": .array(status.map { ["state": .string($0.state.rawValue), "ageSeconds": .number(String($0.ageSeconds ?? -1))] }),
-            "cache": .bool(context.verifier.cache != nil),
+            "keys": .number(String(health.keyCount)),
+            "keySets": .array(health.keySets.map { ["state": .string($0.state.rawValue), "ageSeconds": .number(String($0.ageSeconds ?? -1))] }),
+            "cache": .bool(health.cached),
         ]
         return .json(ready ? .ok : .serviceUnavailable, body)
     }

@@ -75,8 +75,9 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     /// Reads the `server` object.
     /// - Throws: `ConfigurationError` naming the member.
-    public static func parse(_ value: JSONValue?) throws(ConfigurationError) -> ServerConfiguration {
-        var configuration = ServerConfiguration()
+    /// - Parameter base: the settings the members replace (those given in code, or the defaults).
+    public static func parse(_ value: JSONValue?, base: ServerConfiguration = ServerConfiguration()) throws(ConfigurationError) -> ServerConfiguration {
+        var configuration = base
         guard let value else { return configuration }
         guard case .object(let object) = value else { throw ConfigurationError("server must be an object") }
         for name in object.keys.sorted() where !members.contains(name) {
@@ -99,15 +100,15 @@ public struct ServerConfiguration: Sendable, Equatable {
             }
             configuration.resource = resource
         }
-        configuration.authorizationServers = try strings(object["authorizationServers"], "server.authorizationServers")
-        configuration.scopesSupported = try strings(object["scopesSupported"], "server.scopesSupported")
+        if object["authorizationServers"] != nil { configuration.authorizationServers = try strings(object["authorizationServers"], "server.authorizationServers") }
+        if object["scopesSupported"] != nil { configuration.scopesSupported = try strings(object["scopesSupported"], "server.scopesSupported") }
         if configuration.scopesSupported.contains("offline_access") {
             throw ConfigurationError("server.scopesSupported must not list offline_access (MCP clients would ask for refresh tokens they should not get)")
         }
-        configuration.requiredScopes = try strings(object["requiredScopes"], "server.requiredScopes")
-        configuration.resourceName = try string(object["resourceName"], "server.resourceName")
-        configuration.resourceDocumentation = try string(object["resourceDocumentation"], "server.resourceDocumentation")
-        configuration.corsOrigins = try strings(object["corsOrigins"], "server.corsOrigins")
+        if object["requiredScopes"] != nil { configuration.requiredScopes = try strings(object["requiredScopes"], "server.requiredScopes") }
+        if let value = try string(object["resourceName"], "server.resourceName") { configuration.resourceName = value }
+        if let value = try string(object["resourceDocumentation"], "server.resourceDocumentation") { configuration.resourceDocumentation = value }
+        if object["corsOrigins"] != nil { configuration.corsOrigins = try strings(object["corsOrigins"], "server.corsOrigins") }
         for origin in configuration.corsOrigins where origin != "*" {
             guard let url = URL(string: origin), url.scheme != nil, url.host != nil, url.path.isEmpty else {
                 throw ConfigurationError("server.corsOrigins: \"\(origin)\" must be an origin like https://app.example.com (scheme, host, optional port; no path), or *")
@@ -134,7 +135,7 @@ public struct ServerConfiguration: Sendable, Equatable {
                 guard let value = members[name] else { continue }
                 configuration.rateLimit[keyPath: path] = try limit(value, "server.rateLimit.\(name)")
             }
-            configuration.rateLimit.trustedProxies = try strings(members["trustedProxies"], "server.rateLimit.trustedProxies")
+            if members["trustedProxies"] != nil { configuration.rateLimit.trustedProxies = try strings(members["trustedProxies"], "server.rateLimit.trustedProxies") }
             for proxy in configuration.rateLimit.trustedProxies where (try? SocketAddress(ipAddress: proxy, port: 0)) == nil {
                 throw ConfigurationError("server.rateLimit.trustedProxies: \"\(proxy)\" is not an IP address (like 10.0.0.5 or ::1)")
             }
@@ -203,7 +204,9 @@ public struct ServeConfiguration: Sendable {
     }
 
     /// Reads a configuration file (JSON, or YAML for `.yaml`/`.yml`) with environment overrides.
-    public static func load(file path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> ServeConfiguration {
+    /// - Parameter server: the settings the file's `server` members replace.
+    public static func load(file path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            server: ServerConfiguration = ServerConfiguration()) throws(ConfigurationError) -> ServeConfiguration {
         var serverValue: JSONValue?
         let verifier = try VerifierConfiguration.load(file: path, environment: environment) { document in
             guard case .object(var members) = document else { return document }
@@ -211,7 +214,7 @@ public struct ServeConfiguration: Sendable {
             return .object(members)
         }
         do {
-            return ServeConfiguration(verifier: verifier, server: try ServerConfiguration.parse(serverValue))
+            return ServeConfiguration(verifier: verifier, server: try ServerConfiguration.parse(serverValue, base: server))
         } catch {
             throw ConfigurationError("\(path): \(error.message)")
         }

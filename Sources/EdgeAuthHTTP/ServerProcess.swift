@@ -24,7 +24,7 @@ public struct ServerLaunch: Sendable {
 
     public init(configuration: ServeConfiguration, development: DevelopmentIssuer? = nil, configFile: String? = nil,
                 makeHandler: @escaping @Sendable (ProtectedResource, ServeConfiguration) throws -> any ProtectedHandler,
-                usageHint: @escaping @Sendable (String) -> [String] = { url in ["  curl -H \"Authorization: Bearer $TOKEN\" \(url)"] }) {
+                usageHint: @escaping @Sendable (String) -> [String] = ServerLaunch.defaultUsageHint) {
         self.configuration = configuration
         self.development = development
         self.configFile = configFile

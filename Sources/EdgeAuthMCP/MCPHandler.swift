@@ -209,7 +209,7 @@ public struct MCPHandler: ProtectedHandler {
     }
 
     private func makeContext(_ call: Call, exposesToken: Bool) -> MCPContext {
-        let token = exposesToken ? call.request.headers.first(name: "Authorization").map { String($0.drop { $0 != " " }.dropFirst()) } : nil
+        let token = exposesToken ? String(call.request.bearerToken) : nil
         let user = call.identity.issuer + "\u{1}" + call.identity.id
         return MCPContext(auth: call.identity, requestID: call.request.requestID, accessToken: token, userData: UserData(store: store, user: user))
     }

@@ -20,33 +20,24 @@ public enum MCPAuth: Sendable {
     /// The provider named by `EDGEAUTH_PROVIDER` and its variables (docs/configuration.md).
     case environment
 
-    /// The verifier configuration, the file's server settings if any, and the development issuer if used.
-    func resolve(server: ServerConfiguration, environment: [String: String], isWorker: Bool)
-        throws(ConfigurationError) -> (ServeConfiguration, DevelopmentIssuer?) {
-        func fromProvider(_ provider: Provider) -> VerifierConfiguration {
-            let keys: [KeySource] = provider.endpoints.jwksURL.map { [.jwksURL($0)] } ?? [.discovery(issuer: provider.endpoints.issuer)]
-            return VerifierConfiguration(policy: provider.policy(), keys: keys, mapping: provider.mapping)
-        }
-        switch self {
-        case .development(let directory):
-            let issuer = try DevelopmentIssuer.open(directory: directory, server: server, create: !isWorker)
-            return (ServeConfiguration(verifier: issuer.verifierConfiguration, server: server), issuer)
-        case .auth0(let domain, let audience):
-            return (ServeConfiguration(verifier: fromProvider(try .auth0(domain: domain, audience: audience)), server: server), nil)
-        case .workOS(let domain, let clientId):
-            return (ServeConfiguration(verifier: fromProvider(try .workOS(domain: domain, clientId: clientId)), server: server), nil)
-        case .supabase(let projectId):
-            return (ServeConfiguration(verifier: fromProvider(try .supabase(projectId: projectId)), server: server), nil)
-        case .keycloak(let serverURL, let realm, let clientId):
-            return (ServeConfiguration(verifier: fromProvider(try .keycloak(serverURL: serverURL, realm: realm, clientId: clientId)), server: server), nil)
-        case .provider(let provider):
-            return (ServeConfiguration(verifier: fromProvider(provider), server: server), nil)
-        case .configuration(let verifier):
-            return (ServeConfiguration(verifier: verifier, server: server), nil)
-        case .file(let path):
-            return (try ServeConfiguration.load(file: path, environment: environment), nil)
-        case .environment:
-            return (ServeConfiguration(verifier: try VerifierConfiguration.fromEnvironment(environment), server: server), nil)
+    /// Where the server's verifier configuration comes from.
+    var source: ConfigurationSource {
+        get throws(ConfigurationError) {
+            func fromProvider(_ provider: Provider) -> ConfigurationSource {
+                let keys: [KeySource] = provider.endpoints.jwksURL.map { [.jwksURL($0)] } ?? [.discovery(issuer: provider.endpoints.issuer)]
+                return .verifier(VerifierConfiguration(policy: provider.policy(), keys: keys, mapping: provider.mapping))
+            }
+            switch self {
+            case .development(let directory): return .development(dataDirectory: directory)
+            case .auth0(let domain, let audience): return fromProvider(try .auth0(domain: domain, audience: audience))
+            case .workOS(let domain, let clientId): return fromProvider(try .workOS(domain: domain, clientId: clientId))
+            case .supabase(let projectId): return fromProvider(try .supabase(projectId: projectId))
+            case .keycloak(let serverURL, let realm, let clientId): return fromProvider(try .keycloak(serverURL: serverURL, realm: realm, clientId: clientId))
+            case .provider(let provider): return fromProvider(provider)
+            case .configuration(let verifier): return .verifier(verifier)
+            case .file(let path): return .file(path)
+            case .environment: return .environment
+            }
         }
     }
 }
@@ -58,33 +49,16 @@ extension MCPServer {
     /// metrics of `edgeauth serve`. Returns when the server stopped (SIGTERM or SIGINT);
     /// SIGHUP replaces the workers without dropping a request.
     ///
-    /// `EDGEAUTH_HOST`, `EDGEAUTH_PORT` and `EDGEAUTH_WORKERS` override the settings given here.
+    /// Settings are resolved as for `edgeauth serve` (`ServerLaunch(resolving:)`):
+    /// `EDGEAUTH_HOST`, `EDGEAUTH_PORT` and `EDGEAUTH_WORKERS` override a configuration file's
+    /// `server`, which overrides the settings given here.
     public func run(_ server: ServerConfiguration = ServerConfiguration(),
                     environment: [String: String] = ProcessInfo.processInfo.environment) async throws {
         let workerPort = ServerProcess.workerPort(environment)
-        var settings = server
-        if let host = environment["EDGEAUTH_HOST"] { settings.host = host }
-        if let port = environment["EDGEAUTH_PORT"] {
-            guard let number = Int(port), (0...65535).contains(number) else { throw ConfigurationError("EDGEAUTH_PORT must be a port number (got \"\(port)\")") }
-            settings.port = number
-        }
-        if let workers = environment["EDGEAUTH_WORKERS"] {
-            guard let number = Int(workers), (0...256).contains(number) else { throw ConfigurationError("EDGEAUTH_WORKERS must be from 0 to 256 (got \"\(workers)\")") }
-            settings.workers = number
-        }
-        if let workerPort { settings.port = workerPort }
-        var (configuration, development) = try auth.resolve(server: settings, environment: environment, isWorker: workerPort != nil)
-        if case .file = auth {
-            // The file's server settings, with the port the master bound.
-            if let workerPort { configuration.server.port = workerPort }
-        }
-        configuration.server = advertisingScopes(configuration.server)
-        let launch = ServerLaunch(configuration: configuration, development: development, configFile: {
-            if case .file(let path) = auth { return path }
-            return nil
-        }(), makeHandler: { [self] resource, configuration in
+        var launch = try ServerLaunch(resolving: try auth.source, server: server, environment: environment, makeHandler: { [self] resource, configuration in
             try MCPHandler(server: self, resource: resource, configuration: configuration.server)
         }, usageHint: Self.usageHint)
+        launch.configuration.server = advertisingScopes(launch.configuration.server)
         if workerPort != nil {
             try await ServerProcess.runWorker(launch, environment: environment)
         } else {

@@ -94,6 +94,11 @@ import Testing
         #expect(try await served.callTool("echo", ["text": "hi"], token: token).text == "dora: hi")
         #expect(try await served.callTool("token", token: token).text == token)
         #expect(try await served.callTool("no-token", token: token).text == "none")
+        // Regression: the tool gets the token the server verified, not the header re-read
+        // (with two spaces after the scheme it used to get " <token>").
+        let body: JSONValue = ["jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": ["name": "token", "arguments": [:]]]
+        let spaced = try await served.post(body.jsonText, token: nil, headers: [("Authorization", "bearer  " + token)])
+        #expect(spaced.status == 200 && spaced.text == token)
         // Many users at once on one event loop: no call sees another caller.
         let mismatches = try await withThrowingTaskGroup(of: Int.self) { group in
             for index in 0..<100 {

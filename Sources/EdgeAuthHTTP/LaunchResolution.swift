@@ -1,0 +1,123 @@
+import EdgeAuth
+import Foundation
+
+/// Where a server's verifier configuration comes from.
+public enum ConfigurationSource: Sendable {
+    /// A configuration file (JSON, or YAML for `.yaml`/`.yml`): the verifier's members and `server`.
+    case file(String)
+    /// The provider named by `EDGEAUTH_PROVIDER` and its variables.
+    case environment
+    /// The development key generated under `dataDirectory` (tokens from `edgeauth dev-token`); loopback only.
+    case development(dataDirectory: String)
+    /// A verifier configuration built in code.
+    case verifier(VerifierConfiguration)
+
+    /// `edgeauth serve`'s choice: the file when given, else the provider of the environment
+    /// when one is configured, else the development key.
+    public static func automatic(file: String?, environment: [String: String], dataDirectory: String) -> ConfigurationSource {
+        if let file { return .file(file) }
+        return ProviderSetup.isConfigured(in: environment) ? .environment : .development(dataDirectory: dataDirectory)
+    }
+}
+
+/// Server settings given on the command line: they win over every other source.
+public struct ServerOverrides: Sendable {
+    public var host: String?
+    public var port: Int?
+    public var workers: Int?
+    /// Every rate limit off (load tests from one address).
+    public var rateLimitsOff = false
+
+    public init(host: String? = nil, port: Int? = nil, workers: Int? = nil, rateLimitsOff: Bool = false) {
+        self.host = host
+        self.port = port
+        self.workers = workers
+        self.rateLimitsOff = rateLimitsOff
+    }
+}
+
+extension ServerLaunch {
+    /// The server variables and the settings they replace.
+    public static let environmentOverrides: [(variable: String, member: String)] = [
+        ("EDGEAUTH_HOST", "server.host"), ("EDGEAUTH_PORT", "server.port"), ("EDGEAUTH_WORKERS", "server.workers"),
+    ]
+
+    /// The one resolution of `edgeauth serve` and `MCPServer.run()`. Server settings, first
+    /// found wins: the command line (`overrides`), `EDGEAUTH_HOST`/`EDGEAUTH_PORT`/`EDGEAUTH_WORKERS`,
+    /// the configuration file's `server`, the settings given in code (`server`), the defaults.
+    /// A worker always listens on the port its master bound. The verifier comes from `source`
+    /// (a file's members may be overridden by `EDGEAUTH_*` variables: docs/configuration.md).
+    public init(
+        resolving source: ConfigurationSource, server: ServerConfiguration = ServerConfiguration(), overrides: ServerOverrides = ServerOverrides(),
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        makeHandler: @escaping @Sendable (ProtectedResource, ServeConfiguration) throws -> any ProtectedHandler,
+        usageHint: @escaping @Sendable (String) -> [String] = ServerLaunch.defaultUsageHint
+    ) throws(ConfigurationError) {
+        let workerPort = ServerProcess.workerPort(environment)
+        var configuration: ServeConfiguration
+        var configFile: String?
+        switch source {
+        case .file(let path):
+            configuration = try ServeConfiguration.load(file: path, environment: environment, server: server)
+            configFile = path
+        case .verifier(let verifier):
+            configuration = ServeConfiguration(verifier: verifier, server: server)
+        case .environment:
+            configuration = ServeConfiguration(verifier: try VerifierConfiguration.fromEnvironment(environment), server: server)
+        case .development:
+            // Its verifier names the server's address: made once the settings are final.
+            configuration = ServeConfiguration(verifier: VerifierConfiguration(policy: ValidationPolicy(issuers: .any, audiences: .any), keys: []), server: server)
+        }
+        var settings = configuration.server
+        try Self.applyEnvironment(environment, to: &settings)
+        try Self.apply(overrides, to: &settings)
+        if let workerPort { settings.port = workerPort }
+        configuration.server = settings
+        var development: DevelopmentIssuer?
+        if case .development(let directory) = source {
+            // Workers only read the key the master created.
+            let issuer = try DevelopmentIssuer.open(directory: directory, server: settings, create: workerPort == nil)
+            configuration.verifier = issuer.verifierConfiguration
+            development = issuer
+        }
+        self.init(configuration: configuration, development: development, configFile: configFile, makeHandler: makeHandler, usageHint: usageHint)
+    }
+
+    public static let defaultUsageHint: @Sendable (String) -> [String] = { url in ["  curl -H \"Authorization: Bearer $TOKEN\" \(url)"] }
+
+    private static func applyEnvironment(_ environment: [String: String], to settings: inout ServerConfiguration) throws(ConfigurationError) {
+        if let host = environment["EDGEAUTH_HOST"] {
+            guard !host.isEmpty else { throw ConfigurationError("EDGEAUTH_HOST is set but empty (expected an address such as 127.0.0.1)") }
+            settings.host = host
+        }
+        if let port = environment["EDGEAUTH_PORT"] {
+            guard let number = Int(port), (0...65_535).contains(number) else { throw ConfigurationError("EDGEAUTH_PORT must be a port number from 0 to 65535 (got \"\(port)\")") }
+            settings.port = number
+        }
+        if let workers = environment["EDGEAUTH_WORKERS"] {
+            guard let number = Int(workers), (0...256).contains(number) else { throw ConfigurationError("EDGEAUTH_WORKERS must be from 0 to 256 (got \"\(workers)\")") }
+            settings.workers = number
+        }
+    }
+
+    private static func apply(_ overrides: ServerOverrides, to settings: inout ServerConfiguration) throws(ConfigurationError) {
+        if let host = overrides.host {
+            guard !host.isEmpty else { throw ConfigurationError("--host must not be empty") }
+            settings.host = host
+        }
+        if let port = overrides.port {
+            guard (0...65_535).contains(port) else { throw ConfigurationError("--port must be from 0 to 65535") }
+            settings.port = port
+        }
+        if let workers = overrides.workers {
+            guard (0...256).contains(workers) else { throw ConfigurationError("--workers must be from 0 to 256") }
+            settings.workers = workers
+        }
+        if overrides.rateLimitsOff {
+            settings.rateLimit.perIP = nil
+            settings.rateLimit.perUser = nil
+            settings.rateLimit.invalidTokensPerIP = nil
+            settings.rateLimit.oauthPerIP = nil
+        }
+    }
+}
