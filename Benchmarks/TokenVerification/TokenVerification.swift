@@ -23,7 +23,7 @@ import JWTKit
 //
 // Metrics: wall clock and heap allocations (malloc interposer) always; instructions only
 // where a hardware instruction counter can be opened. On a machine without one (a virtual
-// machine without a PMU) requesting the metric measured nothing and added 16 mallocs to
+// machine without a PMU) requesting the metric measured nothing and added mallocs to
 // every iteration's count, inside the measured region, so it is left out there.
 //
 // Profiling one operation outside the harness (perf record, gdb):

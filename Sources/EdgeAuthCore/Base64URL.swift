@@ -131,8 +131,8 @@ public enum Base64URL {
                 g[Int(input[at])] | g[256 &+ Int(input[at &+ 1])] | g[512 &+ Int(input[at &+ 2])] | g[768 &+ Int(input[at &+ 3])]
                     | g[1024 &+ Int(input[at &+ 4])] | g[1280 &+ Int(input[at &+ 5])] | g[1536 &+ Int(input[at &+ 6])] | g[1792 &+ Int(input[at &+ 7])]
             }
-            // Two groups per step while sixteen characters are left (half the loop's own
-            // instructions per character), then one.
+            // Two groups per step while sixteen characters are left (the loop's own
+            // bookkeeping is shared by twice as many characters), then one.
             while i &+ 16 <= n {
                 let first = group(i), second = group(i &+ 8)
                 if (first | second) & invalidInGroup != 0 { break }
