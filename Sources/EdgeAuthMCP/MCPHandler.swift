@@ -15,7 +15,7 @@ public struct MCPHandler: ProtectedHandler {
     let server: MCPServer
     let catalogue: Registry
     let resource: ProtectedResource
-    let allowedOrigins: [String]
+    let cors: CORSPolicy
     let store: UserDataStore?
     static let logger = Logger(label: "edgeauth.mcp")
 
@@ -28,14 +28,14 @@ public struct MCPHandler: ProtectedHandler {
         self.server = server
         catalogue = server.catalogue
         self.resource = resource
-        allowedOrigins = configuration.corsOrigins
+        cors = CORSPolicy(allowedOrigins: configuration.corsOrigins, ownOrigin: resource.origin)
         store = try server.options.dataDirectory.map { directory throws(CacheError) in try UserDataStore(directory: directory) }
     }
 
     public func respond(to request: ProtectedRequest, identity: Identity) -> ProtectedResponse {
-        if let origin = request.headers.first(name: "Origin"), origin != resource.origin, !allowedOrigins.contains("*"), !allowedOrigins.contains(origin) {
+        guard cors.permits(origin: request.headers.first(name: "Origin")) else {
             // DNS rebinding protection: a page from another origin must not reach the server.
-            return .reply(.json(.forbidden, ["error": "forbidden_origin", "error_description": "requests from this origin are not allowed"]))
+            return .reply(CORSPolicy.forbiddenOrigin)
         }
         guard request.method == .POST else {
             // No server-initiated stream (GET) and no session to delete (DELETE) in stateless operation.
@@ -230,8 +230,7 @@ public struct MCPHandler: ProtectedHandler {
                 var scopes = resource.requiredScopes
                 for scope in requirement.scopesNamed where !scopes.contains(scope) { scopes.append(scope) }
                 let description = "the \(what) needs the scopes \(scopes.joined(separator: " "))"
-                return .json(.forbidden, ["error": "insufficient_scope", "error_description": .string(description)],
-                             headers: [("WWW-Authenticate", resource.challenge(error: "insufficient_scope", description: description, scopes: scopes))])
+                return resource.insufficientScope(description, scopes: scopes)
             }
             let data: Value = ["missing": .object([
                 "roles": .array(missing.roles.map(Value.string)), "permissions": .array(missing.permissions.map(Value.string)),

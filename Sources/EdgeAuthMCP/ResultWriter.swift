@@ -3,7 +3,7 @@ import Foundation
 import MCP
 
 /// Writes the JSON-RPC answer of a tool call directly as text: Foundation's JSONEncoder
-/// took a third of a `tools/call` round trip (docs/benchmarks.md, "MCP tools/call").
+/// was the largest single cost of a `tools/call` round trip (docs/benchmarks.md, "MCP tools/call").
 /// Content other than plain text goes through the SDK's own encoding.
 enum ResultWriter {
     static func toolCall(id: ID, _ result: ToolResult) -> [UInt8] {

@@ -28,10 +28,10 @@ import Testing
 
     @Test("Numbers are written in decimal and base 36 at their boundaries")
     func digits() {
-        func written(_ body: (inout RequestHandler.ResponseWriter) -> Void) -> String {
+        func written(_ body: (inout ResponseSerializer.Writer) -> Void) -> String {
             var room = [UInt8](repeating: 0, count: 64)
             let count = room.withUnsafeMutableBytes { bytes -> Int in
-                var writer = RequestHandler.ResponseWriter(cursor: bytes.baseAddress!)
+                var writer = ResponseSerializer.Writer(cursor: bytes.baseAddress!, end: bytes.baseAddress! + bytes.count)
                 body(&writer)
                 return writer.cursor - bytes.baseAddress!
             }
@@ -54,7 +54,7 @@ import Testing
         let origin = "https://" + String(repeating: "o", count: 400) + ".example"
         let id = RequestID(prefix: RequestID.prefix(pid: .max), number: .max)
         for includeBody in [true, false] {
-            let buffer = RequestHandler.serialize(reply, version: .http1_1, includeBody: includeBody, requestID: id, corsOrigin: origin,
+            let buffer = ResponseSerializer.serialize(reply, version: .http1_1, includeBody: includeBody, requestID: id, corsOrigin: origin,
                                                   connectionClose: true, allocator: ByteBufferAllocator())
             let text = String(buffer: buffer)
             #expect(text.hasPrefix("HTTP/1.1 599 " + String(repeating: "r", count: 300) + "\r\n"))

@@ -80,7 +80,7 @@ public final class HTTPServer: Sendable {
     public static func configure(_ channel: Channel, context: ServerContext) throws {
         let limits = context.server.limits
         let deadline = RequestDeadline(requestTimeout: limits.requestTimeout, idleTimeout: limits.idleTimeout)
-        try channel.pipeline.syncOperations.addHandler(RequestHandler(context: context, deadline: deadline))
+        try channel.pipeline.syncOperations.addHandler(ConnectionHandler(context: context, deadline: deadline))
     }
 
     /// Stops accepting, answers every request in progress (with `Connection: close`), closes
@@ -172,7 +172,7 @@ final class AcceptLoop: @unchecked Sendable {  // `bootstrap` is used by the acc
 
 /// Disconnects clients too slow to send a request: a request must arrive whole within
 /// `requestTimeout` of its first byte (and the first one within that of the connection),
-/// and an idle keep-alive connection is closed after `idleTimeout`. `RequestHandler` tells
+/// and an idle keep-alive connection is closed after `idleTimeout`. `ConnectionHandler` tells
 /// it of every read before decoding, so header bytes trickled one at a time count too.
 /// (Part of the request handler rather than a handler of its own: one pipeline step less
 /// per read.)

@@ -50,7 +50,7 @@ public struct HTTPReply: Sendable {
     }
 
     /// An OAuth-style error body `{"error", "error_description"}`.
-    static func error(_ status: HTTPResponseStatus, _ code: String, _ description: String, headers: [(String, String)] = []) -> HTTPReply {
+    public static func error(_ status: HTTPResponseStatus, _ code: String, _ description: String, headers: [(String, String)] = []) -> HTTPReply {
         json(status, ["error": .string(code), "error_description": .string(description)], headers: headers)
     }
 }
@@ -63,10 +63,8 @@ public protocol ProtectedHandler: Sendable {
     func respond(to request: ProtectedRequest, identity: Identity) -> ProtectedResponse
 }
 
-public enum ProtectedResponse: Sendable {
-    case reply(HTTPReply)
-    case deferred(@Sendable () async -> HTTPReply)
-}
+/// What a protected handler answers: at once, or after awaiting.
+public typealias ProtectedResponse = RouteResponse
 
 /// Answers the caller's identity as JSON: the minimal protected handler of the embedded
 /// default, the tests and the HTTP benchmark.

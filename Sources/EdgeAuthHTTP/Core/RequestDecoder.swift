@@ -6,9 +6,9 @@ import NIOCore
 import NIOHTTP1
 
 /// A strict HTTP/1.1 request decoder (RFC 9112) that reads the head straight from the
-/// connection's bytes, driven by `RequestHandler`. It replaces NIO's llhttp-based decoder,
-/// pipeline handler and response encoder, which together cost half of a worker's time
-/// (docs/benchmarks.md, "HTTP server").
+/// connection's bytes, driven by `ConnectionState`. It replaces NIO's llhttp-based decoder,
+/// pipeline handler and response encoder, the largest cost of a request before EdgeAuth's
+/// own work (docs/benchmarks.md, "HTTP server").
 ///
 /// Strict where leniency lets two parsers disagree about where a request ends (request
 /// smuggling): CRLF line endings only; no whitespace before a header's colon and no folded

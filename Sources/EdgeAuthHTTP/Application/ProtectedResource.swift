@@ -60,6 +60,13 @@ public final class ProtectedResource: Sendable {
         return "Bearer " + parameters.joined(separator: ", ")
     }
 
+    /// 403 `insufficient_scope` (R3): the challenge names every scope the operation needs,
+    /// so that a client can ask for all of them at once.
+    public func insufficientScope(_ description: String, scopes: [String]) -> HTTPReply {
+        .error(.forbidden, "insufficient_scope", description,
+               headers: [("WWW-Authenticate", challenge(error: "insufficient_scope", description: description, scopes: scopes))])
+    }
+
     /// What a client is told about a rejected token: the reason's general meaning, never
     /// the values involved or anything about the server's configuration (R2).
     static func description(of reason: Reason) -> String {

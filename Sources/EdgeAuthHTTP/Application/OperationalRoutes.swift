@@ -1,0 +1,50 @@
+import EdgeAuth
+import NIOCore
+import NIOHTTP1
+
+/// RFC 9728 protected-resource metadata (R1), with the OAuth routes' own rate limit.
+struct MetadataRoute: Route {
+    func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
+        if let limiter = context.limiter, let limit = context.server.rateLimit.oauthPerIP,
+           case .limited(let retryAfter) = limiter.check("oauth:" + request.client, limit) {
+            return .reply(ServerContext.tooManyRequests(retryAfter: retryAfter))
+        }
+        guard request.head.method == .GET || request.head.method == .HEAD else { return .reply(ServerContext.methodNotAllowed("GET, HEAD, OPTIONS")) }
+        return .reply(.json(.ok, context.resource.metadataDocument, headers: [("Cache-Control", "max-age=3600")]))
+    }
+}
+
+/// Liveness: the worker answers.
+struct HealthRoute: Route {
+    func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
+        .reply(.json(.ok, ["status": "ok"]))
+    }
+}
+
+/// Readiness: keys to verify with, none of the remote sets unavailable, not draining.
+struct ReadinessRoute: Route {
+    func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
+        let health = context.verifier.health
+        let draining = context.draining.load(ordering: .relaxed)
+        let ready = health.ready && !draining
+        let body: JSONValue = [
+            "status": .string(ready ? "ready" : "not ready"),
+            "draining": .bool(draining),
+            "keys": .number(String(health.keyCount)),
+            "keySets": .array(health.keySets.map { ["state": .string($0.state.rawValue), "ageSeconds": .number(String($0.ageSeconds ?? -1))] }),
+            "cache": .bool(health.cached),
+        ]
+        return .reply(.json(ready ? .ok : .serviceUnavailable, body))
+    }
+}
+
+/// The Prometheus exposition of every worker. It writes this worker's snapshot and reads
+/// the others' files, so it is built off the event loop.
+struct MetricsRoute: Route {
+    func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
+        .deferred {
+            let document = context.metrics.exposition(context.verifier)
+            return HTTPReply(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: ByteBuffer(bytes: document))
+        }
+    }
+}

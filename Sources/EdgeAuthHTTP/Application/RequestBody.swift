@@ -1,0 +1,119 @@
+import EdgeAuth
+import Foundation
+import NIOCore
+
+/// Why a request body was refused, and the answer that says so.
+public enum RequestBodyError: Error, Sendable, Equatable {
+    /// Larger than the route accepts (413).
+    case tooLarge(limit: Int)
+    /// Another media type than the route reads (415).
+    case unsupportedMediaType(expected: String)
+    /// Not a valid document of its type (400), with what is wrong.
+    case malformed(String)
+
+    public var reply: HTTPReply {
+        switch self {
+        case .tooLarge(let limit): .error(.payloadTooLarge, "invalid_request", "the request body is larger than \(limit) bytes")
+        case .unsupportedMediaType(let expected): .error(.unsupportedMediaType, "invalid_request", "the request body must be \(expected)")
+        case .malformed(let problem): .error(.badRequest, "invalid_request", problem)
+        }
+    }
+}
+
+/// An `application/x-www-form-urlencoded` body (the OAuth token, registration-less and
+/// consent endpoints), decoded strictly: valid percent-escapes and UTF-8 only, within limits.
+public struct FormBody: Sendable {
+    /// The fields in the order sent.
+    public let fields: [(name: String, value: String)]
+
+    public struct Limits: Sendable {
+        public var maxBytes = 64 * 1024
+        public var maxFields = 64
+        public init() {}
+    }
+
+    public static let mediaType = "application/x-www-form-urlencoded"
+
+    /// Decodes a request's body after checking its `Content-Type`.
+    public init(_ body: ByteBuffer, contentType: String?, limits: Limits = Limits()) throws(RequestBodyError) {
+        guard let contentType, MediaType.matches(contentType, Self.mediaType) else { throw .unsupportedMediaType(expected: Self.mediaType) }
+        guard body.readableBytes <= limits.maxBytes else { throw .tooLarge(limit: limits.maxBytes) }
+        var fields = [(name: String, value: String)]()
+        for pair in body.readableBytesView.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            guard fields.count < limits.maxFields else { throw .malformed("the form has more than \(limits.maxFields) fields") }
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            let name = try Self.decode(parts[0])
+            guard !name.isEmpty else { throw .malformed("a form field has no name") }
+            fields.append((name, parts.count == 2 ? try Self.decode(parts[1]) : ""))
+        }
+        self.fields = fields
+    }
+
+    /// The value of a field sent at most once (RFC 6749 §3.1: a repeated parameter is an error).
+    public func value(_ name: String) throws(RequestBodyError) -> String? {
+        var found: String?
+        for field in fields where field.name == name {
+            guard found == nil else { throw .malformed("the parameter \(name) is repeated") }
+            found = field.value
+        }
+        return found
+    }
+
+    /// `+` is a space; `%XY` a byte; the result must be UTF-8.
+    private static func decode(_ bytes: some Collection<UInt8>) throws(RequestBodyError) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count)
+        var index = bytes.startIndex
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            bytes.formIndex(after: &index)
+            switch byte {
+            case UInt8(ascii: "+"):
+                out.append(UInt8(ascii: " "))
+            case UInt8(ascii: "%"):
+                guard index != bytes.endIndex, let high = hexValue(bytes[index]) else { throw .malformed("the form has an invalid percent-escape") }
+                bytes.formIndex(after: &index)
+                guard index != bytes.endIndex, let low = hexValue(bytes[index]) else { throw .malformed("the form has an invalid percent-escape") }
+                bytes.formIndex(after: &index)
+                out.append(high << 4 | low)
+            default:
+                out.append(byte)
+            }
+        }
+        guard let text = String(validating: out, as: UTF8.self) else { throw .malformed("the form is not UTF-8") }
+        return text
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
+
+/// An `application/json` body (dynamic client registration), parsed strictly within limits.
+public enum JSONBody {
+    public static let mediaType = "application/json"
+
+    public static func parse(_ body: ByteBuffer, contentType: String?, maxBytes: Int = 64 * 1024,
+                             limits: JSONLimits = JSONLimits(maxDepth: 16, maxMembers: 1024)) throws(RequestBodyError) -> JSONValue {
+        guard let contentType, MediaType.matches(contentType, mediaType) else { throw .unsupportedMediaType(expected: mediaType) }
+        guard body.readableBytes <= maxBytes else { throw .tooLarge(limit: maxBytes) }
+        do {
+            return try JSONValue.parse(body.readableBytesView, limits: limits)
+        } catch {
+            throw .malformed("the request body is not valid JSON: \(error.explanation)")
+        }
+    }
+}
+
+/// Media-type comparison (RFC 9110 §8.3.1): the type and subtype case-insensitively, parameters ignored.
+enum MediaType {
+    static func matches(_ contentType: String, _ expected: String) -> Bool {
+        let essence = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        return essence.trimmingCharacters(in: .whitespaces).lowercased() == expected
+    }
+}

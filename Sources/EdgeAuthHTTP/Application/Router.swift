@@ -1,0 +1,70 @@
+import NIOCore
+import NIOHTTP1
+
+/// A request as the application layer sees it: read whole, within the limits.
+struct ServerRequest: Sendable {
+    let head: HTTPRequestHead
+    let path: String
+    let query: Substring?
+    let body: ByteBuffer
+    /// The client's address (the peer, or behind a trusted proxy the client it names).
+    let client: String
+    let id: RequestID
+    /// What the decoder noted in the head (the `Authorization` field among them).
+    let facts: RequestDecoder.HeadFacts
+    /// The connection's loop: routes answer there, and come back to it after awaiting.
+    let eventLoop: any EventLoop
+}
+
+/// What a route answers: at once, or after awaiting (off the event loop).
+public enum RouteResponse: Sendable {
+    case reply(HTTPReply)
+    case deferred(@Sendable () async -> HTTPReply)
+}
+
+/// Answers the requests of a path. Called on the connection's event loop.
+protocol Route: Sendable {
+    func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse
+}
+
+/// Which route answers a path. The protected prefix is matched first, by comparing the
+/// path's start, so the routes added beside it cost its requests nothing; other paths
+/// are looked up exactly, then by prefix.
+struct Router: Sendable {
+    struct Entry: Sendable {
+        let route: any Route
+        let metric: HTTPMetrics.Route
+    }
+
+    private let protectedPath: String
+    private let protectedPrefix: String
+    private let protected: Entry
+    private var exact: [String: Entry] = [:]
+    private var prefixes: [(prefix: String, entry: Entry)] = []
+
+    init(protectedPath: String, protected route: any Route) {
+        self.protectedPath = protectedPath
+        protectedPrefix = protectedPath == "/" ? "/" : protectedPath + "/"
+        protected = Entry(route: route, metric: .protected)
+    }
+
+    mutating func add(path: String, _ route: any Route, metric: HTTPMetrics.Route = .other) {
+        exact[path] = Entry(route: route, metric: metric)
+    }
+
+    /// Every path that starts with `prefix` (a reverse-proxied prefix, static assets).
+    mutating func add(prefix: String, _ route: any Route, metric: HTTPMetrics.Route = .other) {
+        prefixes.append((prefix, Entry(route: route, metric: metric)))
+        prefixes.sort { $0.prefix.utf8.count > $1.prefix.utf8.count }
+    }
+
+    /// The route of a path, or nil (404).
+    func match(_ path: String) -> Entry? {
+        let isProtected = path == protectedPath || path.hasPrefix(protectedPrefix)
+        // A protected prefix of "/" covers every path: the exact routes come first then.
+        if isProtected, protectedPath != "/" { return protected }
+        if let entry = exact[path] { return entry }
+        if let entry = prefixes.first(where: { path.hasPrefix($0.prefix) })?.entry { return entry }
+        return isProtected ? protected : nil
+    }
+}

@@ -1,0 +1,69 @@
+import EdgeAuth
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Everything the application layer needs to answer requests, shared by every connection of a worker.
+public final class ServerContext: Sendable {
+    public let verifier: Verifier
+    public let resource: ProtectedResource
+    public let server: ServerConfiguration
+    public let handler: any ProtectedHandler
+    public let metrics: HTTPMetrics
+    /// The rate limits' buckets, shared with the other workers (nil: no rate limiting).
+    public let limiter: SharedRateLimiter?
+    public let cors: CORSPolicy
+    /// Which route answers which path.
+    let router: Router
+    let logger = Logger(label: "edgeauth.http")
+    /// Whether the worker is draining (readiness then fails, so balancers stop sending).
+    let draining = Atomic<Bool>(false)
+    private let requestCounter = Atomic<UInt64>(0)
+    private let requestIDPrefix = RequestID.prefix(pid: getpid())
+
+    public init(verifier: Verifier, resource: ProtectedResource, server: ServerConfiguration, handler: any ProtectedHandler,
+                metrics: HTTPMetrics = HTTPMetrics(), limiter: SharedRateLimiter? = nil) {
+        self.verifier = verifier
+        self.resource = resource
+        self.server = server
+        self.handler = handler
+        self.metrics = metrics
+        self.limiter = limiter
+        cors = CORSPolicy(allowedOrigins: server.corsOrigins, ownOrigin: resource.origin)
+        var router = Router(protectedPath: server.protectedPath, protected: BearerRoute(handler: handler))
+        for path in resource.metadataPaths { router.add(path: path, MetadataRoute(), metric: .metadata) }
+        router.add(path: "/healthz", HealthRoute(), metric: .health)
+        router.add(path: "/readyz", ReadinessRoute(), metric: .ready)
+        router.add(path: "/metrics", MetricsRoute(), metric: .metrics)
+        self.router = router
+    }
+
+    /// The client's address: the peer, or for a trusted proxy the last address in
+    /// `X-Forwarded-For` that is not itself a trusted proxy.
+    public func clientAddress(_ head: HTTPRequestHead, peer: SocketAddress?) -> String {
+        clientAddress(head, peerAddress: peer?.ipAddress ?? "unknown")
+    }
+
+    /// The same, from the peer's address as text (formatted once per connection).
+    func clientAddress(_ head: HTTPRequestHead, peerAddress address: String) -> String {
+        let trusted = server.rateLimit.trustedProxies
+        guard !trusted.isEmpty, trusted.contains(address) else { return address }
+        let forwarded = head.headers["X-Forwarded-For"].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        return forwarded.last { !trusted.contains($0) } ?? address
+    }
+
+    func nextRequestID() -> RequestID {
+        RequestID(prefix: requestIDPrefix, number: requestCounter.add(1, ordering: .relaxed).newValue)
+    }
+
+    /// 429 with the seconds to wait.
+    static func tooManyRequests(retryAfter: Int) -> HTTPReply {
+        .error(.tooManyRequests, "rate_limited", "too many requests; retry later", headers: [("Retry-After", String(max(1, retryAfter)))])
+    }
+
+    static func methodNotAllowed(_ allowed: String) -> HTTPReply {
+        .error(.methodNotAllowed, "invalid_request", "method not allowed", headers: [("Allow", allowed)])
+    }
+}

@@ -1,0 +1,224 @@
+import EdgeAuth
+import NIOCore
+import NIOHTTP1
+
+/// The channel handler of one connection: feeds the bytes read to its `ConnectionState`,
+/// carries out the actions it returns, asks the router for each whole request's answer and
+/// writes the answers in order.
+final class ConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let context: ServerContext
+    private let deadline: RequestDeadline
+
+    /// Kept behind a pointer that this handler owns: each access to a stored `var` of a class
+    /// is an exclusivity check at run time, and this path makes many. A handler is only ever
+    /// used on its channel's event loop, one call at a time.
+    private struct Slots {
+        var state: ConnectionState
+        /// What the request being answered is, for the answer and the metrics.
+        var head: HTTPRequestHead?
+        var keepAlive = true
+        var metric = HTTPMetrics.Route.other
+        /// When the request being answered arrived whole, and when bytes were last read.
+        var received = NIODeadline.now()
+        var lastRead = NIODeadline.now()
+        var instruments = HTTPMetrics.LastInstruments()
+        /// The channel's allocator, fetched once: through the channel it costs a few retains per answer.
+        var allocator = ByteBufferAllocator()
+        /// The peer's address, formatted on the connection's first request (`inet_ntop` is not free).
+        var peerAddress: String?
+    }
+    private let slots: UnsafeMutablePointer<Slots>
+
+    init(context: ServerContext, deadline: RequestDeadline) {
+        self.context = context
+        self.deadline = deadline
+        slots = .allocate(capacity: 1)
+        let limits = context.server.limits
+        slots.initialize(to: Slots(state: ConnectionState(maxHeaderBytes: limits.maxHeaderBytes, maxBodyBytes: limits.maxBodyBytes)))
+    }
+
+    deinit {
+        slots.deinitialize(count: 1)
+        slots.deallocate()
+    }
+
+    func handlerAdded(context channelContext: ChannelHandlerContext) {
+        slots.pointee.allocator = channelContext.channel.allocator
+    }
+
+    func channelActive(context channelContext: ChannelHandlerContext) {
+        deadline.start(channelContext)
+        channelContext.fireChannelActive()
+    }
+
+    func channelInactive(context channelContext: ChannelHandlerContext) {
+        deadline.stop()
+        channelContext.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context channelContext: ChannelHandlerContext, event: Any) {
+        guard event is RequestDeadline.Drain else { return channelContext.fireUserInboundEventTriggered(event) }
+        if deadline.isIdle { channelContext.close(promise: nil) }
+    }
+
+    func channelRead(context channelContext: ChannelHandlerContext, data: NIOAny) {
+        // One clock read per read: the deadline's start, and the arrival of requests it completes.
+        let now = NIODeadline.now()
+        deadline.bytesArrived(now: now, channelContext)
+        slots.pointee.lastRead = now
+        var bytes = unwrapInboundIn(data)
+        slots.pointee.state.bytesRead(&bytes)
+        perform(channelContext)
+    }
+
+    func read(context channelContext: ChannelHandlerContext) {
+        if slots.pointee.state.readRequested() { channelContext.read() }
+    }
+
+    /// A connection error (a reset, a failed write): nothing to answer.
+    func errorCaught(context channelContext: ChannelHandlerContext, error: Error) {
+        channelContext.close(promise: nil)
+    }
+
+    /// Carries out the state's actions until it has none.
+    private func perform(_ channelContext: ChannelHandlerContext) {
+        while let action = slots.pointee.state.next() {
+            switch action {
+            case .sendContinue:
+                channelContext.writeAndFlush(wrapOutboundOut(ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
+            case .bodyTooLarge(let head):
+                slots.pointee.head = head
+                slots.pointee.keepAlive = false
+                let limit = context.server.limits.maxBodyBytes
+                send(.error(.payloadTooLarge, "invalid_request", "the request body is larger than \(limit) bytes"),
+                     requestID: context.nextRequestID(), lingering: true, channelContext)
+            case .requestEnded:
+                deadline.requestReceived(channelContext)
+            case .dispatch(let head, let body, let facts):
+                deadline.requestReceived(channelContext)
+                slots.pointee.head = head
+                slots.pointee.keepAlive = facts.keepAlive
+                slots.pointee.received = slots.pointee.lastRead
+                dispatch(head, body, facts, channelContext)
+            case .refuse(let error):
+                refuse(error, channelContext)
+            }
+        }
+    }
+
+    /// After an awaited answer was sent: the requests that came meanwhile, then reading again.
+    private func resume(_ channelContext: ChannelHandlerContext) {
+        slots.pointee.state.answerSent()
+        perform(channelContext)
+        if slots.pointee.state.takeHeldRead() { channelContext.read() }
+    }
+
+    /// A request the decoder refused: 431 beyond the limits, 400 otherwise; then the
+    /// connection closes (what follows is discarded).
+    private func refuse(_ decodingError: RequestDecodingError, _ channelContext: ChannelHandlerContext) {
+        let status: HTTPResponseStatus = decodingError == .tooLarge ? .requestHeaderFieldsTooLarge : .badRequest
+        let description = status == .badRequest ? "the request is not valid HTTP/1.1" : "the request headers are larger than \(context.server.limits.maxHeaderBytes) bytes"
+        let channel = channelContext.channel
+        let bytes = ResponseSerializer.serialize(.error(status, "invalid_request", description), version: .http1_1, includeBody: true, requestID: nil,
+                                                 corsOrigin: nil, connectionClose: true, allocator: channel.allocator)
+        channelContext.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in Self.closeLingering(channel) }
+    }
+
+    /// Closes a connection whose request was answered before it was read whole (413, 431, 400)
+    /// without losing the answer: closing at once with unread bytes makes the kernel send a
+    /// reset, which can destroy the answer before the client reads it (RFC 9112 §9.6). The
+    /// output is closed, what the client still sends is read and discarded, and the
+    /// connection closes when the client closes it or after two seconds.
+    static func closeLingering(_ channel: Channel) {
+        channel.close(mode: .output, promise: nil)
+        channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+    }
+
+    // MARK: Routing
+
+    private func dispatch(_ head: HTTPRequestHead, _ body: ByteBuffer, _ facts: RequestDecoder.HeadFacts, _ channelContext: ChannelHandlerContext) {
+        let requestID = context.nextRequestID()
+        if case .OPTIONS = head.method {
+            slots.pointee.metric = .preflight
+            return send(context.cors.preflight(head), requestID: requestID, channelContext)
+        }
+        let (path, query) = Self.split(head.uri)
+        guard let entry = context.router.match(path) else {
+            slots.pointee.metric = .other
+            return send(.error(.notFound, "not_found", "no resource at this path"), requestID: requestID, channelContext)
+        }
+        slots.pointee.metric = entry.metric
+        let request = ServerRequest(head: head, path: path, query: query, body: body, client: clientAddress(head, channelContext),
+                                    id: requestID, facts: facts, eventLoop: channelContext.eventLoop)
+        switch entry.route.respond(to: request, context: context) {
+        case .reply(let reply):
+            send(reply, requestID: requestID, channelContext)
+        case .deferred(let work):
+            let loopBound = NIOLoopBound((self, channelContext), eventLoop: channelContext.eventLoop)
+            let eventLoop = channelContext.eventLoop
+            slots.pointee.state.awaitAnswer()
+            Task {
+                let reply = await work()
+                eventLoop.execute {
+                    let (handler, channelContext) = loopBound.value
+                    handler.send(reply, requestID: requestID, channelContext)
+                    handler.resume(channelContext)
+                }
+            }
+        }
+    }
+
+    /// The client's address for the rate limits (the peer's formatted once per connection).
+    private func clientAddress(_ head: HTTPRequestHead, _ channelContext: ChannelHandlerContext) -> String {
+        let peer = slots.pointee.peerAddress ?? {
+            let formatted = channelContext.remoteAddress?.ipAddress ?? "unknown"
+            slots.pointee.peerAddress = formatted
+            return formatted
+        }()
+        return context.clientAddress(head, peerAddress: peer)
+    }
+
+    // MARK: Writing
+
+    /// Writes the answer to the request being answered; closes the connection after it when
+    /// the request asked so, the worker drains, or `lingering` (an answer before the request was read whole).
+    private func send(_ reply: HTTPReply, requestID: RequestID, lingering: Bool = false, _ channelContext: ChannelHandlerContext) {
+        guard let head = slots.pointee.head else { return }
+        let origin = context.server.corsOrigins.isEmpty ? nil : context.cors.allowedOrigin(head.headers.first(name: "Origin"))
+        // A draining worker answers, then closes: the client's next request goes to another worker.
+        let keepAlive = slots.pointee.keepAlive && !lingering && !context.draining.load(ordering: .relaxed)
+        let bytes = ResponseSerializer.serialize(reply, version: head.version, includeBody: !Self.isHEAD(head.method), requestID: requestID,
+                                                 corsOrigin: origin, connectionClose: !keepAlive, allocator: slots.pointee.allocator)
+        let now = NIODeadline.now()
+        context.metrics.request(route: slots.pointee.metric, status: Int(reply.status.code), duration: .nanoseconds((now - slots.pointee.received).nanoseconds),
+                                last: &slots.pointee.instruments)
+        if keepAlive {
+            // No promise: nothing waits for this write, and a future per answer is not free.
+            channelContext.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+            deadline.requestFinished(now: now, channelContext)
+            return
+        }
+        let done = channelContext.writeAndFlush(wrapOutboundOut(bytes))
+        let channel = channelContext.channel
+        slots.pointee.state.close()
+        if lingering {
+            done.whenComplete { _ in Self.closeLingering(channel) }
+        } else {
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    /// By pattern: `HTTPMethod`'s `==` compares the methods' names as strings.
+    static func isHEAD(_ method: HTTPMethod) -> Bool {
+        if case .HEAD = method { true } else { false }
+    }
+
+    static func split(_ uri: String) -> (path: String, query: Substring?) {
+        guard let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (uri, nil) }
+        return (String(uri[..<mark]), uri[uri.utf8.index(after: mark)...])
+    }
+}
