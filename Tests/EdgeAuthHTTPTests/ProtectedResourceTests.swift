@@ -4,7 +4,7 @@ import EdgeAuthTesting
 import Foundation
 import Testing
 
-/// The MCP authorization requirements of a protected resource (MCP-AUTH-CHECKLIST R1–R8),
+/// The MCP authorization requirements of a protected resource (docs/requirements.md, R1–R8 and D1),
 /// each checked with real HTTP requests to a server on a loopback port.
 @Suite("HTTP server: the protected-resource side of OAuth")
 struct ProtectedResourceTests {
