@@ -1,4 +1,5 @@
 import EdgeAuth
+import EdgeAuthTesting
 import Foundation
 import Testing
 
@@ -164,11 +165,7 @@ struct DifferentialTests {
             Issue.record("cannot run EDGEAUTH_PYTHON=\(python): \(error). Run `make python-deps` (or `make test`).")
             return nil
         }
-        let deadline = Date().addingTimeInterval(180)
-        while process.isRunning, Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        if process.isRunning {
+        if !waitUntilBlocking(timeout: .seconds(180), interval: .milliseconds(50), { !process.isRunning }) {
             process.terminate()
             process.waitUntilExit()
             Issue.record("differential.py did not finish within 180 s")
