@@ -126,7 +126,17 @@ final class RawConnection: @unchecked Sendable {  // used by one thread at a tim
     /// sent on it so far: its end's receive queue in /proc/net/tcp is empty. Lets a test wait for
     /// the server to have a request in hand instead of sleeping.
     func serverHasRead(port: Int) -> Bool {
-        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return false }
+        // Read to the end: Foundation stops after the first page of a /proc file.
+        let file = Glibc.open("/proc/net/tcp", O_RDONLY)
+        guard file >= 0 else { return false }
+        defer { Glibc.close(file) }
+        var bytes = [UInt8](), chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = Glibc.read(file, &chunk, chunk.count)
+            if count <= 0 { break }
+            bytes += chunk[..<count]
+        }
+        let table = String(decoding: bytes, as: UTF8.self)
         let local = String(format: "0100007F:%04X", port), remote = String(format: "0100007F:%04X", localPort)
         for line in table.split(separator: "\n").dropFirst() {
             // sl, local address, remote address, state, tx_queue:rx_queue, ...
