@@ -33,3 +33,22 @@ public func stopServerProcess(_ process: Process, timeout: Duration = .seconds(3
     }
     process.waitUntilExit()
 }
+
+/// `stopServerProcess` for `deinit`, which may run on Swift's cooperative pool and must not
+/// block it: SIGTERM at once, the wait (and SIGKILL if needed) on a thread of its own, then
+/// `cleanup` (removing the server's directories, say) once the process has exited.
+public func stopServerProcessInBackground(_ process: Process, then cleanup: @escaping @Sendable () -> Void = {}) {
+    guard process.isRunning else { return cleanup() }
+    kill(process.processIdentifier, SIGTERM)
+    let box = UncheckedProcess(process)
+    Thread {
+        stopServerProcess(box.process)
+        cleanup()
+    }.start()
+}
+
+/// A `Process` handed to the thread that waits for it; nothing else uses it by then.
+private struct UncheckedProcess: @unchecked Sendable {
+    let process: Process
+    init(_ process: Process) { self.process = process }
+}

@@ -12,8 +12,8 @@ struct ProcessModelTests {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgeauth")
     }
 
-    /// A running `edgeauth serve` with the embedded development default. It is stopped, and its
-    /// data directory removed, when the test lets go of it (`deinit`), however the test ends.
+    /// A running `edgeauth serve` with the embedded development default. When the test lets go
+    /// of it (`deinit`), however the test ends, it is stopped and its data directory removed.
     final class Served: @unchecked Sendable {  // used by one test at a time
         let process: Process
         let port: Int
@@ -59,7 +59,10 @@ struct ProcessModelTests {
             }
         }
 
-        deinit { Self.stop(process, dataDirectory: dataDirectory) }
+        deinit {
+            let dataDirectory = dataDirectory
+            stopServerProcessInBackground(process) { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        }
 
         /// SIGTERM, so that the master drains its workers and removes its state directory; SIGKILL
         /// if it is still running after a generous deadline. Then the data directory goes.

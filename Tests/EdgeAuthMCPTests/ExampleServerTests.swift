@@ -45,8 +45,8 @@ import Testing
         }
 
         deinit {
-            stopServerProcess(process)
-            try? FileManager.default.removeItem(at: directory)
+            let directory = directory
+            stopServerProcessInBackground(process) { try? FileManager.default.removeItem(at: directory) }
         }
 
         /// One JSON-RPC request on a connection of its own; the answer and the id of the worker that gave it.
