@@ -9,12 +9,23 @@ APT_PACKAGES := libssl-dev liblmdb-dev pkg-config openssl golang-go
 BENCH_NOW := 1764003600
 BENCH_WORKERS ?= 1
 
-.PHONY: deps packages build test bench bench-instructions bench-http c-abi-bench serve python-deps clean-venv install c-abi-test
+.PHONY: help deps packages build test bench bench-instructions bench-http c-abi-bench serve python-deps install c-abi-test clean
+.DEFAULT_GOAL := help
+
+## help: list these targets and what they do (also what a plain `make` prints).
+# Prints every `## name: description` comment of this file; the lines after one that do not name a
+# target continue its description.
+help:
+	@awk '/^## [a-z][a-z0-9_-]*: / { sub(/^## /, ""); n = index($$0, ":"); \
+	    printf "  %-20s%s\n", substr($$0, 1, n - 1), substr($$0, n + 2); more = 1; next } \
+	  more && /^## / { sub(/^## /, ""); printf "  %-20s%s\n", "", $$0; next } \
+	  { more = 0 }' $(firstword $(MAKEFILE_LIST))
 
 ## deps: system packages the build needs (apt-get when root, else the command to run).
 deps:
 	@$(MAKE) --no-print-directory packages PACKAGES="$(APT_PACKAGES)"
 
+## packages: install the system packages in PACKAGES (used by deps and the benchmark targets).
 packages:
 	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
@@ -39,9 +50,11 @@ $(VENV)/.ready: $(PYTHON_REQUIREMENTS)
 	$(PYTHON) -m pip install -q --disable-pip-version-check $(addprefix -r ,$(PYTHON_REQUIREMENTS))
 	touch $@
 
+## build: the Swift package (debug).
 build: deps
 	$(SWIFT) build
 
+## test: build and run every test: Swift, the MCP client tests (Python), then c-abi-test.
 test: deps python-deps
 	$(SWIFT) build --build-tests
 	EDGEAUTH_PYTHON=$(abspath $(PYTHON)) $(SWIFT) test --skip-build
@@ -127,3 +140,10 @@ c-abi-bench: deps
 	rm -rf $(BENCH_DIR)/cache
 	$(MAKE) --no-print-directory -C examples/c bench PREFIX=$(BENCH_DIR)/prefix BUILD=$(BENCH_DIR)/c \
 	  BENCH_DATA=$(CURDIR)/bench-data CACHE=$(BENCH_DIR)/cache
+
+## clean: remove what the build, the tests and the benchmarks generate (.build, .build-*, .venv, the
+## benchmark packages' .build, __pycache__, the development data directory .edgeauth); tracked files are kept.
+clean:
+	rm -rf .build .build-* .build_* $(VENV) .edgeauth \
+	  Benchmarks/.build Benchmarks/Instructions/.build Benchmarks/http/nio-floor/.build
+	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -1,13 +1,15 @@
 import EdgeAuth
 import Foundation
 
-/// The shared external vectors directory (`../shared/vectors` from the package root).
+/// The external test vectors kept in the repository at `Tests/Vectors` (provenance and
+/// licences in `Tests/Vectors/README.md`). `EDGEAUTH_VECTORS` names another directory of the
+/// same layout instead.
 public enum Vectors {
     public static var directory: URL {
-        if let override = ProcessInfo.processInfo.environment["EDGEAUTH_VECTORS"] {
+        if let override = ProcessInfo.processInfo.environment["EDGEAUTH_VECTORS"], !override.isEmpty {
             return URL(fileURLWithPath: override)
         }
-        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/vectors")
+        return packageRoot.appendingPathComponent("Tests/Vectors")
     }
 
     /// The package root, found from this source file's location.

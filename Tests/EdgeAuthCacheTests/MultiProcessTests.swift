@@ -3,9 +3,10 @@ import EdgeAuthTesting
 import Foundation
 import Testing
 
-/// Several `edgeauth verify` processes sharing one cache directory.
+/// Several `edgeauth verify` processes sharing one cache directory. A class, so that `deinit`
+/// removes each test's directory however the test ended.
 @Suite("Cache shared across processes")
-struct MultiProcessTests {
+final class MultiProcessTests {
     let factory = TokenFactory(key: try! SigningKey.generate(.ec(.p256), kid: "mp"), algorithm: .es256)
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-mp-\(UUID().uuidString)").path
     var cacheDirectory: String { root + "/cache" }
@@ -16,6 +17,8 @@ struct MultiProcessTests {
         let jwks: JSONValue = ["keys": [try factory.key.publicJWK(alg: .es256)]]
         try Data(jwks.jsonText.utf8).write(to: URL(fileURLWithPath: jwksPath))
     }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
 
     static var binary: URL {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgeauth")
@@ -67,6 +70,8 @@ struct MultiProcessTests {
     func killedWriters() throws {
         for round in 0..<10 {
             let started = try (0..<4).map { try process(token: try factory.token(claims: ["jti": .string("k\(round)-\($0)")])) }
+            // The behaviour under test: the kills land at a different moment of the writes each
+            // round (2 ms to 29 ms after start), not after some event.
             usleep(UInt32(2_000 + round * 3_000))
             for (process, _) in started where process.isRunning { kill(process.processIdentifier, SIGKILL) }
             for (process, _) in started { process.waitUntilExit() }
@@ -95,7 +100,8 @@ struct MultiProcessTests {
         let token = try factory.token()
         #expect(verifier.verify(token, now: factory.now).identity != nil)
         try FileManager.default.removeItem(atPath: cacheDirectory)
-        // The files are checked at most once a second; the next use after that reopens them.
+        // The files are checked at most once a second; the next use after that reopens them. The
+        // behaviour under test: that second is measured with the real clock, so it has to pass.
         usleep(1_100_000)
         #expect(verifier.verify(token, now: factory.now).identity != nil)
         #expect(FileManager.default.fileExists(atPath: cacheDirectory + "/data.mdb"))

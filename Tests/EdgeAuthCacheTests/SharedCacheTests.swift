@@ -4,10 +4,11 @@ import Foundation
 import Testing
 
 @Suite("Shared LMDB verdict cache")
-struct SharedCacheTests {
+final class SharedCacheTests {
     static let signer = try! SigningKey.generate(.ec(.p256), kid: "cache-ec")
     let factory = TokenFactory(key: SharedCacheTests.signer, algorithm: .es256)
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-cache-\(UUID().uuidString)").path
+    deinit { try? FileManager.default.removeItem(atPath: directory) }  // each test has its own directory
 
     func cache(_ configure: (inout CacheConfiguration) -> Void = { _ in }) throws -> SharedCache {
         var configuration = CacheConfiguration(directory: directory)

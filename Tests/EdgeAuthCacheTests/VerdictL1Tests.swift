@@ -5,10 +5,11 @@ import Testing
 
 /// The per-process L1 in front of the shared cache: the same validity rules.
 @Suite("In-memory L1 in front of the shared cache")
-struct VerdictL1Tests {
+final class VerdictL1Tests {
     static let signer = try! SigningKey.generate(.ec(.p256), kid: "l1-ec")
     let factory = TokenFactory(key: VerdictL1Tests.signer, algorithm: .es256)
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-l1-\(UUID().uuidString)").path
+    deinit { try? FileManager.default.removeItem(atPath: directory) }  // each test has its own directory
 
     func verifier(entries: Int = 64, maxTTL: Int64 = 600) throws -> Verifier {
         let cache = try SharedCache.open(CacheConfiguration(directory: directory, maxTTL: maxTTL))

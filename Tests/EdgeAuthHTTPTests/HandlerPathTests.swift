@@ -22,6 +22,7 @@ struct HandlerPathTests {
         func respond(to request: ProtectedRequest, identity: Identity) -> ProtectedResponse {
             let uri = request.uri
             return .deferred {
+                // The behaviour under test: a slow answer (the first one slowest), not a wait.
                 try? await Task.sleep(for: .milliseconds(uri.hasSuffix("/1") ? 150 : 10))
                 return HTTPReply(status: .ok, headers: [("Content-Type", "text/plain")], body: ByteBuffer(string: uri))
             }
@@ -38,6 +39,7 @@ struct HandlerPathTests {
         let context = ServerContext(verifier: verifier, resource: ProtectedResource(server: configuration, issuers: [factory.issuer]),
                                     server: configuration, handler: SlowEcho())
         let server = try await HTTPServer.start(context, listener: .address(host: "127.0.0.1", port: 0))
+        defer { Task { try? await server.drain() } }
         let token = try TestServer.token()
         let port = server.port
         let single = try await offPool { try RawHTTP.getBlocking(port, "/mcp/9", headers: ["Authorization: Bearer \(token)"]) }
@@ -71,6 +73,7 @@ struct HandlerPathTests {
         let context = ServerContext(verifier: verifier, resource: ProtectedResource(server: configuration, issuers: [issuer]),
                                     server: configuration, handler: IdentityEchoHandler())
         let server = try await HTTPServer.start(context, listener: .address(host: "127.0.0.1", port: 0))
+        defer { Task { try? await server.drain() } }
 
         idp.set("/jwks", jwks([oldKey, newKey]))
         clock.advance(31)  // past the cool-down of the start-up download

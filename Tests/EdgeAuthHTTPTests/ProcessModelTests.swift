@@ -12,7 +12,8 @@ struct ProcessModelTests {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgeauth")
     }
 
-    /// A running `edgeauth serve` with the embedded development default.
+    /// A running `edgeauth serve` with the embedded development default. When the test lets go
+    /// of it (`deinit`), however the test ends, it is stopped and its data directory removed.
     final class Served: @unchecked Sendable {  // used by one test at a time
         let process: Process
         let port: Int
@@ -24,8 +25,10 @@ struct ProcessModelTests {
         /// - Parameter configuration: a configuration file and a token it accepts (default: the
         ///   embedded development default and a development token).
         init(workers: Int = 2, arguments: [String] = [], environment: [String: String]? = nil, configuration: (path: String, token: String)? = nil) throws {
-            dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-serve-\(UUID().uuidString)").path
-            process = Process()
+            let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-serve-\(UUID().uuidString)").path
+            self.dataDirectory = dataDirectory
+            let process = Process()
+            self.process = process
             process.executableURL = ProcessModelTests.binary
             process.arguments = ["serve", "--port", "0", "--workers", String(workers), "--handler", "identity"]
                 + (configuration.map { ["--config", $0.path] } ?? ["--data-dir", dataDirectory]) + arguments
@@ -35,25 +38,55 @@ struct ProcessModelTests {
             process.standardError = environment == nil ? FileHandle.nullDevice : errors
             if let environment { process.environment = environment }
             try process.run()
-            port = try listeningPort(from: output)
-            if let configuration {
-                token = configuration.token
-                return
+            do {
+                port = try listeningPort(from: output)
+                if let configuration {
+                    token = configuration.token
+                    return
+                }
+                let minted = Process()
+                minted.executableURL = ProcessModelTests.binary
+                minted.arguments = ["dev-token", "--user", "alice", "--scopes", "notes:read", "--port", String(port), "--data-dir", dataDirectory]
+                let tokenOutput = Pipe()
+                minted.standardOutput = tokenOutput
+                try minted.run()
+                minted.waitUntilExit()
+                token = String(decoding: tokenOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch {
+                // Not fully initialized: deinit will not run, so stop the server here.
+                Self.stop(process, dataDirectory: dataDirectory)
+                throw error
             }
-            let minted = Process()
-            minted.executableURL = ProcessModelTests.binary
-            minted.arguments = ["dev-token", "--user", "alice", "--scopes", "notes:read", "--port", String(port), "--data-dir", dataDirectory]
-            let tokenOutput = Pipe()
-            minted.standardOutput = tokenOutput
-            try minted.run()
-            minted.waitUntilExit()
-            token = String(decoding: tokenOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
 
         deinit {
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+            let dataDirectory = dataDirectory
+            stopServerProcessInBackground(process) { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        }
+
+        /// SIGTERM, so that the master drains its workers and removes its state directory; SIGKILL
+        /// if it is still running after a generous deadline. Then the data directory goes.
+        static func stop(_ process: Process, dataDirectory: String) {
+            stopServerProcess(process)
+            try? FileManager.default.removeItem(atPath: dataDirectory)
+        }
+
+        /// What the server wrote to standard error so far (only when started with an environment).
+        private var log = Data()
+
+        /// Waits until the server's standard error contains `text` (only when started with an
+        /// environment); blocking.
+        func waitForLog(_ text: String, timeout: Duration = .seconds(30)) -> Bool {
+            let descriptor = errors.fileHandleForReading.fileDescriptor
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            return waitUntilBlocking(timeout: timeout, interval: .milliseconds(10)) {
+                var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                while poll(&ready, 1, 0) > 0, ready.revents != 0 {
+                    let count = read(descriptor, &buffer, buffer.count)
+                    if count <= 0 { break }
+                    log.append(contentsOf: buffer[..<count])
+                }
+                return String(decoding: log, as: UTF8.self).contains(text)
             }
         }
 
@@ -82,19 +115,23 @@ struct ProcessModelTests {
             }
         }
 
+        /// Waits until `count` workers run, none of them in `old`; false if the master exited first.
         func waitForWorkers(_ count: Int, excluding old: Set<Int32> = []) -> Bool {
-            for _ in 0..<200 {
+            var found = false
+            _ = waitUntilBlocking(timeout: .seconds(30), interval: .milliseconds(50)) {
                 let current = workers
-                if current.count == count, current.isDisjoint(with: old) { return true }
-                usleep(50_000)
+                found = current.count == count && current.isDisjoint(with: old)
+                return found || !process.isRunning
             }
-            return false
+            return found
         }
     }
 
     final class Load: Sendable {
         let stopped = Atomic<Bool>(false)
         let statuses = Mutex<[Int: Int]>([:])
+        /// Requests answered (or failed) so far.
+        var count: Int { statuses.withLock { $0.values.reduce(0, +) } }
     }
 
     /// Runs `load` on two threads while `action` runs; returns the statuses. Blocking work
@@ -109,9 +146,11 @@ struct ProcessModelTests {
                 group.leave()
             }.start()
         }
-        try? await Task.sleep(for: .milliseconds(300))
+        // The load is flowing before the action, and goes on for a while after it.
+        _ = await waitUntil { load.count >= 25 }
         try await action()
-        try? await Task.sleep(for: .milliseconds(500))
+        let afterAction = load.count
+        _ = await waitUntil { load.count >= afterAction + 50 }
         load.stopped.store(true, ordering: .relaxed)
         _ = try? await offPool { group.wait() }
         return load.statuses.withLock { $0 }
@@ -140,6 +179,7 @@ struct ProcessModelTests {
         exited.waitUntilExit()
         let stale = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-metrics-\(exited.processIdentifier)")
         try FileManager.default.createDirectory(at: stale, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: stale) }
         let served = try await Self.start(workers: 1)
         #expect(!FileManager.default.fileExists(atPath: stale.path))
         // A live master's directory stays.
@@ -199,18 +239,25 @@ struct ProcessModelTests {
 
     @Test("SIGTERM: a request in progress completes, then the master exits 0")
     func drainOnTerminate() async throws {
-        let served = try await Self.start(workers: 1)
-        let status = try await offPool { () -> Int? in
+        let served = try await Self.start(workers: 1, environment: ProcessInfo.processInfo.environment)
+        let (read, draining, status) = try await offPool { () -> (Bool, Bool, Int?) in
             let connection = try RawConnection(served.port)
             connection.send("POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(served.token)\r\nContent-Length: 10\r\n\r\n12345")
-            usleep(300_000)
+            // A worker has read the head and half of the body: the request is in progress.
+            let read = waitUntilBlocking { connection.serverHasRead(port: served.port) }
             kill(served.process.processIdentifier, SIGTERM)
-            usleep(500_000)
+            let draining = served.waitForLog("; draining")
+            // The worker's own drain starts when the master's SIGTERM reaches it, which nothing
+            // outside shows: a little time for it, so that the drain overlaps the request. Were
+            // it too short, the test would still pass, checking less.
+            usleep(200_000)
             connection.send("67890")
             let status = connection.read()?.status
             served.process.waitUntilExit()
-            return status
+            return (read, draining, status)
         }
+        #expect(read, "a worker read the request's first part")
+        #expect(draining, "the master logged that it drains its worker")
         #expect(status == 200, "the request in flight was answered")
         #expect(served.process.terminationStatus == 0)
         #expect((try? RawConnection(served.port)) == nil, "nothing listens any more")
@@ -250,12 +297,17 @@ struct ProcessModelTests {
                 + (0..<10).map { _ in (try? RawHTTP.getBlocking(port, "/mcp", headers: ["Authorization: Bearer \(forged)"]))?.status ?? 0 }
         }
         #expect(statuses.filter { $0 == 200 }.count == 100 && statuses.filter { $0 == 401 }.count == 60)
-        try await Task.sleep(for: .milliseconds(2500))  // every worker has written its counts since
-        let text = try #require(try await RawHTTP.get(port, "/metrics")).body
+        var text = ""
         func total(_ prefix: String, _ label: String = #"route="protected""#) -> Double {
             text.split(separator: "\n").filter { $0.hasPrefix(prefix) && $0.contains(label) }
                 .compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
         }
+        // Workers write their counts every 2 s: wait until both have written them since the requests.
+        let written = await waitUntil {
+            text = (try? await RawHTTP.get(port, "/metrics"))?.body ?? ""
+            return total("edgeauth_http_requests_total{") >= 160
+        }
+        #expect(written, "\(text)")
         #expect(total("edgeauth_http_requests_total{") == 160, "\(text)")
         // Requests without a token get no verdict; the forged ones are counted under their reason code.
         #expect(total("edgeauth_verdicts_total{", #"verdict="valid""#) == 100, "\(text)")
@@ -277,6 +329,7 @@ struct ProcessModelTests {
                                    audience: "api", now: Int64(Date().timeIntervalSince1970))
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-ratelimit-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
         let jwks = directory.appendingPathComponent("jwks.json").path
         try Data(JSONValue.object(["keys": [try factory.key.publicJWK(alg: .es256)]]).jsonText.utf8).write(to: URL(fileURLWithPath: jwks))
         let config = directory.appendingPathComponent("edgeauth.yaml").path
@@ -305,6 +358,7 @@ struct ProcessModelTests {
     func badConfiguration() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-badconfig-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("edgeauth.yaml").path
         try Data("issuers: [https://issuer.example/]\naudiences: [api]\nkeys: [{jwksFile: /dev/null}]\nserver:\n  port: 99999\n".utf8).write(to: URL(fileURLWithPath: path))
         let (status, message) = try await offPool { () -> (Int32, String) in

@@ -4,7 +4,7 @@ import EdgeAuthTesting
 import Foundation
 import Testing
 
-/// The MCP authorization requirements of a protected resource (MCP-AUTH-CHECKLIST R1–R8),
+/// The MCP authorization requirements of a protected resource (docs/requirements.md, R1–R8 and D1),
 /// each checked with real HTTP requests to a server on a loopback port.
 @Suite("HTTP server: the protected-resource side of OAuth")
 struct ProtectedResourceTests {
@@ -13,6 +13,7 @@ struct ProtectedResourceTests {
     @Test("R1: the metadata at the path-inserted and the root URL, with the required fields; GET and HEAD only")
     func metadata() async throws {
         let server = try await TestServer.start { $0.resourceName = "Notes" }
+        defer { server.stop() }
         for path in ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"] {
             let response = try #require(try await RawHTTP.get(server.port, path))
             #expect(response.status == 200 && response.header("Content-Type") == "application/json")
@@ -39,6 +40,7 @@ struct ProtectedResourceTests {
     @Test("R2: no token → 401 with resource_metadata and scope but no error attribute")
     func noToken() async throws {
         let server = try await TestServer.start()
+        defer { server.stop() }
         let response = try #require(try await RawHTTP.get(server.port, "/mcp"))
         #expect(response.status == 401)
         #expect(response.header("WWW-Authenticate") == "Bearer resource_metadata=\"\(Self.metadataURL)\", scope=\"notes:read notes:write\"")
@@ -49,6 +51,7 @@ struct ProtectedResourceTests {
     @Test("R2: an invalid or expired token → 401 invalid_token; the body says what, never the internals")
     func invalidTokens() async throws {
         let server = try await TestServer.start()
+        defer { server.stop() }
         let factory = TestServer.factory
         let cases: [(String, String)] = [
             (try factory.token(claims: ["exp": .number(String(factory.now - 3600))]), "the access token has expired"),
@@ -76,6 +79,7 @@ struct ProtectedResourceTests {
     @Test("R3: a valid token without every required scope → 403 naming all of them in one challenge")
     func insufficientScope() async throws {
         let server = try await TestServer.start()
+        defer { server.stop() }
         let response = try #require(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(try TestServer.token(scopes: "openid"))"]))
         #expect(response.status == 403)
         let challenge = try #require(response.header("WWW-Authenticate"))
@@ -89,6 +93,7 @@ struct ProtectedResourceTests {
     @Test("R4: a malformed Authorization header is 400; R5: a wrong audience is 401, not 403")
     func malformedAndAudience() async throws {
         let server = try await TestServer.start()
+        defer { server.stop() }
         let token = try TestServer.token()
         // A DEL byte is refused by the HTTP parser itself (400, before any challenge).
         #expect(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer tok\u{7f}en"])?.status == 400)
@@ -114,6 +119,7 @@ struct ProtectedResourceTests {
     @Test("R6: a token in the query string is refused, with or without the header")
     func tokenInQuery() async throws {
         let server = try await TestServer.start()
+        defer { server.stop() }
         let token = try TestServer.token()
         for headers in [[], ["Authorization: Bearer \(token)"]] {
             let response = try #require(try await RawHTTP.get(server.port, "/mcp?x=1&access_token=\(token)", headers: headers))
@@ -125,6 +131,7 @@ struct ProtectedResourceTests {
     @Test("R8: preflight for allowed origins; WWW-Authenticate and Mcp-Session-Id exposed; other origins get nothing")
     func cors() async throws {
         let server = try await TestServer.start { $0.corsOrigins = ["https://app.example.com"] }
+        defer { server.stop() }
         let preflight = try #require(try await RawHTTP.get(server.port, "/mcp", headers: [
             "Origin: https://app.example.com", "Access-Control-Request-Method: POST", "Access-Control-Request-Headers: authorization, mcp-protocol-version",
         ], method: "OPTIONS"))
@@ -145,6 +152,7 @@ struct ProtectedResourceTests {
     @Test("D1: the provider's authorization-server metadata is not served under this server's origin")
     func noAuthorizationServerMetadata() async throws {
         let server = try await TestServer.start()
+        defer { server.stop() }
         for path in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration",
                      "/.well-known/oauth-authorization-server/mcp", "/.well-known/openid-configuration/mcp"] {
             #expect(try await RawHTTP.get(server.port, path)?.status == 404, "\(path)")
@@ -154,6 +162,7 @@ struct ProtectedResourceTests {
     @Test("health and readiness; unknown paths are 404")
     func healthAndReadiness() async throws {
         let server = try await TestServer.start()
+        defer { server.stop() }
         #expect(try await RawHTTP.get(server.port, "/healthz")?.json?["status"] == "ok")
         let ready = try #require(try await RawHTTP.get(server.port, "/readyz"))
         #expect(ready.status == 200 && ready.json?["status"] == "ready" && ready.json?["keys"] == 1)
@@ -167,6 +176,7 @@ struct HTTPLimitTests {
     @Test("headers beyond the limit are 431, a body beyond it 413; keep-alive serves several requests")
     func sizes() async throws {
         let server = try await TestServer.start { $0.limits.maxHeaderBytes = 4096; $0.limits.maxBodyBytes = 100 }
+        defer { server.stop() }
         let big = String(repeating: "a", count: 5000)
         #expect(try await RawHTTP.get(server.port, "/healthz", headers: ["X-Big: \(big)"])?.status == 431)
         let token = try TestServer.token()
@@ -189,10 +199,12 @@ struct HTTPLimitTests {
     @Test("a client that trickles its request is disconnected at the request timeout")
     func slowClient() async throws {
         let server = try await TestServer.start { $0.limits.requestTimeout = 0.5; $0.limits.idleTimeout = 0.5 }
+        defer { server.stop() }
         let port = server.port
         let slowClosed = try await offPool { () -> Bool in
             let slow = try RawConnection(port, timeout: 5)
             slow.send("GET /healthz HTTP/1.1\r\nHo")
+            // The behaviour under test: a client pausing in the middle of its request.
             usleep(300_000)
             slow.send("st: x\r\n")
             return slow.isClosed
@@ -211,6 +223,7 @@ struct HTTPLimitTests {
     @Test("10 000 requests with garbage Authorization values: each 400 or 401, and the server keeps serving")
     func garbageAuthorization() async throws {
         let server = try await TestServer.start()
+        defer { server.stop() }
         let port = server.port
         let (statuses, closedAt) = try await offPool { () -> ([Int: Int], Int?) in
             var generator = SystemRandomNumberGenerator()

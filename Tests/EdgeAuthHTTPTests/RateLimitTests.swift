@@ -7,19 +7,24 @@ import NIOHTTP1
 import Testing
 
 @Suite("Rate limits")
-struct RateLimitTests {
-    static func temporaryFile() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-limits-\(UUID().uuidString)").path
+final class RateLimitTests {
+    /// Each test's bucket files, in a directory removed when the test ends.
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-limits-\(UUID().uuidString)")
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    func temporaryFile() -> String {
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent(UUID().uuidString).path
     }
 
     /// A test server with rate limits, its buckets in a file of its own.
-    static func limitedServer(_ configure: (inout ServerConfiguration) -> Void) async throws -> TestServer {
+    func limitedServer(_ configure: (inout ServerConfiguration) -> Void) async throws -> TestServer {
         try await TestServer.start(limiter: try SharedRateLimiter(path: temporaryFile()), configure)
     }
 
     @Test("a bucket allows its burst, then refuses with the wait, and refills at its rate")
     func bucket() throws {
-        let limiter = try SharedRateLimiter(path: Self.temporaryFile())
+        let limiter = try SharedRateLimiter(path: temporaryFile())
         let limit = SharedRateLimiter.Limit(rate: 2, burst: 3)
         let start: UInt64 = 1_000_000_000
         for _ in 0..<3 { #expect(limiter.check("k", limit, now: start) == .allowed) }
@@ -33,7 +38,7 @@ struct RateLimitTests {
 
     @Test("two limiters on the same file (two processes) share one budget")
     func sharedBetweenMappings() throws {
-        let path = Self.temporaryFile()
+        let path = temporaryFile()
         let first = try SharedRateLimiter(path: path), second = try SharedRateLimiter(path: path)
         let limit = SharedRateLimiter.Limit(rate: 1, burst: 10)
         let now = SharedRateLimiter.microseconds()
@@ -44,11 +49,12 @@ struct RateLimitTests {
 
     @Test("HTTP: per address, per user and repeated invalid tokens get 429 with Retry-After")
     func overHTTP() async throws {
-        let server = try await Self.limitedServer { configuration in
+        let server = try await limitedServer { configuration in
             configuration.rateLimit.perIP = .init(rate: 0.01, burst: 30)
             configuration.rateLimit.perUser = .init(rate: 0.01, burst: 5)
             configuration.rateLimit.invalidTokensPerIP = .init(rate: 0.01, burst: 3)
         }
+        defer { server.stop() }
         let token = try TestServer.token()
         var statuses = [Int]()
         for _ in 0..<7 { statuses.append(try await RawHTTP.get(server.port, "/mcp", headers: ["Authorization: Bearer \(token)"])?.status ?? 0) }
@@ -64,10 +70,11 @@ struct RateLimitTests {
 
     @Test("HTTP: the OAuth routes (protected-resource metadata) have a stricter budget of their own")
     func oauthRoutes() async throws {
-        let server = try await Self.limitedServer { configuration in
+        let server = try await limitedServer { configuration in
             configuration.rateLimit.perIP = .init(rate: 0.01, burst: 100)
             configuration.rateLimit.oauthPerIP = .init(rate: 0.01, burst: 3)
         }
+        defer { server.stop() }
         var statuses = [Int]()
         for path in ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp",
                      "/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"] {

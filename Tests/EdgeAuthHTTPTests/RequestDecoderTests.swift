@@ -57,6 +57,7 @@ import Testing
     @Test("Requests two parsers could frame differently are refused with 400 and the connection closed")
     func smuggling() async throws {
         let served = try await TestServer.start()
+        defer { served.stop() }
         for (name, request) in Self.refused {
             let answer = try await Self.exchange(served.port, request)
             #expect(answer.status == 400, "\(name)")
@@ -70,6 +71,7 @@ import Testing
     @Test("Legitimate framings: chunked with extensions and trailers, repeated equal Content-Length, blank lines, pipelining")
     func framings() async throws {
         let served = try await TestServer.start()
+        defer { served.stop() }
         let token = try TestServer.token()
         let exchanged = try await offPool { () -> [RawResponse?] in
             let connection = try RawConnection(served.port, timeout: 5)
@@ -92,6 +94,7 @@ import Testing
     @Test("HTTP/1.0: closed after the answer unless keep-alive is asked for; HEAD has no body")
     func versions() async throws {
         let served = try await TestServer.start()
+        defer { served.stop() }
         let closed = try await Self.exchange(served.port, "GET /healthz HTTP/1.0\r\n\r\n")
         #expect(closed.status == 200 && closed.closed)
         let head = try await offPool { () -> [UInt8] in
@@ -111,6 +114,7 @@ import Testing
     @Test("Connection options: close wins, keep-alive keeps an HTTP/1.0 connection, twice is a contradiction that closes")
     func connectionOptions() async throws {
         let served = try await TestServer.start()
+        defer { served.stop() }
         let cases: [(version: String, fields: [String], closes: Bool)] = [
             ("1.1", [], false),
             ("1.1", ["Connection: close"], true),
@@ -140,6 +144,7 @@ import Testing
     @Test("Requests are counted by route and status when one connection alternates between them")
     func metricsPerConnection() async throws {
         let served = try await TestServer.start()
+        defer { served.stop() }
         let text = try await offPool { () -> String in
             let connection = try RawConnection(served.port, timeout: 5)
             for path in ["/healthz", "/healthz", "/mcp", "/healthz", "/mcp", "/mcp", "/nowhere"] {
@@ -163,6 +168,7 @@ import Testing
     @Test("Request ids are the process id and a counter in base 36, written into every answer")
     func requestIDs() async throws {
         let served = try await TestServer.start()
+        defer { served.stop() }
         var numbers = [Int]()
         for _ in 0..<40 {
             let id = try #require(try await RawHTTP.get(served.port, "/healthz")?.header("X-Request-Id"))
@@ -177,6 +183,7 @@ import Testing
     @Test("The head is limited as a whole: 431 beyond maxHeaderBytes or 256 fields, even when trickled")
     func limits() async throws {
         let served = try await TestServer.start { $0.limits.maxHeaderBytes = 2048 }
+        defer { served.stop() }
         let long = try await Self.exchange(served.port, "GET /healthz HTTP/1.1\r\nHost: a\r\nX-Big: \(String(repeating: "a", count: 4096))\r\n\r\n")
         #expect(long.status == 431 && long.closed)
         let many = try await Self.exchange(served.port, "GET /healthz HTTP/1.1\r\n" + String(repeating: "A: b\r\n", count: 300) + "\r\n")
@@ -199,6 +206,7 @@ import Testing
             }
         }
         let served = try await TestServer.start(handler: Injecting())
+        defer { served.stop() }
         let answer = try await RawHTTP.get(served.port, "/mcp", headers: ["Authorization: Bearer \(try TestServer.token())"])
         #expect(answer?.status == 200)
         #expect(answer?.header("X-Note") == "a  Set-Cookie: stolen=1")
@@ -210,6 +218,7 @@ import Testing
     @Test("Expect: 100-continue gets an interim answer before the client sends its body")
     func expectContinue() async throws {
         let served = try await TestServer.start()
+        defer { served.stop() }
         let token = try TestServer.token()
         let (interim, final) = try await offPool { () -> (String, Int) in
             let connection = try RawConnection(served.port, timeout: 5)

@@ -25,6 +25,10 @@ struct TestServer {
         return TestServer(server: try await HTTPServer.start(context, listener: .address(host: "127.0.0.1", port: 0)))
     }
 
+    /// Drains the server without waiting for it: `defer { server.stop() }` (a `defer` cannot
+    /// await) stops a test's server however the test ends.
+    func stop() { Task { [server] in try? await server.drain() } }
+
     static func token(scopes: String = "notes:read notes:write", _ extra: [String: JSONValue] = [:]) throws -> String {
         var claims = extra
         claims["scope"] = .string(scopes)
@@ -106,6 +110,41 @@ final class RawConnection: @unchecked Sendable {  // used by one thread at a tim
             if count <= 0 { return nil }
             data += buffer[..<count]
         }
+    }
+
+    /// The client's port of this connection.
+    var localPort: Int {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Whether the server (listening on `port`) has accepted this connection and read every byte
+    /// sent on it so far: its end's receive queue in /proc/net/tcp is empty. Lets a test wait for
+    /// the server to have a request in hand instead of sleeping.
+    func serverHasRead(port: Int) -> Bool {
+        // Read to the end: Foundation stops after the first page of a /proc file.
+        let file = Glibc.open("/proc/net/tcp", O_RDONLY)
+        guard file >= 0 else { return false }
+        defer { Glibc.close(file) }
+        var bytes = [UInt8](), chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = Glibc.read(file, &chunk, chunk.count)
+            if count <= 0 { break }
+            bytes += chunk[..<count]
+        }
+        let table = String(decoding: bytes, as: UTF8.self)
+        let local = String(format: "0100007F:%04X", port), remote = String(format: "0100007F:%04X", localPort)
+        for line in table.split(separator: "\n").dropFirst() {
+            // sl, local address, remote address, state, tx_queue:rx_queue, ...
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, fields[1] == local, fields[2] == remote else { continue }
+            return fields[4].split(separator: ":").last.flatMap { Int($0, radix: 16) } == 0
+        }
+        return false
     }
 
     /// Whether the server closed the connection (within the receive timeout).

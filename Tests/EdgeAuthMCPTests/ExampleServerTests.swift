@@ -8,7 +8,8 @@ import Testing
 
 /// examples/notes-server as its users run it: `MCPServer.run()` with two worker processes.
 @Suite struct ExampleServerTests {
-    /// The example, its port and the development key its tokens are signed with.
+    /// The example, its port and the development key its tokens are signed with. The example is
+    /// stopped and its directory removed when the test lets go of it (`deinit`), however it ends.
     final class Running: @unchecked Sendable {
         let process = Process()
         let directory: URL
@@ -29,19 +30,23 @@ import Testing
             let output = Pipe()
             process.standardOutput = output
             process.standardError = errors
-            try process.run()
-            port = try listeningPort(from: output)
-            var server = ServerConfiguration()
-            server.port = port
-            issuer = try DevelopmentIssuer.open(directory: directory.appendingPathComponent(".edgeauth").path, server: server, create: false)
+            do {
+                try process.run()
+                port = try listeningPort(from: output)
+                var server = ServerConfiguration()
+                server.port = port
+                issuer = try DevelopmentIssuer.open(directory: directory.appendingPathComponent(".edgeauth").path, server: server, create: false)
+            } catch {
+                // Not fully initialized: deinit will not run, so clean up here.
+                stopServerProcess(process)
+                try? FileManager.default.removeItem(at: directory)
+                throw error
+            }
         }
 
         deinit {
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
-            try? FileManager.default.removeItem(at: directory)
+            let directory = directory
+            stopServerProcessInBackground(process) { try? FileManager.default.removeItem(at: directory) }
         }
 
         /// One JSON-RPC request on a connection of its own; the answer and the id of the worker that gave it.

@@ -28,6 +28,7 @@ import Testing
     @Test("R3: a missing scope answers 403 insufficient_scope naming every scope the tool needs")
     func missingScope() async throws {
         let served = try await MCPTestServer.start(Self.server()) { $0.requiredScopes = ["mcp"] }
+        defer { served.stop() }
         let token = try MCPTestServer.token("bob", scopes: ["mcp", "notes:write"])
         let answer = try await served.callTool("write", token: token)
         #expect(answer.status == 403)
@@ -57,6 +58,7 @@ import Testing
     @Test("A missing role or permission answers a JSON-RPC error naming it")
     func missingRoleOrPermission() async throws {
         let served = try await MCPTestServer.start(Self.server())
+        defer { served.stop() }
         let bob = try MCPTestServer.token("bob", roles: ["viewer"])
         let admin = try await served.callTool("admin", token: bob)
         #expect(admin.status == 200)
@@ -76,6 +78,7 @@ import Testing
     @Test("tools/list hides what roles and permissions do not allow, keeps scope-only tools for step-up")
     func listing() async throws {
         let served = try await MCPTestServer.start(Self.server())
+        defer { served.stop() }
         func names(_ answer: Answer) -> [String] { answer.result?["tools"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? [] }
         let bob = try MCPTestServer.token("bob")
         #expect(names(try await served.call("tools/list", token: bob)) == ["echo", "write", "token", "no-token"])
@@ -83,6 +86,7 @@ import Testing
         #expect(names(try await served.call("tools/list", token: alice)) == ["echo", "write", "remove", "admin", "either", "token", "no-token"])
         try await served.http.drain()
         let unhidden = try await MCPTestServer.start(Self.server(hide: false))
+        defer { unhidden.stop() }
         #expect(names(try await unhidden.call("tools/list", token: bob)).count == 7)
         try await unhidden.http.drain()
     }
@@ -90,6 +94,7 @@ import Testing
     @Test("Each call sees its own caller; only tools that ask for it get the raw token")
     func context() async throws {
         let served = try await MCPTestServer.start(Self.server())
+        defer { served.stop() }
         let token = try MCPTestServer.token("dora")
         #expect(try await served.callTool("echo", ["text": "hi"], token: token).text == "dora: hi")
         #expect(try await served.callTool("token", token: token).text == token)
@@ -130,6 +135,7 @@ import Testing
             invocation.name == "echo" && context.auth.id == "mallory" ? .deny("mallory may not echo") : .allow
         }
         let served = try await MCPTestServer.start(server)
+        defer { served.stop() }
         let clerk = try MCPTestServer.token("clerk", roles: ["finance"])
         #expect(try await served.callTool("pay", ["amount": 50], token: clerk).text == "paid 50")
         let large = try await served.callTool("pay", ["amount": 500], token: clerk)
@@ -158,6 +164,7 @@ import Testing
         ]
         server.tool("t", inputSchema: schema) { _, _ in .text("ran") }
         let served = try await MCPTestServer.start(server)
+        defer { served.stop() }
         let token = try MCPTestServer.token("u")
         let cases: [(JSONValue, String?)] = [
             (["name": "ab", "count": 3], nil),
@@ -193,6 +200,7 @@ import Testing
         server.tool("fails") { _, _ in throw ToolError("no such note") }
         server.tool("crashes") { _, _ in throw Secret() }
         let served = try await MCPTestServer.start(server)
+        defer { served.stop() }
         let token = try MCPTestServer.token("u")
         let fails = try await served.callTool("fails", token: token)
         #expect(fails.isError && fails.text == "no such note")
@@ -210,6 +218,7 @@ import Testing
             [.user(.text(text: "Greet \(context.auth.id) in a \(arguments["tone"]?.stringValue ?? "") tone"))]
         }
         let served = try await MCPTestServer.start(server)
+        defer { served.stop() }
         let bob = try MCPTestServer.token("bob", scopes: ["prompts"])
         let listed = try await served.call("resources/list", token: bob)
         #expect(listed.result?["resources"]?.arrayValue?.compactMap { $0["uri"]?.stringValue } == ["memo://mine"])
@@ -230,6 +239,7 @@ import Testing
     @Test("Transport: JSON-RPC and HTTP errors for bad input, and the server keeps serving")
     func badInput() async throws {
         let served = try await MCPTestServer.start(Self.server()) { $0.corsOrigins = ["https://app.example"] }
+        defer { served.stop() }
         let token = try MCPTestServer.token("u")
         func expect(_ answer: Answer, status: Int, code: Int?, _ comment: Comment) {
             #expect(answer.status == status, comment)
@@ -269,6 +279,7 @@ import Testing
     @Test("initialize negotiates the protocol version and announces what the server has")
     func initialize() async throws {
         let served = try await MCPTestServer.start(Self.server())
+        defer { served.stop() }
         let token = try MCPTestServer.token("u")
         func initialize(_ version: String) async throws -> JSONValue? {
             try await served.call("initialize", ["protocolVersion": .string(version), "capabilities": [:], "clientInfo": ["name": "t", "version": "1"]], token: token).result
@@ -284,6 +295,7 @@ import Testing
     @Test("The Swift SDK's own client: initialize, list tools, call a tool with a bearer token")
     func swiftSDKClient() async throws {
         let served = try await MCPTestServer.start(Self.server())
+        defer { served.stop() }
         let token = try MCPTestServer.token("alice", roles: ["admin"])
         let transport = HTTPClientTransport(endpoint: URL(string: served.url)!, streaming: false) { request in
             var request = request

@@ -25,6 +25,10 @@ struct MCPTestServer {
         return MCPTestServer(http: try await HTTPServer.start(context, listener: .address(host: "127.0.0.1", port: 0)))
     }
 
+    /// Drains the server without waiting for it: `defer { served.stop() }` (a `defer` cannot
+    /// await) stops a test's server however the test ends.
+    func stop() { Task { [http] in try? await http.drain() } }
+
     static func token(_ user: String, roles: [String] = [], permissions: [String] = [], scopes: [String] = []) throws -> String {
         var claims: [String: JSONValue] = ["sub": .string(user), "exp": .number(String(factory.now + 3600))]
         if !roles.isEmpty { claims["roles"] = .array(roles.map(JSONValue.string)) }

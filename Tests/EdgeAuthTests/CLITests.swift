@@ -34,8 +34,9 @@ struct CLI {
     }
 }
 
+/// A class, so that `deinit` removes each test's directory however the test ended.
 @Suite("edgeauth decode and verify")
-struct CLITests {
+final class CLITests {
     let factory: TokenFactory
     let jwksPath: String
     let token: String
@@ -49,6 +50,8 @@ struct CLITests {
         try Data(jwks.jsonText.utf8).write(to: URL(fileURLWithPath: jwksPath))
         token = try factory.token(claims: ["email": "alice@example.com", "permissions": ["notes:read"]])
     }
+
+    deinit { try? FileManager.default.removeItem(at: URL(fileURLWithPath: jwksPath).deletingLastPathComponent()) }
 
     var common: [String] {
         ["--jwks", jwksPath, "--issuer", factory.issuer, "--audience", factory.audience, "--now", String(factory.now + 60)]
@@ -208,6 +211,7 @@ struct CLITests {
     func devToken() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-devtoken-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let missing = try CLI.run(["dev-token", "--user", "alice", "--data-dir", directory])
         #expect(missing.status == 2 && missing.stdout.isEmpty && missing.stderr.contains("no development key"), "\(missing.stderr)")
 

@@ -3,14 +3,17 @@ import EdgeAuthTesting
 import Foundation
 import Testing
 
-/// Configuration files (JSON and YAML) and the environment variables that override them.
+/// Configuration files (JSON and YAML) and the environment variables that override them. A
+/// class, so that `deinit` removes each test's directory however the test ended.
 @Suite("Configuration files and environment overrides")
-struct ConfigurationTests {
+final class ConfigurationTests {
     let directory: URL = {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-config-\(UUID().uuidString)")
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }()
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
 
     func write(_ name: String, _ text: String) throws -> String {
         let path = directory.appendingPathComponent(name).path
@@ -177,6 +180,7 @@ struct DocumentedConfigurationTests {
     func filesParse() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-docs-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
         let examples = Self.blocks("yaml").map { ("yaml", $0) } + Self.blocks("json").map { ("json", $0) }
         #expect(examples.count >= 4)
         for (index, (language, text)) in examples.enumerated() {

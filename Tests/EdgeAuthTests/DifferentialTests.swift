@@ -1,4 +1,5 @@
 import EdgeAuth
+import EdgeAuthTesting
 import Foundation
 import Testing
 
@@ -40,7 +41,7 @@ struct DifferentialTests {
     ]
 
     @Test("EdgeAuth and joserfc agree on every generated token, apart from the listed deliberate differences")
-    func agreesWithJoserfc() throws {
+    func agreesWithJoserfc() async throws {
         let environment = ProcessInfo.processInfo.environment
         guard let python = environment["EDGEAUTH_PYTHON"], !python.isEmpty else {
             Issue.record("""
@@ -53,7 +54,7 @@ struct DifferentialTests {
         let seed = environment["EDGEAUTH_DIFFERENTIAL_SEED"].flatMap { Int($0) } ?? 1
         let count = environment["EDGEAUTH_DIFFERENTIAL_COUNT"].flatMap { Int($0) } ?? 3000
 
-        guard let document = try generate(python: python, seed: seed, count: count) else { return }
+        guard let document = try await generate(python: python, seed: seed, count: count) else { return }
         guard let now = int64(document["now"]), let leeway = int64(document["leeway"]),
               let issuer = document["issuer"]?.stringValue, let audience = document["audience"]?.stringValue,
               let jwks = document["jwks"], let cases = document["cases"]?.arrayValue
@@ -137,8 +138,9 @@ struct DifferentialTests {
         }
     }
 
-    /// Runs the generator into a temporary file and parses its output.
-    private func generate(python: String, seed: Int, count: Int) throws -> JSONValue? {
+    /// Runs the generator into a temporary file and parses its output. Waits for it without
+    /// holding a thread of the cooperative pool, which other suites' servers need meanwhile.
+    private func generate(python: String, seed: Int, count: Int) async throws -> JSONValue? {
         let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let script = packageRoot.appendingPathComponent("Tests/differential/differential.py")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-differential-\(UUID().uuidString)")
@@ -164,11 +166,7 @@ struct DifferentialTests {
             Issue.record("cannot run EDGEAUTH_PYTHON=\(python): \(error). Run `make python-deps` (or `make test`).")
             return nil
         }
-        let deadline = Date().addingTimeInterval(180)
-        while process.isRunning, Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        if process.isRunning {
+        if !(await waitUntil(timeout: .seconds(180), interval: .milliseconds(50)) { !process.isRunning }) {
             process.terminate()
             process.waitUntilExit()
             Issue.record("differential.py did not finish within 180 s")

@@ -147,25 +147,73 @@ struct IdentityBinaryFormTests {
         }
     }
 
-    @Test("every single-byte change and every truncation of an encoding is refused or still reads safely")
-    func exhaustiveDamage() {
+    @Test("every truncation of an encoding is refused; every single-byte change is refused or decodes consistently")
+    func exhaustiveDamage() throws {
         var original = [UInt8]()
         Self.identity.storage.encode(into: &original)
-        func readAll(_ bytes: [UInt8]) {
-            guard let storage = bytes.withUnsafeBytes({ IdentityStorage.decode($0) }) else { return }
-            // Reading every field of whatever decoded must stay inside the allocation (debug builds trap otherwise).
-            let identity = Identity(storage: storage)
-            _ = (identity.id, identity.email, identity.name, identity.roles, identity.permissions, identity.scopes)
-            _ = (identity.audience, identity.issuer, identity.tokenId, identity.hasRole("a"), identity.jsonValue)
+        func decode(_ bytes: [UInt8]) -> Identity? {
+            bytes.withUnsafeBytes { IdentityStorage.decode($0) }.map { Identity(storage: $0) }
         }
+        func encode(_ identity: Identity) -> [UInt8] {
+            var bytes = [UInt8]()
+            identity.storage.encode(into: &bytes)
+            return bytes
+        }
+        /// Every mapped field, read in full: whatever decoded must read inside its allocation
+        /// (debug builds trap otherwise). The payload (the claims) is not among them.
+        func fields(_ identity: Identity) -> [String] {
+            [identity.id, identity.email ?? "-", identity.name ?? "-", identity.username ?? "-", identity.picture ?? "-",
+             identity.issuer, identity.clientId ?? "-", identity.organization ?? "-", identity.tokenId ?? "-",
+             "\(identity.roles)", "\(identity.permissions)", "\(identity.scopes)", "\(identity.audience)",
+             "\(identity.expiresAt ?? -1)", "\(identity.issuedAt ?? -1)", "\(identity.signatureVerified)"]
+        }
+        // The binary form: byteCount, payloadCount, entryCount (u32), list ends (4 × i32), flags,
+        // exp, iat (45 bytes), then the payload, the entry table and the strings.
+        let headerSize = 45
+        let payloadCount = Int(original[4]) | Int(original[5]) << 8 | Int(original[6]) << 16 | Int(original[7]) << 24
+        let payload = headerSize..<(headerSize + payloadCount)
+        let expected = fields(Self.identity)
+
+        let undamaged = try #require(decode(original), "the encoding as written decodes")
+        #expect(undamaged == Self.identity && fields(undamaged) == expected)
+        #expect(encode(undamaged) == original)
+        #expect(payloadCount > 0 && payload.upperBound < original.count)
+
+        // The byte count must equal what follows the fixed part: no strict prefix decodes.
+        let truncationsDecoded = (0..<original.count).filter { decode(Array(original.prefix($0))) != nil }
+        #expect(truncationsDecoded.isEmpty, "truncated to \(truncationsDecoded) bytes")
+
+        var refused = 0, decoded = 0
         for offset in original.indices {
             for delta: UInt8 in [0x01, 0x80, 0xFF] {
                 var damaged = original
                 damaged[offset] &+= delta
-                readAll(damaged)
+                guard let identity = decode(damaged) else {
+                    refused += 1
+                    continue
+                }
+                decoded += 1
+                let read = fields(identity)
+                // What decoded is self-consistent: encoding it again gives the same identity back.
+                let reencoded = encode(identity)
+                #expect(reencoded.count == damaged.count && decode(reencoded) == identity, "byte \(offset) + \(delta)")
+                // The byte count (0..<4), the entry count (8..<12) and the last list end (24..<28)
+                // must agree with each other and with the length: a change to one is refused.
+                #expect(!(0..<12).contains(offset) || (4..<8).contains(offset), "byte \(offset) + \(delta) decoded")
+                #expect(!(24..<28).contains(offset), "byte \(offset) + \(delta) decoded")
+                if offset >= headerSize {
+                    // The tail is copied as it is: a change there survives a round trip exactly.
+                    #expect(reencoded == damaged, "byte \(offset) + \(delta)")
+                }
+                if payload.contains(offset) {
+                    // The payload only backs the claims; every mapped field is unchanged.
+                    #expect(read == expected, "byte \(offset) + \(delta)")
+                    #expect(identity.claims.json != Self.identity.claims.json)
+                }
             }
         }
-        for length in 0..<original.count { readAll(Array(original.prefix(length))) }
+        // Payload bytes never make a decode fail: all of them decoded, and more damage was refused.
+        #expect(decoded >= payload.count * 3 && refused > 0, "\(decoded) decoded, \(refused) refused")
     }
 }
 

@@ -2,7 +2,7 @@ import EdgeAuth
 import EdgeAuthTesting
 import Testing
 
-/// Provider endpoints as each provider spells them (PROVIDERS.md), and the checks on their settings.
+/// Provider endpoints as each provider spells them (docs/providers/), and the checks on their settings.
 @Suite("Providers: endpoints and settings")
 struct ProviderTests {
     @Test("Auth0: the issuer keeps its trailing slash; JWKS, discovery and OAuth endpoints on the tenant")
@@ -95,7 +95,7 @@ struct ProviderTests {
 
 }
 
-/// Each provider's claim layout (PROVIDERS.md) mapped to an `Identity`.
+/// Each provider's claim layout (docs/providers/) mapped to an `Identity`.
 @Suite("Providers: identity mapping")
 struct ProviderMappingTests {
     static let signer = SigningKey.hmac(secret: Array(repeating: 5, count: 32), kid: "m")

@@ -3,7 +3,7 @@ Python MCP SDK client (`mcp` 2.x) over Streamable HTTP with bearer tokens.
 
 One server per module (a master and 2 workers, the embedded development
 configuration under a temporary data directory); tokens come from
-`edgeauth dev-token`. R-numbers refer to shared/docs/MCP-AUTH-CHECKLIST.md.
+`edgeauth dev-token`. R-numbers refer to docs/requirements.md.
 
 Run: EDGEAUTH_BINARY=.build/debug/edgeauth .venv/bin/python3 -m pytest -q Tests/mcp
 """
