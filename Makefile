@@ -142,8 +142,8 @@ c-abi-bench: deps
 	  BENCH_DATA=$(CURDIR)/bench-data CACHE=$(BENCH_DIR)/cache
 
 ## clean: remove what the build, the tests and the benchmarks generate (.build, .build-*, .venv, the
-## benchmark packages' .build, __pycache__, the development data directory .edgeauth); tracked files are kept.
+## benchmark packages' .build, __pycache__); tracked files and the development data in .edgeauth are kept.
 clean:
-	rm -rf .build .build-* .build_* $(VENV) .edgeauth \
+	rm -rf .build .build-* .build_* $(VENV) \
 	  Benchmarks/.build Benchmarks/Instructions/.build Benchmarks/http/nio-floor/.build
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

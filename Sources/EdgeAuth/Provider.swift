@@ -29,7 +29,7 @@ public struct ProviderEndpoints: Sendable, Equatable {
     }
 }
 
-/// An identity provider EdgeAuth knows (PROVIDERS.md): its configuration, checked
+/// An identity provider EdgeAuth knows (docs/providers/): its configuration, checked
 /// when it is created, and the endpoints and defaults that follow from it.
 public struct Provider: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
@@ -172,7 +172,7 @@ public struct Provider: Sendable, Equatable {
         }
     }
 
-    /// How the provider's tokens map to an `Identity` (PROVIDERS.md).
+    /// How the provider's tokens map to an `Identity` (docs/providers/).
     public var mapping: ClaimMapping {
         var mapping = ClaimMapping.standard
         switch kind {

@@ -58,7 +58,7 @@ func unescapePointerToken(_ token: Substring) -> String? {
     return out
 }
 
-/// The verified user every provider maps to (PROVIDERS.md "User context").
+/// The verified user every provider maps to (docs/providers/README.md).
 ///
 /// Built once per verified token in a single allocation (`IdentityStorage`):
 /// the payload exactly as signed, for `claims`, and every mapped field already

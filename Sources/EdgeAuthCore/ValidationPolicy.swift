@@ -6,7 +6,7 @@ public enum IssuerRule: Sendable, Hashable {
     case any
 }
 
-/// Which audiences a verifier accepts (MCP-AUTH-CHECKLIST R5). There is no
+/// Which audiences a verifier accepts (docs/requirements.md R5). There is no
 /// default: skipping the audience check must be an explicit choice.
 public enum AudienceRule: Sendable, Hashable {
     /// `aud` (a string or an array) must contain at least one of these.

@@ -1,7 +1,7 @@
 import EdgeAuth
 import Foundation
 
-/// The server as an OAuth 2.0 protected resource: its RFC 9728 metadata (MCP-AUTH-CHECKLIST
+/// The server as an OAuth 2.0 protected resource: its RFC 9728 metadata (docs/requirements.md
 /// R1) and the `WWW-Authenticate` challenges that point clients to it (R2, R3).
 public final class ProtectedResource: Sendable {
     /// The canonical resource URL (`resource`).
