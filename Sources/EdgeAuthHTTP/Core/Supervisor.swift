@@ -11,7 +11,7 @@ import Logging
 /// runtime's threads do not survive a fork) with the socket as their standard input. They
 /// share one accept queue, so a worker that stops accepting leaves nothing behind in it:
 /// reloads and restarts drop no connection (docs/server.md).
-public final class Supervisor: @unchecked Sendable {
+public actor Supervisor {
     public struct Options: Sendable {
         /// The executable and arguments that start one worker (the socket is its standard input).
         public var workerCommand: [String]
@@ -30,61 +30,79 @@ public final class Supervisor: @unchecked Sendable {
         }
     }
 
-    /// Touched only on the supervisor's queue.
-    private final class Worker: @unchecked Sendable {
+    /// A worker process, known to the rest of the program by its number.
+    private struct Worker {
+        let number: Int
         let process: Process
         let generation: Int
         var ready = false
         var draining = false
         var output = Data()
-        init(process: Process, generation: Int) {
-            self.process = process
-            self.generation = generation
-        }
     }
 
     private let options: Options
     private let socket: CInt
     /// Checked on SIGHUP before new workers start; a configuration that fails keeps the old workers.
     private let validateReload: @Sendable () -> String?
-    private let queue = DispatchQueue(label: "edgeauth.supervisor")
     private let logger = Logger(label: "edgeauth.supervisor")
+    /// Where the signal sources deliver; their handlers only hand the signal to the actor.
+    private let signalQueue = DispatchQueue(label: "edgeauth.supervisor.signals")
     private var workers: [Worker] = []
+    private var nextNumber = 0
     private var generation = 0
     private var crashes: [Date] = []
     private var stopping = false
     private var exitStatus: Int32 = 0
-    private var signalSources: [DispatchSourceSignal] = []
-    private var finished: CheckedContinuation<Int32, Never>?
-    private var onReady: (() -> Void)?
+    private var signalSources: [any DispatchSourceSignal] = []
+    private var onReady: (@Sendable () -> Void)?
+
+    /// What happens around the supervisor, handed to it in order from the threads it happens on.
+    private enum Event: Sendable {
+        case signal(Int32)
+        case output(worker: Int, Data)
+        case exited(worker: Int, status: Int32)
+        case respawn(generation: Int)
+    }
+    private let events: AsyncStream<Event>
+    private let post: AsyncStream<Event>.Continuation
 
     public init(options: Options, socket: CInt, validateReload: @escaping @Sendable () -> String?) {
         self.options = options
         self.socket = socket
         self.validateReload = validateReload
+        (events, post) = AsyncStream.makeStream(of: Event.self)
     }
 
     /// Runs until the server stops; returns the exit status (0 after a clean shutdown).
     /// - Parameter ready: called once the first generation of workers is ready.
     public func run(ready: @escaping @Sendable () -> Void) async -> Int32 {
-        await withCheckedContinuation { continuation in
-            queue.async { [self] in
-                finished = continuation
-                onReady = ready
-                for signal in [SIGTERM, SIGINT, SIGHUP] {
-                    Foundation.signal(signal, SIG_IGN)
-                    let source = DispatchSource.makeSignalSource(signal: signal, queue: queue)
-                    source.setEventHandler { [self] in signal == SIGHUP ? reload() : stop(status: 0, reason: "received signal \(signal)") }
-                    source.resume()
-                    signalSources.append(source)
-                }
-                generation = 1
-                for _ in 0..<options.workers { spawn(generation: 1) }
+        onReady = ready
+        let post = self.post
+        for signal in [SIGTERM, SIGINT, SIGHUP] {
+            Foundation.signal(signal, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signal, queue: signalQueue)
+            source.setEventHandler { post.yield(.signal(signal)) }
+            source.resume()
+            signalSources.append(source)
+        }
+        generation = 1
+        for _ in 0..<options.workers { spawn(generation: 1) }
+        for await event in events {
+            switch event {
+            case .signal(let signal):
+                if signal == SIGHUP { reload() } else { stop(status: 0, reason: "received signal \(signal)") }
+            case .output(let number, let data):
+                output(data, from: number)
+            case .exited(let number, let status):
+                workerExited(number, status: status)
+            case .respawn(let slotGeneration):
+                if !stopping, slotGeneration == generation { spawn(generation: slotGeneration) }
             }
         }
+        return exitStatus
     }
 
-    // MARK: Workers (all on `queue`)
+    // MARK: Workers
 
     private func spawn(generation: Int) {
         let process = Process()
@@ -95,32 +113,35 @@ public final class Supervisor: @unchecked Sendable {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.standardError
-        let worker = Worker(process: process, generation: generation)
+        nextNumber += 1
+        let number = nextNumber
         // A plain thread reads the worker's output until it ends (a dispatch readability handler
         // can fire on a descriptor that was closed when a killed worker's pipe was released).
         let reader = output.fileHandleForReading
-        Thread { [self] in
+        let post = self.post
+        Thread {
             while true {
                 let data = reader.availableData
                 if data.isEmpty { break }
-                queue.async { [self] in
-                    worker.output.append(data)
-                    if !worker.ready, String(decoding: worker.output, as: UTF8.self).contains("ready\n") {
-                        worker.ready = true
-                        workerBecameReady(worker)
-                    }
-                }
+                post.yield(.output(worker: number, data))
             }
         }.start()
-        process.terminationHandler = { [self] process in
-            queue.async { [self] in workerExited(worker, status: process.terminationStatus) }
-        }
+        process.terminationHandler = { process in post.yield(.exited(worker: number, status: process.terminationStatus)) }
         do {
             try process.run()
-            workers.append(worker)
+            workers.append(Worker(number: number, process: process, generation: generation))
         } catch {
             logger.critical("cannot start a worker: \(error)")
             stop(status: 1, reason: "workers cannot be started")
+        }
+    }
+
+    private func output(_ data: Data, from number: Int) {
+        guard let index = workers.firstIndex(where: { $0.number == number }) else { return }
+        workers[index].output.append(data)
+        if !workers[index].ready, String(decoding: workers[index].output, as: UTF8.self).contains("ready\n") {
+            workers[index].ready = true
+            workerBecameReady(workers[index])
         }
     }
 
@@ -133,12 +154,14 @@ public final class Supervisor: @unchecked Sendable {
         }
         // A reload is complete when the new generation is ready: drain the old one.
         for old in workers where old.generation < worker.generation && !old.draining {
-            drain(old)
+            drain(old.number)
         }
     }
 
-    private func workerExited(_ worker: Worker, status: Int32) {
-        workers.removeAll { $0 === worker }
+    private func workerExited(_ number: Int, status: Int32) {
+        // The output reader may still deliver after the exit: whatever it said no longer matters.
+        guard let index = workers.firstIndex(where: { $0.number == number }) else { return }
+        let worker = workers.remove(at: index)
         if stopping || worker.draining {
             if stopping, workers.isEmpty { finish() }
             return
@@ -151,7 +174,7 @@ public final class Supervisor: @unchecked Sendable {
             }
             if workers.contains(where: { $0.generation < worker.generation }) {
                 logger.error("reload failed: a new worker exited with status \(status) before it was ready; the previous workers keep serving")
-                for new in workers where new.generation == worker.generation { drain(new) }
+                for new in workers where new.generation == worker.generation { drain(new.number) }
                 generation = workers.filter { !$0.draining }.map(\.generation).max() ?? generation
                 return
             }
@@ -166,16 +189,21 @@ public final class Supervisor: @unchecked Sendable {
         let delay = min(0.1 * pow(2, Double(crashes.count - 1)), 5)
         logger.error("worker \(worker.process.processIdentifier) exited with status \(status); restarting in \(delay) s")
         let slotGeneration = worker.generation
-        queue.asyncAfter(deadline: .now() + delay) { [self] in
-            if !stopping, slotGeneration == generation { spawn(generation: slotGeneration) }
+        let post = self.post
+        Task {
+            try? await Task.sleep(for: .seconds(delay))
+            post.yield(.respawn(generation: slotGeneration))
         }
     }
 
-    private func drain(_ worker: Worker) {
-        worker.draining = true
-        kill(worker.process.processIdentifier, SIGTERM)
-        let process = worker.process
-        queue.asyncAfter(deadline: .now() + options.drainTimeout) {
+    private func drain(_ number: Int) {
+        guard let index = workers.firstIndex(where: { $0.number == number }) else { return }
+        workers[index].draining = true
+        let process = workers[index].process
+        kill(process.processIdentifier, SIGTERM)
+        let timeout = options.drainTimeout
+        Task {
+            try? await Task.sleep(for: .seconds(timeout))
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
     }
@@ -197,13 +225,12 @@ public final class Supervisor: @unchecked Sendable {
         exitStatus = status
         logger.notice("stopping: \(reason); draining \(workers.count) workers")
         if workers.isEmpty { return finish() }
-        for worker in workers { drain(worker) }
+        for worker in workers { drain(worker.number) }
     }
 
     private func finish() {
         for source in signalSources { source.cancel() }
-        finished?.resume(returning: exitStatus)
-        finished = nil
+        post.finish()
     }
 }
 
