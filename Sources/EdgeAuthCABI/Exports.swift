@@ -124,7 +124,7 @@ private func fail(_ status: Int32, _ message: String, _ errorOut: UnsafeMutableP
 
 @c @implementation
 public func edgeauth_verifier_free(_ verifier: OpaquePointer?) {
-    unsafe Handle.release(verifier)
+    unsafe Handle.release(verifier, as: VerifierHandle.self)
 }
 
 @c @implementation
@@ -197,8 +197,11 @@ private func revoke(_ verifier: OpaquePointer?, _ body: (Verifier, SharedCache) 
 @c @implementation
 public func edgeauth_verifier_revoke_token(_ verifier: OpaquePointer?, _ token: UnsafePointer<UInt8>?, _ length: Int, _ until: Int64) -> Int32 {
     guard let bytes = unsafe borrowed(token, length) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    // A token longer than the limit is never accepted, so there is nothing to revoke: its bytes are not read.
+    guard length <= (unsafe Handle.verifier(verifier)?.verifier.policy.limits.maxTokenBytes ?? 0) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
     return unsafe revoke(verifier) { (verifier, cache) throws(CacheError) in
-        try cache.revoke(tokenHash: verifier.cacheKey(for: bytes), until: until)
+        guard let key = unsafe verifier.cacheKey(for: bytes) else { throw CacheError("the token's cache key could not be computed") }
+        try cache.revoke(tokenHash: key, until: until)
     }
 }
 
@@ -207,7 +210,7 @@ public func edgeauth_verifier_revoke_token_id(_ verifier: OpaquePointer?, _ toke
     // LMDB keys are at most 511 bytes; an empty jti names nothing.
     guard length > 0, length <= 511, let bytes = unsafe borrowed(tokenID, length) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
     return unsafe revoke(verifier) { (_, cache) throws(CacheError) in
-        try cache.revoke(tokenID: bytes, until: until)
+        try unsafe cache.revoke(tokenID: bytes, until: until)
     }
 }
 
@@ -288,7 +291,7 @@ public func edgeauth_explain(
 
 @c @implementation
 public func edgeauth_identity_free(_ identity: OpaquePointer?) {
-    unsafe Handle.release(identity)
+    unsafe Handle.release(identity, as: IdentityStorage.self)
 }
 
 private func field(_ identity: OpaquePointer?, _ field: IdentityField, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
@@ -437,9 +440,10 @@ private func claimJSON(
 ) -> Int32 {
     guard let jsonOut = unsafe jsonOut else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
     unsafe jsonOut.pointee = nil
-    guard let handle = unsafe Handle.identity(identity), let bytes = unsafe borrowed(name, length),
-          let name = unsafe String(validating: bytes, as: UTF8.self)
-    else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    guard let handle = unsafe Handle.identity(identity), let bytes = unsafe borrowed(name, length) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    // A name or pointer can take at most twice the claims' bytes (`~0`, `~1`): a longer one names nothing, unread.
+    guard length <= 2 * (unsafe handle.withPayload { $0.count }) + 2 else { return EDGEAUTH_ERR_NOT_FOUND }
+    guard let name = unsafe String(validating: bytes, as: UTF8.self) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
     guard let value = lookup(Identity(storage: handle), name) else { return EDGEAUTH_ERR_NOT_FOUND }
     return unsafe output(value.jsonText, jsonOut, lengthOut)
 }

@@ -10,7 +10,7 @@ public struct CacheError: Error, Sendable, CustomStringConvertible {
     /// The LMDB return code, if the failure came from LMDB.
     public let lmdbCode: Int32?
 
-    init(_ message: String, code: Int32? = nil) {
+    package init(_ message: String, code: Int32? = nil) {
         self.message = message
         self.lmdbCode = code
     }

@@ -73,7 +73,8 @@ public enum Base64URL {
         into output: UnsafeMutableRawBufferPointer
     ) throws(Malformation) -> Int {
         guard let total = decodedLength(input.count) else { throw .base64Length }
-        precondition(output.count >= total, "output buffer too small")
+        // A buffer that is too small is the caller's mistake, reported rather than trapped on.
+        guard output.count >= total else { throw .base64Length }
         try shiftedTables.withUnsafeBufferPointer { (tables) throws(Malformation) in
             let t = tables.baseAddress!
             let n = input.count

@@ -31,7 +31,10 @@ public struct Claims: Sendable, Hashable {
             switch current {
             case .object(let members)?: current = members[token]
             case .array(let items)?:
-                guard let index = Int(token), items.indices.contains(index) else { return nil }
+                // Decimal digits without a leading zero (RFC 6901 §4), as `ClaimPointer` reads them.
+                guard token.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), token.utf8.count == 1 || token.utf8.first != 0x30,
+                      let index = Int(token), items.indices.contains(index)
+                else { return nil }
                 current = items[index]
             default: return nil
             }
