@@ -38,7 +38,7 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
-        .target(name: "EdgeAuthCore"),
+        .target(name: "EdgeAuthCore", swiftSettings: strictUnsafe),
         .target(
             name: "EdgeAuthCrypto",
             dependencies: ["EdgeAuthCore", "COpenSSL"],
@@ -46,7 +46,8 @@ let package = Package(
         ),
         .target(
             name: "EdgeAuthCache",
-            dependencies: ["EdgeAuthCore", "CLMDB", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["EdgeAuthCore", "CLMDB", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictUnsafe
         ),
         .target(
             name: "EdgeAuth",
@@ -66,7 +67,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            swiftSettings: strictUnsafe
         ),
         .target(
             name: "EdgeAuthMCP",

@@ -164,15 +164,15 @@ struct Operations {
             }))
         }
         let hsToken = BenchData.token("auth0", .hs256)
-        let hsKey = lmdbVerifier.cacheKey(for: hsToken)
+        let hsKey = lmdbVerifier.cacheKey(for: hsToken)!
         let hsIdentity = verifier.verify(hsToken, now: BenchData.now).identity!
         cache.store(tokenHash: hsKey, identity: hsIdentity, now: BenchData.now)
-        precondition(cache.lookup(tokenHash: lmdbVerifier.cacheKey(for: hsToken), now: BenchData.now) != nil)
+        precondition(cache.lookup(tokenHash: lmdbVerifier.cacheKey(for: hsToken)!, now: BenchData.now) != nil)
         operations.sync.append(("cache/hash+lookup-hit/HS256-token", {
-            blackHole(cache.lookup(tokenHash: lmdbVerifier.cacheKey(for: hsToken), now: BenchData.now))
+            blackHole(cache.lookup(tokenHash: lmdbVerifier.cacheKey(for: hsToken)!, now: BenchData.now))
         }))
         let writeKeys = (0..<4096).map { (i: Int) -> TokenDigest in
-            withUnsafeBytes(of: UInt64(i)) { lmdbVerifier.cacheKey(for: Array($0)) }
+            withUnsafeBytes(of: UInt64(i)) { lmdbVerifier.cacheKey(for: Array($0))! }
         }
         let nextWrite = Counter()
         operations.sync.append(("cache/store/HS256-identity", {

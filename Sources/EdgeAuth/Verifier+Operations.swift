@@ -49,7 +49,8 @@ extension Verifier {
     /// Refuses this token (in every process sharing the cache) until `until`.
     package func revoke(token: UnsafeRawBufferPointer, until: Int64) throws(RevocationError) {
         guard let cache else { throw .noCache }
-        do { try cache.revoke(tokenHash: cacheKey(for: token), until: until) } catch { throw .cache(error) }
+        guard let key = cacheKey(for: token) else { throw .cache(CacheError("the token's cache key could not be computed")) }
+        do { try cache.revoke(tokenHash: key, until: until) } catch { throw .cache(error) }
     }
 
     /// Refuses this token (in every process sharing the cache) until `until`.

@@ -110,7 +110,8 @@ public final class Verifier: Sendable {
         if let cached = l1?.lookup(token, hash: l1Hash, now: now, epoch: epoch) {
             return served(cached, now: now)
         }
-        let tokenHash = cacheKey(for: token)
+        // No cache key (libcrypto failed to hash): revocations cannot be checked, so no token is accepted.
+        guard let tokenHash = cacheKey(for: token) else { return .rejected(.keysUnavailable) }
         if let (cached, expiry) = cache.lookupWithExpiry(tokenHash: tokenHash, now: now) {
             l1?.insert(token, hash: l1Hash, verdict: cached, expiry: expiry, epoch: epoch)
             return served(cached, now: now)
@@ -162,12 +163,14 @@ public final class Verifier: Sendable {
         }
     }
 
-    /// The cache key of a token for this verifier (SHA-256 over the verifier's namespace and the token).
-    package func cacheKey(for token: UnsafeRawBufferPointer) -> TokenDigest {
-        cacheNamespace.withUnsafeBytes { SHA256.digest(prefix: $0, token) }
+    /// The cache key of a token for this verifier (SHA-256 over the verifier's namespace and the token);
+    /// nil when libcrypto could not hash.
+    package func cacheKey(for token: UnsafeRawBufferPointer) -> TokenDigest? {
+        guard !cacheNamespace.isEmpty else { return nil }
+        return cacheNamespace.withUnsafeBytes { SHA256.digest(prefix: $0, token) }
     }
 
-    public func cacheKey(for token: [UInt8]) -> TokenDigest {
+    public func cacheKey(for token: [UInt8]) -> TokenDigest? {
         token.withUnsafeBytes { cacheKey(for: $0) }
     }
 
@@ -184,7 +187,7 @@ public final class Verifier: Sendable {
         for set in keys.remote {
             description += "remote|\(set.storeKey)\n"
         }
-        return SHA256.hash(Array(description.utf8))
+        return SHA256.hash(Array(description.utf8)) ?? []
     }
 
     /// Verifies the token bytes (without the `Bearer ` prefix), through the cache when there is one.

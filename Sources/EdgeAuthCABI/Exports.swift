@@ -127,7 +127,7 @@ private func fail(_ status: Int32, _ message: String, _ errorOut: UnsafeMutableP
 
 @c @implementation
 public func edgeauth_verifier_free(_ verifier: OpaquePointer?) {
-    unsafe Handle.release(verifier)
+    unsafe Handle.release(verifier, as: VerifierHandle.self)
 }
 
 @c @implementation
@@ -202,6 +202,8 @@ private func revoke(_ verifier: OpaquePointer?, _ body: (Verifier) throws(Revoca
 @c @implementation
 public func edgeauth_verifier_revoke_token(_ verifier: OpaquePointer?, _ token: UnsafePointer<UInt8>?, _ length: Int, _ until: Int64) -> Int32 {
     guard let bytes = unsafe borrowed(token, length) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    // A token longer than the limit is never accepted, so there is nothing to revoke: its bytes are not read.
+    guard length <= (unsafe Handle.verifier(verifier)?.verifier.policy.limits.maxTokenBytes ?? 0) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
     return unsafe revoke(verifier) { (verifier) throws(RevocationError) in try unsafe verifier.revoke(token: bytes, until: until) }
 }
 
@@ -290,7 +292,7 @@ public func edgeauth_explain(
 
 @c @implementation
 public func edgeauth_identity_free(_ identity: OpaquePointer?) {
-    unsafe Handle.release(identity)
+    unsafe Handle.release(identity, as: IdentityStorage.self)
 }
 
 private func field(_ identity: OpaquePointer?, _ field: IdentityField, _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
@@ -439,9 +441,10 @@ private func claimJSON(
 ) -> Int32 {
     guard let jsonOut = unsafe jsonOut else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
     unsafe jsonOut.pointee = nil
-    guard let handle = unsafe Handle.identity(identity), let bytes = unsafe borrowed(name, length),
-          let name = unsafe String(validating: bytes, as: UTF8.self)
-    else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    guard let handle = unsafe Handle.identity(identity), let bytes = unsafe borrowed(name, length) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
+    // A name or pointer can take at most twice the claims' bytes (`~0`, `~1`): a longer one names nothing, unread.
+    guard length <= 2 * (unsafe handle.withPayload { $0.count }) + 2 else { return EDGEAUTH_ERR_NOT_FOUND }
+    guard let name = unsafe String(validating: bytes, as: UTF8.self) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
     guard let value = lookup(Identity(storage: handle), name) else { return EDGEAUTH_ERR_NOT_FOUND }
     return unsafe output(value.jsonText, jsonOut, lengthOut)
 }

@@ -66,7 +66,7 @@ final class VerifierHandle: Sendable {
 extension IdentityStorage {
     /// Entry `index` as a C string, with its length in `length`.
     func cString(_ index: Int, length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
-        guard let bytes = unsafe entry(index), let base = unsafe bytes.baseAddress else { return nil }
+        guard let bytes = unsafe entry(index), let base = bytes.baseAddress else { return nil }
         if let length = unsafe length { unsafe length.pointee = bytes.count }
         return unsafe base.assumingMemoryBound(to: CChar.self)
     }
@@ -81,6 +81,8 @@ extension IdentityStorage {
 }
 
 // Handles cross the boundary as retained, opaque pointers to the classes above.
+// Each use checks the object's class: an identity passed where a verifier is
+// expected (or the other way round) is treated like NULL, not reinterpreted.
 enum Handle {
     static func make(_ object: AnyObject) -> OpaquePointer {
         unsafe OpaquePointer(Unmanaged.passRetained(object).toOpaque())
@@ -88,16 +90,19 @@ enum Handle {
 
     static func verifier(_ pointer: OpaquePointer?) -> VerifierHandle? {
         guard let pointer = unsafe pointer else { return nil }
-        return unsafe Unmanaged<VerifierHandle>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+        return unsafe Unmanaged<AnyObject>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue() as? VerifierHandle
     }
 
     static func identity(_ pointer: OpaquePointer?) -> IdentityStorage? {
         guard let pointer = unsafe pointer else { return nil }
-        return unsafe Unmanaged<IdentityStorage>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+        return unsafe Unmanaged<AnyObject>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue() as? IdentityStorage
     }
 
-    static func release(_ pointer: OpaquePointer?) {
+    /// Releases a handle of class `type`; a handle of another class is left alone.
+    static func release(_ pointer: OpaquePointer?, as type: AnyClass) {
         guard let pointer = unsafe pointer else { return }
-        unsafe Unmanaged<AnyObject>.fromOpaque(UnsafeRawPointer(pointer)).release()
+        let object = unsafe Unmanaged<AnyObject>.fromOpaque(UnsafeRawPointer(pointer))
+        guard unsafe ObjectIdentifier(Swift.type(of: object.takeUnretainedValue())) == ObjectIdentifier(type) else { return }
+        unsafe object.release()
     }
 }

@@ -10,20 +10,20 @@ public struct CacheError: Error, Sendable, CustomStringConvertible {
     /// The LMDB return code, if the failure came from LMDB.
     public let lmdbCode: Int32?
 
-    init(_ message: String, code: Int32? = nil) {
+    package init(_ message: String, code: Int32? = nil) {
         self.message = message
         self.lmdbCode = code
     }
 
     public var description: String {
         guard let lmdbCode else { return message }
-        return "\(message): \(String(cString: mdb_strerror(lmdbCode))) (\(lmdbCode))"
+        return unsafe "\(message): \(String(cString: mdb_strerror(lmdbCode))) (\(lmdbCode))"
     }
 }
 
 /// One LMDB environment opened by this process (LMDB environments must not
 /// cross `fork`: every process opens its own).
-final class LMDBEnvironment: @unchecked Sendable {
+@safe final class LMDBEnvironment: @unchecked Sendable {
     let env: OpaquePointer
     let verdicts: MDB_dbi
     let revokedTokens: MDB_dbi
@@ -46,49 +46,49 @@ final class LMDBEnvironment: @unchecked Sendable {
 
     init(directory: String, mapSize: Int, maxReaders: UInt32) throws(CacheError) {
         var created: OpaquePointer?
-        var rc = mdb_env_create(&created)
-        guard rc == 0, let env = created else { throw CacheError("mdb_env_create", code: rc) }
-        self.env = env
+        var rc = unsafe mdb_env_create(&created)
+        guard rc == 0, let env = unsafe created else { throw CacheError("mdb_env_create", code: rc) }
+        unsafe self.env = unsafe env
         var opened = false
-        defer { if !opened { mdb_env_close(env) } }
-        rc = mdb_env_set_maxdbs(env, 8)
-        if rc == 0 { rc = mdb_env_set_mapsize(env, mapSize) }
-        if rc == 0 { rc = mdb_env_set_maxreaders(env, maxReaders) }
+        defer { if !opened { unsafe mdb_env_close(env) } }
+        rc = unsafe mdb_env_set_maxdbs(env, 8)
+        if rc == 0 { rc = unsafe mdb_env_set_mapsize(env, mapSize) }
+        if rc == 0 { rc = unsafe mdb_env_set_maxreaders(env, maxReaders) }
         guard rc == 0 else { throw CacheError("configuring the LMDB environment", code: rc) }
-        rc = mdb_env_open(env, directory, Self.flags, 0o600)
+        rc = unsafe mdb_env_open(env, directory, Self.flags, 0o600)
         guard rc == 0 else { throw CacheError("opening the cache in \(directory)", code: rc) }
         // Reader slots of processes that died (kill -9) would otherwise pin old pages forever.
         var dead: Int32 = 0
-        _ = mdb_reader_check(env, &dead)
+        _ = unsafe mdb_reader_check(env, &dead)
 
         var txn: OpaquePointer?
-        rc = mdb_txn_begin(env, nil, 0, &txn)
-        guard rc == 0, let txn else { throw CacheError("starting the setup transaction", code: rc) }
+        rc = unsafe mdb_txn_begin(env, nil, 0, &txn)
+        guard rc == 0, let txn = unsafe txn else { throw CacheError("starting the setup transaction", code: rc) }
         let names = ["verdicts", "revoked-tokens", "revoked-ids", "generations", "counters", "meta", "key-sets"]
         var handles = [MDB_dbi](repeating: 0, count: names.count)
         for (index, name) in names.enumerated() {
-            rc = mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &handles[index])
+            rc = unsafe mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &handles[index])
             if rc != 0 {
-                mdb_txn_abort(txn)
+                unsafe mdb_txn_abort(txn)
                 throw CacheError("opening sub-database \(name)", code: rc)
             }
         }
         (verdicts, revokedTokens, revokedIDs, generations, counters, meta) = (handles[0], handles[1], handles[2], handles[3], handles[4], handles[5])
         keySets = handles[6]
         // An existing file written by another format version is rejected so the caller rebuilds it.
-        let stored = Self.get(txn, meta, Array("format".utf8)) { Array($0) }
+        let stored = unsafe Self.get(txn, meta, Array("format".utf8)) { unsafe Array($0) }
         if let stored, stored != Array(Self.formatVersion.utf8) {
-            mdb_txn_abort(txn)
+            unsafe mdb_txn_abort(txn)
             throw CacheError("cache format \(String(decoding: stored, as: UTF8.self)) is not \(Self.formatVersion)", code: MDB_VERSION_MISMATCH)
         }
         if stored == nil {
-            rc = Self.put(txn, meta, Array("format".utf8), Array(Self.formatVersion.utf8))
+            rc = unsafe Self.put(txn, meta, Array("format".utf8), Array(Self.formatVersion.utf8))
             if rc != 0 {
-                mdb_txn_abort(txn)
+                unsafe mdb_txn_abort(txn)
                 throw CacheError("writing the cache format", code: rc)
             }
         }
-        rc = mdb_txn_commit(txn)
+        rc = unsafe mdb_txn_commit(txn)
         guard rc == 0 else { throw CacheError("committing the setup transaction", code: rc) }
         opened = true
     }
@@ -101,9 +101,9 @@ final class LMDBEnvironment: @unchecked Sendable {
         // release the parent's reader slots in the shared lock file. Leave it alone.
         guard getpid() == owner else { return }
         readers.withLock { pool in
-            for txn in pool { mdb_txn_abort(txn.pointer) }
+            for txn in pool { unsafe mdb_txn_abort(txn.pointer) }
         }
-        mdb_env_close(env)
+        unsafe mdb_env_close(env)
     }
 
     /// Reset read transactions kept for reuse: `mdb_txn_renew` on one of them
@@ -116,7 +116,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     }()
     static let pooledReaders = 4
 
-    private struct ReadTransaction: @unchecked Sendable {
+    @safe private struct ReadTransaction: @unchecked Sendable {
         let pointer: OpaquePointer
     }
 
@@ -124,93 +124,93 @@ final class LMDBEnvironment: @unchecked Sendable {
     func read<R>(_ body: (OpaquePointer) -> R) throws(CacheError) -> R {
         var txn: OpaquePointer?
         if let pooled = readers.withLock({ $0.popLast() }) {
-            let rc = mdb_txn_renew(pooled.pointer)
-            if rc == 0 { txn = pooled.pointer } else { mdb_txn_abort(pooled.pointer) }
+            let rc = unsafe mdb_txn_renew(pooled.pointer)
+            if rc == 0 { unsafe txn = unsafe pooled.pointer } else { unsafe mdb_txn_abort(pooled.pointer) }
         }
-        if txn == nil {
-            let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
+        if unsafe txn == nil {
+            let rc = unsafe mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
             guard rc == 0 else { throw CacheError("starting a read transaction", code: rc) }
         }
-        guard let txn else { throw CacheError("starting a read transaction") }
-        let result = body(txn)
-        mdb_txn_reset(txn)
+        guard let txn = unsafe txn else { throw CacheError("starting a read transaction") }
+        let result = unsafe body(txn)
+        unsafe mdb_txn_reset(txn)
         let kept = readers.withLock { pool -> Bool in
             guard pool.count < Self.pooledReaders else { return false }
-            pool.append(ReadTransaction(pointer: txn))
+            unsafe pool.append(ReadTransaction(pointer: txn))
             return true
         }
-        if !kept { mdb_txn_abort(txn) }
+        if !kept { unsafe mdb_txn_abort(txn) }
         return result
     }
 
     /// Runs `body` in a write transaction and commits it; `body` returns an LMDB code (0 = success).
     func write(_ body: (OpaquePointer) -> Int32) throws(CacheError) {
         var txn: OpaquePointer?
-        var rc = mdb_txn_begin(env, nil, 0, &txn)
-        guard rc == 0, let txn else { throw CacheError("starting a write transaction", code: rc) }
-        rc = body(txn)
+        var rc = unsafe mdb_txn_begin(env, nil, 0, &txn)
+        guard rc == 0, let txn = unsafe txn else { throw CacheError("starting a write transaction", code: rc) }
+        rc = unsafe body(txn)
         guard rc == 0 else {
-            mdb_txn_abort(txn)
+            unsafe mdb_txn_abort(txn)
             throw CacheError("writing to the cache", code: rc)
         }
-        rc = mdb_txn_commit(txn)
+        rc = unsafe mdb_txn_commit(txn)
         guard rc == 0 else { throw CacheError("committing to the cache", code: rc) }
     }
 
     /// Reads `key` and hands the borrowed value to `decode` (valid only inside the call).
     static func get<R>(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, _ decode: (UnsafeRawBufferPointer) -> R?) -> R? {
-        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
-        var v = MDB_val()
-        guard mdb_get(txn, dbi, &k, &v) == 0 else { return nil }
-        return decode(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+        var k = unsafe MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = unsafe MDB_val()
+        guard unsafe mdb_get(txn, dbi, &k, &v) == 0 else { return nil }
+        return unsafe decode(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
     }
 
     static func get<R>(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: [UInt8], _ decode: (UnsafeRawBufferPointer) -> R?) -> R? {
-        key.withUnsafeBytes { get(txn, dbi, $0, decode) }
+        unsafe key.withUnsafeBytes { unsafe get(txn, dbi, $0, decode) }
     }
 
     static func get<R>(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: TokenDigest, _ decode: (UnsafeRawBufferPointer) -> R?) -> R? {
-        key.withUnsafeBytes { get(txn, dbi, $0, decode) }
+        unsafe key.withUnsafeBytes { unsafe get(txn, dbi, $0, decode) }
     }
 
     static func put(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, _ value: [UInt8]) -> Int32 {
-        value.withUnsafeBytes { valueBytes in
-            var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
-            var v = MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
-            return mdb_put(txn, dbi, &k, &v, 0)
+        unsafe value.withUnsafeBytes { valueBytes in
+            var k = unsafe MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+            var v = unsafe MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
+            return unsafe mdb_put(txn, dbi, &k, &v, 0)
         }
     }
 
     static func put(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: [UInt8], _ value: [UInt8]) -> Int32 {
-        key.withUnsafeBytes { put(txn, dbi, $0, value) }
+        unsafe key.withUnsafeBytes { unsafe put(txn, dbi, $0, value) }
     }
 
     static func put(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: TokenDigest, _ value: [UInt8]) -> Int32 {
-        key.withUnsafeBytes { put(txn, dbi, $0, value) }
+        unsafe key.withUnsafeBytes { unsafe put(txn, dbi, $0, value) }
     }
 
     /// Deletes every entry of `dbi` for which `isExpired` returns true; returns how many.
     static func sweep(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ isExpired: (UnsafeRawBufferPointer) -> Bool) -> (Int32, Int) {
         var cursor: OpaquePointer?
-        var rc = mdb_cursor_open(txn, dbi, &cursor)
-        guard rc == 0, let cursor else { return (rc, 0) }
-        defer { mdb_cursor_close(cursor) }
+        var rc = unsafe mdb_cursor_open(txn, dbi, &cursor)
+        guard rc == 0, let cursor = unsafe cursor else { return (rc, 0) }
+        defer { unsafe mdb_cursor_close(cursor) }
         var removed = 0
-        var k = MDB_val(), v = MDB_val()
-        rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
+        var k = unsafe MDB_val(), v = unsafe MDB_val()
+        rc = unsafe mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
         while rc == 0 {
-            if isExpired(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)) {
-                rc = mdb_cursor_del(cursor, 0)
+            if unsafe isExpired(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)) {
+                rc = unsafe mdb_cursor_del(cursor, 0)
                 if rc != 0 { return (rc, removed) }
                 removed += 1
             }
-            rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
+            rc = unsafe mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
         }
         return (rc == MDB_NOTFOUND ? 0 : rc, removed)
     }
 
     static func drop(_ txn: OpaquePointer, _ dbi: MDB_dbi) -> Int32 {
-        mdb_drop(txn, dbi, 0)
+        unsafe mdb_drop(txn, dbi, 0)
     }
 
     static let mapFull = MDB_MAP_FULL

@@ -131,7 +131,7 @@ public final class SharedCache: Sendable {
 
     private static func fileIdentity(_ directory: String) -> (UInt64, UInt64)? {
         var info = stat()
-        guard stat((directory as NSString).appendingPathComponent("data.mdb"), &info) == 0 else { return nil }
+        guard unsafe stat((directory as NSString).appendingPathComponent("data.mdb"), &info) == 0 else { return nil }
         return (UInt64(info.st_dev), UInt64(info.st_ino))
     }
 
@@ -139,7 +139,7 @@ public final class SharedCache: Sendable {
 
     static func monotonicNanoseconds() -> UInt64 {
         var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &time)
+        unsafe clock_gettime(CLOCK_MONOTONIC_COARSE, &time)
         return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
@@ -197,11 +197,11 @@ public final class SharedCache: Sendable {
     public func lookupWithExpiry(tokenHash: TokenDigest, now: Int64) -> (verdict: CachedVerdict, expiry: Int64)? {
         let environment = self.environment
         var expiry: Int64 = 0
-        let result: CachedVerdict?? = try? environment.read { txn -> CachedVerdict? in
-            guard let entry = LMDBEnvironment.get(txn, environment.verdicts, tokenHash, { raw -> VerdictEntry? in
+        let result: CachedVerdict?? = try? unsafe environment.read { txn -> CachedVerdict? in
+            guard let entry = unsafe LMDBEnvironment.get(txn, environment.verdicts, tokenHash, { raw -> VerdictEntry? in
                 // Expired entries are not decoded at all.
-                guard let validity = VerdictEntry.validity(of: raw), now < validity.expiry else { return nil }
-                return VerdictEntry.decode(raw)
+                guard let validity = unsafe VerdictEntry.validity(of: raw), now < validity.expiry else { return nil }
+                return unsafe VerdictEntry.decode(raw)
             }) else { return nil }
             expiry = entry.expiry
             switch entry.content {
@@ -209,8 +209,8 @@ public final class SharedCache: Sendable {
                 return .rejected(reason)
             case .identity(let identity):
                 let storage = identity.storage
-                guard entry.generation == currentGeneration(environment, txn, issuer: storage.entry(.issuer)) else { return nil }
-                if isRevoked(environment, txn, tokenHash: tokenHash, tokenID: storage.entry(.tokenId), now: now) { return .rejected(.revoked) }
+                guard unsafe entry.generation == currentGeneration(environment, txn, issuer: storage.entry(.issuer)) else { return nil }
+                if unsafe isRevoked(environment, txn, tokenHash: tokenHash, tokenID: storage.entry(.tokenId), now: now) { return .rejected(.revoked) }
                 return .valid(identity)
             }
         }
@@ -232,8 +232,8 @@ public final class SharedCache: Sendable {
     public func store(tokenHash: TokenDigest, identity: Identity, now: Int64) {
         let expiry = min(identity.expiresAt ?? (now + configuration.maxTTL), now + configuration.maxTTL)
         guard expiry > now else { return }
-        write(tokenHash: tokenHash) { environment, txn in
-            let generation = currentGeneration(environment, txn, issuer: identity.storage.entry(.issuer))
+        unsafe write(tokenHash: tokenHash) { environment, txn in
+            let generation = unsafe currentGeneration(environment, txn, issuer: identity.storage.entry(.issuer))
             return VerdictEntry(expiry: expiry, generation: generation, content: .identity(identity)).encoded
         }
     }
@@ -242,7 +242,7 @@ public final class SharedCache: Sendable {
     /// bad signatures and malformed tokens (never `expired`/`notYetValid`).
     public func storeNegative(tokenHash: TokenDigest, reason: Reason, now: Int64) {
         guard Self.isCacheableRejection(reason) else { return }
-        write(tokenHash: tokenHash) { _, _ in
+        unsafe write(tokenHash: tokenHash) { _, _ in
             VerdictEntry(expiry: now + configuration.negativeTTL, generation: 0, content: .negative(reason)).encoded
         }
     }
@@ -259,7 +259,7 @@ public final class SharedCache: Sendable {
         let environment = self.environment
         let db = environment.verdicts
         func put() throws(CacheError) {
-            try environment.write { txn in LMDBEnvironment.put(txn, db, tokenHash, value(environment, txn)) }
+            try unsafe environment.write { txn in unsafe LMDBEnvironment.put(txn, db, tokenHash, value(environment, txn)) }
         }
         do {
             try put()
@@ -267,7 +267,7 @@ public final class SharedCache: Sendable {
             // Full map: sweep what has expired, then evict every verdict if that was not enough.
             sweepExpired(now: Int64(Date().timeIntervalSince1970))
             if (try? put()) == nil {
-                _ = try? environment.write { txn in LMDBEnvironment.drop(txn, db) }
+                _ = try? unsafe environment.write { txn in unsafe LMDBEnvironment.drop(txn, db) }
                 guard (try? put()) != nil else {
                     recordFailure("store")
                     return
@@ -286,8 +286,8 @@ public final class SharedCache: Sendable {
         var removed = 0
         let environment = self.environment
         let db = environment.verdicts
-        _ = try? environment.write { txn in
-            let (rc, count) = LMDBEnvironment.sweep(txn, db) { raw in VerdictEntry.expiry(of: raw).map { $0 <= now } ?? true }
+        _ = try? unsafe environment.write { txn in
+            let (rc, count) = unsafe LMDBEnvironment.sweep(txn, db) { raw in unsafe VerdictEntry.expiry(of: raw).map { $0 <= now } ?? true }
             removed = count
             return rc
         }
@@ -298,7 +298,7 @@ public final class SharedCache: Sendable {
     public func dropAllVerdicts() throws(CacheError) {
         let environment = self.environment
         let db = environment.verdicts
-        try environment.write { txn in LMDBEnvironment.drop(txn, db) }
+        try unsafe environment.write { txn in unsafe LMDBEnvironment.drop(txn, db) }
         current.epoch.increment()
     }
 
@@ -308,13 +308,13 @@ public final class SharedCache: Sendable {
     public func revoke(tokenHash: TokenDigest, until: Int64) throws(CacheError) {
         let environment = self.environment
         let db = environment.revokedTokens
-        try environment.write { txn in LMDBEnvironment.put(txn, db, tokenHash, Self.encode(until)) }
+        try unsafe environment.write { txn in unsafe LMDBEnvironment.put(txn, db, tokenHash, Self.encode(until)) }
         current.epoch.increment()
     }
 
     /// Revokes every token with this `jti` until `until`.
     public func revoke(tokenID: String, until: Int64) throws(CacheError) {
-        let result = Array(tokenID.utf8).withUnsafeBytes { id in Result { () throws(CacheError) in try revoke(tokenID: id, until: until) } }
+        let result = unsafe Array(tokenID.utf8).withUnsafeBytes { id in Result { () throws(CacheError) in try unsafe revoke(tokenID: id, until: until) } }
         try result.get()
     }
 
@@ -322,7 +322,7 @@ public final class SharedCache: Sendable {
     public func revoke(tokenID: UnsafeRawBufferPointer, until: Int64) throws(CacheError) {
         let environment = self.environment
         let db = environment.revokedIDs
-        try environment.write { txn in LMDBEnvironment.put(txn, db, tokenID, Self.encode(until)) }
+        try unsafe environment.write { txn in unsafe LMDBEnvironment.put(txn, db, tokenID, Self.encode(until)) }
         current.epoch.increment()
     }
 
@@ -330,23 +330,23 @@ public final class SharedCache: Sendable {
     public func isRevoked(tokenHash: TokenDigest, tokenID: String?, now: Int64) -> Bool {
         let environment = self.environment
         guard let tokenID else {
-            return (try? environment.read { isRevoked(environment, $0, tokenHash: tokenHash, tokenID: nil, now: now) }) ?? false
+            return unsafe (try? environment.read { unsafe isRevoked(environment, $0, tokenHash: tokenHash, tokenID: nil, now: now) }) ?? false
         }
-        return Array(tokenID.utf8).withUnsafeBytes { id in
-            (try? environment.read { isRevoked(environment, $0, tokenHash: tokenHash, tokenID: id, now: now) }) ?? false
+        return unsafe Array(tokenID.utf8).withUnsafeBytes { id in
+            unsafe (try? environment.read { unsafe isRevoked(environment, $0, tokenHash: tokenHash, tokenID: id, now: now) }) ?? false
         }
     }
 
     /// Whether a verified token is revoked (by cache key, or by the identity's `jti`).
     public func isRevoked(tokenHash: TokenDigest, identity: Identity, now: Int64) -> Bool {
         let environment = self.environment
-        return (try? environment.read { isRevoked(environment, $0, tokenHash: tokenHash, tokenID: identity.storage.entry(.tokenId), now: now) }) ?? false
+        return unsafe (try? environment.read { unsafe isRevoked(environment, $0, tokenHash: tokenHash, tokenID: identity.storage.entry(.tokenId), now: now) }) ?? false
     }
 
     private func isRevoked(_ environment: LMDBEnvironment, _ txn: OpaquePointer, tokenHash: TokenDigest, tokenID: UnsafeRawBufferPointer?, now: Int64) -> Bool {
-        if let until = LMDBEnvironment.get(txn, environment.revokedTokens, tokenHash, Self.decodeInt64), now < until { return true }
-        guard let tokenID, !tokenID.isEmpty else { return false }
-        return LMDBEnvironment.get(txn, environment.revokedIDs, tokenID, Self.decodeInt64).map { now < $0 } ?? false
+        if let until = unsafe LMDBEnvironment.get(txn, environment.revokedTokens, tokenHash, unsafe Self.decodeInt64), now < until { return true }
+        guard let tokenID = unsafe tokenID, unsafe !tokenID.isEmpty else { return false }
+        return unsafe LMDBEnvironment.get(txn, environment.revokedIDs, tokenID, unsafe Self.decodeInt64).map { now < $0 } ?? false
     }
 
     // MARK: Key generations
@@ -354,8 +354,8 @@ public final class SharedCache: Sendable {
     /// The current key generation of an issuer (0 until first bumped).
     public func generation(issuer: String) -> UInt64 {
         let environment = self.environment
-        return Array(issuer.utf8).withUnsafeBytes { issuer in
-            (try? environment.read { currentGeneration(environment, $0, issuer: issuer) }) ?? 0
+        return unsafe Array(issuer.utf8).withUnsafeBytes { issuer in
+            unsafe (try? environment.read { unsafe currentGeneration(environment, $0, issuer: issuer) }) ?? 0
         }
     }
 
@@ -364,17 +364,17 @@ public final class SharedCache: Sendable {
         let environment = self.environment
         let db = environment.generations
         let name = Array(issuer.utf8)
-        try environment.write { txn in
-            let next = name.withUnsafeBytes { currentGeneration(environment, txn, issuer: $0) } &+ 1
-            return LMDBEnvironment.put(txn, db, name, Self.encode(Int64(bitPattern: next)))
+        try unsafe environment.write { txn in
+            let next = unsafe name.withUnsafeBytes { unsafe currentGeneration(environment, txn, issuer: $0) } &+ 1
+            return unsafe LMDBEnvironment.put(txn, db, name, Self.encode(Int64(bitPattern: next)))
         }
         current.epoch.increment()
     }
 
     private func currentGeneration(_ environment: LMDBEnvironment, _ txn: OpaquePointer, issuer: UnsafeRawBufferPointer?) -> UInt64 {
         // LMDB refuses empty keys; a token without `iss` has generation 0 forever.
-        guard let issuer, !issuer.isEmpty else { return 0 }
-        return LMDBEnvironment.get(txn, environment.generations, issuer, Self.decodeInt64).map { UInt64(bitPattern: $0) } ?? 0
+        guard let issuer = unsafe issuer, unsafe !issuer.isEmpty else { return 0 }
+        return unsafe LMDBEnvironment.get(txn, environment.generations, issuer, unsafe Self.decodeInt64).map { UInt64(bitPattern: $0) } ?? 0
     }
 
     // MARK: Helpers
@@ -388,11 +388,11 @@ public final class SharedCache: Sendable {
     }
 
     static func encode(_ value: Int64) -> [UInt8] {
-        withUnsafeBytes(of: value.littleEndian) { Array($0) }
+        unsafe withUnsafeBytes(of: value.littleEndian) { unsafe Array($0) }
     }
 
     static func decodeInt64(_ raw: UnsafeRawBufferPointer) -> Int64? {
         guard raw.count == 8 else { return nil }
-        return Int64(littleEndian: raw.loadUnaligned(as: Int64.self))
+        return unsafe Int64(littleEndian: raw.loadUnaligned(as: Int64.self))
     }
 }

@@ -4,28 +4,28 @@ import Foundation
 /// A counter every process of a cache sees: 8 bytes of the file `epoch` in the
 /// cache directory, mapped shared. Reading it is one atomic load, so a per-process
 /// copy of a verdict can check on every use that nothing was revoked since.
-final class SharedEpoch: @unchecked Sendable {
+@safe final class SharedEpoch: @unchecked Sendable {
     private let mapping: UnsafeMutableRawPointer
     private static let size = 8
 
     init(path: String) throws(CacheError) {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CacheError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        let fd = unsafe open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw CacheError(unsafe "cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var info = stat()
         // A new file is extended to the counter's size (its bytes read as zero).
-        guard fstat(fd, &info) == 0, info.st_size >= Self.size || ftruncate(fd, off_t(Self.size)) == 0 else {
-            throw CacheError("cannot size \(path): \(String(cString: strerror(errno)))")
+        guard unsafe fstat(fd, &info) == 0, info.st_size >= Self.size || ftruncate(fd, off_t(Self.size)) == 0 else {
+            throw CacheError(unsafe "cannot size \(path): \(String(cString: strerror(errno)))")
         }
-        guard let mapped = mmap(nil, Self.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mapped != MAP_FAILED else {
-            throw CacheError("cannot map \(path): \(String(cString: strerror(errno)))")
+        guard let mapped = unsafe mmap(nil, Self.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), unsafe mapped != MAP_FAILED else {
+            throw CacheError(unsafe "cannot map \(path): \(String(cString: strerror(errno)))")
         }
-        mapping = mapped
+        unsafe mapping = unsafe mapped
     }
 
-    deinit { munmap(mapping, Self.size) }
+    deinit { unsafe munmap(mapping, Self.size) }
 
-    var value: UInt64 { edgeauth_shared_load(mapping.assumingMemoryBound(to: UInt64.self)) }
+    var value: UInt64 { unsafe edgeauth_shared_load(mapping.assumingMemoryBound(to: UInt64.self)) }
 
-    func increment() { edgeauth_shared_increment(mapping.assumingMemoryBound(to: UInt64.self)) }
+    func increment() { unsafe edgeauth_shared_increment(mapping.assumingMemoryBound(to: UInt64.self)) }
 }

@@ -30,20 +30,20 @@ public struct StoredKeySet: Sendable, Equatable {
         bytes.reserveCapacity(Self.headerSize + lastError.utf8.count + document.count)
         let errorBytes = Array(lastError.utf8.prefix(1024))
         for value in [attemptedAt, completedAt, fetchedAt, freshUntil, Int64(bitPattern: sequence), Int64(errorBytes.count)] {
-            withUnsafeBytes(of: value.littleEndian) { bytes += $0 }
+            unsafe withUnsafeBytes(of: value.littleEndian) { unsafe bytes += $0 }
         }
         return bytes + errorBytes + document
     }
 
     init?(decoding raw: UnsafeRawBufferPointer) {
         guard raw.count >= Self.headerSize else { return nil }
-        func field(_ index: Int) -> Int64 { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: index * 8, as: Int64.self)) }
+        func field(_ index: Int) -> Int64 { unsafe Int64(littleEndian: raw.loadUnaligned(fromByteOffset: index * 8, as: Int64.self)) }
         let errorLength = field(5)
         guard errorLength >= 0, errorLength <= raw.count - Self.headerSize else { return nil }
         (attemptedAt, completedAt, fetchedAt, freshUntil, sequence) = (field(0), field(1), field(2), field(3), UInt64(bitPattern: field(4)))
         let errorEnd = Self.headerSize + Int(errorLength)
-        lastError = String(decoding: raw[Self.headerSize..<errorEnd], as: UTF8.self)
-        document = Array(raw[errorEnd...])
+        lastError = unsafe String(decoding: raw[Self.headerSize..<errorEnd], as: UTF8.self)
+        document = unsafe Array(raw[errorEnd...])
     }
 }
 
@@ -61,8 +61,8 @@ extension SharedCache {
     /// The key set stored for a source (a JWKS URL or an issuer), if any.
     public func storedKeySet(source: String) -> StoredKeySet? {
         let environment = self.environment
-        return try? environment.read { txn in
-            LMDBEnvironment.get(txn, environment.keySets, Self.keySetKey(source)) { StoredKeySet(decoding: $0) }
+        return try? unsafe environment.read { txn in
+            unsafe LMDBEnvironment.get(txn, environment.keySets, Self.keySetKey(source)) { unsafe StoredKeySet(decoding: $0) }
         } ?? nil
     }
 
@@ -75,8 +75,8 @@ extension SharedCache {
         let key = Self.keySetKey(source)
         var claim = KeyFetchClaim.claimed
         do {
-            try environment.write { txn in
-                var record = LMDBEnvironment.get(txn, environment.keySets, key) { StoredKeySet(decoding: $0) } ?? StoredKeySet()
+            try unsafe environment.write { txn in
+                var record = unsafe LMDBEnvironment.get(txn, environment.keySets, key) { unsafe StoredKeySet(decoding: $0) } ?? StoredKeySet()
                 if record.fetchInProgress, now < record.attemptedAt + abandonAfter {
                     claim = .inProgress(since: record.attemptedAt)
                     return 0
@@ -87,7 +87,7 @@ extension SharedCache {
                     return 0
                 }
                 record.attemptedAt = now
-                return LMDBEnvironment.put(txn, environment.keySets, key, record.encoded())
+                return unsafe LMDBEnvironment.put(txn, environment.keySets, key, record.encoded())
             }
         } catch {
             recordFailure("key-set claim")
@@ -106,8 +106,8 @@ extension SharedCache {
         let key = Self.keySetKey(source)
         var stored: StoredKeySet?
         do {
-            try environment.write { txn in
-                var record = LMDBEnvironment.get(txn, environment.keySets, key) { StoredKeySet(decoding: $0) } ?? StoredKeySet()
+            try unsafe environment.write { txn in
+                var record = unsafe LMDBEnvironment.get(txn, environment.keySets, key) { unsafe StoredKeySet(decoding: $0) } ?? StoredKeySet()
                 record.completedAt = now
                 switch result {
                 case .success(let fetched):
@@ -120,7 +120,7 @@ extension SharedCache {
                     record.lastError = error.message
                 }
                 stored = record
-                return LMDBEnvironment.put(txn, environment.keySets, key, record.encoded())
+                return unsafe LMDBEnvironment.put(txn, environment.keySets, key, record.encoded())
             }
         } catch {
             recordFailure("key-set store")

@@ -5,7 +5,7 @@ import Foundation
 /// environment of its own (not the verdict cache, which may be dropped at any time), with
 /// durable commits. Entries are keyed by the verified user and a name the tool chooses;
 /// read-modify-write runs in one write transaction, so concurrent workers never lose an update.
-public final class UserDataStore: @unchecked Sendable {
+@safe public final class UserDataStore: @unchecked Sendable {
     private let env: OpaquePointer
     private let dbi: MDB_dbi
     private let owner = getpid()
@@ -21,46 +21,46 @@ public final class UserDataStore: @unchecked Sendable {
             throw CacheError("creating \(directory): \(error.localizedDescription)")
         }
         var created: OpaquePointer?
-        var rc = mdb_env_create(&created)
-        guard rc == 0, let env = created else { throw CacheError("mdb_env_create", code: rc) }
-        rc = mdb_env_set_mapsize(env, mapSize)
-        if rc == 0 { rc = mdb_env_set_maxdbs(env, 1) }
+        var rc = unsafe mdb_env_create(&created)
+        guard rc == 0, let env = unsafe created else { throw CacheError("mdb_env_create", code: rc) }
+        rc = unsafe mdb_env_set_mapsize(env, mapSize)
+        if rc == 0 { rc = unsafe mdb_env_set_maxdbs(env, 1) }
         // MDB_NOTLS: Swift tasks hop threads between begin and end of a read.
-        if rc == 0 { rc = mdb_env_open(env, directory, UInt32(MDB_NOTLS), 0o600) }
+        if rc == 0 { rc = unsafe mdb_env_open(env, directory, UInt32(MDB_NOTLS), 0o600) }
         guard rc == 0 else {
-            mdb_env_close(env)
+            unsafe mdb_env_close(env)
             throw CacheError("opening the user data in \(directory)", code: rc)
         }
         var dead: Int32 = 0
-        _ = mdb_reader_check(env, &dead)
+        _ = unsafe mdb_reader_check(env, &dead)
         var txn: OpaquePointer?
         var handle: MDB_dbi = 0
-        rc = mdb_txn_begin(env, nil, 0, &txn)
-        if rc == 0, let txn {
-            rc = mdb_dbi_open(txn, "user-data", UInt32(MDB_CREATE), &handle)
-            if rc == 0 { rc = mdb_txn_commit(txn) } else { mdb_txn_abort(txn) }
+        rc = unsafe mdb_txn_begin(env, nil, 0, &txn)
+        if rc == 0, let txn = unsafe txn {
+            rc = unsafe mdb_dbi_open(txn, "user-data", UInt32(MDB_CREATE), &handle)
+            if rc == 0 { rc = unsafe mdb_txn_commit(txn) } else { unsafe mdb_txn_abort(txn) }
         }
         guard rc == 0 else {
-            mdb_env_close(env)
+            unsafe mdb_env_close(env)
             throw CacheError("opening the user-data database", code: rc)
         }
-        self.env = env
+        unsafe self.env = unsafe env
         self.dbi = handle
     }
 
     deinit {
         guard getpid() == owner else { return }
-        mdb_env_close(env)
+        unsafe mdb_env_close(env)
     }
 
     /// The value stored for `user` under `name`.
     public func value(user: String, name: String) throws(CacheError) -> [UInt8]? {
         let key = try Self.key(user: user, name: name)
         var txn: OpaquePointer?
-        let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
-        guard rc == 0, let txn else { throw CacheError("starting a read transaction", code: rc) }
-        defer { mdb_txn_abort(txn) }
-        return LMDBEnvironment.get(txn, dbi, key) { Array($0) }
+        let rc = unsafe mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
+        guard rc == 0, let txn = unsafe txn else { throw CacheError("starting a read transaction", code: rc) }
+        defer { unsafe mdb_txn_abort(txn) }
+        return unsafe LMDBEnvironment.get(txn, dbi, key) { unsafe Array($0) }
     }
 
     /// Reads the value for `user` under `name`, lets `body` change it (nil deletes), and
@@ -68,24 +68,24 @@ public final class UserDataStore: @unchecked Sendable {
     public func update<R>(user: String, name: String, _ body: (inout [UInt8]?) throws -> R) throws -> R {
         let key = try Self.key(user: user, name: name)
         var txn: OpaquePointer?
-        var rc = mdb_txn_begin(env, nil, 0, &txn)
-        guard rc == 0, let txn else { throw CacheError("starting a write transaction", code: rc) }
+        var rc = unsafe mdb_txn_begin(env, nil, 0, &txn)
+        guard rc == 0, let txn = unsafe txn else { throw CacheError("starting a write transaction", code: rc) }
         var committed = false
-        defer { if !committed { mdb_txn_abort(txn) } }
-        var value = LMDBEnvironment.get(txn, dbi, key) { Array($0) }
+        defer { if !committed { unsafe mdb_txn_abort(txn) } }
+        var value = unsafe LMDBEnvironment.get(txn, dbi, key) { unsafe Array($0) }
         let result = try body(&value)
         if let value {
             guard value.count <= Self.maxValueBytes else { throw CacheError("a user data value is limited to \(Self.maxValueBytes) bytes") }
-            rc = LMDBEnvironment.put(txn, dbi, key, value)
+            rc = unsafe LMDBEnvironment.put(txn, dbi, key, value)
         } else {
-            rc = key.withUnsafeBytes { bytes in
-                var k = MDB_val(mv_size: bytes.count, mv_data: UnsafeMutableRawPointer(mutating: bytes.baseAddress))
-                let deleted = mdb_del(txn, dbi, &k, nil)
+            rc = unsafe key.withUnsafeBytes { bytes in
+                var k = unsafe MDB_val(mv_size: bytes.count, mv_data: UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+                let deleted = unsafe mdb_del(txn, dbi, &k, nil)
                 return deleted == MDB_NOTFOUND ? 0 : deleted
             }
         }
         guard rc == 0 else { throw CacheError("writing user data", code: rc) }
-        rc = mdb_txn_commit(txn)
+        rc = unsafe mdb_txn_commit(txn)
         committed = true
         guard rc == 0 else { throw CacheError("committing user data", code: rc) }
         return result
@@ -94,24 +94,24 @@ public final class UserDataStore: @unchecked Sendable {
     /// How many users have a value under `name`, and those values' total size.
     public func census(name: String) throws(CacheError) -> (users: Int, bytes: Int) {
         var txn: OpaquePointer?
-        var rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
-        guard rc == 0, let txn else { throw CacheError("starting a read transaction", code: rc) }
-        defer { mdb_txn_abort(txn) }
+        var rc = unsafe mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
+        guard rc == 0, let txn = unsafe txn else { throw CacheError("starting a read transaction", code: rc) }
+        defer { unsafe mdb_txn_abort(txn) }
         var cursor: OpaquePointer?
-        rc = mdb_cursor_open(txn, dbi, &cursor)
-        guard rc == 0, let cursor else { throw CacheError("opening a cursor", code: rc) }
-        defer { mdb_cursor_close(cursor) }
+        rc = unsafe mdb_cursor_open(txn, dbi, &cursor)
+        guard rc == 0, let cursor = unsafe cursor else { throw CacheError("opening a cursor", code: rc) }
+        defer { unsafe mdb_cursor_close(cursor) }
         let suffix = [0] + Array(name.utf8)
         var users = 0, bytes = 0
-        var k = MDB_val(), v = MDB_val()
-        rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
+        var k = unsafe MDB_val(), v = unsafe MDB_val()
+        rc = unsafe mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
         while rc == 0 {
-            let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
-            if key.count > suffix.count, key.suffix(suffix.count).elementsEqual(suffix) {
+            let key = unsafe UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
+            if key.count > suffix.count, unsafe key.suffix(suffix.count).elementsEqual(suffix) {
                 users += 1
-                bytes += v.mv_size
+                unsafe bytes += v.mv_size
             }
-            rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
+            rc = unsafe mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
         }
         guard rc == MDB_NOTFOUND else { throw CacheError("reading user data", code: rc) }
         return (users, bytes)

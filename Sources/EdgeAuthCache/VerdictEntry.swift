@@ -30,39 +30,39 @@ struct VerdictEntry {
         case .identity(let identity): identity.storage.encode(into: &bytes)
         case .negative(let reason): bytes.append(contentsOf: reason.code.utf8)
         }
-        let checksum = bytes.withUnsafeBytes { Checksum.of(UnsafeRawBufferPointer(rebasing: $0[Self.headerSize...])) }
-        withUnsafeBytes(of: checksum.littleEndian) { bytes.replaceSubrange(17..<25, with: $0) }
+        let checksum = unsafe bytes.withUnsafeBytes { unsafe Checksum.of(UnsafeRawBufferPointer(rebasing: $0[Self.headerSize...])) }
+        unsafe withUnsafeBytes(of: checksum.littleEndian) { unsafe bytes.replaceSubrange(17..<25, with: $0) }
         return bytes
     }
 
     private func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        unsafe withUnsafeBytes(of: value.littleEndian) { unsafe bytes.append(contentsOf: $0) }
     }
 
     /// The expiry alone, for sweeps.
     static func expiry(of raw: UnsafeRawBufferPointer) -> Int64? {
         guard raw.count >= headerSize else { return nil }
-        return Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 1, as: Int64.self))
+        return unsafe Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 1, as: Int64.self))
     }
 
     /// The expiry and generation, read before the body is decoded.
     static func validity(of raw: UnsafeRawBufferPointer) -> (expiry: Int64, generation: UInt64)? {
         guard raw.count >= headerSize else { return nil }
-        return (Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 1, as: Int64.self)),
+        return unsafe (Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 1, as: Int64.self)),
                 UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 9, as: UInt64.self)))
     }
 
     static func decode(_ raw: UnsafeRawBufferPointer) -> VerdictEntry? {
-        guard let (expiry, generation) = validity(of: raw) else { return nil }
-        let body = UnsafeRawBufferPointer(rebasing: raw[headerSize...])
-        guard UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 17, as: UInt64.self)) == Checksum.of(body) else { return nil }
+        guard let (expiry, generation) = unsafe validity(of: raw) else { return nil }
+        let body = unsafe UnsafeRawBufferPointer(rebasing: raw[headerSize...])
+        guard unsafe UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 17, as: UInt64.self)) == Checksum.of(body) else { return nil }
         let content: Content
-        switch raw[0] {
+        switch unsafe raw[0] {
         case 1:
-            guard let storage = IdentityStorage.decode(body) else { return nil }
+            guard let storage = unsafe IdentityStorage.decode(body) else { return nil }
             content = .identity(Identity(storage: storage))
         case 2:
-            guard let reason = negativeReason(body) else { return nil }
+            guard let reason = unsafe negativeReason(body) else { return nil }
             content = .negative(reason)
         default:
             return nil
@@ -71,7 +71,7 @@ struct VerdictEntry {
     }
 
     static func negativeReason(_ code: UnsafeRawBufferPointer) -> Reason? {
-        let code = String(decoding: code, as: UTF8.self)
+        let code = unsafe String(decoding: code, as: UTF8.self)
         switch code {
         case "badSignature": return .badSignature
         case "unsecured": return .unsecured
@@ -100,20 +100,20 @@ enum Checksum {
         var a = (UInt64(n) ^ seed) &* prime, b = a ^ 1, c = a ^ 2, d = a ^ 3
         var i = 0
         while i + 32 <= n {
-            a = mix(a, bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            b = mix(b, bytes.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
-            c = mix(c, bytes.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self))
-            d = mix(d, bytes.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self))
+            a = unsafe mix(a, bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            b = unsafe mix(b, bytes.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+            c = unsafe mix(c, bytes.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self))
+            d = unsafe mix(d, bytes.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self))
             i += 32
         }
         while i + 8 <= n {
-            a = mix(a, bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            a = unsafe mix(a, bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
             i += 8
         }
         var last: UInt64 = 0
         var shift: UInt64 = 0
         while i < n {
-            last |= UInt64(bytes[i]) << shift
+            unsafe last |= UInt64(bytes[i]) << shift
             shift += 8
             i += 1
         }

@@ -50,7 +50,7 @@ public final class VerdictL1: Sendable {
     public var hits: Int { hitCount.load(ordering: .relaxed) }
 
     public func hash(_ token: UnsafeRawBufferPointer) -> UInt64 {
-        Checksum.of(token, seed: seed)
+        unsafe Checksum.of(token, seed: seed)
     }
 
     /// The stripe and the slot in it that a hash selects.
@@ -66,8 +66,8 @@ public final class VerdictL1: Sendable {
                 slots[index] = nil
                 return nil
             }
-            let same = slot.token.withUnsafeBytes { stored in
-                stored.count == token.count && (token.isEmpty || memcmp(stored.baseAddress!, token.baseAddress!, token.count) == 0)
+            let same = unsafe slot.token.withUnsafeBytes { stored in
+                unsafe stored.count == token.count && (token.isEmpty || memcmp(stored.baseAddress!, token.baseAddress!, token.count) == 0)
             }
             return same ? slot.verdict : nil
         }
@@ -77,7 +77,7 @@ public final class VerdictL1: Sendable {
 
     public func insert(_ token: UnsafeRawBufferPointer, hash: UInt64, verdict: CachedVerdict, expiry: Int64, epoch: UInt64) {
         guard token.count <= Self.maxTokenBytes else { return }
-        let slot = Slot(hash: hash, token: Array(token), verdict: verdict, expiry: expiry, epoch: epoch)
+        let slot = unsafe Slot(hash: hash, token: Array(token), verdict: verdict, expiry: expiry, epoch: epoch)
         let (stripe, index) = place(hash)
         stripe.slots.withLock { $0[index] = slot }
     }

@@ -73,41 +73,42 @@ public enum Base64URL {
         into output: UnsafeMutableRawBufferPointer
     ) throws(Malformation) -> Int {
         guard let total = decodedLength(input.count) else { throw .base64Length }
-        precondition(output.count >= total, "output buffer too small")
-        try shiftedTables.withUnsafeBufferPointer { (tables) throws(Malformation) in
+        // A buffer that is too small is the caller's mistake, reported rather than trapped on.
+        guard output.count >= total else { throw .base64Length }
+        try unsafe shiftedTables.withUnsafeBufferPointer { (tables) throws(Malformation) in
             let t = tables.baseAddress!
             let n = input.count
             var i = 0
             var o = 0
             @inline(__always) func group(_ at: Int) -> UInt32 {
-                t[Int(input[at])] | t[256 + Int(input[at + 1])] | t[512 + Int(input[at + 2])] | t[768 + Int(input[at + 3])]
+                unsafe t[Int(input[at])] | t[256 + Int(input[at + 1])] | t[512 + Int(input[at + 2])] | t[768 + Int(input[at + 3])]
             }
             // Eight characters → 48 bits, written big-endian as one 8-byte store.
             while i + 8 <= n, o + 8 <= output.count {
                 let a = group(i), b = group(i + 4)
-                if (a | b) & invalid != 0 { throw invalidByte(input[i..<(i + 8)]) }
-                output.storeBytes(of: ((UInt64(a) << 40) | (UInt64(b) << 16)).bigEndian, toByteOffset: o, as: UInt64.self)
+                if (a | b) & invalid != 0 { throw unsafe invalidByte(input[i..<(i + 8)]) }
+                unsafe output.storeBytes(of: ((UInt64(a) << 40) | (UInt64(b) << 16)).bigEndian, toByteOffset: o, as: UInt64.self)
                 i += 8
                 o += 6
             }
             while i + 4 <= n {
                 let a = group(i)
-                if a & invalid != 0 { throw invalidByte(input[i..<(i + 4)]) }
-                output[o] = UInt8(truncatingIfNeeded: a >> 16)
-                output[o + 1] = UInt8(truncatingIfNeeded: a >> 8)
-                output[o + 2] = UInt8(truncatingIfNeeded: a)
+                if a & invalid != 0 { throw unsafe invalidByte(input[i..<(i + 4)]) }
+                unsafe output[o] = UInt8(truncatingIfNeeded: a >> 16)
+                unsafe output[o + 1] = UInt8(truncatingIfNeeded: a >> 8)
+                unsafe output[o + 2] = UInt8(truncatingIfNeeded: a)
                 i += 4
                 o += 3
             }
             let rest = n - i
             if rest >= 2 {
-                var a = t[Int(input[i])] | t[256 + Int(input[i + 1])]
-                if rest == 3 { a |= t[512 + Int(input[i + 2])] }
-                if a & invalid != 0 { throw invalidByte(input[i..<n]) }
+                var a = unsafe t[Int(input[i])] | t[256 + Int(input[i + 1])]
+                if rest == 3 { unsafe a |= t[512 + Int(input[i + 2])] }
+                if a & invalid != 0 { throw unsafe invalidByte(input[i..<n]) }
                 // The bits the last character carries beyond the final byte must be zero.
                 if a & (rest == 2 ? 0xFFFF : 0xFF) != 0 { throw .base64NonCanonical }
-                output[o] = UInt8(truncatingIfNeeded: a >> 16)
-                if rest == 3 { output[o + 1] = UInt8(truncatingIfNeeded: a >> 8) }
+                unsafe output[o] = UInt8(truncatingIfNeeded: a >> 16)
+                if rest == 3 { unsafe output[o + 1] = UInt8(truncatingIfNeeded: a >> 8) }
             }
         }
         return total
@@ -122,13 +123,13 @@ public enum Base64URL {
     static func decodeRun(
         _ input: UnsafeRawBufferPointer, from start: Int, into output: UnsafeMutableRawPointer
     ) -> (stop: Int, count: Int)? {
-        groupTables.withUnsafeBufferPointer { groups -> (stop: Int, count: Int)? in
+        unsafe groupTables.withUnsafeBufferPointer { groups -> (stop: Int, count: Int)? in
             let g = groups.baseAddress!
             let n = input.count
             var i = start
             var o = 0
             @inline(__always) func group(_ at: Int) -> UInt64 {
-                g[Int(input[at])] | g[256 &+ Int(input[at &+ 1])] | g[512 &+ Int(input[at &+ 2])] | g[768 &+ Int(input[at &+ 3])]
+                unsafe g[Int(input[at])] | g[256 &+ Int(input[at &+ 1])] | g[512 &+ Int(input[at &+ 2])] | g[768 &+ Int(input[at &+ 3])]
                     | g[1024 &+ Int(input[at &+ 4])] | g[1280 &+ Int(input[at &+ 5])] | g[1536 &+ Int(input[at &+ 6])] | g[1792 &+ Int(input[at &+ 7])]
             }
             // Two groups per step while sixteen characters are left (the loop's own
@@ -136,15 +137,15 @@ public enum Base64URL {
             while i &+ 16 <= n {
                 let first = group(i), second = group(i &+ 8)
                 if (first | second) & invalidInGroup != 0 { break }
-                output.storeBytes(of: first.littleEndian, toByteOffset: o, as: UInt64.self)
-                output.storeBytes(of: second.littleEndian, toByteOffset: o &+ 6, as: UInt64.self)
+                unsafe output.storeBytes(of: first.littleEndian, toByteOffset: o, as: UInt64.self)
+                unsafe output.storeBytes(of: second.littleEndian, toByteOffset: o &+ 6, as: UInt64.self)
                 i &+= 16
                 o &+= 12
             }
             while i &+ 8 <= n {
                 let word = group(i)
                 if word & invalidInGroup != 0 { break }
-                output.storeBytes(of: word.littleEndian, toByteOffset: o, as: UInt64.self)
+                unsafe output.storeBytes(of: word.littleEndian, toByteOffset: o, as: UInt64.self)
                 i &+= 8
                 o &+= 6
             }
@@ -153,15 +154,15 @@ public enum Base64URL {
             var pending = 0
             while i < n {
                 // A last-position entry holds the character's six bits in its sixth byte.
-                let entry = g[1792 &+ Int(input[i])]
+                let entry = unsafe g[1792 &+ Int(input[i])]
                 if entry & invalidInGroup != 0 { break }
                 bits = bits << 6 | UInt32(truncatingIfNeeded: entry >> 40)
                 pending += 1
                 i += 1
                 if pending == 4 {
-                    output.storeBytes(of: UInt8(truncatingIfNeeded: bits >> 16), toByteOffset: o, as: UInt8.self)
-                    output.storeBytes(of: UInt8(truncatingIfNeeded: bits >> 8), toByteOffset: o + 1, as: UInt8.self)
-                    output.storeBytes(of: UInt8(truncatingIfNeeded: bits), toByteOffset: o + 2, as: UInt8.self)
+                    unsafe output.storeBytes(of: UInt8(truncatingIfNeeded: bits >> 16), toByteOffset: o, as: UInt8.self)
+                    unsafe output.storeBytes(of: UInt8(truncatingIfNeeded: bits >> 8), toByteOffset: o + 1, as: UInt8.self)
+                    unsafe output.storeBytes(of: UInt8(truncatingIfNeeded: bits), toByteOffset: o + 2, as: UInt8.self)
                     o += 3
                     pending = 0
                     bits = 0
@@ -171,12 +172,12 @@ public enum Base64URL {
             case 0: break
             case 2:
                 guard bits & 0xF == 0 else { return nil }
-                output.storeBytes(of: UInt8(truncatingIfNeeded: bits >> 4), toByteOffset: o, as: UInt8.self)
+                unsafe output.storeBytes(of: UInt8(truncatingIfNeeded: bits >> 4), toByteOffset: o, as: UInt8.self)
                 o += 1
             case 3:
                 guard bits & 0x3 == 0 else { return nil }
-                output.storeBytes(of: UInt8(truncatingIfNeeded: bits >> 10), toByteOffset: o, as: UInt8.self)
-                output.storeBytes(of: UInt8(truncatingIfNeeded: bits >> 2), toByteOffset: o + 1, as: UInt8.self)
+                unsafe output.storeBytes(of: UInt8(truncatingIfNeeded: bits >> 10), toByteOffset: o, as: UInt8.self)
+                unsafe output.storeBytes(of: UInt8(truncatingIfNeeded: bits >> 2), toByteOffset: o + 1, as: UInt8.self)
                 o += 2
             default:
                 return nil
@@ -188,7 +189,7 @@ public enum Base64URL {
     /// Classifies a group that contained a byte outside the alphabet.
     @usableFromInline
     static func invalidByte(_ group: Slice<UnsafeRawBufferPointer>) -> Malformation {
-        for byte in group {
+        for unsafe byte in unsafe group {
             switch byte {
             case UInt8(ascii: "="): return .base64Padding
             case 0x00...0x20, 0x7F: return .whitespace  // whitespace and control characters
@@ -203,9 +204,9 @@ public enum Base64URL {
         let bytes = Array(text.utf8)
         guard let total = decodedLength(bytes.count) else { throw .base64Length }
         var out = [UInt8](repeating: 0, count: total)
-        let result: Result<Int, Malformation> = bytes.withUnsafeBytes { input in
-            out.withUnsafeMutableBytes { output in
-                Result { () throws(Malformation) in try decode(input, into: output) }
+        let result: Result<Int, Malformation> = unsafe bytes.withUnsafeBytes { input in
+            unsafe out.withUnsafeMutableBytes { output in
+                Result { () throws(Malformation) in try unsafe decode(input, into: output) }
             }
         }
         _ = try result.get()

@@ -76,7 +76,7 @@ package enum SWAR {
     ) -> (offset: Int, found: Bool) {
         var i = start
         while i &+ 8 <= end {
-            let marks = mask(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+            let marks = unsafe mask(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
             if marks != 0 { return (i &+ firstMarked(marks), true) }
             i &+= 8
         }
@@ -88,11 +88,11 @@ package enum SWAR {
     static func firstIndex(of byte: UInt8, in buffer: UnsafeRawBufferPointer, from start: Int) -> Int? {
         let n = buffer.count
         guard let base = buffer.baseAddress else { return nil }
-        let (stop, found) = firstMarked(in: base, from: start, end: n) { byteMask($0, byte) }
+        let (stop, found) = unsafe firstMarked(in: base, from: start, end: n) { byteMask($0, byte) }
         if found { return stop }
         var i = stop
         while i < n {
-            if buffer[i] == byte { return i }
+            if unsafe buffer[i] == byte { return i }
             i += 1
         }
         return nil
@@ -105,9 +105,9 @@ package func writeDigits(_ value: UInt64, radix: UInt64 = 10, to cursor: UnsafeM
     // The common radixes as constants: a division by a constant is a multiplication, a
     // division by a variable one of the slowest instructions there is (two per digit here).
     switch radix {
-    case 10: writeDigits(value, fixedRadix: 10, to: cursor)
-    case 36: writeDigits(value, fixedRadix: 36, to: cursor)
-    default: writeDigits(value, fixedRadix: radix, to: cursor)
+    case 10: unsafe writeDigits(value, fixedRadix: 10, to: cursor)
+    case 36: unsafe writeDigits(value, fixedRadix: 36, to: cursor)
+    default: unsafe writeDigits(value, fixedRadix: radix, to: cursor)
     }
 }
 
@@ -116,15 +116,15 @@ private func writeDigits(_ value: UInt64, fixedRadix radix: UInt64, to cursor: U
     let alphabet: StaticString = "0123456789abcdefghijklmnopqrstuvwxyz"
     // Backwards into room for the longest number (64 binary digits), then moved into place:
     // one division per digit.
-    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { room in
+    return unsafe withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { room in
         var index = 64
         var rest = value
         repeat {
             index -= 1
-            room[index] = alphabet.utf8Start[Int(rest % radix)]
+            unsafe room[index] = unsafe alphabet.utf8Start[Int(rest % radix)]
             rest /= radix
         } while rest > 0
-        cursor.copyMemory(from: room.baseAddress! + index, byteCount: 64 - index)
+        unsafe cursor.copyMemory(from: room.baseAddress! + index, byteCount: 64 - index)
         return 64 - index
     }
 }

@@ -34,11 +34,11 @@ public struct ClaimMapping: Sendable, Hashable {
 extension Identity {
     /// Maps a parsed token through `mapping`.
     public init(mapping: ClaimMapping, view: TokenView, signatureVerified: Bool = true) {
-        let doc = view.payload
-        let root = view.payloadObject
-        let c = view.claims
+        let doc = unsafe view.payload
+        let root = unsafe view.payloadObject
+        let c = unsafe view.claims
         func string(_ pointer: ClaimPointer?) -> JSONSlice? {
-            guard let value = pointer?.resolve(in: doc, from: root), value.kind == .string else { return nil }
+            guard let value = unsafe pointer?.resolve(in: doc, from: root), value.kind == .string else { return nil }
             return value
         }
         var sources = IdentitySources(registered: c, signatureVerified: signatureVerified)
@@ -48,30 +48,30 @@ extension Identity {
         sources.username = string(mapping.username)
         sources.picture = string(mapping.picture)
         sources.organization = string(mapping.organization)
-        sources.scopes = mapping.scopes.lazy.compactMap { $0.resolve(in: doc, from: root) }.first { value in
-            value.kind == .array || (value.kind == .string && Identity.hasWord(doc, value))
+        sources.scopes = mapping.scopes.lazy.compactMap { unsafe $0.resolve(in: doc, from: root) }.first { value in
+            unsafe value.kind == .array || (value.kind == .string && Identity.hasWord(doc, value))
         }
         for (list, listSources) in [(IdentityList.roles, mapping.roles), (.permissions, mapping.permissions)] {
             for source in listSources {
                 switch source {
                 case .claim(let pointer, let prefix):
-                    if let value = pointer.resolve(in: doc, from: root) { sources.additions.append(ListAddition(list, value, prefix: prefix)) }
+                    if let value = unsafe pointer.resolve(in: doc, from: root) { sources.additions.append(ListAddition(list, value, prefix: prefix)) }
                 case .firstOf(let pointers):
-                    if let value = pointers.lazy.compactMap({ $0.resolve(in: doc, from: root) }).first {
+                    if let value = pointers.lazy.compactMap({ unsafe $0.resolve(in: doc, from: root) }).first {
                         sources.additions.append(ListAddition(list, value))
                     }
                 case .rolesOfEachMember(let pointer):
-                    guard let object = pointer.resolve(in: doc, from: root), object.kind == .object else { continue }
-                    JSONText.forEachMember(doc, object) { name, value in
+                    guard let object = unsafe pointer.resolve(in: doc, from: root), object.kind == .object else { continue }
+                    unsafe JSONText.forEachMember(doc, object) { name, value in
                         let roles: StaticString = "roles"
-                        if let array = JSONText.member(doc, value, UnsafeRawBufferPointer(start: roles.utf8Start, count: roles.utf8CodeUnitCount)) {
-                            sources.additions.append(ListAddition(list, array, prefix: JSONText.string(doc, name) + ":"))
+                        if let array = unsafe JSONText.member(doc, value, UnsafeRawBufferPointer(start: roles.utf8Start, count: roles.utf8CodeUnitCount)) {
+                            unsafe sources.additions.append(ListAddition(list, array, prefix: JSONText.string(doc, name) + ":"))
                         }
                         return true
                     }
                 }
             }
         }
-        self.init(storage: IdentityStorage.make(payload: doc, sources: sources))
+        unsafe self.init(storage: IdentityStorage.make(payload: doc, sources: sources))
     }
 }

@@ -46,7 +46,7 @@ public struct ClaimPointer: Sendable, Hashable, CustomStringConvertible {
         for token in tokens {
             switch current.kind {
             case .object:
-                guard let member = token.withUnsafeBytes({ JSONText.member(doc, current, $0) }) else { return nil }
+                guard let member = unsafe token.withUnsafeBytes({ unsafe JSONText.member(doc, current, $0) }) else { return nil }
                 current = member
             case .array:
                 // Decimal digits without a leading zero (RFC 6901 §4).
@@ -55,7 +55,7 @@ public struct ClaimPointer: Sendable, Hashable, CustomStringConvertible {
                 else { return nil }
                 var index = token.reduce(0) { $0 * 10 + Int($1 - 0x30) }
                 var found: JSONSlice?
-                JSONText.forEachElement(doc, current) { element in
+                unsafe JSONText.forEachElement(doc, current) { element in
                     if index == 0 { found = element }
                     index -= 1
                     return index >= 0

@@ -12,12 +12,12 @@ public struct Claims: Sendable, Hashable {
 
     /// One top-level claim, decoded now; nil when absent.
     public subscript(name: String) -> JSONValue? {
-        json.withUnsafeBytes { doc -> JSONValue? in
-            var reader = ValidatedReader(doc: doc, pos: 0)
-            let object = reader.value()
+        unsafe json.withUnsafeBytes { doc -> JSONValue? in
+            var reader = unsafe ValidatedReader(doc: doc, pos: 0)
+            let object = unsafe reader.value()
             var name = name
             return name.withUTF8 { utf8 in
-                JSONText.member(doc, object, UnsafeRawBufferPointer(utf8)).map { JSONValue.build(doc, $0) }
+                unsafe JSONText.member(doc, object, UnsafeRawBufferPointer(utf8)).map { unsafe JSONValue.build(doc, $0) }
             }
         }
     }
@@ -31,7 +31,10 @@ public struct Claims: Sendable, Hashable {
             switch current {
             case .object(let members)?: current = members[token]
             case .array(let items)?:
-                guard let index = Int(token), items.indices.contains(index) else { return nil }
+                // Decimal digits without a leading zero (RFC 6901 §4), as `ClaimPointer` reads them.
+                guard token.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), token.utf8.count == 1 || token.utf8.first != 0x30,
+                      let index = Int(token), items.indices.contains(index)
+                else { return nil }
                 current = items[index]
             default: return nil
             }
@@ -96,7 +99,7 @@ public struct Identity: @unchecked Sendable, Hashable {
     /// False only when a development option skipped the signature check.
     public var signatureVerified: Bool { storage.fixedHeader.signatureVerified }
     /// Every claim, decoded on demand.
-    public var claims: Claims { Claims(json: storage.withPayload { Array($0) }) }
+    public var claims: Claims { unsafe Claims(json: storage.withPayload { unsafe Array($0) }) }
 
     /// Whether `roles` contains `role` exactly (no allocation).
     public func hasRole(_ role: some StringProtocol) -> Bool { storage.contains(.roles, role) }
@@ -137,13 +140,13 @@ public struct Identity: @unchecked Sendable, Hashable {
     /// The standard mapping of a claims document that has not been through `TokenView`
     /// (it is scanned with the token rules first).
     public init(standardClaimsOfPayload payload: [UInt8], signatureVerified: Bool = true) throws(Reason) {
-        let result: Result<Identity, Reason> = payload.withUnsafeBytes { doc in
+        let result: Result<Identity, Reason> = unsafe payload.withUnsafeBytes { doc in
             let limits = JSONLimits()
-            return withUnsafeTemporaryAllocation(of: MemberName.self, capacity: limits.maxMembers) { names in
+            return unsafe withUnsafeTemporaryAllocation(of: MemberName.self, capacity: limits.maxMembers) { names in
                 do throws(Malformation) {
                     var claims = RegisteredClaims()
-                    if let reason = try ClaimScanner.scan(doc, into: &claims, limits: limits, names: names) { return .failure(reason) }
-                    return .success(Identity(standardClaimsOf: doc, claims: claims, signatureVerified: signatureVerified))
+                    if let reason = try unsafe ClaimScanner.scan(doc, into: &claims, limits: limits, names: names) { return .failure(reason) }
+                    return unsafe .success(Identity(standardClaimsOf: doc, claims: claims, signatureVerified: signatureVerified))
                 } catch {
                     return .failure(.malformed(error))
                 }
@@ -156,7 +159,7 @@ public struct Identity: @unchecked Sendable, Hashable {
     /// `name`, `preferred_username`, `picture`, `roles`, `permissions`, `scope`/`scp`,
     /// `client_id`/`azp`, `org_id`.
     public init(standardClaimsOf view: TokenView, signatureVerified: Bool = true) {
-        self.init(standardClaimsOf: view.payload, claims: view.claims, signatureVerified: signatureVerified)
+        unsafe self.init(standardClaimsOf: view.payload, claims: view.claims, signatureVerified: signatureVerified)
     }
 
     init(standardClaimsOf doc: UnsafeRawBufferPointer, claims c: RegisteredClaims, signatureVerified: Bool) {
@@ -170,14 +173,14 @@ public struct Identity: @unchecked Sendable, Hashable {
         sources.permissions = c.permissions
         sources.organization = c.orgID
         // `scope` (space-separated) wins; an `scp` array (Okta, Azure) otherwise.
-        sources.scopes = c.scope.flatMap { Self.hasWord(doc, $0) ? $0 : nil } ?? c.scp
-        self.init(storage: IdentityStorage.make(payload: doc, sources: sources))
+        sources.scopes = c.scope.flatMap { unsafe Self.hasWord(doc, $0) ? $0 : nil } ?? c.scp
+        unsafe self.init(storage: IdentityStorage.make(payload: doc, sources: sources))
     }
 
     /// Whether a space-separated string holds at least one word.
     static func hasWord(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice) -> Bool {
-        var bytes = JSONText.UnescapedBytes(doc: doc, slice: slice)
-        while let byte = bytes.next() {
+        var bytes = unsafe JSONText.UnescapedBytes(doc: doc, slice: slice)
+        while let byte = unsafe bytes.next() {
             if byte != UInt8(ascii: " ") { return true }
         }
         return false
@@ -219,7 +222,7 @@ public struct Identity: @unchecked Sendable, Hashable {
         let bound = jsonByteBound
         let start = out.count
         out.append(contentsOf: repeatElement(0, count: bound))
-        let written = out.withUnsafeMutableBytes { writeJSON(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
+        let written = unsafe out.withUnsafeMutableBytes { unsafe writeJSON(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
         out.removeLast(bound - written)
     }
 
@@ -236,29 +239,29 @@ public struct Identity: @unchecked Sendable, Hashable {
         let storage = storage
         let header = storage.fixedHeader
         precondition(room.count >= jsonByteBound, "writeJSON(into:) needs jsonByteBound bytes")
-        let written = room.withMemoryRebound(to: UInt8.self) { buffer in
-            var out = IdentityJSONWriter(storage: storage, writer: JSONWriter(cursor: buffer.baseAddress!))
-            out.writer.byte(UInt8(ascii: "{"))
-            out.list("audience", .audience)
-            out.field("clientId", .clientId)
-            out.field("email", .email)
-            out.number("expiresAt", header.expiresAt)
-            out.field("id", .subject, orEmpty: true)
-            out.number("issuedAt", header.issuedAt)
-            out.field("issuer", .issuer, orEmpty: true)
-            out.field("name", .name)
-            out.field("organization", .organization)
-            out.list("permissions", .permissions)
-            out.field("picture", .picture)
-            out.list("roles", .roles)
-            out.list("scopes", .scopes)
-            out.key("signatureVerified")
+        let written = unsafe room.withMemoryRebound(to: UInt8.self) { buffer in
+            var out = unsafe IdentityJSONWriter(storage: storage, writer: JSONWriter(cursor: buffer.baseAddress!))
+            unsafe out.writer.byte(UInt8(ascii: "{"))
+            unsafe out.list("audience", .audience)
+            unsafe out.field("clientId", .clientId)
+            unsafe out.field("email", .email)
+            unsafe out.number("expiresAt", header.expiresAt)
+            unsafe out.field("id", .subject, orEmpty: true)
+            unsafe out.number("issuedAt", header.issuedAt)
+            unsafe out.field("issuer", .issuer, orEmpty: true)
+            unsafe out.field("name", .name)
+            unsafe out.field("organization", .organization)
+            unsafe out.list("permissions", .permissions)
+            unsafe out.field("picture", .picture)
+            unsafe out.list("roles", .roles)
+            unsafe out.list("scopes", .scopes)
+            unsafe out.key("signatureVerified")
             let flag: StaticString = header.signatureVerified ? "true" : "false"
-            out.writer.bytes(UnsafeRawBufferPointer(start: flag.utf8Start, count: flag.utf8CodeUnitCount))
-            out.field("tokenId", .tokenId)
-            out.field("username", .username)
-            out.writer.byte(UInt8(ascii: "}"))
-            return out.writer.cursor - buffer.baseAddress!
+            unsafe out.writer.bytes(UnsafeRawBufferPointer(start: flag.utf8Start, count: flag.utf8CodeUnitCount))
+            unsafe out.field("tokenId", .tokenId)
+            unsafe out.field("username", .username)
+            unsafe out.writer.byte(UInt8(ascii: "}"))
+            return unsafe out.writer.cursor - buffer.baseAddress!
         }
         return written
     }
@@ -270,45 +273,45 @@ public struct Identity: @unchecked Sendable, Hashable {
 /// `Identity.writeJSON(into:)`'s members, one after the other. A struct with mutating
 /// methods rather than nested functions: those would capture the writer and the comma flag
 /// in boxes whose every use is an exclusivity check at run time.
-private struct IdentityJSONWriter {
+@unsafe private struct IdentityJSONWriter {
     let storage: IdentityStorage
     var writer: JSONWriter
     var first = true
 
     mutating func key(_ name: StaticString) {
-        if !first { writer.byte(UInt8(ascii: ",")) }
-        first = false
-        writer.byte(UInt8(ascii: "\""))
-        writer.bytes(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        writer.byte(UInt8(ascii: "\""))
-        writer.byte(UInt8(ascii: ":"))
+        if unsafe !first { unsafe writer.byte(UInt8(ascii: ",")) }
+        unsafe first = false
+        unsafe writer.byte(UInt8(ascii: "\""))
+        unsafe writer.bytes(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        unsafe writer.byte(UInt8(ascii: "\""))
+        unsafe writer.byte(UInt8(ascii: ":"))
     }
 
     mutating func field(_ name: StaticString, _ field: IdentityField, orEmpty: Bool = false) {
-        if let bytes = storage.entry(field) {
-            key(name)
-            writer.string(bytes)
+        if let bytes = unsafe storage.entry(field) {
+            unsafe key(name)
+            unsafe writer.string(bytes)
         } else if orEmpty {
-            key(name)
-            writer.string(UnsafeRawBufferPointer(start: nil, count: 0))
+            unsafe key(name)
+            unsafe writer.string(UnsafeRawBufferPointer(start: nil, count: 0))
         }
     }
 
     mutating func list(_ name: StaticString, _ list: IdentityList) {
-        key(name)
-        writer.byte(UInt8(ascii: "["))
-        let range = storage.range(list)
+        unsafe key(name)
+        unsafe writer.byte(UInt8(ascii: "["))
+        let range = unsafe storage.range(list)
         for index in range {
-            if index != range.lowerBound { writer.byte(UInt8(ascii: ",")) }
-            writer.string(storage.entry(index)!)
+            if index != range.lowerBound { unsafe writer.byte(UInt8(ascii: ",")) }
+            unsafe writer.string(storage.entry(index)!)
         }
-        writer.byte(UInt8(ascii: "]"))
+        unsafe writer.byte(UInt8(ascii: "]"))
     }
 
     mutating func number(_ name: StaticString, _ value: Int64?) {
         guard let value else { return }
-        key(name)
-        writer.decimal(value)
+        unsafe key(name)
+        unsafe writer.decimal(value)
     }
 }
 

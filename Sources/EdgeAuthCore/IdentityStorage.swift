@@ -78,30 +78,30 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
         // One walk plans the entries; when each is a plain run of the payload (no escapes,
         // no prefixes, a bounded number of entries: the usual token) the plan is copied out
         // directly. Otherwise a second walk writes the entries it counted.
-        withUnsafeTemporaryAllocation(of: PlanningSink.Run.self, capacity: PlanningSink.capacity) { runs in
-            var planner = PlanningSink(doc: payload, runs: runs)
-            let listEnds = walk(payload, sources, &planner)
+        unsafe withUnsafeTemporaryAllocation(of: PlanningSink.Run.self, capacity: PlanningSink.capacity) { runs in
+            var planner = unsafe PlanningSink(doc: payload, runs: runs)
+            let listEnds = unsafe walk(payload, sources, &planner)
             let tableOffset = payload.count
-            let stringsOffset = tableOffset + planner.entries * 8
-            let header = IdentityHeader(
+            let stringsOffset = unsafe tableOffset + planner.entries * 8
+            let header = unsafe IdentityHeader(
                 byteCount: stringsOffset + planner.bytes, payloadCount: payload.count, entryCount: planner.entries,
                 listEnds: listEnds, expiresAt: sources.expiresAt, issuedAt: sources.issuedAt,
                 signatureVerified: sources.signatureVerified
             )
-            let storage = unsafeDowncast(create(minimumCapacity: header.byteCount) { _ in header }, to: IdentityStorage.self)
-            storage.withUnsafeMutablePointerToElements { base in
-                if let source = payload.baseAddress { base.update(from: source.assumingMemoryBound(to: UInt8.self), count: payload.count) }
-                var writer = WritingSink(base: base, table: tableOffset, cursor: stringsOffset)
-                if planner.isPlain {
-                    for run in runs.prefix(planner.entries) {
+            let storage = unsafe unsafeDowncast(create(minimumCapacity: header.byteCount) { _ in header }, to: IdentityStorage.self)
+            unsafe storage.withUnsafeMutablePointerToElements { base in
+                if let source = payload.baseAddress { unsafe base.update(from: source.assumingMemoryBound(to: UInt8.self), count: payload.count) }
+                var writer = unsafe WritingSink(base: base, table: tableOffset, cursor: stringsOffset)
+                if unsafe planner.isPlain {
+                    for unsafe run in unsafe runs.prefix(planner.entries) {
                         if run.offset == absent {
-                            writer.absent()
+                            unsafe writer.absent()
                         } else {
-                            writer.copy(from: payload, run)
+                            unsafe writer.copy(from: payload, run)
                         }
                     }
                 } else {
-                    _ = walk(payload, sources, &writer)
+                    _ = unsafe walk(payload, sources, &writer)
                 }
             }
             return storage
@@ -112,32 +112,32 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
 
     /// The header, read through its pointer. It never changes after `create`, and a read of
     /// `header` (a stored `var` of a class) is an exclusivity check at run time.
-    package var fixedHeader: IdentityHeader { withUnsafeMutablePointerToHeader { $0.pointee } }
+    package var fixedHeader: IdentityHeader { unsafe withUnsafeMutablePointerToHeader { unsafe $0.pointee } }
 
     package func withTail<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         let count = fixedHeader.byteCount
-        return try withUnsafeMutablePointerToElements { try body(UnsafeRawBufferPointer(start: $0, count: count)) }
+        return try unsafe withUnsafeMutablePointerToElements { try unsafe body(UnsafeRawBufferPointer(start: $0, count: count)) }
     }
 
     package func withPayload<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         let count = fixedHeader.payloadCount
-        return try withUnsafeMutablePointerToElements { try body(UnsafeRawBufferPointer(start: $0, count: count)) }
+        return try unsafe withUnsafeMutablePointerToElements { try unsafe body(UnsafeRawBufferPointer(start: $0, count: count)) }
     }
 
     /// The bytes of entry `index` (without the NUL), or nil when absent. The pointer
     /// stays valid as long as this object lives.
     package func entry(_ index: Int) -> UnsafeRawBufferPointer? {
         let table = fixedHeader.payloadCount
-        return withUnsafeMutablePointerToElements { base -> UnsafeRawBufferPointer? in
+        return unsafe withUnsafeMutablePointerToElements { base -> UnsafeRawBufferPointer? in
             let raw = UnsafeRawPointer(base)
-            let offset = raw.loadUnaligned(fromByteOffset: table + index * 8, as: UInt32.self)
+            let offset = unsafe raw.loadUnaligned(fromByteOffset: table + index * 8, as: UInt32.self)
             guard offset != Self.absent else { return nil }
-            let length = raw.loadUnaligned(fromByteOffset: table + index * 8 + 4, as: UInt32.self)
-            return UnsafeRawBufferPointer(start: raw + Int(offset), count: Int(length))
+            let length = unsafe raw.loadUnaligned(fromByteOffset: table + index * 8 + 4, as: UInt32.self)
+            return unsafe UnsafeRawBufferPointer(start: raw + Int(offset), count: Int(length))
         }
     }
 
-    package func entry(_ field: IdentityField) -> UnsafeRawBufferPointer? { entry(field.rawValue) }
+    package func entry(_ field: IdentityField) -> UnsafeRawBufferPointer? { unsafe entry(field.rawValue) }
 
     /// Entry indices of a list.
     package func range(_ list: IdentityList) -> Range<Int> {
@@ -147,34 +147,34 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
     }
 
     func string(_ field: IdentityField) -> String? {
-        entry(field).map { String(decoding: $0, as: UTF8.self) }
+        unsafe entry(field).map { unsafe String(decoding: $0, as: UTF8.self) }
     }
 
     func strings(_ list: IdentityList) -> [String] {
-        range(list).map { String(decoding: entry($0)!, as: UTF8.self) }
+        range(list).map { unsafe String(decoding: entry($0)!, as: UTF8.self) }
     }
 
     /// Whether a list holds exactly `candidate`.
     package func contains(_ list: IdentityList, _ candidate: UnsafeRawBufferPointer) -> Bool {
         range(list).contains { index in
-            let element = entry(index)!
-            return element.count == candidate.count && element.elementsEqual(candidate)
+            let element = unsafe entry(index)!
+            return unsafe element.count == candidate.count && element.elementsEqual(candidate)
         }
     }
 
     func contains(_ list: IdentityList, _ candidate: some StringProtocol) -> Bool {
-        if let found = candidate.utf8.withContiguousStorageIfAvailable({ contains(list, UnsafeRawBufferPointer($0)) }) {
+        if let found = candidate.utf8.withContiguousStorageIfAvailable({ unsafe contains(list, UnsafeRawBufferPointer($0)) }) {
             return found
         }
-        return Array(candidate.utf8).withUnsafeBytes { contains(list, $0) }
+        return unsafe Array(candidate.utf8).withUnsafeBytes { unsafe contains(list, $0) }
     }
 
     func isEqual(to other: IdentityStorage) -> Bool {
-        fixedHeader == other.fixedHeader && withTail { a in other.withTail { b in a.elementsEqual(b) } }
+        unsafe fixedHeader == other.fixedHeader && withTail { a in unsafe other.withTail { b in unsafe a.elementsEqual(b) } }
     }
 
     func hash(into hasher: inout Hasher) {
-        withTail { hasher.combine(bytes: $0) }
+        unsafe withTail { unsafe hasher.combine(bytes: $0) }
     }
 
     // MARK: Binary form (the shared cache)
@@ -186,7 +186,7 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
     /// Appends the binary form: the fixed part, then the tail bytes.
     package func encode(into bytes: inout [UInt8]) {
         let h = header
-        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+        func append<T: FixedWidthInteger>(_ value: T) { unsafe withUnsafeBytes(of: value.littleEndian) { unsafe bytes.append(contentsOf: $0) } }
         append(UInt32(h.byteCount))
         append(UInt32(h.payloadCount))
         append(UInt32(h.entryCount))
@@ -194,20 +194,20 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
         append(UInt8((h.signatureVerified ? 1 : 0) | (h.expiresAt != nil ? 2 : 0) | (h.issuedAt != nil ? 4 : 0)))
         append(h.expiresAt ?? 0)
         append(h.issuedAt ?? 0)
-        withTail { bytes.append(contentsOf: $0) }
+        unsafe withTail { unsafe bytes.append(contentsOf: $0) }
     }
 
     /// Rebuilds an identity from its binary form with one allocation; nil when
     /// anything is out of bounds (a damaged cache entry is a miss, never a crash).
     package static func decode(_ raw: UnsafeRawBufferPointer) -> IdentityStorage? {
         guard raw.count >= encodedHeaderSize else { return nil }
-        func u32(_ at: Int) -> Int { Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self))) }
-        func i32(_ at: Int) -> Int32 { Int32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: Int32.self)) }
-        func i64(_ at: Int) -> Int64 { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: Int64.self)) }
+        func u32(_ at: Int) -> Int { unsafe Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self))) }
+        func i32(_ at: Int) -> Int32 { unsafe Int32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: Int32.self)) }
+        func i64(_ at: Int) -> Int64 { unsafe Int64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: Int64.self)) }
         let byteCount = u32(0), payloadCount = u32(4), entryCount = u32(8)
         let listEnds = SIMD4(i32(12), i32(16), i32(20), i32(24))
-        let flags = raw[28]
-        let tail = UnsafeRawBufferPointer(rebasing: raw[encodedHeaderSize...])
+        let flags = unsafe raw[28]
+        let tail = unsafe UnsafeRawBufferPointer(rebasing: raw[encodedHeaderSize...])
         let fields = IdentityField.allCases.count
         let tableEnd = payloadCount + entryCount * 8
         guard byteCount == tail.count, entryCount >= fields, tableEnd <= byteCount, flags < 8,
@@ -215,20 +215,20 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
               Int(listEnds[3]) == entryCount
         else { return nil }
         for index in 0..<entryCount {
-            let offset = tail.loadUnaligned(fromByteOffset: payloadCount + index * 8, as: UInt32.self)
-            let length = Int(tail.loadUnaligned(fromByteOffset: payloadCount + index * 8 + 4, as: UInt32.self))
+            let offset = unsafe tail.loadUnaligned(fromByteOffset: payloadCount + index * 8, as: UInt32.self)
+            let length = unsafe Int(tail.loadUnaligned(fromByteOffset: payloadCount + index * 8 + 4, as: UInt32.self))
             if offset == absent, index < fields { continue }
             let start = Int(offset)
-            guard start >= tableEnd, start + length < byteCount, tail[start + length] == 0 else { return nil }
+            guard start >= tableEnd, start + length < byteCount, unsafe tail[start + length] == 0 else { return nil }
         }
         let header = IdentityHeader(
             byteCount: byteCount, payloadCount: payloadCount, entryCount: entryCount, listEnds: listEnds,
             expiresAt: flags & 2 != 0 ? i64(29) : nil, issuedAt: flags & 4 != 0 ? i64(37) : nil,
             signatureVerified: flags & 1 != 0
         )
-        let storage = unsafeDowncast(create(minimumCapacity: byteCount) { _ in header }, to: IdentityStorage.self)
-        storage.withUnsafeMutablePointerToElements { base in
-            if let source = tail.baseAddress { base.update(from: source.assumingMemoryBound(to: UInt8.self), count: byteCount) }
+        let storage = unsafe unsafeDowncast(create(minimumCapacity: byteCount) { _ in header }, to: IdentityStorage.self)
+        unsafe storage.withUnsafeMutablePointerToElements { base in
+            if let source = tail.baseAddress { unsafe base.update(from: source.assumingMemoryBound(to: UInt8.self), count: byteCount) }
         }
         return storage
     }
@@ -240,7 +240,7 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
         func single(_ slice: JSONSlice?) {
             guard let slice, slice.kind == .string else { return sink.absent() }
             sink.begin()
-            copy(doc, slice, &sink)
+            unsafe copy(doc, slice, &sink)
             sink.end()
         }
         // The order of `IdentityField`.
@@ -256,9 +256,9 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
         // The list ends become the vector at the end: a store into one lane of a vector in
         // memory, read back whole, stalls the read.
         func entries(of kind: IdentityList, _ main: JSONSlice?) -> Int32 {
-            list(doc, main, splittingWords: kind == .scopes, prefix: "", &sink)
+            unsafe list(doc, main, splittingWords: kind == .scopes, prefix: "", &sink)
             for addition in s.additions where addition.list == kind {
-                list(doc, addition.source, splittingWords: false, prefix: addition.prefix, &sink)
+                unsafe list(doc, addition.source, splittingWords: false, prefix: addition.prefix, &sink)
             }
             return Int32(sink.entries)
         }
@@ -280,12 +280,12 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
                 func element(_ value: JSONSlice) {
                     guard value.kind == .string else { return }
                     sink.begin()
-                    sink.append(UnsafeRawBufferPointer(prefixBytes))
-                    copy(doc, value, &sink)
+                    unsafe sink.append(UnsafeRawBufferPointer(prefixBytes))
+                    unsafe copy(doc, value, &sink)
                     sink.end()
                 }
                 if slice.kind == .array {
-                    JSONText.forEachElement(doc, slice) { value in
+                    unsafe JSONText.forEachElement(doc, slice) { value in
                         element(value)
                         return true
                     }
@@ -299,18 +299,18 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
         case .string where splittingWords && !slice.hasEscapes:
             var start = slice.start
             while start < slice.end {
-                let space = SWAR.firstIndex(of: UInt8(ascii: " "), in: UnsafeRawBufferPointer(rebasing: doc[..<slice.end]), from: start) ?? slice.end
+                let space = unsafe SWAR.firstIndex(of: UInt8(ascii: " "), in: UnsafeRawBufferPointer(rebasing: doc[..<slice.end]), from: start) ?? slice.end
                 if space > start {
                     sink.begin()
-                    sink.append(UnsafeRawBufferPointer(rebasing: doc[start..<space]))
+                    unsafe sink.append(UnsafeRawBufferPointer(rebasing: doc[start..<space]))
                     sink.end()
                 }
                 start = space + 1
             }
         case .string where splittingWords:
-            var bytes = JSONText.UnescapedBytes(doc: doc, slice: slice)
+            var bytes = unsafe JSONText.UnescapedBytes(doc: doc, slice: slice)
             var inWord = false
-            while let byte = bytes.next() {
+            while let byte = unsafe bytes.next() {
                 if byte == UInt8(ascii: " ") {
                     if inWord { sink.end() }
                     inWord = false
@@ -323,13 +323,13 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
             if inWord { sink.end() }
         case .string:
             sink.begin()
-            copy(doc, slice, &sink)
+            unsafe copy(doc, slice, &sink)
             sink.end()
         case .array:
-            JSONText.forEachElement(doc, slice) { element in
+            unsafe JSONText.forEachElement(doc, slice) { element in
                 if element.kind == .string {
                     sink.begin()
-                    copy(doc, element, &sink)
+                    unsafe copy(doc, element, &sink)
                     sink.end()
                 }
                 return true
@@ -340,9 +340,9 @@ package final class IdentityStorage: ManagedBuffer<IdentityHeader, UInt8> {
     }
 
     private static func copy<S: EntrySink>(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice, _ sink: inout S) {
-        guard slice.hasEscapes else { return sink.append(UnsafeRawBufferPointer(rebasing: doc[slice.start..<slice.end])) }
-        var bytes = JSONText.UnescapedBytes(doc: doc, slice: slice)
-        while let byte = bytes.next() { sink.append(byte) }
+        guard slice.hasEscapes else { return unsafe sink.append(UnsafeRawBufferPointer(rebasing: doc[slice.start..<slice.end])) }
+        var bytes = unsafe JSONText.UnescapedBytes(doc: doc, slice: slice)
+        while let byte = unsafe bytes.next() { sink.append(byte) }
     }
 }
 
@@ -358,7 +358,7 @@ private protocol EntrySink {
 
 /// Counts the entries and their bytes, and records each entry that is one run of the
 /// payload's bytes; `isPlain` stays true while every entry so far is such a run.
-private struct PlanningSink: EntrySink {
+@unsafe private struct PlanningSink: EntrySink {
     /// A run of the payload: offset and length packed into one word, so that it is written
     /// and read with one store and one load (two 4-byte stores read back as one 8-byte
     /// load cannot be forwarded, and stall).
@@ -383,50 +383,50 @@ private struct PlanningSink: EntrySink {
     private var pieces = 0
 
     init(doc: UnsafeRawBufferPointer, runs: UnsafeMutableBufferPointer<Run>) {
-        self.doc = doc
-        self.runs = runs
+        unsafe self.doc = unsafe doc
+        unsafe self.runs = unsafe runs
     }
 
     @inline(__always) mutating func absent() {
-        record(Run(offset: IdentityStorage.absent, length: 0))
-        entries += 1
+        unsafe record(Run(offset: IdentityStorage.absent, length: 0))
+        unsafe entries += 1
     }
 
     @inline(__always) mutating func begin() {
-        pieces = 0
-        record(Run(offset: 0, length: 0))  // an empty entry, unless a piece replaces it
+        unsafe pieces = 0
+        unsafe record(Run(offset: 0, length: 0))  // an empty entry, unless a piece replaces it
     }
 
     mutating func append(_ byte: UInt8) {
-        bytes += 1
-        isPlain = false
+        unsafe bytes += 1
+        unsafe isPlain = false
     }
 
     @inline(__always) mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        self.bytes += bytes.count
-        pieces += 1
+        unsafe self.bytes += bytes.count
+        unsafe pieces += 1
         // A run of the payload itself (not a prefix from the mapping), and the entry's only piece.
-        guard pieces == 1, let start = bytes.baseAddress, let docStart = doc.baseAddress,
-              start >= docStart, start + bytes.count <= docStart + doc.count
+        guard unsafe pieces == 1, let start = bytes.baseAddress, let docStart = unsafe doc.baseAddress,
+              unsafe start >= docStart, unsafe start + bytes.count <= docStart + doc.count
         else {
-            isPlain = false
+            unsafe isPlain = false
             return
         }
-        record(Run(offset: UInt32(start - docStart), length: UInt32(bytes.count)))
+        unsafe record(Run(offset: UInt32(start - docStart), length: UInt32(bytes.count)))
     }
 
     @inline(__always) mutating func end() {
-        entries += 1
-        bytes += 1
+        unsafe entries += 1
+        unsafe bytes += 1
     }
 
     /// Records the current entry's run; past the capacity the plan is not used.
     @inline(__always) private mutating func record(_ run: Run) {
-        if entries < runs.count { runs[entries] = run } else { isPlain = false }
+        if unsafe entries < runs.count { unsafe runs[entries] = run } else { unsafe isPlain = false }
     }
 }
 
-private struct WritingSink: EntrySink {
+@unsafe private struct WritingSink: EntrySink {
     let base: UnsafeMutablePointer<UInt8>
     let table: Int
     var cursor: Int
@@ -434,35 +434,35 @@ private struct WritingSink: EntrySink {
     var start = 0
 
     init(base: UnsafeMutablePointer<UInt8>, table: Int, cursor: Int) {
-        self.base = base
-        self.table = table
-        self.cursor = cursor
+        unsafe self.base = unsafe base
+        unsafe self.table = table
+        unsafe self.cursor = cursor
     }
 
     private mutating func record(offset: UInt32, length: UInt32) {
-        UnsafeMutableRawPointer(base).storeBytes(of: offset, toByteOffset: table + entries * 8, as: UInt32.self)
-        UnsafeMutableRawPointer(base).storeBytes(of: length, toByteOffset: table + entries * 8 + 4, as: UInt32.self)
-        entries += 1
+        unsafe UnsafeMutableRawPointer(base).storeBytes(of: offset, toByteOffset: table + entries * 8, as: UInt32.self)
+        unsafe UnsafeMutableRawPointer(base).storeBytes(of: length, toByteOffset: table + entries * 8 + 4, as: UInt32.self)
+        unsafe entries += 1
     }
 
-    mutating func absent() { record(offset: IdentityStorage.absent, length: 0) }
-    mutating func begin() { start = cursor }
+    mutating func absent() { unsafe record(offset: IdentityStorage.absent, length: 0) }
+    mutating func begin() { unsafe start = unsafe cursor }
 
     mutating func append(_ byte: UInt8) {
-        base[cursor] = byte
-        cursor += 1
+        unsafe base[cursor] = byte
+        unsafe cursor += 1
     }
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress else { return }
-        (base + cursor).update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
-        cursor += bytes.count
+        unsafe (base + cursor).update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        unsafe cursor += bytes.count
     }
 
     mutating func end() {
-        base[cursor] = 0
-        record(offset: UInt32(start), length: UInt32(cursor - start))
-        cursor += 1
+        unsafe base[cursor] = 0
+        unsafe record(offset: UInt32(start), length: UInt32(cursor - start))
+        unsafe cursor += 1
     }
 
     /// One planned entry, a run of `payload`, in one step: `begin`, `append` and `end`
@@ -470,9 +470,9 @@ private struct WritingSink: EntrySink {
     /// the payload, so no slice is made and no empty buffer is checked for.
     @inline(__always) mutating func copy(from payload: UnsafeRawBufferPointer, _ run: PlanningSink.Run) {
         let length = Int(run.length)
-        (base + cursor).update(from: payload.baseAddress!.assumingMemoryBound(to: UInt8.self) + Int(run.offset), count: length)
-        base[cursor + length] = 0
-        record(offset: UInt32(cursor), length: run.length)
-        cursor += length + 1
+        unsafe (base + cursor).update(from: payload.baseAddress!.assumingMemoryBound(to: UInt8.self) + Int(run.offset), count: length)
+        unsafe base[cursor + length] = 0
+        unsafe record(offset: UInt32(cursor), length: run.length)
+        unsafe cursor += length + 1
     }
 }

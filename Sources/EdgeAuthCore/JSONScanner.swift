@@ -73,7 +73,7 @@ struct MemberName {
 /// count, duplicate names in every object — and reports each top-level member
 /// as offsets to the caller. The scratch buffer for member names is borrowed too.
 @usableFromInline
-struct JSONScanner {
+@unsafe struct JSONScanner {
     @usableFromInline let doc: UnsafeRawBufferPointer
     /// `doc`'s bytes and length, held apart so that reads need no optional unwrapping.
     @usableFromInline let base: UnsafeRawPointer
@@ -87,18 +87,18 @@ struct JSONScanner {
 
     @usableFromInline
     init(doc: UnsafeRawBufferPointer, limits: JSONLimits, names: UnsafeMutableBufferPointer<MemberName>) {
-        self.doc = doc
+        unsafe self.doc = unsafe doc
         // An empty document has no address; any valid one does (`count` is 0, nothing is read).
-        self.base = doc.baseAddress ?? UnsafeRawPointer(("" as StaticString).utf8Start)
-        self.count = doc.count
-        self.maxDepth = limits.maxDepth
+        unsafe self.base = unsafe doc.baseAddress ?? UnsafeRawPointer(("" as StaticString).utf8Start)
+        unsafe self.count = doc.count
+        unsafe self.maxDepth = limits.maxDepth
         // The name buffer is never smaller than the limit, so the limit is what binds.
-        self.maxMembers = min(limits.maxMembers, names.count)
-        self.names = names
+        unsafe self.maxMembers = min(limits.maxMembers, names.count)
+        unsafe self.names = unsafe names
     }
 
     @inline(__always) @usableFromInline
-    func byte(_ offset: Int) -> UInt8 { base.load(fromByteOffset: offset, as: UInt8.self) }
+    func byte(_ offset: Int) -> UInt8 { unsafe base.load(fromByteOffset: offset, as: UInt8.self) }
 
     /// Scans a document that must be exactly one JSON object, calling `onMember`
     /// for each top-level member with its name and value.
@@ -108,21 +108,21 @@ struct JSONScanner {
         notObject: Malformation,
         _ onMember: (JSONSlice, NameKey, JSONSlice) throws(Malformation) -> Void
     ) throws(Malformation) {
-        skipWhitespace()
-        guard pos < count, byte(pos) == UInt8(ascii: "{") else {
+        unsafe skipWhitespace()
+        guard unsafe pos < count, unsafe byte(pos) == UInt8(ascii: "{") else {
             // Distinguish "valid JSON but not an object" from "not JSON": both reject.
             throw notObject
         }
-        try scanObject(depth: 1, onMember)
-        skipWhitespace()
-        if pos != count { throw .invalidJSON }
+        try unsafe scanObject(depth: 1, onMember)
+        unsafe skipWhitespace()
+        if unsafe pos != count { throw .invalidJSON }
     }
 
     @inline(__always) @usableFromInline
     mutating func skipWhitespace() {
-        while pos < count {
-            switch byte(pos) {
-            case 0x20, 0x09, 0x0A, 0x0D: pos &+= 1
+        while unsafe pos < count {
+            switch unsafe byte(pos) {
+            case 0x20, 0x09, 0x0A, 0x0D: unsafe pos &+= 1
             default: return
             }
         }
@@ -131,29 +131,29 @@ struct JSONScanner {
     /// The value at `pos` (the caller has skipped the whitespace before it).
     @usableFromInline
     mutating func scanValue(depth: Int) throws(Malformation) -> JSONSlice {
-        guard pos < count else { throw .invalidJSON }
-        let start = pos
-        switch byte(pos) {
+        guard unsafe pos < count else { throw .invalidJSON }
+        let start = unsafe pos
+        switch unsafe byte(pos) {
         case UInt8(ascii: "{"):
-            try scanObject(depth: depth + 1) { (_, _, _) throws(Malformation) in }
-            return JSONSlice(start: start, end: pos, kind: .object)
+            try unsafe scanObject(depth: depth + 1) { (_, _, _) throws(Malformation) in }
+            return unsafe JSONSlice(start: start, end: pos, kind: .object)
         case UInt8(ascii: "["):
-            let stringsOnly = try scanArray(depth: depth + 1)
-            return JSONSlice(start: start, end: pos, kind: .array, hasEscapes: false, stringsOnly: stringsOnly)
+            let stringsOnly = try unsafe scanArray(depth: depth + 1)
+            return unsafe JSONSlice(start: start, end: pos, kind: .array, hasEscapes: false, stringsOnly: stringsOnly)
         case UInt8(ascii: "\""):
-            return try scanString()
+            return try unsafe scanString()
         case UInt8(ascii: "t"):
-            try expectLiteral("true")
-            return JSONSlice(start: start, end: pos, kind: .bool)
+            try unsafe expectLiteral("true")
+            return unsafe JSONSlice(start: start, end: pos, kind: .bool)
         case UInt8(ascii: "f"):
-            try expectLiteral("false")
-            return JSONSlice(start: start, end: pos, kind: .bool)
+            try unsafe expectLiteral("false")
+            return unsafe JSONSlice(start: start, end: pos, kind: .bool)
         case UInt8(ascii: "n"):
-            try expectLiteral("null")
-            return JSONSlice(start: start, end: pos, kind: .null)
+            try unsafe expectLiteral("null")
+            return unsafe JSONSlice(start: start, end: pos, kind: .null)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            try scanNumber()
-            return JSONSlice(start: start, end: pos, kind: .number)
+            try unsafe scanNumber()
+            return unsafe JSONSlice(start: start, end: pos, kind: .number)
         default:
             throw .invalidJSON
         }
@@ -163,18 +163,18 @@ struct JSONScanner {
     /// the string scan (one call less per string than through `scanValue`).
     @inline(__always) @usableFromInline
     mutating func scanMemberValue(depth: Int) throws(Malformation) -> JSONSlice {
-        skipWhitespace()
-        if pos < count, byte(pos) == UInt8(ascii: "\"") { return try scanString() }
-        return try scanValue(depth: depth)
+        unsafe skipWhitespace()
+        if unsafe pos < count, unsafe byte(pos) == UInt8(ascii: "\"") { return try unsafe scanString() }
+        return try unsafe scanValue(depth: depth)
     }
 
     @usableFromInline
     mutating func expectLiteral(_ literal: StaticString) throws(Malformation) {
         let n = literal.utf8CodeUnitCount
-        guard pos &+ n <= count else { throw .invalidJSON }
-        let p = literal.utf8Start
-        for i in 0..<n where byte(pos + i) != p[i] { throw .invalidJSON }
-        pos &+= n
+        guard unsafe pos &+ n <= count else { throw .invalidJSON }
+        let p = unsafe literal.utf8Start
+        for i in 0..<n where unsafe byte(pos + i) != p[i] { throw .invalidJSON }
+        unsafe pos &+= n
     }
 
     @usableFromInline
@@ -182,33 +182,33 @@ struct JSONScanner {
         depth: Int,
         _ onMember: (JSONSlice, NameKey, JSONSlice) throws(Malformation) -> Void
     ) throws(Malformation) {
-        if depth > maxDepth { throw .nestingTooDeep }
-        pos &+= 1  // "{"
-        var names = NameSet(frame: nameCount)
-        defer { nameCount = names.frame }
-        skipWhitespace()
-        if pos < count, byte(pos) == UInt8(ascii: "}") {
-            pos &+= 1
+        if unsafe depth > maxDepth { throw .nestingTooDeep }
+        unsafe pos &+= 1  // "{"
+        var names = unsafe NameSet(frame: nameCount)
+        defer { unsafe nameCount = names.frame }
+        unsafe skipWhitespace()
+        if unsafe pos < count, unsafe byte(pos) == UInt8(ascii: "}") {
+            unsafe pos &+= 1
             return
         }
         while true {
-            skipWhitespace()
-            guard pos < count, byte(pos) == UInt8(ascii: "\"") else { throw .invalidJSON }
-            let (name, key) = try scanName()
-            try recordName(name, key: key, in: &names)
-            skipWhitespace()
-            guard pos < count, byte(pos) == UInt8(ascii: ":") else { throw .invalidJSON }
-            pos &+= 1
-            let value = try scanMemberValue(depth: depth)
+            unsafe skipWhitespace()
+            guard unsafe pos < count, unsafe byte(pos) == UInt8(ascii: "\"") else { throw .invalidJSON }
+            let (name, key) = try unsafe scanName()
+            try unsafe recordName(name, key: key, in: &names)
+            unsafe skipWhitespace()
+            guard unsafe pos < count, unsafe byte(pos) == UInt8(ascii: ":") else { throw .invalidJSON }
+            unsafe pos &+= 1
+            let value = try unsafe scanMemberValue(depth: depth)
             try onMember(name, key, value)
-            skipWhitespace()
-            guard pos < count else { throw .invalidJSON }
-            if byte(pos) == UInt8(ascii: ",") {
-                pos &+= 1
+            unsafe skipWhitespace()
+            guard unsafe pos < count else { throw .invalidJSON }
+            if unsafe byte(pos) == UInt8(ascii: ",") {
+                unsafe pos &+= 1
                 continue
             }
-            if byte(pos) == UInt8(ascii: "}") {
-                pos &+= 1
+            if unsafe byte(pos) == UInt8(ascii: "}") {
+                unsafe pos &+= 1
                 return
             }
             throw .invalidJSON
@@ -232,21 +232,21 @@ struct JSONScanner {
     /// Rejects a name already used in the open object, then remembers it.
     @inline(__always) @usableFromInline
     mutating func recordName(_ name: JSONSlice, key: NameKey, in set: inout NameSet) throws(Malformation) {
-        membersSeen &+= 1
-        guard membersSeen <= maxMembers else { throw .tooManyMembers }
+        unsafe membersSeen &+= 1
+        guard unsafe membersSeen <= maxMembers else { throw .tooManyMembers }
         let length = UInt32(truncatingIfNeeded: name.count)
         var prefix = UInt32(truncatingIfNeeded: key)
         if key == 0 {
-            for i in 0..<min(name.count, 4) { prefix |= UInt32(byte(name.start &+ i)) << (8 * UInt32(i)) }
+            for i in 0..<min(name.count, 4) { unsafe prefix |= UInt32(byte(name.start &+ i)) << (8 * UInt32(i)) }
         }
         let bit: UInt64 = 1 << (((UInt64(prefix) | UInt64(length) << 32) &* 0x9E37_79B9_7F4A_7C15) >> 58)
         if name.hasEscapes { set.sawEscapes = true }
         if set.filter & bit != 0 || set.sawEscapes {
-            try checkNotRepeated(name, prefix: prefix, since: set.frame)
+            try unsafe checkNotRepeated(name, prefix: prefix, since: set.frame)
         }
         set.filter |= bit
-        names[nameCount] = MemberName(start: UInt32(name.start), end: UInt32(name.end), prefix: prefix, escaped: name.hasEscapes)
-        nameCount &+= 1
+        unsafe names[nameCount] = MemberName(start: UInt32(name.start), end: UInt32(name.end), prefix: prefix, escaped: name.hasEscapes)
+        unsafe nameCount &+= 1
     }
 
     /// Compares `name` with every name of the open object (kept out of line: the
@@ -254,36 +254,36 @@ struct JSONScanner {
     @inline(never) @usableFromInline
     func checkNotRepeated(_ name: JSONSlice, prefix: UInt32, since frame: Int) throws(Malformation) {
         let count = UInt32(name.count)
-        for i in frame..<nameCount {
-            let other = names[i]
+        for i in unsafe frame..<nameCount {
+            let other = unsafe names[i]
             // Raw bytes that differ in length or prefix are different names unless escapes are involved.
             if !name.hasEscapes, !other.escaped, other.end - other.start != count || other.prefix != prefix { continue }
             let otherSlice = JSONSlice(start: Int(other.start), end: Int(other.end), kind: .string, hasEscapes: other.escaped)
-            if JSONText.equal(doc, name, otherSlice) { throw .duplicateMember }
+            if unsafe JSONText.equal(doc, name, otherSlice) { throw .duplicateMember }
         }
     }
 
     /// - Returns: whether every element is a string.
     @usableFromInline
     mutating func scanArray(depth: Int) throws(Malformation) -> Bool {
-        if depth > maxDepth { throw .nestingTooDeep }
-        pos &+= 1  // "["
-        skipWhitespace()
-        if pos < count, byte(pos) == UInt8(ascii: "]") {
-            pos &+= 1
+        if unsafe depth > maxDepth { throw .nestingTooDeep }
+        unsafe pos &+= 1  // "["
+        unsafe skipWhitespace()
+        if unsafe pos < count, unsafe byte(pos) == UInt8(ascii: "]") {
+            unsafe pos &+= 1
             return true
         }
         var stringsOnly = true
         while true {
-            if try scanMemberValue(depth: depth).kind != .string { stringsOnly = false }
-            skipWhitespace()
-            guard pos < count else { throw .invalidJSON }
-            if byte(pos) == UInt8(ascii: ",") {
-                pos &+= 1
+            if try unsafe scanMemberValue(depth: depth).kind != .string { stringsOnly = false }
+            unsafe skipWhitespace()
+            guard unsafe pos < count else { throw .invalidJSON }
+            if unsafe byte(pos) == UInt8(ascii: ",") {
+                unsafe pos &+= 1
                 continue
             }
-            if byte(pos) == UInt8(ascii: "]") {
-                pos &+= 1
+            if unsafe byte(pos) == UInt8(ascii: "]") {
+                unsafe pos &+= 1
                 return stringsOnly
             }
             throw .invalidJSON
@@ -294,72 +294,72 @@ struct JSONScanner {
     /// which also gives its `NameKey`.
     @inline(__always) @usableFromInline
     mutating func scanName() throws(Malformation) -> (JSONSlice, NameKey) {
-        let start = pos &+ 1
-        if start &+ 8 <= count {
-            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: start, as: UInt64.self))
+        let start = unsafe pos &+ 1
+        if unsafe start &+ 8 <= count {
+            let word = unsafe UInt64(littleEndian: base.loadUnaligned(fromByteOffset: start, as: UInt64.self))
             let mask = SWAR.stringSpecialMask(word)
             if mask != 0 {
                 let length = SWAR.firstMarked(mask)
-                if byte(start &+ length) == UInt8(ascii: "\"") {
-                    pos = start &+ length &+ 1
+                if unsafe byte(start &+ length) == UInt8(ascii: "\"") {
+                    unsafe pos = start &+ length &+ 1
                     return (JSONSlice(start: start, end: start &+ length, kind: .string), word & ((1 << (8 &* UInt64(length))) &- 1))
                 }
             }
         }
-        return (try scanString(), 0)
+        return unsafe (try scanString(), 0)
     }
 
     /// Scans a string starting at its opening quote; validates escapes and UTF-8.
     @inline(__always) @usableFromInline
     mutating func scanString() throws(Malformation) -> JSONSlice {
-        let start = pos + 1  // after the opening quote
+        let start = unsafe pos + 1  // after the opening quote
         var p = start
         var escaped = false
-        let n = count
+        let n = unsafe count
         while true {
             // Plain ASCII eight bytes at a time, landing on the first byte that needs a look.
-            p = SWAR.firstMarked(in: base, from: p, end: n, SWAR.stringSpecialMask).offset
+            p = unsafe SWAR.firstMarked(in: base, from: p, end: n, SWAR.stringSpecialMask).offset
             guard p < n else { throw .invalidJSON }
-            let byte = byte(p)
+            let byte = unsafe byte(p)
             if byte == UInt8(ascii: "\"") {
-                pos = p + 1
+                unsafe pos = p + 1
                 return JSONSlice(start: start, end: p, kind: .string, hasEscapes: escaped)
             }
             if byte < 0x80, byte >= 0x20, byte != UInt8(ascii: "\\") {
                 p &+= 1  // within the last 7 bytes
                 continue
             }
-            pos = p
+            unsafe pos = p
             if byte == UInt8(ascii: "\\") {
                 escaped = true
-                try scanEscape()
+                try unsafe scanEscape()
             } else if byte < 0x20 {
                 throw .invalidJSON
             } else {
-                try scanUTF8Sequence(lead: byte)
+                try unsafe scanUTF8Sequence(lead: byte)
             }
-            p = pos
+            p = unsafe pos
         }
     }
 
     @usableFromInline
     mutating func scanEscape() throws(Malformation) {
-        pos &+= 1
-        guard pos < count else { throw .invalidJSON }
-        switch byte(pos) {
+        unsafe pos &+= 1
+        guard unsafe pos < count else { throw .invalidJSON }
+        switch unsafe byte(pos) {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
              UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-            pos &+= 1
+            unsafe pos &+= 1
         case UInt8(ascii: "u"):
-            pos &+= 1
-            let unit = try hex4()
+            unsafe pos &+= 1
+            let unit = try unsafe hex4()
             if (0xD800...0xDBFF).contains(unit) {
                 // A high surrogate must be followed by an escaped low surrogate.
-                guard pos &+ 1 < count, byte(pos) == UInt8(ascii: "\\"), byte(pos + 1) == UInt8(ascii: "u") else {
+                guard unsafe pos &+ 1 < count, unsafe byte(pos) == UInt8(ascii: "\\"), unsafe byte(pos + 1) == UInt8(ascii: "u") else {
                     throw .invalidUTF8
                 }
-                pos &+= 2
-                let low = try hex4()
+                unsafe pos &+= 2
+                let low = try unsafe hex4()
                 guard (0xDC00...0xDFFF).contains(low) else { throw .invalidUTF8 }
             } else if (0xDC00...0xDFFF).contains(unit) {
                 throw .invalidUTF8
@@ -371,12 +371,12 @@ struct JSONScanner {
 
     @usableFromInline
     mutating func hex4() throws(Malformation) -> UInt32 {
-        guard pos + 4 <= count else { throw .invalidJSON }
+        guard unsafe pos + 4 <= count else { throw .invalidJSON }
         var value: UInt32 = 0
         for _ in 0..<4 {
-            guard let digit = JSONText.hexValue(byte(pos)) else { throw .invalidJSON }
+            guard let digit = unsafe JSONText.hexValue(byte(pos)) else { throw .invalidJSON }
             value = value << 4 | UInt32(digit)
-            pos &+= 1
+            unsafe pos &+= 1
         }
         return value
     }
@@ -384,7 +384,7 @@ struct JSONScanner {
     /// Validates one multi-byte UTF-8 sequence (RFC 3629: no overlongs, no surrogates, ≤ U+10FFFF).
     @usableFromInline
     mutating func scanUTF8Sequence(lead: UInt8) throws(Malformation) {
-        let n = count
+        let n = unsafe count
         var lowerBound: UInt8 = 0x80
         var upperBound: UInt8 = 0xBF
         let continuation: Int
@@ -398,48 +398,48 @@ struct JSONScanner {
         case 0xF4: continuation = 3; upperBound = 0x8F
         default: throw .invalidUTF8
         }
-        guard pos + continuation < n else { throw .invalidUTF8 }
-        let second = byte(pos + 1)
+        guard unsafe pos + continuation < n else { throw .invalidUTF8 }
+        let second = unsafe byte(pos + 1)
         guard second >= lowerBound, second <= upperBound else { throw .invalidUTF8 }
         if continuation > 1 {
-            for i in 2...continuation where byte(pos + i) & 0xC0 != 0x80 { throw .invalidUTF8 }
+            for i in 2...continuation where unsafe byte(pos + i) & 0xC0 != 0x80 { throw .invalidUTF8 }
         }
-        pos &+= continuation + 1
+        unsafe pos &+= continuation + 1
     }
 
     @usableFromInline
     mutating func scanNumber() throws(Malformation) {
-        let n = count
-        if byte(pos) == UInt8(ascii: "-") { pos &+= 1 }
-        guard pos < n else { throw .invalidJSON }
-        if byte(pos) == UInt8(ascii: "0") {
-            pos &+= 1
-        } else if (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(byte(pos)) {
-            skipDigits()
+        let n = unsafe count
+        if unsafe byte(pos) == UInt8(ascii: "-") { unsafe pos &+= 1 }
+        guard unsafe pos < n else { throw .invalidJSON }
+        if unsafe byte(pos) == UInt8(ascii: "0") {
+            unsafe pos &+= 1
+        } else if unsafe (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(byte(pos)) {
+            unsafe skipDigits()
         } else {
             throw .invalidJSON
         }
-        if pos < n, byte(pos) == UInt8(ascii: ".") {
-            pos &+= 1
-            let digits = pos
-            skipDigits()
-            if pos == digits { throw .invalidJSON }
+        if unsafe pos < n, unsafe byte(pos) == UInt8(ascii: ".") {
+            unsafe pos &+= 1
+            let digits = unsafe pos
+            unsafe skipDigits()
+            if unsafe pos == digits { throw .invalidJSON }
         }
-        if pos < n, byte(pos) == UInt8(ascii: "e") || byte(pos) == UInt8(ascii: "E") {
-            pos &+= 1
-            if pos < n, byte(pos) == UInt8(ascii: "+") || byte(pos) == UInt8(ascii: "-") { pos &+= 1 }
-            let digits = pos
-            skipDigits()
-            if pos == digits { throw .invalidJSON }
+        if unsafe pos < n, unsafe byte(pos) == UInt8(ascii: "e") || byte(pos) == UInt8(ascii: "E") {
+            unsafe pos &+= 1
+            if unsafe pos < n, unsafe byte(pos) == UInt8(ascii: "+") || byte(pos) == UInt8(ascii: "-") { unsafe pos &+= 1 }
+            let digits = unsafe pos
+            unsafe skipDigits()
+            if unsafe pos == digits { throw .invalidJSON }
         }
     }
 
     /// Moves past a run of ASCII digits, eight bytes at a time while eight are left.
     @inline(__always) @usableFromInline
     mutating func skipDigits() {
-        let (stop, found) = SWAR.firstMarked(in: base, from: pos, end: count, SWAR.nonDigitMask)
-        pos = stop
+        let (stop, found) = unsafe SWAR.firstMarked(in: base, from: pos, end: count, SWAR.nonDigitMask)
+        unsafe pos = stop
         if found { return }
-        while pos < count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte(pos)) { pos &+= 1 }
+        while unsafe pos < count, unsafe (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte(pos)) { unsafe pos &+= 1 }
     }
 }

@@ -6,8 +6,8 @@ public enum JSONText {
     /// `JSONValue.writeString` writes them; runs without escapes are copied whole.
     public static func appendEscaped(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         var runStart = 0
-        for (index, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-            out.append(contentsOf: bytes[runStart..<index])
+        for unsafe (index, byte) in unsafe bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            unsafe out.append(contentsOf: bytes[runStart..<index])
             runStart = index + 1
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
@@ -20,7 +20,7 @@ public enum JSONText {
                 out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
             }
         }
-        out.append(contentsOf: bytes[runStart...])
+        unsafe out.append(contentsOf: bytes[runStart...])
     }
 
     @inlinable
@@ -35,7 +35,7 @@ public enum JSONText {
 
     /// The UTF-8 bytes a validated JSON string denotes, escapes decoded one byte at a time.
     @usableFromInline
-    struct UnescapedBytes: IteratorProtocol {
+    @unsafe struct UnescapedBytes: IteratorProtocol {
         @usableFromInline let doc: UnsafeRawBufferPointer
         @usableFromInline var pos: Int
         @usableFromInline let end: Int
@@ -44,27 +44,27 @@ public enum JSONText {
 
         @usableFromInline
         init(doc: UnsafeRawBufferPointer, slice: JSONSlice) {
-            self.doc = doc
-            self.pos = slice.start
-            self.end = slice.end
+            unsafe self.doc = unsafe doc
+            unsafe self.pos = slice.start
+            unsafe self.end = slice.end
         }
 
         @usableFromInline
         mutating func next() -> UInt8? {
-            if pendingCount > 0 {
-                let byte = pending.0
-                pending = (pending.1, pending.2, 0)
-                pendingCount -= 1
+            if unsafe pendingCount > 0 {
+                let byte = unsafe pending.0
+                unsafe pending = unsafe (pending.1, pending.2, 0)
+                unsafe pendingCount -= 1
                 return byte
             }
-            guard pos < end else { return nil }
-            let byte = doc[pos]
+            guard unsafe pos < end else { return nil }
+            let byte = unsafe doc[pos]
             guard byte == UInt8(ascii: "\\") else {
-                pos += 1
+                unsafe pos += 1
                 return byte
             }
-            let kind = doc[pos + 1]
-            pos += 2
+            let kind = unsafe doc[pos + 1]
+            unsafe pos += 2
             switch kind {
             case UInt8(ascii: "b"): return 0x08
             case UInt8(ascii: "f"): return 0x0C
@@ -74,26 +74,26 @@ public enum JSONText {
             case UInt8(ascii: "u"): break
             default: return kind  // \" \\ \/
             }
-            var scalar = readHex4()
+            var scalar = unsafe readHex4()
             if (0xD800...0xDBFF).contains(scalar) {
-                pos += 2  // the validated "\u" of the low surrogate
-                let low = readHex4()
+                unsafe pos += 2  // the validated "\u" of the low surrogate
+                let low = unsafe readHex4()
                 scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
             }
             switch scalar {
             case 0..<0x80:
                 return UInt8(scalar)
             case 0x80..<0x800:
-                pending = (UInt8(0x80 | scalar & 0x3F), 0, 0)
-                pendingCount = 1
+                unsafe pending = (UInt8(0x80 | scalar & 0x3F), 0, 0)
+                unsafe pendingCount = 1
                 return UInt8(0xC0 | scalar >> 6)
             case 0x800..<0x10000:
-                pending = (UInt8(0x80 | (scalar >> 6) & 0x3F), UInt8(0x80 | scalar & 0x3F), 0)
-                pendingCount = 2
+                unsafe pending = (UInt8(0x80 | (scalar >> 6) & 0x3F), UInt8(0x80 | scalar & 0x3F), 0)
+                unsafe pendingCount = 2
                 return UInt8(0xE0 | scalar >> 12)
             default:
-                pending = (UInt8(0x80 | (scalar >> 12) & 0x3F), UInt8(0x80 | (scalar >> 6) & 0x3F), UInt8(0x80 | scalar & 0x3F))
-                pendingCount = 3
+                unsafe pending = (UInt8(0x80 | (scalar >> 12) & 0x3F), UInt8(0x80 | (scalar >> 6) & 0x3F), UInt8(0x80 | scalar & 0x3F))
+                unsafe pendingCount = 3
                 return UInt8(0xF0 | scalar >> 18)
             }
         }
@@ -102,8 +102,8 @@ public enum JSONText {
         mutating func readHex4() -> UInt32 {
             var value: UInt32 = 0
             for _ in 0..<4 {
-                value = value << 4 | UInt32(JSONText.hexValue(doc[pos]) ?? 0)
-                pos += 1
+                value = unsafe value << 4 | UInt32(JSONText.hexValue(doc[pos]) ?? 0)
+                unsafe pos += 1
             }
             return value
         }
@@ -114,12 +114,12 @@ public enum JSONText {
     public static func equal(_ doc: UnsafeRawBufferPointer, _ a: JSONSlice, _ b: JSONSlice) -> Bool {
         if !a.hasEscapes && !b.hasEscapes {
             guard a.count == b.count else { return false }
-            return memoryEqual(doc, a.start, doc, b.start, a.count)
+            return unsafe memoryEqual(doc, a.start, doc, b.start, a.count)
         }
-        var x = UnescapedBytes(doc: doc, slice: a)
-        var y = UnescapedBytes(doc: doc, slice: b)
+        var x = unsafe UnescapedBytes(doc: doc, slice: a)
+        var y = unsafe UnescapedBytes(doc: doc, slice: b)
         while true {
-            let p = x.next(), q = y.next()
+            let p = unsafe x.next(), q = unsafe y.next()
             if p != q { return false }
             if p == nil { return true }
         }
@@ -131,12 +131,12 @@ public enum JSONText {
         guard slice.kind == .string else { return false }
         if !slice.hasEscapes {
             guard slice.count == literal.count else { return false }
-            return memoryEqual(doc, slice.start, literal, 0, literal.count)
+            return unsafe memoryEqual(doc, slice.start, literal, 0, literal.count)
         }
-        var x = UnescapedBytes(doc: doc, slice: slice)
+        var x = unsafe UnescapedBytes(doc: doc, slice: slice)
         var i = 0
-        while let byte = x.next() {
-            guard i < literal.count, literal[i] == byte else { return false }
+        while let byte = unsafe x.next() {
+            guard i < literal.count, unsafe literal[i] == byte else { return false }
             i += 1
         }
         return i == literal.count
@@ -146,11 +146,11 @@ public enum JSONText {
     @inlinable
     public static func equalIgnoringASCIICase(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice, _ literal: StaticString) -> Bool {
         guard slice.kind == .string else { return false }
-        var x = UnescapedBytes(doc: doc, slice: slice)
-        let p = literal.utf8Start
+        var x = unsafe UnescapedBytes(doc: doc, slice: slice)
+        let p = unsafe literal.utf8Start
         var i = 0
-        while let byte = x.next() {
-            guard i < literal.utf8CodeUnitCount, lowercased(byte) == lowercased(p[i]) else { return false }
+        while let byte = unsafe x.next() {
+            guard i < literal.utf8CodeUnitCount, unsafe lowercased(byte) == lowercased(p[i]) else { return false }
             i += 1
         }
         return i == literal.utf8CodeUnitCount
@@ -165,15 +165,15 @@ public enum JSONText {
     static func memoryEqual(_ a: UnsafeRawBufferPointer, _ i: Int, _ b: UnsafeRawBufferPointer, _ j: Int, _ n: Int) -> Bool {
         var k = 0
         while k + 8 <= n {
-            if a.loadUnaligned(fromByteOffset: i + k, as: UInt64.self) != b.loadUnaligned(fromByteOffset: j + k, as: UInt64.self) { return false }
+            if unsafe a.loadUnaligned(fromByteOffset: i + k, as: UInt64.self) != b.loadUnaligned(fromByteOffset: j + k, as: UInt64.self) { return false }
             k += 8
         }
         // The last bytes of a run of eight or more: one word ending where the run ends.
         if k < n, n >= 8 {
-            return a.loadUnaligned(fromByteOffset: i + n - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: j + n - 8, as: UInt64.self)
+            return unsafe a.loadUnaligned(fromByteOffset: i + n - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: j + n - 8, as: UInt64.self)
         }
         while k < n {
-            if a[i + k] != b[j + k] { return false }
+            if unsafe a[i + k] != b[j + k] { return false }
             k += 1
         }
         return true
@@ -182,12 +182,12 @@ public enum JSONText {
     /// The Swift string a validated JSON string denotes (allocates).
     public static func string(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice) -> String {
         if !slice.hasEscapes {
-            return String(decoding: UnsafeRawBufferPointer(rebasing: doc[slice.start..<slice.end]), as: UTF8.self)
+            return unsafe String(decoding: UnsafeRawBufferPointer(rebasing: doc[slice.start..<slice.end]), as: UTF8.self)
         }
         var bytes = [UInt8]()
         bytes.reserveCapacity(slice.count)
-        var x = UnescapedBytes(doc: doc, slice: slice)
-        while let byte = x.next() { bytes.append(byte) }
+        var x = unsafe UnescapedBytes(doc: doc, slice: slice)
+        while let byte = unsafe x.next() { bytes.append(byte) }
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -207,13 +207,13 @@ public enum JSONText {
             var pos = slice.start
             // Eight digits at a time while eight are left (a 10-digit date: one step and two digits).
             while slice.end &- pos >= 8 {
-                let word = UInt64(littleEndian: doc.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
+                let word = unsafe UInt64(littleEndian: doc.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
                 if SWAR.nonDigitMask(word) != 0 { break }
                 value = value &* 100_000_000 &+ SWAR.eightDigits(word)
                 pos &+= 8
             }
             while pos < slice.end {
-                let d = doc[pos] &- UInt8(ascii: "0")
+                let d = unsafe doc[pos] &- UInt8(ascii: "0")
                 if d > 9 { break }
                 value = value &* 10 &+ UInt64(d)
                 pos += 1
@@ -223,7 +223,7 @@ public enum JSONText {
         var pos = slice.start
         let end = slice.end
         var negative = false
-        if doc[pos] == UInt8(ascii: "-") {
+        if unsafe doc[pos] == UInt8(ascii: "-") {
             negative = true
             pos += 1
         }
@@ -232,7 +232,7 @@ public enum JSONText {
         var scale = 0  // value = mantissa * 10^scale
         var sawNonZero = false
         var droppedNonZero = false  // fraction digits beyond 19 significant ones
-        while pos < end, let d = digit(doc[pos]) {
+        while pos < end, let d = unsafe digit(doc[pos]) {
             if significant < 19 {
                 mantissa = mantissa * 10 + UInt64(d)
                 if mantissa != 0 { significant += 1 }
@@ -242,9 +242,9 @@ public enum JSONText {
             if d != 0 { sawNonZero = true }
             pos += 1
         }
-        if pos < end, doc[pos] == UInt8(ascii: ".") {
+        if pos < end, unsafe doc[pos] == UInt8(ascii: ".") {
             pos += 1
-            while pos < end, let d = digit(doc[pos]) {
+            while pos < end, let d = unsafe digit(doc[pos]) {
                 if significant < 19 {
                     mantissa = mantissa * 10 + UInt64(d)
                     if mantissa != 0 { significant += 1 }
@@ -256,15 +256,15 @@ public enum JSONText {
                 pos += 1
             }
         }
-        if pos < end, doc[pos] == UInt8(ascii: "e") || doc[pos] == UInt8(ascii: "E") {
+        if pos < end, unsafe doc[pos] == UInt8(ascii: "e") || doc[pos] == UInt8(ascii: "E") {
             pos += 1
             var expNegative = false
-            if doc[pos] == UInt8(ascii: "+") || doc[pos] == UInt8(ascii: "-") {
-                expNegative = doc[pos] == UInt8(ascii: "-")
+            if unsafe doc[pos] == UInt8(ascii: "+") || doc[pos] == UInt8(ascii: "-") {
+                expNegative = unsafe doc[pos] == UInt8(ascii: "-")
                 pos += 1
             }
             var exponent = 0
-            while pos < end, let d = digit(doc[pos]) {
+            while pos < end, let d = unsafe digit(doc[pos]) {
                 if exponent < 100_000 { exponent = exponent * 10 + Int(d) }
                 pos += 1
             }
@@ -302,15 +302,15 @@ public enum JSONText {
         _ doc: UnsafeRawBufferPointer, _ array: JSONSlice, _ body: (JSONSlice) -> Bool
     ) {
         guard array.kind == .array else { return }
-        var reader = ValidatedReader(doc: doc, pos: array.start + 1)
-        reader.skipWhitespace()
-        if doc[reader.pos] == UInt8(ascii: "]") { return }
+        var reader = unsafe ValidatedReader(doc: doc, pos: array.start + 1)
+        unsafe reader.skipWhitespace()
+        if unsafe doc[reader.pos] == UInt8(ascii: "]") { return }
         while true {
-            let element = reader.value()
+            let element = unsafe reader.value()
             if !body(element) { return }
-            reader.skipWhitespace()
-            if doc[reader.pos] == UInt8(ascii: "]") { return }
-            reader.pos += 1  // ","
+            unsafe reader.skipWhitespace()
+            if unsafe doc[reader.pos] == UInt8(ascii: "]") { return }
+            unsafe reader.pos += 1  // ","
         }
     }
 
@@ -320,19 +320,19 @@ public enum JSONText {
         _ doc: UnsafeRawBufferPointer, _ object: JSONSlice, _ body: (JSONSlice, JSONSlice) -> Bool
     ) {
         guard object.kind == .object else { return }
-        var reader = ValidatedReader(doc: doc, pos: object.start + 1)
-        reader.skipWhitespace()
-        if doc[reader.pos] == UInt8(ascii: "}") { return }
+        var reader = unsafe ValidatedReader(doc: doc, pos: object.start + 1)
+        unsafe reader.skipWhitespace()
+        if unsafe doc[reader.pos] == UInt8(ascii: "}") { return }
         while true {
-            reader.skipWhitespace()
-            let name = reader.value()
-            reader.skipWhitespace()
-            reader.pos += 1  // ":"
-            let value = reader.value()
+            unsafe reader.skipWhitespace()
+            let name = unsafe reader.value()
+            unsafe reader.skipWhitespace()
+            unsafe reader.pos += 1  // ":"
+            let value = unsafe reader.value()
             if !body(name, value) { return }
-            reader.skipWhitespace()
-            if doc[reader.pos] == UInt8(ascii: "}") { return }
-            reader.pos += 1  // ","
+            unsafe reader.skipWhitespace()
+            if unsafe doc[reader.pos] == UInt8(ascii: "}") { return }
+            unsafe reader.pos += 1  // ","
         }
     }
 
@@ -340,8 +340,8 @@ public enum JSONText {
     @inlinable
     public static func member(_ doc: UnsafeRawBufferPointer, _ object: JSONSlice, _ name: UnsafeRawBufferPointer) -> JSONSlice? {
         var found: JSONSlice?
-        forEachMember(doc, object) { key, value in
-            if equal(doc, key, name) {
+        unsafe forEachMember(doc, object) { key, value in
+            if unsafe equal(doc, key, name) {
                 found = value
                 return false
             }
@@ -353,148 +353,148 @@ public enum JSONText {
 
 /// Steps over values of a document already validated by `JSONScanner`.
 @usableFromInline
-struct ValidatedReader {
+@unsafe struct ValidatedReader {
     @usableFromInline let doc: UnsafeRawBufferPointer
     @usableFromInline var pos: Int
 
     @usableFromInline
     init(doc: UnsafeRawBufferPointer, pos: Int) {
-        self.doc = doc
-        self.pos = pos
+        unsafe self.doc = unsafe doc
+        unsafe self.pos = pos
     }
 
     @usableFromInline
     mutating func skipWhitespace() {
-        while pos < doc.count, doc[pos] == 0x20 || doc[pos] == 0x09 || doc[pos] == 0x0A || doc[pos] == 0x0D { pos += 1 }
+        while unsafe pos < doc.count, unsafe doc[pos] == 0x20 || doc[pos] == 0x09 || doc[pos] == 0x0A || doc[pos] == 0x0D { unsafe pos += 1 }
     }
 
     @usableFromInline
     mutating func value() -> JSONSlice {
-        skipWhitespace()
-        let start = pos
-        switch doc[pos] {
+        unsafe skipWhitespace()
+        let start = unsafe pos
+        switch unsafe doc[pos] {
         case UInt8(ascii: "\""):
-            pos += 1
-            let contentStart = pos
+            unsafe pos += 1
+            let contentStart = unsafe pos
             var escaped = false
             // Eight bytes at a time to the next quote or backslash (the document is valid).
             while true {
-                if pos + 8 <= doc.count {
-                    let word = UInt64(littleEndian: doc.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
+                if unsafe pos + 8 <= doc.count {
+                    let word = unsafe UInt64(littleEndian: doc.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
                     let mask = SWAR.byteMask(word, UInt8(ascii: "\"")) | SWAR.byteMask(word, UInt8(ascii: "\\"))
                     if mask == 0 {
-                        pos += 8
+                        unsafe pos += 8
                         continue
                     }
-                    pos += SWAR.firstMarked(mask)
+                    unsafe pos += SWAR.firstMarked(mask)
                 }
-                let byte = doc[pos]
+                let byte = unsafe doc[pos]
                 if byte == UInt8(ascii: "\"") { break }
                 if byte == UInt8(ascii: "\\") {
                     escaped = true
-                    pos += 2
+                    unsafe pos += 2
                 } else {
-                    pos += 1
+                    unsafe pos += 1
                 }
             }
-            pos += 1
-            return JSONSlice(start: contentStart, end: pos - 1, kind: .string, hasEscapes: escaped)
+            unsafe pos += 1
+            return unsafe JSONSlice(start: contentStart, end: pos - 1, kind: .string, hasEscapes: escaped)
         case UInt8(ascii: "{"), UInt8(ascii: "["):
-            let kind: JSONKind = doc[pos] == UInt8(ascii: "{") ? .object : .array
+            let kind: JSONKind = unsafe doc[pos] == UInt8(ascii: "{") ? .object : .array
             var depth = 0
             repeat {
-                switch doc[pos] {
-                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1; pos += 1
-                case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1; pos += 1
+                switch unsafe doc[pos] {
+                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1; unsafe pos += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1; unsafe pos += 1
                 case UInt8(ascii: "\""):
-                    pos += 1
-                    while doc[pos] != UInt8(ascii: "\"") { pos += doc[pos] == UInt8(ascii: "\\") ? 2 : 1 }
-                    pos += 1
-                default: pos += 1
+                    unsafe pos += 1
+                    while unsafe doc[pos] != UInt8(ascii: "\"") { unsafe pos += doc[pos] == UInt8(ascii: "\\") ? 2 : 1 }
+                    unsafe pos += 1
+                default: unsafe pos += 1
                 }
             } while depth > 0
-            return JSONSlice(start: start, end: pos, kind: kind)
+            return unsafe JSONSlice(start: start, end: pos, kind: kind)
         case UInt8(ascii: "t"):
-            pos += 4
-            return JSONSlice(start: start, end: pos, kind: .bool)
+            unsafe pos += 4
+            return unsafe JSONSlice(start: start, end: pos, kind: .bool)
         case UInt8(ascii: "f"):
-            pos += 5
-            return JSONSlice(start: start, end: pos, kind: .bool)
+            unsafe pos += 5
+            return unsafe JSONSlice(start: start, end: pos, kind: .bool)
         case UInt8(ascii: "n"):
-            pos += 4
-            return JSONSlice(start: start, end: pos, kind: .null)
+            unsafe pos += 4
+            return unsafe JSONSlice(start: start, end: pos, kind: .null)
         default:
-            while pos < doc.count {
-                switch doc[pos] {
+            while unsafe pos < doc.count {
+                switch unsafe doc[pos] {
                 case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"),
                      UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"):
-                    pos += 1
+                    unsafe pos += 1
                     continue
                 default: break
                 }
                 break
             }
-            return JSONSlice(start: start, end: pos, kind: .number)
+            return unsafe JSONSlice(start: start, end: pos, kind: .number)
         }
     }
 }
 
 /// Writes JSON through a pointer into room the caller has reserved (`Identity.writeJSON`).
-struct JSONWriter {
+@unsafe struct JSONWriter {
     var cursor: UnsafeMutablePointer<UInt8>
 
     @inline(__always)
     mutating func byte(_ byte: UInt8) {
-        cursor.pointee = byte
-        cursor += 1
+        unsafe cursor.pointee = byte
+        unsafe cursor += 1
     }
 
     mutating func bytes(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress else { return }
-        cursor.update(from: base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
-        cursor += bytes.count
+        unsafe cursor.update(from: base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        unsafe cursor += bytes.count
     }
 
     /// A JSON string: quotes, `"` and `\` escaped, control characters as short escapes or
     /// `\u00XX`; runs that need no escape are copied whole. At most `6 * count + 2` bytes.
     mutating func string(_ bytes: UnsafeRawBufferPointer) {
-        byte(UInt8(ascii: "\""))
+        unsafe byte(UInt8(ascii: "\""))
         var runStart = 0
         var index = 0
         while index < bytes.count {
             // Eight bytes at a time while none is a quote, a backslash, a control character or non-ASCII.
             if index + 8 <= bytes.count,
-               SWAR.stringSpecialMask(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))) == 0 {
+               unsafe SWAR.stringSpecialMask(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))) == 0 {
                 index += 8
                 continue
             }
-            let value = bytes[index]
+            let value = unsafe bytes[index]
             index += 1
             guard value < 0x20 || value == UInt8(ascii: "\"") || value == UInt8(ascii: "\\") else { continue }
-            self.bytes(UnsafeRawBufferPointer(rebasing: bytes[runStart..<(index - 1)]))
+            unsafe self.bytes(UnsafeRawBufferPointer(rebasing: bytes[runStart..<(index - 1)]))
             runStart = index
-            byte(UInt8(ascii: "\\"))
+            unsafe byte(UInt8(ascii: "\\"))
             switch value {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): byte(value)
-            case UInt8(ascii: "\n"): byte(UInt8(ascii: "n"))
-            case UInt8(ascii: "\r"): byte(UInt8(ascii: "r"))
-            case UInt8(ascii: "\t"): byte(UInt8(ascii: "t"))
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): unsafe byte(value)
+            case UInt8(ascii: "\n"): unsafe byte(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): unsafe byte(UInt8(ascii: "r"))
+            case UInt8(ascii: "\t"): unsafe byte(UInt8(ascii: "t"))
             default:
                 let hex: StaticString = "0123456789abcdef"
-                byte(UInt8(ascii: "u"))
-                byte(UInt8(ascii: "0"))
-                byte(UInt8(ascii: "0"))
-                byte(hex.utf8Start[Int(value >> 4)])
-                byte(hex.utf8Start[Int(value & 0xF)])
+                unsafe byte(UInt8(ascii: "u"))
+                unsafe byte(UInt8(ascii: "0"))
+                unsafe byte(UInt8(ascii: "0"))
+                unsafe byte(hex.utf8Start[Int(value >> 4)])
+                unsafe byte(hex.utf8Start[Int(value & 0xF)])
             }
         }
-        self.bytes(UnsafeRawBufferPointer(rebasing: bytes[runStart...]))
-        byte(UInt8(ascii: "\""))
+        unsafe self.bytes(UnsafeRawBufferPointer(rebasing: bytes[runStart...]))
+        unsafe byte(UInt8(ascii: "\""))
     }
 
     /// A signed integer in decimal (at most 20 bytes).
     mutating func decimal(_ value: Int64) {
-        if value < 0 { byte(UInt8(ascii: "-")) }
-        cursor += writeDigits(value.magnitude, to: UnsafeMutableRawPointer(cursor))
+        if value < 0 { unsafe byte(UInt8(ascii: "-")) }
+        unsafe cursor += writeDigits(value.magnitude, to: UnsafeMutableRawPointer(cursor))
     }
 }

@@ -16,11 +16,11 @@ public enum JSONValue: Sendable, Hashable {
         // Offsets are 32-bit (`JSONSlice`).
         guard bytes.count <= Int(UInt32.max) else { throw .invalidJSON }
         let copy = Array(bytes)
-        let result: Result<JSONValue, Malformation> = copy.withUnsafeBytes { doc in
+        let result: Result<JSONValue, Malformation> = unsafe copy.withUnsafeBytes { doc in
             Result { () throws(Malformation) in
-                try validate(doc, limits: limits)
-                var reader = ValidatedReader(doc: doc, pos: 0)
-                return build(doc, reader.value())
+                try unsafe validate(doc, limits: limits)
+                var reader = unsafe ValidatedReader(doc: doc, pos: 0)
+                return unsafe build(doc, reader.value())
             }
         }
         return try result.get()
@@ -33,37 +33,37 @@ public enum JSONValue: Sendable, Hashable {
 
     static func validate(_ doc: UnsafeRawBufferPointer, limits: JSONLimits) throws(Malformation) {
         let names = UnsafeMutableBufferPointer<MemberName>.allocate(capacity: max(limits.maxMembers, 1))
-        defer { names.deallocate() }
-        var scanner = JSONScanner(doc: doc, limits: limits, names: names)
-        scanner.skipWhitespace()
-        guard scanner.pos < doc.count else { throw .invalidJSON }
-        _ = try scanner.scanValue(depth: 0)
-        scanner.skipWhitespace()
-        if scanner.pos != doc.count { throw .invalidJSON }
+        defer { unsafe names.deallocate() }
+        var scanner = unsafe JSONScanner(doc: doc, limits: limits, names: names)
+        unsafe scanner.skipWhitespace()
+        guard unsafe scanner.pos < doc.count else { throw .invalidJSON }
+        _ = try unsafe scanner.scanValue(depth: 0)
+        unsafe scanner.skipWhitespace()
+        if unsafe scanner.pos != doc.count { throw .invalidJSON }
     }
 
     /// Builds a value from a slice of a validated document.
     public static func build(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice) -> JSONValue {
         switch slice.kind {
         case .string:
-            return .string(JSONText.string(doc, slice))
+            return unsafe .string(JSONText.string(doc, slice))
         case .number:
-            return .number(String(decoding: UnsafeRawBufferPointer(rebasing: doc[slice.start..<slice.end]), as: UTF8.self))
+            return unsafe .number(String(decoding: UnsafeRawBufferPointer(rebasing: doc[slice.start..<slice.end]), as: UTF8.self))
         case .bool:
-            return .bool(doc[slice.start] == UInt8(ascii: "t"))
+            return unsafe .bool(doc[slice.start] == UInt8(ascii: "t"))
         case .null:
             return .null
         case .array:
             var items = [JSONValue]()
-            JSONText.forEachElement(doc, slice) { element in
-                items.append(build(doc, element))
+            unsafe JSONText.forEachElement(doc, slice) { element in
+                unsafe items.append(build(doc, element))
                 return true
             }
             return .array(items)
         case .object:
             var members = [String: JSONValue]()
-            JSONText.forEachMember(doc, slice) { name, value in
-                members[JSONText.string(doc, name)] = build(doc, value)
+            unsafe JSONText.forEachMember(doc, slice) { name, value in
+                unsafe members[JSONText.string(doc, name)] = unsafe build(doc, value)
                 return true
             }
             return .object(members)

@@ -8,17 +8,17 @@ public struct TokenDigest: Sendable, Hashable {
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 32 else { return nil }
         self.init()
-        withUnsafeMutableBytes { $0.copyBytes(from: bytes) }
+        unsafe withUnsafeMutableBytes { unsafe $0.copyBytes(from: bytes) }
     }
 
-    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+    public var bytes: [UInt8] { unsafe withUnsafeBytes { unsafe Array($0) } }
 
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try Swift.withUnsafeBytes(of: words, body)
+        try unsafe Swift.withUnsafeBytes(of: words, body)
     }
 
     public mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
-        try Swift.withUnsafeMutableBytes(of: &words, body)
+        try unsafe Swift.withUnsafeMutableBytes(of: &words, body)
     }
 
     public static func == (a: TokenDigest, b: TokenDigest) -> Bool { a.words == b.words }

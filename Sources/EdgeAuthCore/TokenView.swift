@@ -45,7 +45,7 @@ public struct RegisteredClaims: Sendable {
 /// `header`, `payload`, `signature` and the claims point into scratch memory that
 /// lives only for the `TokenView.parse` call; `signingInput` points into the caller's token.
 /// Never let a view or its buffers escape the closure.
-public struct TokenView {
+@unsafe public struct TokenView {
     /// The caller's token bytes.
     public let token: UnsafeRawBufferPointer
     /// `base64url(header) "." base64url(payload)`: the bytes the signature covers.
@@ -62,7 +62,7 @@ public struct TokenView {
     /// `typ` in `header`, if present.
     public let typ: JSONSlice?
     /// Registered claims in `payload`.
-    @inlinable public var claims: RegisteredClaims { claimStorage.pointee }
+    @inlinable public var claims: RegisteredClaims { unsafe claimStorage.pointee }
     /// The claims live next to the scratch buffers for the `parse` call, so that the
     /// view, which is handed around by value, stays small.
     @usableFromInline let claimStorage: UnsafePointer<RegisteredClaims>
@@ -78,39 +78,39 @@ public struct TokenView {
         // Offsets into a token are 32-bit (`JSONSlice`): no limit goes beyond that.
         let limit = min(limits.maxTokenBytes, Int(UInt32.max))
         guard token.count <= limit else {
-            return try body(.failure(.tokenTooLarge(limit: limit)))
+            return try unsafe body(.failure(.tokenTooLarge(limit: limit)))
         }
         // Every segment decodes to at most 3/4 of its length; the spare bytes let the
         // base64url decoder finish a segment with wide stores.
         let scratchBytes = token.count / 4 * 3 + 16
         let memberLimit = max(limits.json.maxMembers, 1)
-        return try withUnsafeTemporaryAllocation(byteCount: scratchBytes, alignment: 8) { (scratch) throws(E) -> R in
+        return try unsafe withUnsafeTemporaryAllocation(byteCount: scratchBytes, alignment: 8) { (scratch) throws(E) -> R in
             let segments: Segments
-            switch Segments.decode(token, into: scratch) {
-            case .success(let decoded): segments = decoded
-            case .failure(let reason): return try body(.failure(reason))
+            switch unsafe Segments.decode(token, into: scratch) {
+            case .success(let decoded): unsafe segments = unsafe decoded
+            case .failure(let reason): return try unsafe body(.failure(reason))
             }
-            return try withUnsafeTemporaryAllocation(of: RegisteredClaims.self, capacity: 1) { (claimBuffer) throws(E) -> R in
+            return try unsafe withUnsafeTemporaryAllocation(of: RegisteredClaims.self, capacity: 1) { (claimBuffer) throws(E) -> R in
                 let claims = claimBuffer.baseAddress!
-                claims.initialize(to: RegisteredClaims())
+                unsafe claims.initialize(to: RegisteredClaims())
                 // The name table only holds the names of the objects open at one time; a small
                 // table stays on the stack. If it runs out before the member limit, scan again with
                 // a table as large as the limit.
-                let result = withUnsafeTemporaryAllocation(of: MemberName.self, capacity: min(memberLimit, stackNameCapacity)) { names in
-                    scan(token: token, segments, claims: claims, names: names, limits: limits.json)
+                let result = unsafe withUnsafeTemporaryAllocation(of: MemberName.self, capacity: min(memberLimit, stackNameCapacity)) { names in
+                    unsafe scan(token: token, segments, claims: claims, names: names, limits: limits.json)
                 }
                 // Each case passes on a new value: the view is trivial to destroy, and the
                 // result, once taken apart, is not destroyed through its generic witness.
-                switch result {
+                switch unsafe result {
                 case .success(let view):
-                    return try body(.success(view))
-                case .failure(.malformed(.tooManyMembers)) where memberLimit > stackNameCapacity:
-                    claims.pointee = RegisteredClaims()
-                    return try withUnsafeTemporaryAllocation(of: MemberName.self, capacity: memberLimit) { (names) throws(E) -> R in
-                        try body(scan(token: token, segments, claims: claims, names: names, limits: limits.json))
+                    return try unsafe body(.success(view))
+                case .failure(.malformed(.tooManyMembers)) where unsafe memberLimit > stackNameCapacity:
+                    unsafe claims.pointee = RegisteredClaims()
+                    return try unsafe withUnsafeTemporaryAllocation(of: MemberName.self, capacity: memberLimit) { (names) throws(E) -> R in
+                        try unsafe body(scan(token: token, segments, claims: claims, names: names, limits: limits.json))
                     }
                 case .failure(let reason):
-                    return try body(.failure(reason))
+                    return try unsafe body(.failure(reason))
                 }
             }
         }
@@ -123,7 +123,7 @@ public struct TokenView {
 
     /// The three segments of a compact JWS, decoded into scratch memory.
     @usableFromInline
-    struct Segments {
+    @unsafe struct Segments {
         @usableFromInline var header: UnsafeRawBufferPointer
         @usableFromInline var payload: UnsafeRawBufferPointer
         @usableFromInline var signature: UnsafeRawBufferPointer
@@ -136,18 +136,18 @@ public struct TokenView {
         static func decode(_ token: UnsafeRawBufferPointer, into scratch: UnsafeMutableRawBufferPointer) -> Result<Segments, Reason> {
             let dot = UInt8(ascii: ".")
             let base = scratch.baseAddress!
-            guard let header = Base64URL.decodeRun(token, from: 0, into: base),
-                  header.stop > 0, header.stop < token.count, token[header.stop] == dot,
-                  let payload = Base64URL.decodeRun(token, from: header.stop + 1, into: base + header.count),
-                  payload.stop > header.stop + 1, payload.stop < token.count, token[payload.stop] == dot,
-                  let signature = Base64URL.decodeRun(token, from: payload.stop + 1, into: base + header.count + payload.count),
+            guard let header = unsafe Base64URL.decodeRun(token, from: 0, into: base),
+                  header.stop > 0, header.stop < token.count, unsafe token[header.stop] == dot,
+                  let payload = unsafe Base64URL.decodeRun(token, from: header.stop + 1, into: base + header.count),
+                  payload.stop > header.stop + 1, payload.stop < token.count, unsafe token[payload.stop] == dot,
+                  let signature = unsafe Base64URL.decodeRun(token, from: payload.stop + 1, into: base + header.count + payload.count),
                   signature.stop == token.count
             else {
-                return strictDecode(token, into: scratch)
+                return unsafe strictDecode(token, into: scratch)
             }
             let scratchView = UnsafeRawBufferPointer(scratch)
             let payloadEnd = header.count + payload.count
-            return .success(Segments(
+            return unsafe .success(Segments(
                 header: UnsafeRawBufferPointer(rebasing: scratchView[0..<header.count]),
                 payload: UnsafeRawBufferPointer(rebasing: scratchView[header.count..<payloadEnd]),
                 signature: UnsafeRawBufferPointer(rebasing: scratchView[payloadEnd..<(payloadEnd + signature.count)]),
@@ -160,53 +160,53 @@ public struct TokenView {
         @usableFromInline
         static func strictDecode(_ token: UnsafeRawBufferPointer, into scratch: UnsafeMutableRawBufferPointer) -> Result<Segments, Reason> {
             let dot = UInt8(ascii: ".")
-            let firstDot = SWAR.firstIndex(of: dot, in: token, from: 0) ?? -1
-            let secondDot = firstDot < 0 ? -1 : SWAR.firstIndex(of: dot, in: token, from: firstDot + 1) ?? -1
-            guard secondDot >= 0, SWAR.firstIndex(of: dot, in: token, from: secondDot + 1) == nil else {
-                if let first = token.first, first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
-                    return .failure(.malformed(.jsonSerialization))
+            let firstDot = unsafe SWAR.firstIndex(of: dot, in: token, from: 0) ?? -1
+            let secondDot = unsafe firstDot < 0 ? -1 : SWAR.firstIndex(of: dot, in: token, from: firstDot + 1) ?? -1
+            guard secondDot >= 0, unsafe SWAR.firstIndex(of: dot, in: token, from: secondDot + 1) == nil else {
+                if let first = unsafe token.first, first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
+                    return unsafe .failure(.malformed(.jsonSerialization))
                 }
-                return .failure(.malformed(.segmentCount))
+                return unsafe .failure(.malformed(.segmentCount))
             }
-            let headerText = UnsafeRawBufferPointer(rebasing: token[0..<firstDot])
-            let payloadText = UnsafeRawBufferPointer(rebasing: token[(firstDot + 1)..<secondDot])
-            let signatureText = UnsafeRawBufferPointer(rebasing: token[(secondDot + 1)...])
-            if let first = token.first, first == UInt8(ascii: "{") {
-                return .failure(.malformed(.jsonSerialization))
+            let headerText = unsafe UnsafeRawBufferPointer(rebasing: token[0..<firstDot])
+            let payloadText = unsafe UnsafeRawBufferPointer(rebasing: token[(firstDot + 1)..<secondDot])
+            let signatureText = unsafe UnsafeRawBufferPointer(rebasing: token[(secondDot + 1)...])
+            if let first = unsafe token.first, first == UInt8(ascii: "{") {
+                return unsafe .failure(.malformed(.jsonSerialization))
             }
             // An empty signature is reported after the header is read, so `alg: none` gets its own code.
-            guard !headerText.isEmpty, !payloadText.isEmpty else {
-                return .failure(.malformed(.emptySegment))
+            guard unsafe !headerText.isEmpty, unsafe !payloadText.isEmpty else {
+                return unsafe .failure(.malformed(.emptySegment))
             }
             guard Base64URL.decodedLength(headerText.count) != nil,
                   Base64URL.decodedLength(payloadText.count) != nil,
                   Base64URL.decodedLength(signatureText.count) != nil
             else {
-                return .failure(.malformed(classifyLength(headerText, payloadText, signatureText)))
+                return unsafe .failure(.malformed(classifyLength(headerText, payloadText, signatureText)))
             }
             do {
                 let scratchView = UnsafeRawBufferPointer(scratch)
-                let headerCount = try Base64URL.decode(headerText, into: scratch)
-                let payloadCount = try Base64URL.decode(payloadText, into: UnsafeMutableRawBufferPointer(rebasing: scratch[headerCount...]))
+                let headerCount = try unsafe Base64URL.decode(headerText, into: scratch)
+                let payloadCount = try unsafe Base64URL.decode(payloadText, into: UnsafeMutableRawBufferPointer(rebasing: scratch[headerCount...]))
                 let payloadEnd = headerCount + payloadCount
-                let signatureCount = try Base64URL.decode(signatureText, into: UnsafeMutableRawBufferPointer(rebasing: scratch[payloadEnd...]))
-                return .success(Segments(
+                let signatureCount = try unsafe Base64URL.decode(signatureText, into: UnsafeMutableRawBufferPointer(rebasing: scratch[payloadEnd...]))
+                return unsafe .success(Segments(
                     header: UnsafeRawBufferPointer(rebasing: scratchView[0..<headerCount]),
                     payload: UnsafeRawBufferPointer(rebasing: scratchView[headerCount..<payloadEnd]),
                     signature: UnsafeRawBufferPointer(rebasing: scratchView[payloadEnd..<(payloadEnd + signatureCount)]),
                     signingInputEnd: secondDot
                 ))
             } catch {
-                return .failure(.malformed(error))
+                return unsafe .failure(.malformed(error))
             }
         }
 
         /// Malformation for a segment whose length no base64url text can have — or
         /// an earlier, more telling problem in its bytes.
         static func classifyLength(_ segments: UnsafeRawBufferPointer...) -> Malformation {
-            for segment in segments {
-                for byte in segment where Base64URL.decodeTable[Int(byte)] == 0xFF {
-                    return Base64URL.invalidByte(segment[...])
+            for unsafe segment in unsafe segments {
+                for unsafe byte in unsafe segment where Base64URL.decodeTable[Int(byte)] == 0xFF {
+                    return unsafe Base64URL.invalidByte(segment[...])
                 }
             }
             return .base64Length
@@ -223,26 +223,26 @@ public struct TokenView {
         limits: JSONLimits
     ) -> Result<TokenView, Reason> {
         do {
-            let header = segments.header, payload = segments.payload, signature = segments.signature
-            let parsedHeader = try HeaderFields.scan(header, limits: limits, names: names)
+            let header = unsafe segments.header, payload = unsafe segments.payload, signature = unsafe segments.signature
+            let parsedHeader = try unsafe HeaderFields.scan(header, limits: limits, names: names)
             let algorithm: Algorithm
-            switch parsedHeader.algorithm(in: header) {
+            switch unsafe parsedHeader.algorithm(in: header) {
             case .success(let alg): algorithm = alg
-            case .failure(let reason): return .failure(reason)
+            case .failure(let reason): return unsafe .failure(reason)
             }
-            if signature.isEmpty { return .failure(.malformed(.emptySegment)) }
+            if unsafe signature.isEmpty { return unsafe .failure(.malformed(.emptySegment)) }
             if let expected = algorithm.fixedSignatureLength, signature.count != expected {
-                return .failure(.malformed(.signatureLength))
+                return unsafe .failure(.malformed(.signatureLength))
             }
-            if let reason = try ClaimScanner.scan(payload, into: &claims.pointee, limits: limits, names: names) { return .failure(reason) }
-            return .success(TokenView(
+            if let reason = try unsafe ClaimScanner.scan(payload, into: &claims.pointee, limits: limits, names: names) { return unsafe .failure(reason) }
+            return unsafe .success(TokenView(
                 token: token,
                 signingInput: UnsafeRawBufferPointer(rebasing: token[0..<segments.signingInputEnd]),
                 header: header, payload: payload, signature: signature,
                 algorithm: algorithm, kid: parsedHeader.kid, typ: parsedHeader.typ, claims: UnsafePointer(claims)
             ))
         } catch {
-            return .failure(.malformed(error))
+            return unsafe .failure(.malformed(error))
         }
     }
 
@@ -252,31 +252,31 @@ public struct TokenView {
         header: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, signature: UnsafeRawBufferPointer,
         algorithm: Algorithm, kid: JSONSlice?, typ: JSONSlice?, claims: UnsafePointer<RegisteredClaims>
     ) {
-        self.token = token
-        self.signingInput = signingInput
-        self.header = header
-        self.payload = payload
-        self.signature = signature
-        self.algorithm = algorithm
-        self.kid = kid
-        self.typ = typ
-        self.claimStorage = claims
+        unsafe self.token = unsafe token
+        unsafe self.signingInput = unsafe signingInput
+        unsafe self.header = unsafe header
+        unsafe self.payload = unsafe payload
+        unsafe self.signature = unsafe signature
+        unsafe self.algorithm = algorithm
+        unsafe self.kid = kid
+        unsafe self.typ = typ
+        unsafe self.claimStorage = unsafe claims
     }
 
     /// The whole payload as a top-level object slice.
     public var payloadObject: JSONSlice {
-        var reader = ValidatedReader(doc: payload, pos: 0)
-        return reader.value()
+        var reader = unsafe ValidatedReader(doc: payload, pos: 0)
+        return unsafe reader.value()
     }
 
     /// The whole header as a top-level object slice.
     public var headerObject: JSONSlice {
-        var reader = ValidatedReader(doc: header, pos: 0)
-        return reader.value()
+        var reader = unsafe ValidatedReader(doc: header, pos: 0)
+        return unsafe reader.value()
     }
 
     /// The `kid` as a String (allocates; for messages and slow paths).
-    public var kidString: String? { kid.map { JSONText.string(header, $0) } }
+    public var kidString: String? { unsafe kid.map { unsafe JSONText.string(header, $0) } }
 }
 
 /// The `NameKey`s of the member names the parser reads (each name's bytes,
@@ -308,7 +308,7 @@ enum MemberKey {
 /// Compares a member name with a literal spelled in ASCII.
 @inlinable @inline(__always)
 func nameIs(_ doc: UnsafeRawBufferPointer, _ name: JSONSlice, _ literal: StaticString) -> Bool {
-    JSONText.equal(doc, name, UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    unsafe JSONText.equal(doc, name, UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
 }
 
 /// The header parameters EdgeAuth reads. Everything else (`jku`, `x5u`, `jwk`,
@@ -328,8 +328,8 @@ struct HeaderFields {
         _ header: UnsafeRawBufferPointer, limits: JSONLimits, names: UnsafeMutableBufferPointer<MemberName>
     ) throws(Malformation) -> HeaderFields {
         var fields = HeaderFields()
-        var scanner = JSONScanner(doc: header, limits: limits, names: names)
-        try scanner.scanTopLevelObject(notObject: .headerNotObject) { (name, key, value) throws(Malformation) in
+        var scanner = unsafe JSONScanner(doc: header, limits: limits, names: names)
+        try unsafe scanner.scanTopLevelObject(notObject: .headerNotObject) { (name, key, value) throws(Malformation) in
             switch key {
             case MemberKey.alg: fields.alg = value
             case MemberKey.kid: fields.kid = value
@@ -339,11 +339,11 @@ struct HeaderFields {
             case 0:
                 // No key: a name spelled with escapes ("\u0061lg") still names a
                 // parameter, and a name near the end of the header is read byte by byte.
-                if nameIs(header, name, "alg") { fields.alg = value }
-                else if nameIs(header, name, "kid") { fields.kid = value }
-                else if nameIs(header, name, "typ") { fields.typ = value }
-                else if nameIs(header, name, "crit") { fields.crit = value }
-                else if nameIs(header, name, "b64") { fields.b64 = value }
+                if unsafe nameIs(header, name, "alg") { fields.alg = value }
+                else if unsafe nameIs(header, name, "kid") { fields.kid = value }
+                else if unsafe nameIs(header, name, "typ") { fields.typ = value }
+                else if unsafe nameIs(header, name, "crit") { fields.crit = value }
+                else if unsafe nameIs(header, name, "b64") { fields.b64 = value }
             default: return
             }
         }
@@ -362,38 +362,38 @@ struct HeaderFields {
         var packed: UInt64 = 0
         var length = 0
         if alg.hasEscapes {
-            var bytes = JSONText.UnescapedBytes(doc: header, slice: alg)
-            while let byte = bytes.next() {
+            var bytes = unsafe JSONText.UnescapedBytes(doc: header, slice: alg)
+            while let byte = unsafe bytes.next() {
                 if length < 8 { packed |= UInt64(byte) << (8 * UInt64(length)) }
                 length += 1
             }
         } else {
             length = alg.count
-            for i in 0..<min(length, 8) { packed |= UInt64(header[alg.start + i]) << (8 * UInt64(i)) }
+            for i in 0..<min(length, 8) { unsafe packed |= UInt64(header[alg.start + i]) << (8 * UInt64(i)) }
         }
         // "none" in any case: its four letters with the case bit set (only a letter's other
         // case shares a letter's value with that bit set).
         if length == 4, packed | 0x2020_2020 == 0x65_6e_6f_6e { return .failure(.unsecured) }
-        if let b64, header[b64.start] == UInt8(ascii: "f") { return .failure(.malformed(.unencodedPayload)) }
+        if let b64, unsafe header[b64.start] == UInt8(ascii: "f") { return .failure(.malformed(.unencodedPayload)) }
         if let crit {
             // RFC 7515 §4.1.11: a non-empty array of names. None is implemented here.
             guard crit.kind == .array else { return .failure(.malformed(.headerParameterType)) }
             var first: JSONSlice?
             var allStrings = true
-            JSONText.forEachElement(header, crit) { element in
+            unsafe JSONText.forEachElement(header, crit) { element in
                 if element.kind != .string { allStrings = false }
                 if first == nil { first = element }
                 return true
             }
             guard allStrings, let first else { return .failure(.malformed(.headerParameterType)) }
-            return .failure(.unsupportedCritical(JSONText.string(header, first)))
+            return unsafe .failure(.unsupportedCritical(JSONText.string(header, first)))
         }
         // Every implemented name is exactly 5 bytes; the length check also stops "HS256\u0000"
         // (a NUL adds nothing to the packed value) from passing as "HS256".
         if length == Algorithm.nameLength, let index = Algorithm.packedNames.firstIndex(of: packed) {
             return .success(Algorithm(rawValue: UInt8(index))!)
         }
-        return .failure(.unsupportedAlgorithm(JSONText.string(header, alg)))
+        return unsafe .failure(.unsupportedAlgorithm(JSONText.string(header, alg)))
     }
 }
 
@@ -409,8 +409,8 @@ enum ClaimScanner {
         var exp: JSONSlice?
         var nbf: JSONSlice?
         var iat: JSONSlice?
-        var scanner = JSONScanner(doc: payload, limits: limits, names: names)
-        try scanner.scanTopLevelObject(notObject: .payloadNotObject) { (name, key, value) throws(Malformation) in
+        var scanner = unsafe JSONScanner(doc: payload, limits: limits, names: names)
+        try unsafe scanner.scanTopLevelObject(notObject: .payloadNotObject) { (name, key, value) throws(Malformation) in
             switch key {
             case MemberKey.iss: claims.iss = value
             case MemberKey.sub: claims.sub = value
@@ -430,11 +430,11 @@ enum ClaimScanner {
             case 0:
                 // No key (a longer name, one spelled with escapes such as "\u0065xp",
                 // or one near the end of the payload): compare the bytes.
-                try rescanName(payload, name, value, &claims, &exp, &nbf, &iat)
+                try unsafe rescanName(payload, name, value, &claims, &exp, &nbf, &iat)
             default: return
             }
         }
-        return checkTypes(payload, &claims, exp: exp, nbf: nbf, iat: iat)
+        return unsafe checkTypes(payload, &claims, exp: exp, nbf: nbf, iat: iat)
     }
 
     @usableFromInline
@@ -446,31 +446,31 @@ enum ClaimScanner {
         // shorter names have keys): most unknown names are long, so they stop here.
         if !name.hasEscapes, name.count >= 8 {
             switch name.count {
-            case 9: if nameIs(payload, name, "client_id") { claims.clientID = value }
-            case 11: if nameIs(payload, name, "permissions") { claims.permissions = value }
-            case 18: if nameIs(payload, name, "preferred_username") { claims.preferredUsername = value }
+            case 9: if unsafe nameIs(payload, name, "client_id") { claims.clientID = value }
+            case 11: if unsafe nameIs(payload, name, "permissions") { claims.permissions = value }
+            case 18: if unsafe nameIs(payload, name, "preferred_username") { claims.preferredUsername = value }
             default: break
             }
             return
         }
-        if nameIs(payload, name, "iss") { claims.iss = value }
-        else if nameIs(payload, name, "iat") { iat = value }
-        else if nameIs(payload, name, "sub") { claims.sub = value }
-        else if nameIs(payload, name, "scope") { claims.scope = value }
-        else if nameIs(payload, name, "aud") { claims.aud = value }
-        else if nameIs(payload, name, "azp") { claims.azp = value }
-        else if nameIs(payload, name, "exp") { exp = value }
-        else if nameIs(payload, name, "nbf") { nbf = value }
-        else if nameIs(payload, name, "jti") { claims.jti = value }
-        else if nameIs(payload, name, "client_id") { claims.clientID = value }
-        else if nameIs(payload, name, "scp") { claims.scp = value }
-        else if nameIs(payload, name, "email") { claims.email = value }
-        else if nameIs(payload, name, "name") { claims.name = value }
-        else if nameIs(payload, name, "permissions") { claims.permissions = value }
-        else if nameIs(payload, name, "picture") { claims.picture = value }
-        else if nameIs(payload, name, "preferred_username") { claims.preferredUsername = value }
-        else if nameIs(payload, name, "roles") { claims.roles = value }
-        else if nameIs(payload, name, "org_id") { claims.orgID = value }
+        if unsafe nameIs(payload, name, "iss") { claims.iss = value }
+        else if unsafe nameIs(payload, name, "iat") { iat = value }
+        else if unsafe nameIs(payload, name, "sub") { claims.sub = value }
+        else if unsafe nameIs(payload, name, "scope") { claims.scope = value }
+        else if unsafe nameIs(payload, name, "aud") { claims.aud = value }
+        else if unsafe nameIs(payload, name, "azp") { claims.azp = value }
+        else if unsafe nameIs(payload, name, "exp") { exp = value }
+        else if unsafe nameIs(payload, name, "nbf") { nbf = value }
+        else if unsafe nameIs(payload, name, "jti") { claims.jti = value }
+        else if unsafe nameIs(payload, name, "client_id") { claims.clientID = value }
+        else if unsafe nameIs(payload, name, "scp") { claims.scp = value }
+        else if unsafe nameIs(payload, name, "email") { claims.email = value }
+        else if unsafe nameIs(payload, name, "name") { claims.name = value }
+        else if unsafe nameIs(payload, name, "permissions") { claims.permissions = value }
+        else if unsafe nameIs(payload, name, "picture") { claims.picture = value }
+        else if unsafe nameIs(payload, name, "preferred_username") { claims.preferredUsername = value }
+        else if unsafe nameIs(payload, name, "roles") { claims.roles = value }
+        else if unsafe nameIs(payload, name, "org_id") { claims.orgID = value }
     }
 
     @usableFromInline
@@ -493,15 +493,15 @@ enum ClaimScanner {
             }
         }
         if let exp {
-            guard let value = JSONText.numericDate(payload, exp) else { return .invalidClaim("exp") }
+            guard let value = unsafe JSONText.numericDate(payload, exp) else { return .invalidClaim("exp") }
             claims.exp = value
         }
         if let nbf {
-            guard let value = JSONText.numericDate(payload, nbf, roundingUp: true) else { return .invalidClaim("nbf") }
+            guard let value = unsafe JSONText.numericDate(payload, nbf, roundingUp: true) else { return .invalidClaim("nbf") }
             claims.nbf = value
         }
         if let iat {
-            guard let value = JSONText.numericDate(payload, iat, roundingUp: true) else { return .invalidClaim("iat") }
+            guard let value = unsafe JSONText.numericDate(payload, iat, roundingUp: true) else { return .invalidClaim("iat") }
             claims.iat = value
         }
         return nil

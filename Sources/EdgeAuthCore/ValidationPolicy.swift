@@ -23,11 +23,11 @@ public enum AudienceRule: Sendable, Hashable {
 public struct ValidationPolicy: Sendable {
     public var issuers: IssuerRule {
         get { storage.issuers }
-        set { update { $0.issuers = newValue; $0.issuerTable = PackedStrings(Self.values(newValue)) } }
+        set { update { $0.issuers = newValue; unsafe $0.issuerTable = unsafe PackedStrings(Self.values(newValue)) } }
     }
     public var audiences: AudienceRule {
         get { storage.audiences }
-        set { update { $0.audiences = newValue; $0.audienceTable = PackedStrings(Self.values(newValue)) } }
+        set { update { $0.audiences = newValue; unsafe $0.audienceTable = unsafe PackedStrings(Self.values(newValue)) } }
     }
     /// Algorithms accepted at all; keys narrow this further.
     public var algorithms: AlgorithmSet {
@@ -75,7 +75,7 @@ public struct ValidationPolicy: Sendable {
 
     /// The settings, and their UTF-8 forms pre-encoded for comparisons that do not allocate.
     @usableFromInline
-    final class Storage: @unchecked Sendable {
+    @safe final class Storage: @unchecked Sendable {
         var issuers: IssuerRule
         var audiences: AudienceRule
         var algorithms: AlgorithmSet
@@ -94,10 +94,10 @@ public struct ValidationPolicy: Sendable {
         /// The accepted issuers and audiences in memory this object owns, so that the
         /// per-token comparison touches no reference count; nil when any is accepted.
         var issuerTable: PackedStrings? {
-            didSet { oldValue?.deallocate() }
+            didSet { unsafe oldValue?.deallocate() }
         }
         var audienceTable: PackedStrings? {
-            didSet { oldValue?.deallocate() }
+            didSet { unsafe oldValue?.deallocate() }
         }
         var requiredTypeBytes: [UInt8]?
         /// `refusedClaimValues` in name order, as UTF-8, so a check neither sorts nor encodes.
@@ -119,14 +119,14 @@ public struct ValidationPolicy: Sendable {
             self.maxAge = maxAge
             self.requiredType = requiredType
             self.limits = limits
-            self.issuerTable = PackedStrings(ValidationPolicy.values(issuers))
-            self.audienceTable = PackedStrings(ValidationPolicy.values(audiences))
+            unsafe self.issuerTable = unsafe PackedStrings(ValidationPolicy.values(issuers))
+            unsafe self.audienceTable = unsafe PackedStrings(ValidationPolicy.values(audiences))
             self.requiredTypeBytes = requiredType.map { Array($0.lowercased().utf8) }
         }
 
         deinit {
-            issuerTable?.deallocate()
-            audienceTable?.deallocate()
+            unsafe issuerTable?.deallocate()
+            unsafe audienceTable?.deallocate()
         }
 
         func copy() -> Storage {
@@ -188,10 +188,10 @@ public struct ValidationPolicy: Sendable {
 
     /// Header checks that need no key: allowed algorithm and `typ`.
     public func checkHeader(_ view: TokenView) -> Reason? {
-        guard algorithms.contains(view.algorithm) else { return .algorithmNotAllowed(view.algorithm.name) }
+        guard unsafe algorithms.contains(view.algorithm) else { return unsafe .algorithmNotAllowed(view.algorithm.name) }
         if let expected = storage.requiredTypeBytes {
-            guard let typ = view.typ, Self.typeMatches(view.header, typ, expected) else {
-                return .wrongType(expected: requiredType ?? "", got: view.typ.map { JSONText.string(view.header, $0) })
+            guard let typ = unsafe view.typ, unsafe Self.typeMatches(view.header, typ, expected) else {
+                return unsafe .wrongType(expected: requiredType ?? "", got: view.typ.map { unsafe JSONText.string(view.header, $0) })
             }
         }
         return nil
@@ -200,67 +200,67 @@ public struct ValidationPolicy: Sendable {
     /// `typ` equals `expected` ignoring ASCII case, with or without `application/`.
     @usableFromInline
     static func typeMatches(_ header: UnsafeRawBufferPointer, _ typ: JSONSlice, _ expected: [UInt8]) -> Bool {
-        var bytes = JSONText.UnescapedBytes(doc: header, slice: typ)
+        var bytes = unsafe JSONText.UnescapedBytes(doc: header, slice: typ)
         var buffer: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // first 32 bytes, lowercased
         var length = 0
-        while let byte = bytes.next() {
+        while let byte = unsafe bytes.next() {
             guard length < 32 else { return false }
-            withUnsafeMutableBytes(of: &buffer) { $0[length] = JSONText.lowercased(byte) }
+            unsafe withUnsafeMutableBytes(of: &buffer) { unsafe $0[length] = JSONText.lowercased(byte) }
             length += 1
         }
-        return withUnsafeBytes(of: &buffer) { raw in
+        return unsafe withUnsafeBytes(of: &buffer) { raw in
             let prefix: StaticString = "application/"
             var start = 0
             if length == expected.count + prefix.utf8CodeUnitCount,
-               JSONText.memoryEqual(raw, 0, UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount), 0, prefix.utf8CodeUnitCount) {
+               unsafe JSONText.memoryEqual(raw, 0, UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount), 0, prefix.utf8CodeUnitCount) {
                 start = prefix.utf8CodeUnitCount
             }
             guard length - start == expected.count else { return false }
-            return expected.withUnsafeBytes { JSONText.memoryEqual(raw, start, $0, 0, expected.count) }
+            return unsafe expected.withUnsafeBytes { unsafe JSONText.memoryEqual(raw, start, $0, 0, expected.count) }
         }
     }
 
     /// Time, issuer, audience and required-claim checks. Does not allocate unless it rejects.
     /// - Parameter now: seconds since the epoch.
     public func checkClaims(_ view: TokenView, now: Int64) -> Reason? {
-        if let exp = view.claims.exp {
+        if let exp = unsafe view.claims.exp {
             if now - leeway >= exp { return .expired(expiredAt: exp, now: now) }
         } else if requireExpiration {
             return .missingClaim("exp")
         }
-        if let nbf = view.claims.nbf, now + leeway < nbf { return .notYetValid(notBefore: nbf, now: now) }
-        if let iat = view.claims.iat {
+        if let nbf = unsafe view.claims.nbf, now + leeway < nbf { return .notYetValid(notBefore: nbf, now: now) }
+        if let iat = unsafe view.claims.iat {
             if now + leeway < iat { return .issuedInFuture(issuedAt: iat, now: now) }
             if let maxAge, now - leeway - iat > maxAge { return .tooOld(issuedAt: iat, maxAge: maxAge) }
         } else if maxAge != nil {
             return .missingClaim("iat")
         }
-        if let issuers = storage.issuerTable {
-            guard let iss = view.claims.iss, issuers.contains(view.payload, iss) else {
-                return .wrongIssuer(expected: issuerStrings, got: view.claims.iss.map { JSONText.string(view.payload, $0) })
+        if let issuers = unsafe storage.issuerTable {
+            guard let iss = unsafe view.claims.iss, unsafe issuers.contains(view.payload, iss) else {
+                return unsafe .wrongIssuer(expected: issuerStrings, got: view.claims.iss.map { unsafe JSONText.string(view.payload, $0) })
             }
         }
-        if storage.audienceTable != nil {
-            guard let aud = view.claims.aud, audienceMatches(view.payload, aud) else {
-                return .wrongAudience(expected: audienceStrings, got: Self.audienceValues(view.payload, view.claims.aud))
+        if unsafe storage.audienceTable != nil {
+            guard let aud = unsafe view.claims.aud, unsafe audienceMatches(view.payload, aud) else {
+                return unsafe .wrongAudience(expected: audienceStrings, got: Self.audienceValues(view.payload, view.claims.aud))
             }
         }
         if storage.hasRequiredClaims {
-            for name in requiredClaims where !Self.hasClaim(view, name) {
+            for name in requiredClaims where unsafe !Self.hasClaim(view, name) {
                 return .missingClaim(name)
             }
         }
-        if storage.hasRefusedClaims, let reason = Self.refusedValue(view, storage.refusedClaimBytes) { return reason }
+        if storage.hasRefusedClaims, let reason = unsafe Self.refusedValue(view, storage.refusedClaimBytes) { return reason }
         return nil
     }
 
     @usableFromInline
     static func refusedValue(_ view: TokenView, _ rules: [RefusedClaim]) -> Reason? {
-        let object = view.payloadObject
+        let object = unsafe view.payloadObject
         for rule in rules {
-            let value = rule.nameBytes.withUnsafeBytes { JSONText.member(view.payload, object, $0) }
+            let value = unsafe rule.nameBytes.withUnsafeBytes { unsafe JSONText.member(view.payload, object, $0) }
             guard let value, value.kind == .string else { continue }
-            for candidate in rule.values where candidate.bytes.withUnsafeBytes({ JSONText.equal(view.payload, value, $0) }) {
+            for candidate in rule.values where unsafe candidate.bytes.withUnsafeBytes({ unsafe JSONText.equal(view.payload, value, $0) }) {
                 return .claimValueNotAllowed(claim: rule.name, value: candidate.text)
             }
         }
@@ -294,11 +294,11 @@ public struct ValidationPolicy: Sendable {
 
     @usableFromInline
     func audienceMatches(_ doc: UnsafeRawBufferPointer, _ aud: JSONSlice) -> Bool {
-        guard let audiences = storage.audienceTable else { return true }
-        if aud.kind == .string { return audiences.contains(doc, aud) }
+        guard let audiences = unsafe storage.audienceTable else { return true }
+        if aud.kind == .string { return unsafe audiences.contains(doc, aud) }
         var found = false
-        JSONText.forEachElement(doc, aud) { element in
-            found = audiences.contains(doc, element)
+        unsafe JSONText.forEachElement(doc, aud) { element in
+            found = unsafe audiences.contains(doc, element)
             return !found
         }
         return found
@@ -307,10 +307,10 @@ public struct ValidationPolicy: Sendable {
     @usableFromInline
     static func audienceValues(_ doc: UnsafeRawBufferPointer, _ aud: JSONSlice?) -> [String] {
         guard let aud else { return [] }
-        if aud.kind == .string { return [JSONText.string(doc, aud)] }
+        if aud.kind == .string { return unsafe [JSONText.string(doc, aud)] }
         var values = [String]()
-        JSONText.forEachElement(doc, aud) { element in
-            values.append(JSONText.string(doc, element))
+        unsafe JSONText.forEachElement(doc, aud) { element in
+            unsafe values.append(JSONText.string(doc, element))
             return true
         }
         return values
@@ -320,7 +320,7 @@ public struct ValidationPolicy: Sendable {
     static func hasClaim(_ view: TokenView, _ name: String) -> Bool {
         var name = name
         return name.withUTF8 { utf8 in
-            JSONText.member(view.payload, view.payloadObject, UnsafeRawBufferPointer(utf8)) != nil
+            unsafe JSONText.member(view.payload, view.payloadObject, UnsafeRawBufferPointer(utf8)) != nil
         }
     }
 }
@@ -328,7 +328,7 @@ public struct ValidationPolicy: Sendable {
 /// UTF-8 strings packed into one allocation that its owner frees: a plain value, so
 /// comparing against it retains nothing.
 @usableFromInline
-struct PackedStrings: @unchecked Sendable {
+@unsafe struct PackedStrings: @unchecked Sendable {
     /// The strings' bytes, one after the other.
     @usableFromInline let bytes: UnsafeMutableRawPointer
     /// Where each string ends in `bytes`.
@@ -339,29 +339,29 @@ struct PackedStrings: @unchecked Sendable {
     init?(_ strings: [String]?) {
         guard let strings else { return nil }
         let utf8 = strings.map { Array($0.utf8) }
-        count = utf8.count
-        bytes = .allocate(byteCount: max(utf8.reduce(0) { $0 + $1.count }, 1), alignment: 1)
-        ends = .allocate(capacity: max(count, 1))
+        unsafe count = utf8.count
+        unsafe bytes = .allocate(byteCount: max(utf8.reduce(0) { $0 + $1.count }, 1), alignment: 1)
+        unsafe ends = unsafe .allocate(capacity: max(count, 1))
         var offset = 0
         for (index, string) in utf8.enumerated() {
-            string.withUnsafeBytes { (bytes + offset).copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(bytes), byteCount: $0.count) }
+            unsafe string.withUnsafeBytes { unsafe (bytes + offset).copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(bytes), byteCount: $0.count) }
             offset += string.count
-            ends[index] = offset
+            unsafe ends[index] = offset
         }
     }
 
     func deallocate() {
-        bytes.deallocate()
-        ends.deallocate()
+        unsafe bytes.deallocate()
+        unsafe ends.deallocate()
     }
 
     /// Whether the validated JSON string `value` denotes one of the strings.
     @usableFromInline
     func contains(_ doc: UnsafeRawBufferPointer, _ value: JSONSlice) -> Bool {
         var start = 0
-        for index in 0..<count {
-            let end = ends[index]
-            if JSONText.equal(doc, value, UnsafeRawBufferPointer(start: bytes + start, count: end - start)) { return true }
+        for index in unsafe 0..<count {
+            let end = unsafe ends[index]
+            if unsafe JSONText.equal(doc, value, UnsafeRawBufferPointer(start: bytes + start, count: end - start)) { return true }
             start = end
         }
         return false

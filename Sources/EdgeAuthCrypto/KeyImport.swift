@@ -137,8 +137,8 @@ public struct KeySet: Sendable {
     /// keys whose type allows the token's algorithm are tried, at most
     /// `maxKeysTriedWithoutKid`. Keys are never taken from the token (`jwk`, `jku`, `x5u`).
     public func verifySignature(_ view: TokenView) -> Reason? {
-        let algorithm = view.algorithm
-        if let kid = view.kid {
+        let algorithm = unsafe view.algorithm
+        if let kid = unsafe view.kid {
             var sawKid = false
             for key in keys {
                 guard let kidBytes = key.kidBytes,
@@ -148,8 +148,8 @@ public struct KeySet: Sendable {
                 guard key.algorithms.contains(algorithm) else { continue }
                 return unsafe key.verify(algorithm, signingInput: view.signingInput, signature: view.signature) ? nil : .badSignature
             }
-            if sawKid { return .keyAlgorithmMismatch(kid: view.kidString, algorithm: algorithm.name) }
-            return .unknownKey(kid: view.kidString)
+            if sawKid { return unsafe .keyAlgorithmMismatch(kid: view.kidString, algorithm: algorithm.name) }
+            return unsafe .unknownKey(kid: view.kidString)
         }
         var tried = 0
         for key in keys where key.algorithms.contains(algorithm) {

@@ -89,25 +89,42 @@ enum OpenSSLErrors {
 /// Message digests fetched once from the default provider (fetching per call
 /// costs a provider lookup and a lock in OpenSSL 3).
 @safe final class Digests: @unchecked Sendable {
-    static let shared = Digests()
+    /// The digests, or why they could not be fetched (a libcrypto whose default
+    /// provider lacks SHA-2 or HMAC): keys are then refused when they are imported.
+    static let loaded: Result<Digests, CryptoError> = Digests.fetch()
+    /// The digests, or nil when they could not be fetched.
+    static var shared: Digests? { try? loaded.get() }
     let sha256: OpaquePointer
     let sha384: OpaquePointer
     let sha512: OpaquePointer
     let hmac: OpaquePointer
 
-    private init() {
-        guard let sha256 = unsafe EVP_MD_fetch(nil, "SHA2-256", nil),
-              let sha384 = unsafe EVP_MD_fetch(nil, "SHA2-384", nil),
-              let sha512 = unsafe EVP_MD_fetch(nil, "SHA2-512", nil),
-              let hmac = unsafe EVP_MAC_fetch(nil, "HMAC", nil)
-        else {
-            // The default provider always has these; without them nothing can verify.
-            fatalError("OpenSSL default provider lacks SHA-2/HMAC: \(OpenSSLErrors.drain() ?? "no error")")
-        }
+    private init(sha256: OpaquePointer, sha384: OpaquePointer, sha512: OpaquePointer, hmac: OpaquePointer) {
         unsafe self.sha256 = sha256
         unsafe self.sha384 = sha384
         unsafe self.sha512 = sha512
         unsafe self.hmac = hmac
+    }
+
+    private static func fetch() -> Result<Digests, CryptoError> {
+        let sha256 = unsafe EVP_MD_fetch(nil, "SHA2-256", nil)
+        let sha384 = unsafe EVP_MD_fetch(nil, "SHA2-384", nil)
+        let sha512 = unsafe EVP_MD_fetch(nil, "SHA2-512", nil)
+        let hmac = unsafe EVP_MAC_fetch(nil, "HMAC", nil)
+        guard let sha256 = unsafe sha256, let sha384 = unsafe sha384, let sha512 = unsafe sha512, let hmac = unsafe hmac else {
+            let error = CryptoError.openSSL("OpenSSL's default provider lacks SHA-2 or HMAC; no key can be used")
+            unsafe EVP_MD_free(sha256)
+            unsafe EVP_MD_free(sha384)
+            unsafe EVP_MD_free(sha512)
+            unsafe EVP_MAC_free(hmac)
+            return .failure(error)
+        }
+        return .success(unsafe Digests(sha256: sha256, sha384: sha384, sha512: sha512, hmac: hmac))
+    }
+
+    /// The digests, or the error that refuses a key when they are missing.
+    static func required() throws(CryptoError) -> Digests {
+        try loaded.get()
     }
 
     func md(forHashBytes bytes: Int) -> OpaquePointer {
@@ -199,38 +216,41 @@ func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer)
 
 /// SHA-256, for cache keys and key fingerprints.
 public enum SHA256 {
-    /// The digest of `prefix` followed by `data`.
-    public static func hash(prefix: [UInt8] = [], _ data: UnsafeRawBufferPointer) -> [UInt8] {
+    /// The digest of `prefix` followed by `data`; nil when libcrypto fails (only an
+    /// allocation failure inside OpenSSL or a provider without SHA-256 can cause that).
+    public static func hash(prefix: [UInt8] = [], _ data: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard let sha256 = unsafe Digests.shared?.sha256 else { return nil }
         var digest = [UInt8](repeating: 0, count: 32)
         let ok = unsafe DigestContexts.shared.mdContexts.with { context -> Bool in
             let ctx = OpaquePointer(context)
             var length: UInt32 = 0
-            return unsafe EVP_DigestInit_ex2(ctx, Digests.shared.sha256, nil) == 1
+            return unsafe EVP_DigestInit_ex2(ctx, sha256, nil) == 1
                 && prefix.withUnsafeBytes { unsafe EVP_DigestUpdate(ctx, $0.baseAddress, $0.count) } == 1
                 && EVP_DigestUpdate(ctx, data.baseAddress, data.count) == 1
                 && digest.withUnsafeMutableBufferPointer { unsafe EVP_DigestFinal_ex(ctx, $0.baseAddress, &length) } == 1
         } ?? false
         if !ok {
             OpenSSLErrors.clear()
-            // Only an allocation failure inside OpenSSL gets here; an all-zero digest would collide, so trap.
-            fatalError("SHA-256 failed")
+            // An all-zero digest would collide: the caller gets nothing instead.
+            return nil
         }
         return digest
     }
 
-    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
+    public static func hash(_ bytes: [UInt8]) -> [UInt8]? {
         unsafe bytes.withUnsafeBytes { unsafe hash($0) }
     }
 
     /// The digest of `prefix` followed by `data`, without allocating (the cache path):
     /// the low-level SHA-256 with its context on the stack (`edgeauth_sha256` in the shim).
-    public static func digest(prefix: UnsafeRawBufferPointer, _ data: UnsafeRawBufferPointer) -> TokenDigest {
+    /// Nil when libcrypto reports a failure (none is known for this interface).
+    public static func digest(prefix: UnsafeRawBufferPointer, _ data: UnsafeRawBufferPointer) -> TokenDigest? {
         var digest = TokenDigest()
         let ok = unsafe digest.withUnsafeMutableBytes { out in
             unsafe edgeauth_sha256(prefix.baseAddress, prefix.count, data.baseAddress, data.count, out.baseAddress?.assumingMemoryBound(to: UInt8.self))
         }
-        // Only a broken libcrypto gets here; an all-zero digest would collide, so trap.
-        guard ok != 0 else { fatalError("SHA-256 failed") }
+        // Only a broken libcrypto gets here; an all-zero digest would collide, so there is none.
+        guard ok != 0 else { return nil }
         return digest
     }
 }

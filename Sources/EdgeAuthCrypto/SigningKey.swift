@@ -145,7 +145,8 @@ public final class SigningKey: @unchecked Sendable {
         guard let mctx = unsafe EVP_MD_CTX_new() else { throw CryptoError.openSSL("EVP_MD_CTX_new") }
         defer { unsafe EVP_MD_CTX_free(mctx) }
         var pctx: OpaquePointer?
-        let md: OpaquePointer? = algorithm.family == .eddsa ? nil : unsafe Digests.shared.md(forHashBytes: algorithm.hashBytes)
+        let digests = try Digests.required()
+        let md: OpaquePointer? = algorithm.family == .eddsa ? nil : unsafe digests.md(forHashBytes: algorithm.hashBytes)
         guard unsafe EVP_DigestSignInit(mctx, &pctx, md, nil, pkey.pointer) == 1 else { throw CryptoError.openSSL("EVP_DigestSignInit") }
         if algorithm.family == .rsaPSS {
             guard unsafe EVP_PKEY_CTX_set_rsa_padding(pctx, edgeauth_rsa_pkcs1_pss_padding) == 1,

@@ -95,16 +95,23 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
     let kidBytes: [UInt8]?
     /// SHA-256 of the public key (DER SubjectPublicKeyInfo) or of the HMAC secret:
     /// identifies the key material without revealing a secret.
-    public var fingerprint: [UInt8] {
+    public let fingerprint: [UInt8]
+
+    /// The fingerprint of `material`; a key whose fingerprint cannot be taken is refused
+    /// (an empty one would make different keys look alike to the verdict cache).
+    private static func fingerprint(of material: Material) throws(CryptoError) -> [UInt8] {
+        let digest: [UInt8]?
         switch material {
-        case .secret(let secret): return SHA256.hash(secret)
+        case .secret(let secret): digest = SHA256.hash(secret)
         case .pkey(let pkey):
             var der: UnsafeMutablePointer<UInt8>?
             let length = unsafe i2d_PUBKEY(pkey.pointer, &der)
-            guard length > 0, let der = unsafe der else { return [] }
+            guard length > 0, let der = unsafe der else { throw CryptoError.openSSL("i2d_PUBKEY") }
             defer { unsafe CRYPTO_free(der, #fileID, #line) }
-            return unsafe SHA256.hash(UnsafeRawBufferPointer(start: der, count: Int(length)))
+            digest = unsafe SHA256.hash(UnsafeRawBufferPointer(start: der, count: Int(length)))
         }
+        guard let digest else { throw CryptoError.openSSL("SHA-256 of the key") }
+        return digest
     }
     private let material: Material
     /// Reusable contexts, indexed by `Algorithm.rawValue`.
@@ -157,11 +164,13 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
             }
             allowed = AlgorithmSet([restriction])
         }
+        _ = try Digests.required()
         self.kid = kid
         self.kidBytes = kid.map { Array($0.utf8) }
         self.kind = kind
         self.algorithms = allowed
         self.material = .pkey(pkey)
+        self.fingerprint = try Self.fingerprint(of: .pkey(pkey))
         self.pools = Algorithm.allCases.map { alg in
             guard allowed.contains(alg), alg.family != .eddsa else { return nil }
             return Self.verifyContextPool(pkey: pkey, algorithm: alg)
@@ -185,11 +194,13 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
             }
             allowed = AlgorithmSet([restriction])
         }
+        _ = try Digests.required()
         self.kid = kid
         self.kidBytes = kid.map { Array($0.utf8) }
         self.kind = .hmac(bytes: secret.count)
         self.algorithms = allowed
         self.material = .secret(secret)
+        self.fingerprint = try Self.fingerprint(of: .secret(secret))
         self.pools = Algorithm.allCases.map { alg in
             allowed.contains(alg) ? Self.macContextPool(secret: secret, algorithm: alg) : nil
         }
@@ -294,8 +305,9 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
     private static func verifyContextPool(pkey: PKey, algorithm: Algorithm) -> ContextPool {
         unsafe ContextPool(
             make: {
-                guard let ctx = unsafe EVP_PKEY_CTX_new_from_pkey(nil, pkey.pointer, nil) else { return nil }
-                let md = unsafe Digests.shared.md(forHashBytes: algorithm.hashBytes)
+                guard let md = unsafe Digests.shared?.md(forHashBytes: algorithm.hashBytes),
+                      let ctx = unsafe EVP_PKEY_CTX_new_from_pkey(nil, pkey.pointer, nil)
+                else { return nil }
                 var ok = unsafe EVP_PKEY_verify_init(ctx) == 1 && EVP_PKEY_CTX_set_signature_md(ctx, md) == 1
                 switch algorithm.family {
                 case .rsaPKCS1:
@@ -322,7 +334,7 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
     private static func macContextPool(secret: [UInt8], algorithm: Algorithm) -> ContextPool {
         unsafe ContextPool(
             make: {
-                guard let ctx = unsafe EVP_MAC_CTX_new(Digests.shared.hmac) else { return nil }
+                guard let hmac = unsafe Digests.shared?.hmac, let ctx = unsafe EVP_MAC_CTX_new(hmac) else { return nil }
                 // OSSL_PARAM holds pointers: key and value must be static storage.
                 let digestKey: StaticString = "digest"
                 let digestName: StaticString = switch algorithm.hashBytes {
@@ -371,7 +383,7 @@ final class DigestContexts: Sendable {
 
     /// Hashes `input` with the SHA-2 of `hashBytes` into `output`; returns the digest length.
     func hash(_ hashBytes: Int, _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {
-        let md = unsafe Digests.shared.md(forHashBytes: hashBytes)
+        guard let md = unsafe Digests.shared?.md(forHashBytes: hashBytes) else { return nil }
         return unsafe mdContexts.with { context -> Int? in
             let ctx = OpaquePointer(context)
             var length: UInt32 = 0

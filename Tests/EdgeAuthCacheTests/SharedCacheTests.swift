@@ -67,7 +67,7 @@ final class SharedCacheTests {
         let verifier = try verifier(cache)
         let byHash = try factory.token(claims: ["jti": "one"])
         #expect(verifier.verify(byHash, now: factory.now).identity != nil)
-        try cache.revoke(tokenHash: verifier.cacheKey(for: Array(byHash.utf8)), until: factory.now + 7200)
+        try cache.revoke(tokenHash: #require(verifier.cacheKey(for: Array(byHash.utf8))), until: factory.now + 7200)
         #expect(verifier.verify(byHash, now: factory.now).reason == .revoked)
 
         let byID = try factory.token(claims: ["jti": "two"])

@@ -60,7 +60,7 @@ final class VerdictL1Tests {
         #expect(verifier.l1?.hits == 3)
         try cache.revoke(tokenID: "l1-one", until: factory.now + 7200)
         #expect(verifier.verify(byID, now: factory.now).reason == .revoked)
-        try cache.revoke(tokenHash: verifier.cacheKey(for: Array(byHash.utf8)), until: factory.now + 7200)
+        try cache.revoke(tokenHash: #require(verifier.cacheKey(for: Array(byHash.utf8))), until: factory.now + 7200)
         #expect(verifier.verify(byHash, now: factory.now).reason == .revoked)
         try cache.bumpGeneration(issuer: factory.issuer)
         let hits = cache.statistics.hits

@@ -41,8 +41,8 @@ struct BearerRoute: Route {
         }
         let verifier = context.verifier
         // The header's own bytes when they are contiguous (a native string): no copy of the token.
-        let attempt = token.utf8.withContiguousStorageIfAvailable { verifier.attempt(UnsafeRawBufferPointer($0)) }
-            ?? Array(token.utf8).withUnsafeBytes { verifier.attempt($0) }
+        let attempt = unsafe token.utf8.withContiguousStorageIfAvailable { unsafe verifier.attempt(UnsafeRawBufferPointer($0)) }
+            ?? Array(token.utf8).withUnsafeBytes { unsafe verifier.attempt($0) }
         switch attempt {
         case .verdict(let verdict):
             return finish(verdict, token: token, request, context: context)
@@ -126,13 +126,13 @@ struct BearerRoute: Route {
         // Header values are native strings: this checks their bytes in place, without copying.
         let scanned = value.withUTF8 { bytes -> Scanned in
             var index = 0
-            while index < bytes.count, bytes[index] == UInt8(ascii: " ") { index += 1 }
+            while index < bytes.count, unsafe bytes[index] == UInt8(ascii: " ") { index += 1 }
             let schemeStart = index
-            while index < bytes.count, bytes[index] != UInt8(ascii: " ") { index += 1 }
+            while index < bytes.count, unsafe bytes[index] != UInt8(ascii: " ") { index += 1 }
             guard index - schemeStart == 6 else { return .notBearer }
             let bearer: StaticString = "bearer"
-            for offset in 0..<6 where bytes[schemeStart + offset] | 0x20 != bearer.utf8Start[offset] { return .notBearer }
-            while index < bytes.count, bytes[index] == UInt8(ascii: " ") { index += 1 }
+            for offset in 0..<6 where unsafe bytes[schemeStart + offset] | 0x20 != bearer.utf8Start[offset] { return .notBearer }
+            while index < bytes.count, unsafe bytes[index] == UInt8(ascii: " ") { index += 1 }
             guard index < bytes.count else { return .malformed }
             return .token(from: index)
         }

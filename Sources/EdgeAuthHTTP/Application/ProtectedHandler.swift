@@ -76,7 +76,7 @@ public struct IdentityEchoHandler: ProtectedHandler {
     public func respond(to request: ProtectedRequest, identity: Identity) -> ProtectedResponse {
         let bound = identity.jsonByteBound
         var body = ByteBufferAllocator().buffer(capacity: bound)
-        body.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { identity.writeJSON(into: $0) }
+        unsafe body.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { unsafe identity.writeJSON(into: $0) }
         return .reply(HTTPReply(status: .ok, headers: Self.headers, body: body))
     }
 }

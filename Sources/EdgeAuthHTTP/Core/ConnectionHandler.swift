@@ -5,7 +5,8 @@ import NIOHTTP1
 /// The channel handler of one connection: feeds the bytes read to its `ConnectionState`,
 /// carries out the actions it returns, asks the router for each whole request's answer and
 /// writes the answers in order.
-final class ConnectionHandler: ChannelDuplexHandler {
+/// `@safe`: its one pointer is allocated in `init`, freed in `deinit`, and never escapes.
+@safe final class ConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -36,18 +37,18 @@ final class ConnectionHandler: ChannelDuplexHandler {
     init(context: ServerContext, deadline: RequestDeadline) {
         self.context = context
         self.deadline = deadline
-        slots = .allocate(capacity: 1)
+        unsafe slots = .allocate(capacity: 1)
         let limits = context.server.limits
-        slots.initialize(to: Slots(state: ConnectionState(maxHeaderBytes: limits.maxHeaderBytes, maxBodyBytes: limits.maxBodyBytes)))
+        unsafe slots.initialize(to: Slots(state: ConnectionState(maxHeaderBytes: limits.maxHeaderBytes, maxBodyBytes: limits.maxBodyBytes)))
     }
 
     deinit {
-        slots.deinitialize(count: 1)
-        slots.deallocate()
+        unsafe slots.deinitialize(count: 1)
+        unsafe slots.deallocate()
     }
 
     func handlerAdded(context channelContext: ChannelHandlerContext) {
-        slots.pointee.allocator = channelContext.channel.allocator
+        unsafe slots.pointee.allocator = channelContext.channel.allocator
     }
 
     func channelActive(context channelContext: ChannelHandlerContext) {
@@ -69,14 +70,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
         // One clock read per read: the deadline's start, and the arrival of requests it completes.
         let now = NIODeadline.now()
         deadline.bytesArrived(now: now, channelContext)
-        slots.pointee.lastRead = now
+        unsafe slots.pointee.lastRead = now
         var bytes = unwrapInboundIn(data)
-        slots.pointee.state.bytesRead(&bytes)
+        unsafe slots.pointee.state.bytesRead(&bytes)
         perform(channelContext)
     }
 
     func read(context channelContext: ChannelHandlerContext) {
-        if slots.pointee.state.readRequested() { channelContext.read() }
+        if unsafe slots.pointee.state.readRequested() { channelContext.read() }
     }
 
     /// A connection error (a reset, a failed write): nothing to answer.
@@ -86,13 +87,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     /// Carries out the state's actions until it has none.
     private func perform(_ channelContext: ChannelHandlerContext) {
-        while let action = slots.pointee.state.next() {
+        while let action = unsafe slots.pointee.state.next() {
             switch action {
             case .sendContinue:
                 channelContext.writeAndFlush(wrapOutboundOut(ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
             case .bodyTooLarge(let head):
-                slots.pointee.head = head
-                slots.pointee.keepAlive = false
+                unsafe slots.pointee.head = head
+                unsafe slots.pointee.keepAlive = false
                 let limit = context.server.limits.maxBodyBytes
                 send(.error(.payloadTooLarge, "invalid_request", "the request body is larger than \(limit) bytes"),
                      requestID: context.nextRequestID(), lingering: true, channelContext)
@@ -100,9 +101,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 deadline.requestReceived(channelContext)
             case .dispatch(let head, let body, let facts):
                 deadline.requestReceived(channelContext)
-                slots.pointee.head = head
-                slots.pointee.keepAlive = facts.keepAlive
-                slots.pointee.received = slots.pointee.lastRead
+                unsafe slots.pointee.head = head
+                unsafe slots.pointee.keepAlive = facts.keepAlive
+                unsafe slots.pointee.received = slots.pointee.lastRead
                 dispatch(head, body, facts, channelContext)
             case .refuse(let error):
                 refuse(error, channelContext)
@@ -112,9 +113,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     /// After an awaited answer was sent: the requests that came meanwhile, then reading again.
     private func resume(_ channelContext: ChannelHandlerContext) {
-        slots.pointee.state.answerSent()
+        unsafe slots.pointee.state.answerSent()
         perform(channelContext)
-        if slots.pointee.state.takeHeldRead() { channelContext.read() }
+        if unsafe slots.pointee.state.takeHeldRead() { channelContext.read() }
     }
 
     /// A request the decoder refused: 431 beyond the limits, 400 otherwise; then the
@@ -143,15 +144,15 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private func dispatch(_ head: HTTPRequestHead, _ body: ByteBuffer, _ facts: RequestDecoder.HeadFacts, _ channelContext: ChannelHandlerContext) {
         let requestID = context.nextRequestID()
         if case .OPTIONS = head.method {
-            slots.pointee.metric = .preflight
+            unsafe slots.pointee.metric = .preflight
             return send(context.cors.preflight(head), requestID: requestID, channelContext)
         }
         let (path, query) = Self.split(head.uri)
         guard let entry = context.router.match(path) else {
-            slots.pointee.metric = .other
+            unsafe slots.pointee.metric = .other
             return send(.error(.notFound, "not_found", "no resource at this path"), requestID: requestID, channelContext)
         }
-        slots.pointee.metric = entry.metric
+        unsafe slots.pointee.metric = entry.metric
         let request = ServerRequest(head: head, path: path, query: query, body: body, client: clientAddress(head, channelContext),
                                     id: requestID, facts: facts, eventLoop: channelContext.eventLoop)
         switch entry.route.respond(to: request, context: context) {
@@ -160,7 +161,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         case .deferred(let work):
             let loopBound = NIOLoopBound((self, channelContext), eventLoop: channelContext.eventLoop)
             let eventLoop = channelContext.eventLoop
-            slots.pointee.state.awaitAnswer()
+            unsafe slots.pointee.state.awaitAnswer()
             Task {
                 let reply = await work()
                 eventLoop.execute {
@@ -174,9 +175,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     /// The client's address for the rate limits (the peer's formatted once per connection).
     private func clientAddress(_ head: HTTPRequestHead, _ channelContext: ChannelHandlerContext) -> String {
-        let peer = slots.pointee.peerAddress ?? {
+        let peer = unsafe slots.pointee.peerAddress ?? {
             let formatted = channelContext.remoteAddress?.ipAddress ?? "unknown"
-            slots.pointee.peerAddress = formatted
+            unsafe slots.pointee.peerAddress = formatted
             return formatted
         }()
         return context.clientAddress(head, peerAddress: peer)
@@ -187,14 +188,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Writes the answer to the request being answered; closes the connection after it when
     /// the request asked so, the worker drains, or `lingering` (an answer before the request was read whole).
     private func send(_ reply: HTTPReply, requestID: RequestID, lingering: Bool = false, _ channelContext: ChannelHandlerContext) {
-        guard let head = slots.pointee.head else { return }
+        guard let head = unsafe slots.pointee.head else { return }
         let origin = context.server.corsOrigins.isEmpty ? nil : context.cors.allowedOrigin(head.headers.first(name: "Origin"))
         // A draining worker answers, then closes: the client's next request goes to another worker.
-        let keepAlive = slots.pointee.keepAlive && !lingering && !context.draining.load(ordering: .relaxed)
-        let bytes = ResponseSerializer.serialize(reply, version: head.version, includeBody: !Self.isHEAD(head.method), requestID: requestID,
+        let keepAlive = unsafe slots.pointee.keepAlive && !lingering && !context.draining.load(ordering: .relaxed)
+        let bytes = unsafe ResponseSerializer.serialize(reply, version: head.version, includeBody: !Self.isHEAD(head.method), requestID: requestID,
                                                  corsOrigin: origin, connectionClose: !keepAlive, allocator: slots.pointee.allocator)
         let now = NIODeadline.now()
-        context.metrics.request(route: slots.pointee.metric, status: Int(reply.status.code), duration: .nanoseconds((now - slots.pointee.received).nanoseconds),
+        unsafe context.metrics.request(route: slots.pointee.metric, status: Int(reply.status.code), duration: .nanoseconds((now - slots.pointee.received).nanoseconds),
                                 last: &slots.pointee.instruments)
         if keepAlive {
             // No promise: nothing waits for this write, and a future per answer is not free.
@@ -204,7 +205,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         let done = channelContext.writeAndFlush(wrapOutboundOut(bytes))
         let channel = channelContext.channel
-        slots.pointee.state.close()
+        unsafe slots.pointee.state.close()
         if lingering {
             done.whenComplete { _ in Self.closeLingering(channel) }
         } else {

@@ -71,8 +71,8 @@ struct RequestDecoder {
                 // A lone CR may begin such a blank line: decide once its LF is here.
                 if scanned == 0, buffer.readableBytes == 1, buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == 0x0D { return nil }
                 guard let end = try findHeadEnd(buffer) else { return nil }
-                let (head, framing, facts) = try buffer.readWithUnsafeReadableBytes { bytes -> (Int, (HTTPRequestHead, State, HeadFacts)) in
-                    (end, try Self.parseHead(UnsafeRawBufferPointer(rebasing: bytes[..<end]), maxHeaderCount: maxHeaderCount))
+                let (head, framing, facts) = try unsafe buffer.readWithUnsafeReadableBytes { bytes -> (Int, (HTTPRequestHead, State, HeadFacts)) in
+                    unsafe (end, try Self.parseHead(UnsafeRawBufferPointer(rebasing: bytes[..<end]), maxHeaderCount: maxHeaderCount))
                 }
                 scanned = 0
                 state = framing
@@ -113,13 +113,13 @@ struct RequestDecoder {
 
     /// The length of the head including its blank line, once it is all there.
     private mutating func findHeadEnd(_ buffer: ByteBuffer) throws -> Int? {
-        let found: Int? = buffer.withUnsafeReadableBytes { bytes in
+        let found: Int? = unsafe buffer.withUnsafeReadableBytes { bytes in
             guard let base = bytes.baseAddress else { return nil }
             // From one line feed to the next (`memchr`), each checked for "\r\n\r\n" before it.
             var index = max(scanned, 3)
-            while index < bytes.count, let hit = memchr(base + index, 0x0A, bytes.count - index) {
-                index = UnsafeRawPointer(hit) - base
-                if bytes[index - 1] == 0x0D, bytes[index - 2] == 0x0A, bytes[index - 3] == 0x0D { return index + 1 }
+            while index < bytes.count, let hit = unsafe memchr(base + index, 0x0A, bytes.count - index) {
+                index = unsafe UnsafeRawPointer(hit) - base
+                if unsafe bytes[index - 1] == 0x0D, unsafe bytes[index - 2] == 0x0A, unsafe bytes[index - 3] == 0x0D { return index + 1 }
                 index += 1
             }
             return nil
@@ -135,8 +135,8 @@ struct RequestDecoder {
 
     /// One CRLF-terminated line (without the CRLF), or nil until it has arrived.
     private func readLine(_ buffer: inout ByteBuffer, limit: Int) throws -> ByteBuffer? {
-        let length: Int? = buffer.withUnsafeReadableBytes { bytes in
-            guard let newline = bytes.firstIndex(of: 0x0A) else { return nil }
+        let length: Int? = unsafe buffer.withUnsafeReadableBytes { bytes in
+            guard let newline = unsafe bytes.firstIndex(of: 0x0A) else { return nil }
             return newline
         }
         guard let length else {
@@ -154,10 +154,10 @@ struct RequestDecoder {
     /// `chunk-size [ chunk-ext ]`: hex digits (at most 8: a chunk above 4 GiB is refused),
     /// extensions ignored.
     static func chunkSize(_ line: ByteBuffer) throws -> Int {
-        try line.withUnsafeReadableBytes { bytes in
+        try unsafe line.withUnsafeReadableBytes { bytes in
             var size = 0
             var digits = 0
-            for byte in bytes {
+            for unsafe byte in unsafe bytes {
                 let value: Int
                 switch byte {
                 case UInt8(ascii: "0")...UInt8(ascii: "9"): value = Int(byte - UInt8(ascii: "0"))
@@ -196,22 +196,22 @@ struct RequestDecoder {
 
     /// Parses a complete head (request line, fields, blank line) and decides the body's framing.
     static func parseHead(_ bytes: UnsafeRawBufferPointer, maxHeaderCount: Int) throws -> (HTTPRequestHead, State, HeadFacts) {
-        var lines = LineReader(bytes: bytes)
-        guard let requestLine = try lines.next(), !requestLine.isEmpty else { throw RequestDecodingError.malformed("request line") }
+        var lines = unsafe LineReader(bytes: bytes)
+        guard let requestLine = try unsafe lines.next(), unsafe !requestLine.isEmpty else { throw RequestDecodingError.malformed("request line") }
         // method SP request-target SP HTTP-version
-        guard let firstSpace = index(of: 0x20, in: requestLine) else { throw RequestDecodingError.malformed("request line") }
-        let methodBytes = requestLine[requestLine.startIndex..<firstSpace]
-        guard !methodBytes.isEmpty, methodBytes.count <= 32, methodBytes.allSatisfy({ isTokenCharacter($0) }) else { throw RequestDecodingError.malformed("request line") }
-        let rest = requestLine[(firstSpace + 1)...]
-        guard let secondSpace = index(of: 0x20, in: rest) else { throw RequestDecodingError.malformed("request target") }
-        let target = rest[rest.startIndex..<secondSpace]
+        guard let firstSpace = unsafe index(of: 0x20, in: requestLine) else { throw RequestDecodingError.malformed("request line") }
+        let methodBytes = unsafe requestLine[requestLine.startIndex..<firstSpace]
+        guard unsafe !methodBytes.isEmpty, unsafe methodBytes.count <= 32, unsafe methodBytes.allSatisfy({ isTokenCharacter($0) }) else { throw RequestDecodingError.malformed("request line") }
+        let rest = unsafe requestLine[(firstSpace + 1)...]
+        guard let secondSpace = unsafe index(of: 0x20, in: rest) else { throw RequestDecodingError.malformed("request target") }
+        let target = unsafe rest[rest.startIndex..<secondSpace]
         // Visible ASCII only: no spaces, controls or raw bytes above 0x7E in the target.
-        guard !target.isEmpty, target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw RequestDecodingError.malformed("request target") }
+        guard unsafe !target.isEmpty, unsafe target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw RequestDecodingError.malformed("request target") }
         let version: HTTPVersion
-        let versionBytes = UnsafeRawBufferPointer(rebasing: rest[(secondSpace + 1)...])
-        if isEqual(versionBytes, "HTTP/1.1") {
+        let versionBytes = unsafe UnsafeRawBufferPointer(rebasing: rest[(secondSpace + 1)...])
+        if unsafe isEqual(versionBytes, "HTTP/1.1") {
             version = .http1_1
-        } else if isEqual(versionBytes, "HTTP/1.0") {
+        } else if unsafe isEqual(versionBytes, "HTTP/1.0") {
             version = .http1_0
         } else {
             throw RequestDecodingError.malformed("HTTP version")
@@ -225,22 +225,22 @@ struct RequestDecoder {
         var connectionClose = false
         var connectionKeepAlive = false
         var sawExpect = false
-        while let line = try lines.next(), !line.isEmpty {
+        while let line = try unsafe lines.next(), unsafe !line.isEmpty {
             guard fields.count < maxHeaderCount else { throw RequestDecodingError.tooLarge }
-            guard let colon = index(of: UInt8(ascii: ":"), in: line) else { throw RequestDecodingError.malformed("header field") }
-            let nameBytes = UnsafeRawBufferPointer(rebasing: line[line.startIndex..<colon])
+            guard let colon = unsafe index(of: UInt8(ascii: ":"), in: line) else { throw RequestDecodingError.malformed("header field") }
+            let nameBytes = unsafe UnsafeRawBufferPointer(rebasing: line[line.startIndex..<colon])
             // No empty names, no whitespace before the colon, no folded continuation lines (RFC 9112 §5).
-            guard !nameBytes.isEmpty, nameBytes.allSatisfy({ isTokenCharacter($0) }) else { throw RequestDecodingError.malformed("header field") }
-            var value = line[(colon + 1)...]
-            while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
-            while let last = value.last, last == 0x20 || last == 0x09 { value = value.dropLast() }
-            let valueBytes = UnsafeRawBufferPointer(rebasing: value)
-            guard Self.isFieldValue(valueBytes) else { throw RequestDecodingError.malformed("header field") }
-            let text = String(decoding: valueBytes, as: UTF8.self)
-            if isEqual(nameBytes, "authorization", ignoringCase: true) {
+            guard unsafe !nameBytes.isEmpty, unsafe nameBytes.allSatisfy({ isTokenCharacter($0) }) else { throw RequestDecodingError.malformed("header field") }
+            var value = unsafe line[(colon + 1)...]
+            while let first = unsafe value.first, first == 0x20 || first == 0x09 { unsafe value = unsafe value.dropFirst() }
+            while let last = unsafe value.last, last == 0x20 || last == 0x09 { unsafe value = unsafe value.dropLast() }
+            let valueBytes = unsafe UnsafeRawBufferPointer(rebasing: value)
+            guard unsafe Self.isFieldValue(valueBytes) else { throw RequestDecodingError.malformed("header field") }
+            let text = unsafe String(decoding: valueBytes, as: UTF8.self)
+            if unsafe isEqual(nameBytes, "authorization", ignoringCase: true) {
                 facts.authorization = text
                 facts.authorizationCount += 1
-            } else if isEqual(nameBytes, "content-length", ignoringCase: true) {
+            } else if unsafe isEqual(nameBytes, "content-length", ignoringCase: true) {
                 for part in text.split(separator: ",", omittingEmptySubsequences: false) {
                     let digits = part.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
                     guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0 >= "0" && $0 <= "9" }), let length = Int(String(digits)) else {
@@ -249,54 +249,54 @@ struct RequestDecoder {
                     guard facts.contentLength == nil || facts.contentLength == length else { throw RequestDecodingError.malformed("Content-Length") }
                     facts.contentLength = length
                 }
-            } else if isEqual(nameBytes, "transfer-encoding", ignoringCase: true) {
+            } else if unsafe isEqual(nameBytes, "transfer-encoding", ignoringCase: true) {
                 // Only `chunked`, alone: other codings would need decoding nothing here does.
-                guard !transferEncoding, isEqual(valueBytes, "chunked", ignoringCase: true) else { throw RequestDecodingError.malformed("Transfer-Encoding") }
+                guard !transferEncoding, unsafe isEqual(valueBytes, "chunked", ignoringCase: true) else { throw RequestDecodingError.malformed("Transfer-Encoding") }
                 transferEncoding = true
                 chunked = true
-            } else if isEqual(nameBytes, "connection", ignoringCase: true) {
+            } else if unsafe isEqual(nameBytes, "connection", ignoringCase: true) {
                 // A list of options (RFC 9110 §7.6.1); only `close` and `keep-alive` matter here.
-                for option in valueBytes.split(separator: UInt8(ascii: ",")) {
-                    var option = option[...]
-                    while let first = option.first, first == 0x20 || first == 0x09 { option = option.dropFirst() }
-                    while let last = option.last, last == 0x20 || last == 0x09 { option = option.dropLast() }
-                    let optionBytes = UnsafeRawBufferPointer(rebasing: option)
-                    if isEqual(optionBytes, "close", ignoringCase: true) {
+                for unsafe option in unsafe valueBytes.split(separator: UInt8(ascii: ",")) {
+                    var option = unsafe option[...]
+                    while let first = unsafe option.first, first == 0x20 || first == 0x09 { unsafe option = unsafe option.dropFirst() }
+                    while let last = unsafe option.last, last == 0x20 || last == 0x09 { unsafe option = unsafe option.dropLast() }
+                    let optionBytes = unsafe UnsafeRawBufferPointer(rebasing: option)
+                    if unsafe isEqual(optionBytes, "close", ignoringCase: true) {
                         connectionClose = true
-                    } else if isEqual(optionBytes, "keep-alive", ignoringCase: true) {
+                    } else if unsafe isEqual(optionBytes, "keep-alive", ignoringCase: true) {
                         // Twice is contradictory enough to close.
                         if connectionKeepAlive { connectionClose = true }
                         connectionKeepAlive = true
                     }
                 }
-            } else if !sawExpect, isEqual(nameBytes, "expect", ignoringCase: true) {
+            } else if !sawExpect, unsafe isEqual(nameBytes, "expect", ignoringCase: true) {
                 sawExpect = true
-                facts.expectsContinue = isEqual(valueBytes, "100-continue", ignoringCase: true)
+                facts.expectsContinue = unsafe isEqual(valueBytes, "100-continue", ignoringCase: true)
             }
-            fields.append((String(decoding: nameBytes, as: UTF8.self), text))
+            unsafe fields.append((String(decoding: nameBytes, as: UTF8.self), text))
         }
         if chunked {
             guard facts.contentLength == nil, version == .http1_1 else { throw RequestDecodingError.malformed("Transfer-Encoding") }
         }
         facts.keepAlive = connectionClose ? false : connectionKeepAlive || version == .http1_1
-        let method = Self.method(UnsafeRawBufferPointer(rebasing: methodBytes))
-        let head = HTTPRequestHead(version: version, method: method, uri: String(decoding: target, as: UTF8.self), headers: HTTPHeaders(fields))
+        let method = unsafe Self.method(UnsafeRawBufferPointer(rebasing: methodBytes))
+        let head = unsafe HTTPRequestHead(version: version, method: method, uri: String(decoding: target, as: UTF8.self), headers: HTTPHeaders(fields))
         return (head, chunked ? .chunkSize : .fixed(remaining: facts.contentLength ?? 0), facts)
     }
 
     /// The method; the common ones without building a string first.
     static func method(_ bytes: UnsafeRawBufferPointer) -> HTTPMethod {
-        if isEqual(bytes, "GET") { return .GET }
-        if isEqual(bytes, "POST") { return .POST }
-        return HTTPMethod(rawValue: String(decoding: bytes, as: UTF8.self))
+        if unsafe isEqual(bytes, "GET") { return .GET }
+        if unsafe isEqual(bytes, "POST") { return .POST }
+        return unsafe HTTPMethod(rawValue: String(decoding: bytes, as: UTF8.self))
     }
 
     /// The offset of the first `byte` in a slice of the head (`memchr`).
     @inline(__always)
     static func index(of byte: UInt8, in bytes: Slice<UnsafeRawBufferPointer>) -> Int? {
-        guard let base = bytes.base.baseAddress, !bytes.isEmpty,
-              let hit = memchr(base + bytes.startIndex, Int32(byte), bytes.count) else { return nil }
-        return UnsafeRawPointer(hit) - base
+        guard let base = unsafe bytes.base.baseAddress, unsafe !bytes.isEmpty,
+              let hit = unsafe memchr(base + bytes.startIndex, Int32(byte), bytes.count) else { return nil }
+        return unsafe UnsafeRawPointer(hit) - base
     }
 
     /// Whether `bytes` spell `text`; with `ignoringCase`, ASCII letters match in either case.
@@ -304,9 +304,9 @@ struct RequestDecoder {
     /// be a control character, which names and checked values cannot hold.)
     static func isEqual(_ bytes: UnsafeRawBufferPointer, _ text: StaticString, ignoringCase: Bool = false) -> Bool {
         guard bytes.count == text.utf8CodeUnitCount else { return false }
-        let expected = text.utf8Start
+        let expected = unsafe text.utf8Start
         let fold: UInt8 = ignoringCase ? 0x20 : 0
-        for index in 0..<bytes.count where bytes[index] | fold != expected[index] { return false }
+        for index in 0..<bytes.count where unsafe bytes[index] | fold != expected[index] { return false }
         return true
     }
 
@@ -317,16 +317,16 @@ struct RequestDecoder {
         var index = 0
         // Sixteen bytes per step while they are clean (a token is hundreds), then eight.
         while index + 16 <= bytes.count,
-              !SWAR.hasControlOrDelete(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))),
-              !SWAR.hasControlOrDelete(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self))) {
+              unsafe !SWAR.hasControlOrDelete(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))),
+              unsafe !SWAR.hasControlOrDelete(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self))) {
             index += 16
         }
         while index + 8 <= bytes.count,
-              !SWAR.hasControlOrDelete(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))) {
+              unsafe !SWAR.hasControlOrDelete(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))) {
             index += 8
         }
         while index < bytes.count {
-            let byte = bytes[index]
+            let byte = unsafe bytes[index]
             guard byte >= 0x20 && byte != 0x7F || byte == 0x09 else { return false }
             index += 1
         }
@@ -336,21 +336,21 @@ struct RequestDecoder {
     /// Lines of a head, each ending in CRLF; an LF without its CR is an error. (A CR
     /// elsewhere is not a line ending: the checks of the request line and of the fields
     /// refuse it as a control character.)
-    struct LineReader {
+    @unsafe struct LineReader {
         let bytes: UnsafeRawBufferPointer
         var position = 0
 
         mutating func next() throws -> Slice<UnsafeRawBufferPointer>? {
-            guard position < bytes.count, let base = bytes.baseAddress,
-                  let hit = memchr(base + position, 0x0A, bytes.count - position) else {
-                if position < bytes.count { throw RequestDecodingError.malformed("line ending") }
+            guard unsafe position < bytes.count, let base = unsafe bytes.baseAddress,
+                  let hit = unsafe memchr(base + position, 0x0A, bytes.count - position) else {
+                if unsafe position < bytes.count { throw RequestDecodingError.malformed("line ending") }
                 return nil
             }
-            let lineFeed = UnsafeRawPointer(hit) - base
-            guard lineFeed > position, bytes[lineFeed - 1] == 0x0D else { throw RequestDecodingError.malformed("line ending") }
-            let line = bytes[position..<(lineFeed - 1)]
-            position = lineFeed + 1
-            return line
+            let lineFeed = unsafe UnsafeRawPointer(hit) - base
+            guard unsafe lineFeed > position, unsafe bytes[lineFeed - 1] == 0x0D else { throw RequestDecodingError.malformed("line ending") }
+            let line = unsafe bytes[position..<(lineFeed - 1)]
+            unsafe position = lineFeed + 1
+            return unsafe line
         }
     }
 }

@@ -17,9 +17,9 @@ enum ResponseSerializer {
         var bound = 256 + reason.utf8.count + body + (requestID?.prefix.utf8.count ?? 0) + 2 * (corsOrigin?.utf8.count ?? 0)
         for (name, value) in reply.headers { bound += name.utf8.count + value.utf8.count + 4 }
         var buffer = allocator.buffer(capacity: bound)
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { room in
+        unsafe buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { room in
             guard let start = room.baseAddress else { return 0 }
-            var out = Writer(cursor: start, end: start + room.count)
+            var out = unsafe Writer(cursor: start, end: start + room.count)
             out.write(version == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ")
             out.decimal(UInt64(reply.status.code))
             out.write(" ")
@@ -48,32 +48,32 @@ enum ResponseSerializer {
             if connectionClose { out.write("Connection: close\r\n") }
             out.write("\r\n")
             if includeBody {
-                reply.body.withUnsafeReadableBytes { out.write($0) }
+                unsafe reply.body.withUnsafeReadableBytes { unsafe out.write($0) }
             }
-            return out.cursor - start
+            return unsafe out.cursor - start
         }
         return buffer
     }
 
     /// Writes an answer through a pointer into room `serialize` reserved for all of it. Never
     /// past `end`: were the room miscounted, the answer would come out short, not overrun memory.
-    struct Writer {
+    @safe struct Writer {
         var cursor: UnsafeMutableRawPointer
         let end: UnsafeMutableRawPointer
 
         mutating func write(_ bytes: UnsafeRawBufferPointer) {
-            guard let base = bytes.baseAddress, bytes.count <= end - cursor else { return }
-            cursor.copyMemory(from: base, byteCount: bytes.count)
-            cursor += bytes.count
+            guard let base = bytes.baseAddress, unsafe bytes.count <= end - cursor else { return }
+            unsafe cursor.copyMemory(from: base, byteCount: bytes.count)
+            unsafe cursor += bytes.count
         }
 
         mutating func write(_ text: StaticString) {
-            write(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+            unsafe write(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
         }
 
         mutating func write(_ text: String) {
             var text = text
-            text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+            text.withUTF8 { unsafe write(UnsafeRawBufferPointer($0)) }
         }
 
         /// A header line. Names that are not tokens are dropped and CR/LF in values become
@@ -82,10 +82,10 @@ enum ResponseSerializer {
             guard !name.isEmpty, name.utf8.allSatisfy({ RequestDecoder.isTokenCharacter($0) }) else { return }
             write(name)
             write(": ")
-            let start = cursor
+            let start = unsafe cursor
             write(value)
-            for index in 0..<(cursor - start) where start.load(fromByteOffset: index, as: UInt8.self) == 0x0D || start.load(fromByteOffset: index, as: UInt8.self) == 0x0A {
-                start.storeBytes(of: 0x20, toByteOffset: index, as: UInt8.self)
+            for index in 0..<(unsafe cursor - start) where unsafe start.load(fromByteOffset: index, as: UInt8.self) == 0x0D || start.load(fromByteOffset: index, as: UInt8.self) == 0x0A {
+                unsafe start.storeBytes(of: 0x20, toByteOffset: index, as: UInt8.self)
             }
             write("\r\n")
         }
@@ -94,13 +94,13 @@ enum ResponseSerializer {
         private static let numberRoom = 20
 
         mutating func decimal(_ value: UInt64) {
-            guard end - cursor >= Self.numberRoom else { return }
-            cursor += writeDigits(value, to: cursor)
+            guard unsafe end - cursor >= Self.numberRoom else { return }
+            unsafe cursor += writeDigits(value, to: cursor)
         }
 
         mutating func base36(_ value: UInt64) {
-            guard end - cursor >= Self.numberRoom else { return }
-            cursor += writeDigits(value, radix: 36, to: cursor)
+            guard unsafe end - cursor >= Self.numberRoom else { return }
+            unsafe cursor += writeDigits(value, radix: 36, to: cursor)
         }
     }
 }

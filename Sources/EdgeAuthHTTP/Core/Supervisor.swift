@@ -238,30 +238,30 @@ public actor Supervisor {
 public enum ListeningSocket {
     /// Binds and listens; returns the descriptor and the port (useful with port 0).
     public static func open(host: String, port: Int, backlog: Int32 = 1024) throws -> (descriptor: CInt, port: Int) {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
+        var hints = unsafe addrinfo()
+        unsafe hints.ai_family = AF_UNSPEC
+        unsafe hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        unsafe hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
         var result: UnsafeMutablePointer<addrinfo>?
-        let rc = getaddrinfo(host, String(port), &hints, &result)
-        guard rc == 0, let info = result else {
-            throw SocketError("cannot resolve \(host): \(String(cString: gai_strerror(rc)))")
+        let rc = unsafe getaddrinfo(host, String(port), &hints, &result)
+        guard rc == 0, let info = unsafe result else {
+            throw SocketError(unsafe "cannot resolve \(host): \(String(cString: gai_strerror(rc)))")
         }
-        defer { freeaddrinfo(result) }
-        let descriptor = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw SocketError("socket: \(String(cString: strerror(errno)))") }
+        defer { unsafe freeaddrinfo(result) }
+        let descriptor = unsafe socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw SocketError(unsafe "socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
-        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        guard bind(descriptor, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
-            let message = String(cString: strerror(errno))
+        unsafe setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        guard unsafe bind(descriptor, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
+            let message = unsafe String(cString: strerror(errno))
             close(descriptor)
             throw SocketError("cannot listen on \(host):\(port): \(message)")
         }
         // Workers accept with blocking calls; the timeout lets a draining worker stop waiting.
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        unsafe setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         guard listen(descriptor, backlog) == 0 else {
-            let message = String(cString: strerror(errno))
+            let message = unsafe String(cString: strerror(errno))
             close(descriptor)
             throw SocketError("listen: \(message)")
         }
@@ -272,12 +272,12 @@ public enum ListeningSocket {
     public static func port(of descriptor: CInt) -> Int {
         var address = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        return withUnsafeMutablePointer(to: &address) { pointer -> Int in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-            if pointer.pointee.ss_family == sa_family_t(AF_INET6) {
-                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+        return unsafe withUnsafeMutablePointer(to: &address) { pointer -> Int in
+            _ = unsafe pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { unsafe getsockname(descriptor, $0, &length) }
+            if unsafe pointer.pointee.ss_family == sa_family_t(AF_INET6) {
+                return unsafe pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { unsafe Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
             }
-            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+            return unsafe pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { unsafe Int(UInt16(bigEndian: $0.pointee.sin_port)) }
         }
     }
 
