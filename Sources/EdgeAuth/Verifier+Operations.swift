@@ -36,6 +36,13 @@ extension Verifier {
     /// The number of keys usable now.
     public var keyCount: Int { keys.keys.count }
 
+    /// Why keys of the configured sources were left out (unsupported type, too short, …).
+    public var skippedKeys: [String] { keyRing.skipped }
+
+    /// Keeps the remote key sets fresh whether or not tokens arrive, until the task is
+    /// cancelled: a server runs it in each process.
+    public func maintainKeys() async { await keyRing.maintain() }
+
     /// The state of each remote key set, for health checks and metrics.
     public var keyStatus: [KeySetStatus] { keyRing.status() }
 

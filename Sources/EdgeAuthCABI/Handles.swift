@@ -56,7 +56,7 @@ final class VerifierHandle: Sendable {
 
     init(verifier: Verifier) {
         self.verifier = verifier
-        self.warnings = PackedStrings(verifier.keys.skipped)
+        self.warnings = PackedStrings(verifier.skippedKeys)
     }
 }
 

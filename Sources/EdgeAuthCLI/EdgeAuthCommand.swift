@@ -223,7 +223,7 @@ struct Verify: AsyncParsableCommand {
             writeError("error: \(error.message)")
             throw ExitCode(2)
         }
-        for message in verifier.keyRing.skipped { writeError("warning: \(message)") }
+        for message in verifier.skippedKeys { writeError("warning: \(message)") }
         let verdict = await verifier.verifyRefreshingKeys(try readToken(token), now: now)
         if cacheStats, let stats = verifier.cacheStatistics {
             writeError(#"{"hits":\#(stats.hits),"negativeHits":\#(stats.negativeHits),"misses":\#(stats.misses),"stores":\#(stats.stores),"errors":\#(stats.errors)}"#)

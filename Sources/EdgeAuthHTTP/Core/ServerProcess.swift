@@ -135,7 +135,7 @@ public enum ServerProcess {
         }
         // One event loop per worker process (workers default to one per core, as nginx's do).
         let server = try await HTTPServer.start(context, listener: .socket(0), group: MultiThreadedEventLoopGroup(numberOfThreads: 1))
-        let maintenance = Task { await verifier.keyRing.maintain() }
+        let maintenance = Task { await verifier.maintainKeys() }
         let master = getppid()
         let stop = StopSignal()
         // Stop with the master, whatever happens to it (the worker is then re-parented).
