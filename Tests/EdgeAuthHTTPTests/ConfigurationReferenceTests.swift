@@ -1,0 +1,49 @@
+import EdgeAuth
+import EdgeAuthHTTP
+import EdgeAuthTesting
+import Foundation
+import Testing
+
+/// docs/configuration.md against the members the configuration declares.
+@Suite("Configuration reference")
+struct ConfigurationReferenceTests {
+    static let page = try! String(contentsOf: Vectors.packageRoot.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+
+    /// Every member of an `edgeauth serve` document: the verifier's and `server`'s.
+    static let members = VerifierConfiguration.catalog { (root) throws(ConfigurationError) in
+        var server = ServerConfiguration()
+        try root.section(into: &server)
+    }.members
+
+    @Test("every declared member and its variable appear in docs/configuration.md")
+    func documented() {
+        #expect(Self.members.count > 60)
+        for member in Self.members {
+            #expect(Self.page.contains("`\(member.path)`"), "docs/configuration.md does not list `\(member.path)`")
+            if let variable = member.variable {
+                #expect(Self.page.contains("`\(variable)`"), "docs/configuration.md does not name `\(variable)` (\(member.path))")
+            }
+        }
+    }
+
+    @Test("the sections documented as planned are refused until they are read")
+    func plannedSections() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-planned-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let planned: [(String, String)] = [
+            ("oauth", "oauth:\n  mode: proxy\n"), ("gateway", "gateway:\n  routes: []\n"), ("inspector", "inspector:\n  enabled: true\n"),
+            ("server.admin", "server:\n  admin:\n    port: 9090\n"), ("server.tls", "server:\n  tls: {}\n"),
+        ]
+        for (name, text) in planned {
+            let path = directory.appendingPathComponent("planned.yaml").path
+            try Data(("issuers: [https://login.example.com/]\naudiences: [api]\nkeys: [{jwksFile: /k.json}]\n" + text).utf8).write(to: URL(fileURLWithPath: path))
+            #expect(Self.page.contains("`\(name)`"), "docs/configuration.md describes \(name)")
+            #expect {
+                try ServeConfiguration.load(file: path, environment: [:])
+            } throws: { error in
+                let message = (error as? ConfigurationError)?.message ?? ""
+                return message.contains("unknown member \"\(name.split(separator: ".").last!)\"")
+            }
+        }
+    }
+}
