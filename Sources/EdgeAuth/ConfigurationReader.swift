@@ -124,9 +124,9 @@ public struct ConfigurationReader {
         _ name: String, in range: ClosedRange<T>, unit: Unit = .none, environment variable: String? = nil
     ) throws(ConfigurationError) -> T? {
         let given = value(name, variable: variable)
-        if let (variable, raw, text) = override(variable) {
-            guard let number = T(text), range.contains(number) else {
-                throw ConfigurationError("\(variable) must be \(unit.wholeNumber) from \(range.lowerBound) to \(range.upperBound) (got \"\(raw)\"; it sets \(path(of: name)))")
+        if let set = override(variable) {
+            guard let number = T(set.value), range.contains(number) else {
+                throw ConfigurationError("\(set.name) must be \(unit.wholeNumber) from \(range.lowerBound) to \(range.upperBound) (got \"\(set.raw)\"; it sets \(path(of: name)))")
             }
             return number
         }
@@ -147,9 +147,9 @@ public struct ConfigurationReader {
         let given = value(name, variable: variable)
         let bounds = "between \(Self.show(range.lowerBound)) and \(Self.show(range.upperBound))"
         let kind = unit == .none ? "a number" : "a number of\(unit.suffix)"
-        if let (variable, raw, text) = override(variable) {
-            guard let number = Double(text), range.contains(number) else {
-                throw ConfigurationError("\(variable) must be \(kind) \(bounds) (got \"\(raw)\"; it sets \(path(of: name)))")
+        if let set = override(variable) {
+            guard let number = Double(set.value), number.isFinite, range.contains(number) else {
+                throw ConfigurationError("\(set.name) must be \(kind) \(bounds) (got \"\(set.raw)\"; it sets \(path(of: name)))")
             }
             return number
         }
@@ -163,9 +163,9 @@ public struct ConfigurationReader {
     /// A boolean member (`true`/`false`; the variable's value is case-insensitive).
     public mutating func bool(_ name: String, default defaultValue: Bool, environment variable: String? = nil) throws(ConfigurationError) -> Bool {
         let given = value(name, variable: variable)
-        if let (variable, raw, text) = override(variable) {
-            guard let flag = ["true": true, "false": false][text.lowercased()] else {
-                throw ConfigurationError("\(variable) must be true or false (got \"\(raw)\"; it sets \(path(of: name)))")
+        if let set = override(variable) {
+            guard let flag = ["true": true, "false": false][set.value.lowercased()] else {
+                throw ConfigurationError("\(set.name) must be true or false (got \"\(set.raw)\"; it sets \(path(of: name)))")
             }
             return flag
         }
@@ -178,9 +178,9 @@ public struct ConfigurationReader {
     /// - Parameter example: a valid value, shown when the value is not one.
     public mutating func string(_ name: String, example: String, environment variable: String? = nil) throws(ConfigurationError) -> String? {
         let given = value(name, variable: variable)
-        if let (variable, _, text) = override(variable) {
-            guard !text.isEmpty else { throw ConfigurationError("\(variable) is set but empty (expected a value like \(example); it sets \(path(of: name)))") }
-            return text
+        if let set = override(variable) {
+            guard !set.value.isEmpty else { throw ConfigurationError("\(set.name) is set but empty (expected a value like \(example); it sets \(path(of: name)))") }
+            return set.value
         }
         guard let given else { return nil }
         guard case .string(let text) = given, !text.isEmpty else {
@@ -266,7 +266,7 @@ public struct ConfigurationReader {
     /// A value as a message quotes it: short, on one line.
     public static func show(_ value: JSONValue) -> String {
         switch value {
-        case .string(let text): return "\"\(text.count > 40 ? text.prefix(40) + "…" : text)\""
+        case .string(let text): return "\"\(text.count > 40 ? String(text.prefix(40)) + "…" : text)\""
         case .number(let text): return text
         case .bool(let flag): return flag ? "true" : "false"
         case .null: return "null"

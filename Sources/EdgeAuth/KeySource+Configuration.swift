@@ -16,14 +16,15 @@ extension KeySource {
         for (name, _) in configurationMembers {
             if let value = entry.value(name) { given.append((name, value)) }
         }
-        guard given.count == 1, let (source, value) = given.first else {
+        guard given.count == 1, let only = given.first else {
             if given.isEmpty {
                 _ = entry.value("kid")
                 try entry.finish()  // a misspelt source says so
             }
             throw ConfigurationError("\(entry.path) must have exactly one of: \(configurationMembers.map(\.name).joined(separator: ", "))")
         }
-        let kid = singleKeyMembers.contains(source) ? try entry.string("kid", example: "\"key-1\"") : nil
+        let (source, value) = (only.name, only.value)
+        let kid = try singleKeyMembers.contains(source) ? entry.string("kid", example: "\"key-1\"") : nil
         try entry.finish()
         if source == "jwks" {
             switch value {

@@ -12,11 +12,12 @@ extension ProviderSetup {
                 let got = nameValue.map { "\(section.path(of: "name")) is \(ConfigurationReader.show($0))" } ?? "\(section.path(of: "name")) is missing"
                 throw ConfigurationError("provider must be an object with \"name\": one of \(names) (\(got))")
             }
-            var members = [String: JSONValue]()
+            var given = [String: JSONValue]()
             for key in keys {
-                members[key] = section.value(key, variable: variables(provider: name, setting: key).first)
+                given[key] = section.value(key, variable: variables(provider: name, setting: key).first)
             }
             try section.finish()
+            let members = given
             let environment = section.environment
             let place = section.path
             let source = SettingSource(
@@ -42,11 +43,7 @@ extension ProviderSetup {
                     variables(provider: name, setting: key).first { environment[$0] != nil } ?? "\(place).\(key)"
                 }
             )
-            do {
-                return try fromSettings(provider: name, source)
-            } catch {
-                throw ConfigurationError(error.message)
-            }
+            return try fromSettings(provider: name, source)
         }
     }
 }

@@ -49,7 +49,7 @@ struct ConfigurationReaderTests {
     func defaultsAndBase() throws {
         var base = Sample()
         base.port = 9000
-        let read = try read(["timeout": 2.5, "inner": ["bytes": 2048]], base: base)
+        let read = try read(["timeout": .number("2.5"), "inner": ["bytes": 2048]], base: base)
         #expect(read.port == 9000 && read.timeout == 2.5 && read.inner.bytes == 2048 && read.name == nil)
         #expect(try self.read(nil).port == 8080)
     }
@@ -75,7 +75,7 @@ struct ConfigurationReaderTests {
     func ranges() {
         #expect(message(["port": 70_000]) == "sample.port must be between 0 and 65535 (got 70000)")
         #expect(message(["inner": ["bytes": 0]]) == "sample.inner.bytes must be between 1 and 4096 bytes (got 0)")
-        #expect(message(["timeout": 0.1]) == "sample.timeout must be a number of seconds between 0.5 and 60 (got 0.1)")
+        #expect(message(["timeout": .number("0.1")]) == "sample.timeout must be a number of seconds between 0.5 and 60 (got 0.1)")
     }
 
     @Test("array elements are named by their index")
