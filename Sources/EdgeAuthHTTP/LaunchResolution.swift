@@ -56,9 +56,9 @@ extension ServerLaunch {
         let workerPort = ServerProcess.workerPort(environment)
         var configuration: ServeConfiguration
         var configFile: String?
+        // The `server` section applies its variables (`EDGEAUTH_HOST`, …) over the file's
+        // members or, without a file, over the settings given in code.
         switch source {
-        // The `server` section applies its variables over the file's members (or, without
-        // a file, over the settings given in code).
         case .file(let path):
             configuration = try ServeConfiguration.load(file: path, environment: environment, server: server)
             configFile = path
