@@ -90,9 +90,12 @@ public struct ConfigurationReader {
 
     /// Declares member `name` and returns its value as written, for members with a shape of
     /// their own (the caller checks it, naming `path(of: name)`).
-    public mutating func value(_ name: String, variable: String? = nil) -> JSONValue? {
+    /// - Parameters:
+    ///   - type: the value's type and range as the catalog lists it (`integer 0...600 seconds`).
+    ///   - defaultValue: the value when the member is absent, as the catalog lists it.
+    public mutating func value(_ name: String, variable: String? = nil, type: String = "value", default defaultValue: String? = nil) -> JSONValue? {
         if !declared.contains(name) { declared.append(name) }
-        catalog.record(path(of: name), variable: variable)
+        catalog.record(ConfigurationCatalog.Member(path: path(of: name), type: type, defaultValue: defaultValue, variable: variable))
         return members[name]
     }
 
@@ -116,14 +119,20 @@ public struct ConfigurationReader {
     public mutating func integer<T: FixedWidthInteger>(
         _ name: String, default defaultValue: T, in range: ClosedRange<T>, unit: Unit = .none, environment variable: String? = nil
     ) throws(ConfigurationError) -> T {
-        try integer(name, in: range, unit: unit, environment: variable) ?? defaultValue
+        try readInteger(name, in: range, unit: unit, environment: variable, default: "\(defaultValue)") ?? defaultValue
     }
 
     /// An integer member within `range`; nil when neither the member nor `environment` is set.
     public mutating func integer<T: FixedWidthInteger>(
         _ name: String, in range: ClosedRange<T>, unit: Unit = .none, environment variable: String? = nil
     ) throws(ConfigurationError) -> T? {
-        let given = value(name, variable: variable)
+        try readInteger(name, in: range, unit: unit, environment: variable, default: nil)
+    }
+
+    private mutating func readInteger<T: FixedWidthInteger>(
+        _ name: String, in range: ClosedRange<T>, unit: Unit, environment variable: String?, default defaultValue: String?
+    ) throws(ConfigurationError) -> T? {
+        let given = value(name, variable: variable, type: "integer \(range.lowerBound)...\(range.upperBound)\(unit.suffix)", default: defaultValue)
         if let set = override(variable) {
             guard let number = T(set.value), range.contains(number) else {
                 throw ConfigurationError("\(set.name) must be \(unit.wholeNumber) from \(range.lowerBound) to \(range.upperBound) (got \"\(set.raw)\"; it sets \(path(of: name)))")
@@ -144,7 +153,8 @@ public struct ConfigurationReader {
     public mutating func number(
         _ name: String, default defaultValue: Double, in range: ClosedRange<Double>, unit: Unit = .none, environment variable: String? = nil
     ) throws(ConfigurationError) -> Double {
-        let given = value(name, variable: variable)
+        let given = value(name, variable: variable, type: "number \(Self.show(range.lowerBound))...\(Self.show(range.upperBound))\(unit.suffix)",
+                          default: Self.show(defaultValue))
         let bounds = "between \(Self.show(range.lowerBound)) and \(Self.show(range.upperBound))"
         let kind = unit == .none ? "a number" : "a number of\(unit.suffix)"
         if let set = override(variable) {
@@ -162,7 +172,7 @@ public struct ConfigurationReader {
 
     /// A boolean member (`true`/`false`; the variable's value is case-insensitive).
     public mutating func bool(_ name: String, default defaultValue: Bool, environment variable: String? = nil) throws(ConfigurationError) -> Bool {
-        let given = value(name, variable: variable)
+        let given = value(name, variable: variable, type: "boolean", default: "\(defaultValue)")
         if let set = override(variable) {
             guard let flag = ["true": true, "false": false][set.value.lowercased()] else {
                 throw ConfigurationError("\(set.name) must be true or false (got \"\(set.raw)\"; it sets \(path(of: name)))")
@@ -177,7 +187,11 @@ public struct ConfigurationReader {
     /// A non-empty string member; nil when neither the member nor `environment` is set.
     /// - Parameter example: a valid value, shown when the value is not one.
     public mutating func string(_ name: String, example: String, environment variable: String? = nil) throws(ConfigurationError) -> String? {
-        let given = value(name, variable: variable)
+        try readString(name, example: example, environment: variable, default: nil)
+    }
+
+    private mutating func readString(_ name: String, example: String, environment variable: String?, default defaultValue: String?) throws(ConfigurationError) -> String? {
+        let given = value(name, variable: variable, type: "string", default: defaultValue)
         if let set = override(variable) {
             guard !set.value.isEmpty else { throw ConfigurationError("\(set.name) is set but empty (expected a value like \(example); it sets \(path(of: name)))") }
             return set.value
@@ -191,13 +205,13 @@ public struct ConfigurationReader {
 
     /// A non-empty string member with a default.
     public mutating func string(_ name: String, default defaultValue: String, example: String, environment variable: String? = nil) throws(ConfigurationError) -> String {
-        try string(name, example: example, environment: variable) ?? defaultValue
+        try readString(name, example: example, environment: variable, default: defaultValue) ?? defaultValue
     }
 
     /// A string or an array of non-empty strings; nil when absent.
     /// - Parameter allowEmpty: whether `[]` is accepted.
     public mutating func strings(_ name: String, example: String, allowEmpty: Bool = true) throws(ConfigurationError) -> [String]? {
-        guard let given = value(name) else { return nil }
+        guard let given = value(name, type: "strings") else { return nil }
         let list: [JSONValue]
         switch given {
         case .string: list = [given]
@@ -225,7 +239,7 @@ public struct ConfigurationReader {
     public mutating func section<T>(
         _ name: String, expected: String = "members", _ read: (inout ConfigurationReader) throws(ConfigurationError) -> T
     ) throws(ConfigurationError) -> T {
-        let given = value(name)
+        let given = value(name, type: "object")
         let members: [String: JSONValue]
         switch given {
         case nil: members = [:]
@@ -248,7 +262,7 @@ public struct ConfigurationReader {
     public mutating func objects<T>(
         _ name: String, expected: String, _ read: (inout ConfigurationReader, Int) throws(ConfigurationError) -> T
     ) throws(ConfigurationError) -> [T]? {
-        guard let given = value(name) else { return nil }
+        guard let given = value(name, type: "array of objects") else { return nil }
         guard case .array(let items) = given else { throw error(name, "must be an array of \(expected) (got \(Self.show(given)))") }
         var out = [T]()
         for (index, item) in items.enumerated() {

@@ -18,12 +18,24 @@ struct ConfigurationReferenceTests {
     @Test("every declared member and its variable appear in docs/configuration.md")
     func documented() {
         #expect(Self.members.count > 60)
+        var defaultsChecked = 0
         for member in Self.members {
             #expect(Self.page.contains("`\(member.path)`"), "docs/configuration.md does not list `\(member.path)`")
             if let variable = member.variable {
                 #expect(Self.page.contains("`\(variable)`"), "docs/configuration.md does not name `\(variable)` (\(member.path))")
             }
+            // The member's row in its section's table gives the default the code declares.
+            if let value = member.defaultValue, let row = Self.row(member.path) {
+                #expect(row.contains(value), "the row of `\(member.path)` does not give its default \(value): \(row)")
+                defaultsChecked += 1
+            }
         }
+        #expect(defaultsChecked >= 25, "the tables' rows were found")
+    }
+
+    /// The table row whose first cell is the member.
+    static func row(_ path: String) -> String? {
+        page.split(separator: "\n").first { $0.hasPrefix("| `\(path)` |") }.map(String.init)
     }
 
     @Test("the sections documented as planned are refused until they are read")
