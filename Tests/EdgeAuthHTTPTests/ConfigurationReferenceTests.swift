@@ -58,4 +58,34 @@ struct ConfigurationReferenceTests {
             }
         }
     }
+
+    @Test("the error messages shown on the page are the ones the reader gives")
+    func documentedErrors() throws {
+        let block = try #require(Self.page.components(separatedBy: "```text\n").dropFirst().first?.components(separatedBy: "```").first)
+        let shown = block.split(separator: "\n").map(String.init)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-errors-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("edgeauth.yaml").path
+        let verifier = "issuers: [https://login.example.com/]\naudiences: [api]\n"
+        let cases: [(String, [String: String])] = [
+            (verifier + "keys: [{jwksFile: /k.json}]\nkeyRefresh: {maxStaleness: 0}\n", [:]),
+            (verifier + "keys: [{jwksFile: /k.json}]\nleeway: 1.5\n", [:]),
+            (verifier + "keys: [{jwksURL: 5}]\n", [:]),
+            (verifier + "keys: [{jwksFile: /k.json}]\nserver:\n  limits: {maxBody: 1}\n", [:]),
+            (verifier + "keys: [{jwksFile: /k.json}]\n", ["EDGEAUTH_PORT": "80a"]),
+        ]
+        for ((text, environment), line) in zip(cases, shown) {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            #expect {
+                try ServeConfiguration.load(file: path, environment: environment)
+            } throws: { error in
+                (error as? ConfigurationError)?.message == path + line.dropFirst("edgeauth.yaml".count)
+            }
+        }
+        #expect {
+            try VerifierConfiguration.fromEnvironment(["EDGEAUTH_AUTH0_DOMAIN": "acme.us.auth0.com"])
+        } throws: { error in
+            (error as? ConfigurationError)?.message == shown.last
+        }
+    }
 }
