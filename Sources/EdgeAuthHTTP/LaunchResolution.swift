@@ -37,10 +37,10 @@ public struct ServerOverrides: Sendable {
 }
 
 extension ServerLaunch {
-    /// The server variables and the settings they replace.
-    public static let environmentOverrides: [(variable: String, member: String)] = [
-        ("EDGEAUTH_HOST", "server.host"), ("EDGEAUTH_PORT", "server.port"), ("EDGEAUTH_WORKERS", "server.workers"),
-    ]
+    /// The server variables and the settings they replace, as the `server` section declares them.
+    public static var environmentOverrides: [(variable: String, member: String)] {
+        ServerConfiguration.declaredMembers(base: ServerConfiguration()).compactMap { member in member.variable.map { ($0, member.path) } }
+    }
 
     /// The one resolution of `edgeauth serve` and `MCPServer.run()`. Server settings, first
     /// found wins: the command line (`overrides`), `EDGEAUTH_HOST`/`EDGEAUTH_PORT`/`EDGEAUTH_WORKERS`,
@@ -56,20 +56,23 @@ extension ServerLaunch {
         let workerPort = ServerProcess.workerPort(environment)
         var configuration: ServeConfiguration
         var configFile: String?
+        // The `server` section applies its variables (`EDGEAUTH_HOST`, …) over the file's
+        // members or, without a file, over the settings given in code.
         switch source {
         case .file(let path):
             configuration = try ServeConfiguration.load(file: path, environment: environment, server: server)
             configFile = path
         case .verifier(let verifier):
-            configuration = ServeConfiguration(verifier: verifier, server: server)
+            configuration = ServeConfiguration(verifier: verifier, server: try ServerConfiguration.read(nil, base: server, environment: environment))
         case .environment:
-            configuration = ServeConfiguration(verifier: try VerifierConfiguration.fromEnvironment(environment), server: server)
+            configuration = ServeConfiguration(verifier: try VerifierConfiguration.fromEnvironment(environment),
+                                               server: try ServerConfiguration.read(nil, base: server, environment: environment))
         case .development:
             // Its verifier names the server's address: made once the settings are final.
-            configuration = ServeConfiguration(verifier: VerifierConfiguration(policy: ValidationPolicy(issuers: .any, audiences: .any), keys: []), server: server)
+            configuration = ServeConfiguration(verifier: VerifierConfiguration(policy: ValidationPolicy(issuers: .any, audiences: .any), keys: []),
+                                               server: try ServerConfiguration.read(nil, base: server, environment: environment))
         }
         var settings = configuration.server
-        try Self.applyEnvironment(environment, to: &settings)
         try Self.apply(overrides, to: &settings)
         if let workerPort { settings.port = workerPort }
         configuration.server = settings
@@ -84,21 +87,6 @@ extension ServerLaunch {
     }
 
     public static let defaultUsageHint: @Sendable (String) -> [String] = { url in ["  curl -H \"Authorization: Bearer $TOKEN\" \(url)"] }
-
-    private static func applyEnvironment(_ environment: [String: String], to settings: inout ServerConfiguration) throws(ConfigurationError) {
-        if let host = environment["EDGEAUTH_HOST"] {
-            guard !host.isEmpty else { throw ConfigurationError("EDGEAUTH_HOST is set but empty (expected an address such as 127.0.0.1)") }
-            settings.host = host
-        }
-        if let port = environment["EDGEAUTH_PORT"] {
-            guard let number = Int(port), (0...65_535).contains(number) else { throw ConfigurationError("EDGEAUTH_PORT must be a port number from 0 to 65535 (got \"\(port)\")") }
-            settings.port = number
-        }
-        if let workers = environment["EDGEAUTH_WORKERS"] {
-            guard let number = Int(workers), (0...256).contains(number) else { throw ConfigurationError("EDGEAUTH_WORKERS must be from 0 to 256 (got \"\(workers)\")") }
-            settings.workers = number
-        }
-    }
 
     private static func apply(_ overrides: ServerOverrides, to settings: inout ServerConfiguration) throws(ConfigurationError) {
         if let host = overrides.host {

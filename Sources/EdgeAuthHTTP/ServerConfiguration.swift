@@ -3,7 +3,7 @@ import Foundation
 import NIOCore
 
 /// The `server` member of a configuration file: where `edgeauth serve` listens, what it
-/// protects, and its limits. Every member is listed in docs/server.md.
+/// protects, and its limits. Every member is listed in docs/configuration.md.
 public struct ServerConfiguration: Sendable, Equatable {
     public var host = "127.0.0.1"
     public var port = 8080
@@ -60,12 +60,6 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     public init() {}
 
-    static let members: Set<String> = [
-        "host", "port", "workers", "protectedPath", "resource", "authorizationServers", "scopesSupported", "requiredScopes",
-        "resourceName", "resourceDocumentation", "corsOrigins", "limits", "rateLimit",
-    ]
-    static let limitMembers: Set<String> = ["maxHeaderBytes", "maxBodyBytes", "requestTimeout", "idleTimeout"]
-
     /// The canonical resource URL, derived when not configured.
     public var resourceURL: String {
         if let resource { return resource }
@@ -74,73 +68,83 @@ public struct ServerConfiguration: Sendable, Equatable {
     }
 
     /// Reads the `server` object.
-    /// - Throws: `ConfigurationError` naming the member.
+    /// - Throws: `ConfigurationError` naming the member (or variable).
     /// - Parameter base: the settings the members replace (those given in code, or the defaults).
-    public static func parse(_ value: JSONValue?, base: ServerConfiguration = ServerConfiguration()) throws(ConfigurationError) -> ServerConfiguration {
-        var configuration = base
-        guard let value else { return configuration }
-        guard case .object(let object) = value else { throw ConfigurationError("server must be an object") }
-        for name in object.keys.sorted() where !members.contains(name) {
-            throw ConfigurationError("server: unknown member \"\(name)\" (known: \(members.sorted().joined(separator: ", ")))")
-        }
-        if let host = try string(object["host"], "server.host") { configuration.host = host }
-        if let port = try integer(object["port"], "server.port", 0...65_535) { configuration.port = port }
-        if let workers = try integer(object["workers"], "server.workers", 0...256) { configuration.workers = workers }
-        if let path = try string(object["protectedPath"], "server.protectedPath") {
+    /// - Parameter environment: `EDGEAUTH_HOST`, `EDGEAUTH_PORT`, `EDGEAUTH_WORKERS` (none by default).
+    public static func parse(_ value: JSONValue?, base: ServerConfiguration = ServerConfiguration(),
+                             environment: [String: String] = [:]) throws(ConfigurationError) -> ServerConfiguration {
+        try read(value, base: base, environment: environment)
+    }
+}
+
+/// The `server` section, each member declared once with its default (the value set in code),
+/// range and variable. docs/configuration.md lists them.
+extension ServerConfiguration: ConfigurationSection {
+    public static var member: String { "server" }
+
+    public mutating func read(from section: inout ConfigurationReader) throws(ConfigurationError) {
+        host = try section.string("host", default: host, example: "127.0.0.1 or 0.0.0.0", environment: "EDGEAUTH_HOST")
+        port = try section.integer("port", default: port, in: 0...65_535, environment: "EDGEAUTH_PORT")
+        workers = try section.integer("workers", default: workers, in: 0...256, environment: "EDGEAUTH_WORKERS")
+        if let path = try section.string("protectedPath", example: "/mcp") {
             guard path.hasPrefix("/"), !path.hasSuffix("/") || path == "/", !path.contains("?"), !path.contains("#") else {
-                throw ConfigurationError("server.protectedPath must be a path like /mcp (starting with /, no trailing slash, query or fragment)")
+                throw section.error("protectedPath", "must be a path like /mcp (starting with /, no trailing slash, query or fragment)")
             }
-            configuration.protectedPath = path
+            protectedPath = path
         }
-        if let resource = try string(object["resource"], "server.resource") {
+        if let resource = try section.string("resource", example: "https://mcp.example.com/mcp") {
             guard let url = URL(string: resource), let scheme = url.scheme, ["https", "http"].contains(scheme), url.host != nil,
                   url.fragment == nil, url.query == nil, !resource.hasSuffix("/")
             else {
-                throw ConfigurationError("server.resource must be the absolute URL of the protected resource, like https://mcp.example.com/mcp (no trailing slash, query or fragment)")
+                throw section.error("resource", "must be the absolute URL of the protected resource, like https://mcp.example.com/mcp (no trailing slash, query or fragment)")
             }
-            configuration.resource = resource
+            self.resource = resource
         }
-        if object["authorizationServers"] != nil { configuration.authorizationServers = try strings(object["authorizationServers"], "server.authorizationServers") }
-        if object["scopesSupported"] != nil { configuration.scopesSupported = try strings(object["scopesSupported"], "server.scopesSupported") }
-        if configuration.scopesSupported.contains("offline_access") {
-            throw ConfigurationError("server.scopesSupported must not list offline_access (MCP clients would ask for refresh tokens they should not get)")
+        authorizationServers = try section.strings("authorizationServers", example: "[\"https://login.example.com/\"]") ?? authorizationServers
+        scopesSupported = try section.strings("scopesSupported", example: "[\"notes:read\", \"notes:write\"]") ?? scopesSupported
+        if scopesSupported.contains("offline_access") {
+            throw section.error("scopesSupported", "must not list offline_access (MCP clients would ask for refresh tokens they should not get)")
         }
-        if object["requiredScopes"] != nil { configuration.requiredScopes = try strings(object["requiredScopes"], "server.requiredScopes") }
-        if let value = try string(object["resourceName"], "server.resourceName") { configuration.resourceName = value }
-        if let value = try string(object["resourceDocumentation"], "server.resourceDocumentation") { configuration.resourceDocumentation = value }
-        if object["corsOrigins"] != nil { configuration.corsOrigins = try strings(object["corsOrigins"], "server.corsOrigins") }
-        for origin in configuration.corsOrigins where origin != "*" {
+        requiredScopes = try section.strings("requiredScopes", example: "[\"notes:read\"]") ?? requiredScopes
+        resourceName = try section.string("resourceName", example: "\"Acme notes\"") ?? resourceName
+        resourceDocumentation = try section.string("resourceDocumentation", example: "https://docs.example.com/mcp") ?? resourceDocumentation
+        corsOrigins = try section.strings("corsOrigins", example: "[\"https://app.example.com\"]") ?? corsOrigins
+        for (index, origin) in corsOrigins.enumerated() where origin != "*" {
             guard let url = URL(string: origin), url.scheme != nil, url.host != nil, url.path.isEmpty else {
-                throw ConfigurationError("server.corsOrigins: \"\(origin)\" must be an origin like https://app.example.com (scheme, host, optional port; no path), or *")
+                throw ConfigurationError("\(section.path(of: "corsOrigins", element: index)) must be an origin like https://app.example.com (scheme, host, optional port; no path), or * (got \"\(origin)\")")
             }
         }
-        if let limits = object["limits"] {
-            guard case .object(let members) = limits else { throw ConfigurationError("server.limits must be an object") }
-            for name in members.keys.sorted() where !limitMembers.contains(name) {
-                throw ConfigurationError("server.limits: unknown member \"\(name)\" (known: \(limitMembers.sorted().joined(separator: ", ")))")
-            }
-            if let bytes = try integer(members["maxHeaderBytes"], "server.limits.maxHeaderBytes", 1024...(1 << 20)) { configuration.limits.maxHeaderBytes = bytes }
-            if let bytes = try integer(members["maxBodyBytes"], "server.limits.maxBodyBytes", 0...(64 << 20)) { configuration.limits.maxBodyBytes = bytes }
-            if let seconds = try seconds(members["requestTimeout"], "server.limits.requestTimeout") { configuration.limits.requestTimeout = seconds }
-            if let seconds = try seconds(members["idleTimeout"], "server.limits.idleTimeout") { configuration.limits.idleTimeout = seconds }
+        try section.section(into: &limits)
+        try section.section(into: &rateLimit)
+    }
+}
+
+/// `server.limits`: request sizes and times.
+extension ServerConfiguration.Limits: ConfigurationSection {
+    public static var member: String { "limits" }
+
+    public mutating func read(from section: inout ConfigurationReader) throws(ConfigurationError) {
+        maxHeaderBytes = try section.integer("maxHeaderBytes", default: maxHeaderBytes, in: 1024...(1 << 20), unit: .bytes)
+        maxBodyBytes = try section.integer("maxBodyBytes", default: maxBodyBytes, in: 0...(64 << 20), unit: .bytes)
+        requestTimeout = try section.number("requestTimeout", default: requestTimeout, in: 0.001...3600, unit: .seconds)
+        idleTimeout = try section.number("idleTimeout", default: idleTimeout, in: 0.001...3600, unit: .seconds)
+    }
+}
+
+/// `server.rateLimit`: the token buckets and the proxies trusted to name the client.
+extension ServerConfiguration.RateLimits: ConfigurationSection {
+    public static var member: String { "rateLimit" }
+
+    public mutating func read(from section: inout ConfigurationReader) throws(ConfigurationError) {
+        for (name, path) in [("perIP", \Self.perIP), ("perUser", \Self.perUser), ("invalidTokensPerIP", \Self.invalidTokensPerIP),
+                             ("oauthPerIP", \Self.oauthPerIP)] {
+            guard let value = section.value(name) else { continue }
+            self[keyPath: path] = try Self.limit(value, section.path(of: name))
         }
-        if let rateLimit = object["rateLimit"] {
-            guard case .object(let members) = rateLimit else { throw ConfigurationError("server.rateLimit must be an object") }
-            let known: Set<String> = ["perIP", "perUser", "invalidTokensPerIP", "oauthPerIP", "trustedProxies"]
-            for name in members.keys.sorted() where !known.contains(name) {
-                throw ConfigurationError("server.rateLimit: unknown member \"\(name)\" (known: \(known.sorted().joined(separator: ", ")))")
-            }
-            for (name, path) in [("perIP", \RateLimits.perIP), ("perUser", \RateLimits.perUser), ("invalidTokensPerIP", \RateLimits.invalidTokensPerIP),
-                                 ("oauthPerIP", \RateLimits.oauthPerIP)] {
-                guard let value = members[name] else { continue }
-                configuration.rateLimit[keyPath: path] = try limit(value, "server.rateLimit.\(name)")
-            }
-            if members["trustedProxies"] != nil { configuration.rateLimit.trustedProxies = try strings(members["trustedProxies"], "server.rateLimit.trustedProxies") }
-            for proxy in configuration.rateLimit.trustedProxies where (try? SocketAddress(ipAddress: proxy, port: 0)) == nil {
-                throw ConfigurationError("server.rateLimit.trustedProxies: \"\(proxy)\" is not an IP address (like 10.0.0.5 or ::1)")
-            }
+        trustedProxies = try section.strings("trustedProxies", example: "[\"10.0.0.5\"]") ?? trustedProxies
+        for (index, proxy) in trustedProxies.enumerated() where (try? SocketAddress(ipAddress: proxy, port: 0)) == nil {
+            throw ConfigurationError("\(section.path(of: "trustedProxies", element: index)) must be an IP address, like 10.0.0.5 or ::1 (got \"\(proxy)\")")
         }
-        return configuration
     }
 
     /// `{"rate": requests per second, "burst": requests at once}`, or `false` to turn the limit off.
@@ -148,48 +152,11 @@ public struct ServerConfiguration: Sendable, Equatable {
         if case .bool(false) = value { return nil }
         guard case .object(let members) = value, Set(members.keys).isSubset(of: ["rate", "burst"]),
               let rate = members["rate"]?.doubleValue, rate > 0, rate <= 1_000_000,
-              let burst = try integer(members["burst"], name + ".burst", 1...10_000_000)
+              case .number(let text)? = members["burst"], let burst = Int(text), (1...10_000_000).contains(burst)
         else {
-            throw ConfigurationError("\(name) must be {\"rate\": requests per second (> 0), \"burst\": requests at once (≥ 1)} or false")
+            throw ConfigurationError("\(name) must be {\"rate\": requests per second (> 0, at most 1000000), \"burst\": requests at once (1 to 10000000)} or false (got \(ConfigurationReader.show(value)))")
         }
         return SharedRateLimiter.Limit(rate: rate, burst: burst)
-    }
-
-    private static func string(_ value: JSONValue?, _ name: String) throws(ConfigurationError) -> String? {
-        guard let value else { return nil }
-        guard case .string(let text) = value, !text.isEmpty else { throw ConfigurationError("\(name) must be a non-empty string") }
-        return text
-    }
-
-    private static func strings(_ value: JSONValue?, _ name: String) throws(ConfigurationError) -> [String] {
-        guard let value else { return [] }
-        switch value {
-        case .string(let text) where !text.isEmpty: return [text]
-        case .array(let items):
-            var out = [String]()
-            for item in items {
-                guard case .string(let text) = item, !text.isEmpty else { throw ConfigurationError("\(name) must contain only non-empty strings") }
-                out.append(text)
-            }
-            return out
-        default: throw ConfigurationError("\(name) must be a string or an array of strings")
-        }
-    }
-
-    private static func integer(_ value: JSONValue?, _ name: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
-        guard let value else { return nil }
-        guard case .number(let text) = value, let number = Int(text), range.contains(number) else {
-            throw ConfigurationError("\(name) must be an integer from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return number
-    }
-
-    private static func seconds(_ value: JSONValue?, _ name: String) throws(ConfigurationError) -> TimeInterval? {
-        guard let value else { return nil }
-        guard let seconds = value.doubleValue, seconds > 0, seconds <= 3600 else {
-            throw ConfigurationError("\(name) must be a number of seconds from 0 to 3600")
-        }
-        return seconds
     }
 }
 
@@ -204,19 +171,14 @@ public struct ServeConfiguration: Sendable {
     }
 
     /// Reads a configuration file (JSON, or YAML for `.yaml`/`.yml`) with environment overrides.
+    /// A new section (`oauth`, `gateway`) is one more `root.section(into:)` here.
     /// - Parameter server: the settings the file's `server` members replace.
     public static func load(file path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
                             server: ServerConfiguration = ServerConfiguration()) throws(ConfigurationError) -> ServeConfiguration {
-        var serverValue: JSONValue?
-        let verifier = try VerifierConfiguration.load(file: path, environment: environment) { document in
-            guard case .object(var members) = document else { return document }
-            serverValue = members.removeValue(forKey: "server")
-            return .object(members)
+        var settings = server
+        let verifier = try VerifierConfiguration.load(file: path, environment: environment) { (root) throws(ConfigurationError) in
+            try root.section(into: &settings)
         }
-        do {
-            return ServeConfiguration(verifier: verifier, server: try ServerConfiguration.parse(serverValue, base: server))
-        } catch {
-            throw ConfigurationError("\(path): \(error.message)")
-        }
+        return ServeConfiguration(verifier: verifier, server: settings)
     }
 }

@@ -103,7 +103,7 @@ struct CABITests {
         #expect(edgeauth_verifier_new(nil, 0, &handle, nil) == EDGEAUTH_ERR_CONFIG)
         let created = Self.newVerifier(Array(#"{"issuers": ["a"], "anyAudience": true, "keys": [{"jwksURL": 5}]}"#.utf8))
         #expect(created.status == EDGEAUTH_ERR_CONFIG)
-        #expect(created.error == "keys[0].jwksURL must be a non-empty string")
+        #expect(created.error == "keys[0].jwksURL must be a non-empty string, like https://login.example.com/.well-known/jwks.json")
     }
 
     @Test("A configuration length beyond 4 MiB or beyond Int.max is refused without reading the bytes")

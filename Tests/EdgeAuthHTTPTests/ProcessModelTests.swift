@@ -374,6 +374,6 @@ struct ProcessModelTests {
             return (process.terminationStatus, message)
         }
         #expect(status == 2)
-        #expect(message.contains("server.port must be an integer from 0 to 65535"), "\(message)")
+        #expect(message.contains("server.port must be between 0 and 65535 (got 99999)"), "\(message)")
     }
 }

@@ -82,8 +82,8 @@ final class ConfigurationTests {
         let path = try write("edgeauth.yaml", Self.yaml)
         let cases: [([String: String], String)] = [
             (["EDGEAUTH_LEEWAY": "ten"], "EDGEAUTH_LEEWAY must be a whole number of seconds"),
-            (["EDGEAUTH_KEY_REFRESH_MAX_STALENESS": "soon"], "EDGEAUTH_KEY_REFRESH_MAX_STALENESS must be a number"),
-            (["EDGEAUTH_KEY_REFRESH_MAX_STALENESS": "0"], "keyRefresh.maxStaleness must be between"),
+            (["EDGEAUTH_KEY_REFRESH_MAX_STALENESS": "soon"], "EDGEAUTH_KEY_REFRESH_MAX_STALENESS must be a whole number of seconds"),
+            (["EDGEAUTH_KEY_REFRESH_MAX_STALENESS": "0"], "EDGEAUTH_KEY_REFRESH_MAX_STALENESS must be a whole number of seconds from 1 to 2592000 (got \"0\"; it sets keyRefresh.maxStaleness)"),
             (["EDGEAUTH_CACHE_DIR": " "], "EDGEAUTH_CACHE_DIR is set but empty"),
             (["EDGEAUTH_AUTH0_DOMAIN": "https://acme.us.auth0.com/path"], "EDGEAUTH_AUTH0_DOMAIN must be a host name"),
             (["EDGEAUTH_AUTH0_AUDIENCE": ""], "EDGEAUTH_AUTH0_AUDIENCE is set but empty"),
