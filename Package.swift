@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -46,7 +47,10 @@ let package = Package(
         ),
         .target(
             name: "EdgeAuthCache",
-            dependencies: ["EdgeAuthCore", "CLMDB", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "EdgeAuthCore", "CLMDB", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
             swiftSettings: strictUnsafe
         ),
         .target(

@@ -319,7 +319,7 @@ public final class SharedCache: Sendable {
     }
 
     /// Revokes every token whose `jti` has these UTF-8 bytes until `until`.
-    public func revoke(tokenID: UnsafeRawBufferPointer, until: Int64) throws(CacheError) {
+    package func revoke(tokenID: UnsafeRawBufferPointer, until: Int64) throws(CacheError) {
         let environment = self.environment
         let db = environment.revokedIDs
         try unsafe environment.write { txn in unsafe LMDBEnvironment.put(txn, db, tokenID, Self.encode(until)) }

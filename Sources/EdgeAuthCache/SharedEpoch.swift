@@ -1,4 +1,4 @@
-internal import CLMDB
+internal import Atomics
 import Foundation
 
 /// A counter every process of a cache sees: 8 bytes of the file `epoch` in the
@@ -6,6 +6,8 @@ import Foundation
 /// copy of a verdict can check on every use that nothing was revoked since.
 @safe final class SharedEpoch: @unchecked Sendable {
     private let mapping: UnsafeMutableRawPointer
+    /// The counter: the mapping's first 8 bytes.
+    private let counter: UnsafeAtomic<UInt64>
     private static let size = 8
 
     init(path: String) throws(CacheError) {
@@ -21,11 +23,12 @@ import Foundation
             throw CacheError(unsafe "cannot map \(path): \(String(cString: strerror(errno)))")
         }
         unsafe mapping = unsafe mapped
+        counter = unsafe UnsafeAtomic(at: mapped.bindMemory(to: UnsafeAtomic<UInt64>.Storage.self, capacity: 1))
     }
 
     deinit { unsafe munmap(mapping, Self.size) }
 
-    var value: UInt64 { unsafe edgeauth_shared_load(mapping.assumingMemoryBound(to: UInt64.self)) }
+    var value: UInt64 { counter.load(ordering: .acquiring) }
 
-    func increment() { unsafe edgeauth_shared_increment(mapping.assumingMemoryBound(to: UInt64.self)) }
+    func increment() { counter.wrappingIncrement(ordering: .acquiringAndReleasing) }
 }

@@ -1,4 +1,4 @@
-internal import CLMDB
+internal import Atomics
 import Foundation
 
 /// Token buckets shared by every process that maps the same file: the rate limits of
@@ -28,6 +28,8 @@ import Foundation
     }
 
     private let mapping: UnsafeMutableRawPointer
+    /// The mapping as 64-bit words, each used through `UnsafeAtomic` (several processes write them).
+    private let words: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
     private let slots: Int
     private let seed: UInt64
     private static let headerBytes = 64
@@ -47,13 +49,15 @@ import Foundation
             throw CacheError(unsafe "cannot map \(path): \(String(cString: strerror(errno)))")
         }
         unsafe mapping = unsafe mapped
+        let words = unsafe mapped.bindMemory(to: UnsafeAtomic<UInt64>.Storage.self, capacity: size / 8)
+        unsafe self.words = unsafe words
         self.slots = slots
         // The hash seed lives in the file: every process must place a key in the same slot.
-        let seedWord = unsafe mapped.assumingMemoryBound(to: UInt64.self)
-        var seed = unsafe edgeauth_shared_load(seedWord)
+        let seedWord = unsafe UnsafeAtomic<UInt64>(at: words)
+        var seed = seedWord.load(ordering: .acquiring)
         if seed == 0 {
-            _ = unsafe edgeauth_shared_compare_exchange(seedWord, 0, UInt64.random(in: 1...UInt64.max))
-            seed = unsafe edgeauth_shared_load(seedWord)
+            _ = seedWord.compareExchange(expected: 0, desired: UInt64.random(in: 1...UInt64.max), ordering: .acquiringAndReleasing)
+            seed = seedWord.load(ordering: .acquiring)
         }
         self.seed = seed
     }
@@ -65,15 +69,15 @@ import Foundation
         guard limit.rate > 0, limit.burst > 0 else { return .allowed }
         let interval = UInt64(max(1, (1_000_000 / limit.rate).rounded()))
         let tolerance = interval * UInt64(limit.burst - 1)
-        let (_, cell) = unsafe slot(for: hash(key), now: now)
+        let (_, cell) = slot(for: hash(key), now: now)
         while true {
-            let stored = unsafe edgeauth_shared_load(cell)
+            let stored = cell.load(ordering: .acquiring)
             let arrival = max(stored, now)
             if arrival - now > tolerance {
                 let wait = arrival - now - tolerance
                 return .limited(retryAfter: Int((wait + 999_999) / 1_000_000))
             }
-            if unsafe edgeauth_shared_compare_exchange(cell, stored, arrival + interval) != 0 { return .allowed }
+            if cell.compareExchange(expected: stored, desired: arrival + interval, ordering: .acquiringAndReleasing).exchanged { return .allowed }
         }
     }
 
@@ -82,32 +86,32 @@ import Foundation
         guard limit.rate > 0, limit.burst > 0 else { return false }
         let interval = UInt64(max(1, (1_000_000 / limit.rate).rounded()))
         let tolerance = interval * UInt64(limit.burst - 1)
-        let (_, cell) = unsafe slot(for: hash(key), now: now)
-        return unsafe max(edgeauth_shared_load(cell), now) - now > tolerance
+        let (_, cell) = slot(for: hash(key), now: now)
+        return max(cell.load(ordering: .acquiring), now) - now > tolerance
     }
 
     /// The slot of a key: its own, a free one it claims, or one whose bucket is full again
     /// (idle: its key no longer matters).
-    private func slot(for hash: UInt64, now: UInt64) -> (UnsafeMutablePointer<UInt64>, UnsafeMutablePointer<UInt64>) {
-        let base = unsafe mapping + Self.headerBytes
+    private func slot(for hash: UInt64, now: UInt64) -> (UnsafeAtomic<UInt64>, UnsafeAtomic<UInt64>) {
+        let base = unsafe words + Self.headerBytes / 8
         let first = Int(hash % UInt64(slots))
-        func words(_ index: Int) -> (UnsafeMutablePointer<UInt64>, UnsafeMutablePointer<UInt64>) {
-            let slot = unsafe (base + ((first + index) % slots) * Self.slotBytes).assumingMemoryBound(to: UInt64.self)
-            return unsafe (slot, slot + 1)
+        func pair(_ index: Int) -> (UnsafeAtomic<UInt64>, UnsafeAtomic<UInt64>) {
+            let slot = unsafe base + ((first + index) % slots) * (Self.slotBytes / 8)
+            return unsafe (UnsafeAtomic(at: slot), UnsafeAtomic(at: slot + 1))
         }
         for probe in 0..<4 {
-            let (key, cell) = unsafe words(probe)
-            let owner = unsafe edgeauth_shared_load(key)
-            if owner == hash { return unsafe (key, cell) }
-            if owner == 0, unsafe edgeauth_shared_compare_exchange(key, 0, hash) != 0 { return unsafe (key, cell) }
+            let (key, cell) = pair(probe)
+            let owner = key.load(ordering: .acquiring)
+            if owner == hash { return (key, cell) }
+            if owner == 0, key.compareExchange(expected: 0, desired: hash, ordering: .acquiringAndReleasing).exchanged { return (key, cell) }
             // A bucket whose arrival time has passed holds no debt: take it over, debt-free.
-            let arrival = unsafe edgeauth_shared_load(cell)
-            if arrival <= now, unsafe edgeauth_shared_compare_exchange(key, owner, hash) != 0 {
-                _ = unsafe edgeauth_shared_compare_exchange(cell, arrival, 0)
-                return unsafe (key, cell)
+            let arrival = cell.load(ordering: .acquiring)
+            if arrival <= now, key.compareExchange(expected: owner, desired: hash, ordering: .acquiringAndReleasing).exchanged {
+                _ = cell.compareExchange(expected: arrival, desired: 0, ordering: .acquiringAndReleasing)
+                return (key, cell)
             }
         }
-        return unsafe words(0)
+        return pair(0)
     }
 
     private func hash(_ key: String) -> UInt64 {

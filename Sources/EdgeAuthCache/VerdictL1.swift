@@ -1,4 +1,4 @@
-public import EdgeAuthCore
+import EdgeAuthCore
 import Foundation
 import Synchronization
 
@@ -49,7 +49,7 @@ public final class VerdictL1: Sendable {
     /// Hits served since this table was created.
     public var hits: Int { hitCount.load(ordering: .relaxed) }
 
-    public func hash(_ token: UnsafeRawBufferPointer) -> UInt64 {
+    package func hash(_ token: UnsafeRawBufferPointer) -> UInt64 {
         unsafe Checksum.of(token, seed: seed)
     }
 
@@ -58,7 +58,7 @@ public final class VerdictL1: Sendable {
         (stripes[Int(hash % UInt64(Self.stripeCount))], Int((hash / UInt64(Self.stripeCount)) % UInt64(slotsPerStripe)))
     }
 
-    public func lookup(_ token: UnsafeRawBufferPointer, hash: UInt64, now: Int64, epoch: UInt64) -> CachedVerdict? {
+    package func lookup(_ token: UnsafeRawBufferPointer, hash: UInt64, now: Int64, epoch: UInt64) -> CachedVerdict? {
         let (stripe, index) = place(hash)
         let found = stripe.slots.withLock { slots -> CachedVerdict? in
             guard let slot = slots[index], slot.hash == hash else { return nil }
@@ -75,7 +75,7 @@ public final class VerdictL1: Sendable {
         return found
     }
 
-    public func insert(_ token: UnsafeRawBufferPointer, hash: UInt64, verdict: CachedVerdict, expiry: Int64, epoch: UInt64) {
+    package func insert(_ token: UnsafeRawBufferPointer, hash: UInt64, verdict: CachedVerdict, expiry: Int64, epoch: UInt64) {
         guard token.count <= Self.maxTokenBytes else { return }
         let slot = unsafe Slot(hash: hash, token: Array(token), verdict: verdict, expiry: expiry, epoch: epoch)
         let (stripe, index) = place(hash)

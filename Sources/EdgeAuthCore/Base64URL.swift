@@ -68,7 +68,7 @@ public enum Base64URL {
     /// - Throws: the malformation: a byte outside the alphabet (including `=` and
     ///   whitespace), an impossible length, or non-zero trailing bits.
     @inlinable
-    public static func decode(
+    package static func decode(
         _ input: UnsafeRawBufferPointer,
         into output: UnsafeMutableRawBufferPointer
     ) throws(Malformation) -> Int {

@@ -41,7 +41,7 @@ public struct ClaimPointer: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The value this pointer names in a validated document, or nil.
-    public func resolve(in doc: UnsafeRawBufferPointer, from root: JSONSlice) -> JSONSlice? {
+    package func resolve(in doc: UnsafeRawBufferPointer, from root: JSONSlice) -> JSONSlice? {
         var current = root
         for token in tokens {
             switch current.kind {

@@ -227,7 +227,7 @@ public struct Identity: @unchecked Sendable, Hashable {
     }
 
     /// The most bytes `jsonText` can take: every string byte escaped as `\u00XX`.
-    public var jsonByteBound: Int {
+    package var jsonByteBound: Int {
         let header = storage.fixedHeader
         // Keys, punctuation and numbers take under 400 bytes; each entry at most 6 bytes per byte plus quotes and a comma.
         return 400 + header.entryCount * 3 + (header.byteCount - header.payloadCount) * 6
@@ -235,7 +235,7 @@ public struct Identity: @unchecked Sendable, Hashable {
 
     /// Writes `jsonText`'s bytes at the start of `room` (at least `jsonByteBound` bytes)
     /// through a pointer, straight from the identity's stored strings; returns their count.
-    public func writeJSON(into room: UnsafeMutableRawBufferPointer) -> Int {
+    package func writeJSON(into room: UnsafeMutableRawBufferPointer) -> Int {
         let storage = storage
         let header = storage.fixedHeader
         precondition(room.count >= jsonByteBound, "writeJSON(into:) needs jsonByteBound bytes")

@@ -4,7 +4,7 @@
 public enum JSONText {
     /// Appends `bytes` (UTF-8) escaped for a JSON string literal, the way
     /// `JSONValue.writeString` writes them; runs without escapes are copied whole.
-    public static func appendEscaped(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+    package static func appendEscaped(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         var runStart = 0
         for unsafe (index, byte) in unsafe bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
             unsafe out.append(contentsOf: bytes[runStart..<index])
@@ -111,7 +111,7 @@ public enum JSONText {
 
     /// Whether two validated JSON strings denote the same characters.
     @inlinable
-    public static func equal(_ doc: UnsafeRawBufferPointer, _ a: JSONSlice, _ b: JSONSlice) -> Bool {
+    package static func equal(_ doc: UnsafeRawBufferPointer, _ a: JSONSlice, _ b: JSONSlice) -> Bool {
         if !a.hasEscapes && !b.hasEscapes {
             guard a.count == b.count else { return false }
             return unsafe memoryEqual(doc, a.start, doc, b.start, a.count)
@@ -127,7 +127,7 @@ public enum JSONText {
 
     /// Whether a validated JSON string denotes exactly `literal` (UTF-8 bytes).
     @inlinable @inline(__always)
-    public static func equal(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice, _ literal: UnsafeRawBufferPointer) -> Bool {
+    package static func equal(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice, _ literal: UnsafeRawBufferPointer) -> Bool {
         guard slice.kind == .string else { return false }
         if !slice.hasEscapes {
             guard slice.count == literal.count else { return false }
@@ -144,7 +144,7 @@ public enum JSONText {
 
     /// Whether a validated JSON string denotes `literal`, ASCII letters compared case-insensitively.
     @inlinable
-    public static func equalIgnoringASCIICase(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice, _ literal: StaticString) -> Bool {
+    package static func equalIgnoringASCIICase(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice, _ literal: StaticString) -> Bool {
         guard slice.kind == .string else { return false }
         var x = unsafe UnescapedBytes(doc: doc, slice: slice)
         let p = unsafe literal.utf8Start
@@ -180,7 +180,7 @@ public enum JSONText {
     }
 
     /// The Swift string a validated JSON string denotes (allocates).
-    public static func string(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice) -> String {
+    package static func string(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice) -> String {
         if !slice.hasEscapes {
             return unsafe String(decoding: UnsafeRawBufferPointer(rebasing: doc[slice.start..<slice.end]), as: UTF8.self)
         }
@@ -199,7 +199,7 @@ public enum JSONText {
     /// (for `nbf`/`iat`), so rounding never widens a validity window.
     /// Returns nil for anything else (negative, huge like `1e400`, or not a number).
     @inlinable
-    public static func numericDate(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice, roundingUp: Bool = false) -> Int64? {
+    package static func numericDate(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice, roundingUp: Bool = false) -> Int64? {
         guard slice.kind == .number else { return nil }
         // The usual form: up to 18 digits, no sign, fraction or exponent.
         if slice.count <= 18 {
@@ -298,7 +298,7 @@ public enum JSONText {
 
     /// Calls `body` for each element of a validated array; stops when it returns false.
     @inlinable
-    public static func forEachElement(
+    package static func forEachElement(
         _ doc: UnsafeRawBufferPointer, _ array: JSONSlice, _ body: (JSONSlice) -> Bool
     ) {
         guard array.kind == .array else { return }
@@ -316,7 +316,7 @@ public enum JSONText {
 
     /// Calls `body` for each member (name, value) of a validated object; stops when it returns false.
     @inlinable
-    public static func forEachMember(
+    package static func forEachMember(
         _ doc: UnsafeRawBufferPointer, _ object: JSONSlice, _ body: (JSONSlice, JSONSlice) -> Bool
     ) {
         guard object.kind == .object else { return }
@@ -338,7 +338,7 @@ public enum JSONText {
 
     /// The value of member `name` in a validated object, if present.
     @inlinable
-    public static func member(_ doc: UnsafeRawBufferPointer, _ object: JSONSlice, _ name: UnsafeRawBufferPointer) -> JSONSlice? {
+    package static func member(_ doc: UnsafeRawBufferPointer, _ object: JSONSlice, _ name: UnsafeRawBufferPointer) -> JSONSlice? {
         var found: JSONSlice?
         unsafe forEachMember(doc, object) { key, value in
             if unsafe equal(doc, key, name) {

@@ -43,7 +43,7 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     /// Builds a value from a slice of a validated document.
-    public static func build(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice) -> JSONValue {
+    package static func build(_ doc: UnsafeRawBufferPointer, _ slice: JSONSlice) -> JSONValue {
         switch slice.kind {
         case .string:
             return unsafe .string(JSONText.string(doc, slice))

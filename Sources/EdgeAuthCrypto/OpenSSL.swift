@@ -1,6 +1,6 @@
 internal import COpenSSL
 import Synchronization
-public import EdgeAuthCore
+import EdgeAuthCore
 
 /// A failure to import a key or use OpenSSL: misuse or environment, never a
 /// token rejection (those are `Reason` values).
@@ -218,7 +218,7 @@ func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer)
 public enum SHA256 {
     /// The digest of `prefix` followed by `data`; nil when libcrypto fails (only an
     /// allocation failure inside OpenSSL or a provider without SHA-256 can cause that).
-    public static func hash(prefix: [UInt8] = [], _ data: UnsafeRawBufferPointer) -> [UInt8]? {
+    package static func hash(prefix: [UInt8] = [], _ data: UnsafeRawBufferPointer) -> [UInt8]? {
         guard let sha256 = unsafe Digests.shared?.sha256 else { return nil }
         var digest = [UInt8](repeating: 0, count: 32)
         let ok = unsafe DigestContexts.shared.mdContexts.with { context -> Bool in
@@ -244,7 +244,7 @@ public enum SHA256 {
     /// The digest of `prefix` followed by `data`, without allocating (the cache path):
     /// the low-level SHA-256 with its context on the stack (`edgeauth_sha256` in the shim).
     /// Nil when libcrypto reports a failure (none is known for this interface).
-    public static func digest(prefix: UnsafeRawBufferPointer, _ data: UnsafeRawBufferPointer) -> TokenDigest? {
+    package static func digest(prefix: UnsafeRawBufferPointer, _ data: UnsafeRawBufferPointer) -> TokenDigest? {
         var digest = TokenDigest()
         let ok = unsafe digest.withUnsafeMutableBytes { out in
             unsafe edgeauth_sha256(prefix.baseAddress, prefix.count, data.baseAddress, data.count, out.baseAddress?.assumingMemoryBound(to: UInt8.self))

@@ -311,7 +311,9 @@ struct HostileArgumentTests {
                 #expect(verifier == nil)
             }
             let deep = [UInt8](repeating: UInt8(ascii: "["), count: 1 << 20)
-            let wide = Array(("{" + (0..<120_000).map { "\"m\($0)\":0" }.joined(separator: ",") + "}").utf8)
+            // 101,000 members in all (the limit is 100,000), in objects small enough to check for duplicates quickly.
+            let object = "{" + (0...100).map { "\"k\($0)\":0" }.joined(separator: ",") + "}"
+            let wide = Array(("{\"issuers\":[" + repeatElement(object, count: 1_000).joined(separator: ",") + "]}").utf8)
             let long = Array("{\"issuers\":[\"\(String(repeating: "i", count: (4 << 20) - 64))\"]}".utf8)
             let hostile: [[UInt8]] = notUTF8 + [
                 [], [0], deep, wide, long, Array("{\"issuers\":[\"\u{0}\"]}".utf8), Array("{\"issuers\":[\"a\"]}".utf8) + [0xFF],
@@ -327,22 +329,26 @@ struct HostileArgumentTests {
             let numbers: [String] = ["1e400", "-1e400", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
                                      "18446744073709551616", "-1", "0", "0.5", "1e-400", "123456789012345678901234567890"]
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-hostile-\(UUID().uuidString)").path
-            let members: [(String, (String) -> String)] = [
-                ("leeway", { #""leeway": \#($0)"# }), ("maxAge", { #""maxAge": \#($0)"# }),
-                ("maxTokenBytes", { #""limits": {"maxTokenBytes": \#($0)}"# }), ("maxJSONDepth", { #""limits": {"maxJSONDepth": \#($0)}"# }),
-                ("maxJSONMembers", { #""limits": {"maxJSONMembers": \#($0)}"# }),
-                ("mapSizeBytes", { #""cache": {"directory": "\#(scratch)/\#(UUID().uuidString)", "mapSizeBytes": \#($0)}"# }),
-                ("maxTTL", { #""cache": {"directory": "\#(scratch)/\#(UUID().uuidString)", "maxTTL": \#($0)}"# }),
-                ("l1Entries", { #""cache": {"directory": "\#(scratch)/\#(UUID().uuidString)", "l1Entries": \#($0)}"# }),
+            // Each member with the largest value the configuration accepts, where arithmetic on it could overflow.
+            let members: [(String, String, (String) -> String)] = [
+                ("leeway", "600", { #""leeway": \#($0)"# }), ("maxAge", "253402300799", { #""maxAge": \#($0)"# }),
+                ("maxTokenBytes", "16777216", { #""limits": {"maxTokenBytes": \#($0)}"# }),
+                ("maxJSONDepth", "64", { #""limits": {"maxJSONDepth": \#($0)}"# }),
+                ("maxJSONMembers", "10000", { #""limits": {"maxJSONMembers": \#($0)}"# }),
+                ("mapSizeBytes", "1099511627776", { #""cache": {"directory": "\#(scratch)/\#(UUID().uuidString)", "mapSizeBytes": \#($0)}"# }),
+                ("maxTTL", "86400", { #""cache": {"directory": "\#(scratch)/\#(UUID().uuidString)", "maxTTL": \#($0)}"# }),
+                ("l1Entries", "1000000", { #""cache": {"directory": "\#(scratch)/\#(UUID().uuidString)", "l1Entries": \#($0)}"# }),
             ]
             let base = try HostileArgumentTests.config()
-            for (member, json) in members {
-                for number in numbers {
+            var accepted = 0
+            for (member, largest, json) in members {
+                for number in numbers + ["1", largest] {
                     let document = String(base.dropLast()) + ", " + json(number) + "}"
                     let created = newVerifier(Array(document.utf8))
                     #expect([EDGEAUTH_OK, EDGEAUTH_ERR_CONFIG, EDGEAUTH_ERR_CACHE].contains(created.status), "\(member) \(number): \(created.status)")
                     guard let verifier = created.verifier else { continue }
                     defer { edgeauth_verifier_free(verifier) }
+                    accepted += 1
                     let token = Array(try factory.token().utf8)
                     for now in [factory.now, 1, 253_402_300_799] {
                         var verdict: Int32 = -1
@@ -351,6 +357,7 @@ struct HostileArgumentTests {
                     }
                 }
             }
+            #expect(accepted >= members.count, "at least one value of each member is accepted")
         },
         "edgeauth_verifier_free": { fixture in
             edgeauth_verifier_free(nil)
