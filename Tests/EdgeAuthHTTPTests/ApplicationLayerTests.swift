@@ -121,18 +121,20 @@ struct ApplicationLayerTests {
 
     @Test("The router: the protected prefix first, then exact paths, then the longest prefix; 404 for the rest")
     func router() {
-        var router = Router(protectedPath: "/mcp", protected: Named(name: "protected"))
-        router.add(path: "/token", Named(name: "token"))
-        router.add(prefix: "/inspector/", Named(name: "inspector"))
-        router.add(prefix: "/inspector/assets/", Named(name: "assets"))
+        var routes = Routes()
+        routes.add(path: "/token", Named(name: "token"))
+        routes.add(prefix: "/inspector/", Named(name: "inspector"))
+        routes.add(prefix: "/inspector/assets/", Named(name: "assets"))
+        let router = Router(protectedPath: "/mcp", protected: Named(name: "protected"), routes: routes)
         #expect(name(router.match("/mcp")) == "protected" && name(router.match("/mcp/x")) == "protected")
         #expect(router.match("/mcpx") == nil && router.match("/") == nil && router.match("/tokens") == nil)
         #expect(name(router.match("/token")) == "token")
         #expect(name(router.match("/inspector/index.html")) == "inspector" && name(router.match("/inspector/assets/app.css")) == "assets")
         #expect(router.match("/mcp")?.metric == .protected)
         // A protected prefix of "/" covers every path the other routes do not take.
-        var root = Router(protectedPath: "/", protected: Named(name: "protected"))
-        root.add(path: "/healthz", Named(name: "health"), metric: .health)
+        var rootRoutes = Routes()
+        rootRoutes.add(path: "/healthz", Named(name: "health"), metric: .health)
+        let root = Router(protectedPath: "/", protected: Named(name: "protected"), routes: rootRoutes)
         #expect(name(root.match("/healthz")) == "health" && name(root.match("/anything")) == "protected")
     }
 

@@ -27,10 +27,26 @@ protocol Route: Sendable {
     func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse
 }
 
+/// The routes beside the protected prefix, gathered before the server starts.
+struct Routes {
+    fileprivate var exact: [String: Router.Entry] = [:]
+    fileprivate var prefixes: [(prefix: String, entry: Router.Entry)] = []
+
+    mutating func add(path: String, _ route: any Route, metric: HTTPMetrics.Route = .other) {
+        exact[path] = Router.Entry(route: route, metric: metric)
+    }
+
+    /// Every path that starts with `prefix` (a reverse-proxied prefix, static assets).
+    mutating func add(prefix: String, _ route: any Route, metric: HTTPMetrics.Route = .other) {
+        prefixes.append((prefix, Router.Entry(route: route, metric: metric)))
+        prefixes.sort { $0.prefix.utf8.count > $1.prefix.utf8.count }
+    }
+}
+
 /// Which route answers a path. The protected prefix is matched first, by comparing the
 /// path's start, so the routes added beside it cost its requests nothing; other paths
-/// are looked up exactly, then by prefix.
-struct Router: Sendable {
+/// are looked up exactly, then by prefix. A class: every request reads it, none copies it.
+final class Router: Sendable {
     struct Entry: Sendable {
         let route: any Route
         let metric: HTTPMetrics.Route
@@ -39,23 +55,15 @@ struct Router: Sendable {
     private let protectedPath: String
     private let protectedPrefix: String
     private let protected: Entry
-    private var exact: [String: Entry] = [:]
-    private var prefixes: [(prefix: String, entry: Entry)] = []
+    private let exact: [String: Entry]
+    private let prefixes: [(prefix: String, entry: Entry)]
 
-    init(protectedPath: String, protected route: any Route) {
+    init(protectedPath: String, protected route: any Route, routes: Routes = Routes()) {
         self.protectedPath = protectedPath
         protectedPrefix = protectedPath == "/" ? "/" : protectedPath + "/"
         protected = Entry(route: route, metric: .protected)
-    }
-
-    mutating func add(path: String, _ route: any Route, metric: HTTPMetrics.Route = .other) {
-        exact[path] = Entry(route: route, metric: metric)
-    }
-
-    /// Every path that starts with `prefix` (a reverse-proxied prefix, static assets).
-    mutating func add(prefix: String, _ route: any Route, metric: HTTPMetrics.Route = .other) {
-        prefixes.append((prefix, Entry(route: route, metric: metric)))
-        prefixes.sort { $0.prefix.utf8.count > $1.prefix.utf8.count }
+        exact = routes.exact
+        prefixes = routes.prefixes
     }
 
     /// The route of a path, or nil (404).

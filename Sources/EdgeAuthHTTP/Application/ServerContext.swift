@@ -32,12 +32,12 @@ public final class ServerContext: Sendable {
         self.metrics = metrics
         self.limiter = limiter
         cors = CORSPolicy(allowedOrigins: server.corsOrigins, ownOrigin: resource.origin)
-        var router = Router(protectedPath: server.protectedPath, protected: BearerRoute(handler: handler))
-        for path in resource.metadataPaths { router.add(path: path, MetadataRoute(), metric: .metadata) }
-        router.add(path: "/healthz", HealthRoute(), metric: .health)
-        router.add(path: "/readyz", ReadinessRoute(), metric: .ready)
-        router.add(path: "/metrics", MetricsRoute(), metric: .metrics)
-        self.router = router
+        var routes = Routes()
+        for path in resource.metadataPaths { routes.add(path: path, MetadataRoute(), metric: .metadata) }
+        routes.add(path: "/healthz", HealthRoute(), metric: .health)
+        routes.add(path: "/readyz", ReadinessRoute(), metric: .ready)
+        routes.add(path: "/metrics", MetricsRoute(), metric: .metrics)
+        router = Router(protectedPath: server.protectedPath, protected: BearerRoute(handler: handler), routes: routes)
     }
 
     /// The client's address: the peer, or for a trusted proxy the last address in

@@ -61,16 +61,19 @@ enum ResponseSerializer {
         var cursor: UnsafeMutableRawPointer
         let end: UnsafeMutableRawPointer
 
+        @inline(__always)
         mutating func write(_ bytes: UnsafeRawBufferPointer) {
             guard let base = bytes.baseAddress, unsafe bytes.count <= end - cursor else { return }
             unsafe cursor.copyMemory(from: base, byteCount: bytes.count)
             unsafe cursor += bytes.count
         }
 
+        @inline(__always)
         mutating func write(_ text: StaticString) {
             unsafe write(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
         }
 
+        @inline(__always)
         mutating func write(_ text: String) {
             var text = text
             text.withUTF8 { unsafe write(UnsafeRawBufferPointer($0)) }
