@@ -36,7 +36,7 @@ public struct Identity: @unchecked Sendable, Hashable {
     /// False only when a development option skipped the signature check.
     public var signatureVerified: Bool { storage.fixedHeader.signatureVerified }
     /// Every claim, decoded on demand.
-    public var claims: Claims { unsafe Claims(json: storage.withPayload { unsafe Array($0) }) }
+    public var claims: TokenClaims { unsafe TokenClaims(json: storage.withPayload { unsafe Array($0) }) }
 
     /// Whether `roles` contains `role` exactly (no allocation).
     public func hasRole(_ role: some StringProtocol) -> Bool { storage.contains(.roles, role) }

@@ -215,7 +215,7 @@ func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer)
 }
 
 /// SHA-256, for cache keys and key fingerprints.
-public enum SHA256 {
+public enum OpenSSLSHA256 {
     /// The digest of `prefix` followed by `data`; nil when libcrypto fails (only an
     /// allocation failure inside OpenSSL or a provider without SHA-256 can cause that).
     package static func hash(prefix: [UInt8] = [], _ data: UnsafeRawBufferPointer) -> [UInt8]? {

@@ -102,13 +102,13 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
     private static func fingerprint(of material: Material) throws(CryptoError) -> [UInt8] {
         let digest: [UInt8]?
         switch material {
-        case .secret(let secret): digest = SHA256.hash(secret)
+        case .secret(let secret): digest = OpenSSLSHA256.hash(secret)
         case .pkey(let pkey):
             var der: UnsafeMutablePointer<UInt8>?
             let length = unsafe i2d_PUBKEY(pkey.pointer, &der)
             guard length > 0, let der = unsafe der else { throw CryptoError.openSSL("i2d_PUBKEY") }
             defer { unsafe CRYPTO_free(der, #fileID, #line) }
-            digest = unsafe SHA256.hash(UnsafeRawBufferPointer(start: der, count: Int(length)))
+            digest = unsafe OpenSSLSHA256.hash(UnsafeRawBufferPointer(start: der, count: Int(length)))
         }
         guard let digest else { throw CryptoError.openSSL("SHA-256 of the key") }
         return digest

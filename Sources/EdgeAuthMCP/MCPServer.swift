@@ -75,13 +75,13 @@ public final class MCPServer: Sendable {
     }
 
     /// A group whose items all need `requires` and pass `policy` (besides their own requirement).
-    public func group(requires: Requirement = .authenticated, policy: Policy? = nil) -> MCPGroup {
+    public func group(requires: Requirement = .authenticated, policy: AccessPolicy? = nil) -> MCPGroup {
         root.group(requires: requires, policy: policy)
     }
 
     /// A server-wide policy, consulted for every tool call, resource read and prompt, after
     /// the item's own requirement.
-    public func use(_ policy: @escaping Policy) {
+    public func use(_ policy: @escaping AccessPolicy) {
         registry.withLock { $0.policies.append(policy) }
     }
 
@@ -124,7 +124,7 @@ public final class MCPServer: Sendable {
 public struct MCPGroup: Sendable {
     let server: MCPServer
     let requirement: Requirement
-    let policies: [Policy]
+    let policies: [AccessPolicy]
 
     public func tool(_ name: String, title: String? = nil, description: String? = nil, inputSchema: [String: Value] = ["type": "object"],
                      requires: Requirement = .authenticated, annotations: Tool.Annotations = nil, exposesToken: Bool = false,
@@ -162,7 +162,7 @@ public struct MCPGroup: Sendable {
     }
 
     /// A group inside this one: it needs this group's requirement and policies too.
-    public func group(requires: Requirement = .authenticated, policy: Policy? = nil) -> MCPGroup {
+    public func group(requires: Requirement = .authenticated, policy: AccessPolicy? = nil) -> MCPGroup {
         MCPGroup(server: server, requirement: combined(requires), policies: policies + (policy.map { [$0] } ?? []))
     }
 
@@ -174,11 +174,11 @@ public struct MCPGroup: Sendable {
 
 // MARK: Handlers and their context
 
-public typealias ToolHandler = @Sendable (Arguments, MCPContext) async throws -> ToolResult
+public typealias ToolHandler = @Sendable (ToolArguments, MCPContext) async throws -> ToolResult
 public typealias ResourceHandler = @Sendable (MCPContext) async throws -> [Resource.Content]
-public typealias PromptHandler = @Sendable (Arguments, MCPContext) async throws -> [Prompt.Message]
+public typealias PromptHandler = @Sendable (ToolArguments, MCPContext) async throws -> [Prompt.Message]
 /// A policy: allow, or deny with a message the caller sees.
-public typealias Policy = @Sendable (Invocation, MCPContext) async -> PolicyDecision
+public typealias AccessPolicy = @Sendable (Invocation, MCPContext) async -> PolicyDecision
 
 public enum PolicyDecision: Sendable, Equatable {
     case allow
@@ -191,7 +191,7 @@ public struct Invocation: Sendable {
     public let kind: Kind
     /// The tool or prompt name, or the resource URI.
     public let name: String
-    public let arguments: Arguments
+    public let arguments: ToolArguments
 }
 
 /// One decision on a call, for the audit log.
@@ -218,7 +218,7 @@ public struct MCPContext: Sendable {
 }
 
 /// A tool's arguments, with typed access.
-public struct Arguments: Sendable {
+public struct ToolArguments: Sendable {
     public let values: [String: Value]
 
     public init(_ values: [String: Value] = [:]) { self.values = values }
@@ -335,7 +335,7 @@ struct Registry: Sendable {
     struct ToolEntry: Sendable {
         let definition: Tool
         let requirement: Requirement
-        let policies: [Policy]
+        let policies: [AccessPolicy]
         let schema: ArgumentSchema
         let exposesToken: Bool
         let handler: ToolHandler
@@ -344,14 +344,14 @@ struct Registry: Sendable {
     struct ResourceEntry: Sendable {
         let definition: Resource
         let requirement: Requirement
-        let policies: [Policy]
+        let policies: [AccessPolicy]
         let handler: ResourceHandler
     }
 
     struct PromptEntry: Sendable {
         let definition: Prompt
         let requirement: Requirement
-        let policies: [Policy]
+        let policies: [AccessPolicy]
         let handler: PromptHandler
     }
 
@@ -361,7 +361,7 @@ struct Registry: Sendable {
     var resourceOrder: [String] = []
     var prompts: [String: PromptEntry] = [:]
     var promptOrder: [String] = []
-    var policies: [Policy] = []
+    var policies: [AccessPolicy] = []
     var audit: @Sendable (AuditEvent) -> Void = Registry.logAudit
 
     static let auditLogger = Logger(label: "edgeauth.mcp.audit")

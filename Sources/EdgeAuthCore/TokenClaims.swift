@@ -1,5 +1,5 @@
 /// The raw claims of a verified token, decoded only when asked for.
-public struct Claims: Sendable, Hashable {
+public struct TokenClaims: Sendable, Hashable {
     /// The payload JSON exactly as signed.
     public let json: [UInt8]
 
