@@ -167,7 +167,7 @@ public final class Verifier: Sendable {
     /// nil when libcrypto could not hash.
     package func cacheKey(for token: UnsafeRawBufferPointer) -> TokenDigest? {
         guard !cacheNamespace.isEmpty else { return nil }
-        return cacheNamespace.withUnsafeBytes { SHA256.digest(prefix: $0, token) }
+        return cacheNamespace.withUnsafeBytes { OpenSSLSHA256.digest(prefix: $0, token) }
     }
 
     public func cacheKey(for token: [UInt8]) -> TokenDigest? {
@@ -187,7 +187,7 @@ public final class Verifier: Sendable {
         for set in keys.remote {
             description += "remote|\(set.storeKey)\n"
         }
-        return SHA256.hash(Array(description.utf8)) ?? []
+        return OpenSSLSHA256.hash(Array(description.utf8)) ?? []
     }
 
     /// Verifies the token bytes (without the `Bearer ` prefix), through the cache when there is one.

@@ -62,28 +62,28 @@ public indirect enum Requirement: Sendable {
         return out
     }
 
-    private func missing(for identity: Identity, scopeHierarchy: Bool) -> Missing {
+    private func missing(for identity: Identity, scopeHierarchy: Bool) -> MissingRequirements {
         switch self {
         case .role(let name):
-            return identity.hasRole(name) ? Missing() : Missing(roles: [name])
+            return identity.hasRole(name) ? MissingRequirements() : MissingRequirements(roles: [name])
         case .permission(let name):
-            return identity.hasPermission(name) ? Missing() : Missing(permissions: [name])
+            return identity.hasPermission(name) ? MissingRequirements() : MissingRequirements(permissions: [name])
         case .scope(let name):
-            return Self.grants(identity, scope: name, hierarchy: scopeHierarchy) ? Missing() : Missing(scopes: [name])
+            return Self.grants(identity, scope: name, hierarchy: scopeHierarchy) ? MissingRequirements() : MissingRequirements(scopes: [name])
         case .check(let name, let predicate):
-            return predicate(identity) ? Missing() : Missing(checks: [name])
+            return predicate(identity) ? MissingRequirements() : MissingRequirements(checks: [name])
         case .allOf(let parts):
             // Everything missing at once: a client can then ask for all the scopes in one step.
-            return parts.reduce(into: Missing()) { $0.merge($1.missing(for: identity, scopeHierarchy: scopeHierarchy)) }
+            return parts.reduce(into: MissingRequirements()) { $0.merge($1.missing(for: identity, scopeHierarchy: scopeHierarchy)) }
         case .anyOf(let parts):
             // The alternative closest to being met (fewest missing items; the first on a tie).
-            var best: Missing?
+            var best: MissingRequirements?
             for part in parts {
                 let missing = part.missing(for: identity, scopeHierarchy: scopeHierarchy)
                 if missing.isEmpty { return missing }
                 if best == nil || missing.count < best!.count { best = missing }
             }
-            return best ?? Missing(checks: ["anyOf: no alternative"])
+            return best ?? MissingRequirements(checks: ["anyOf: no alternative"])
         }
     }
 
@@ -103,11 +103,11 @@ public indirect enum Requirement: Sendable {
 /// The outcome of evaluating a `Requirement`.
 public enum Decision: Sendable, Equatable {
     case allow
-    case deny(Missing)
+    case deny(MissingRequirements)
 }
 
 /// What a denied caller lacks. Each list keeps the requirement's order, without repeats.
-public struct Missing: Sendable, Equatable {
+public struct MissingRequirements: Sendable, Equatable {
     public var roles: [String]
     public var permissions: [String]
     public var scopes: [String]
@@ -124,7 +124,7 @@ public struct Missing: Sendable, Equatable {
     public var isEmpty: Bool { count == 0 }
     var count: Int { roles.count + permissions.count + scopes.count + checks.count }
 
-    mutating func merge(_ other: Missing) {
+    mutating func merge(_ other: MissingRequirements) {
         func add(_ items: [String], to list: inout [String]) {
             for item in items where !list.contains(item) { list.append(item) }
         }

@@ -1,76 +1,6 @@
 internal import COpenSSL
 public import EdgeAuthCore
 
-/// The elliptic curves ES256/384/512 use.
-public enum Curve: String, Sendable, Hashable {
-    case p256 = "P-256", p384 = "P-384", p521 = "P-521"
-
-    var algorithm: Algorithm {
-        switch self {
-        case .p256: .es256
-        case .p384: .es384
-        case .p521: .es512
-        }
-    }
-
-    /// Bytes of one coordinate, and of r and s in a JWS signature.
-    var coordinateBytes: Int {
-        switch self {
-        case .p256: 32
-        case .p384: 48
-        case .p521: 66
-        }
-    }
-
-    var openSSLGroup: String {
-        switch self {
-        case .p256: "prime256v1"
-        case .p384: "secp384r1"
-        case .p521: "secp521r1"
-        }
-    }
-
-    /// The group name in static storage, for OpenSSL parameter builders that keep the pointer.
-    var staticGroupName: StaticString {
-        switch self {
-        case .p256: "prime256v1"
-        case .p384: "secp384r1"
-        case .p521: "secp521r1"
-        }
-    }
-
-    init?(openSSLGroup: String) {
-        switch openSSLGroup {
-        case "prime256v1", "P-256": self = .p256
-        case "secp384r1", "P-384": self = .p384
-        case "secp521r1", "P-521": self = .p521
-        default: return nil
-        }
-    }
-
-    /// The group order n, big-endian, left-padded to `coordinateBytes` (decoded once).
-    var order: [UInt8] {
-        switch self {
-        case .p256: Curve.p256Order
-        case .p384: Curve.p384Order
-        case .p521: Curve.p521Order
-        }
-    }
-
-    private static let p256Order = hex("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551")
-    private static let p384Order = hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973")
-    private static let p521Order = hex("01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409")
-
-    private static func hex(_ text: String) -> [UInt8] {
-        var bytes = [UInt8]()
-        var iterator = text.utf8.makeIterator()
-        while let high = iterator.next(), let low = iterator.next() {
-            bytes.append(UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)!)
-        }
-        return bytes
-    }
-}
-
 /// A public key (or HMAC secret) bound to the algorithms its type allows.
 ///
 /// An RSA or EC key can never verify an HS* token and an HMAC secret never an
@@ -102,13 +32,13 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
     private static func fingerprint(of material: Material) throws(CryptoError) -> [UInt8] {
         let digest: [UInt8]?
         switch material {
-        case .secret(let secret): digest = SHA256.hash(secret)
+        case .secret(let secret): digest = OpenSSLSHA256.hash(secret)
         case .pkey(let pkey):
             var der: UnsafeMutablePointer<UInt8>?
             let length = unsafe i2d_PUBKEY(pkey.pointer, &der)
             guard length > 0, let der = unsafe der else { throw CryptoError.openSSL("i2d_PUBKEY") }
             defer { unsafe CRYPTO_free(der, #fileID, #line) }
-            digest = unsafe SHA256.hash(UnsafeRawBufferPointer(start: der, count: Int(length)))
+            digest = unsafe OpenSSLSHA256.hash(UnsafeRawBufferPointer(start: der, count: Int(length)))
         }
         guard let digest else { throw CryptoError.openSSL("SHA-256 of the key") }
         return digest
@@ -360,98 +290,5 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
             },
             destroy: { unsafe EVP_MAC_CTX_free(OpaquePointer($0)) }
         )
-    }
-}
-
-/// Shared digest contexts for hashing signing inputs (one per concurrent thread, reused).
-final class DigestContexts: Sendable {
-    static let shared = DigestContexts()
-
-    /// Plain digest contexts for hashing signing inputs.
-    let mdContexts = DigestContexts.makePool()
-    /// Contexts for one-shot DigestVerify (Ed25519). Kept apart from `mdContexts`:
-    /// a context that went through DigestVerifyInit keeps its EVP_PKEY_CTX and would
-    /// route later plain digest updates into the signature operation.
-    let signatureContexts = DigestContexts.makePool()
-
-    private static func makePool() -> ContextPool {
-        unsafe ContextPool(
-            make: { unsafe EVP_MD_CTX_new().map { unsafe UnsafeMutableRawPointer($0) } },
-            destroy: { unsafe EVP_MD_CTX_free(OpaquePointer($0)) }
-        )
-    }
-
-    /// Hashes `input` with the SHA-2 of `hashBytes` into `output`; returns the digest length.
-    func hash(_ hashBytes: Int, _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {
-        guard let md = unsafe Digests.shared?.md(forHashBytes: hashBytes) else { return nil }
-        return unsafe mdContexts.with { context -> Int? in
-            let ctx = OpaquePointer(context)
-            var length: UInt32 = 0
-            guard unsafe EVP_DigestInit_ex2(ctx, md, nil) == 1,
-                  unsafe EVP_DigestUpdate(ctx, input.baseAddress, input.count) == 1,
-                  unsafe EVP_DigestFinal_ex(ctx, output.baseAddress?.assumingMemoryBound(to: UInt8.self), &length) == 1
-            else {
-                OpenSSLErrors.clear()
-                return nil
-            }
-            return Int(length)
-        } ?? nil
-    }
-}
-
-/// Conversions between the JWS (IEEE P1363, raw r‖s) and DER forms of ECDSA signatures.
-enum ECDSASignature {
-    /// 0 < value < order, both big-endian of equal length.
-    static func isInRange(_ value: UnsafeRawBufferPointer, order: UnsafeRawBufferPointer) -> Bool {
-        var nonZero = false
-        for unsafe byte in unsafe value where byte != 0 {
-            nonZero = true
-            break
-        }
-        guard nonZero else { return false }
-        for i in 0..<value.count {
-            if unsafe value[i] < order[i] { return true }
-            if unsafe value[i] > order[i] { return false }
-        }
-        return false  // equal to the order
-    }
-
-    /// Writes `SEQUENCE { INTEGER r, INTEGER s }` into `out`; returns its length.
-    static func der(r: UnsafeRawBufferPointer, s: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Int {
-        func integerLength(_ v: UnsafeRawBufferPointer) -> (skip: Int, pad: Bool, length: Int) {
-            var skip = 0
-            while skip < v.count - 1, unsafe v[skip] == 0 { skip += 1 }
-            let pad = unsafe v[skip] & 0x80 != 0
-            return (skip, pad, v.count - skip + (pad ? 1 : 0))
-        }
-        let ri = unsafe integerLength(r), si = unsafe integerLength(s)
-        let content = 2 + ri.length + 2 + si.length
-        var o = 0
-        unsafe out[o] = 0x30
-        o += 1
-        if content > 127 {
-            unsafe out[o] = 0x81
-            unsafe out[o + 1] = UInt8(content)
-            o += 2
-        } else {
-            unsafe out[o] = UInt8(content)
-            o += 1
-        }
-        func writeInteger(_ v: UnsafeRawBufferPointer, _ info: (skip: Int, pad: Bool, length: Int)) {
-            unsafe out[o] = 0x02
-            unsafe out[o + 1] = UInt8(info.length)
-            o += 2
-            if info.pad {
-                unsafe out[o] = 0
-                o += 1
-            }
-            for i in info.skip..<v.count {
-                unsafe out[o] = unsafe v[i]
-                o += 1
-            }
-        }
-        unsafe writeInteger(r, ri)
-        unsafe writeInteger(s, si)
-        return o
     }
 }

@@ -152,7 +152,7 @@ public struct MCPHandler: ProtectedHandler {
         case .object(let object)?: arguments = object
         default: return Self.failure(.ok, call.id, .invalidParams("params.arguments must be an object"))
         }
-        let invocation = Invocation(kind: .tool, name: name, arguments: Arguments(arguments))
+        let invocation = Invocation(kind: .tool, name: name, arguments: ToolArguments(arguments))
         let context = makeContext(call, exposesToken: tool.exposesToken)
         if let denied = await authorize(invocation, tool.requirement, tool.policies, context, call) { return denied }
         if let problem = tool.schema.problem(with: arguments) {
@@ -175,7 +175,7 @@ public struct MCPHandler: ProtectedHandler {
         guard let entry = catalogue.resources[uri] else {
             return Self.failure(.ok, call.id, RPCError(code: Self.resourceNotFoundCode, message: "Resource not found", data: ["uri": .string(uri)]))
         }
-        let invocation = Invocation(kind: .resource, name: uri, arguments: Arguments())
+        let invocation = Invocation(kind: .resource, name: uri, arguments: ToolArguments())
         let context = makeContext(call, exposesToken: false)
         if let denied = await authorize(invocation, entry.requirement, entry.policies, context, call) { return denied }
         do {
@@ -192,7 +192,7 @@ public struct MCPHandler: ProtectedHandler {
         for argument in entry.definition.arguments ?? [] where argument.required == true && arguments[argument.name]?.stringValue == nil {
             return Self.failure(.ok, call.id, .invalidParams("Prompt \(name) needs the string argument \(argument.name)"))
         }
-        let invocation = Invocation(kind: .prompt, name: name, arguments: Arguments(arguments))
+        let invocation = Invocation(kind: .prompt, name: name, arguments: ToolArguments(arguments))
         let context = makeContext(call, exposesToken: false)
         if let denied = await authorize(invocation, entry.requirement, entry.policies, context, call) { return denied }
         do {
@@ -218,7 +218,7 @@ public struct MCPHandler: ProtectedHandler {
     /// proceed, else the answer. A missing scope answers HTTP 403 with an `insufficient_scope`
     /// challenge naming every scope the item needs (R3), so a client can step up; anything
     /// else answers a JSON-RPC error saying what is missing.
-    private func authorize(_ invocation: Invocation, _ requirement: Requirement, _ policies: [Policy], _ context: MCPContext, _ call: Call) async -> HTTPReply? {
+    private func authorize(_ invocation: Invocation, _ requirement: Requirement, _ policies: [AccessPolicy], _ context: MCPContext, _ call: Call) async -> HTTPReply? {
         func audit(_ denial: String?) {
             catalogue.audit(AuditEvent(invocation: invocation, user: call.identity.id, issuer: call.identity.issuer,
                                        requestID: call.request.requestID, denial: denial))

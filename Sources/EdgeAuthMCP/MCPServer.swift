@@ -75,13 +75,13 @@ public final class MCPServer: Sendable {
     }
 
     /// A group whose items all need `requires` and pass `policy` (besides their own requirement).
-    public func group(requires: Requirement = .authenticated, policy: Policy? = nil) -> MCPGroup {
+    public func group(requires: Requirement = .authenticated, policy: AccessPolicy? = nil) -> MCPGroup {
         root.group(requires: requires, policy: policy)
     }
 
     /// A server-wide policy, consulted for every tool call, resource read and prompt, after
     /// the item's own requirement.
-    public func use(_ policy: @escaping Policy) {
+    public func use(_ policy: @escaping AccessPolicy) {
         registry.withLock { $0.policies.append(policy) }
     }
 
@@ -124,7 +124,7 @@ public final class MCPServer: Sendable {
 public struct MCPGroup: Sendable {
     let server: MCPServer
     let requirement: Requirement
-    let policies: [Policy]
+    let policies: [AccessPolicy]
 
     public func tool(_ name: String, title: String? = nil, description: String? = nil, inputSchema: [String: Value] = ["type": "object"],
                      requires: Requirement = .authenticated, annotations: Tool.Annotations = nil, exposesToken: Bool = false,
@@ -162,226 +162,12 @@ public struct MCPGroup: Sendable {
     }
 
     /// A group inside this one: it needs this group's requirement and policies too.
-    public func group(requires: Requirement = .authenticated, policy: Policy? = nil) -> MCPGroup {
+    public func group(requires: Requirement = .authenticated, policy: AccessPolicy? = nil) -> MCPGroup {
         MCPGroup(server: server, requirement: combined(requires), policies: policies + (policy.map { [$0] } ?? []))
     }
 
     private func combined(_ requires: Requirement) -> Requirement {
         if case .allOf(let parts) = requirement, parts.isEmpty { return requires }
         return requirement && requires
-    }
-}
-
-// MARK: Handlers and their context
-
-public typealias ToolHandler = @Sendable (Arguments, MCPContext) async throws -> ToolResult
-public typealias ResourceHandler = @Sendable (MCPContext) async throws -> [Resource.Content]
-public typealias PromptHandler = @Sendable (Arguments, MCPContext) async throws -> [Prompt.Message]
-/// A policy: allow, or deny with a message the caller sees.
-public typealias Policy = @Sendable (Invocation, MCPContext) async -> PolicyDecision
-
-public enum PolicyDecision: Sendable, Equatable {
-    case allow
-    case deny(String)
-}
-
-/// What is being called.
-public struct Invocation: Sendable {
-    public enum Kind: String, Sendable { case tool, resource, prompt }
-    public let kind: Kind
-    /// The tool or prompt name, or the resource URI.
-    public let name: String
-    public let arguments: Arguments
-}
-
-/// One decision on a call, for the audit log.
-public struct AuditEvent: Sendable {
-    public let invocation: Invocation
-    /// The verified user (`sub`) and issuer.
-    public let user: String
-    public let issuer: String
-    public let requestID: String
-    /// nil when allowed; otherwise why not.
-    public let denial: String?
-}
-
-/// What a handler knows about its call.
-public struct MCPContext: Sendable {
-    /// The verified caller.
-    public let auth: Identity
-    /// The request's id in logs and in the `X-Request-Id` response header.
-    public let requestID: String
-    /// The raw access token, only for tools registered with `exposesToken: true`.
-    public let accessToken: String?
-    /// Values this user's calls keep, shared by every worker; keyed by the verified user.
-    public let userData: UserData
-}
-
-/// A tool's arguments, with typed access.
-public struct Arguments: Sendable {
-    public let values: [String: Value]
-
-    public init(_ values: [String: Value] = [:]) { self.values = values }
-
-    public subscript(name: String) -> Value? { values[name] }
-
-    /// The string argument `name` (present and a string, else `ToolError`).
-    public func string(_ name: String) throws -> String {
-        guard let value = values[name]?.stringValue else { throw ToolError("argument \"\(name)\" must be a string") }
-        return value
-    }
-
-    /// The integer argument `name` (an integral number such as `3.0` counts, as in JSON Schema).
-    public func int(_ name: String) throws -> Int {
-        switch values[name] {
-        case .int(let value)?: return value
-        case .double(let value)? where value.rounded() == value && abs(value) < 9.0e15: return Int(value)
-        default: throw ToolError("argument \"\(name)\" must be an integer")
-        }
-    }
-
-    public func bool(_ name: String) throws -> Bool {
-        guard let value = values[name]?.boolValue else { throw ToolError("argument \"\(name)\" must be a boolean") }
-        return value
-    }
-
-    public func double(_ name: String) throws -> Double {
-        switch values[name] {
-        case .double(let value)?: return value
-        case .int(let value)?: return Double(value)
-        default: throw ToolError("argument \"\(name)\" must be a number")
-        }
-    }
-}
-
-/// An error a tool reports to its caller (as a tool result with `isError`); its message is shown.
-/// Any other error thrown by a handler is logged and answered with a generic message.
-public struct ToolError: Error, Sendable, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
-/// What a tool answers.
-public struct ToolResult: Sendable {
-    public var content: [Tool.Content]
-    public var structuredContent: Value?
-    public var isError: Bool
-
-    public init(content: [Tool.Content], structuredContent: Value? = nil, isError: Bool = false) {
-        self.content = content
-        self.structuredContent = structuredContent
-        self.isError = isError
-    }
-
-    public static func text(_ text: String) -> ToolResult {
-        ToolResult(content: [.text(text: text, annotations: nil, _meta: nil)])
-    }
-
-    /// Structured content, with `text` (or the JSON itself) as text content for older clients.
-    public static func structured(_ value: [String: Value], text: String? = nil) -> ToolResult {
-        ToolResult(content: [.text(text: text ?? Value.object(value).compactJSON, annotations: nil, _meta: nil)], structuredContent: .object(value))
-    }
-
-    public static func error(_ message: String) -> ToolResult {
-        ToolResult(content: [.text(text: message, annotations: nil, _meta: nil)], isError: true)
-    }
-}
-
-/// Per-user values kept by tools, shared by every worker process. The key is the verified
-/// issuer and subject: a tool cannot read or write another user's values through it.
-public struct UserData: Sendable {
-    let store: UserDataStore?
-    let user: String
-
-    public func get(_ name: String) throws -> Data? {
-        try openStore().value(user: user, name: name).map { Data($0) }
-    }
-
-    /// Reads, changes (nil deletes) and writes back `name` atomically across workers.
-    public func update<R>(_ name: String, _ body: (inout Data?) throws -> R) throws -> R {
-        try openStore().update(user: user, name: name) { (bytes: inout [UInt8]?) throws -> R in
-            var data = bytes.map { Data($0) }
-            let result = try body(&data)
-            bytes = data.map { Array($0) }
-            return result
-        }
-    }
-
-    /// The JSON value under `name`, decoded, or nil.
-    public func decode<T: Decodable>(_ name: String, as type: T.Type = T.self) throws -> T? {
-        try get(name).map { try JSONDecoder().decode(T.self, from: $0) }
-    }
-
-    /// Changes the JSON value under `name` (starting from `initial` when absent) atomically.
-    public func modify<T: Codable, R>(_ name: String, initial: T, _ body: (inout T) throws -> R) throws -> R {
-        try update(name) { data in
-            var value = try data.map { try JSONDecoder().decode(T.self, from: $0) } ?? initial
-            let result = try body(&value)
-            data = try JSONEncoder().encode(value)
-            return result
-        }
-    }
-
-    private func openStore() throws -> UserDataStore {
-        guard let store else { throw ToolError("this server keeps no user data (no data directory is configured)") }
-        return store
-    }
-}
-
-// MARK: Registry
-
-struct Registry: Sendable {
-    struct ToolEntry: Sendable {
-        let definition: Tool
-        let requirement: Requirement
-        let policies: [Policy]
-        let schema: ArgumentSchema
-        let exposesToken: Bool
-        let handler: ToolHandler
-    }
-
-    struct ResourceEntry: Sendable {
-        let definition: Resource
-        let requirement: Requirement
-        let policies: [Policy]
-        let handler: ResourceHandler
-    }
-
-    struct PromptEntry: Sendable {
-        let definition: Prompt
-        let requirement: Requirement
-        let policies: [Policy]
-        let handler: PromptHandler
-    }
-
-    var tools: [String: ToolEntry] = [:]
-    var toolOrder: [String] = []
-    var resources: [String: ResourceEntry] = [:]
-    var resourceOrder: [String] = []
-    var prompts: [String: PromptEntry] = [:]
-    var promptOrder: [String] = []
-    var policies: [Policy] = []
-    var audit: @Sendable (AuditEvent) -> Void = Registry.logAudit
-
-    static let auditLogger = Logger(label: "edgeauth.mcp.audit")
-
-    /// One line per decision: who, what, allowed or why not (never the token or arguments).
-    static func logAudit(_ event: AuditEvent) {
-        var metadata: Logger.Metadata = [
-            "user": "\(event.user)", "issuer": "\(event.issuer)", event.invocation.kind.rawValue: "\(event.invocation.name)",
-            "decision": "\(event.denial == nil ? "allow" : "deny")", "request_id": "\(event.requestID)",
-        ]
-        if let denial = event.denial { metadata["reason"] = "\(denial)" }
-        auditLogger.info("\(event.invocation.kind.rawValue) \(event.denial == nil ? "allowed" : "denied")", metadata: metadata)
-    }
-}
-
-extension Value {
-    /// The value as compact JSON text.
-    var compactJSON: String {
-        var out = ""
-        ResultWriter.write(self, to: &out)
-        return out
     }
 }

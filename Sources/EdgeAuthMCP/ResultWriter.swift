@@ -73,3 +73,12 @@ enum ResultWriter {
         return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 }
+
+extension Value {
+    /// The value as compact JSON text.
+    var compactJSON: String {
+        var out = ""
+        ResultWriter.write(self, to: &out)
+        return out
+    }
+}

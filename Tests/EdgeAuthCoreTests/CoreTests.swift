@@ -81,7 +81,7 @@ struct JSONTests {
 struct ClaimsTests {
     @Test("claims are decoded lazily by name and by JSON pointer")
     func claims() throws {
-        let claims = Claims(json: Array(#"{"realm_access":{"roles":["admin","a/b"]},"x~y":{"1":true},"list":[{"k":"v"}]}"#.utf8))
+        let claims = TokenClaims(json: Array(#"{"realm_access":{"roles":["admin","a/b"]},"x~y":{"1":true},"list":[{"k":"v"}]}"#.utf8))
         #expect(claims["realm_access"]?["roles"] == ["admin", "a/b"])
         #expect(claims.value(at: "/realm_access/roles") == ["admin", "a/b"])
         #expect(claims.value(at: "/x~0y/1") == true)

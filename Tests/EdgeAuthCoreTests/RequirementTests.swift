@@ -11,25 +11,25 @@ struct RequirementTests {
 
     static let table: [(String, Requirement, Decision)] = [
         ("a held role", .role("admin"), .allow),
-        ("a role not held", .role("owner"), .deny(Missing(roles: ["owner"]))),
-        ("role names compare exactly", .role("Admin"), .deny(Missing(roles: ["Admin"]))),
+        ("a role not held", .role("owner"), .deny(MissingRequirements(roles: ["owner"]))),
+        ("role names compare exactly", .role("Admin"), .deny(MissingRequirements(roles: ["Admin"]))),
         ("a held permission", .permission("notes:delete"), .allow),
-        ("a permission not held", .permission("notes:write"), .deny(Missing(permissions: ["notes:write"]))),
+        ("a permission not held", .permission("notes:write"), .deny(MissingRequirements(permissions: ["notes:write"]))),
         ("a granted scope", .scope("notes:read"), .allow),
-        ("a scope not granted", .scope("notes:write"), .deny(Missing(scopes: ["notes:write"]))),
+        ("a scope not granted", .scope("notes:write"), .deny(MissingRequirements(scopes: ["notes:write"]))),
         ("authenticated", .authenticated, .allow),
         ("all of: every missing scope at once (R3)", .scopes("notes:read", "notes:write", "notes:admin"),
-         .deny(Missing(scopes: ["notes:write", "notes:admin"]))),
+         .deny(MissingRequirements(scopes: ["notes:write", "notes:admin"]))),
         ("all of, mixed kinds", .role("owner") && .permission("notes:write") && .scope("openid"),
-         .deny(Missing(roles: ["owner"], permissions: ["notes:write"]))),
+         .deny(MissingRequirements(roles: ["owner"], permissions: ["notes:write"]))),
         ("any of: one alternative is enough", .roles("owner", "editor", all: false), .allow),
-        ("any of: the closest alternative is reported", .anyOf([.scopes("a", "b"), .role("owner")]), .deny(Missing(roles: ["owner"]))),
-        ("any of: a tie reports the first", .anyOf([.scope("x"), .role("y")]), .deny(Missing(scopes: ["x"]))),
-        ("an empty any-of never allows", .anyOf([]), .deny(Missing(checks: ["anyOf: no alternative"]))),
+        ("any of: the closest alternative is reported", .anyOf([.scopes("a", "b"), .role("owner")]), .deny(MissingRequirements(roles: ["owner"]))),
+        ("any of: a tie reports the first", .anyOf([.scope("x"), .role("y")]), .deny(MissingRequirements(scopes: ["x"]))),
+        ("an empty any-of never allows", .anyOf([]), .deny(MissingRequirements(checks: ["anyOf: no alternative"]))),
         ("nested", .scope("notes:read") && (.role("owner") || .permission("notes:delete")), .allow),
-        ("repeats are reported once", .scope("w") && .scope("w"), .deny(Missing(scopes: ["w"]))),
+        ("repeats are reported once", .scope("w") && .scope("w"), .deny(MissingRequirements(scopes: ["w"]))),
         ("a passing check", .check(name: "same tenant") { $0.id == "alice" }, .allow),
-        ("a failing check", .check(name: "office hours") { _ in false }, .deny(Missing(checks: ["office hours"]))),
+        ("a failing check", .check(name: "office hours") { _ in false }, .deny(MissingRequirements(checks: ["office hours"]))),
     ]
 
     @Test("evaluation", arguments: table)
@@ -41,10 +41,10 @@ struct RequirementTests {
     func hierarchy() {
         #expect(Requirement.scope("files:read").evaluate(Self.alice, scopeHierarchy: true) == .allow)
         #expect(Requirement.scope("files:read:own").evaluate(Self.alice, scopeHierarchy: true) == .allow)
-        #expect(Requirement.scope("files:read").evaluate(Self.alice) == .deny(Missing(scopes: ["files:read"])))
+        #expect(Requirement.scope("files:read").evaluate(Self.alice) == .deny(MissingRequirements(scopes: ["files:read"])))
         // Not upwards, and not by a shared prefix that is not a whole segment.
-        #expect(Requirement.scope("notes").evaluate(Self.alice, scopeHierarchy: true) == .deny(Missing(scopes: ["notes"])))
-        #expect(Requirement.scope("filesystem:read").evaluate(Self.alice, scopeHierarchy: true) == .deny(Missing(scopes: ["filesystem:read"])))
+        #expect(Requirement.scope("notes").evaluate(Self.alice, scopeHierarchy: true) == .deny(MissingRequirements(scopes: ["notes"])))
+        #expect(Requirement.scope("filesystem:read").evaluate(Self.alice, scopeHierarchy: true) == .deny(MissingRequirements(scopes: ["filesystem:read"])))
     }
 
     @Test("the scopes a requirement names, for challenges and metadata")
@@ -55,7 +55,7 @@ struct RequirementTests {
 
     @Test("a denial reads as one line")
     func description() {
-        #expect(Missing(roles: ["admin"], scopes: ["a", "b"]).description == #"missing role "admin"; missing scopes "a", "b""#)
+        #expect(MissingRequirements(roles: ["admin"], scopes: ["a", "b"]).description == #"missing role "admin"; missing scopes "a", "b""#)
     }
 
     @Test("the example of docs/rbac.md")
@@ -66,6 +66,6 @@ struct RequirementTests {
             return
         }
         #expect(missing.description == #"missing scope "notes:write""#)
-        #expect(Requirement.anyOf([.scopes("a", "b"), .role("owner")]).evaluate(Self.alice) == .deny(Missing(roles: ["owner"])))
+        #expect(Requirement.anyOf([.scopes("a", "b"), .role("owner")]).evaluate(Self.alice) == .deny(MissingRequirements(roles: ["owner"])))
     }
 }

@@ -57,11 +57,11 @@ struct CacheDigestTests {
     @Test("the allocation-free digest matches FIPS 180-2's example and the EVP digest over prefix + data")
     func matchesEVP() throws {
         let abc = Array("abc".utf8)
-        let digest = try #require(abc.withUnsafeBytes { data in [UInt8]().withUnsafeBytes { SHA256.digest(prefix: $0, data) } })
+        let digest = try #require(abc.withUnsafeBytes { data in [UInt8]().withUnsafeBytes { OpenSSLSHA256.digest(prefix: $0, data) } })
         #expect(digest.bytes == hexBytes("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"))
         let prefix = Array(repeating: UInt8(7), count: 32), data = Array(repeating: UInt8(9), count: 1000)
-        let split = try #require(prefix.withUnsafeBytes { p in data.withUnsafeBytes { SHA256.digest(prefix: p, $0) } })
-        #expect(split.bytes == SHA256.hash(prefix + data))
+        let split = try #require(prefix.withUnsafeBytes { p in data.withUnsafeBytes { OpenSSLSHA256.digest(prefix: p, $0) } })
+        #expect(split.bytes == OpenSSLSHA256.hash(prefix + data))
     }
 }
 
