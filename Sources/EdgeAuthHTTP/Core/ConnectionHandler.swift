@@ -141,6 +141,7 @@ import NIOHTTP1
 
     // MARK: Routing
 
+    @inline(__always)
     private func dispatch(_ head: HTTPRequestHead, _ body: ByteBuffer, _ facts: RequestDecoder.HeadFacts, _ channelContext: ChannelHandlerContext) {
         let requestID = context.nextRequestID()
         if case .OPTIONS = head.method {

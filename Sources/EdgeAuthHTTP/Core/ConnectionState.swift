@@ -54,6 +54,7 @@ struct ConnectionState {
     }
 
     /// The next thing to do, or nil until more bytes arrive or the awaited answer is sent.
+    @inline(__always)
     mutating func next() -> Action? {
         while !awaiting, !closing {
             let part: HTTPServerRequestPart?
@@ -70,6 +71,7 @@ struct ConnectionState {
         return nil
     }
 
+    @inline(__always)
     private mutating func received(_ part: HTTPServerRequestPart) -> Action? {
         switch part {
         case .head(let head):
