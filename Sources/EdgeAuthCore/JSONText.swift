@@ -23,8 +23,9 @@ public enum JSONText {
         unsafe out.append(contentsOf: bytes[runStart...])
     }
 
+    /// A hexadecimal digit's value (JSON's `\u` escapes, URL percent-escapes).
     @inlinable
-    static func hexValue(_ byte: UInt8) -> UInt8? {
+    package static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10

@@ -71,9 +71,9 @@ public struct FormBody: Sendable {
             case UInt8(ascii: "+"):
                 out.append(UInt8(ascii: " "))
             case UInt8(ascii: "%"):
-                guard index != bytes.endIndex, let high = hexValue(bytes[index]) else { throw .malformed("the form has an invalid percent-escape") }
+                guard index != bytes.endIndex, let high = JSONText.hexValue(bytes[index]) else { throw .malformed("the form has an invalid percent-escape") }
                 bytes.formIndex(after: &index)
-                guard index != bytes.endIndex, let low = hexValue(bytes[index]) else { throw .malformed("the form has an invalid percent-escape") }
+                guard index != bytes.endIndex, let low = JSONText.hexValue(bytes[index]) else { throw .malformed("the form has an invalid percent-escape") }
                 bytes.formIndex(after: &index)
                 out.append(high << 4 | low)
             default:
@@ -82,15 +82,6 @@ public struct FormBody: Sendable {
         }
         guard let text = String(validating: out, as: UTF8.self) else { throw .malformed("the form is not UTF-8") }
         return text
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 
