@@ -133,7 +133,7 @@ public enum KeyLoader {
 
     /// The freshness lifetime a `Cache-Control` header gives (RFC 9111 §5.2.2):
     /// `no-store` and `no-cache` mean none, else `max-age`.
-    static func maxAge(cacheControl values: [String]) -> Int64? {
+    package static func maxAge(cacheControl values: [String]) -> Int64? {
         var maxAge: Int64?
         for directive in values.joined(separator: ",").split(separator: ",") {
             let parts = directive.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }

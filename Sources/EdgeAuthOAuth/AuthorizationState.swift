@@ -1,0 +1,46 @@
+import EdgeAuthCache
+import Foundation
+
+/// Typed records over a `StateStore`: each table's key and JSON encoding in one place.
+struct AuthorizationState: Sendable {
+    let store: any StateStore
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    static func encode(_ value: some Encodable) throws -> [UInt8] {
+        Array(try encoder.encode(value))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]?) throws -> T? {
+        guard let bytes else { return nil }
+        return try JSONDecoder().decode(type, from: Data(bytes))
+    }
+
+    static func consentKey(user: String, clientID: String) -> String { user + "\u{0}" + clientID }
+}
+
+/// Typed reads and writes inside one transaction.
+extension StateReading {
+    func record<T: Decodable>(_ type: T.Type, _ table: StateTable, _ key: String) throws -> T? {
+        try AuthorizationState.decode(type, try get(table, key))
+    }
+
+    func records<T: Decodable>(_ type: T.Type, _ table: StateTable) throws -> [(key: String, value: T)] {
+        var out: [(String, T)] = []
+        try forEach(table) { key, value in
+            if let decoded = try? AuthorizationState.decode(type, value) { out.append((String(decoding: key, as: UTF8.self), decoded)) }
+            return true
+        }
+        return out
+    }
+}
+
+extension StateWriting {
+    func save(_ value: some Encodable, _ table: StateTable, _ key: String) throws {
+        try put(table, key, try AuthorizationState.encode(value))
+    }
+}

@@ -1,0 +1,39 @@
+import EdgeAuthCore
+import EdgeAuthCrypto
+import Foundation
+
+/// Random values and digests of secrets: codes, refresh tokens and client secrets are
+/// opaque random strings, and only their SHA-256 is ever stored.
+enum Secrets {
+    /// `bytes` random bytes (the system's CSPRNG) in base64url: 32 bytes are 43 characters.
+    static func random(bytes count: Int = 32) -> String {
+        Base64URL.encode(randomBytes(count))
+    }
+
+    static func randomBytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
+
+    /// The SHA-256 of a secret, as the key or value it is stored under.
+    static func digest(_ secret: String) -> [UInt8] {
+        OpenSSLSHA256.hash(Array(secret.utf8)) ?? []
+    }
+
+    static func digestHex(_ secret: String) -> String {
+        digest(secret).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Compares two byte strings in time that depends only on their lengths (A11).
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+
+    /// The PKCE S256 transformation (RFC 7636 §4.2).
+    static func s256(_ verifier: String) -> String {
+        Base64URL.encode(OpenSSLSHA256.hash(Array(verifier.utf8)) ?? [])
+    }
+}
