@@ -70,10 +70,10 @@ struct Serve: AsyncParsableCommand {
         let overrides = ServerOverrides(host: host, port: port, workers: workers, rateLimitsOff: noRateLimit)
         switch handler {
         case .identity:
-            return try ServerLaunch(resolving: source, overrides: overrides, environment: environment) { _, _ in IdentityEchoHandler() }
+            return try ServerLaunch(resolving: source, overrides: overrides, environment: environment, dataDirectory: dataDir) { _, _ in IdentityEchoHandler() }
         case .mcpDemo:
             let demo = MCPServer.demo(dataDirectory: (dataDir as NSString).appendingPathComponent("user-data"))
-            var launch = try ServerLaunch(resolving: source, overrides: overrides, environment: environment,
+            var launch = try ServerLaunch(resolving: source, overrides: overrides, environment: environment, dataDirectory: dataDir,
                                           makeHandler: { resource, configuration in try MCPHandler(server: demo, resource: resource, configuration: configuration.server) },
                                           usageHint: MCPServer.usageHint)
             launch.configuration.server = demo.advertisingScopes(launch.configuration.server)

@@ -1,4 +1,5 @@
 import EdgeAuth
+import EdgeAuthOAuth
 import Foundation
 
 /// Where a server's verifier configuration comes from.
@@ -47,9 +48,10 @@ extension ServerLaunch {
     /// the configuration file's `server`, the settings given in code (`server`), the defaults.
     /// A worker always listens on the port its master bound. The verifier comes from `source`
     /// (a file's members may be overridden by `EDGEAUTH_*` variables: docs/configuration.md).
+    /// - Parameter dataDirectory: where proxy mode keeps its state store (`state/`) and the development key.
     public init(
         resolving source: ConfigurationSource, server: ServerConfiguration = ServerConfiguration(), overrides: ServerOverrides = ServerOverrides(),
-        environment: [String: String] = ProcessInfo.processInfo.environment,
+        environment: [String: String] = ProcessInfo.processInfo.environment, dataDirectory: String = ".edgeauth",
         makeHandler: @escaping @Sendable (ProtectedResource, ServeConfiguration) throws -> any ProtectedHandler,
         usageHint: @escaping @Sendable (String) -> [String] = ServerLaunch.defaultUsageHint
     ) throws(ConfigurationError) {
@@ -77,13 +79,23 @@ extension ServerLaunch {
         if let workerPort { settings.port = workerPort }
         configuration.server = settings
         var development: DevelopmentIssuer?
+        var stateDirectory = dataDirectory
         if case .development(let directory) = source {
             // Workers only read the key the master created.
             let issuer = try DevelopmentIssuer.open(directory: directory, server: settings, create: workerPort == nil)
             configuration.verifier = issuer.verifierConfiguration
             development = issuer
+            stateDirectory = directory
+            // The embedded default is proxy mode in front of the development identity provider.
+            if configuration.oauth == nil { configuration.oauth = OAuthSettings() }
         }
-        self.init(configuration: configuration, development: development, configFile: configFile, makeHandler: makeHandler, usageHint: usageHint)
+        var authorization: AuthorizationLaunch?
+        if let oauth = configuration.oauth, oauth.mode == .proxy {
+            authorization = try AuthorizationLaunch.prepare(oauth, server: &configuration.server, dataDirectory: stateDirectory,
+                                                            verifier: &configuration.verifier, keepingIssuers: development != nil)
+        }
+        self.init(configuration: configuration, development: development, authorization: authorization, configFile: configFile,
+                  makeHandler: makeHandler, usageHint: usageHint)
     }
 
     public static let defaultUsageHint: @Sendable (String) -> [String] = { url in ["  curl -H \"Authorization: Bearer $TOKEN\" \(url)"] }
@@ -106,6 +118,7 @@ extension ServerLaunch {
             settings.rateLimit.perUser = nil
             settings.rateLimit.invalidTokensPerIP = nil
             settings.rateLimit.oauthPerIP = nil
+            settings.rateLimit.registrationPerIP = nil
         }
     }
 }

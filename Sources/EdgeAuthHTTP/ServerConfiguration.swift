@@ -1,4 +1,5 @@
 import EdgeAuth
+import EdgeAuthOAuth
 import Foundation
 import NIOCore
 
@@ -40,6 +41,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         /// metadata): a budget of their own, stricter than `perIP`, since a client fetches
         /// them once per session and a flood of them is scraping or abuse.
         public var oauthPerIP: SharedRateLimiter.Limit? = .init(rate: 10, burst: 50)
+        /// Dynamic client registrations from one client address (`/register`).
+        public var registrationPerIP: SharedRateLimiter.Limit? = .init(rate: 1, burst: 20)
         /// Peers whose `X-Forwarded-For` names the client (exact addresses).
         public var trustedProxies: [String] = []
         public init() {}
@@ -137,7 +140,7 @@ extension ServerConfiguration.RateLimits: ConfigurationSection {
 
     public mutating func read(from section: inout ConfigurationReader) throws(ConfigurationError) {
         for (name, path) in [("perIP", \Self.perIP), ("perUser", \Self.perUser), ("invalidTokensPerIP", \Self.invalidTokensPerIP),
-                             ("oauthPerIP", \Self.oauthPerIP)] {
+                             ("oauthPerIP", \Self.oauthPerIP), ("registrationPerIP", \Self.registrationPerIP)] {
             guard let value = section.value(name) else { continue }
             self[keyPath: path] = try Self.limit(value, section.path(of: name))
         }
@@ -164,10 +167,13 @@ extension ServerConfiguration.RateLimits: ConfigurationSection {
 public struct ServeConfiguration: Sendable {
     public var verifier: VerifierConfiguration
     public var server: ServerConfiguration
+    /// The `oauth` section when the file has one (proxy mode, or direct mode said explicitly).
+    public var oauth: OAuthSettings?
 
-    public init(verifier: VerifierConfiguration, server: ServerConfiguration) {
+    public init(verifier: VerifierConfiguration, server: ServerConfiguration, oauth: OAuthSettings? = nil) {
         self.verifier = verifier
         self.server = server
+        self.oauth = oauth
     }
 
     /// Reads a configuration file (JSON, or YAML for `.yaml`/`.yml`) with environment overrides.
@@ -176,9 +182,13 @@ public struct ServeConfiguration: Sendable {
     public static func load(file path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
                             server: ServerConfiguration = ServerConfiguration()) throws(ConfigurationError) -> ServeConfiguration {
         var settings = server
+        var oauth = OAuthSettings()
+        var hasOAuth = false
         let verifier = try VerifierConfiguration.load(file: path, environment: environment) { (root) throws(ConfigurationError) in
             try root.section(into: &settings)
+            hasOAuth = root.contains(OAuthSettings.member)
+            try root.section(into: &oauth)
         }
-        return ServeConfiguration(verifier: verifier, server: settings)
+        return ServeConfiguration(verifier: verifier, server: settings, oauth: hasOAuth ? oauth : nil)
     }
 }

@@ -23,7 +23,7 @@ public final class HTTPMetrics: Sendable {
 
     /// What a request was for, the `route` label.
     enum Route: Int, CaseIterable {
-        case other, preflight, metadata, health, ready, metrics, protected
+        case other, preflight, metadata, health, ready, metrics, protected, oauth
 
         var label: String {
             switch self {
@@ -34,6 +34,7 @@ public final class HTTPMetrics: Sendable {
             case .ready: "ready"
             case .metrics: "metrics"
             case .protected: "protected"
+            case .oauth: "oauth"
             }
         }
     }

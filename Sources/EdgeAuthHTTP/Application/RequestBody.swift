@@ -49,6 +49,20 @@ public struct FormBody: Sendable {
         self.fields = fields
     }
 
+    /// The fields of a URL's query string (`/authorize` by GET), decoded the same way.
+    public init(query: Substring?, limits: Limits = Limits()) throws(RequestBodyError) {
+        try self.init(ByteBuffer(string: String(query ?? "")), contentType: Self.mediaType, limits: limits)
+    }
+
+    /// Every field by name; a repeated parameter is an error (RFC 6749 §3.1).
+    public func parameters() throws(RequestBodyError) -> [String: String] {
+        var out: [String: String] = [:]
+        for field in fields {
+            guard out.updateValue(field.value, forKey: field.name) == nil else { throw .malformed("the parameter \(field.name) is repeated") }
+        }
+        return out
+    }
+
     /// The value of a field sent at most once (RFC 6749 §3.1: a repeated parameter is an error).
     public func value(_ name: String) throws(RequestBodyError) -> String? {
         var found: String?

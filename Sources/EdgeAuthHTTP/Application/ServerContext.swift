@@ -1,4 +1,5 @@
 import EdgeAuth
+import EdgeAuthOAuth
 import Foundation
 import Logging
 import NIOCore
@@ -15,6 +16,8 @@ public final class ServerContext: Sendable {
     /// The rate limits' buckets, shared with the other workers (nil: no rate limiting).
     public let limiter: SharedRateLimiter?
     public let cors: CORSPolicy
+    /// The authorization server of proxy mode (nil: EdgeAuth only verifies).
+    public let authorization: AuthorizationServer?
     /// Which route answers which path.
     let router: Router
     let logger = Logger(label: "edgeauth.http")
@@ -24,19 +27,21 @@ public final class ServerContext: Sendable {
     private let requestIDPrefix = RequestID.prefix(pid: getpid())
 
     public init(verifier: Verifier, resource: ProtectedResource, server: ServerConfiguration, handler: any ProtectedHandler,
-                metrics: HTTPMetrics = HTTPMetrics(), limiter: SharedRateLimiter? = nil) {
+                metrics: HTTPMetrics = HTTPMetrics(), limiter: SharedRateLimiter? = nil, authorization: AuthorizationServer? = nil) {
         self.verifier = verifier
         self.resource = resource
         self.server = server
         self.handler = handler
         self.metrics = metrics
         self.limiter = limiter
+        self.authorization = authorization
         cors = CORSPolicy(allowedOrigins: server.corsOrigins, ownOrigin: resource.origin)
         var routes = Routes()
         for path in resource.metadataPaths { routes.add(path: path, MetadataRoute(), metric: .metadata) }
         routes.add(path: "/healthz", HealthRoute(), metric: .health)
         routes.add(path: "/readyz", ReadinessRoute(), metric: .ready)
         routes.add(path: "/metrics", MetricsRoute(), metric: .metrics)
+        if let authorization { AuthorizationRoutes.add(authorization, to: &routes) }
         router = Router(protectedPath: server.protectedPath, protected: BearerRoute(handler: handler), routes: routes)
     }
 

@@ -15,6 +15,8 @@ public struct ServerLaunch: Sendable {
     public var configuration: ServeConfiguration
     /// The embedded development issuer, when the server trusts it (the start-up message says how to get a token).
     public var development: DevelopmentIssuer?
+    /// The authorization server of proxy mode, when it runs.
+    public var authorization: AuthorizationLaunch?
     /// The configuration file, checked again on SIGHUP before new workers start.
     public var configFile: String?
     /// Builds a worker's handler for the protected prefix.
@@ -22,11 +24,12 @@ public struct ServerLaunch: Sendable {
     /// How to call the server, printed at start after the development token command.
     public var usageHint: @Sendable (_ resourceURL: String) -> [String]
 
-    public init(configuration: ServeConfiguration, development: DevelopmentIssuer? = nil, configFile: String? = nil,
+    public init(configuration: ServeConfiguration, development: DevelopmentIssuer? = nil, authorization: AuthorizationLaunch? = nil, configFile: String? = nil,
                 makeHandler: @escaping @Sendable (ProtectedResource, ServeConfiguration) throws -> any ProtectedHandler,
                 usageHint: @escaping @Sendable (String) -> [String] = ServerLaunch.defaultUsageHint) {
         self.configuration = configuration
         self.development = development
+        self.authorization = authorization
         self.configFile = configFile
         self.makeHandler = makeHandler
         self.usageHint = usageHint
@@ -125,8 +128,9 @@ public enum ServerProcess {
             try SharedRateLimiter(path: (directory as NSString).appendingPathComponent("rate-limits"))
         }
         let handler = try launch.makeHandler(resource, configuration)
+        let authorization = try launch.authorization?.makeServer(server: configuration.server, verifier: verifier)
         let context = ServerContext(verifier: verifier, resource: resource, server: configuration.server, handler: handler,
-                                    metrics: metrics, limiter: limiter)
+                                    metrics: metrics, limiter: limiter, authorization: authorization)
         let snapshots = Task.detached {
             while !Task.isCancelled {
                 metrics.snapshot(verifier)
@@ -136,6 +140,13 @@ public enum ServerProcess {
         // One event loop per worker process (workers default to one per core, as nginx's do).
         let server = try await HTTPServer.start(context, listener: .socket(0), group: MultiThreadedEventLoopGroup(numberOfThreads: 1))
         let maintenance = Task { await verifier.maintainKeys() }
+        // Expired codes, grants and pending logins leave the state store (every worker sweeps; each sweep is one transaction).
+        let sweeping = Task.detached {
+            while !Task.isCancelled, let authorization {
+                try? await Task.sleep(for: .seconds(300))
+                _ = try? authorization.sweep()
+            }
+        }
         let master = getppid()
         let stop = StopSignal()
         // Stop with the master, whatever happens to it (the worker is then re-parented).
@@ -154,6 +165,7 @@ public enum ServerProcess {
         }
         orphaned.cancel()
         maintenance.cancel()
+        sweeping.cancel()
         snapshots.cancel()
         try await server.drain()
     }

@@ -1,0 +1,200 @@
+import EdgeAuth
+import EdgeAuthOAuth
+import NIOCore
+import NIOHTTP1
+
+/// The routes of proxy mode (docs/oauth-modes.md): each reads the request, hands the
+/// parameters to the `AuthorizationServer` off the event loop (its store commits durably),
+/// and turns the answer into JSON, a page or a redirect.
+enum AuthorizationRoutes {
+    static func add(_ server: AuthorizationServer, to routes: inout Routes) {
+        for path in server.metadataPaths { routes.add(path: path, MetadataDocumentRoute(server: server), metric: .metadata) }
+        let paths = server.endpointPaths
+        routes.add(path: paths.authorize, AuthorizeRoute(server: server), metric: .oauth)
+        routes.add(path: paths.login, LoginRoute(server: server), metric: .oauth)
+        routes.add(path: paths.consent, ConsentRoute(server: server), metric: .oauth)
+        routes.add(path: paths.token, TokenRoute(server: server), metric: .oauth)
+        routes.add(path: paths.register, RegisterRoute(server: server), metric: .oauth)
+        routes.add(path: paths.revoke, RevokeRoute(server: server), metric: .oauth)
+        routes.add(path: paths.jwks, JWKSRoute(server: server), metric: .metadata)
+    }
+
+    /// The OAuth routes' rate limit per client address (`server.rateLimit.oauthPerIP`).
+    static func limited(_ request: ServerRequest, _ context: ServerContext, bucket: String = "oauth:",
+                        _ limit: SharedRateLimiter.Limit?) -> HTTPReply? {
+        guard let limiter = context.limiter, let limit, case .limited(let retryAfter) = limiter.check(bucket + request.client, limit) else { return nil }
+        return ServerContext.tooManyRequests(retryAfter: retryAfter)
+    }
+
+    /// A JSON answer of the token, registration and revocation endpoints: never cached.
+    static func json(_ status: HTTPResponseStatus, _ value: JSONValue) -> HTTPReply {
+        .json(status, value, headers: [("Cache-Control", "no-store"), ("Pragma", "no-cache")])
+    }
+
+    /// An OAuth error (RFC 6749 §5.2) with `Cache-Control: no-store`; `invalid_client`
+    /// after Basic credentials carries their challenge.
+    static func error(_ error: OAuthError, basic: Bool = false) -> HTTPReply {
+        var headers = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+        if error.code == .invalidClient, basic { headers.append(("WWW-Authenticate", "Basic realm=\"edgeauth\"")) }
+        return .error(HTTPResponseStatus(statusCode: error.status), error.code.rawValue, error.description, headers: headers)
+    }
+
+    static func form(_ request: ServerRequest) throws(RequestBodyError) -> [String: String] {
+        try FormBody(request.body, contentType: request.head.headers.first(name: "Content-Type")).parameters()
+    }
+}
+
+/// RFC 8414 metadata and OIDC discovery (A1).
+struct MetadataDocumentRoute: Route {
+    let server: AuthorizationServer
+
+    func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
+        if let refused = AuthorizationRoutes.limited(request, context, context.server.rateLimit.oauthPerIP) { return .reply(refused) }
+        guard request.head.method == .GET || request.head.method == .HEAD else { return .reply(ServerContext.methodNotAllowed("GET, HEAD, OPTIONS")) }
+        return .reply(.json(.ok, server.metadata, headers: [("Cache-Control", "max-age=3600")]))
+    }
+}
+
+/// The published signing keys.
+struct JWKSRoute: Route {
+    let server: AuthorizationServer
+
+    func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
+        guard request.head.method == .GET || request.head.method == .HEAD else { return .reply(ServerContext.methodNotAllowed("GET, HEAD, OPTIONS")) }
+        return .reply(.json(.ok, server.jwks, headers: [("Cache-Control", "max-age=300")]))
+    }
+}
+
+/// `/authorize` by GET (query) or POST (form).
+struct AuthorizeRoute: Route {
+    let server: AuthorizationServer
+
+    func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
+        if let refused = AuthorizationRoutes.limited(request, context, context.server.rateLimit.oauthPerIP) { return .reply(refused) }
+        let parameters: [String: String]
+        do throws(RequestBodyError) {
+            switch request.head.method {
+            case .GET: parameters = try FormBody(query: request.query).parameters()
+            case .POST: parameters = try AuthorizationRoutes.form(request)
+            default: return .reply(ServerContext.methodNotAllowed("GET, POST"))
+            }
+        } catch {
+            return .reply(AuthorizationPages.error("The authorization request is malformed: \(error.problem)", server: server))
+        }
+        return .deferred { AuthorizationPages.reply(to: await server.authorize(parameters), server: server) }
+    }
+}
+
+/// The login form of the development identity provider.
+struct LoginRoute: Route {
+    let server: AuthorizationServer
+
+    func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
+        if let refused = AuthorizationRoutes.limited(request, context, context.server.rateLimit.oauthPerIP) { return .reply(refused) }
+        guard request.head.method == .POST else { return .reply(ServerContext.methodNotAllowed("POST")) }
+        guard let form = try? AuthorizationRoutes.form(request), let pending = form["pending"], let user = form["user"] else {
+            return .reply(AuthorizationPages.error("The login form is incomplete.", server: server))
+        }
+        return .deferred { AuthorizationPages.reply(to: await server.login(pendingID: pending, user: user), server: server) }
+    }
+}
+
+/// The consent form (A6).
+struct ConsentRoute: Route {
+    let server: AuthorizationServer
+
+    func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
+        if let refused = AuthorizationRoutes.limited(request, context, context.server.rateLimit.oauthPerIP) { return .reply(refused) }
+        guard request.head.method == .POST else { return .reply(ServerContext.methodNotAllowed("POST")) }
+        guard let form = try? AuthorizationRoutes.form(request), let pending = form["pending"], let decision = form["decision"],
+              decision == "approve" || decision == "deny"
+        else {
+            return .reply(AuthorizationPages.error("The consent form is incomplete.", server: server))
+        }
+        return .deferred {
+            AuthorizationPages.reply(to: await server.consent(pendingID: pending, consentToken: form["consent_token"], approve: decision == "approve"),
+                                     server: server)
+        }
+    }
+}
+
+/// `/token` (A2, A9, A11).
+struct TokenRoute: Route {
+    let server: AuthorizationServer
+
+    func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
+        guard request.head.method == .POST else { return .reply(ServerContext.methodNotAllowed("POST, OPTIONS")) }
+        let parameters: [String: String]
+        do throws(RequestBodyError) {
+            parameters = try AuthorizationRoutes.form(request)
+        } catch {
+            return .reply(AuthorizationRoutes.error(OAuthError(.invalidRequest, error.problem)))
+        }
+        let authorization = request.head.headers.first(name: "Authorization")
+        return .deferred {
+            switch await server.token(parameters, authorization: authorization) {
+            case .success(let response): AuthorizationRoutes.json(.ok, response)
+            case .failure(let error): AuthorizationRoutes.error(error, basic: authorization != nil)
+            }
+        }
+    }
+}
+
+/// `/register` (RFC 7591, A3), with a budget of its own per address.
+struct RegisterRoute: Route {
+    let server: AuthorizationServer
+
+    func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
+        if let refused = AuthorizationRoutes.limited(request, context, bucket: "register:", context.server.rateLimit.registrationPerIP) { return .reply(refused) }
+        guard request.head.method == .POST else { return .reply(ServerContext.methodNotAllowed("POST, OPTIONS")) }
+        let metadata: JSONValue
+        do throws(RequestBodyError) {
+            metadata = try JSONBody.parse(request.body, contentType: request.head.headers.first(name: "Content-Type"), maxBytes: 16 * 1024)
+        } catch {
+            return .reply(AuthorizationRoutes.error(OAuthError(.invalidClientMetadata, error.problem)))
+        }
+        let address = request.client
+        return .deferred {
+            do throws(OAuthError) {
+                return AuthorizationRoutes.json(.created, try server.register(metadata, from: address))
+            } catch {
+                return AuthorizationRoutes.error(error)
+            }
+        }
+    }
+}
+
+/// `/revoke` (RFC 7009, A10).
+struct RevokeRoute: Route {
+    let server: AuthorizationServer
+
+    func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
+        if let refused = AuthorizationRoutes.limited(request, context, context.server.rateLimit.oauthPerIP) { return .reply(refused) }
+        guard request.head.method == .POST else { return .reply(ServerContext.methodNotAllowed("POST, OPTIONS")) }
+        let parameters: [String: String]
+        do throws(RequestBodyError) {
+            parameters = try AuthorizationRoutes.form(request)
+        } catch {
+            return .reply(AuthorizationRoutes.error(OAuthError(.invalidRequest, error.problem)))
+        }
+        let authorization = request.head.headers.first(name: "Authorization")
+        let verifier = context.verifier
+        return .deferred {
+            switch await server.revoke(parameters, authorization: authorization, inspect: { verifier.verify($0).identity }) {
+            case .success: HTTPReply(status: .ok, headers: [("Cache-Control", "no-store")])
+            case .failure(let error): AuthorizationRoutes.error(error, basic: authorization != nil)
+            }
+        }
+    }
+}
+
+extension RequestBodyError {
+    /// What is wrong, for an OAuth error's description.
+    var problem: String {
+        switch self {
+        case .tooLarge(let limit): "the request body is larger than \(limit) bytes"
+        case .unsupportedMediaType(let expected): "the request body must be \(expected)"
+        case .malformed(let problem): problem
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import EdgeAuth
+import EdgeAuthOAuth
+import Foundation
+
+/// What a process of a proxy-mode server opens once (LMDB allows one handle per process):
+/// the state store, the server's keys, and the settings the routes need.
+public struct AuthorizationLaunch: Sendable {
+    public let settings: OAuthSettings
+    public let store: LMDBStateStore
+    public let issuer: String
+    public let keys: ServerKeys
+
+    /// The state store's directory under a data directory.
+    public static func stateDirectory(_ dataDirectory: String) -> String { (dataDirectory as NSString).appendingPathComponent("state") }
+
+    /// Opens the state store under `dataDirectory` (creating the keys on first start) and
+    /// makes `verifier` trust the tokens this server issues: its issuer, for the resource,
+    /// signed with its published keys. Refuses settings that would be unsafe off loopback.
+    static func prepare(_ settings: OAuthSettings, server: inout ServerConfiguration, dataDirectory: String,
+                        verifier: inout VerifierConfiguration, keepingIssuers: Bool) throws(ConfigurationError) -> AuthorizationLaunch {
+        let resource = server.resourceURL
+        let issuer = settings.issuer ?? OAuthSettings.defaultIssuer(resource: resource)
+        let loopback = Self.isLoopback(server.host)
+        if !loopback {
+            guard issuer.hasPrefix("https://"), resource.hasPrefix("https://") else {
+                throw ConfigurationError("proxy mode on \(server.host) needs https: set server.resource and oauth.issuer to https URLs (behind a TLS-terminating proxy), or listen on loopback")
+            }
+            guard settings.allowDevelopmentOffLoopback else {
+                throw ConfigurationError("the development identity provider serves loopback only; set oauth.allowDevelopmentOffLoopback to true to serve it on \(server.host) (never in production)")
+            }
+        }
+        let store: LMDBStateStore
+        let keys: ServerKeys
+        do {
+            store = try LMDBStateStore(directory: stateDirectory(dataDirectory))
+            keys = try ServerKeys.load(store, algorithm: settings.signingAlgorithm, publishFor: Int64(settings.lifetimes.accessToken))
+        } catch {
+            throw ConfigurationError("the state store in \(stateDirectory(dataDirectory)): \(error)")
+        }
+        var issuers = keepingIssuers ? verifier.exactIssuers : []
+        issuers.append(issuer)
+        verifier.policy.issuers = .exactly(issuers)
+        verifier.policy.audiences = .anyOf([resource])
+        verifier.policy.algorithms = keepingIssuers ? verifier.policy.algorithms.union(AlgorithmSet([.es256, .edDSA])) : AlgorithmSet([.es256, .edDSA])
+        verifier.keys = (keepingIssuers ? verifier.keys : []) + [.jwks(keys.jwks.jsonText)]
+        if verifier.cache == nil { verifier.cache = CacheConfiguration(directory: (dataDirectory as NSString).appendingPathComponent("cache")) }
+        if server.authorizationServers.isEmpty { server.authorizationServers = [issuer] }
+        return AuthorizationLaunch(settings: settings, store: store, issuer: issuer, keys: keys)
+    }
+
+    /// The authorization server of one worker, revoking through its verifier.
+    func makeServer(server: ServerConfiguration, verifier: Verifier) throws -> AuthorizationServer {
+        let documents = settings.clientMetadataDocuments.enabled ? try ClientMetadataDocuments(settings: settings.clientMetadataDocuments) : nil
+        let authorization = try AuthorizationServer(settings: settings, resource: server.resourceURL, scopes: server.scopesSupported,
+                                                    defaultScopes: server.requiredScopes.isEmpty ? server.scopesSupported : server.requiredScopes,
+                                                    store: store, documents: documents,
+                                                    revokeAccessToken: { jti, expiresAt in try? verifier.revoke(tokenID: jti, until: expiresAt) })
+        // Revocations survive a lost verdict cache: the durable list is applied again at start.
+        for revoked in (try? authorization.activeRevocations()) ?? [] { try? verifier.revoke(tokenID: revoked.jti, until: revoked.expiresAt) }
+        return authorization
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+}
