@@ -24,6 +24,9 @@ public struct ConfigurationReader {
     private let members: [String: JSONValue]
     /// The members declared so far, in declaration order.
     public private(set) var declared: [String] = []
+    /// Set by a section that supplies the trusted issuer and keys itself (proxy mode's
+    /// `oauth`): the verifier's `issuers` and `keys` then become optional.
+    public var issuerSuppliedBySection = false
     private let catalog: ConfigurationCatalog
 
     /// A reader of a whole document, which must be an object.

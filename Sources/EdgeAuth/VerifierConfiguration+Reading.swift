@@ -31,15 +31,17 @@ extension VerifierConfiguration {
         if provider != nil, let given = ["issuers", "anyIssuer", "audiences", "anyAudience"].first(where: { root.contains($0) }) {
             throw ConfigurationError("\(given) cannot be combined with provider, which sets the issuer and audiences: remove \(given)")
         }
-        let issuerRule = provider == nil ? try rule(issuers, list: "issuers", any: anyIssuer, anyName: "anyIssuer") : nil
-        let audienceRule = provider == nil ? try rule(audiences, list: "audiences", any: anyAudience, anyName: "anyAudience") : nil
+        let selfIssued = root.issuerSuppliedBySection && provider == nil && issuers == nil && !anyIssuer && keys == nil
+        let issuerRule = provider == nil && !selfIssued ? try rule(issuers, list: "issuers", any: anyIssuer, anyName: "anyIssuer") : nil
+        let audienceRule = provider == nil && !selfIssued ? try rule(audiences, list: "audiences", any: anyAudience, anyName: "anyAudience") : nil
         let allKeys = (provider?.keySources ?? []) + (keys ?? [])
-        guard !allKeys.isEmpty else {
+        guard !allKeys.isEmpty || selfIssued else {
             throw ConfigurationError("keys must be a non-empty array of key sources, each an object with \(KeySource.expected) (or give a provider)")
         }
 
         var policy = provider.map { $0.provider.policy(leeway: leeway, allowedRoles: $0.allowedRoles) }
-            ?? ValidationPolicy(issuers: issuerRule.map(IssuerRule.exactly) ?? .any, audiences: audienceRule.map(AudienceRule.anyOf) ?? .any)
+            ?? ValidationPolicy(issuers: selfIssued ? .exactly([]) : issuerRule.map(IssuerRule.exactly) ?? .any,
+                                audiences: selfIssued ? .anyOf([]) : audienceRule.map(AudienceRule.anyOf) ?? .any)
         // Explicit algorithms narrow a provider's, never widen them.
         policy.algorithms = provider == nil ? algorithms : AlgorithmSet(rawValue: policy.algorithms.rawValue & algorithms.rawValue)
         policy.requiredClaims = requiredClaims

@@ -37,6 +37,8 @@ public struct AuthorizationLaunch: Sendable {
         } catch {
             throw ConfigurationError("the state store in \(stateDirectory(dataDirectory)): \(error)")
         }
+        // Tokens of the configured provider stay trusted beside EdgeAuth's own when the file names one.
+        let keepingIssuers = keepingIssuers || !verifier.keys.isEmpty
         var issuers = keepingIssuers ? verifier.exactIssuers : []
         issuers.append(issuer)
         verifier.policy.issuers = .exactly(issuers)

@@ -188,6 +188,8 @@ public struct ServeConfiguration: Sendable {
             try root.section(into: &settings)
             hasOAuth = root.contains(OAuthSettings.member)
             try root.section(into: &oauth)
+            // In proxy mode the verifier trusts the tokens EdgeAuth issues (AuthorizationLaunch).
+            root.issuerSuppliedBySection = hasOAuth && oauth.mode == .proxy
         }
         return ServeConfiguration(verifier: verifier, server: settings, oauth: hasOAuth ? oauth : nil)
     }
