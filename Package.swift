@@ -98,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "EdgeAuthCLI",
             dependencies: [
-                "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthHTTP", "EdgeAuthMCP",
+                "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthHTTP", "EdgeAuthMCP", "EdgeAuthOAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -10,7 +10,7 @@ struct EdgeAuthCommand: AsyncParsableCommand {
         commandName: "edgeauth",
         abstract: "OAuth 2.1 bearer-token verification for MCP servers.",
         version: EdgeAuthVersion.string,
-        subcommands: [Decode.self, Verify.self, Serve.self, DevToken.self]
+        subcommands: [Decode.self, Verify.self, Serve.self, DevToken.self, Keys.self, Clients.self, Grants.self, Consents.self, State.self]
     )
 
     /// Exit status: 0 valid, 1 rejected, 2 usage or configuration error.

@@ -124,6 +124,8 @@ import Foundation
     public func backup(to directory: String) throws {
         let rc = unsafe mdb_env_copy2(env, directory, UInt32(MDB_CP_COMPACT))
         guard rc == 0 else { throw CacheError("copying the state store to \(directory)", code: rc) }
+        // The copy holds what the store holds: readable by its owner only.
+        chmod((directory as NSString).appendingPathComponent("data.mdb"), 0o600)
     }
 
     /// Records per table (for `edgeauth state` and tests).

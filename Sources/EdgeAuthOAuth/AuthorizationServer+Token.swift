@@ -187,15 +187,7 @@ extension AuthorizationServer {
 
     /// Marks a grant revoked and forgets its refresh tokens; returns it so that its access tokens are revoked after the commit.
     func revokeGrant(_ id: String, reason: String, writer: any StateWriting, now: Int64) throws -> GrantRecord? {
-        guard var grant = try writer.record(GrantRecord.self, .grants, id), grant.revokedAt == nil else { return nil }
-        grant.revokedAt = now
-        for digest in grant.current + (grant.previous.map { [$0] } ?? []) { try writer.delete(.refreshTokens, digest) }
-        grant.current = []
-        grant.previous = nil
-        try writer.save(grant, .grants, id)
-        for issued in grant.accessTokens where issued.expiresAt > now {
-            try writer.save(RevocationRecord(expiresAt: issued.expiresAt), .revocations, issued.jti)
-        }
+        guard let grant = try AuthorizationState.revokeGrant(id, writer: writer, now: now) else { return nil }
         audit.warning("grant revoked", metadata: ["event": "refresh_family_revoked", "grant": .string(id), "client_id": .string(grant.clientID),
                                                   "sub": .string(grant.user.subject), "reason": .string(reason)])
         return grant

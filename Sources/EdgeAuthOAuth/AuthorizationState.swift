@@ -21,6 +21,21 @@ struct AuthorizationState: Sendable {
     }
 
     static func consentKey(user: String, clientID: String) -> String { user + "\u{0}" + clientID }
+
+    /// Marks a grant revoked, forgets its refresh tokens and records its live access tokens
+    /// as revoked; returns the grant (nil when absent or revoked already).
+    static func revokeGrant(_ id: String, writer: any StateWriting, now: Int64) throws -> GrantRecord? {
+        guard var grant = try writer.record(GrantRecord.self, .grants, id), grant.revokedAt == nil else { return nil }
+        grant.revokedAt = now
+        for digest in grant.current + (grant.previous.map { [$0] } ?? []) { try writer.delete(.refreshTokens, digest) }
+        grant.current = []
+        grant.previous = nil
+        try writer.save(grant, .grants, id)
+        for issued in grant.accessTokens where issued.expiresAt > now {
+            try writer.save(RevocationRecord(expiresAt: issued.expiresAt), .revocations, issued.jti)
+        }
+        return grant
+    }
 }
 
 /// Typed reads and writes inside one transaction.
