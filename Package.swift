@@ -148,6 +148,10 @@ let package = Package(
             dependencies: ["EdgeAuthCABI", "CEdgeAuth", "EdgeAuth", "EdgeAuthCore", "EdgeAuthTesting"]
         ),
         .testTarget(
+            name: "EdgeAuthOAuthTests",
+            dependencies: ["EdgeAuthOAuth", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache"]
+        ),
+        .testTarget(
             name: "EdgeAuthHTTPTests",
             dependencies: [
                 "EdgeAuthHTTP", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthTesting",

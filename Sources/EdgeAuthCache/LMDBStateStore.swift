@@ -56,9 +56,8 @@ import Foundation
             unsafe mdb_env_close(env)
             throw CacheError("opening the state store's tables", code: rc)
         }
-        unsafe self.env = unsafe env
-        tables = handles
-        meta = metaHandle
+        // The properties are set only once nothing can fail: a throwing initializer of a
+        // fully initialized class runs deinit, which would close the environment again.
         let transaction = unsafe Transaction(txn: txn, tables: handles)
         do {
             try Self.migrate(transaction, meta: metaHandle)
@@ -72,6 +71,9 @@ import Foundation
             unsafe mdb_env_close(env)
             throw CacheError("committing the state store's setup", code: rc)
         }
+        unsafe self.env = unsafe env
+        tables = handles
+        meta = metaHandle
     }
 
     deinit {
@@ -126,6 +128,28 @@ import Foundation
         guard rc == 0 else { throw CacheError("copying the state store to \(directory)", code: rc) }
         // The copy holds what the store holds: readable by its owner only.
         chmod((directory as NSString).appendingPathComponent("data.mdb"), 0o600)
+    }
+
+    /// Writes another format number into a closed store (tests of the format check).
+    package static func setFormatForTesting(directory: String, version: Int) throws(CacheError) {
+        var created: OpaquePointer?
+        var rc = unsafe mdb_env_create(&created)
+        guard rc == 0, let env = unsafe created else { throw CacheError("mdb_env_create", code: rc) }
+        defer { unsafe mdb_env_close(env) }
+        rc = unsafe mdb_env_set_maxdbs(env, UInt32(StateTable.allCases.count + 1))
+        if rc == 0 { rc = unsafe mdb_env_open(env, directory, UInt32(MDB_NOTLS), 0o600) }
+        var txn: OpaquePointer?
+        if rc == 0 { rc = unsafe mdb_txn_begin(env, nil, 0, &txn) }
+        guard rc == 0, let txn = unsafe txn else { throw CacheError("opening \(directory)", code: rc) }
+        var meta: MDB_dbi = 0
+        rc = unsafe mdb_dbi_open(txn, "meta", UInt32(MDB_CREATE), &meta)
+        if rc == 0 { rc = unsafe LMDBEnvironment.put(txn, meta, Array("format".utf8), Array(String(version).utf8)) }
+        guard rc == 0 else {
+            unsafe mdb_txn_abort(txn)
+            throw CacheError("writing the format", code: rc)
+        }
+        rc = unsafe mdb_txn_commit(txn)
+        guard rc == 0 else { throw CacheError("committing the format", code: rc) }
     }
 
     /// Records per table (for `edgeauth state` and tests).

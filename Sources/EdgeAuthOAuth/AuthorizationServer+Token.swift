@@ -138,9 +138,10 @@ extension AuthorizationServer {
                 return .failure(OAuthError(.invalidTarget, "resource does not match the grant"))
             }
             if isCurrent, client.isPublic {
-                // The used token becomes the previous one; the unused siblings of it are dropped.
+                // The used token becomes the previous one. Its unused siblings (issued from the
+                // same previous token) are forgotten; the older tokens stay recorded until they
+                // expire, so that presenting one again is recognised as reuse.
                 for sibling in grant.current where sibling != digest { try writer.delete(.refreshTokens, sibling) }
-                if let older = grant.previous { try writer.delete(.refreshTokens, older) }
                 grant.previous = digest
                 grant.current = []
             }

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# The token endpoint benchmark (docs/benchmarks.md, "The authorization server's token endpoint"):
+# wrk POSTing to /token of `edgeauth serve` in proxy mode, then of FastMCP's in-memory OAuth
+# provider, each request with a code or refresh token prepared for it and never used before:
+#   1. the durable LMDB commits per second the data directory's filesystem sustains (lmdb-commits.c),
+#      the ceiling of a server that commits every grant with a synced write transaction;
+#   2. edgeauth serve (WORKERS workers, no rate limits, codes valid 600 s): grant_type
+#      authorization_code (PKCE S256), then grant_type refresh_token (rotation, public client);
+#   3. FastMCP (one uvicorn process: its provider keeps the grants in the process): the same two runs.
+# Each run: a calibration run (CALIBRATION, default 2s) measures the rate, a pool of
+# rate × duration × HEADROOM (default 1.3) requests is prepared (prepare.py), then
+# `wrk -t2 -c16 -d10s`; a run that uses up its pool is thrown away and run again with twice the pool.
+# Prints requests/s, p50, p99, non-200 answers and the server's CPU per request for each server and
+# grant, and the ratio EdgeAuth / FastMCP. Exits 1 when any answer was not 200 with an access token.
+#
+# Usage: bench-oauth.sh EDGEAUTH_BINARY [WORKERS] [DURATION]
+# Environment: PYTHON (default: the repository's .venv, with Benchmarks/oauth/requirements.txt),
+#   WRK_THREADS (2), WRK_CONNECTIONS (16), CALIBRATION (2s), HEADROOM (1.3), CEILING_COMMITS (3000),
+#   TMPDIR (where the data directory and the commit measurement live).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+binary=${1:?usage: bench-oauth.sh EDGEAUTH_BINARY [WORKERS] [DURATION]}
+workers=${2:-2}
+duration=${3:-10s}
+threads=${WRK_THREADS:-2}
+connections=${WRK_CONNECTIONS:-16}
+calibration=${CALIBRATION:-2s}
+headroom=${HEADROOM:-1.3}
+python=${PYTHON:-$here/../../.venv/bin/python3}
+seconds() { local d=$1; case $d in *ms) echo "0.${d%ms}";; *s) echo "${d%s}";; *m) echo $((${d%m} * 60));; *) echo "$d";; esac; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/edgeauth-bench-oauth.XXXXXX")
+server=
+fastmcp=
+stop() { # stop PID: SIGTERM, then wait for it (edgeauth serve drains and stops its workers)
+  [ -n "$1" ] || return 0
+  kill "$1" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+cleanup() {
+  stop "$server"
+  stop "$fastmcp"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# wait_for URL PID: until URL answers (30 s at most), failing early when PID has exited.
+wait_for() {
+  for _ in $(seq 300); do
+    curl -s -o /dev/null "$1" && return 0
+    kill -0 "$2" 2>/dev/null || { echo "the server at $1 exited:" >&2; cat "$work"/*.log >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "nothing answers at $1" >&2
+  exit 1
+}
+# cpu_ticks PID…: user + system clock ticks of the processes and their children.
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$@" $(pgrep -P "$(IFS=,; echo "$*")" 2>/dev/null || true); do
+    [ -r "/proc/$pid/stat" ] && total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+# field NAME LINE: the value of NAME=… in wrk's RESULT line.
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
+
+# prepare BASE CLIENT GRANT COUNT: COUNT fresh request bodies, split between the wrk threads
+# (pool.0, pool.1, …: thread k reads pool.k).
+prepare() {
+  local base=$1 client=$2 grant=$3 count=$4 kind=codes
+  [ "$grant" = refresh_token ] && kind=refresh
+  rm -f "$work"/pool.*
+  "$python" "$here/prepare.py" "$kind" "$base" "$client" "$count" "$work/pool.txt"
+  awk -v n="$threads" -v prefix="$work/pool." '{ print > (prefix ((NR - 1) % n)) }' "$work/pool.txt"
+}
+# run_wrk BASE DURATION PIDS: one wrk run on the prepared pool; leaves wrk's RESULT line in $result
+# and the server's CPU ticks during the run in $ticks.
+run_wrk() {
+  local before output
+  before=$(cpu_ticks $3)
+  output=$(POOL="$work/pool" wrk -t"$threads" -c"$connections" -d"$2" --timeout 5s -s "$here/token.lua" "$1")
+  ticks=$(( $(cpu_ticks $3) - before ))
+  result=$(grep '^RESULT ' <<<"$output")
+  if grep -q '^first failure: ' <<<"$output" && [ "$(field exhausted "$result")" = 0 ]; then grep '^first failure: ' <<<"$output" >&2; fi
+}
+# measure NAME BASE CLIENT GRANT PIDS: calibration, pool, measured run; appends a row to $rows.
+measure() {
+  local name=$1 base=$2 client=$3 grant=$4 pids=$5 pool=${INITIAL_POOL:-400} rate attempt
+  # Calibration: a pool big enough for CALIBRATION at the measured rate (4× more while it runs out).
+  while :; do
+    prepare "$base" "$client" "$grant" "$pool" 2>/dev/null
+    run_wrk "$base" "$calibration" "$pids"
+    [ "$(field exhausted "$result")" = 0 ] && break
+    pool=$((pool * 4))
+  done
+  rate=$(field rps "$result")
+  pool=$(awk -v r="$rate" -v d="$(seconds "$duration")" -v h="$headroom" -v c="$connections" 'BEGIN { printf "%d", r * d * h + 4 * c }')
+  for attempt in 1 2 3; do
+    echo "-- $name $grant: calibration $rate requests/s; preparing $pool requests"
+    prepare "$base" "$client" "$grant" "$pool"
+    run_wrk "$base" "$duration" "$pids"
+    [ "$(field exhausted "$result")" = 0 ] && break
+    echo "-- $name $grant: the pool ran out; again with twice the pool"
+    pool=$((pool * 2))
+  done
+  [ "$(field exhausted "$result")" = 0 ] || { echo "$name $grant: the pool ran out three times" >&2; exit 1; }
+  local requests errors cpu
+  requests=$(field requests "$result")
+  errors=$(( $(field non200 "$result") + $(field socket_errors "$result") ))
+  cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
+  echo "$result"
+  rows+=("$name $grant $(field rps "$result") $(field p50_us "$result") $(field p99_us "$result") $errors $cpu $requests")
+  total_errors=$((total_errors + errors))
+}
+rows=()
+total_errors=0
+
+# 1. Durable commits per second in the directory the state store will live in.
+cc_command=$(command -v cc || command -v gcc || command -v clang)
+"$cc_command" -O2 -o "$work/lmdb-commits" "$here/lmdb-commits.c" -llmdb
+echo "== durable LMDB commits, one new 400-byte record each, in $(df -T "$work" | awk 'NR == 2 { print $2 " (" $1 ")" }')"
+ceiling_1=$("$work/lmdb-commits" "$work/commits-1" "${CEILING_COMMITS:-3000}" 1)
+ceiling_n=$("$work/lmdb-commits" "$work/commits-n" "${CEILING_COMMITS:-3000}" "$workers")
+rm -rf "$work"/commits-*
+echo "$ceiling_1"
+echo "$ceiling_n"
+
+# 2. edgeauth serve in proxy mode with the development identity provider.
+cat > "$work/config.json" <<'JSON'
+{"oauth": {"mode": "proxy", "lifetimes": {"authorizationCode": 600}}}
+JSON
+edgeauth_port=$(port)
+"$binary" serve --config "$work/config.json" --port "$edgeauth_port" --workers "$workers" --no-rate-limit \
+  --data-dir "$work/data" > "$work/edgeauth.log" 2>&1 &
+server=$!
+edgeauth_url="http://127.0.0.1:$edgeauth_port"
+wait_for "$edgeauth_url/healthz" "$server"
+client=$("$python" "$here/prepare.py" register "$edgeauth_url")
+echo "== edgeauth serve ($workers workers, $binary): POST /token, wrk -t$threads -c$connections -d$duration"
+measure edgeauth "$edgeauth_url" "$client" authorization_code "$server"
+measure edgeauth "$edgeauth_url" "$client" refresh_token "$server"
+stop "$server"
+server=
+
+# 3. FastMCP's in-memory OAuth provider, one process.
+fastmcp_port=$(port)
+"$python" "$here/fastmcp_oauth_server.py" --port "$fastmcp_port" > "$work/fastmcp.log" 2>&1 &
+fastmcp=$!
+fastmcp_url="http://127.0.0.1:$fastmcp_port"
+wait_for "$fastmcp_url/.well-known/oauth-authorization-server" "$fastmcp"
+fastmcp_version=$("$python" -c 'import importlib.metadata as m; print(m.version("fastmcp"))')
+client=$("$python" "$here/prepare.py" register "$fastmcp_url")
+echo "== FastMCP $fastmcp_version InMemoryOAuthProvider (1 uvicorn process): POST /token, wrk -t$threads -c$connections -d$duration"
+measure fastmcp "$fastmcp_url" "$client" authorization_code "$fastmcp"
+measure fastmcp "$fastmcp_url" "$client" refresh_token "$fastmcp"
+stop "$fastmcp"
+fastmcp=
+
+echo
+echo "== POST /token, wrk -t$threads -c$connections -d$duration; edgeauth serve with $workers workers, FastMCP $fastmcp_version with 1 process"
+printf '%-9s %-19s %10s %9s %9s %7s %13s\n' server grant "requests/s" "p50 ms" "p99 ms" errors "CPU µs/req"
+for row in "${rows[@]}"; do
+  read -r name grant rps p50 p99 errors cpu _ <<<"$row"
+  printf '%-9s %-19s %10.0f %9.2f %9.2f %7d %13s\n' "$name" "$grant" "$rps" "$(awk -v v="$p50" 'BEGIN { print v / 1000 }')" \
+    "$(awk -v v="$p99" 'BEGIN { print v / 1000 }')" "$errors" "$cpu"
+done
+for grant in authorization_code refresh_token; do
+  e=$(printf '%s\n' "${rows[@]}" | awk -v g="$grant" '$1 == "edgeauth" && $2 == g { print $3 " " $5 }')
+  f=$(printf '%s\n' "${rows[@]}" | awk -v g="$grant" '$1 == "fastmcp" && $2 == g { print $3 }')
+  awk -v e="$e" -v f="$f" -v g="$grant" 'BEGIN { split(e, a, " "); ratio = a[1] / f; p99 = a[2] / 1000
+    printf "%s: EdgeAuth / FastMCP %.2fx (goal >= 10x: %s), EdgeAuth p99 %.2f ms (goal <= 10 ms: %s)\n",
+      g, ratio, ratio >= 10 ? "met" : "missed", p99, p99 <= 10 ? "met" : "missed" }'
+done
+echo "durable LMDB commits/s: ${ceiling_1##*: }, ${ceiling_n##*: } with $workers writers"
+if [ "$total_errors" != 0 ]; then
+  echo "$total_errors answers were not 200 with an access token" >&2
+  exit 1
+fi
