@@ -154,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "EdgeAuthHTTPTests",
             dependencies: [
-                "EdgeAuthHTTP", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthTesting",
+                "EdgeAuthHTTP", "EdgeAuthOAuth", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthTesting",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),

@@ -8,14 +8,14 @@
 #      authorization_code (PKCE S256), then grant_type refresh_token (rotation, public client);
 #   3. FastMCP (one uvicorn process: its provider keeps the grants in the process): the same two runs.
 # Each run: a calibration run (CALIBRATION, default 2s) measures the rate, a pool of
-# rate × duration × HEADROOM (default 1.3) requests is prepared (prepare.py), then
+# rate × duration × HEADROOM (default 1.5) requests is prepared (prepare.py), then
 # `wrk -t2 -c16 -d10s`; a run that uses up its pool is thrown away and run again with twice the pool.
 # Prints requests/s, p50, p99, non-200 answers and the server's CPU per request for each server and
 # grant, and the ratio EdgeAuth / FastMCP. Exits 1 when any answer was not 200 with an access token.
 #
 # Usage: bench-oauth.sh EDGEAUTH_BINARY [WORKERS] [DURATION]
 # Environment: PYTHON (default: the repository's .venv, with Benchmarks/oauth/requirements.txt),
-#   WRK_THREADS (2), WRK_CONNECTIONS (16), CALIBRATION (2s), HEADROOM (1.3), CEILING_COMMITS (3000),
+#   WRK_THREADS (2), WRK_CONNECTIONS (16), CALIBRATION (2s), HEADROOM (1.5), CEILING_COMMITS (3000),
 #   TMPDIR (where the data directory and the commit measurement live).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,7 +25,7 @@ duration=${3:-10s}
 threads=${WRK_THREADS:-2}
 connections=${WRK_CONNECTIONS:-16}
 calibration=${CALIBRATION:-2s}
-headroom=${HEADROOM:-1.3}
+headroom=${HEADROOM:-1.5}
 python=${PYTHON:-$here/../../.venv/bin/python3}
 seconds() { local d=$1; case $d in *ms) echo "0.${d%ms}";; *s) echo "${d%s}";; *m) echo $((${d%m} * 60));; *) echo "$d";; esac; }
 
@@ -93,7 +93,7 @@ measure() {
   local name=$1 base=$2 client=$3 grant=$4 pids=$5 pool=${INITIAL_POOL:-400} rate attempt
   # Calibration: a pool big enough for CALIBRATION at the measured rate (4× more while it runs out).
   while :; do
-    prepare "$base" "$client" "$grant" "$pool" 2>/dev/null
+    prepare "$base" "$client" "$grant" "$pool"
     run_wrk "$base" "$calibration" "$pids"
     [ "$(field exhausted "$result")" = 0 ] && break
     pool=$((pool * 4))
@@ -174,7 +174,7 @@ for grant in authorization_code refresh_token; do
   f=$(printf '%s\n' "${rows[@]}" | awk -v g="$grant" '$1 == "fastmcp" && $2 == g { print $3 }')
   awk -v e="$e" -v f="$f" -v g="$grant" 'BEGIN { split(e, a, " "); ratio = a[1] / f; p99 = a[2] / 1000
     printf "%s: EdgeAuth / FastMCP %.2fx (goal >= 10x: %s), EdgeAuth p99 %.2f ms (goal <= 10 ms: %s)\n",
-      g, ratio, ratio >= 10 ? "met" : "missed", p99, p99 <= 10 ? "met" : "missed" }'
+      g, ratio, (ratio >= 10 ? "met" : "missed"), p99, (p99 <= 10 ? "met" : "missed") }'
 done
 echo "durable LMDB commits/s: ${ceiling_1##*: }, ${ceiling_n##*: } with $workers writers"
 if [ "$total_errors" != 0 ]; then

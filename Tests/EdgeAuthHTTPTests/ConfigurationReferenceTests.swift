@@ -1,5 +1,6 @@
 import EdgeAuth
 import EdgeAuthHTTP
+import EdgeAuthOAuth
 import EdgeAuthTesting
 import Foundation
 import Testing
@@ -9,10 +10,12 @@ import Testing
 struct ConfigurationReferenceTests {
     static let page = try! String(contentsOf: Vectors.packageRoot.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
 
-    /// Every member of an `edgeauth serve` document: the verifier's and `server`'s.
+    /// Every member of an `edgeauth serve` document: the verifier's, `server`'s and `oauth`'s.
     static let members = VerifierConfiguration.catalog { (root) throws(ConfigurationError) in
         var server = ServerConfiguration()
         try root.section(into: &server)
+        var oauth = OAuthSettings()
+        try root.section(into: &oauth)
     }.members
 
     @Test("every declared member and its variable appear in docs/configuration.md")
@@ -43,7 +46,7 @@ struct ConfigurationReferenceTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-planned-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let planned: [(String, String)] = [
-            ("oauth", "oauth:\n  mode: proxy\n"), ("gateway", "gateway:\n  routes: []\n"), ("inspector", "inspector:\n  enabled: true\n"),
+            ("oauth.upstream", "oauth:\n  upstream: {}\n"), ("gateway", "gateway:\n  routes: []\n"), ("inspector", "inspector:\n  enabled: true\n"),
             ("server.admin", "server:\n  admin:\n    port: 9090\n"), ("server.tls", "server:\n  tls: {}\n"),
         ]
         for (name, text) in planned {
