@@ -9,7 +9,7 @@ APT_PACKAGES := libssl-dev liblmdb-dev pkg-config openssl golang-go
 BENCH_NOW := 1764003600
 BENCH_WORKERS ?= 1
 
-.PHONY: help deps packages build test bench bench-instructions bench-http c-abi-bench serve python-deps install c-abi-test clean
+.PHONY: help deps packages build test bench bench-instructions bench-http bench-oauth c-abi-bench serve python-deps install c-abi-test clean
 .DEFAULT_GOAL := help
 
 ## help: list these targets and what they do (also what a plain `make` prints).
@@ -111,11 +111,13 @@ serve: build
 	@bin=$$($(SWIFT) build --show-bin-path)/edgeauth; \
 	exec $$bin serve --host $(HOST) --port $(PORT) $$( [ "$(WORKERS)" != 0 ] && echo --workers $(WORKERS) )
 
-## bench: the Swift benchmarks (Benchmarks/), then the C ABI benchmark against the release library.
+## bench: the Swift benchmarks (Benchmarks/), the C ABI benchmark against the release library, then
+## bench-oauth.
 BENCH_DIR := $(CURDIR)/.build/bench
 bench: deps
 	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark --no-progress
 	$(MAKE) --no-print-directory c-abi-bench
+	$(MAKE) --no-print-directory bench-oauth
 
 ## bench-instructions: exact instruction counts of the parser for every bench-data token, of a full
 ## HS256 verification, and of the server's protected route per request without the sockets
@@ -133,6 +135,19 @@ bench-http: deps
 	@$(MAKE) --no-print-directory packages PACKAGES="wrk nginx-light curl $(if $(STATIC_BUILD_FLAGS),libcurl4-openssl-dev)"
 	$(SWIFT) build -c release $(STATIC_BUILD_FLAGS) --product edgeauth
 	Benchmarks/http/bench-http.sh $$($(SWIFT) build -c release $(STATIC_BUILD_FLAGS) --show-bin-path)/edgeauth $(BENCH_WORKERS)
+
+## bench-oauth: wrk against the authorization server's /token (authorization_code with PKCE, refresh_token
+## with rotation), every request with a code or token of its own, against FastMCP's in-memory OAuth
+## provider, beside the durable LMDB commits/s of the data directory's filesystem (docs/benchmarks.md;
+## OAUTH_WORKERS, default 2).
+OAUTH_WORKERS ?= 2
+bench-oauth: deps python-deps $(VENV)/.oauth-bench-ready
+	@$(MAKE) --no-print-directory packages PACKAGES="wrk curl gcc"
+	$(SWIFT) build -c release --product edgeauth
+	PYTHON=$(abspath $(PYTHON)) Benchmarks/oauth/bench-oauth.sh $$($(SWIFT) build -c release --show-bin-path)/edgeauth $(OAUTH_WORKERS)
+$(VENV)/.oauth-bench-ready: Benchmarks/oauth/requirements.txt $(VENV)/.ready
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r Benchmarks/oauth/requirements.txt
+	touch $@
 
 ## c-abi-bench: examples/c/bench.c against the release library (docs/benchmarks.md, "Through the C ABI").
 c-abi-bench: deps

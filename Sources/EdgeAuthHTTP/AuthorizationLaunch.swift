@@ -22,8 +22,16 @@ public struct AuthorizationLaunch: Sendable {
         let issuer = settings.issuer ?? OAuthSettings.defaultIssuer(resource: resource)
         let loopback = Self.isLoopback(server.host)
         if !loopback {
-            guard issuer.hasPrefix("https://"), resource.hasPrefix("https://") else {
-                throw ConfigurationError("proxy mode on \(server.host) needs https: set server.resource and oauth.issuer to https URLs (behind a TLS-terminating proxy), or listen on loopback")
+            // Off loopback, codes and tokens travel over https only: EdgeAuth's own TLS, or a
+            // TLS-terminating reverse proxy the operator declared (its address in trustedProxies).
+            guard issuer.hasPrefix("https://"), resource.hasPrefix("https://"),
+                  server.tls != nil || !server.rateLimit.trustedProxies.isEmpty
+            else {
+                throw ConfigurationError("""
+                    proxy mode on \(server.host) needs https: configure server.tls (certificate and key), or put a TLS-terminating \
+                    reverse proxy in front, list its address in server.rateLimit.trustedProxies and set server.resource and oauth.issuer \
+                    to the public https URLs; or listen on loopback
+                    """)
             }
             guard settings.allowDevelopmentOffLoopback else {
                 throw ConfigurationError("the development identity provider serves loopback only; set oauth.allowDevelopmentOffLoopback to true to serve it on \(server.host) (never in production)")

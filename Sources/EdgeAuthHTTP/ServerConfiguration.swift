@@ -27,6 +27,18 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var corsOrigins: [String] = []
     public var limits = Limits()
     public var rateLimit = RateLimits()
+    /// TLS terminated by EdgeAuth itself (nil: plain HTTP, or TLS at a reverse proxy).
+    public var tls: TLSFiles?
+
+    /// `server.tls`: PEM files, read when a worker starts (so SIGHUP, which starts new workers, reloads them).
+    public struct TLSFiles: Sendable, Equatable {
+        public var certificate: String
+        public var key: String
+        public init(certificate: String, key: String) {
+            self.certificate = certificate
+            self.key = key
+        }
+    }
 
     /// Token buckets, shared by every worker (nil: that limit is off).
     public struct RateLimits: Sendable, Equatable {
@@ -67,7 +79,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var resourceURL: String {
         if let resource { return resource }
         let shownHost = host.contains(":") ? "[\(host)]" : host
-        return "http://\(shownHost):\(port)\(protectedPath)"
+        return "\(tls == nil ? "http" : "https")://\(shownHost):\(port)\(protectedPath)"
     }
 
     /// Reads the `server` object.
@@ -119,6 +131,16 @@ extension ServerConfiguration: ConfigurationSection {
         }
         try section.section(into: &limits)
         try section.section(into: &rateLimit)
+        tls = try section.section("tls", expected: "certificate and key") { (files) throws(ConfigurationError) -> TLSFiles? in
+            let certificate = try files.string("certificate", example: "/etc/edgeauth/cert.pem", environment: "EDGEAUTH_TLS_CERTIFICATE")
+            let key = try files.string("key", example: "/etc/edgeauth/key.pem", environment: "EDGEAUTH_TLS_KEY")
+            try files.finish()
+            switch (certificate, key) {
+            case (nil, nil): return nil
+            case (let certificate?, let key?): return TLSFiles(certificate: certificate, key: key)
+            default: throw ConfigurationError("\(files.displayName) needs both certificate and key (PEM files)")
+            }
+        } ?? tls
     }
 }
 

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import Synchronization
 
 /// Everything the application layer needs to answer requests, shared by every connection of a worker.
@@ -18,6 +19,8 @@ public final class ServerContext: Sendable {
     public let cors: CORSPolicy
     /// The authorization server of proxy mode (nil: EdgeAuth only verifies).
     public let authorization: AuthorizationServer?
+    /// TLS of the connections, when EdgeAuth terminates it (`server.tls`).
+    public let tls: NIOSSLContext?
     /// Which route answers which path.
     let router: Router
     let logger = Logger(label: "edgeauth.http")
@@ -27,7 +30,8 @@ public final class ServerContext: Sendable {
     private let requestIDPrefix = RequestID.prefix(pid: getpid())
 
     public init(verifier: Verifier, resource: ProtectedResource, server: ServerConfiguration, handler: any ProtectedHandler,
-                metrics: HTTPMetrics = HTTPMetrics(), limiter: SharedRateLimiter? = nil, authorization: AuthorizationServer? = nil) {
+                metrics: HTTPMetrics = HTTPMetrics(), limiter: SharedRateLimiter? = nil, authorization: AuthorizationServer? = nil,
+                tls: NIOSSLContext? = nil) {
         self.verifier = verifier
         self.resource = resource
         self.server = server
@@ -35,6 +39,7 @@ public final class ServerContext: Sendable {
         self.metrics = metrics
         self.limiter = limiter
         self.authorization = authorization
+        self.tls = tls
         cors = CORSPolicy(allowedOrigins: server.corsOrigins, ownOrigin: resource.origin)
         var routes = Routes()
         for path in resource.metadataPaths { routes.add(path: path, MetadataRoute(), metric: .metadata) }

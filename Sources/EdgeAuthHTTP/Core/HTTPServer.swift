@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// The HTTP/1.1 server of one process: keep-alive, pipelining, size limits, slow-client
@@ -80,6 +81,7 @@ public final class HTTPServer: Sendable {
     public static func configure(_ channel: Channel, context: ServerContext) throws {
         let limits = context.server.limits
         let deadline = RequestDeadline(requestTimeout: limits.requestTimeout, idleTimeout: limits.idleTimeout)
+        if let tls = context.tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
         try channel.pipeline.syncOperations.addHandler(ConnectionHandler(context: context, deadline: deadline))
     }
 

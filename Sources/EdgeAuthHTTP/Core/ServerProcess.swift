@@ -56,6 +56,8 @@ public enum ServerProcess {
         let server = launch.configuration.server
         let listening: (descriptor: CInt, port: Int)
         do {
+            // Checked here once, so that a bad certificate stops the start instead of every worker.
+            if let files = server.tls { _ = try TLSFiles.context(files) }
             listening = try ListeningSocket.open(host: server.host, port: server.port)
         } catch {
             writeStandardError("error: \(error)")
@@ -84,7 +86,7 @@ public enum ServerProcess {
         var bound = server
         bound.port = listening.port
         let shown = bound
-        let origin = "http://\(server.host.contains(":") ? "[\(server.host)]" : server.host):\(listening.port)"
+        let origin = "\(server.tls == nil ? "http" : "https")://\(server.host.contains(":") ? "[\(server.host)]" : server.host):\(listening.port)"
         // The command as the user can paste it: relative to the working directory when inside it.
         let workingDirectory = FileManager.default.currentDirectoryPath + "/"
         let shownExecutable = executable.hasPrefix(workingDirectory) ? String(executable.dropFirst(workingDirectory.count)) : executable
@@ -129,8 +131,9 @@ public enum ServerProcess {
         }
         let handler = try launch.makeHandler(resource, configuration)
         let authorization = try launch.authorization?.makeServer(server: configuration.server, verifier: verifier)
+        let tls = try configuration.server.tls.map(TLSFiles.context)
         let context = ServerContext(verifier: verifier, resource: resource, server: configuration.server, handler: handler,
-                                    metrics: metrics, limiter: limiter, authorization: authorization)
+                                    metrics: metrics, limiter: limiter, authorization: authorization, tls: tls)
         let snapshots = Task.detached {
             while !Task.isCancelled {
                 metrics.snapshot(verifier)
