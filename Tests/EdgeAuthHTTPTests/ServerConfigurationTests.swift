@@ -44,7 +44,17 @@ struct ServerConfigurationTests {
         #expect(read.port == 8443 && read.host == "::1" && read.workers == 2)
         #expect(message(nil, ["EDGEAUTH_WORKERS": "999"]) == "EDGEAUTH_WORKERS must be a whole number from 0 to 256 (got \"999\"; it sets server.workers)")
         #expect(message(nil, ["EDGEAUTH_HOST": " "]).hasPrefix("EDGEAUTH_HOST is set but empty"))
-        #expect(Set(ServerLaunch.environmentOverrides.map(\.variable)) == ["EDGEAUTH_HOST", "EDGEAUTH_PORT", "EDGEAUTH_WORKERS"])
+        #expect(Set(ServerLaunch.environmentOverrides.map(\.variable))
+            == ["EDGEAUTH_HOST", "EDGEAUTH_PORT", "EDGEAUTH_WORKERS", "EDGEAUTH_TLS_CERTIFICATE", "EDGEAUTH_TLS_KEY"])
+    }
+
+    @Test("server.tls needs both files; the variables set them; the default resource is https then")
+    func tls() throws {
+        #expect(message(["tls": ["certificate": "/c.pem"]], [:]) == "server.tls needs both certificate and key (PEM files)")
+        let read = try ServerConfiguration.parse(nil, environment: ["EDGEAUTH_TLS_CERTIFICATE": "/c.pem", "EDGEAUTH_TLS_KEY": "/k.pem"])
+        #expect(read.tls == ServerConfiguration.TLSFiles(certificate: "/c.pem", key: "/k.pem"))
+        #expect(read.resourceURL == "https://127.0.0.1:8080/mcp")
+        #expect(try ServerConfiguration.parse(nil).tls == nil)
     }
 
     @Test("the launch: command line > variables > file > code > defaults")
