@@ -105,11 +105,16 @@ struct ApplicationLayerTests {
         var head = HTTPRequestHead(version: .http1_1, method: .OPTIONS, uri: "/mcp")
         head.headers.add(name: "Origin", value: "https://app.example")
         head.headers.add(name: "Access-Control-Request-Method", value: "POST")
-        let preflight = policy.preflight(head)
+        let preflight = policy.preflight(head, path: "/mcp")
         #expect(preflight.status == .noContent)
         #expect(preflight.headers.contains { $0.0 == "Access-Control-Allow-Headers" && $0.1.contains("Authorization") && $0.1.contains("MCP-Protocol-Version") })
         head.headers.replaceOrAdd(name: "Origin", value: "https://evil.example")
-        #expect(!policy.preflight(head).headers.contains { $0.0 == "Access-Control-Allow-Methods" })
+        #expect(!policy.preflight(head, path: "/mcp").headers.contains { $0.0 == "Access-Control-Allow-Methods" })
+        // R8: the authorization server's public endpoints answer any origin's preflight, without credentials.
+        let oauth = CORSPolicy(allowedOrigins: [], ownOrigin: "https://mcp.example", publicPaths: ["/token"])
+        #expect(oauth.preflight(head, path: "/token").headers.contains { $0.0 == "Access-Control-Allow-Origin" && $0.1 == "*" })
+        #expect(!oauth.preflight(head, path: "/mcp").headers.contains { $0.0 == "Access-Control-Allow-Origin" })
+        #expect(!oauth.preflight(head, path: "/token").headers.contains { $0.0 == "Access-Control-Allow-Credentials" })
     }
 
     struct Named: Route {

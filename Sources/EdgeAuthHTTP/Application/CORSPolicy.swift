@@ -9,9 +9,23 @@ public struct CORSPolicy: Sendable {
     /// The resource's own origin: its pages may always call it.
     public let ownOrigin: String
 
-    public init(allowedOrigins: [String], ownOrigin: String) {
+    /// Paths any origin may call without credentials: the authorization server's metadata,
+    /// `/token`, `/register`, `/revoke` and `/jwks`, which browser-based MCP clients call
+    /// from their own origin.
+    public let publicPaths: Set<String>
+
+    public init(allowedOrigins: [String], ownOrigin: String, publicPaths: Set<String> = []) {
         self.allowedOrigins = allowedOrigins
         self.ownOrigin = ownOrigin
+        self.publicPaths = publicPaths
+    }
+
+    static let allowOriginHeader = "Access-Control-Allow-Origin"
+
+    /// The headers of an answer on a public path to a browser request (one with `Origin`).
+    static func publicHeaders(origin: String?) -> [(String, String)] {
+        guard origin != nil else { return [] }
+        return [(allowOriginHeader, "*"), ("Access-Control-Expose-Headers", "WWW-Authenticate")]
     }
 
     /// The value of `Access-Control-Allow-Origin` for a request's `Origin`, if the origin is allowed.
@@ -30,8 +44,17 @@ public struct CORSPolicy: Sendable {
 
     /// The answer to `OPTIONS`: the methods, and for an allowed origin's preflight what it may send.
     /// (The allow-origin header itself is added to every answer for an allowed origin.)
-    func preflight(_ head: HTTPRequestHead) -> HTTPReply {
+    func preflight(_ head: HTTPRequestHead, path: String) -> HTTPReply {
         var headers = [("Allow", "GET, HEAD, POST, DELETE, OPTIONS")]
+        if publicPaths.contains(path), head.headers.contains(name: "Origin"), head.headers.contains(name: "Access-Control-Request-Method") {
+            headers += [
+                (Self.allowOriginHeader, "*"),
+                ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
+                ("Access-Control-Allow-Headers", "Authorization, Content-Type, MCP-Protocol-Version"),
+                ("Access-Control-Max-Age", "600"),
+            ]
+            return HTTPReply(status: .noContent, headers: headers)
+        }
         if allowedOrigin(head.headers.first(name: "Origin")) != nil, head.headers.contains(name: "Access-Control-Request-Method") {
             headers += [
                 ("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS"),

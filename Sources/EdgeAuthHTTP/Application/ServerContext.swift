@@ -40,7 +40,7 @@ public final class ServerContext: Sendable {
         self.limiter = limiter
         self.authorization = authorization
         self.tls = tls
-        cors = CORSPolicy(allowedOrigins: server.corsOrigins, ownOrigin: resource.origin)
+        cors = CORSPolicy(allowedOrigins: server.corsOrigins, ownOrigin: resource.origin, publicPaths: authorization.map(AuthorizationRoutes.publicPaths) ?? [])
         var routes = Routes()
         for path in resource.metadataPaths { routes.add(path: path, MetadataRoute(), metric: .metadata) }
         routes.add(path: "/healthz", HealthRoute(), metric: .health)

@@ -146,7 +146,7 @@ import NIOHTTP1
         let requestID = context.nextRequestID()
         if case .OPTIONS = head.method {
             unsafe slots.pointee.metric = .preflight
-            return send(context.cors.preflight(head), requestID: requestID, channelContext)
+            return send(context.cors.preflight(head, path: Self.split(head.uri).path), requestID: requestID, channelContext)
         }
         let (path, query) = Self.split(head.uri)
         guard let entry = context.router.match(path) else {
@@ -190,7 +190,9 @@ import NIOHTTP1
     /// the request asked so, the worker drains, or `lingering` (an answer before the request was read whole).
     private func send(_ reply: HTTPReply, requestID: RequestID, lingering: Bool = false, _ channelContext: ChannelHandlerContext) {
         guard let head = unsafe slots.pointee.head else { return }
-        let origin = context.server.corsOrigins.isEmpty ? nil : context.cors.allowedOrigin(head.headers.first(name: "Origin"))
+        // A reply that names its origins itself (the OAuth endpoints: any origin) keeps them.
+        let origin = context.server.corsOrigins.isEmpty || reply.headers.contains(where: { $0.0 == CORSPolicy.allowOriginHeader }) ? nil
+            : context.cors.allowedOrigin(head.headers.first(name: "Origin"))
         // A draining worker answers, then closes: the client's next request goes to another worker.
         let keepAlive = unsafe slots.pointee.keepAlive && !lingering && !context.draining.load(ordering: .relaxed)
         let bytes = unsafe ResponseSerializer.serialize(reply, version: head.version, includeBody: !Self.isHEAD(head.method), requestID: requestID,

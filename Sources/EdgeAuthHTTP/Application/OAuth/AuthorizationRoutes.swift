@@ -19,6 +19,12 @@ enum AuthorizationRoutes {
         routes.add(path: paths.jwks, JWKSRoute(server: server), metric: .metadata)
     }
 
+    /// The paths browser-based clients call from their own origin (CORS for any origin, no credentials).
+    static func publicPaths(_ server: AuthorizationServer) -> Set<String> {
+        let paths = server.endpointPaths
+        return Set(server.metadataPaths + [paths.token, paths.register, paths.revoke, paths.jwks])
+    }
+
     /// The OAuth routes' rate limit per client address (`server.rateLimit.oauthPerIP`).
     static func limited(_ request: ServerRequest, _ context: ServerContext, bucket: String = "oauth:",
                         _ limit: SharedRateLimiter.Limit?) -> HTTPReply? {
@@ -27,14 +33,14 @@ enum AuthorizationRoutes {
     }
 
     /// A JSON answer of the token, registration and revocation endpoints: never cached.
-    static func json(_ status: HTTPResponseStatus, _ value: JSONValue) -> HTTPReply {
-        .json(status, value, headers: [("Cache-Control", "no-store"), ("Pragma", "no-cache")])
+    static func json(_ status: HTTPResponseStatus, _ value: JSONValue, origin: String?) -> HTTPReply {
+        .json(status, value, headers: [("Cache-Control", "no-store"), ("Pragma", "no-cache")] + CORSPolicy.publicHeaders(origin: origin))
     }
 
     /// An OAuth error (RFC 6749 §5.2) with `Cache-Control: no-store`; `invalid_client`
     /// after Basic credentials carries their challenge.
-    static func error(_ error: OAuthError, basic: Bool = false) -> HTTPReply {
-        var headers = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+    static func error(_ error: OAuthError, basic: Bool = false, origin: String?) -> HTTPReply {
+        var headers = [("Cache-Control", "no-store"), ("Pragma", "no-cache")] + CORSPolicy.publicHeaders(origin: origin)
         if error.code == .invalidClient, basic { headers.append(("WWW-Authenticate", "Basic realm=\"edgeauth\"")) }
         return .error(HTTPResponseStatus(statusCode: error.status), error.code.rawValue, error.description, headers: headers)
     }
@@ -51,7 +57,7 @@ struct MetadataDocumentRoute: Route {
     func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
         if let refused = AuthorizationRoutes.limited(request, context, context.server.rateLimit.oauthPerIP) { return .reply(refused) }
         guard request.head.method == .GET || request.head.method == .HEAD else { return .reply(ServerContext.methodNotAllowed("GET, HEAD, OPTIONS")) }
-        return .reply(.json(.ok, server.metadata, headers: [("Cache-Control", "max-age=3600")]))
+        return .reply(.json(.ok, server.metadata, headers: [("Cache-Control", "max-age=3600")] + CORSPolicy.publicHeaders(origin: request.origin)))
     }
 }
 
@@ -61,7 +67,7 @@ struct JWKSRoute: Route {
 
     func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
         guard request.head.method == .GET || request.head.method == .HEAD else { return .reply(ServerContext.methodNotAllowed("GET, HEAD, OPTIONS")) }
-        return .reply(.json(.ok, server.jwks, headers: [("Cache-Control", "max-age=300")]))
+        return .reply(.json(.ok, server.jwks, headers: [("Cache-Control", "max-age=300")] + CORSPolicy.publicHeaders(origin: request.origin)))
     }
 }
 
@@ -128,13 +134,14 @@ struct TokenRoute: Route {
         do throws(RequestBodyError) {
             parameters = try AuthorizationRoutes.form(request)
         } catch {
-            return .reply(AuthorizationRoutes.error(OAuthError(.invalidRequest, error.problem)))
+            return .reply(AuthorizationRoutes.error(OAuthError(.invalidRequest, error.problem), origin: request.origin))
         }
         let authorization = request.head.headers.first(name: "Authorization")
+        let origin = request.origin
         return .deferred {
             switch await server.token(parameters, authorization: authorization) {
-            case .success(let response): AuthorizationRoutes.json(.ok, response)
-            case .failure(let error): AuthorizationRoutes.error(error, basic: authorization != nil)
+            case .success(let response): AuthorizationRoutes.json(.ok, response, origin: origin)
+            case .failure(let error): AuthorizationRoutes.error(error, basic: authorization != nil, origin: origin)
             }
         }
     }
@@ -151,14 +158,15 @@ struct RegisterRoute: Route {
         do throws(RequestBodyError) {
             metadata = try JSONBody.parse(request.body, contentType: request.head.headers.first(name: "Content-Type"), maxBytes: 16 * 1024)
         } catch {
-            return .reply(AuthorizationRoutes.error(OAuthError(.invalidClientMetadata, error.problem)))
+            return .reply(AuthorizationRoutes.error(OAuthError(.invalidClientMetadata, error.problem), origin: request.origin))
         }
         let address = request.client
+        let origin = request.origin
         return .deferred {
             do throws(OAuthError) {
-                return AuthorizationRoutes.json(.created, try server.register(metadata, from: address))
+                return AuthorizationRoutes.json(.created, try server.register(metadata, from: address), origin: origin)
             } catch {
-                return AuthorizationRoutes.error(error)
+                return AuthorizationRoutes.error(error, origin: origin)
             }
         }
     }
@@ -175,17 +183,23 @@ struct RevokeRoute: Route {
         do throws(RequestBodyError) {
             parameters = try AuthorizationRoutes.form(request)
         } catch {
-            return .reply(AuthorizationRoutes.error(OAuthError(.invalidRequest, error.problem)))
+            return .reply(AuthorizationRoutes.error(OAuthError(.invalidRequest, error.problem), origin: request.origin))
         }
         let authorization = request.head.headers.first(name: "Authorization")
         let verifier = context.verifier
+        let origin = request.origin
         return .deferred {
             switch await server.revoke(parameters, authorization: authorization, inspect: { verifier.verify($0).identity }) {
-            case .success: HTTPReply(status: .ok, headers: [("Cache-Control", "no-store")])
-            case .failure(let error): AuthorizationRoutes.error(error, basic: authorization != nil)
+            case .success: HTTPReply(status: .ok, headers: [("Cache-Control", "no-store")] + CORSPolicy.publicHeaders(origin: origin))
+            case .failure(let error): AuthorizationRoutes.error(error, basic: authorization != nil, origin: origin)
             }
         }
     }
+}
+
+extension ServerRequest {
+    /// The browser origin of the request, if any.
+    var origin: String? { head.headers.first(name: "Origin") }
 }
 
 extension RequestBodyError {
