@@ -9,7 +9,7 @@ APT_PACKAGES := libssl-dev liblmdb-dev pkg-config openssl golang-go
 BENCH_NOW := 1764003600
 BENCH_WORKERS ?= 1
 
-.PHONY: help deps packages build test bench bench-instructions bench-http bench-oauth c-abi-bench serve python-deps install c-abi-test clean
+.PHONY: help deps packages build test mcp-client bench bench-instructions bench-http bench-oauth c-abi-bench serve python-deps install c-abi-test clean
 .DEFAULT_GOAL := help
 
 ## help: list these targets and what they do (also what a plain `make` prints).
@@ -110,6 +110,13 @@ WORKERS ?= 0
 serve: build
 	@bin=$$($(SWIFT) build --show-bin-path)/edgeauth; \
 	exec $$bin serve --host $(HOST) --port $(PORT) $$( [ "$(WORKERS)" != 0 ] && echo --workers $(WORKERS) )
+
+## mcp-client: the official MCP Python SDK client (examples/mcp-client) against MCP_URL: it logs in through
+## EdgeAuth (in a browser, or headless as MCP_USER) and calls whoami and list_notes.
+MCP_URL ?= http://127.0.0.1:8080/mcp
+MCP_USER ?=
+mcp-client: python-deps
+	$(PYTHON) examples/mcp-client/client.py $(MCP_URL) $(if $(MCP_USER),--user $(MCP_USER))
 
 ## bench: the Swift benchmarks (Benchmarks/), the C ABI benchmark against the release library, then
 ## bench-oauth.

@@ -91,17 +91,26 @@ public enum ServerProcess {
         let workingDirectory = FileManager.default.currentDirectoryPath + "/"
         let shownExecutable = executable.hasPrefix(workingDirectory) ? String(executable.dropFirst(workingDirectory.count)) : executable
         let development = launch.development
+        let authorization = launch.authorization
         let usageHint = launch.usageHint
         return await supervisor.run {
             var lines = [
                 "edgeauth \(EdgeAuthVersion.string) listening on \(origin) (\(workers) workers, master pid \(getpid()))",
                 "protected resource: \(shown.resourceURL); metadata: \(origin)/.well-known/oauth-protected-resource\(shown.protectedPath)",
             ]
+            if let authorization {
+                let users = authorization.settings.developmentUsers.map(\.name).joined(separator: ", ")
+                lines += [
+                    "proxy mode: EdgeAuth is the authorization server (issuer \(authorization.issuer)); logins go to the development identity provider (\(users)).",
+                    "Connect an MCP client (Claude, VS Code, MCP Inspector) to \(shown.resourceURL), or with the official Python SDK:",
+                    "  make mcp-client MCP_URL=\(shown.resourceURL) MCP_USER=alice     # headless; leave out MCP_USER to log in in a browser",
+                ]
+            }
             if let development {
                 // `edgeauth dev-token` mints the tokens; a program of its own points at the CLI.
                 let minter = shownExecutable.hasSuffix("edgeauth") ? shownExecutable : "edgeauth"
                 lines += [
-                    "development mode: tokens are signed with the key in \(development.directory)/\(DevelopmentIssuer.keyFile). Try:",
+                    "scripts: development tokens are signed with the key in \(development.directory)/\(DevelopmentIssuer.keyFile). Try:",
                     "  TOKEN=$(\(minter) dev-token --user alice --roles admin --scopes \"notes:read notes:write\" --port \(listening.port) --data-dir \(development.directory))",
                 ] + usageHint(shown.resourceURL)
             }
