@@ -86,8 +86,13 @@ extension AuthorizationServer {
         let unknown = requested.filter { !knownScopes.contains($0) }
         guard unknown.isEmpty else { return refuse(OAuthError(.invalidScope, "unknown scope: \(unknown.joined(separator: " "))")) }
         if let nonce = parameters["nonce"], nonce.utf8.count > Self.maxNonceLength { return refuse(OAuthError(.invalidRequest, "nonce is too long")) }
+        let prompts = Set((parameters["prompt"] ?? "").split(separator: " ").map(String.init))
+        // No sign-in session outlives a login here: a request for none cannot be answered silently.
+        if prompts.contains("none") { return refuse(OAuthError(.loginRequired, "the user must sign in (prompt=none cannot be honoured)")) }
         let now = clock()
-        let pending = PendingAuthorization(id: Secrets.random(bytes: 24), clientID: client.clientID, redirectURI: redirectURI, state: clientState, codeChallenge: challenge,
+        let pending = PendingAuthorization(id: Secrets.random(bytes: 24), clientID: client.clientID, redirectURI: redirectURI,
+                                           redirectURIGiven: parameters["redirect_uri"] != nil, forceConsent: prompts.contains("consent"),
+                                           state: clientState, codeChallenge: challenge,
                                            scopes: requested, resource: resource, nonce: parameters["nonce"], createdAt: now,
                                            expiresAt: now + Int64(settings.lifetimes.pendingAuthorization))
         do {
@@ -111,7 +116,7 @@ extension AuthorizationServer {
         pending.scopes = granted
         do {
             let remembered = settings.consent ? try rememberedConsent(user: user.subject, clientID: client.clientID) : []
-            if !settings.consent || remembered.isSuperset(of: granted) {
+            if !settings.consent || !pending.forceConsent && remembered.isSuperset(of: granted) {
                 let location = try self.state.store.write { writer in
                     _ = try writer.delete(.pending, pending.id)
                     return try issueCode(pending, user: user, writer: writer, now: now)
@@ -186,7 +191,8 @@ extension AuthorizationServer {
     /// Stores a new code for a completed authorization and returns the redirect that carries it.
     private func issueCode(_ pending: PendingAuthorization, user: AuthenticatedUser, writer: any StateWriting, now: Int64) throws -> String {
         let code = Secrets.random(bytes: 32)
-        let record = CodeRecord(clientID: pending.clientID, redirectURI: pending.redirectURI, codeChallenge: pending.codeChallenge, user: user,
+        let record = CodeRecord(clientID: pending.clientID, redirectURI: pending.redirectURI, redirectURIGiven: pending.redirectURIGiven,
+                                codeChallenge: pending.codeChallenge, user: user,
                                 scopes: pending.scopes, resource: pending.resource, nonce: pending.nonce,
                                 expiresAt: now + Int64(settings.lifetimes.authorizationCode), grantID: nil)
         try writer.save(record, .codes, Secrets.digestHex(code))

@@ -80,7 +80,8 @@ extension AuthorizationServer {
                 try writer.delete(.codes, digest)
                 return .failure(OAuthError(.invalidGrant, "the authorization code has expired"))
             }
-            guard parameters["redirect_uri"] == record.redirectURI else {
+            // RFC 6749 §4.1.3: required, and identical, when the authorization request had one.
+            guard parameters["redirect_uri"] == record.redirectURI || !record.redirectURIGiven && parameters["redirect_uri"] == nil else {
                 return .failure(OAuthError(.invalidGrant, "redirect_uri does not match the authorization request"))
             }
             guard Secrets.constantTimeEqual(Array(Secrets.s256(verifier).utf8), Array(record.codeChallenge.utf8)) else {

@@ -20,6 +20,7 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidScope = "invalid_scope"
         case invalidTarget = "invalid_target"
         case accessDenied = "access_denied"
+        case loginRequired = "login_required"
         case serverError = "server_error"
         /// A documented extension on `/token`: the server cannot answer now (a store or an
         /// upstream provider is unavailable); the client retries later.

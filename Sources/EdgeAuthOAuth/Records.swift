@@ -49,6 +49,10 @@ struct PendingAuthorization: Codable, Sendable {
     var id: String
     var clientID: String
     var redirectURI: String
+    /// Whether the request named it (RFC 6749 §4.1.3: then the token request must repeat it).
+    var redirectURIGiven: Bool
+    /// `prompt=consent`: ask even when consent is remembered.
+    var forceConsent: Bool
     var state: String?
     var codeChallenge: String
     var scopes: [String]
@@ -66,6 +70,7 @@ struct PendingAuthorization: Codable, Sendable {
 struct CodeRecord: Codable, Sendable {
     var clientID: String
     var redirectURI: String
+    var redirectURIGiven: Bool
     var codeChallenge: String
     var user: AuthenticatedUser
     var scopes: [String]

@@ -12,6 +12,8 @@ enum RedirectURI {
         guard !uri.isEmpty, uri.utf8.count <= maxLength else { return "must be 1 to \(maxLength) characters" }
         guard uri.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else { return "must be printable ASCII without spaces" }
         guard !uri.contains("*") else { return "must not contain a wildcard" }
+        // RFC 3986 has no place for these: a URI containing them is malformed, or an attack on a page showing it.
+        guard !uri.unicodeScalars.contains(where: { "<>\"{}|\\^`".unicodeScalars.contains($0) }) else { return "must not contain < > \" { } | \\ ^ or `" }
         guard !uri.contains("#") else { return "must not contain a fragment" }
         guard let components = URLComponents(string: uri), let scheme = components.scheme?.lowercased() else { return "must be an absolute URI" }
         guard !refusedSchemes.contains(scheme) else { return "must not use the \(scheme): scheme" }

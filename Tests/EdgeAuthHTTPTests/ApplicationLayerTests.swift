@@ -159,3 +159,18 @@ struct ApplicationLayerTests {
         #expect(room[16...].allSatisfy { $0 == 0xAA })
     }
 }
+
+@Suite("pages of a login")
+struct LoginPageTests {
+    @Test("A6: a login page's forms may end at the client's redirect URI (browsers check form-action on the redirect)")
+    func formRedirects() {
+        #expect(HTTPReply.formRedirectSource("https://app.example.com:8443/cb?x=1") == "https://app.example.com:8443")
+        #expect(HTTPReply.formRedirectSource("http://127.0.0.1:33418/callback") == "http://127.0.0.1:33418")
+        #expect(HTTPReply.formRedirectSource("http://[::1]/cb") == "http://[::1]")
+        #expect(HTTPReply.formRedirectSource("com.example.app:/cb") == "com.example.app:")
+        #expect(HTTPReply.formRedirectSource("not a uri") == nil)
+        let policy = HTTPReply.contentSecurityPolicy(formRedirects: ["https://app.example.com"])
+        #expect(policy.contains("form-action 'self' https://app.example.com;"))
+        #expect(HTTPReply.contentSecurityPolicy().contains("form-action 'self';"))
+    }
+}

@@ -118,6 +118,37 @@ struct AuthorizationFlowTests {
         else { Issue.record("revoked consent was still remembered"); return }
     }
 
+    @Test("prompt=none cannot be answered without a session; prompt=consent asks even when consent is remembered")
+    func prompts() async throws {
+        let harness = try Harness()
+        let client = try harness.register()
+        var parameters = harness.authorizeParameters(client: client.id)
+        parameters["prompt"] = "none"
+        guard case .redirect(let location) = await harness.server.authorize(parameters) else { Issue.record("not redirected"); return }
+        #expect(Harness.query(location)["error"] == "login_required")
+        _ = try await harness.login(client: client.id)
+        parameters["prompt"] = "consent"
+        guard case .login(let login) = await harness.server.authorize(parameters),
+              case .consent = await harness.server.login(pendingID: login.pendingID, user: "alice")
+        else { Issue.record("prompt=consent skipped the consent page"); return }
+    }
+
+    @Test("RFC 6749 §4.1.3: without redirect_uri at /authorize (one registered), the exchange may leave it out too")
+    func omittedRedirectURI() async throws {
+        let harness = try Harness()
+        let client = try harness.register()
+        var parameters = harness.authorizeParameters(client: client.id)
+        parameters["redirect_uri"] = nil
+        let code = try #require(Harness.query(try await harness.login(client: client.id, parameters: parameters))["code"])
+        let exchange = ["grant_type": "authorization_code", "code": code, "code_verifier": Harness.verifier, "client_id": client.id]
+        #expect(try await harness.server.token(exchange, authorization: nil).get()["access_token"] != nil)
+        // Given at /authorize, it is required at /token.
+        let second = try #require(Harness.query(try await harness.login(client: client.id))["code"])
+        var without = exchange
+        without["code"] = second
+        #expect(await harness.server.token(without, authorization: nil).failure?.code == .invalidGrant)
+    }
+
     @Test("a user gets only the scopes they hold; the page lists the others")
     func userScopes() async throws {
         let harness = try Harness()

@@ -72,6 +72,7 @@ struct RefreshAndClientTests {
         ["redirect_uris": ["http://example.com/cb"]], ["redirect_uris": ["javascript:alert(1)"]], ["redirect_uris": ["https://*.example.com/cb"]],
         ["redirect_uris": ["https://example.com/cb#fragment"]], ["redirect_uris": []], ["redirect_uris": ["com.example.app:/cb"]],
         ["redirect_uris": ["data:text/html,hi"]], ["redirect_uris": ["https://user:pw@example.com/cb"]],
+        ["redirect_uris": ["https://app.example.com/cb?x=\"><script>"]], ["redirect_uris": ["https://app.example.com/cb?a={b}"]],
     ] as [JSONValue])
     func refusedRedirects(metadata: JSONValue) throws {
         let harness = try Harness()

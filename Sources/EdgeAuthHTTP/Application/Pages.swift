@@ -7,16 +7,31 @@ import NIOHTTP1
 extension HTTPReply {
     /// The policy of every page: nothing loads from elsewhere, no script, forms post back
     /// here only, no framing. Styles come from the page itself (`<style>` with `styleNonce`).
-    public static func contentSecurityPolicy(styleNonce: String? = nil) -> String {
+    /// `formRedirects`: where a form's answer may redirect the browser (browsers hold the
+    /// redirect after a form's POST to `form-action` too): the client's redirect URI on a login.
+    public static func contentSecurityPolicy(styleNonce: String? = nil, formRedirects: [String] = []) -> String {
         let style = styleNonce.map { "'nonce-\($0)'" } ?? "'none'"
-        return "default-src 'none'; style-src \(style); img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        let forms = (["'self'"] + formRedirects).joined(separator: " ")
+        return "default-src 'none'; style-src \(style); img-src 'self' data:; form-action \(forms); frame-ancestors 'none'; base-uri 'none'"
+    }
+
+    /// The CSP source of a redirect URI: `scheme://host[:port]`, or `scheme:` for a private-use scheme; nil when it has none safe to name.
+    public static func formRedirectSource(_ uri: String) -> String? {
+        guard let components = URLComponents(string: uri), let scheme = components.scheme?.lowercased(),
+              scheme.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "+-.".unicodeScalars.contains($0) })
+        else { return nil }
+        guard scheme == "http" || scheme == "https" else { return scheme + ":" }
+        guard let host = components.host, !host.isEmpty, host.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "-.:[]".unicodeScalars.contains($0) })
+        else { return nil }
+        let shownHost = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        return "\(scheme)://\(shownHost)\(components.port.map { ":\($0)" } ?? "")"
     }
 
     /// An HTML page. `document` must be built with `HTML.escape` for every value it includes.
-    public static func html(_ status: HTTPResponseStatus, _ document: String, styleNonce: String? = nil) -> HTTPReply {
+    public static func html(_ status: HTTPResponseStatus, _ document: String, styleNonce: String? = nil, formRedirects: [String] = []) -> HTTPReply {
         HTTPReply(status: status, headers: [
             ("Content-Type", "text/html; charset=utf-8"),
-            ("Content-Security-Policy", contentSecurityPolicy(styleNonce: styleNonce)),
+            ("Content-Security-Policy", contentSecurityPolicy(styleNonce: styleNonce, formRedirects: formRedirects)),
             ("X-Frame-Options", "DENY"),
             ("X-Content-Type-Options", "nosniff"),
             ("Referrer-Policy", "no-referrer"),

@@ -40,7 +40,7 @@ enum AuthorizationPages {
         <input type="hidden" name="pending" value="\(HTML.escape(prompt.pendingID))">
         \(buttons)</form>
         """
-        return page(.ok, title: "Sign in", server: server, body: body)
+        return page(.ok, title: "Sign in", server: server, body: body, redirectURI: prompt.client.redirectURI)
     }
 
     static func consent(_ prompt: ConsentPrompt, server: AuthorizationServer) -> HTTPReply {
@@ -60,7 +60,7 @@ enum AuthorizationPages {
         <button type="submit" name="decision" value="deny">Deny</button>
         </form>
         """
-        return page(.ok, title: "Allow access?", server: server, body: body)
+        return page(.ok, title: "Allow access?", server: server, body: body, redirectURI: prompt.client.redirectURI)
     }
 
     private static func clientLine(_ client: ClientDescription) -> String {
@@ -69,7 +69,8 @@ enum AuthorizationPages {
         return name + " (verified host <code>\(HTML.escape(host))</code>)"
     }
 
-    private static func page(_ status: HTTPResponseStatus, title: String, server: AuthorizationServer, body: String) -> HTTPReply {
+    /// - Parameter redirectURI: where the page's form may end (its answer redirects to the client).
+    private static func page(_ status: HTTPResponseStatus, title: String, server: AuthorizationServer, body: String, redirectURI: String? = nil) -> HTTPReply {
         let nonce = Base64URL.encode((0..<12).map { _ in UInt8.random(in: .min ... .max) })
         let document = """
         <!doctype html>
@@ -87,6 +88,6 @@ enum AuthorizationPages {
         \(body)
         </body></html>
         """
-        return .html(status, document, styleNonce: nonce)
+        return .html(status, document, styleNonce: nonce, formRedirects: redirectURI.flatMap(HTTPReply.formRedirectSource).map { [$0] } ?? [])
     }
 }
