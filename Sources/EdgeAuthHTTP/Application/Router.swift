@@ -7,6 +7,8 @@ struct ServerRequest: Sendable {
     let path: String
     let query: Substring?
     let body: ByteBuffer
+    /// The connection's peer (a client, or a reverse proxy).
+    let peer: String
     /// The client's address (the peer, or behind a trusted proxy the client it names).
     let client: String
     let id: RequestID

@@ -21,6 +21,9 @@ public final class ServerContext: Sendable {
     public let authorization: AuthorizationServer?
     /// TLS of the connections, when EdgeAuth terminates it (`server.tls`).
     public let tls: NIOSSLContext?
+    /// Proxy mode off loopback without TLS of its own: the OAuth routes answer only requests
+    /// a trusted reverse proxy forwarded from https (`X-Forwarded-Proto`).
+    let oauthNeedsForwardedHTTPS: Bool
     /// Which route answers which path.
     let router: Router
     let logger = Logger(label: "edgeauth.http")
@@ -40,6 +43,7 @@ public final class ServerContext: Sendable {
         self.limiter = limiter
         self.authorization = authorization
         self.tls = tls
+        oauthNeedsForwardedHTTPS = authorization != nil && tls == nil && !AuthorizationLaunch.isLoopback(server.host)
         cors = CORSPolicy(allowedOrigins: server.corsOrigins, ownOrigin: resource.origin, publicPaths: authorization.map(AuthorizationRoutes.publicPaths) ?? [])
         var routes = Routes()
         for path in resource.metadataPaths { routes.add(path: path, MetadataRoute(), metric: .metadata) }

@@ -154,7 +154,8 @@ import NIOHTTP1
             return send(.error(.notFound, "not_found", "no resource at this path"), requestID: requestID, channelContext)
         }
         unsafe slots.pointee.metric = entry.metric
-        let request = ServerRequest(head: head, path: path, query: query, body: body, client: clientAddress(head, channelContext),
+        let peer = peerAddress(channelContext)
+        let request = ServerRequest(head: head, path: path, query: query, body: body, peer: peer, client: context.clientAddress(head, peerAddress: peer),
                                     id: requestID, facts: facts, eventLoop: channelContext.eventLoop)
         switch entry.route.respond(to: request, context: context) {
         case .reply(let reply):
@@ -174,14 +175,13 @@ import NIOHTTP1
         }
     }
 
-    /// The client's address for the rate limits (the peer's formatted once per connection).
-    private func clientAddress(_ head: HTTPRequestHead, _ channelContext: ChannelHandlerContext) -> String {
-        let peer = unsafe slots.pointee.peerAddress ?? {
+    /// The peer's address, formatted once per connection.
+    private func peerAddress(_ channelContext: ChannelHandlerContext) -> String {
+        unsafe slots.pointee.peerAddress ?? {
             let formatted = channelContext.remoteAddress?.ipAddress ?? "unknown"
             unsafe slots.pointee.peerAddress = formatted
             return formatted
         }()
-        return context.clientAddress(head, peerAddress: peer)
     }
 
     // MARK: Writing

@@ -1,4 +1,5 @@
 import EdgeAuth
+import Foundation
 import EdgeAuthOAuth
 import NIOCore
 import NIOHTTP1
@@ -25,11 +26,30 @@ enum AuthorizationRoutes {
         return Set(server.metadataPaths + [paths.token, paths.register, paths.revoke, paths.jwks])
     }
 
-    /// The OAuth routes' rate limit per client address (`server.rateLimit.oauthPerIP`).
+    /// The refusal of a request the OAuth routes do not answer, or nil: over plain http
+    /// where https is needed, or beyond the rate limit per client address (`server.rateLimit.oauthPerIP`).
     static func limited(_ request: ServerRequest, _ context: ServerContext, bucket: String = "oauth:",
                         _ limit: SharedRateLimiter.Limit?) -> HTTPReply? {
+        if context.oauthNeedsForwardedHTTPS, let refusal = forwardedHTTPSRefusal(request, context) { return refusal }
         guard let limiter = context.limiter, let limit, case .limited(let retryAfter) = limiter.check(bucket + request.client, limit) else { return nil }
         return ServerContext.tooManyRequests(retryAfter: retryAfter)
+    }
+
+    /// Behind a TLS-terminating reverse proxy, the request must come from one of its
+    /// addresses (`trustedProxies`), forwarded from https, for this server's host: codes,
+    /// secrets and tokens never travel over plain http off loopback.
+    static func forwardedHTTPSRefusal(_ request: ServerRequest, _ context: ServerContext) -> HTTPReply? {
+        let headers = request.head.headers
+        let proto = headers["X-Forwarded-Proto"].last?.split(separator: ",").last?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard context.server.rateLimit.trustedProxies.contains(request.peer), proto == "https" else {
+            return .error(.forbidden, "invalid_request", "this endpoint is served over https only")
+        }
+        if let host = headers["X-Forwarded-Host"].last?.split(separator: ",").last?.trimmingCharacters(in: .whitespaces),
+           let expected = context.authorization.flatMap({ URLComponents(string: $0.issuer) }),
+           host.lowercased() != (expected.host ?? "").lowercased() + (expected.port.map { ":\($0)" } ?? "") {
+            return .error(.misdirectedRequest, "invalid_request", "this server does not answer for that host")
+        }
+        return nil
     }
 
     /// A JSON answer of the token, registration and revocation endpoints: never cached.
@@ -66,6 +86,7 @@ struct JWKSRoute: Route {
     let server: AuthorizationServer
 
     func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
+        if let refused = AuthorizationRoutes.limited(request, context, nil) { return .reply(refused) }
         guard request.head.method == .GET || request.head.method == .HEAD else { return .reply(ServerContext.methodNotAllowed("GET, HEAD, OPTIONS")) }
         return .reply(.json(.ok, server.jwks, headers: [("Cache-Control", "max-age=300")] + CORSPolicy.publicHeaders(origin: request.origin)))
     }
@@ -129,6 +150,8 @@ struct TokenRoute: Route {
     let server: AuthorizationServer
 
     func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
+        // No rate limit per address: every request authenticates its client, and codes and refresh tokens cannot be guessed.
+        if let refused = AuthorizationRoutes.limited(request, context, nil) { return .reply(refused) }
         guard request.head.method == .POST else { return .reply(ServerContext.methodNotAllowed("POST, OPTIONS")) }
         let parameters: [String: String]
         do throws(RequestBodyError) {
