@@ -10,6 +10,7 @@ import Foundation
     private let meta: MDB_dbi
     private let owner = getpid()
     public let directory: String
+    private let groupCommit: GroupCommit
 
     /// The format this build writes. Each step of `migrations` turns version `n` into `n + 1`.
     public static let formatVersion = 1
@@ -74,6 +75,7 @@ import Foundation
         unsafe self.env = unsafe env
         tables = handles
         meta = metaHandle
+        groupCommit = unsafe GroupCommit(env: env)
     }
 
     deinit {
@@ -123,6 +125,34 @@ import Foundation
         return result
     }
 
+    public func commit<R: Sendable>(_ body: @escaping @Sendable (any StateWriting) throws -> R) async throws -> R {
+        let tables = self.tables
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<R, any Error>) in
+            // Written by `run` and read by `finish`, both on the writer thread.
+            let outcome = Outcome<R>()
+            groupCommit.submit(GroupCommit.Entry(run: { parent in
+                var child: OpaquePointer?
+                var rc = unsafe mdb_txn_begin(self.env, parent, 0, &child)
+                guard rc == 0, let child = unsafe child else {
+                    outcome.value = .failure(CacheError("starting a nested write to the state store", code: rc))
+                    return
+                }
+                do {
+                    let value = try body(unsafe Transaction(txn: child, tables: tables))
+                    rc = unsafe mdb_txn_commit(child)
+                    outcome.value = rc == 0 ? .success(value) : .failure(CacheError("committing a nested write", code: rc))
+                } catch {
+                    unsafe mdb_txn_abort(child)
+                    outcome.value = .failure(error)
+                }
+            }, finish: { failure in
+                let result = outcome.value ?? .failure(CacheError("the write did not run"))
+                // A write that succeeded is durable only if the round's commit was.
+                if let failure, case .success = result { continuation.resume(throwing: failure) } else { continuation.resume(with: result) }
+            }))
+        }
+    }
+
     public func backup(to directory: String) throws {
         let rc = unsafe mdb_env_copy2(env, directory, UInt32(MDB_CP_COMPACT))
         guard rc == 0 else { throw CacheError("copying the state store to \(directory)", code: rc) }
@@ -166,6 +196,10 @@ import Foundation
             }
             return counts
         }
+    }
+
+    private final class Outcome<R>: @unchecked Sendable {
+        var value: Result<R, any Error>?
     }
 
     @safe private final class Transaction: StateWriting {

@@ -32,6 +32,10 @@ public protocol StateStore: Sendable {
     func read<R>(_ body: (any StateReading) throws -> R) throws -> R
     /// Runs `body` in one write transaction, committed durably when it returns, rolled back when it throws.
     func write<R>(_ body: (any StateWriting) throws -> R) throws -> R
+    /// The same, off the caller's thread, and grouped: the writes that arrive while a commit
+    /// is being made to disk share the next commit (each still all or nothing), so the
+    /// store's throughput is not the disk's synced-commit rate. Returns once durable.
+    func commit<R: Sendable>(_ body: @escaping @Sendable (any StateWriting) throws -> R) async throws -> R
     /// Writes a consistent copy of the whole store into `directory` (which must exist and be empty), while it is in use.
     func backup(to directory: String) throws
 }

@@ -96,7 +96,7 @@ extension AuthorizationServer {
                                            scopes: requested, resource: resource, nonce: parameters["nonce"], createdAt: now,
                                            expiresAt: now + Int64(settings.lifetimes.pendingAuthorization))
         do {
-            try self.state.store.write { writer in try writer.save(pending, .pending, pending.id) }
+            try await self.state.store.commit { writer in try writer.save(pending, .pending, pending.id) }
         } catch {
             return refuse(storeUnavailable(error))
         }
@@ -117,9 +117,10 @@ extension AuthorizationServer {
         do {
             let remembered = settings.consent ? try rememberedConsent(user: user.subject, clientID: client.clientID) : []
             if !settings.consent || !pending.forceConsent && remembered.isSuperset(of: granted) {
-                let location = try self.state.store.write { writer in
-                    _ = try writer.delete(.pending, pending.id)
-                    return try issueCode(pending, user: user, writer: writer, now: now)
+                let completed = pending
+                let location = try await self.state.store.commit { writer in
+                    _ = try writer.delete(.pending, completed.id)
+                    return try self.issueCode(completed, user: user, writer: writer, now: now)
                 }
                 audit.info("consent remembered", metadata: ["event": "consent", "decision": "remembered", "client_id": .string(client.clientID),
                                                             "sub": .string(user.subject), "scope": .string(granted.joined(separator: " "))])
@@ -128,7 +129,7 @@ extension AuthorizationServer {
             let nonce = Secrets.random(bytes: 16)
             pending.consentNonce = nonce
             let saved = pending
-            try self.state.store.write { writer in try writer.save(saved, .pending, saved.id) }
+            try await self.state.store.commit { writer in try writer.save(saved, .pending, saved.id) }
             let token = try ConsentToken.make(pendingID: pending.id, nonce: nonce, expiresAt: pending.expiresAt, key: keys.consent)
             return .consent(ConsentPrompt(pendingID: pending.id, consentToken: token, client: describe(client, redirectURI: pending.redirectURI), user: user.subject,
                                           scopes: granted, unavailableScopes: unavailable))
@@ -145,7 +146,8 @@ extension AuthorizationServer {
             return .errorPage("The consent form is invalid or has expired. Start the login again from your application.")
         }
         do {
-            let outcome: (location: String, pending: PendingAuthorization)? = try self.state.store.write { writer in
+            let issuer = self.issuer
+            let outcome: (location: String, pending: PendingAuthorization)? = try await self.state.store.commit { writer in
                 guard let pending = try writer.record(PendingAuthorization.self, .pending, pendingID), pending.expiresAt > now,
                       let expected = pending.consentNonce, expected == opened.nonce, let user = pending.user
                 else { return nil }
@@ -160,7 +162,7 @@ extension AuthorizationServer {
                 record.scopes = Array(Set(record.scopes + pending.scopes)).sorted()
                 record.decidedAt = now
                 try writer.save(record, .consents, key)
-                return (try issueCode(pending, user: user, writer: writer, now: now), pending)
+                return (try self.issueCode(pending, user: user, writer: writer, now: now), pending)
             }
             guard let outcome else { return .errorPage("This consent form was already used or has expired. Start the login again from your application.") }
             audit.info("consent decided", metadata: ["event": "consent", "decision": .string(approve ? "approve" : "deny"),

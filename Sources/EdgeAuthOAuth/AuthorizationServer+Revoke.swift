@@ -15,11 +15,11 @@ extension AuthorizationServer {
             let hint = parameters["token_type_hint"]
             if hint != "access_token", token.utf8.count <= 256 {
                 let digest = Secrets.digestHex(token)
-                let revoked: GrantRecord? = try state.store.write { writer in
+                let revoked: GrantRecord? = try await state.store.commit { writer in
                     guard let record = try writer.record(RefreshTokenRecord.self, .refreshTokens, digest),
                           let grant = try writer.record(GrantRecord.self, .grants, record.grantID), grant.clientID == client.clientID
                     else { return nil }
-                    return try revokeGrant(grant.id, reason: "revocation_request", writer: writer, now: now)
+                    return try self.revokeGrant(grant.id, reason: "revocation_request", writer: writer, now: now)
                 }
                 if let revoked {
                     revokeIssuedAccessTokens(revoked, now: now)
@@ -28,7 +28,7 @@ extension AuthorizationServer {
             }
             if let identity = inspect(token), identity.issuer == issuer, identity.clientId == client.clientID,
                let jti = identity.tokenId, let expiresAt = identity.expiresAt, expiresAt > now {
-                try state.store.write { writer in try writer.save(RevocationRecord(expiresAt: expiresAt), .revocations, jti) }
+                try await state.store.commit { writer in try writer.save(RevocationRecord(expiresAt: expiresAt), .revocations, jti) }
                 revokeAccessToken(jti, expiresAt)
                 audit.info("access token revoked", metadata: ["event": "access_token_revoked", "client_id": .string(client.clientID), "jti": .string(jti)])
             }

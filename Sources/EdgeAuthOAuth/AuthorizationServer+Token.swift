@@ -10,10 +10,10 @@ extension AuthorizationServer {
             let client = try await authenticateClient(parameters, authorization: authorization)
             switch parameters["grant_type"] {
             case "authorization_code"?:
-                return .success(try exchangeCode(parameters, client: client))
+                return .success(try await exchangeCode(parameters, client: client))
             case "refresh_token"?:
                 guard client.mayRefresh else { throw OAuthError(.unauthorizedClient, "this client is not registered for the refresh_token grant") }
-                return .success(try refresh(parameters, client: client))
+                return .success(try await refresh(parameters, client: client))
             case nil:
                 throw OAuthError(.invalidRequest, "grant_type is required")
             case let other?:
@@ -57,7 +57,15 @@ extension AuthorizationServer {
 
     // MARK: authorization_code (A2)
 
-    private func exchangeCode(_ parameters: [String: String], client: ClientRecord) throws -> JSONValue {
+    /// What a grant's transaction decided: the answer, and the grants whose access tokens to
+    /// refuse (revoked) or to note in the audit log (issued) once it is durable.
+    private struct GrantOutcome: Sendable {
+        var result: Result<JSONValue, OAuthError>
+        var revoked: GrantRecord?
+        var issued: GrantRecord?
+    }
+
+    private func exchangeCode(_ parameters: [String: String], client: ClientRecord) async throws -> JSONValue {
         guard let code = parameters["code"], !code.isEmpty, code.utf8.count <= 256 else { throw OAuthError(.invalidRequest, "code is required") }
         guard let verifier = parameters["code_verifier"] else { throw OAuthError(.invalidRequest, "code_verifier is required (PKCE)") }
         guard (43...128).contains(verifier.utf8.count), verifier.utf8.allSatisfy(Self.isUnreserved) else {
@@ -65,78 +73,78 @@ extension AuthorizationServer {
         }
         let now = clock()
         let digest = Secrets.digestHex(code)
-        var replayed: GrantRecord?
-        var issued: GrantRecord?
-        let result: Result<JSONValue, OAuthError> = try state.store.write { writer in
+        let outcome = try await state.store.commit { writer -> GrantOutcome in
+            func refuse(_ error: OAuthError) -> GrantOutcome { GrantOutcome(result: .failure(error)) }
             guard var record = try writer.record(CodeRecord.self, .codes, digest), record.clientID == client.clientID else {
-                return .failure(OAuthError(.invalidGrant, "the authorization code is invalid"))
+                return refuse(OAuthError(.invalidGrant, "the authorization code is invalid"))
             }
             if let grantID = record.grantID {
                 // A second exchange: the code leaked. Everything it issued is revoked (A2).
-                replayed = try revokeGrant(grantID, reason: "code_replay", writer: writer, now: now)
-                return .failure(OAuthError(.invalidGrant, "the authorization code was already used; the tokens it issued are revoked"))
+                var outcome = refuse(OAuthError(.invalidGrant, "the authorization code was already used; the tokens it issued are revoked"))
+                outcome.revoked = try self.revokeGrant(grantID, reason: "code_replay", writer: writer, now: now)
+                return outcome
             }
             guard record.expiresAt > now else {
                 try writer.delete(.codes, digest)
-                return .failure(OAuthError(.invalidGrant, "the authorization code has expired"))
+                return refuse(OAuthError(.invalidGrant, "the authorization code has expired"))
             }
             // RFC 6749 §4.1.3: required, and identical, when the authorization request had one.
             guard parameters["redirect_uri"] == record.redirectURI || !record.redirectURIGiven && parameters["redirect_uri"] == nil else {
-                return .failure(OAuthError(.invalidGrant, "redirect_uri does not match the authorization request"))
+                return refuse(OAuthError(.invalidGrant, "redirect_uri does not match the authorization request"))
             }
             guard Secrets.constantTimeEqual(Array(Secrets.s256(verifier).utf8), Array(record.codeChallenge.utf8)) else {
-                return .failure(OAuthError(.invalidGrant, "the code_verifier does not match the code_challenge (PKCE)"))
+                return refuse(OAuthError(.invalidGrant, "the code_verifier does not match the code_challenge (PKCE)"))
             }
             if let resource = parameters["resource"], resource != record.resource {
-                return .failure(OAuthError(.invalidTarget, "resource does not match the authorization request"))
+                return refuse(OAuthError(.invalidTarget, "resource does not match the authorization request"))
             }
             var grant = GrantRecord(id: Secrets.random(bytes: 18), clientID: client.clientID, user: record.user, scopes: record.scopes,
-                                    resource: record.resource, createdAt: now, expiresAt: now + Int64(settings.lifetimes.refreshToken),
+                                    resource: record.resource, createdAt: now, expiresAt: now + Int64(self.settings.lifetimes.refreshToken),
                                     current: [], previous: nil, accessTokens: [], revokedAt: nil)
             record.grantID = grant.id
             try writer.save(record, .codes, digest)
-            let response = try issueTokens(&grant, client: client, scopes: record.scopes, nonce: record.nonce, rotate: true, writer: writer, now: now)
+            let response = try self.issueTokens(&grant, client: client, scopes: record.scopes, nonce: record.nonce, rotate: true, writer: writer, now: now)
             try writer.save(grant, .grants, grant.id)
-            issued = grant
-            return .success(response)
+            return GrantOutcome(result: .success(response), issued: grant)
         }
-        if let replayed { revokeIssuedAccessTokens(replayed, now: now) }
-        if let issued {
+        if let replayed = outcome.revoked { revokeIssuedAccessTokens(replayed, now: now) }
+        if let issued = outcome.issued {
             audit.info("grant issued", metadata: ["event": "grant_issued", "grant": .string(issued.id), "client_id": .string(client.clientID),
                                                   "sub": .string(issued.user.subject), "scope": .string(issued.scopes.joined(separator: " "))])
         }
-        return try result.get()
+        return try outcome.result.get()
     }
 
     // MARK: refresh_token (A9)
 
-    private func refresh(_ parameters: [String: String], client: ClientRecord) throws -> JSONValue {
+    private func refresh(_ parameters: [String: String], client: ClientRecord) async throws -> JSONValue {
         guard let token = parameters["refresh_token"], !token.isEmpty, token.utf8.count <= 256 else { throw OAuthError(.invalidRequest, "refresh_token is required") }
         let now = clock()
         let digest = Secrets.digestHex(token)
-        var revoked: GrantRecord?
-        let result: Result<JSONValue, OAuthError> = try state.store.write { writer in
+        let outcome = try await state.store.commit { writer -> GrantOutcome in
+            func refuse(_ error: OAuthError) -> GrantOutcome { GrantOutcome(result: .failure(error)) }
             guard let record = try writer.record(RefreshTokenRecord.self, .refreshTokens, digest),
                   var grant = try writer.record(GrantRecord.self, .grants, record.grantID), grant.clientID == client.clientID
-            else { return .failure(OAuthError(.invalidGrant, "the refresh token is invalid")) }
-            guard grant.revokedAt == nil else { return .failure(OAuthError(.invalidGrant, "the refresh token has been revoked")) }
-            guard record.expiresAt > now, grant.expiresAt > now else { return .failure(OAuthError(.invalidGrant, "the refresh token has expired")) }
+            else { return refuse(OAuthError(.invalidGrant, "the refresh token is invalid")) }
+            guard grant.revokedAt == nil else { return refuse(OAuthError(.invalidGrant, "the refresh token has been revoked")) }
+            guard record.expiresAt > now, grant.expiresAt > now else { return refuse(OAuthError(.invalidGrant, "the refresh token has expired")) }
             let isCurrent = grant.current.contains(digest)
             // The token the current ones replaced stays usable until one of them is used:
             // a client whose response was lost, or that refreshes from two places, is not logged out.
             let isGrace = !isCurrent && grant.previous == digest && grant.current.count < Self.maxSiblingRefreshTokens
             guard isCurrent || isGrace else {
                 // An older token again: it was stolen, or a copy of the client went astray. The family ends.
-                revoked = try revokeGrant(grant.id, reason: "refresh_reuse", writer: writer, now: now)
-                return .failure(OAuthError(.invalidGrant, "the refresh token was already used; its grant is revoked"))
+                var outcome = refuse(OAuthError(.invalidGrant, "the refresh token was already used; its grant is revoked"))
+                outcome.revoked = try self.revokeGrant(grant.id, reason: "refresh_reuse", writer: writer, now: now)
+                return outcome
             }
             var scopes = grant.scopes
             if let asked = Self.scopeList(parameters["scope"]) {
-                guard Set(asked).isSubset(of: grant.scopes) else { return .failure(OAuthError(.invalidScope, "a refresh may only narrow the granted scope")) }
+                guard Set(asked).isSubset(of: grant.scopes) else { return refuse(OAuthError(.invalidScope, "a refresh may only narrow the granted scope")) }
                 scopes = asked
             }
             if let resource = parameters["resource"], resource != grant.resource {
-                return .failure(OAuthError(.invalidTarget, "resource does not match the grant"))
+                return refuse(OAuthError(.invalidTarget, "resource does not match the grant"))
             }
             if isCurrent, client.isPublic {
                 // The used token becomes the previous one. Its unused siblings (issued from the
@@ -146,12 +154,12 @@ extension AuthorizationServer {
                 grant.previous = digest
                 grant.current = []
             }
-            let response = try issueTokens(&grant, client: client, scopes: scopes, nonce: nil, rotate: client.isPublic, writer: writer, now: now)
+            let response = try self.issueTokens(&grant, client: client, scopes: scopes, nonce: nil, rotate: client.isPublic, writer: writer, now: now)
             try writer.save(grant, .grants, grant.id)
-            return .success(response)
+            return GrantOutcome(result: .success(response))
         }
-        if let revoked { revokeIssuedAccessTokens(revoked, now: now) }
-        return try result.get()
+        if let revoked = outcome.revoked { revokeIssuedAccessTokens(revoked, now: now) }
+        return try outcome.result.get()
     }
 
     /// How many unused refresh tokens one previous token may produce (retries, two places).

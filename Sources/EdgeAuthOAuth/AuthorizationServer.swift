@@ -102,7 +102,7 @@ public final class AuthorizationServer: Sendable {
     // MARK: Registration (A3)
 
     /// Registers a client from RFC 7591 metadata; the answer carries its id and, for a confidential client, its secret.
-    public func register(_ metadata: JSONValue, from address: String) throws(OAuthError) -> JSONValue {
+    public func register(_ metadata: JSONValue, from address: String) async throws(OAuthError) -> JSONValue {
         guard settings.registration else { throw OAuthError(.invalidRequest, "dynamic client registration is disabled on this server") }
         var client = try ClientRegistration.client(from: metadata, clientID: "ea_" + Secrets.random(bytes: 18), knownScopes: knownScopes, now: clock())
         client.registeredFrom = address
@@ -114,7 +114,7 @@ public final class AuthorizationServer: Sendable {
         }
         let record = client
         do {
-            try state.store.write { writer in try writer.save(record, .clients, record.clientID) }
+            try await state.store.commit { writer in try writer.save(record, .clients, record.clientID) }
         } catch {
             throw storeUnavailable(error)
         }

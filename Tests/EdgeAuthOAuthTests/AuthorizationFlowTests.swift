@@ -36,7 +36,7 @@ struct AuthorizationFlowTests {
     @Test("A7: the redirect carries the code, the client's state and iss")
     func codeStateIss() async throws {
         let harness = try Harness()
-        let client = try harness.register()
+        let client = try await harness.register()
         let query = Harness.query(try await harness.login(client: client.id))
         #expect(query["state"] == "st-1")
         #expect(query["iss"] == "http://127.0.0.1:8080/")
@@ -46,7 +46,7 @@ struct AuthorizationFlowTests {
     @Test("A5: an unknown client or an unregistered redirect URI is a page, never a redirect")
     func errorsBeforeRedirectValidation() async throws {
         let harness = try Harness()
-        let client = try harness.register()
+        let client = try await harness.register()
         var parameters = harness.authorizeParameters(client: client.id)
         parameters["redirect_uri"] = "https://evil.example.com/cb"
         guard case .errorPage(let message) = await harness.server.authorize(parameters) else { Issue.record("redirected"); return }
@@ -62,7 +62,7 @@ struct AuthorizationFlowTests {
     ] as [(String, String?, String)])
     func refusedRequests(parameter: String, value: String?, error: String) async throws {
         let harness = try Harness()
-        let client = try harness.register()
+        let client = try await harness.register()
         var parameters = harness.authorizeParameters(client: client.id)
         parameters[parameter] = value
         guard case .redirect(let location) = await harness.server.authorize(parameters) else { Issue.record("not redirected"); return }
@@ -75,7 +75,7 @@ struct AuthorizationFlowTests {
     @Test("A6: deny sends access_denied back; a consent token is single-use and cannot be forged")
     func consentToken() async throws {
         let harness = try Harness()
-        let client = try harness.register()
+        let client = try await harness.register()
         guard case .login(let login) = await harness.server.authorize(harness.authorizeParameters(client: client.id)),
               case .consent(let consent) = await harness.server.login(pendingID: login.pendingID, user: "alice")
         else { Issue.record("no consent page"); return }
@@ -102,7 +102,7 @@ struct AuthorizationFlowTests {
     @Test("A6: consent is remembered per user, client and scopes; a wider request asks again")
     func rememberedConsent() async throws {
         let harness = try Harness()
-        let client = try harness.register()
+        let client = try await harness.register()
         _ = try await harness.login(client: client.id, parameters: harness.authorizeParameters(client: client.id, scope: "notes:read"))
         guard case .login(let again) = await harness.server.authorize(harness.authorizeParameters(client: client.id, scope: "notes:read")),
               case .redirect = await harness.server.login(pendingID: again.pendingID, user: "alice")
@@ -121,7 +121,7 @@ struct AuthorizationFlowTests {
     @Test("prompt=none cannot be answered without a session; prompt=consent asks even when consent is remembered")
     func prompts() async throws {
         let harness = try Harness()
-        let client = try harness.register()
+        let client = try await harness.register()
         var parameters = harness.authorizeParameters(client: client.id)
         parameters["prompt"] = "none"
         guard case .redirect(let location) = await harness.server.authorize(parameters) else { Issue.record("not redirected"); return }
@@ -136,7 +136,7 @@ struct AuthorizationFlowTests {
     @Test("RFC 6749 §4.1.3: without redirect_uri at /authorize (one registered), the exchange may leave it out too")
     func omittedRedirectURI() async throws {
         let harness = try Harness()
-        let client = try harness.register()
+        let client = try await harness.register()
         var parameters = harness.authorizeParameters(client: client.id)
         parameters["redirect_uri"] = nil
         let code = try #require(Harness.query(try await harness.login(client: client.id, parameters: parameters))["code"])
@@ -152,7 +152,7 @@ struct AuthorizationFlowTests {
     @Test("a user gets only the scopes they hold; the page lists the others")
     func userScopes() async throws {
         let harness = try Harness()
-        let client = try harness.register()
+        let client = try await harness.register()
         guard case .login(let login) = await harness.server.authorize(harness.authorizeParameters(client: client.id)),
               case .consent(let consent) = await harness.server.login(pendingID: login.pendingID, user: "bob")
         else { Issue.record("no consent page"); return }
@@ -163,7 +163,7 @@ struct AuthorizationFlowTests {
     @Test("A2: PKCE, redirect URI and single use at the token endpoint; a replay revokes what the code issued")
     func codeExchange() async throws {
         let harness = try Harness()
-        let client = try harness.register()
+        let client = try await harness.register()
         let code = try #require(Harness.query(try await harness.login(client: client.id))["code"])
         var exchange = ["grant_type": "authorization_code", "code": code, "redirect_uri": Harness.redirect, "code_verifier": Harness.verifier, "client_id": client.id]
         var wrong = exchange
@@ -189,7 +189,7 @@ struct AuthorizationFlowTests {
     @Test("A2: a code expires after its lifetime")
     func expiredCode() async throws {
         let harness = try Harness()
-        let client = try harness.register()
+        let client = try await harness.register()
         let code = try #require(Harness.query(try await harness.login(client: client.id))["code"])
         harness.advance(61)
         let result = await harness.server.token(["grant_type": "authorization_code", "code": code, "redirect_uri": Harness.redirect,
@@ -200,7 +200,7 @@ struct AuthorizationFlowTests {
     @Test("the access token carries the user, client, scope, roles and permissions, for the resource")
     func accessTokenClaims() async throws {
         let harness = try Harness()
-        let client = try harness.register()
+        let client = try await harness.register()
         let tokens = try await harness.tokens(client: client.id)
         let token = try #require(tokens["access_token"]?.stringValue)
         let payload = try JSONValue.parse(try Base64URL.decode(token.split(separator: ".")[1]))
@@ -220,7 +220,7 @@ struct AuthorizationFlowTests {
     @Test("the verifier accepts the access tokens the server issues, with its published keys")
     func issuedTokensVerify() async throws {
         let harness = try Harness()
-        let client = try harness.register()
+        let client = try await harness.register()
         let token = try #require(try await harness.tokens(client: client.id)["access_token"]?.stringValue)
         let configuration = VerifierConfiguration(policy: ValidationPolicy(issuers: .exactly([harness.server.issuer]), audiences: .anyOf([Harness.resource])),
                                                   keys: [.jwks(harness.server.jwks.jsonText)])

@@ -9,7 +9,7 @@ struct RefreshAndClientTests {
     @Test("A9: rotation with a grace for the previous token; reuse of an older one revokes the family")
     func rotation() async throws {
         let harness = try Harness()
-        let client = try harness.register()
+        let client = try await harness.register()
         let r0 = try #require(try await harness.tokens(client: client.id)["refresh_token"]?.stringValue)
         let r1 = try #require(try await harness.refresh(client: client.id, r0).get()["refresh_token"]?.stringValue)
         // The response with r1 was lost: r0 still works while r1 is unused.
@@ -26,8 +26,8 @@ struct RefreshAndClientTests {
     @Test("A9: a refresh may narrow the scope, never widen it; another client's token is refused")
     func refreshScope() async throws {
         let harness = try Harness()
-        let client = try harness.register()
-        let other = try harness.register()
+        let client = try await harness.register()
+        let other = try await harness.register()
         let r0 = try #require(try await harness.tokens(client: client.id)["refresh_token"]?.stringValue)
         #expect(await harness.refresh(client: other.id, r0).failure?.code == .invalidGrant)
         #expect(await harness.refresh(client: client.id, r0, scope: "notes:read admin").failure?.code == .invalidScope)
@@ -38,7 +38,7 @@ struct RefreshAndClientTests {
     @Test("A11: a confidential client authenticates with its secret (post or basic), compared exactly")
     func confidentialClient() async throws {
         let harness = try Harness()
-        let client = try harness.register(["redirect_uris": [.string(Harness.redirect)], "token_endpoint_auth_method": "client_secret_basic",
+        let client = try await harness.register(["redirect_uris": [.string(Harness.redirect)], "token_endpoint_auth_method": "client_secret_basic",
                                            "grant_types": ["authorization_code", "refresh_token"]])
         let secret = try #require(client.secret)
         let code = try #require(Harness.query(try await harness.login(client: client.id))["code"])
@@ -62,7 +62,7 @@ struct RefreshAndClientTests {
     @Test("unknown and missing grant types")
     func grantTypes() async throws {
         let harness = try Harness()
-        let client = try harness.register()
+        let client = try await harness.register()
         #expect(await harness.server.token(["grant_type": "password", "client_id": client.id], authorization: nil).failure?.code == .unsupportedGrantType)
         #expect(await harness.server.token(["client_id": client.id], authorization: nil).failure?.code == .invalidRequest)
         #expect(await harness.server.token(["grant_type": "authorization_code", "client_id": "ea_nobody"], authorization: nil).failure?.code == .invalidClient)
@@ -74,11 +74,11 @@ struct RefreshAndClientTests {
         ["redirect_uris": ["data:text/html,hi"]], ["redirect_uris": ["https://user:pw@example.com/cb"]],
         ["redirect_uris": ["https://app.example.com/cb?x=\"><script>"]], ["redirect_uris": ["https://app.example.com/cb?a={b}"]],
     ] as [JSONValue])
-    func refusedRedirects(metadata: JSONValue) throws {
+    func refusedRedirects(metadata: JSONValue) async throws {
         let harness = try Harness()
-        #expect(throws: OAuthError.self) { try harness.server.register(metadata, from: "127.0.0.1") }
+        await #expect(throws: OAuthError.self) { try await harness.server.register(metadata, from: "127.0.0.1") }
         do {
-            _ = try harness.server.register(metadata, from: "127.0.0.1")
+            _ = try await harness.server.register(metadata, from: "127.0.0.1")
         } catch {
             #expect(error.code == .invalidRedirectURI)
         }
@@ -92,10 +92,10 @@ struct RefreshAndClientTests {
         ["redirect_uris": ["https://app.example.com/cb"], "scope": "notes:read root"],
         ["redirect_uris": ["https://app.example.com/cb"], "application_type": "desktop"],
     ] as [JSONValue])
-    func refusedMetadata(metadata: JSONValue) throws {
+    func refusedMetadata(metadata: JSONValue) async throws {
         let harness = try Harness()
         do {
-            _ = try harness.server.register(metadata, from: "127.0.0.1")
+            _ = try await harness.server.register(metadata, from: "127.0.0.1")
             Issue.record("accepted \(metadata.jsonText)")
         } catch {
             #expect(error.code == .invalidClientMetadata)
@@ -103,12 +103,12 @@ struct RefreshAndClientTests {
     }
 
     @Test("A3: a native client may register a private-use scheme; loopback and https are accepted; a secret only for confidential clients")
-    func acceptedRegistrations() throws {
+    func acceptedRegistrations() async throws {
         let harness = try Harness()
-        let native = try harness.server.register(["redirect_uris": ["com.example.app:/oauth2redirect", "http://[::1]/cb"], "application_type": "native",
+        let native = try await harness.server.register(["redirect_uris": ["com.example.app:/oauth2redirect", "http://[::1]/cb"], "application_type": "native",
                                                   "token_endpoint_auth_method": "none"], from: "127.0.0.1")
         #expect(native["client_secret"] == nil)
-        let web = try harness.server.register(["redirect_uris": ["https://app.example.com/cb", "http://localhost:3000/cb"]], from: "127.0.0.1")
+        let web = try await harness.server.register(["redirect_uris": ["https://app.example.com/cb", "http://localhost:3000/cb"]], from: "127.0.0.1")
         #expect(web["token_endpoint_auth_method"] == "client_secret_basic")
         #expect(web["client_secret"]?.stringValue?.count == 43)
         #expect(try StateAdministration(store: harness.store).clients().count == 2)
@@ -117,7 +117,7 @@ struct RefreshAndClientTests {
     @Test("RFC 8252 §7.3: a loopback redirect URI matches on any port")
     func loopbackPorts() async throws {
         let harness = try Harness()
-        let client = try harness.register()
+        let client = try await harness.register()
         var parameters = harness.authorizeParameters(client: client.id)
         parameters["redirect_uri"] = "http://127.0.0.1:50123/callback"
         guard case .login = await harness.server.authorize(parameters) else { Issue.record("refused another loopback port"); return }
@@ -128,7 +128,7 @@ struct RefreshAndClientTests {
     @Test("A10: revoking a refresh token ends its grant; unknown tokens are not an error")
     func revocation() async throws {
         let harness = try Harness()
-        let client = try harness.register()
+        let client = try await harness.register()
         let tokens = try await harness.tokens(client: client.id)
         let refresh = try #require(tokens["refresh_token"]?.stringValue)
         #expect(await harness.server.revoke(["token": "nonsense", "client_id": client.id], authorization: nil, inspect: { _ in nil }).isSuccess)
@@ -147,7 +147,7 @@ struct RefreshAndClientTests {
         var kid: String?
         do {
             let first = try Harness(directory: directory)
-            client = try first.register()
+            client = try await first.register()
             refresh = try #require(try await first.tokens(client: client.id)["refresh_token"]?.stringValue)
             kid = first.server.keys.signing.kid
         }
@@ -177,7 +177,7 @@ struct RefreshAndClientTests {
         var settings = OAuthSettings()
         settings.signingAlgorithm = .edDSA
         let harness = try Harness(settings: settings)
-        let client = try harness.register()
+        let client = try await harness.register()
         let token = try #require(try await harness.tokens(client: client.id)["access_token"]?.stringValue)
         #expect(try JSONValue.parse(try Base64URL.decode(token.split(separator: ".")[0]))["alg"] == "EdDSA")
         #expect(harness.server.jwks["keys"]?.arrayValue?.first?["crv"] == "Ed25519")

@@ -61,6 +61,43 @@ struct StateStoreTests {
         #expect(try LMDBStateStore(directory: copy).counts()[.grants] == 100)
     }
 
+    @Test("grouped commits: concurrent writes share commits, a write that throws rolls back alone")
+    func groupedCommits() async throws {
+        let path = directory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try LMDBStateStore(directory: path)
+        struct Refused: Error {}
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    do {
+                        try await store.commit { writer in
+                            try writer.put(.grants, "g\(index)", [UInt8(index % 256)])
+                            if index % 10 == 0 { throw Refused() }
+                        }
+                        return true
+                    } catch {
+                        return false
+                    }
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 }.count == 180)
+        let reopened = try LMDBStateStore(directory: directory(copying: store))
+        #expect(try reopened.counts()[.grants] == 180)
+        #expect(try store.read { try $0.get(.grants, "g10") } == nil)
+        #expect(try store.read { try $0.get(.grants, "g11") } == [11])
+    }
+
+    /// A backup of `store` in a new directory (a second handle on the same files would be a second environment in this process).
+    func directory(copying store: LMDBStateStore) throws -> String {
+        let copy = directory()
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
+        try store.backup(to: copy)
+        return copy
+    }
+
     @Test("keys are limited in size")
     func keySize() throws {
         let path = directory()

@@ -35,8 +35,8 @@ final class Harness: Sendable {
 
     /// Registers a client; returns its id and secret (confidential clients).
     func register(_ metadata: JSONValue = ["redirect_uris": [.string(redirect)], "token_endpoint_auth_method": "none",
-                                           "grant_types": ["authorization_code", "refresh_token"], "client_name": "Test client"]) throws -> (id: String, secret: String?) {
-        let response = try server.register(metadata, from: "127.0.0.1")
+                                           "grant_types": ["authorization_code", "refresh_token"], "client_name": "Test client"]) async throws -> (id: String, secret: String?) {
+        let response = try await server.register(metadata, from: "127.0.0.1")
         return (response["client_id"]!.stringValue!, response["client_secret"]?.stringValue)
     }
 

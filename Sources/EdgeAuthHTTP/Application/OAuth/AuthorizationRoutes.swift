@@ -187,7 +187,7 @@ struct RegisterRoute: Route {
         let origin = request.origin
         return .deferred {
             do throws(OAuthError) {
-                return AuthorizationRoutes.json(.created, try server.register(metadata, from: address), origin: origin)
+                return AuthorizationRoutes.json(.created, try await server.register(metadata, from: address), origin: origin)
             } catch {
                 return AuthorizationRoutes.error(error, origin: origin)
             }

@@ -1,0 +1,58 @@
+internal import CLMDB
+import Dispatch
+import Synchronization
+
+/// Group commit for `LMDBStateStore`: writes queue up while the writer thread makes the
+/// previous commit durable; the next round runs every queued write in a nested transaction
+/// of one parent (a write that throws rolls back alone) and syncs once for all of them.
+@safe final class GroupCommit: @unchecked Sendable {
+    /// One queued write: `run` applies it inside the parent transaction (in a child
+    /// transaction of its own); `finish` is told whether the parent commit made it durable.
+    struct Entry: Sendable {
+        let run: @Sendable (OpaquePointer) -> Void
+        let finish: @Sendable (CacheError?) -> Void
+    }
+
+    private let env: OpaquePointer
+    private let queue = DispatchQueue(label: "edgeauth.state.commit")
+    private let pending = Mutex<(entries: [Entry], scheduled: Bool)>(([], false))
+    /// Writes in one commit at most: bounds how long the writer lock is held.
+    static let maxBatch = 256
+
+    init(env: OpaquePointer) {
+        unsafe self.env = env
+    }
+
+    func submit(_ entry: Entry) {
+        let schedule = pending.withLock { state -> Bool in
+            state.entries.append(entry)
+            guard !state.scheduled else { return false }
+            state.scheduled = true
+            return true
+        }
+        if schedule { queue.async { self.drain() } }
+    }
+
+    /// Runs rounds until nothing is queued.
+    private func drain() {
+        while true {
+            let batch = pending.withLock { state -> [Entry] in
+                let batch = Array(state.entries.prefix(Self.maxBatch))
+                state.entries.removeFirst(batch.count)
+                if batch.isEmpty { state.scheduled = false }
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            var parent: OpaquePointer?
+            var rc = unsafe mdb_txn_begin(env, nil, 0, &parent)
+            guard rc == 0, let parent = unsafe parent else {
+                for entry in batch { entry.finish(CacheError("starting a write to the state store", code: rc)) }
+                continue
+            }
+            for entry in batch { unsafe entry.run(parent) }
+            rc = unsafe mdb_txn_commit(parent)
+            let failure = rc == 0 ? nil : CacheError("committing to the state store", code: rc)
+            for entry in batch { entry.finish(failure) }
+        }
+    }
+}
