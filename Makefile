@@ -6,6 +6,8 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python3
 # golang-go: the cgo example of the C ABI (examples/go), built offline by `make test`.
 APT_PACKAGES := libssl-dev liblmdb-dev pkg-config openssl golang-go
+# The browser the login-page tests drive (Tests/mcp/test_browser_login.py), installed by `make test`.
+TEST_APT_PACKAGES := chromium chromium-driver
 BENCH_NOW := 1764003600
 BENCH_WORKERS ?= 1
 
@@ -56,6 +58,7 @@ build: deps
 
 ## test: build and run every test: Swift, the MCP client tests (Python), then c-abi-test.
 test: deps python-deps
+	@$(MAKE) --no-print-directory packages PACKAGES="$(TEST_APT_PACKAGES)"
 	$(SWIFT) build --build-tests
 	EDGEAUTH_PYTHON=$(abspath $(PYTHON)) $(SWIFT) test --skip-build
 	EDGEAUTH_BINARY=$$($(SWIFT) build --show-bin-path)/edgeauth $(PYTHON) -m pytest -q -p no:cacheprovider Tests/mcp
