@@ -9,6 +9,11 @@ public struct AuthorizationLaunch: Sendable {
     public let store: LMDBStateStore
     public let issuer: String
     public let keys: ServerKeys
+    /// The key this generation of workers signs with (set by the master; nil in the master).
+    let signingKeyID: String?
+    /// Names the signing key of a generation of workers, so that they all sign with the same
+    /// one whatever rotation happens before the next reload.
+    public static let signingKeyVariable = "EDGEAUTH_SIGNING_KEY_ID"
 
     /// The state store's directory under a data directory.
     public static func stateDirectory(_ dataDirectory: String) -> String { (dataDirectory as NSString).appendingPathComponent("state") }
@@ -16,7 +21,7 @@ public struct AuthorizationLaunch: Sendable {
     /// Opens the state store under `dataDirectory` (creating the keys on first start) and
     /// makes `verifier` trust the tokens this server issues: its issuer, for the resource,
     /// signed with its published keys. Refuses settings that would be unsafe off loopback.
-    static func prepare(_ settings: OAuthSettings, server: inout ServerConfiguration, dataDirectory: String,
+    static func prepare(_ settings: OAuthSettings, server: inout ServerConfiguration, dataDirectory: String, environment: [String: String],
                         verifier: inout VerifierConfiguration, keepingIssuers: Bool) throws(ConfigurationError) -> AuthorizationLaunch {
         let resource = server.resourceURL
         let issuer = settings.issuer ?? OAuthSettings.defaultIssuer(resource: resource)
@@ -48,14 +53,17 @@ public struct AuthorizationLaunch: Sendable {
         // Tokens of the configured provider stay trusted beside EdgeAuth's own when the file names one.
         let keepingIssuers = keepingIssuers || !verifier.keys.isEmpty
         var issuers = keepingIssuers ? verifier.exactIssuers : []
-        issuers.append(issuer)
+        if !issuers.contains(issuer) { issuers.append(issuer) }
         verifier.policy.issuers = .exactly(issuers)
         verifier.policy.audiences = .anyOf([resource])
         verifier.policy.algorithms = keepingIssuers ? verifier.policy.algorithms.union(AlgorithmSet([.es256, .edDSA])) : AlgorithmSet([.es256, .edDSA])
         verifier.keys = (keepingIssuers ? verifier.keys : []) + [.jwks(keys.jwks.jsonText)]
         if verifier.cache == nil { verifier.cache = CacheConfiguration(directory: (dataDirectory as NSString).appendingPathComponent("cache")) }
         if server.authorizationServers.isEmpty { server.authorizationServers = [issuer] }
-        return AuthorizationLaunch(settings: settings, store: store, issuer: issuer, keys: keys)
+        guard server.authorizationServers.first == issuer else {
+            throw ConfigurationError("in proxy mode, server.authorizationServers must start with the issuer \(issuer) (clients compare it byte for byte with the metadata), or be left out")
+        }
+        return AuthorizationLaunch(settings: settings, store: store, issuer: issuer, keys: keys, signingKeyID: environment[signingKeyVariable])
     }
 
     /// The authorization server of one worker, revoking through its verifier.
@@ -63,11 +71,17 @@ public struct AuthorizationLaunch: Sendable {
         let documents = settings.clientMetadataDocuments.enabled ? try ClientMetadataDocuments(settings: settings.clientMetadataDocuments) : nil
         let authorization = try AuthorizationServer(settings: settings, resource: server.resourceURL, scopes: server.scopesSupported,
                                                     defaultScopes: server.requiredScopes.isEmpty ? server.scopesSupported : server.requiredScopes,
-                                                    store: store, documents: documents,
+                                                    store: store, documents: documents, signingKeyID: signingKeyID,
                                                     revokeAccessToken: { jti, expiresAt in try? verifier.revoke(tokenID: jti, until: expiresAt) })
         // Revocations survive a lost verdict cache: the durable list is applied again at start.
         for revoked in (try? authorization.activeRevocations()) ?? [] { try? verifier.revoke(tokenID: revoked.jti, until: revoked.expiresAt) }
         return authorization
+    }
+
+    /// The variables of a new generation of workers: the key they sign with.
+    func generationEnvironment() -> [String: String] {
+        guard let kid = try? ServerKeys.currentSigningKeyID(store, algorithm: settings.signingAlgorithm) else { return [:] }
+        return [Self.signingKeyVariable: kid]
     }
 
     static func isLoopback(_ host: String) -> Bool {

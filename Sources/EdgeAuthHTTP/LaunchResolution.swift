@@ -91,7 +91,7 @@ extension ServerLaunch {
         }
         var authorization: AuthorizationLaunch?
         if let oauth = configuration.oauth, oauth.mode == .proxy {
-            authorization = try AuthorizationLaunch.prepare(oauth, server: &configuration.server, dataDirectory: stateDirectory,
+            authorization = try AuthorizationLaunch.prepare(oauth, server: &configuration.server, dataDirectory: stateDirectory, environment: environment,
                                                             verifier: &configuration.verifier, keepingIssuers: development != nil)
         }
         self.init(configuration: configuration, development: development, authorization: authorization, configFile: configFile,

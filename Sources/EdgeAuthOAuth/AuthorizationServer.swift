@@ -33,8 +33,9 @@ public final class AuthorizationServer: Sendable {
     /// `offline_access` changes nothing (refresh tokens go to every client registered for them).
     public static let protocolScopes = ["openid", "offline_access", "profile", "email"]
 
+    /// - Parameter signingKeyID: the key to sign with (`ServerKeys.load`); nil: the current one.
     public init(settings: OAuthSettings, resource: String, scopes: [String], defaultScopes: [String], store: any StateStore,
-                documents: ClientMetadataDocuments? = nil,
+                documents: ClientMetadataDocuments? = nil, signingKeyID: String? = nil,
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
                 revokeAccessToken: @escaping @Sendable (String, Int64) -> Void = { _, _ in }) throws {
         self.settings = settings
@@ -45,7 +46,8 @@ public final class AuthorizationServer: Sendable {
         self.scopes = scopes
         self.defaultScopes = defaultScopes
         state = AuthorizationState(store: store)
-        keys = try ServerKeys.load(store, algorithm: settings.signingAlgorithm, publishFor: Int64(settings.lifetimes.accessToken), now: clock())
+        keys = try ServerKeys.load(store, algorithm: settings.signingAlgorithm, publishFor: Int64(settings.lifetimes.accessToken),
+                                   signingKeyID: signingKeyID, now: clock())
         identityProvider = DevelopmentIdentityProvider(users: settings.developmentUsers)
         self.documents = documents
         self.clock = clock

@@ -27,7 +27,7 @@ enum RedirectURI {
             return nil
         default:
             guard native else { return "must use https (or http on loopback); private-use schemes need application_type native" }
-            guard scheme.contains(".") else { return "a private-use scheme must be in reverse domain form, like com.example.app: (RFC 8252 §7.1)" }
+            guard scheme.contains(".") else { return "must use a private-use scheme in reverse domain form, like com.example.app:/callback (RFC 8252 §7.1)" }
             return nil
         }
     }

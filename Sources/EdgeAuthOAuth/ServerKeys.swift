@@ -27,7 +27,10 @@ public struct ServerKeys: Sendable {
 
     /// The keys in `store`, created when missing (a signing key of `algorithm` and the consent secret).
     /// - Parameter publishFor: how long a retired key stays published (the longest token lifetime).
-    public static func load(_ store: any StateStore, algorithm: OAuthSettings.SigningAlgorithm, publishFor: Int64,
+    /// - Parameter signingKeyID: the key to sign with when it is still in the store (every
+    ///   worker of a generation signs with the same key, even when a rotation happened since
+    ///   it started); nil or gone: the current key.
+    public static func load(_ store: any StateStore, algorithm: OAuthSettings.SigningAlgorithm, publishFor: Int64, signingKeyID: String? = nil,
                             now: Int64 = Int64(Date().timeIntervalSince1970)) throws -> ServerKeys {
         let keys = try store.write { writer -> [KeyRecord] in
             var records = try writer.records(KeyRecord.self, .keys).map(\.value)
@@ -49,16 +52,16 @@ public struct ServerKeys: Sendable {
             }
             return records
         }
-        return try ServerKeys(records: keys, algorithm: algorithm, publishFor: publishFor, now: now)
+        return try ServerKeys(records: keys, algorithm: algorithm, publishFor: publishFor, signingKeyID: signingKeyID, now: now)
     }
 
-    private init(records: [KeyRecord], algorithm chosen: OAuthSettings.SigningAlgorithm, publishFor: Int64, now: Int64) throws {
-        let alg: Algorithm = chosen == .es256 ? .es256 : .edDSA
-        guard let current = records.filter({ $0.use == .signing && $0.retiredAt == nil && $0.algorithm == chosen.rawValue }).max(by: { $0.createdAt < $1.createdAt }),
+    private init(records: [KeyRecord], algorithm chosen: OAuthSettings.SigningAlgorithm, publishFor: Int64, signingKeyID: String?, now: Int64) throws {
+        let pinned = records.first { $0.kid == signingKeyID && $0.use == .signing }
+        guard let current = pinned ?? Self.current(records, chosen),
               let consentRecord = records.first(where: { $0.use == .consent })
         else { throw OAuthError(.serverError, "the state store has no current signing key") }
         signing = try SigningKey.load(pem: String(decoding: try KeySealing.open(current.sealed), as: UTF8.self), kid: current.kid)
-        algorithm = alg
+        algorithm = current.algorithm == "EdDSA" ? .edDSA : .es256
         consent = SigningKey.hmac(secret: try KeySealing.open(consentRecord.sealed), kid: consentRecord.kid)
         var published: [JSONValue] = []
         for record in records where record.use == .signing && (record.retiredAt.map { $0 + publishFor > now } ?? true) {
@@ -66,6 +69,15 @@ public struct ServerKeys: Sendable {
             published.append(try key.publicJWK(alg: record.algorithm == "EdDSA" ? .edDSA : .es256))
         }
         self.published = published
+    }
+
+    private static func current(_ records: [KeyRecord], _ algorithm: OAuthSettings.SigningAlgorithm) -> KeyRecord? {
+        records.filter { $0.use == .signing && $0.retiredAt == nil && $0.algorithm == algorithm.rawValue }.max { $0.createdAt < $1.createdAt }
+    }
+
+    /// The id of the key new tokens are signed with now.
+    public static func currentSigningKeyID(_ store: any StateStore, algorithm: OAuthSettings.SigningAlgorithm) throws -> String? {
+        try store.read { reader in current(try reader.records(KeyRecord.self, .keys).map(\.value), algorithm)?.kid }
     }
 
     /// The JWKS document of the published keys.

@@ -226,9 +226,9 @@ final class CLITests {
         #expect(try CLI.run(["dev-token", "--user", "alice", "--lifetime", "0", "--data-dir", directory]).status == 2)
         let minted = try CLI.run(["dev-token", "--user", "alice", "--scopes", "notes:read", "--data-dir", directory])
         #expect(minted.status == 0, "\(minted.stderr)")
-        // The token verifies against the development key's JWKS, for the default server's issuer and resource.
+        // The token verifies against the development key's JWKS, for the default server's issuer (the authorization server's) and resource.
         let verified = try CLI.run(["verify", minted.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "--jwks", directory + "/dev-jwks.json",
-                                    "--issuer", "http://127.0.0.1:8080", "--audience", "http://127.0.0.1:8080/mcp"])
+                                    "--issuer", "http://127.0.0.1:8080/", "--audience", "http://127.0.0.1:8080/mcp"])
         #expect(verified.status == 0 && verified.stdout.contains("\"alice\""), "\(verified.stdout) \(verified.stderr)")
     }
 }

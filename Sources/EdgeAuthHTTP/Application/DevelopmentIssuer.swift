@@ -1,4 +1,5 @@
 import EdgeAuth
+import EdgeAuthOAuth
 import Foundation
 
 /// The embedded default of `edgeauth serve`: an ES256 signing key generated once under the
@@ -43,7 +44,8 @@ public struct DevelopmentIssuer: Sendable {
             throw ConfigurationError("development key in \(directory): \(error)")
         }
         let resource = server.resourceURL
-        return DevelopmentIssuer(directory: directory, key: key, issuer: ProtectedResource.origin(of: resource), audience: resource)
+        // The issuer of the authorization server too (proxy mode), so that a user is the same user in both tokens.
+        return DevelopmentIssuer(directory: directory, key: key, issuer: OAuthSettings.defaultIssuer(resource: resource), audience: resource)
     }
 
     /// The verifier configuration that trusts this key (and only it), with a cache in the data directory.

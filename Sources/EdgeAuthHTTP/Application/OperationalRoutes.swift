@@ -10,7 +10,9 @@ struct MetadataRoute: Route {
             return .reply(ServerContext.tooManyRequests(retryAfter: retryAfter))
         }
         guard request.head.method == .GET || request.head.method == .HEAD else { return .reply(ServerContext.methodNotAllowed("GET, HEAD, OPTIONS")) }
-        return .reply(.json(.ok, context.resource.metadataDocument, headers: [("Cache-Control", "max-age=3600")]))
+        // In proxy mode any origin may read it, like the authorization server's metadata (R8).
+        let cors = context.authorization == nil ? [] : CORSPolicy.publicHeaders(origin: request.origin)
+        return .reply(.json(.ok, context.resource.metadataDocument, headers: [("Cache-Control", "max-age=3600")] + cors))
     }
 }
 

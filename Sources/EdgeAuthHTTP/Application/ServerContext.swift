@@ -44,7 +44,7 @@ public final class ServerContext: Sendable {
         self.authorization = authorization
         self.tls = tls
         oauthNeedsForwardedHTTPS = authorization != nil && tls == nil && !AuthorizationLaunch.isLoopback(server.host)
-        cors = CORSPolicy(allowedOrigins: server.corsOrigins, ownOrigin: resource.origin, publicPaths: authorization.map(AuthorizationRoutes.publicPaths) ?? [])
+        cors = CORSPolicy(allowedOrigins: server.corsOrigins, ownOrigin: resource.origin, publicPaths: authorization.map { AuthorizationRoutes.publicPaths($0).union(resource.metadataPaths) } ?? [])
         var routes = Routes()
         for path in resource.metadataPaths { routes.add(path: path, MetadataRoute(), metric: .metadata) }
         routes.add(path: "/healthz", HealthRoute(), metric: .health)

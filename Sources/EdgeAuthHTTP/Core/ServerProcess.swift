@@ -73,6 +73,7 @@ public enum ServerProcess {
         var options = Supervisor.Options(workerCommand: [executable] + CommandLine.arguments.dropFirst(), workers: workers)
         options.environment = [workerPortVariable: String(listening.port), workerStateVariable: stateDirectory]
         options.drainTimeout = 30
+        if let authorization = launch.authorization { options.generationEnvironment = { authorization.generationEnvironment() } }
         let configFile = launch.configFile
         let supervisor = Supervisor(options: options, socket: listening.descriptor) {
             guard let configFile else { return nil }
@@ -95,7 +96,7 @@ public enum ServerProcess {
         let usageHint = launch.usageHint
         return await supervisor.run {
             var lines = [
-                "edgeauth \(EdgeAuthVersion.string) listening on \(origin) (\(workers) workers, master pid \(getpid()))",
+                "edgeauth \(EdgeAuthVersion.string) listening on \(origin) (\(workers) worker\(workers == 1 ? "" : "s"), master pid \(getpid()))",
                 "protected resource: \(shown.resourceURL); metadata: \(origin)/.well-known/oauth-protected-resource\(shown.protectedPath)",
             ]
             if let authorization {

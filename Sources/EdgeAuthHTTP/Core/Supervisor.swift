@@ -18,6 +18,9 @@ public actor Supervisor {
         public var workers: Int
         /// Variables added to the workers' environment.
         public var environment: [String: String] = [:]
+        /// Variables of one generation of workers, asked for when it starts (at start and on
+        /// each reload) and kept for its workers restarted after a crash.
+        public var generationEnvironment: @Sendable () -> [String: String] = { [:] }
         /// How long a draining worker may take before it is killed.
         public var drainTimeout: TimeInterval = 30
         /// More unexpected exits than this within `crashWindow` seconds stop the server.
@@ -50,6 +53,8 @@ public actor Supervisor {
     private var workers: [Worker] = []
     private var nextNumber = 0
     private var generation = 0
+    /// Each live generation's variables (`Options.generationEnvironment`).
+    private var generationVariables: [Int: [String: String]] = [:]
     private var crashes: [Date] = []
     private var stopping = false
     private var exitStatus: Int32 = 0
@@ -86,6 +91,7 @@ public actor Supervisor {
             signalSources.append(source)
         }
         generation = 1
+        generationVariables[1] = options.generationEnvironment()
         for _ in 0..<options.workers { spawn(generation: 1) }
         for await event in events {
             switch event {
@@ -109,6 +115,7 @@ public actor Supervisor {
         process.executableURL = URL(fileURLWithPath: options.workerCommand[0])
         process.arguments = Array(options.workerCommand.dropFirst())
         process.environment = ProcessInfo.processInfo.environment.merging(options.environment) { $1 }
+            .merging(generationVariables[generation] ?? [:]) { $1 }
         process.standardInput = FileHandle(fileDescriptor: socket, closeOnDealloc: false)
         let output = Pipe()
         process.standardOutput = output
@@ -215,6 +222,7 @@ public actor Supervisor {
             return
         }
         generation += 1
+        generationVariables[generation] = options.generationEnvironment()
         logger.notice("reloading: starting generation \(generation)")
         for _ in 0..<options.workers { spawn(generation: generation) }
     }
