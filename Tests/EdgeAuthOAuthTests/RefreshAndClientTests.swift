@@ -165,6 +165,10 @@ struct RefreshAndClientTests {
         let reloaded = try ServerKeys.load(harness.store, algorithm: .es256, publishFor: 3600, now: 1_800_000_100)
         #expect(reloaded.signing.kid == rotated)
         #expect(reloaded.published.compactMap { $0["kid"]?.stringValue }.sorted() == [first, rotated].sorted())
+        // A worker of a generation started before the rotation keeps signing with that generation's key.
+        let pinned = try ServerKeys.load(harness.store, algorithm: .es256, publishFor: 3600, signingKeyID: first, now: 1_800_000_100)
+        #expect(pinned.signing.kid == first)
+        #expect(try ServerKeys.currentSigningKeyID(harness.store, algorithm: .es256) == rotated)
         let later = try ServerKeys.load(harness.store, algorithm: .es256, publishFor: 3600, now: 1_800_003_601)
         #expect(later.published.compactMap { $0["kid"]?.stringValue } == [rotated])
         harness.advance(3601)
