@@ -8,7 +8,7 @@ import Synchronization
 @safe final class GroupCommit: @unchecked Sendable {
     /// One queued write: `run` applies it inside the parent transaction (in a child
     /// transaction of its own); `finish` is told whether the parent commit made it durable.
-    struct Entry: Sendable {
+    @safe struct Entry: Sendable {
         let run: @Sendable (OpaquePointer) -> Void
         let finish: @Sendable (CacheError?) -> Void
     }

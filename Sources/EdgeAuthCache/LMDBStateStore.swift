@@ -7,7 +7,6 @@ import Foundation
 @safe public final class LMDBStateStore: StateStore, @unchecked Sendable {
     private let env: OpaquePointer
     private let tables: [StateTable: MDB_dbi]
-    private let meta: MDB_dbi
     private let owner = getpid()
     public let directory: String
     private let groupCommit: GroupCommit
@@ -74,7 +73,6 @@ import Foundation
         }
         unsafe self.env = unsafe env
         tables = handles
-        meta = metaHandle
         groupCommit = unsafe GroupCommit(env: env)
     }
 
@@ -130,7 +128,7 @@ import Foundation
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<R, any Error>) in
             // Written by `run` and read by `finish`, both on the writer thread.
             let outcome = Outcome<R>()
-            groupCommit.submit(GroupCommit.Entry(run: { parent in
+            unsafe groupCommit.submit(GroupCommit.Entry(run: { parent in
                 var child: OpaquePointer?
                 var rc = unsafe mdb_txn_begin(self.env, parent, 0, &child)
                 guard rc == 0, let child = unsafe child else {
@@ -157,7 +155,7 @@ import Foundation
         let rc = unsafe mdb_env_copy2(env, directory, UInt32(MDB_CP_COMPACT))
         guard rc == 0 else { throw CacheError("copying the state store to \(directory)", code: rc) }
         // The copy holds what the store holds: readable by its owner only.
-        chmod((directory as NSString).appendingPathComponent("data.mdb"), 0o600)
+        _ = unsafe chmod((directory as NSString).appendingPathComponent("data.mdb"), 0o600)
     }
 
     /// Writes another format number into a closed store (tests of the format check).
