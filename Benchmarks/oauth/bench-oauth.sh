@@ -9,14 +9,14 @@
 #      authorization_code (PKCE S256), then grant_type refresh_token (rotation, public client);
 #   3. FastMCP (one uvicorn process: its provider keeps the grants in the process): the same two runs.
 # Each run: a calibration run (CALIBRATION, default 2s) measures the rate, a pool of
-# rate × duration × HEADROOM (default 1.5) requests is prepared (prepare.py), then
+# rate × duration × HEADROOM (default 2) requests is prepared (prepare.py), then
 # `wrk -t2 -c16 -d10s`; a run that uses up its pool is thrown away and run again with twice the pool.
 # Prints requests/s, p50, p99, non-200 answers and the server's CPU per request for each server and
 # grant, and the ratio EdgeAuth / FastMCP. Exits 1 when any answer was not 200 with an access token.
 #
 # Usage: bench-oauth.sh EDGEAUTH_BINARY [WORKERS] [DURATION]
 # Environment: PYTHON (default: the repository's .venv, with Benchmarks/oauth/requirements.txt),
-#   WRK_THREADS (2), WRK_CONNECTIONS (16), CALIBRATION (2s), HEADROOM (1.5), CEILING_COMMITS (3000),
+#   WRK_THREADS (2), WRK_CONNECTIONS (16), CALIBRATION (2s), HEADROOM (2), CEILING_COMMITS (3000),
 #   TMPDIR (where the data directory and the commit measurement live).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,18 +26,23 @@ duration=${3:-10s}
 threads=${WRK_THREADS:-2}
 connections=${WRK_CONNECTIONS:-16}
 calibration=${CALIBRATION:-2s}
-headroom=${HEADROOM:-1.5}
+headroom=${HEADROOM:-2}
 python=${PYTHON:-$here/../../.venv/bin/python3}
-seconds() { local d=$1; case $d in *ms) echo "0.${d%ms}";; *s) echo "${d%s}";; *m) echo $((${d%m} * 60));; *) echo "$d";; esac; }
+seconds() { # wrk's duration in seconds: 10s, 1m, 1500ms
+  case $1 in *ms) awk -v v="${1%ms}" 'BEGIN { print v / 1000 }';; *s) echo "${1%s}";; *m) echo $((${1%m} * 60));; *h) echo $((${1%h} * 3600));; *) echo "$1";; esac
+}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/edgeauth-bench-oauth.XXXXXX")
 server=
 fastmcp=
-stop() { # stop PID: SIGTERM, then wait for it (edgeauth serve drains and stops its workers)
+stop() { # stop PID: SIGTERM, then wait for it (edgeauth serve drains and stops its workers);
+  # after 10 s, SIGKILL to it and to the children it had
   [ -n "$1" ] || return 0
+  local children
+  children=$(pgrep -P "$1" 2>/dev/null || true)
   kill "$1" 2>/dev/null || true
   for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$1" 2>/dev/null || true
+  if kill -0 "$1" 2>/dev/null; then kill -9 "$1" $children 2>/dev/null || true; fi
   wait "$1" 2>/dev/null || true
 }
 cleanup() {
@@ -121,6 +126,7 @@ measure() {
 rows=()
 total_errors=0
 
+echo "== $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run"
 # 1. Durable commits per second in the directory the state store will live in.
 cc_command=$(command -v cc || command -v gcc || command -v clang)
 "$cc_command" -O2 -o "$work/lmdb-commits" "$here/lmdb-commits.c" -llmdb
