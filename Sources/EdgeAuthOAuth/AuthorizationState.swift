@@ -1,3 +1,4 @@
+import EdgeAuth
 import EdgeAuthCache
 import Foundation
 
@@ -12,11 +13,16 @@ struct AuthorizationState: Sendable {
     }()
 
     static func encode(_ value: some Encodable) throws -> [UInt8] {
-        Array(try encoder.encode(value))
+        if let record = value as? any StateRecord { return Array(record.document.jsonText.utf8) }
+        return Array(try encoder.encode(value))
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]?) throws -> T? {
         guard let bytes else { return nil }
+        if let recordType = type as? any StateRecord.Type {
+            let document = try JSONValue.parse(bytes, limits: JSONLimits(maxDepth: 8, maxMembers: 4096))
+            return try recordType.init(document: document) as? T
+        }
         return try JSONDecoder().decode(type, from: Data(bytes))
     }
 

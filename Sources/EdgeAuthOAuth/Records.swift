@@ -67,7 +67,7 @@ struct PendingAuthorization: Codable, Sendable {
 }
 
 /// An authorization code, stored under the SHA-256 of the code.
-struct CodeRecord: Codable, Sendable {
+struct CodeRecord: Codable, Sendable, Equatable {
     var clientID: String
     var redirectURI: String
     var redirectURIGiven: Bool
@@ -105,7 +105,7 @@ struct IssuedAccessToken: Codable, Sendable, Equatable {
 }
 
 /// A refresh token, stored under its digest: which grant it belongs to.
-struct RefreshTokenRecord: Codable, Sendable {
+struct RefreshTokenRecord: Codable, Sendable, Equatable {
     var grantID: String
     var expiresAt: Int64
 }

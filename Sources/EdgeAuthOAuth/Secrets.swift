@@ -11,8 +11,7 @@ enum Secrets {
     }
 
     static func randomBytes(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        SecureRandom.bytes(count)
     }
 
     /// The SHA-256 of a secret, as the key or value it is stored under.
@@ -21,7 +20,18 @@ enum Secrets {
     }
 
     static func digestHex(_ secret: String) -> String {
-        digest(secret).map { String(format: "%02x", $0) }.joined()
+        hex(digest(secret))
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Compares two byte strings in time that depends only on their lengths (A11).
