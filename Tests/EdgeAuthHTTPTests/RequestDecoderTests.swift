@@ -74,7 +74,7 @@ import Testing
         defer { served.stop() }
         let token = try TestServer.token()
         let exchanged = try await offPool { () -> [RawResponse?] in
-            let connection = try RawConnection(served.port, timeout: 5)
+            let connection = try RawConnection(served.port, timeout: 60)
             // Four requests in one write: each must be framed exactly for the next to be found.
             connection.send(
                 "POST /mcp HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(token)\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -98,7 +98,7 @@ import Testing
         let closed = try await Self.exchange(served.port, "GET /healthz HTTP/1.0\r\n\r\n")
         #expect(closed.status == 200 && closed.closed)
         let head = try await offPool { () -> [UInt8] in
-            let connection = try RawConnection(served.port, timeout: 5)
+            let connection = try RawConnection(served.port, timeout: 60)
             connection.send("HEAD /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
             var received = [UInt8]()
             var buffer = [UInt8](repeating: 0, count: 4096)
@@ -131,7 +131,7 @@ import Testing
         for (version, fields, closes) in cases {
             let request = "GET /healthz HTTP/\(version)\r\nHost: a\r\n" + fields.map { $0 + "\r\n" }.joined() + "\r\n"
             let answer = try await offPool { () -> RawResponse? in
-                let connection = try RawConnection(served.port, timeout: 5)
+                let connection = try RawConnection(served.port, timeout: 60)
                 connection.send(request)
                 return connection.read()
             }
@@ -146,7 +146,7 @@ import Testing
         let served = try await TestServer.start()
         defer { served.stop() }
         let text = try await offPool { () -> String in
-            let connection = try RawConnection(served.port, timeout: 5)
+            let connection = try RawConnection(served.port, timeout: 60)
             for path in ["/healthz", "/healthz", "/mcp", "/healthz", "/mcp", "/mcp", "/nowhere"] {
                 connection.send("GET \(path) HTTP/1.1\r\nHost: a\r\n\r\n")
                 _ = connection.read()
@@ -189,7 +189,7 @@ import Testing
         let many = try await Self.exchange(served.port, "GET /healthz HTTP/1.1\r\n" + String(repeating: "A: b\r\n", count: 300) + "\r\n")
         #expect(many.status == 431)
         let headEnd = try await offPool { () -> Int in
-            let connection = try RawConnection(served.port, timeout: 5)
+            let connection = try RawConnection(served.port, timeout: 60)
             // No blank line ever: the search for the end of the head stops at the limit.
             for _ in 0..<30 { connection.send("X-Line: " + String(repeating: "b", count: 100) + "\r\n") }
             return connection.read()?.status ?? 0
@@ -221,7 +221,7 @@ import Testing
         defer { served.stop() }
         let token = try TestServer.token()
         let (interim, final) = try await offPool { () -> (String, Int) in
-            let connection = try RawConnection(served.port, timeout: 5)
+            let connection = try RawConnection(served.port, timeout: 60)
             connection.send("POST /mcp HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(token)\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
             var buffer = [UInt8](repeating: 0, count: 25)
             let count = recv(connection.descriptor, &buffer, 25, Int32(MSG_WAITALL))
