@@ -58,7 +58,7 @@ public final class ClientMetadataDocuments: Sendable {
         client.documentHost = host
         let freshness = min(max(maxAge ?? Self.defaultFreshness, 0), Self.maxFreshness)
         let record = ClientDocumentRecord(client: client, fetchedAt: now, freshUntil: now + freshness)
-        try? state.store.write { writer in try writer.save(record, .clientDocuments, url) }
+        _ = try? await state.store.commit { writer in try writer.save(record, .clientDocuments, url) }
         return client
     }
 
