@@ -1595,3 +1595,65 @@ async def test_login_steps_are_answered_by_either_worker(server: EdgeAuthServer)
     summary = [[(exchange.step, exchange.worker) for exchange in flow] for flow in flows]
     assert len(workers) == 2, f"expected both workers, saw {workers}: {summary}"
     assert crossed, f"no flow had steps on both workers: {summary}"
+
+
+# --- key rotation ------------------------------------------------------------------------------
+
+
+def token_kid(token: str) -> str:
+    header = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
+
+
+async def answering_workers(server: EdgeAuthServer, token: str, avoid: set[str] = frozenset()) -> set[str]:
+    """The two workers answering now (base 36 pids), waiting (bounded) until neither is in `avoid`."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        seen = await answers_on_every_worker(server, token)
+        workers = set(seen)
+        if not workers & avoid and len(workers) == 2:
+            assert all(statuses == {200} for statuses in seen.values()), seen
+            return workers
+        assert time.monotonic() < deadline, f"workers still answering: {seen}, expected none of {avoid}"
+        await anyio.sleep(0.2)
+
+
+async def test_rotated_key_signs_after_the_reload_and_a_crashed_worker_keeps_its_generations_key(tmp_path: Path) -> None:
+    srv = start_server(tmp_path)
+    try:
+        async with httpx2.AsyncClient(timeout=HTTP_TIMEOUT) as http:
+            client = await register(http, srv)
+            first = (await login(http, srv, client))["access_token"]
+            old_kid = token_kid(first)
+            generation = await answering_workers(srv, first)
+            rotated = subprocess.run([str(srv.binary), "keys", "rotate", "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+            assert rotated.returncode == 0, rotated.stderr
+            new_kid = re.search(r"new signing key (\S+);", rotated.stdout).group(1)
+            # A worker of the running generation crashes and is started again: it keeps signing
+            # with its generation's key, which every sibling trusts.
+            crashed = sorted(generation)[0]
+            os.kill(int(crashed, 36), signal.SIGKILL)
+            restarted = await answering_workers(srv, first, avoid={crashed}) - generation
+            answered_by: set[str] = set()
+            async with httpx2.AsyncClient(timeout=HTTP_TIMEOUT, limits=NO_KEEPALIVE) as fresh:
+                for _ in range(40):
+                    response = await exchange_code(fresh, srv, client, await authorize(fresh, srv, client))
+                    token = tokens_of(response)["access_token"]
+                    assert token_kid(token) == old_kid
+                    await assert_accepted_everywhere(srv, token)
+                    answered_by.add(response.headers["X-Request-Id"].partition("-")[0])
+                    if answered_by & restarted:
+                        break
+            assert answered_by & restarted, f"the restarted worker {restarted} answered no code exchange: {answered_by}"
+            # The reload starts a generation that signs with the new key and publishes both.
+            before = await answering_workers(srv, first)
+            srv.process.send_signal(signal.SIGHUP)
+            await answering_workers(srv, first, avoid=before)
+            rotated_token = (await login(http, srv, client))["access_token"]
+            assert token_kid(rotated_token) == new_kid
+            await assert_accepted_everywhere(srv, rotated_token)
+            await assert_accepted_everywhere(srv, first)
+            kids = {key["kid"] for key in (await http.get(f"{srv.base}/jwks")).json()["keys"]}
+            assert kids == {old_kid, new_kid}
+    finally:
+        srv.stop()
