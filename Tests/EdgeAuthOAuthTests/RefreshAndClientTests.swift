@@ -172,8 +172,24 @@ struct RefreshAndClientTests {
         let later = try ServerKeys.load(harness.store, algorithm: .es256, publishFor: 3600, now: 1_800_003_601)
         #expect(later.published.compactMap { $0["kid"]?.stringValue } == [rotated])
         harness.advance(3601)
-        #expect(try harness.server.sweep() >= 1)
+        #expect(try await harness.server.sweep() >= 1)
         #expect(try ServerKeys.list(harness.store).filter { $0.use == "signing" }.count == 1)
+    }
+
+    @Test("the sweep removes expired codes and logins in batches, and keeps live grants")
+    func sweep() async throws {
+        let harness = try Harness()
+        let client = try await harness.register()
+        for _ in 0..<3 { _ = try await harness.tokens(client: client.id) }
+        guard case .login = await harness.server.authorize(harness.authorizeParameters(client: client.id)) else { Issue.record("no login"); return }
+        #expect(try harness.store.counts()[.codes] == 3)
+        #expect(try harness.store.counts()[.pending] == 1)
+        harness.advance(700)
+        #expect(try await harness.server.sweep() == 4)
+        let counts = try harness.store.counts()
+        #expect(counts[.codes] == 0 && counts[.pending] == 0)
+        #expect(counts[.grants] == 3 && counts[.refreshTokens] == 3)
+        #expect(try await harness.server.sweep() == 0)
     }
 
     @Test("EdDSA signing is selectable")

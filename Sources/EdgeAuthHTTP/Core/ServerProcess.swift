@@ -157,7 +157,7 @@ public enum ServerProcess {
         let sweeping = Task.detached {
             while !Task.isCancelled, let authorization {
                 try? await Task.sleep(for: .seconds(300))
-                _ = try? authorization.sweep()
+                _ = try? await authorization.sweep()
             }
         }
         let master = getppid()
