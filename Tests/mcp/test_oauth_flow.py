@@ -27,7 +27,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import ssl
 import subprocess
 import threading
@@ -53,6 +52,7 @@ from mcp import Client
 from mcp.client.auth import OAuthClientProvider, TokenStorage
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthMetadata, OAuthToken
+from test_mcp_clients import edgeauth_binary, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,21 +77,6 @@ def anyio_backend() -> str:
 
 
 # --- the server under test ------------------------------------------------------
-
-
-def edgeauth_binary() -> Path:
-    path = Path(os.environ.get("EDGEAUTH_BINARY", ".build/debug/edgeauth"))
-    if not path.is_absolute():
-        path = REPO_ROOT / path
-    if not path.is_file():
-        pytest.fail(f"edgeauth binary not found at {path} (build it, or set EDGEAUTH_BINARY)")
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -28,7 +28,7 @@ enum AuthorizationRoutes {
 
     /// The refusal of a request the OAuth routes do not answer, or nil: over plain http
     /// where https is needed, or beyond the rate limit per client address (`server.rateLimit.oauthPerIP`).
-    static func limited(_ request: ServerRequest, _ context: ServerContext, bucket: String = "oauth:",
+    static func admit(_ request: ServerRequest, _ context: ServerContext, bucket: String = "oauth:",
                         _ limit: SharedRateLimiter.Limit?) -> HTTPReply? {
         if context.oauthNeedsForwardedHTTPS, let refusal = forwardedHTTPSRefusal(request, context) { return refusal }
         guard let limiter = context.limiter, let limit, case .limited(let retryAfter) = limiter.check(bucket + request.client, limit) else { return nil }
@@ -65,6 +65,18 @@ enum AuthorizationRoutes {
         return .error(HTTPResponseStatus(statusCode: error.status), error.code.rawValue, error.description, headers: headers)
     }
 
+    /// A client's POST to `/token` or `/revoke`: its form, `Authorization` header and origin
+    /// handed to `respond`, or the OAuth error refusing the method or the body.
+    static func postedForm(_ request: ServerRequest,
+                           _ respond: (_ parameters: [String: String], _ authorization: String?, _ origin: String?) -> RouteResponse) -> RouteResponse {
+        guard request.head.method == .POST else { return .reply(ServerContext.methodNotAllowed("POST, OPTIONS")) }
+        do throws(RequestBodyError) {
+            return respond(try form(request), request.head.headers.first(name: "Authorization"), request.origin)
+        } catch {
+            return .reply(self.error(OAuthError(.invalidRequest, error.problem), origin: request.origin))
+        }
+    }
+
     static func form(_ request: ServerRequest) throws(RequestBodyError) -> [String: String] {
         try FormBody(request.body, contentType: request.head.headers.first(name: "Content-Type")).parameters()
     }
@@ -75,7 +87,7 @@ struct MetadataDocumentRoute: Route {
     let server: AuthorizationServer
 
     func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
-        if let refused = AuthorizationRoutes.limited(request, context, context.server.rateLimit.oauthPerIP) { return .reply(refused) }
+        if let refused = AuthorizationRoutes.admit(request, context, context.server.rateLimit.oauthPerIP) { return .reply(refused) }
         guard request.head.method == .GET || request.head.method == .HEAD else { return .reply(ServerContext.methodNotAllowed("GET, HEAD, OPTIONS")) }
         return .reply(.json(.ok, server.metadata, headers: [("Cache-Control", "max-age=3600")] + CORSPolicy.publicHeaders(origin: request.origin)))
     }
@@ -86,7 +98,7 @@ struct JWKSRoute: Route {
     let server: AuthorizationServer
 
     func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
-        if let refused = AuthorizationRoutes.limited(request, context, nil) { return .reply(refused) }
+        if let refused = AuthorizationRoutes.admit(request, context, nil) { return .reply(refused) }
         guard request.head.method == .GET || request.head.method == .HEAD else { return .reply(ServerContext.methodNotAllowed("GET, HEAD, OPTIONS")) }
         return .reply(.json(.ok, server.jwks, headers: [("Cache-Control", "max-age=300")] + CORSPolicy.publicHeaders(origin: request.origin)))
     }
@@ -97,7 +109,7 @@ struct AuthorizeRoute: Route {
     let server: AuthorizationServer
 
     func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
-        if let refused = AuthorizationRoutes.limited(request, context, context.server.rateLimit.oauthPerIP) { return .reply(refused) }
+        if let refused = AuthorizationRoutes.admit(request, context, context.server.rateLimit.oauthPerIP) { return .reply(refused) }
         let parameters: [String: String]
         do throws(RequestBodyError) {
             switch request.head.method {
@@ -117,7 +129,7 @@ struct LoginRoute: Route {
     let server: AuthorizationServer
 
     func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
-        if let refused = AuthorizationRoutes.limited(request, context, context.server.rateLimit.oauthPerIP) { return .reply(refused) }
+        if let refused = AuthorizationRoutes.admit(request, context, context.server.rateLimit.oauthPerIP) { return .reply(refused) }
         guard request.head.method == .POST else { return .reply(ServerContext.methodNotAllowed("POST")) }
         guard let form = try? AuthorizationRoutes.form(request), let pending = form["pending"], let user = form["user"] else {
             return .reply(AuthorizationPages.error("The login form is incomplete.", server: server))
@@ -131,7 +143,7 @@ struct ConsentRoute: Route {
     let server: AuthorizationServer
 
     func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
-        if let refused = AuthorizationRoutes.limited(request, context, context.server.rateLimit.oauthPerIP) { return .reply(refused) }
+        if let refused = AuthorizationRoutes.admit(request, context, context.server.rateLimit.oauthPerIP) { return .reply(refused) }
         guard request.head.method == .POST else { return .reply(ServerContext.methodNotAllowed("POST")) }
         guard let form = try? AuthorizationRoutes.form(request), let pending = form["pending"], let decision = form["decision"],
               decision == "approve" || decision == "deny"
@@ -151,20 +163,13 @@ struct TokenRoute: Route {
 
     func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
         // No rate limit per address: every request authenticates its client, and codes and refresh tokens cannot be guessed.
-        if let refused = AuthorizationRoutes.limited(request, context, nil) { return .reply(refused) }
-        guard request.head.method == .POST else { return .reply(ServerContext.methodNotAllowed("POST, OPTIONS")) }
-        let parameters: [String: String]
-        do throws(RequestBodyError) {
-            parameters = try AuthorizationRoutes.form(request)
-        } catch {
-            return .reply(AuthorizationRoutes.error(OAuthError(.invalidRequest, error.problem), origin: request.origin))
-        }
-        let authorization = request.head.headers.first(name: "Authorization")
-        let origin = request.origin
-        return .deferred {
-            switch await server.token(parameters, authorization: authorization) {
-            case .success(let response): AuthorizationRoutes.json(.ok, response, origin: origin)
-            case .failure(let error): AuthorizationRoutes.error(error, basic: authorization != nil, origin: origin)
+        if let refused = AuthorizationRoutes.admit(request, context, nil) { return .reply(refused) }
+        return AuthorizationRoutes.postedForm(request) { parameters, authorization, origin in
+            .deferred {
+                switch await server.token(parameters, authorization: authorization) {
+                case .success(let response): AuthorizationRoutes.json(.ok, response, origin: origin)
+                case .failure(let error): AuthorizationRoutes.error(error, basic: authorization != nil, origin: origin)
+                }
             }
         }
     }
@@ -175,7 +180,7 @@ struct RegisterRoute: Route {
     let server: AuthorizationServer
 
     func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
-        if let refused = AuthorizationRoutes.limited(request, context, bucket: "register:", context.server.rateLimit.registrationPerIP) { return .reply(refused) }
+        if let refused = AuthorizationRoutes.admit(request, context, bucket: "register:", context.server.rateLimit.registrationPerIP) { return .reply(refused) }
         guard request.head.method == .POST else { return .reply(ServerContext.methodNotAllowed("POST, OPTIONS")) }
         let metadata: JSONValue
         do throws(RequestBodyError) {
@@ -200,21 +205,14 @@ struct RevokeRoute: Route {
     let server: AuthorizationServer
 
     func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
-        if let refused = AuthorizationRoutes.limited(request, context, context.server.rateLimit.oauthPerIP) { return .reply(refused) }
-        guard request.head.method == .POST else { return .reply(ServerContext.methodNotAllowed("POST, OPTIONS")) }
-        let parameters: [String: String]
-        do throws(RequestBodyError) {
-            parameters = try AuthorizationRoutes.form(request)
-        } catch {
-            return .reply(AuthorizationRoutes.error(OAuthError(.invalidRequest, error.problem), origin: request.origin))
-        }
-        let authorization = request.head.headers.first(name: "Authorization")
+        if let refused = AuthorizationRoutes.admit(request, context, context.server.rateLimit.oauthPerIP) { return .reply(refused) }
         let verifier = context.verifier
-        let origin = request.origin
-        return .deferred {
-            switch await server.revoke(parameters, authorization: authorization, inspect: { verifier.verify($0).identity }) {
-            case .success: HTTPReply(status: .ok, headers: [("Cache-Control", "no-store")] + CORSPolicy.publicHeaders(origin: origin))
-            case .failure(let error): AuthorizationRoutes.error(error, basic: authorization != nil, origin: origin)
+        return AuthorizationRoutes.postedForm(request) { parameters, authorization, origin in
+            .deferred {
+                switch await server.revoke(parameters, authorization: authorization, inspect: { verifier.verify($0).identity }) {
+                case .success: HTTPReply(status: .ok, headers: [("Cache-Control", "no-store")] + CORSPolicy.publicHeaders(origin: origin))
+                case .failure(let error): AuthorizationRoutes.error(error, basic: authorization != nil, origin: origin)
+                }
             }
         }
     }
