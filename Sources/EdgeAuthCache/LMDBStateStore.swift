@@ -123,32 +123,31 @@ import Foundation
         return result
     }
 
-    public func commit<R: Sendable>(_ body: @escaping @Sendable (any StateWriting) throws -> R) async throws -> R {
+    public func commit<R: Sendable>(_ body: @escaping @Sendable (any StateWriting) throws -> R,
+                                    completion: @escaping @Sendable (Result<R, any Error>) -> Void) {
         let tables = self.tables
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<R, any Error>) in
-            // Written by `run` and read by `finish`, both on the writer thread.
-            let outcome = Outcome<R>()
-            unsafe groupCommit.submit(GroupCommit.Entry(run: { parent in
-                var child: OpaquePointer?
-                var rc = unsafe mdb_txn_begin(self.env, parent, 0, &child)
-                guard rc == 0, let child = unsafe child else {
-                    outcome.value = .failure(CacheError("starting a nested write to the state store", code: rc))
-                    return
-                }
-                do {
-                    let value = try body(unsafe Transaction(txn: child, tables: tables))
-                    rc = unsafe mdb_txn_commit(child)
-                    outcome.value = rc == 0 ? .success(value) : .failure(CacheError("committing a nested write", code: rc))
-                } catch {
-                    unsafe mdb_txn_abort(child)
-                    outcome.value = .failure(error)
-                }
-            }, finish: { failure in
-                let result = outcome.value ?? .failure(CacheError("the write did not run"))
-                // A write that succeeded is durable only if the round's commit was.
-                if let failure, case .success = result { continuation.resume(throwing: failure) } else { continuation.resume(with: result) }
-            }))
-        }
+        // Written by `run` and read by `finish`, both on the writer thread.
+        let outcome = Outcome<R>()
+        unsafe groupCommit.submit(GroupCommit.Entry(run: { parent in
+            var child: OpaquePointer?
+            var rc = unsafe mdb_txn_begin(self.env, parent, 0, &child)
+            guard rc == 0, let child = unsafe child else {
+                outcome.value = .failure(CacheError("starting a nested write to the state store", code: rc))
+                return
+            }
+            do {
+                let value = try body(unsafe Transaction(txn: child, tables: tables))
+                rc = unsafe mdb_txn_commit(child)
+                outcome.value = rc == 0 ? .success(value) : .failure(CacheError("committing a nested write", code: rc))
+            } catch {
+                unsafe mdb_txn_abort(child)
+                outcome.value = .failure(error)
+            }
+        }, finish: { failure in
+            let result = outcome.value ?? .failure(CacheError("the write did not run"))
+            // A write that succeeded is durable only if the round's commit was.
+            if let failure, case .success = result { completion(.failure(failure)) } else { completion(result) }
+        }))
     }
 
     public func backup(to directory: String) throws {

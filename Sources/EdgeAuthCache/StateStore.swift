@@ -34,8 +34,10 @@ public protocol StateStore: Sendable {
     func write<R>(_ body: (any StateWriting) throws -> R) throws -> R
     /// The same, off the caller's thread, and grouped: the writes that arrive while a commit
     /// is being made to disk share the next commit (each still all or nothing), so the
-    /// store's throughput is not the disk's synced-commit rate. Returns once durable.
-    func commit<R: Sendable>(_ body: @escaping @Sendable (any StateWriting) throws -> R) async throws -> R
+    /// store's throughput is not the disk's synced-commit rate. `completion` is called on the
+    /// store's writer thread once the write is durable, or failed: it must not block.
+    func commit<R: Sendable>(_ body: @escaping @Sendable (any StateWriting) throws -> R,
+                             completion: @escaping @Sendable (Result<R, any Error>) -> Void)
     /// Writes a consistent copy of the whole store into `directory` (which must exist and be empty), while it is in use.
     func backup(to directory: String) throws
 }
@@ -50,6 +52,13 @@ public protocol StateWriting: StateReading {
     func put(_ table: StateTable, _ key: [UInt8], _ value: [UInt8]) throws
     /// Removes a record; true when it existed.
     @discardableResult func delete(_ table: StateTable, _ key: [UInt8]) throws -> Bool
+}
+
+extension StateStore {
+    /// The grouped commit, awaited: returns once durable.
+    public func commit<R: Sendable>(_ body: @escaping @Sendable (any StateWriting) throws -> R) async throws -> R {
+        try await withCheckedThrowingContinuation { continuation in commit(body) { continuation.resume(with: $0) } }
+    }
 }
 
 extension StateReading {

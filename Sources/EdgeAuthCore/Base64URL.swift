@@ -216,17 +216,49 @@ public enum Base64URL {
     /// Encodes bytes as unpadded base64url.
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
         var out = [UInt8]()
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var iterator = bytes.makeIterator()
-        while let a = iterator.next() {
-            let b = iterator.next(), c = iterator.next()
-            out.append(encodeTable[Int(a >> 2)])
-            out.append(encodeTable[Int(((a & 0x03) << 4) | ((b ?? 0) >> 4))])
-            if let b {
-                out.append(encodeTable[Int(((b & 0x0F) << 2) | ((c ?? 0) >> 6))])
-                if let c { out.append(encodeTable[Int(c & 0x3F)]) }
+        append(bytes, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the encoding of `bytes` to `out`: three bytes to four characters at a time.
+    public static func append(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
+        if let done: Void = unsafe bytes.withContiguousStorageIfAvailable({ unsafe append(UnsafeRawBufferPointer($0), to: &out) }) { return done }
+        unsafe Array(bytes).withUnsafeBytes { unsafe append($0, to: &out) }
+    }
+
+    public static func append(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        let count = bytes.count
+        let full = count / 3 * 3
+        let start = out.count
+        let encodedCount = count / 3 * 4 + (count == full ? 0 : count - full + 1)
+        unsafe encodeTable.withUnsafeBufferPointer { table in
+            out.append(contentsOf: repeatElement(0, count: encodedCount))
+            unsafe out.withUnsafeMutableBufferPointer { buffer in
+                var o = start
+                var i = 0
+                while i < full {
+                    let word = UInt32(unsafe bytes[i]) << 16 | UInt32(unsafe bytes[i + 1]) << 8 | UInt32(unsafe bytes[i + 2])
+                    unsafe buffer[o] = table[Int(word >> 18)]
+                    unsafe buffer[o + 1] = table[Int(word >> 12 & 0x3F)]
+                    unsafe buffer[o + 2] = table[Int(word >> 6 & 0x3F)]
+                    unsafe buffer[o + 3] = table[Int(word & 0x3F)]
+                    i += 3
+                    o += 4
+                }
+                switch count - full {
+                case 1:
+                    let a = unsafe bytes[i]
+                    unsafe buffer[o] = table[Int(a >> 2)]
+                    unsafe buffer[o + 1] = table[Int((a & 0x03) << 4)]
+                case 2:
+                    let a = unsafe bytes[i], b = unsafe bytes[i + 1]
+                    unsafe buffer[o] = table[Int(a >> 2)]
+                    unsafe buffer[o + 1] = table[Int((a & 0x03) << 4 | b >> 4)]
+                    unsafe buffer[o + 2] = table[Int((b & 0x0F) << 2)]
+                default:
+                    break
+                }
             }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }

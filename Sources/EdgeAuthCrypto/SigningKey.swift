@@ -207,6 +207,18 @@ public enum TokenSigner {
         try sign(rawHeader: Array(header.jsonText.utf8), rawPayload: Array(claims.jsonText.utf8), key: key, algorithm: algorithm)
     }
 
+    /// Signs `payload` under a header already in base64url; the compact JWS as bytes.
+    public static func sign(encodedHeader: [UInt8], payload: [UInt8], key: SigningKey, algorithm: Algorithm) throws(CryptoError) -> [UInt8] {
+        var token = encodedHeader
+        token.reserveCapacity(encodedHeader.count + (payload.count + 2) / 3 * 4 + 180)
+        token.append(UInt8(ascii: "."))
+        Base64URL.append(payload, to: &token)
+        let signature = try key.sign(algorithm, token)
+        token.append(UInt8(ascii: "."))
+        Base64URL.append(signature, to: &token)
+        return token
+    }
+
     /// Signs raw header and payload bytes (which need not be JSON): for adversarial tests.
     public static func sign(rawHeader: [UInt8], rawPayload: [UInt8], key: SigningKey, algorithm: Algorithm) throws(CryptoError) -> String {
         let signingInput = Base64URL.encode(rawHeader) + "." + Base64URL.encode(rawPayload)

@@ -1,39 +1,66 @@
 import EdgeAuth
-import Foundation
 
 /// The JWTs the authorization server signs: access tokens for the protected resource
-/// (verified by the same engine and cache as every other token) and OIDC ID tokens.
+/// (verified by the same engine and cache as every other token) and OIDC ID tokens. Their
+/// payloads are written straight into bytes; the headers are encoded once per key.
 enum AccessTokenMinter {
+    /// The base64url JOSE headers of the signing key: `at+jwt` for access tokens, `JWT` for ID tokens.
+    struct Headers: Sendable {
+        let accessToken: [UInt8]
+        let idToken: [UInt8]
+
+        init(algorithm: Algorithm, kid: String) {
+            func encoded(_ type: String) -> [UInt8] {
+                var header = JSONObjectWriter(capacity: 96)
+                header.string("alg", algorithm.name)
+                header.string("kid", kid)
+                header.string("typ", type)
+                var out: [UInt8] = []
+                Base64URL.append(header.finished(), to: &out)
+                return out
+            }
+            accessToken = encoded("at+jwt")
+            idToken = encoded("JWT")
+        }
+    }
+
     /// An access token (RFC 9068): `iss`, `aud` = the resource, `sub`, `client_id`, `scope`,
     /// `roles`, `permissions`, `jti`, `iat`, `exp`, and the user's email and name.
     static func accessToken(keys: ServerKeys, issuer: String, audience: String, client: String, user: AuthenticatedUser, scopes: [String],
-                            lifetime: Int64, now: Int64) throws -> (token: String, jti: String) {
+                            lifetime: Int64, now: Int64) throws -> (token: [UInt8], jti: String) {
         let jti = Secrets.random(bytes: 16)
-        var claims: [String: JSONValue] = [
-            "iss": .string(issuer), "aud": .string(audience), "sub": .string(user.subject), "client_id": .string(client),
-            "scope": .string(scopes.filter { $0 != "offline_access" }.joined(separator: " ")),
-            "roles": .array(user.roles.map(JSONValue.string)), "permissions": .array(user.permissions.map(JSONValue.string)),
-            "jti": .string(jti), "iat": .number(String(now)), "exp": .number(String(now + lifetime)),
-        ]
-        if let email = user.email { claims["email"] = .string(email) }
-        if let name = user.name { claims["name"] = .string(name) }
-        return (try sign(claims, type: "at+jwt", keys: keys), jti)
+        var claims = JSONObjectWriter(capacity: 512)
+        claims.string("iss", issuer)
+        claims.string("aud", audience)
+        claims.string("sub", user.subject)
+        claims.string("client_id", client)
+        claims.string("scope", scopes.filter { $0 != "offline_access" }.joined(separator: " "))
+        claims.strings("roles", user.roles)
+        claims.strings("permissions", user.permissions)
+        claims.string("jti", jti)
+        claims.integer("iat", now)
+        claims.integer("exp", now + lifetime)
+        claims.string("email", user.email)
+        claims.string("name", user.name)
+        return (try sign(claims.finished(), header: keys.headers.accessToken, keys: keys), jti)
     }
 
     /// An ID token for a client that was granted `openid`.
-    static func idToken(keys: ServerKeys, issuer: String, client: String, user: AuthenticatedUser, nonce: String?, lifetime: Int64, now: Int64) throws -> String {
-        var claims: [String: JSONValue] = [
-            "iss": .string(issuer), "aud": .string(client), "sub": .string(user.subject), "iat": .number(String(now)),
-            "exp": .number(String(now + lifetime)), "auth_time": .number(String(now)),
-        ]
-        if let nonce { claims["nonce"] = .string(nonce) }
-        if let email = user.email { claims["email"] = .string(email) }
-        if let name = user.name { claims["name"] = .string(name) }
-        return try sign(claims, type: "JWT", keys: keys)
+    static func idToken(keys: ServerKeys, issuer: String, client: String, user: AuthenticatedUser, nonce: String?, lifetime: Int64, now: Int64) throws -> [UInt8] {
+        var claims = JSONObjectWriter(capacity: 384)
+        claims.string("iss", issuer)
+        claims.string("aud", client)
+        claims.string("sub", user.subject)
+        claims.integer("iat", now)
+        claims.integer("exp", now + lifetime)
+        claims.integer("auth_time", now)
+        claims.string("nonce", nonce)
+        claims.string("email", user.email)
+        claims.string("name", user.name)
+        return try sign(claims.finished(), header: keys.headers.idToken, keys: keys)
     }
 
-    private static func sign(_ claims: [String: JSONValue], type: String, keys: ServerKeys) throws -> String {
-        let header: JSONValue = ["alg": .string(keys.algorithm.name), "typ": .string(type), "kid": .string(keys.signing.kid ?? "")]
-        return try TokenSigner.sign(header: header, claims: .object(claims), key: keys.signing, algorithm: keys.algorithm)
+    private static func sign(_ payload: [UInt8], header: [UInt8], keys: ServerKeys) throws -> [UInt8] {
+        try TokenSigner.sign(encodedHeader: header, payload: payload, key: keys.signing, algorithm: keys.algorithm)
     }
 }

@@ -6,11 +6,11 @@ extension AuthorizationServer {
     /// `grant_type=refresh_token` (A9): rotation for public clients, the previous token
     /// accepted until one of its successors is used, an older one revoking the grant. The
     /// decision and the signing are made from a read; the commit confirms the grant is unchanged.
-    func refresh(_ parameters: [String: String], client: ClientRecord) async throws -> JSONValue {
-        guard let token = parameters["refresh_token"], !token.isEmpty, token.utf8.count <= 256 else { throw OAuthError(.invalidRequest, "refresh_token is required") }
-        let now = clock()
-        let digest = Secrets.digestHex(token)
-        for _ in 0..<Self.maxGrantAttempts {
+    func refresh(_ parameters: [String: String], client: ClientRecord, attemptsLeft: Int = AuthorizationServer.maxGrantAttempts, completion: @escaping TokenCompletion) {
+        do {
+            guard let token = parameters["refresh_token"], !token.isEmpty, token.utf8.count <= 256 else { throw OAuthError(.invalidRequest, "refresh_token is required") }
+            let now = clock()
+            let digest = Secrets.digestHex(token)
             let read = try state.store.read { reader -> (RefreshTokenRecord, [UInt8])? in
                 guard let record = try reader.record(RefreshTokenRecord.self, .refreshTokens, digest),
                       let grant = try reader.get(.grants, record.grantID) else { return nil }
@@ -27,10 +27,8 @@ extension AuthorizationServer {
             let isGrace = !isCurrent && grant.previous == digest && grant.current.count < Self.maxSiblingRefreshTokens
             guard isCurrent || isGrace else {
                 // An older token again: it was stolen, or a copy of the client went astray. The family ends.
-                let grantID = grant.id
-                let revoked = try await state.store.commit { writer in try self.revokeGrant(grantID, reason: "refresh_reuse", writer: writer, now: now) }
-                if let revoked { revokeIssuedAccessTokens(revoked, now: now) }
-                throw OAuthError(.invalidGrant, "the refresh token was already used; its grant is revoked")
+                return revokeFamily(grant.id, reason: "refresh_reuse", now: now,
+                                    answering: OAuthError(.invalidGrant, "the refresh token was already used; its grant is revoked"), completion: completion)
             }
             var scopes = grant.scopes
             if let asked = Self.scopeList(parameters["scope"]) {
@@ -50,9 +48,11 @@ extension AuthorizationServer {
                 grant.current = []
             }
             let (response, issued) = try prepareTokens(&grant, client: client, scopes: scopes, nonce: nil, rotate: client.isPublic, now: now)
-            guard try await commit(changes + issued, ifUnchanged: .grants, grant.id, expected: stored) else { continue }
-            return response
+            commit(changes + issued, ifUnchanged: .grants, grant.id, expected: stored, response: response, attemptsLeft: attemptsLeft,
+                   retry: { self.refresh(parameters, client: client, attemptsLeft: attemptsLeft - 1, completion: completion) },
+                   busy: "the grant is being refreshed by another request; retry", completion: completion)
+        } catch {
+            completion(.failure(oauthError(error)))
         }
-        throw OAuthError(.temporarilyUnavailable, "the grant is being refreshed by another request; retry")
     }
 }

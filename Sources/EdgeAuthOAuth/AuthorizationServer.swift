@@ -131,6 +131,11 @@ public final class AuthorizationServer: Sendable {
             guard let documents else { return nil }
             return try await documents.client(clientID, state: state, knownScopes: knownScopes, now: clock())
         }
+        return try registeredClient(clientID)
+    }
+
+    /// A client registered here (not a metadata document URL).
+    func registeredClient(_ clientID: String) throws(OAuthError) -> ClientRecord? {
         guard clientID.utf8.count <= 128 else { return nil }
         do {
             return try state.store.read { reader in try reader.record(ClientRecord.self, .clients, clientID) }

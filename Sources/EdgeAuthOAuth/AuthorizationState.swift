@@ -13,7 +13,7 @@ struct AuthorizationState: Sendable {
     }()
 
     static func encode(_ value: some Encodable) throws -> [UInt8] {
-        if let record = value as? any StateRecord { return Array(record.document.jsonText.utf8) }
+        if let record = value as? any StateRecord { return record.encoded }
         return Array(try encoder.encode(value))
     }
 

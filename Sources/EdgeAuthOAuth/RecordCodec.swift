@@ -1,12 +1,21 @@
 import EdgeAuth
 
 /// The records on the token endpoint's path, written and read with EdgeAuth's own JSON
-/// (the scanner of the verifier and `JSONValue.jsonText`) instead of Foundation's coders,
-/// which cost a large share of a code exchange. The members are those `Codable` writes, so
+/// (`JSONObjectWriter`, and the verifier's scanner) instead of Foundation's coders, which
+/// cost a large share of a code exchange. The members are those `Codable` writes, so
 /// either reads what the other wrote.
 protocol StateRecord {
     init(document: JSONValue) throws(RecordError)
-    var document: JSONValue { get }
+    func write(to writer: inout JSONObjectWriter)
+}
+
+extension StateRecord {
+    /// The record's JSON.
+    var encoded: [UInt8] {
+        var writer = JSONObjectWriter()
+        write(to: &writer)
+        return writer.finished()
+    }
 }
 
 struct RecordError: Error, CustomStringConvertible {
@@ -60,19 +69,6 @@ struct RecordReader {
     }
 }
 
-/// Building a record's object; optional members left out when nil, as `Codable` does.
-struct RecordWriter {
-    var members: [String: JSONValue] = [:]
-
-    mutating func set(_ name: String, _ value: String?) { if let value { members[name] = .string(value) } }
-    mutating func set(_ name: String, _ value: Int64?) { if let value { members[name] = .number(String(value)) } }
-    mutating func set(_ name: String, _ value: Bool) { members[name] = .bool(value) }
-    mutating func set(_ name: String, _ value: [String]) { members[name] = .array(value.map(JSONValue.string)) }
-    mutating func set(_ name: String, _ value: JSONValue) { members[name] = value }
-
-    var document: JSONValue { .object(members) }
-}
-
 extension AuthenticatedUser: StateRecord {
     init(document: JSONValue) throws(RecordError) {
         let reader = try RecordReader(document)
@@ -80,15 +76,13 @@ extension AuthenticatedUser: StateRecord {
                   scopes: try reader.strings("scopes"), email: reader.optionalString("email"), name: reader.optionalString("name"))
     }
 
-    var document: JSONValue {
-        var writer = RecordWriter()
-        writer.set("subject", subject)
-        writer.set("roles", roles)
-        writer.set("permissions", permissions)
-        writer.set("scopes", scopes)
-        writer.set("email", email)
-        writer.set("name", name)
-        return writer.document
+    func write(to writer: inout JSONObjectWriter) {
+        writer.string("subject", subject)
+        writer.strings("roles", roles)
+        writer.strings("permissions", permissions)
+        writer.strings("scopes", scopes)
+        writer.string("email", email)
+        writer.string("name", name)
     }
 }
 
@@ -101,19 +95,17 @@ extension CodeRecord: StateRecord {
                   expiresAt: try reader.integer("expiresAt"), grantID: reader.optionalString("grantID"))
     }
 
-    var document: JSONValue {
-        var writer = RecordWriter()
-        writer.set("clientID", clientID)
-        writer.set("redirectURI", redirectURI)
-        writer.set("redirectURIGiven", redirectURIGiven)
-        writer.set("codeChallenge", codeChallenge)
-        writer.set("user", user.document)
-        writer.set("scopes", scopes)
-        writer.set("resource", resource)
-        writer.set("nonce", nonce)
-        writer.set("expiresAt", expiresAt)
-        writer.set("grantID", grantID)
-        return writer.document
+    func write(to writer: inout JSONObjectWriter) {
+        writer.string("clientID", clientID)
+        writer.string("redirectURI", redirectURI)
+        writer.bool("redirectURIGiven", redirectURIGiven)
+        writer.string("codeChallenge", codeChallenge)
+        writer.json("user", user.encoded)
+        writer.strings("scopes", scopes)
+        writer.string("resource", resource)
+        writer.string("nonce", nonce)
+        writer.integer("expiresAt", expiresAt)
+        writer.string("grantID", grantID)
     }
 }
 
@@ -131,20 +123,23 @@ extension GrantRecord: StateRecord {
                   accessTokens: issued, revokedAt: reader.optionalInteger("revokedAt"))
     }
 
-    var document: JSONValue {
-        var writer = RecordWriter()
-        writer.set("id", id)
-        writer.set("clientID", clientID)
-        writer.set("user", user.document)
-        writer.set("scopes", scopes)
-        writer.set("resource", resource)
-        writer.set("createdAt", createdAt)
-        writer.set("expiresAt", expiresAt)
-        writer.set("current", current)
-        writer.set("previous", previous)
-        writer.set("accessTokens", .array(accessTokens.map { ["jti": .string($0.jti), "expiresAt": .number(String($0.expiresAt))] }))
-        writer.set("revokedAt", revokedAt)
-        return writer.document
+    func write(to writer: inout JSONObjectWriter) {
+        writer.string("id", id)
+        writer.string("clientID", clientID)
+        writer.json("user", user.encoded)
+        writer.strings("scopes", scopes)
+        writer.string("resource", resource)
+        writer.integer("createdAt", createdAt)
+        writer.integer("expiresAt", expiresAt)
+        writer.strings("current", current)
+        writer.string("previous", previous)
+        writer.jsonArray("accessTokens", accessTokens.lazy.map { issued in
+            var token = JSONObjectWriter(capacity: 64)
+            token.string("jti", issued.jti)
+            token.integer("expiresAt", issued.expiresAt)
+            return token.finished()
+        })
+        writer.integer("revokedAt", revokedAt)
     }
 }
 
@@ -154,7 +149,10 @@ extension RefreshTokenRecord: StateRecord {
         self.init(grantID: try reader.string("grantID"), expiresAt: try reader.integer("expiresAt"))
     }
 
-    var document: JSONValue { ["grantID": .string(grantID), "expiresAt": .number(String(expiresAt))] }
+    func write(to writer: inout JSONObjectWriter) {
+        writer.string("grantID", grantID)
+        writer.integer("expiresAt", expiresAt)
+    }
 }
 
 extension ClientRecord: StateRecord {
@@ -167,19 +165,17 @@ extension ClientRecord: StateRecord {
                   documentHost: reader.optionalString("documentHost"))
     }
 
-    var document: JSONValue {
-        var writer = RecordWriter()
-        writer.set("clientID", clientID)
-        writer.set("secretDigest", secretDigest)
-        writer.set("name", name)
-        writer.set("redirectURIs", redirectURIs)
-        writer.set("grantTypes", grantTypes)
-        writer.set("tokenEndpointAuthMethod", tokenEndpointAuthMethod)
-        writer.set("applicationType", applicationType)
-        writer.set("scope", scope)
-        writer.set("createdAt", createdAt)
-        writer.set("registeredFrom", registeredFrom)
-        writer.set("documentHost", documentHost)
-        return writer.document
+    func write(to writer: inout JSONObjectWriter) {
+        writer.string("clientID", clientID)
+        writer.string("secretDigest", secretDigest)
+        writer.string("name", name)
+        writer.strings("redirectURIs", redirectURIs)
+        writer.strings("grantTypes", grantTypes)
+        writer.string("tokenEndpointAuthMethod", tokenEndpointAuthMethod)
+        writer.string("applicationType", applicationType)
+        writer.string("scope", scope)
+        writer.integer("createdAt", createdAt)
+        writer.string("registeredFrom", registeredFrom)
+        writer.string("documentHost", documentHost)
     }
 }

@@ -14,6 +14,8 @@ public struct ServerKeys: Sendable {
     public let published: [JSONValue]
     /// Signs and checks consent tokens.
     let consent: SigningKey
+    /// The signing key's JOSE headers, encoded.
+    let headers: AccessTokenMinter.Headers
 
     /// A key as `edgeauth keys list` shows it.
     public struct Summary: Sendable {
@@ -62,6 +64,7 @@ public struct ServerKeys: Sendable {
         else { throw OAuthError(.serverError, "the state store has no current signing key") }
         signing = try SigningKey.load(pem: String(decoding: try KeySealing.open(current.sealed), as: UTF8.self), kid: current.kid)
         algorithm = current.algorithm == "EdDSA" ? .edDSA : .es256
+        headers = AccessTokenMinter.Headers(algorithm: algorithm, kid: current.kid)
         consent = SigningKey.hmac(secret: try KeySealing.open(consentRecord.sealed), kid: consentRecord.kid)
         var published: [JSONValue] = []
         for record in records where record.use == .signing && (record.retiredAt.map { $0 + publishFor > now } ?? true) {

@@ -41,15 +41,16 @@ extension AuthorizationServer {
     /// refresh), an ID token when `openid` was granted; signed here, outside any transaction,
     /// with the records to store once the transaction confirms the grant still stands.
     func prepareTokens(_ grant: inout GrantRecord, client: ClientRecord, scopes: [String], nonce: String?, rotate: Bool,
-                       now: Int64) throws -> (response: JSONValue, changes: [StateChange]) {
+                       now: Int64) throws -> (response: [UInt8], changes: [StateChange]) {
         let lifetime = Int64(settings.lifetimes.accessToken)
         let minted = try AccessTokenMinter.accessToken(keys: keys, issuer: issuer, audience: grant.resource, client: client.clientID, user: grant.user,
                                                        scopes: scopes, lifetime: lifetime, now: now)
         grant.accessTokens = grant.accessTokens.filter { $0.expiresAt > now }.suffix(Self.maxTrackedAccessTokens - 1) + [IssuedAccessToken(jti: minted.jti, expiresAt: now + lifetime)]
-        var response: [String: JSONValue] = [
-            "access_token": .string(minted.token), "token_type": "Bearer", "expires_in": .number(String(lifetime)),
-            "scope": .string(scopes.joined(separator: " ")),
-        ]
+        var response = JSONObjectWriter(capacity: minted.token.count + 256)
+        response.string("access_token", utf8: minted.token)
+        response.string("token_type", "Bearer")
+        response.integer("expires_in", lifetime)
+        response.string("scope", scopes.joined(separator: " "))
         var changes: [StateChange] = []
         if client.mayRefresh, rotate {
             let refreshToken = Secrets.random(bytes: 32)
@@ -57,23 +58,32 @@ extension AuthorizationServer {
             grant.expiresAt = max(grant.expiresAt, now + Int64(settings.lifetimes.refreshToken))
             changes.append(try .put(RefreshTokenRecord(grantID: grant.id, expiresAt: grant.expiresAt), .refreshTokens, digest))
             grant.current.append(digest)
-            response["refresh_token"] = .string(refreshToken)
+            response.string("refresh_token", refreshToken)
         }
         if scopes.contains("openid") {
-            response["id_token"] = .string(try AccessTokenMinter.idToken(keys: keys, issuer: issuer, client: client.clientID, user: grant.user, nonce: nonce,
-                                                                        lifetime: lifetime, now: now))
+            response.string("id_token", utf8: try AccessTokenMinter.idToken(keys: keys, issuer: issuer, client: client.clientID, user: grant.user, nonce: nonce,
+                                                                           lifetime: lifetime, now: now))
         }
         changes.append(try .put(grant, .grants, grant.id))
-        return (.object(response), changes)
+        return (response.finished(), changes)
     }
 
     /// Applies `changes` in one grouped commit if the record at `table`/`key` still holds
-    /// `expected` (nil: absent); false when another request changed it first.
-    func commit(_ changes: [StateChange], ifUnchanged table: StateTable, _ key: String, expected: [UInt8]?) async throws -> Bool {
-        try await state.store.commit { writer in
+    /// `expected` (nil: absent). Then answers `response`; when another request changed the
+    /// record first, runs `retry` (at most `maxGrantAttempts` in all), after that answers `busy`.
+    func commit(_ changes: [StateChange], ifUnchanged table: StateTable, _ key: String, expected: [UInt8]?, response: [UInt8],
+                attemptsLeft: Int, retry: @escaping @Sendable () -> Void, busy: String, completion: @escaping TokenCompletion) {
+        state.store.commit({ writer in
             guard try writer.get(table, key) == expected else { return false }
             for change in changes { try change.apply(writer) }
             return true
+        }) { result in
+            switch result {
+            case .success(true): completion(.success(response))
+            case .success(false) where attemptsLeft > 1: retry()
+            case .success(false): completion(.failure(OAuthError(.temporarilyUnavailable, busy)))
+            case .failure(let error): completion(.failure(self.storeUnavailable(error)))
+            }
         }
     }
 }

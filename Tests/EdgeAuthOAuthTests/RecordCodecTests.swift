@@ -8,10 +8,11 @@ struct RecordCodecTests {
     static let user = AuthenticatedUser(subject: "alice", roles: ["admin"], permissions: ["notes:delete"], scopes: ["notes:read"], email: "a@example.com")
 
     func roundTrip<T: Codable & StateRecord & Equatable>(_ value: T) throws {
-        let ours = Array(value.document.jsonText.utf8)
+        let ours = value.encoded
         let foundations = Array(try JSONEncoder().encode(value))
         #expect(try JSONDecoder().decode(T.self, from: Data(ours)) == value)
         #expect(try T(document: try JSONValue.parse(foundations)) == value)
+        #expect(try T(document: try JSONValue.parse(ours)) == value)
         #expect(try AuthorizationState.decode(T.self, try AuthorizationState.encode(value)) == value)
     }
 

@@ -55,6 +55,7 @@ struct BearerRoute: Route {
                 switch response {
                 case .reply(let reply)?: return reply
                 case .deferred(let work)?: return await work()
+                case .pending(let start)?: return await withCheckedContinuation { continuation in start { continuation.resume(returning: $0) } }
                 case nil: return .error(.serviceUnavailable, "temporarily_unavailable", "the server is shutting down; retry later")
                 }
             }

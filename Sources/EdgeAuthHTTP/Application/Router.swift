@@ -18,10 +18,12 @@ struct ServerRequest: Sendable {
     let eventLoop: any EventLoop
 }
 
-/// What a route answers: at once, or after awaiting (off the event loop).
+/// What a route answers: at once, after awaiting (off the event loop), or when work it
+/// started elsewhere calls back (from any thread, once) without a task in between.
 public enum RouteResponse: Sendable {
     case reply(HTTPReply)
     case deferred(@Sendable () async -> HTTPReply)
+    case pending(@Sendable (_ answer: @escaping @Sendable (HTTPReply) -> Void) -> Void)
 }
 
 /// Answers the requests of a path. Called on the connection's event loop.

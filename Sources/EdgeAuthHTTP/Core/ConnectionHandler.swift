@@ -161,16 +161,24 @@ import NIOHTTP1
         case .reply(let reply):
             send(reply, requestID: requestID, channelContext)
         case .deferred(let work):
-            let loopBound = NIOLoopBound((self, channelContext), eventLoop: channelContext.eventLoop)
-            let eventLoop = channelContext.eventLoop
-            unsafe slots.pointee.state.awaitAnswer()
-            Task {
-                let reply = await work()
-                eventLoop.execute {
-                    let (handler, channelContext) = loopBound.value
-                    handler.send(reply, requestID: requestID, channelContext)
-                    handler.resume(channelContext)
-                }
+            let answer = answerLater(requestID, channelContext)
+            Task { answer(await work()) }
+        case .pending(let start):
+            start(answerLater(requestID, channelContext))
+        }
+    }
+
+    /// Waits for the answer of a request being worked on elsewhere; the returned function,
+    /// called from any thread, writes it on the connection's loop and reads on.
+    private func answerLater(_ requestID: RequestID, _ channelContext: ChannelHandlerContext) -> @Sendable (HTTPReply) -> Void {
+        let loopBound = NIOLoopBound((self, channelContext), eventLoop: channelContext.eventLoop)
+        let eventLoop = channelContext.eventLoop
+        unsafe slots.pointee.state.awaitAnswer()
+        return { reply in
+            eventLoop.execute {
+                let (handler, channelContext) = loopBound.value
+                handler.send(reply, requestID: requestID, channelContext)
+                handler.resume(channelContext)
             }
         }
     }

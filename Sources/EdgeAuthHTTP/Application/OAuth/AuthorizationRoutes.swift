@@ -52,15 +52,23 @@ enum AuthorizationRoutes {
         return nil
     }
 
-    /// A JSON answer of the token, registration and revocation endpoints: never cached.
+    /// The answers of the token, registration and revocation endpoints are never cached.
+    static let noStore: [(String, String)] = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+
+    /// A JSON answer of the token, registration and revocation endpoints.
     static func json(_ status: HTTPResponseStatus, _ value: JSONValue, origin: String?) -> HTTPReply {
-        .json(status, value, headers: [("Cache-Control", "no-store"), ("Pragma", "no-cache")] + CORSPolicy.publicHeaders(origin: origin))
+        json(status, Array(value.jsonText.utf8), origin: origin)
+    }
+
+    static func json(_ status: HTTPResponseStatus, _ body: [UInt8], origin: String?) -> HTTPReply {
+        let headers: [(String, String)] = noStore + CORSPolicy.publicHeaders(origin: origin)
+        return .json(status, body, headers: headers)
     }
 
     /// An OAuth error (RFC 6749 §5.2) with `Cache-Control: no-store`; `invalid_client`
     /// after Basic credentials carries their challenge.
     static func error(_ error: OAuthError, basic: Bool = false, origin: String?) -> HTTPReply {
-        var headers = [("Cache-Control", "no-store"), ("Pragma", "no-cache")] + CORSPolicy.publicHeaders(origin: origin)
+        var headers: [(String, String)] = noStore + CORSPolicy.publicHeaders(origin: origin)
         if error.code == .invalidClient, basic { headers.append(("WWW-Authenticate", "Basic realm=\"edgeauth\"")) }
         return .error(HTTPResponseStatus(statusCode: error.status), error.code.rawValue, error.description, headers: headers)
     }
@@ -164,11 +172,16 @@ struct TokenRoute: Route {
     func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
         // No rate limit per address: every request authenticates its client, and codes and refresh tokens cannot be guessed.
         if let refused = AuthorizationRoutes.admit(request, context, nil) { return .reply(refused) }
+        // Answered from the state store's commit, without a task: the grant path's hand-offs are its cost.
         return AuthorizationRoutes.postedForm(request) { parameters, authorization, origin in
-            .deferred {
-                switch await server.token(parameters, authorization: authorization) {
-                case .success(let response): AuthorizationRoutes.json(.ok, response, origin: origin)
-                case .failure(let error): AuthorizationRoutes.error(error, basic: authorization != nil, origin: origin)
+            .pending { answer in
+                server.token(parameters, authorization: authorization) { result in
+                    let reply: HTTPReply
+                    switch result {
+                    case .success(let body): reply = AuthorizationRoutes.json(.ok, body, origin: origin)
+                    case .failure(let error): reply = AuthorizationRoutes.error(error, basic: authorization != nil, origin: origin)
+                    }
+                    answer(reply)
                 }
             }
         }
