@@ -23,6 +23,7 @@ public final class AuthorizationServer: Sendable {
     public let keys: ServerKeys
     let identityProvider: DevelopmentIdentityProvider
     let documents: ClientMetadataDocuments?
+    let decodedClients = DecodedClients()
     /// Called for every access token revoked (a code replay, a refresh reuse, `/revoke`):
     /// the verifier refuses it from then on.
     let revokeAccessToken: @Sendable (_ jti: String, _ expiresAt: Int64) -> Void
@@ -138,7 +139,11 @@ public final class AuthorizationServer: Sendable {
     func registeredClient(_ clientID: String) throws(OAuthError) -> ClientRecord? {
         guard clientID.utf8.count <= 128 else { return nil }
         do {
-            return try state.store.read { reader in try reader.record(ClientRecord.self, .clients, clientID) }
+            guard let stored = try state.store.read({ reader in try reader.get(.clients, clientID) }) else { return nil }
+            if let decoded = decodedClients.record(clientID, stored: stored) { return decoded }
+            guard let record = try AuthorizationState.decode(ClientRecord.self, stored) else { return nil }
+            decodedClients.remember(record, stored: stored)
+            return record
         } catch {
             throw storeUnavailable(error)
         }

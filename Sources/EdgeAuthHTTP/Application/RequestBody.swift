@@ -117,8 +117,14 @@ public enum JSONBody {
 
 /// Media-type comparison (RFC 9110 §8.3.1): the type and subtype case-insensitively, parameters ignored.
 enum MediaType {
+    /// Whether `contentType`'s type and subtype (before any parameter, without the spaces
+    /// and tabs around them, in any case) are `expected` (lowercase).
     static func matches(_ contentType: String, _ expected: String) -> Bool {
-        let essence = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0]
-        return essence.trimmingCharacters(in: .whitespaces).lowercased() == expected
+        var essence = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }[...]
+        while let first = essence.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { essence.removeFirst() }
+        while let last = essence.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { essence.removeLast() }
+        return essence.elementsEqual(expected.utf8) { byte, wanted in
+            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 == wanted : byte == wanted
+        }
     }
 }
