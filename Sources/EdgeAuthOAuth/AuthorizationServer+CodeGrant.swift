@@ -54,11 +54,12 @@ extension AuthorizationServer {
             commit(changes + [try .put(record, .codes, digest)], ifUnchanged: .codes, digest, expected: stored, response: response, attemptsLeft: attemptsLeft,
                    retry: { self.exchangeCode(parameters, client: client, attemptsLeft: attemptsLeft - 1, completion: completion) },
                    busy: "the authorization code is being exchanged by another request") { result in
+                // Answered first: the audit line is written on the commit's thread, which other grants wait for.
+                completion(result)
                 if case .success = result {
                     self.audit.info("grant issued", metadata: ["event": "grant_issued", "grant": .string(issued.id), "client_id": .string(client.clientID),
                                                                "sub": .string(issued.user.subject), "scope": .string(issued.scopes.joined(separator: " "))])
                 }
-                completion(result)
             }
         } catch {
             completion(.failure(oauthError(error)))

@@ -33,3 +33,50 @@ import Testing
         }
     }
 }
+
+/// The member-by-member writer of records, token payloads and token responses.
+@Suite struct JSONObjectWriterTests {
+    @Test("An object written member by member is the JSON text of the same value, members in the order written")
+    func object() throws {
+        let texts = ["", "plain", "q\"b\\s", "\u{0}\u{1f}\n\r\t", "é✓😀"]
+        for text in texts {
+            var writer = JSONObjectWriter(capacity: 4)
+            writer.string("s", text)
+            writer.string("u", utf8: Array(text.utf8))
+            writer.string("absent", nil as String?)
+            writer.integer("i", Int64.min)
+            writer.integer("j", nil as Int64?)
+            writer.integer("k", Int64.max)
+            writer.bool("t", true)
+            writer.bool("f", false)
+            writer.strings("a", [text, "x"])
+            writer.strings("e", [String]())
+            var nested = JSONObjectWriter()
+            nested.integer("n", 0)
+            writer.json("o", nested.finished())
+            writer.jsonArray("l", [JSONObjectWriter().finished(), Array("1".utf8)])
+            let written = writer.finished()
+            let expected: JSONValue = ["s": .string(text), "u": .string(text), "i": .number(String(Int64.min)), "k": .number(String(Int64.max)),
+                                       "t": true, "f": false, "a": [.string(text), "x"], "e": [], "o": ["n": 0], "l": [[:], 1]]
+            #expect(try JSONValue.parse(written) == expected)
+            #expect(String(decoding: written.prefix(6), as: UTF8.self) == #"{"s":""#)
+        }
+        #expect(JSONObjectWriter().finished() == Array("{}".utf8))
+    }
+
+    @Test("Base64URL.append encodes every length as the RFC 4648 alphabet does, after what the buffer held")
+    func base64() throws {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        for length in 0..<40 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 73 &+ 5) }
+            // Bit by bit: six bits a character, no padding.
+            var bits: [UInt8] = bytes.flatMap { byte in (0..<8).map { byte >> (7 - $0) & 1 } }
+            while bits.count % 6 != 0 { bits.append(0) }
+            let expected = stride(from: 0, to: bits.count, by: 6).map { start in alphabet[Int(bits[start..<start + 6].reduce(0) { $0 << 1 | $1 })] }
+            var out = Array("x.".utf8)
+            Base64URL.append(bytes, to: &out)
+            #expect(out == Array("x.".utf8) + expected)
+            #expect(try Base64URL.decode(String(decoding: out.dropFirst(2), as: UTF8.self)) == bytes)
+        }
+    }
+}

@@ -22,6 +22,15 @@ struct ApplicationLayerTests {
         #expect(try FormBody(ByteBuffer(string: "é=%C3%A9"), contentType: Self.form).value("é") == "é")
     }
 
+    @Test("A form's media type is matched without its parameters, the spaces and tabs around it, or case", arguments: [
+        ("application/x-www-form-urlencoded", true), (" \tAPPLICATION/x-www-form-urlencoded\t ;charset=utf-8", true), ("application/x-www-form-urlencoded;", true),
+        ("application/x-www-form-urlencodedx", false), ("application/x-www-form-urlencode", false), ("application/json", false), ("", false),
+        ("application/x-www-form-urlencoded x", false), ("application/x-www-form-urlencoded\u{212A}", false),
+    ])
+    func formMediaType(contentType: String, accepted: Bool) {
+        #expect((try? FormBody(ByteBuffer(string: "a=b"), contentType: contentType)) != nil == accepted)
+    }
+
     @Test("A bad form body is refused with the answer that says why", arguments: [
         ("a=%zz", "the form has an invalid percent-escape"), ("a=%4", "the form has an invalid percent-escape"), ("a=%", "the form has an invalid percent-escape"),
         ("=x", "a form field has no name"), ("a=%FF", "the form is not UTF-8"),
