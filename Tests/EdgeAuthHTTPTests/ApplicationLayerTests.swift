@@ -28,7 +28,8 @@ struct ApplicationLayerTests {
         ("application/x-www-form-urlencoded x", false), ("application/x-www-form-urlencoded\u{212A}", false),
     ])
     func formMediaType(contentType: String, accepted: Bool) {
-        #expect((try? FormBody(ByteBuffer(string: "a=b"), contentType: contentType)) != nil == accepted)
+        let decoded = try? FormBody(ByteBuffer(string: "a=b"), contentType: contentType)
+        #expect((decoded != nil) == accepted)
     }
 
     @Test("A bad form body is refused with the answer that says why", arguments: [
