@@ -33,24 +33,28 @@ import Synchronization
         if schedule { queue.async { self.drain() } }
     }
 
-    /// Runs rounds until nothing is queued.
+    /// Runs rounds until nothing is queued. A round takes its writes only once it holds
+    /// LMDB's write lock: the writes that arrive while another process commits join it.
     private func drain() {
         while true {
+            let idle = pending.withLock { state -> Bool in
+                if state.entries.isEmpty { state.scheduled = false }
+                return !state.scheduled
+            }
+            if idle { return }
+            var parent: OpaquePointer?
+            let began = unsafe mdb_txn_begin(env, nil, 0, &parent)
             let batch = pending.withLock { state -> [Entry] in
                 let batch = Array(state.entries.prefix(Self.maxBatch))
                 state.entries.removeFirst(batch.count)
-                if batch.isEmpty { state.scheduled = false }
                 return batch
             }
-            guard !batch.isEmpty else { return }
-            var parent: OpaquePointer?
-            var rc = unsafe mdb_txn_begin(env, nil, 0, &parent)
-            guard rc == 0, let parent = unsafe parent else {
-                for entry in batch { entry.finish(CacheError("starting a write to the state store", code: rc)) }
+            guard began == 0, let parent = unsafe parent else {
+                for entry in batch { entry.finish(CacheError("starting a write to the state store", code: began)) }
                 continue
             }
             for entry in batch { unsafe entry.run(parent) }
-            rc = unsafe mdb_txn_commit(parent)
+            let rc = unsafe mdb_txn_commit(parent)
             let failure = rc == 0 ? nil : CacheError("committing to the state store", code: rc)
             for entry in batch { entry.finish(failure) }
         }
