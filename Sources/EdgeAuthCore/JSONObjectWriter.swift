@@ -52,32 +52,41 @@ public struct JSONObjectWriter: Sendable {
     }
 
     public mutating func strings(_ name: StaticString, _ values: some Sequence<String>) {
+        array(name, values) { out, value in Self.appendString(value, to: &out) }
+    }
+
+    /// A nested object, written by `body` into the same bytes.
+    public mutating func object(_ name: StaticString, _ body: (inout JSONObjectWriter) -> Void) {
         self.name(name)
-        out.append(UInt8(ascii: "["))
-        var first = true
-        for value in values {
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            Self.appendString(value, to: &out)
+        var writer = JSONObjectWriter(continuing: &out)
+        body(&writer)
+        out = writer.finished()
+    }
+
+    /// An array of objects, each written by `body` into the same bytes.
+    public mutating func objects<Values: Sequence>(_ name: StaticString, _ values: Values, _ body: (inout JSONObjectWriter, Values.Element) -> Void) {
+        array(name, values) { out, value in
+            var writer = JSONObjectWriter(continuing: &out)
+            body(&writer, value)
+            out = writer.finished()
         }
-        out.append(UInt8(ascii: "]"))
     }
 
-    /// A member whose value is already JSON (a nested object written by another writer).
-    public mutating func json(_ name: StaticString, _ value: [UInt8]) {
-        self.name(name)
-        out.append(contentsOf: value)
+    /// A writer that appends an object to `out`, which it takes over until `finished()`.
+    private init(continuing out: inout [UInt8]) {
+        self.out = []
+        swap(&self.out, &out)
+        self.out.append(UInt8(ascii: "{"))
     }
 
-    /// An array of values that are already JSON.
-    public mutating func jsonArray(_ name: StaticString, _ values: some Sequence<[UInt8]>) {
+    private mutating func array<Values: Sequence>(_ name: StaticString, _ values: Values, _ element: (inout [UInt8], Values.Element) -> Void) {
         self.name(name)
         out.append(UInt8(ascii: "["))
         var first = true
         for value in values {
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
-            out.append(contentsOf: value)
+            element(&out, value)
         }
         out.append(UInt8(ascii: "]"))
     }

@@ -100,7 +100,7 @@ extension CodeRecord: StateRecord {
         writer.string("redirectURI", redirectURI)
         writer.bool("redirectURIGiven", redirectURIGiven)
         writer.string("codeChallenge", codeChallenge)
-        writer.json("user", user.encoded)
+        writer.object("user", user.write(to:))
         writer.strings("scopes", scopes)
         writer.string("resource", resource)
         writer.string("nonce", nonce)
@@ -126,19 +126,17 @@ extension GrantRecord: StateRecord {
     func write(to writer: inout JSONObjectWriter) {
         writer.string("id", id)
         writer.string("clientID", clientID)
-        writer.json("user", user.encoded)
+        writer.object("user", user.write(to:))
         writer.strings("scopes", scopes)
         writer.string("resource", resource)
         writer.integer("createdAt", createdAt)
         writer.integer("expiresAt", expiresAt)
         writer.strings("current", current)
         writer.string("previous", previous)
-        writer.jsonArray("accessTokens", accessTokens.lazy.map { issued in
-            var token = JSONObjectWriter(capacity: 64)
+        writer.objects("accessTokens", accessTokens) { token, issued in
             token.string("jti", issued.jti)
             token.integer("expiresAt", issued.expiresAt)
-            return token.finished()
-        })
+        }
         writer.integer("revokedAt", revokedAt)
     }
 }

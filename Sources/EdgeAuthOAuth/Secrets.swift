@@ -23,8 +23,10 @@ enum Secrets {
         hex(digest(secret))
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
+        let digits = hexDigits
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)
         for byte in bytes {
