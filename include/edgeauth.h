@@ -242,7 +242,7 @@ typedef struct edgeauth_verifier edgeauth_verifier;
  *       "requireExpiration": true,
  *       "limits": {"maxTokenBytes": 16384, "maxJSONDepth": 16,
  *                  "maxJSONMembers": 256},
- *       "cache": {"directory": "/var/cache/edgeauth", "mapSizeBytes": 134217728,
+ *       "cache": {"directory": "/var/cache/edgeauth", "mapSizeBytes": 1073741824,
  *                 "maxReaders": 256, "maxTTL": 600, "negativeTTL": 10},
  *       "keys": [ {"jwks": {"keys": [...]}}, {"jwksFile": "/path"},
  *                 {"jwksURL": "https://issuer.example/jwks.json"},
@@ -331,6 +331,9 @@ EDGEAUTH_API const char *edgeauth_verifier_warning(const edgeauth_verifier *veri
 #define EDGEAUTH_CACHE_ERRORS 5        /* cache failures (each fell back to full verification) */
 #define EDGEAUTH_CACHE_L1_HITS 6       /* verdicts served from this verifier's in-process
                                           L1 (not counted in the shared-cache counters) */
+#define EDGEAUTH_CACHE_SKIPPED_STORES 7 /* verdicts not stored because the map was full */
+#define EDGEAUTH_CACHE_EVICTIONS 8     /* verdicts evicted before their expiry to make room */
+#define EDGEAUTH_CACHE_FILL_PERMILLE 9 /* how full the map is, in thousandths (host-wide) */
 
 /**
  * One counter of the shared cache the verifier uses, counted since this

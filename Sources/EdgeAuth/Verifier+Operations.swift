@@ -18,7 +18,15 @@ public struct VerifierCacheStatistics: Sendable, Equatable {
     public var negativeHits: Int
     public var misses: Int
     public var stores: Int
+    /// Stores left out because the map was full.
+    public var skippedStores: Int
+    /// Verdicts evicted before their expiry to make room, and expired ones removed.
+    public var evictions: Int
+    public var expiredRemovals: Int
     public var errors: Int
+    /// The time this process's write transactions waited for LMDB's writer lock.
+    public var writeTransactions: Int
+    public var writeLockWaitNanoseconds: UInt64
 }
 
 /// Why a revocation was not recorded.
@@ -50,8 +58,13 @@ extension Verifier {
     public var cacheStatistics: VerifierCacheStatistics? {
         guard let statistics = cache?.statistics else { return nil }
         return VerifierCacheStatistics(l1Hits: l1?.hits ?? 0, hits: statistics.hits, negativeHits: statistics.negativeHits,
-                                       misses: statistics.misses, stores: statistics.stores, errors: statistics.errors)
+                                       misses: statistics.misses, stores: statistics.stores, skippedStores: statistics.skippedStores,
+                                       evictions: statistics.evictions, expiredRemovals: statistics.expiredRemovals, errors: statistics.errors,
+                                       writeTransactions: statistics.writeTransactions, writeLockWaitNanoseconds: statistics.writeLockWaitNanoseconds)
     }
+
+    /// How full the shared cache's map is (host-wide); nil without a cache.
+    public var cacheOccupancy: CacheOccupancy? { cache?.occupancy }
 
     /// Refuses this token (in every process sharing the cache) until `until`.
     package func revoke(token: UnsafeRawBufferPointer, until: Int64) throws(RevocationError) {

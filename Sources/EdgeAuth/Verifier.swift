@@ -112,7 +112,7 @@ public final class Verifier: Sendable {
         }
         // No cache key (libcrypto failed to hash): revocations cannot be checked, so no token is accepted.
         guard let tokenHash = cacheKey(for: token) else { return .rejected(.keysUnavailable) }
-        if let (cached, expiry) = cache.lookupWithExpiry(tokenHash: tokenHash, now: now) {
+        if let (cached, expiry) = cache.lookup(tokenHash: tokenHash, now: now, identity: { identityOfVerified(token) }) {
             l1?.insert(token, hash: l1Hash, verdict: cached, expiry: expiry, epoch: epoch)
             return served(cached, now: now)
         }
@@ -156,10 +156,24 @@ public final class Verifier: Sendable {
                     return .rejected(reason)
                 }
                 if !verifying { warnOnFirstUnverifiedToken() }
-                return .valid(standardMapping
-                    ? Identity(standardClaimsOf: view, signatureVerified: verifying)
-                    : Identity(mapping: mapping, view: view, signatureVerified: verifying))
+                return .valid(identity(of: view))
             }
+        }
+    }
+
+    /// The identity a valid token maps to.
+    private func identity(of view: TokenView) -> Identity {
+        let verified = signatureCheck == .required
+        return unsafe standardMapping ? Identity(standardClaimsOf: view, signatureVerified: verified) : Identity(mapping: mapping, view: view, signatureVerified: verified)
+    }
+
+    /// The identity of a token the cache holds a valid verdict for: the verdict attests the
+    /// signature and the claims checks (the cache key binds it to this verifier's policy and
+    /// keys), so only the claims are read again; `served` re-checks the times.
+    private func identityOfVerified(_ token: UnsafeRawBufferPointer) -> Identity? {
+        TokenView.parse(token, limits: policy.limits) { result -> Identity? in
+            guard case .success(let view) = result else { return nil }
+            return identity(of: view)
         }
     }
 

@@ -150,7 +150,7 @@ public func edgeauth_verifier_warning(_ verifier: OpaquePointer?, _ index: Int, 
 public func edgeauth_verifier_cache_statistic(_ verifier: OpaquePointer?, _ statistic: Int32, _ valueOut: UnsafeMutablePointer<UInt64>?) -> Int32 {
     guard let handle = unsafe Handle.verifier(verifier), let valueOut = unsafe valueOut else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
     let known = [EDGEAUTH_CACHE_HITS, EDGEAUTH_CACHE_NEGATIVE_HITS, EDGEAUTH_CACHE_MISSES, EDGEAUTH_CACHE_STORES, EDGEAUTH_CACHE_ERRORS,
-                 EDGEAUTH_CACHE_L1_HITS]
+                 EDGEAUTH_CACHE_L1_HITS, EDGEAUTH_CACHE_SKIPPED_STORES, EDGEAUTH_CACHE_EVICTIONS, EDGEAUTH_CACHE_FILL_PERMILLE]
     guard known.contains(statistic) else { return EDGEAUTH_ERR_INVALID_ARGUMENT }
     guard let statistics = handle.verifier.cacheStatistics else { return EDGEAUTH_ERR_NOT_FOUND }
     let value = switch statistic {
@@ -159,6 +159,9 @@ public func edgeauth_verifier_cache_statistic(_ verifier: OpaquePointer?, _ stat
     case EDGEAUTH_CACHE_NEGATIVE_HITS: statistics.negativeHits
     case EDGEAUTH_CACHE_MISSES: statistics.misses
     case EDGEAUTH_CACHE_STORES: statistics.stores
+    case EDGEAUTH_CACHE_SKIPPED_STORES: statistics.skippedStores
+    case EDGEAUTH_CACHE_EVICTIONS: statistics.evictions
+    case EDGEAUTH_CACHE_FILL_PERMILLE: Int(((handle.verifier.cacheOccupancy?.fill ?? 0) * 1000).rounded())
     default: statistics.errors
     }
     unsafe valueOut.pointee = UInt64(clamping: value)

@@ -14,9 +14,11 @@ import Synchronization
     let counters: MDB_dbi
     let meta: MDB_dbi
     let keySets: MDB_dbi
+    /// Verdicts by expiry (`ExpiryIndexKey`): eviction's order.
+    let expiryIndex: MDB_dbi
 
     /// Bumped whenever the on-disk layout changes; another value means "rebuild".
-    static let formatVersion = "edgeauth-cache-1"
+    static let formatVersion = "edgeauth-cache-2"
 
     /// Flags chosen for a cache, where losing recent writes on a crash is harmless:
     /// - `MDB_NOSYNC`/`MDB_NOMETASYNC`: no fsync per commit (the OS writes back
@@ -33,7 +35,7 @@ import Synchronization
         unsafe self.env = unsafe env
         var opened = false
         defer { if !opened { unsafe mdb_env_close(env) } }
-        rc = unsafe mdb_env_set_maxdbs(env, 8)
+        rc = unsafe mdb_env_set_maxdbs(env, 12)
         if rc == 0 { rc = unsafe mdb_env_set_mapsize(env, mapSize) }
         if rc == 0 { rc = unsafe mdb_env_set_maxreaders(env, maxReaders) }
         guard rc == 0 else { throw CacheError("configuring the LMDB environment", code: rc) }
@@ -46,7 +48,7 @@ import Synchronization
         var txn: OpaquePointer?
         rc = unsafe mdb_txn_begin(env, nil, 0, &txn)
         guard rc == 0, let txn = unsafe txn else { throw CacheError("starting the setup transaction", code: rc) }
-        let names = ["verdicts", "revoked-tokens", "revoked-ids", "generations", "counters", "meta", "key-sets"]
+        let names = ["verdicts", "revoked-tokens", "revoked-ids", "generations", "counters", "meta", "key-sets", "verdict-expiry"]
         var handles = [MDB_dbi](repeating: 0, count: names.count)
         for (index, name) in names.enumerated() {
             rc = unsafe mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &handles[index])
@@ -56,7 +58,7 @@ import Synchronization
             }
         }
         (verdicts, revokedTokens, revokedIDs, generations, counters, meta) = (handles[0], handles[1], handles[2], handles[3], handles[4], handles[5])
-        keySets = handles[6]
+        (keySets, expiryIndex) = (handles[6], handles[7])
         // An existing file written by another format version is rejected so the caller rebuilds it.
         let stored = unsafe Self.get(txn, meta, Array("format".utf8)) { unsafe Array($0) }
         if let stored, stored != Array(Self.formatVersion.utf8) {
@@ -125,10 +127,28 @@ import Synchronization
         return result
     }
 
+    /// Write transactions begun by this process, and the time `mdb_txn_begin` waited for the
+    /// writer lock (another process's or thread's transaction) before them.
+    private let writes = Atomic<Int>(0)
+    private let lockWait = Atomic<UInt64>(0)
+
+    var writeStatistics: (transactions: Int, lockWaitNanoseconds: UInt64) {
+        (writes.load(ordering: .relaxed), lockWait.load(ordering: .relaxed))
+    }
+
+    private static func nanoseconds() -> UInt64 {
+        var time = timespec()
+        unsafe clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
     /// Runs `body` in a write transaction and commits it; `body` returns an LMDB code (0 = success).
     func write(_ body: (OpaquePointer) -> Int32) throws(CacheError) {
         var txn: OpaquePointer?
+        let asked = Self.nanoseconds()
         var rc = unsafe mdb_txn_begin(env, nil, 0, &txn)
+        lockWait.add(Self.nanoseconds() &- asked, ordering: .relaxed)
+        writes.add(1, ordering: .relaxed)
         guard rc == 0, let txn = unsafe txn else { throw CacheError("starting a write transaction", code: rc) }
         rc = unsafe body(txn)
         guard rc == 0 else {
@@ -171,24 +191,38 @@ import Synchronization
         unsafe key.withUnsafeBytes { unsafe put(txn, dbi, $0, value) }
     }
 
-    /// Deletes every entry of `dbi` for which `isExpired` returns true; returns how many.
-    static func sweep(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ isExpired: (UnsafeRawBufferPointer) -> Bool) -> (Int32, Int) {
-        var cursor: OpaquePointer?
-        var rc = unsafe mdb_cursor_open(txn, dbi, &cursor)
-        guard rc == 0, let cursor = unsafe cursor else { return (rc, 0) }
-        defer { unsafe mdb_cursor_close(cursor) }
-        var removed = 0
-        var k = unsafe MDB_val(), v = unsafe MDB_val()
-        rc = unsafe mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
-        while rc == 0 {
-            if unsafe isExpired(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)) {
-                rc = unsafe mdb_cursor_del(cursor, 0)
-                if rc != 0 { return (rc, removed) }
-                removed += 1
-            }
-            rc = unsafe mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
+    static func delete(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: [UInt8]) -> Int32 {
+        unsafe key.withUnsafeBytes { key in
+            var k = unsafe MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+            return unsafe mdb_del(txn, dbi, &k, nil)
         }
-        return (rc == MDB_NOTFOUND ? 0 : rc, removed)
+    }
+
+    static func delete(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer) -> Int32 {
+        var k = unsafe MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        return unsafe mdb_del(txn, dbi, &k, nil)
+    }
+
+    /// Pages in use by every tree (LMDB's free list and catalogue included, free pages not),
+    /// the pages the map can hold, the page size, and the number of verdicts.
+    func usage() throws(CacheError) -> (usedPages: Int, mapPages: Int, pageSize: Int, verdicts: Int) {
+        var info = unsafe MDB_envinfo()
+        let rc = unsafe mdb_env_info(env, &info)
+        guard rc == 0 else { throw CacheError("reading the map's size", code: rc) }
+        let handles: [MDB_dbi] = [0, 1, verdicts, revokedTokens, revokedIDs, generations, counters, meta, keySets, expiryIndex]
+        return try read { txn in
+            var used = 2  // the meta pages
+            var pageSize = 4096
+            var entries = 0
+            for dbi in handles {
+                var stat = unsafe MDB_stat()
+                guard unsafe mdb_stat(txn, dbi, &stat) == 0 else { continue }
+                used += Int(stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages)
+                pageSize = Int(stat.ms_psize)
+                if dbi == verdicts { entries = Int(stat.ms_entries) }
+            }
+            return (used, info.me_mapsize / pageSize, pageSize, entries)
+        }
     }
 
     static func drop(_ txn: OpaquePointer, _ dbi: MDB_dbi) -> Int32 {

@@ -17,13 +17,18 @@ public struct CacheConfiguration: Sendable, Hashable {
     /// Lifetime of negative entries (bad signature, malformed).
     public var negativeTTL: Int64
 
-    public init(directory: String, mapSizeBytes: Int = 128 << 20, maxReaders: UInt32 = 256, maxTTL: Int64 = 600, negativeTTL: Int64 = 10) {
+    public init(directory: String, mapSizeBytes: Int = CacheConfiguration.defaultMapSizeBytes, maxReaders: UInt32 = 256, maxTTL: Int64 = 600, negativeTTL: Int64 = 10) {
         self.directory = directory
         self.mapSizeBytes = mapSizeBytes
         self.maxReaders = maxReaders
         self.maxTTL = maxTTL
         self.negativeTTL = negativeTTL
     }
+}
+
+extension CacheConfiguration {
+    /// The map is sparse: it costs address space, and memory and disk only as verdicts fill it.
+    public static let defaultMapSizeBytes = 1 << 30
 }
 
 /// What the cache knows about a token.
@@ -38,7 +43,16 @@ public struct CacheStatistics: Sendable, Equatable {
     public var negativeHits = 0
     public var misses = 0
     public var stores = 0
+    /// Stores left out because the map was full (each a miss later, never an error).
+    public var skippedStores = 0
+    /// Verdicts removed before their expiry to make room, soonest-expiring first.
+    public var evictions = 0
+    /// Expired verdicts removed.
+    public var expiredRemovals = 0
     public var errors = 0
+    /// Write transactions of this process, and the time they waited for LMDB's writer lock.
+    public var writeTransactions = 0
+    public var writeLockWaitNanoseconds: UInt64 = 0
     public init() {}
 }
 
@@ -51,7 +65,9 @@ public final class SharedCache: Sendable {
     private let opened: Mutex<OpenedEnvironment>
     /// When (monotonic nanoseconds) to next check that the files are still the ones opened.
     private let nextFileCheck = Atomic<UInt64>(0)
-    private let counters = Mutex(CacheStatistics())
+    let counters = Mutex(CacheStatistics())
+    /// Eviction and expired-verdict removal, off the request path.
+    let maintenance = CacheMaintenance()
     private let reportedFailure = Atomic<Bool>(false)
     private let logger = Logger(label: "edgeauth.cache")
 
@@ -183,198 +199,12 @@ public final class SharedCache: Sendable {
     }
 
     /// This process's counters.
-    public var statistics: CacheStatistics { counters.withLock { $0 } }
-
-    // MARK: Verdicts
-
-    /// The cached verdict for a token, if one is stored, unexpired at `now`, made
-    /// under the issuer's current key generation, and not revoked.
-    public func lookup(tokenHash: TokenDigest, now: Int64) -> CachedVerdict? {
-        lookupWithExpiry(tokenHash: tokenHash, now: now)?.verdict
-    }
-
-    /// `lookup(tokenHash:now:)`, with the time until which the entry may be served.
-    public func lookupWithExpiry(tokenHash: TokenDigest, now: Int64) -> (verdict: CachedVerdict, expiry: Int64)? {
-        let environment = self.environment
-        var expiry: Int64 = 0
-        let result: CachedVerdict?? = try? unsafe environment.read { txn -> CachedVerdict? in
-            guard let entry = unsafe LMDBEnvironment.get(txn, environment.verdicts, tokenHash, { raw -> VerdictEntry? in
-                // Expired entries are not decoded at all.
-                guard let validity = unsafe VerdictEntry.validity(of: raw), now < validity.expiry else { return nil }
-                return unsafe VerdictEntry.decode(raw)
-            }) else { return nil }
-            expiry = entry.expiry
-            switch entry.content {
-            case .negative(let reason):
-                return .rejected(reason)
-            case .identity(let identity):
-                let storage = identity.storage
-                guard unsafe entry.generation == currentGeneration(environment, txn, issuer: storage.entry(.issuer)) else { return nil }
-                if unsafe isRevoked(environment, txn, tokenHash: tokenHash, tokenID: storage.entry(.tokenId), now: now) { return .rejected(.revoked) }
-                return .valid(identity)
-            }
-        }
-        guard let found = result else {
-            recordFailure("lookup")
-            return nil
-        }
-        counters.withLock { stats in
-            switch found {
-            case .valid?: stats.hits += 1
-            case .rejected?: stats.negativeHits += 1
-            case nil: stats.misses += 1
-            }
-        }
-        return found.map { ($0, expiry) }
-    }
-
-    /// Stores a valid verdict until `min(exp, now + maxTTL)`, under the issuer's current generation.
-    public func store(tokenHash: TokenDigest, identity: Identity, now: Int64) {
-        let expiry = min(identity.expiresAt ?? (now + configuration.maxTTL), now + configuration.maxTTL)
-        guard expiry > now else { return }
-        unsafe write(tokenHash: tokenHash) { environment, txn in
-            let generation = unsafe currentGeneration(environment, txn, issuer: identity.storage.entry(.issuer))
-            return VerdictEntry(expiry: expiry, generation: generation, content: .identity(identity)).encoded
-        }
-    }
-
-    /// Stores a short negative entry. Only for outcomes that cannot change with time:
-    /// bad signatures and malformed tokens (never `expired`/`notYetValid`).
-    public func storeNegative(tokenHash: TokenDigest, reason: Reason, now: Int64) {
-        guard Self.isCacheableRejection(reason) else { return }
-        unsafe write(tokenHash: tokenHash) { _, _ in
-            VerdictEntry(expiry: now + configuration.negativeTTL, generation: 0, content: .negative(reason)).encoded
-        }
-    }
-
-    /// Rejections that depend only on the token bytes and the keys.
-    public static func isCacheableRejection(_ reason: Reason) -> Bool {
-        switch reason {
-        case .badSignature, .malformed, .unsecured: true
-        default: false
-        }
-    }
-
-    private func write(tokenHash: TokenDigest, _ value: (LMDBEnvironment, OpaquePointer) -> [UInt8]) {
-        let environment = self.environment
-        let db = environment.verdicts
-        func put() throws(CacheError) {
-            try unsafe environment.write { txn in unsafe LMDBEnvironment.put(txn, db, tokenHash, value(environment, txn)) }
-        }
-        do {
-            try put()
-        } catch where error.lmdbCode == LMDBEnvironment.mapFull {
-            // Full map: sweep what has expired, then evict every verdict if that was not enough.
-            sweepExpired(now: Int64(Date().timeIntervalSince1970))
-            if (try? put()) == nil {
-                _ = try? unsafe environment.write { txn in unsafe LMDBEnvironment.drop(txn, db) }
-                guard (try? put()) != nil else {
-                    recordFailure("store")
-                    return
-                }
-            }
-        } catch {
-            recordFailure("store")
-            return
-        }
-        counters.withLock { $0.stores += 1 }
-    }
-
-    /// Removes expired verdicts; returns how many.
-    @discardableResult
-    public func sweepExpired(now: Int64) -> Int {
-        var removed = 0
-        let environment = self.environment
-        let db = environment.verdicts
-        _ = try? unsafe environment.write { txn in
-            let (rc, count) = unsafe LMDBEnvironment.sweep(txn, db) { raw in unsafe VerdictEntry.expiry(of: raw).map { $0 <= now } ?? true }
-            removed = count
-            return rc
-        }
-        return removed
-    }
-
-    /// Removes every verdict and starts a new epoch: nothing cached before is served again.
-    public func dropAllVerdicts() throws(CacheError) {
-        let environment = self.environment
-        let db = environment.verdicts
-        try unsafe environment.write { txn in unsafe LMDBEnvironment.drop(txn, db) }
-        current.epoch.increment()
-    }
-
-    // MARK: Revocation
-
-    /// Revokes one token (by its cache key, `Verifier.cacheKey(for:)`) until `until`.
-    public func revoke(tokenHash: TokenDigest, until: Int64) throws(CacheError) {
-        let environment = self.environment
-        let db = environment.revokedTokens
-        try unsafe environment.write { txn in unsafe LMDBEnvironment.put(txn, db, tokenHash, Self.encode(until)) }
-        current.epoch.increment()
-    }
-
-    /// Revokes every token with this `jti` until `until`.
-    public func revoke(tokenID: String, until: Int64) throws(CacheError) {
-        let result = unsafe Array(tokenID.utf8).withUnsafeBytes { id in Result { () throws(CacheError) in try unsafe revoke(tokenID: id, until: until) } }
-        try result.get()
-    }
-
-    /// Revokes every token whose `jti` has these UTF-8 bytes until `until`.
-    package func revoke(tokenID: UnsafeRawBufferPointer, until: Int64) throws(CacheError) {
-        let environment = self.environment
-        let db = environment.revokedIDs
-        try unsafe environment.write { txn in unsafe LMDBEnvironment.put(txn, db, tokenID, Self.encode(until)) }
-        current.epoch.increment()
-    }
-
-    /// Whether a token is revoked (by cache key, or by `jti` when given).
-    public func isRevoked(tokenHash: TokenDigest, tokenID: String?, now: Int64) -> Bool {
-        let environment = self.environment
-        guard let tokenID else {
-            return unsafe (try? environment.read { unsafe isRevoked(environment, $0, tokenHash: tokenHash, tokenID: nil, now: now) }) ?? false
-        }
-        return unsafe Array(tokenID.utf8).withUnsafeBytes { id in
-            unsafe (try? environment.read { unsafe isRevoked(environment, $0, tokenHash: tokenHash, tokenID: id, now: now) }) ?? false
-        }
-    }
-
-    /// Whether a verified token is revoked (by cache key, or by the identity's `jti`).
-    public func isRevoked(tokenHash: TokenDigest, identity: Identity, now: Int64) -> Bool {
-        let environment = self.environment
-        return unsafe (try? environment.read { unsafe isRevoked(environment, $0, tokenHash: tokenHash, tokenID: identity.storage.entry(.tokenId), now: now) }) ?? false
-    }
-
-    private func isRevoked(_ environment: LMDBEnvironment, _ txn: OpaquePointer, tokenHash: TokenDigest, tokenID: UnsafeRawBufferPointer?, now: Int64) -> Bool {
-        if let until = unsafe LMDBEnvironment.get(txn, environment.revokedTokens, tokenHash, unsafe Self.decodeInt64), now < until { return true }
-        guard let tokenID = unsafe tokenID, unsafe !tokenID.isEmpty else { return false }
-        return unsafe LMDBEnvironment.get(txn, environment.revokedIDs, tokenID, unsafe Self.decodeInt64).map { now < $0 } ?? false
-    }
-
-    // MARK: Key generations
-
-    /// The current key generation of an issuer (0 until first bumped).
-    public func generation(issuer: String) -> UInt64 {
-        let environment = self.environment
-        return unsafe Array(issuer.utf8).withUnsafeBytes { issuer in
-            unsafe (try? environment.read { unsafe currentGeneration(environment, $0, issuer: issuer) }) ?? 0
-        }
-    }
-
-    /// Starts a new key generation for an issuer: every verdict stored before stops being served.
-    public func bumpGeneration(issuer: String) throws(CacheError) {
-        let environment = self.environment
-        let db = environment.generations
-        let name = Array(issuer.utf8)
-        try unsafe environment.write { txn in
-            let next = unsafe name.withUnsafeBytes { unsafe currentGeneration(environment, txn, issuer: $0) } &+ 1
-            return unsafe LMDBEnvironment.put(txn, db, name, Self.encode(Int64(bitPattern: next)))
-        }
-        current.epoch.increment()
-    }
-
-    private func currentGeneration(_ environment: LMDBEnvironment, _ txn: OpaquePointer, issuer: UnsafeRawBufferPointer?) -> UInt64 {
-        // LMDB refuses empty keys; a token without `iss` has generation 0 forever.
-        guard let issuer = unsafe issuer, unsafe !issuer.isEmpty else { return 0 }
-        return unsafe LMDBEnvironment.get(txn, environment.generations, issuer, unsafe Self.decodeInt64).map { UInt64(bitPattern: $0) } ?? 0
+    public var statistics: CacheStatistics {
+        var statistics = counters.withLock { $0 }
+        let writes = environment.writeStatistics
+        statistics.writeTransactions = writes.transactions
+        statistics.writeLockWaitNanoseconds = writes.lockWaitNanoseconds
+        return statistics
     }
 
     // MARK: Helpers

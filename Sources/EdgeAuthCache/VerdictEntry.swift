@@ -1,12 +1,16 @@
 import EdgeAuthCore
 
-/// One cached verdict as stored in LMDB:
-/// `kind u8 | expiry i64 | generation u64 | checksum u64 | body`, little-endian;
-/// the body is an `Identity` in its binary form (kind 1) or a reason code (kind 2).
-/// The checksum makes a damaged entry a miss rather than a wrong answer.
-struct VerdictEntry {
-    enum Content {
-        case identity(Identity)
+/// One cached verdict as stored in LMDB, little-endian:
+/// `kind u8 | expiry i64 | generation u64 | reason code (negative entries only) | checksum u64`.
+///
+/// A valid verdict stores no identity: a hit always has the token in hand, and the
+/// verifier rebuilds the identity from its claims without checking the signature
+/// again, which is what the entry attests. That keeps an entry at 25 bytes (the
+/// figures are in docs/cache.md). The checksum makes a damaged entry a miss rather
+/// than a wrong answer: a flipped kind byte must never turn a rejection into a pass.
+struct VerdictEntry: Equatable {
+    enum Content: Equatable {
+        case valid
         case negative(Reason)
     }
 
@@ -14,24 +18,23 @@ struct VerdictEntry {
     var generation: UInt64
     var content: Content
 
-    static let headerSize = 25
+    static let validKind: UInt8 = 1
+    static let negativeKind: UInt8 = 2
+    static let fixedSize = 17
+    static let checksumSize = 8
 
     var encoded: [UInt8] {
         var bytes = [UInt8]()
-        bytes.reserveCapacity(Self.headerSize + 1024)
+        bytes.reserveCapacity(Self.fixedSize + Self.checksumSize + 32)
         switch content {
-        case .identity: bytes.append(1)
-        case .negative: bytes.append(2)
+        case .valid: bytes.append(Self.validKind)
+        case .negative: bytes.append(Self.negativeKind)
         }
         append(expiry, to: &bytes)
         append(generation, to: &bytes)
-        append(UInt64(0), to: &bytes)
-        switch content {
-        case .identity(let identity): identity.storage.encode(into: &bytes)
-        case .negative(let reason): bytes.append(contentsOf: reason.code.utf8)
-        }
-        let checksum = unsafe bytes.withUnsafeBytes { unsafe Checksum.of(UnsafeRawBufferPointer(rebasing: $0[Self.headerSize...])) }
-        unsafe withUnsafeBytes(of: checksum.littleEndian) { unsafe bytes.replaceSubrange(17..<25, with: $0) }
+        if case .negative(let reason) = content { bytes.append(contentsOf: reason.code.utf8) }
+        let checksum = unsafe bytes.withUnsafeBytes { unsafe Checksum.of($0) }
+        append(checksum, to: &bytes)
         return bytes
     }
 
@@ -39,35 +42,28 @@ struct VerdictEntry {
         unsafe withUnsafeBytes(of: value.littleEndian) { unsafe bytes.append(contentsOf: $0) }
     }
 
-    /// The expiry alone, for sweeps.
+    /// The expiry alone (for eviction, which compares it with the expiry index).
     static func expiry(of raw: UnsafeRawBufferPointer) -> Int64? {
-        guard raw.count >= headerSize else { return nil }
+        guard raw.count >= fixedSize + checksumSize else { return nil }
         return unsafe Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 1, as: Int64.self))
     }
 
-    /// The expiry and generation, read before the body is decoded.
-    static func validity(of raw: UnsafeRawBufferPointer) -> (expiry: Int64, generation: UInt64)? {
-        guard raw.count >= headerSize else { return nil }
-        return unsafe (Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 1, as: Int64.self)),
-                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 9, as: UInt64.self)))
-    }
-
     static func decode(_ raw: UnsafeRawBufferPointer) -> VerdictEntry? {
-        guard let (expiry, generation) = unsafe validity(of: raw) else { return nil }
-        let body = unsafe UnsafeRawBufferPointer(rebasing: raw[headerSize...])
-        guard unsafe UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 17, as: UInt64.self)) == Checksum.of(body) else { return nil }
-        let content: Content
+        guard raw.count >= fixedSize + checksumSize else { return nil }
+        let checked = raw.count - checksumSize
+        let stored = unsafe UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: checked, as: UInt64.self))
+        guard unsafe stored == Checksum.of(UnsafeRawBufferPointer(rebasing: raw[..<checked])) else { return nil }
+        let expiry = unsafe Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 1, as: Int64.self))
+        let generation = unsafe UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 9, as: UInt64.self))
         switch unsafe raw[0] {
-        case 1:
-            guard let storage = unsafe IdentityStorage.decode(body) else { return nil }
-            content = .identity(Identity(storage: storage))
-        case 2:
-            guard let reason = unsafe negativeReason(body) else { return nil }
-            content = .negative(reason)
+        case validKind where checked == fixedSize:
+            return VerdictEntry(expiry: expiry, generation: generation, content: .valid)
+        case negativeKind:
+            guard let reason = unsafe negativeReason(UnsafeRawBufferPointer(rebasing: raw[fixedSize..<checked])) else { return nil }
+            return VerdictEntry(expiry: expiry, generation: generation, content: .negative(reason))
         default:
             return nil
         }
-        return VerdictEntry(expiry: expiry, generation: generation, content: content)
     }
 
     static func negativeReason(_ code: UnsafeRawBufferPointer) -> Reason? {
@@ -82,45 +78,24 @@ struct VerdictEntry {
     }
 }
 
-/// A fast 64-bit hash (multiply–xor over four independent 64-bit lanes, so the
-/// multiplications overlap): the checksum of cache entries against accidental
-/// damage (not a defence against someone who can write the cache file), and the
-/// seeded slot hash of `VerdictL1`.
-enum Checksum {
-    private static let prime: UInt64 = 0x9E37_79B9_7F4A_7C15
+/// The expiry index: one key per stored verdict, `expiry (u64, big-endian, biased so that
+/// byte order is time order) | token hash`, with an empty value. Walking it from the first
+/// key visits verdicts soonest-expiring first, which is the order eviction removes them in.
+enum ExpiryIndexKey {
+    static let size = 8 + 32
 
-    @inline(__always)
-    private static func mix(_ hash: UInt64, _ word: UInt64) -> UInt64 {
-        let h = (hash ^ word) &* prime
-        return h ^ (h >> 29)
+    static func make(expiry: Int64, tokenHash: TokenDigest) -> [UInt8] {
+        var key = [UInt8]()
+        key.reserveCapacity(size)
+        unsafe withUnsafeBytes(of: (UInt64(bitPattern: expiry) ^ (1 << 63)).bigEndian) { unsafe key.append(contentsOf: $0) }
+        unsafe tokenHash.withUnsafeBytes { unsafe key.append(contentsOf: $0) }
+        return key
     }
 
-    static func of(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
-        let n = bytes.count
-        var a = (UInt64(n) ^ seed) &* prime, b = a ^ 1, c = a ^ 2, d = a ^ 3
-        var i = 0
-        while i + 32 <= n {
-            a = unsafe mix(a, bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            b = unsafe mix(b, bytes.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
-            c = unsafe mix(c, bytes.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self))
-            d = unsafe mix(d, bytes.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self))
-            i += 32
-        }
-        while i + 8 <= n {
-            a = unsafe mix(a, bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            i += 8
-        }
-        var last: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < n {
-            unsafe last |= UInt64(bytes[i]) << shift
-            shift += 8
-            i += 1
-        }
-        var hash = mix(a, last)
-        hash = mix(hash, b)
-        hash = mix(hash, c)
-        hash = mix(hash, d)
-        return hash ^ (hash >> 32)
+    /// The expiry and the token hash's bytes of an index key; nil for a key of another size.
+    static func parse(_ key: UnsafeRawBufferPointer) -> (expiry: Int64, tokenHash: UnsafeRawBufferPointer)? {
+        guard key.count == size else { return nil }
+        let biased = unsafe UInt64(bigEndian: key.loadUnaligned(as: UInt64.self))
+        return unsafe (Int64(bitPattern: biased ^ (1 << 63)), UnsafeRawBufferPointer(rebasing: key[8...]))
     }
 }

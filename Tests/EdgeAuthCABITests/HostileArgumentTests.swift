@@ -375,7 +375,7 @@ struct HostileArgumentTests {
                 #expect(edgeauth_verifier_warning(fixture.identity, index, &length) == nil, "an identity is not a verifier")
             }
         },
-        "edgeauth_verifier_cache_statistic": statistic(edgeauth_verifier_cache_statistic, known: 1...6, uncached: EDGEAUTH_ERR_NOT_FOUND),
+        "edgeauth_verifier_cache_statistic": statistic(edgeauth_verifier_cache_statistic, known: 1...9, uncached: EDGEAUTH_ERR_NOT_FOUND),
         "edgeauth_verifier_key_statistic": statistic(edgeauth_verifier_key_statistic, known: 1...6, uncached: EDGEAUTH_OK),
         "edgeauth_verifier_revoke_token": { fixture in
             let token = fixture.token
