@@ -5,7 +5,8 @@
 #   fill    every token once (misses: verified in full, then stored);
 #   replay  the same stream again for DURATION (served from the cache when it kept them);
 # and the same stream against a server without a cache (every token verified in full).
-# Prints requests/s, p50/p99, non-2xx answers, and the cache's counters from /metrics.
+# First the same stream with one token (the cached ceiling). Prints requests/s, p50/p99, non-2xx
+# answers, and the cache's counters from /metrics.
 # Usage: bench-cache.sh EDGEAUTH_BINARY [SIZES] [DURATION] [WORKERS]
 #   SIZES: distinct tokens per run, e.g. "50000 200000 1000000" (the default)
 #   env CACHE_CONFIG: JSON members merged into the cache-on server's "cache" section
@@ -66,31 +67,36 @@ PY
 }
 
 # Each wrk thread walks its own share of the tokens (every THREADS-th line); the fill pass stops
-# each thread once it has sent its share, the replay goes on for the duration.
+# each thread once its share was answered, the replay goes on for the duration.
 cat > "$work/stream.lua" <<'LUA'
-local tokens = {}
-for line in io.lines(os.getenv("TOKENS")) do tokens[#tokens + 1] = line end
+-- Each thread builds the requests of its share once: per request it only hands one over, so
+-- the client's cost does not grow with the number of tokens.
 local stride = tonumber(os.getenv("THREADS"))
 local stop_after_share = os.getenv("FILL") == "1"
-local index, sent, answered, share = 0, 0, 0, 0
+local requests, index, answered = {}, 0, 0
 offset = 0  -- global: setup() gives each thread its own value through thread:set
 function setup(thread) offset = offset + 1; thread:set("offset", offset) end
 function init(args)
-  index = offset - stride
-  share = math.floor((#tokens - offset) / stride) + 1
+  local tokens = {}
+  for line in io.lines(os.getenv("TOKENS")) do tokens[#tokens + 1] = line end
+  local first = (offset - 1) % #tokens + 1  -- fewer tokens than threads: they share
+  for i = first, #tokens, stride do
+    requests[#requests + 1] = wrk.format("GET", "/mcp", { ["Authorization"] = "Bearer " .. tokens[i] })
+  end
+  tokens = nil
+  collectgarbage()
 end
 function request()
-  index = index + stride
-  if index > #tokens then index = offset end
-  sent = sent + 1
-  return wrk.format("GET", "/mcp", { ["Authorization"] = "Bearer " .. tokens[index] })
+  index = index + 1
+  if index > #requests then index = 1 end
+  return requests[index]
 end
 if stop_after_share then
   -- wrk waits out its duration even when every thread stopped: a file per finished thread
   -- tells the script to interrupt it (SIGINT ends the run and prints its figures).
   function response(status, headers, body)
     answered = answered + 1
-    if answered == share then io.open(os.getenv("DONE") .. "." .. offset, "w"):close() end
+    if answered == #requests then io.open(os.getenv("DONE") .. "." .. offset, "w"):close() end
   end
 end
 LUA
@@ -121,6 +127,16 @@ for line in sys.stdin:
 for name in sorted(totals): print("   ", name, int(totals[name]) if totals[name].is_integer() else totals[name])'
 }
 
+# The ceiling the replays are compared with: one token, the same client and stream script.
+head -n 1 "$work/tokens-all.txt" > "$work/one-token.txt"
+rm -rf "$work/cache"
+write_cached_config
+start_server "$work/cached.json"
+echo
+echo "== one token, $workers workers, cache on ($duration)"
+run_stream "$work/one-token.txt" 0 "$duration" | summary
+stop_server
+
 for size in $sizes; do
   head -n "$size" "$work/tokens-all.txt" > "$work/tokens.txt"
   echo
@@ -136,6 +152,7 @@ for size in $sizes; do
   cache_counters
   echo "   'verifying without the cache' logged: $(grep -c 'verifying without the cache' "$work/serve.log" || true) time(s)"
   echo "   cache files: $(du -sh --apparent-size "$work/cache/data.mdb" | cut -f1) apparent, $(du -sh "$work/cache/data.mdb" | cut -f1) on disk"
+  echo "   workers' resident memory (KiB, the shared map's pages included): $(ps -o rss= --ppid "$server" | tr -s ' \n' ' ')"
   stop_server
 
   echo "== $size distinct tokens, $workers workers, no cache: the same stream ($duration)"

@@ -109,25 +109,64 @@ public final class HTTPMetrics: Sendable {
         counter.increment()
     }
 
-    /// Brings the cache counters up to the verifier's totals.
+    /// Brings the cache counters up to the verifier's totals, and the map's gauges up to date.
     private func updateCache(_ verifier: Verifier) {
         guard let statistics = verifier.cacheStatistics else { return }
-        let totals: [(layer: String, result: String, value: Int)] = [
+        let lookups: [(layer: String, result: String, value: Int)] = [
             ("l1", "hit", statistics.l1Hits), ("lmdb", "hit", statistics.hits), ("lmdb", "negative_hit", statistics.negativeHits),
             ("lmdb", "miss", statistics.misses), ("lmdb", "error", statistics.errors),
         ]
-        for (layer, result, value) in totals {
-            let key = layer + "/" + result
-            let delta = countedCache.withLock { counted -> Int in
-                defer { counted[key] = value }
-                return value - (counted[key] ?? 0)
+        for (layer, result, value) in lookups {
+            addCacheDelta(key: layer + "/" + result, total: value) { delta in
+                registry.makeCounter(
+                    descriptor: MetricNameDescriptor(namespace: "edgeauth", metricName: "cache_lookups", unitName: "total", helpText: "Verdict cache lookups, by layer and result"),
+                    labels: [("layer", layer), ("result", result)]
+                ).increment(by: Int64(delta))
             }
-            guard delta > 0 else { continue }
-            registry.makeCounter(
-                descriptor: MetricNameDescriptor(namespace: "edgeauth", metricName: "cache_lookups", unitName: "total", helpText: "Verdict cache lookups, by layer and result"),
-                labels: [("layer", layer), ("result", result)]
-            ).increment(by: Int64(delta))
         }
+        let removals: [(String, Int)] = [("capacity", statistics.evictions), ("expired", statistics.expiredRemovals)]
+        for (reason, value) in removals {
+            addCacheDelta(key: "removed/" + reason, total: value) { delta in
+                registry.makeCounter(
+                    descriptor: MetricNameDescriptor(namespace: "edgeauth", metricName: "cache_evictions", unitName: "total",
+                                                     helpText: "Verdicts removed from the shared cache: to make room (soonest-expiring first), or expired"),
+                    labels: [("reason", reason)]
+                ).increment(by: Int64(delta))
+            }
+        }
+        addCacheDelta(key: "skipped", total: statistics.skippedStores) { delta in
+            registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "edgeauth", metricName: "cache_skipped_stores", unitName: "total",
+                                                                  helpText: "Verdicts not stored because the map was full (a miss later, never an error)"))
+                .increment(by: Int64(delta))
+        }
+        addCacheDelta(key: "writes", total: statistics.writeTransactions) { delta in
+            registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "edgeauth", metricName: "cache_write_transactions", unitName: "total",
+                                                                  helpText: "Write transactions of the shared cache begun by this worker"))
+                .increment(by: Int64(delta))
+        }
+        addCacheDelta(key: "lock-wait-ns", total: Int(clamping: statistics.writeLockWaitNanoseconds)) { delta in
+            registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "edgeauth", metricName: "cache_writer_lock_wait", unitName: "seconds_total",
+                                                                  helpText: "Time this worker's cache writes waited for LMDB's writer lock"))
+                .increment(by: Double(delta) / 1e9)
+        }
+        if let occupancy = verifier.cacheOccupancy {
+            registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "edgeauth", metricName: "cache_map_fill", unitName: "ratio",
+                                                                helpText: "How full the shared cache's map is (pages in use over the map's size; host-wide)"))
+                .set(occupancy.fill)
+            registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "edgeauth", metricName: "cache_entries",
+                                                                helpText: "Verdicts in the shared cache (host-wide)"))
+                .set(Int64(occupancy.entries))
+        }
+    }
+
+    /// Hands `add` how much `total` grew since the last call for `key` (the statistics are totals);
+    /// zero too, so that every series is there from the first scrape.
+    private func addCacheDelta(key: String, total: Int, _ add: (Int) -> Void) {
+        let delta = countedCache.withLock { counted -> Int in
+            defer { counted[key] = total }
+            return total - (counted[key] ?? 0)
+        }
+        add(max(0, delta))
     }
 
     /// This worker's exposition, written to the snapshot directory when there is one.
