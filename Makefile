@@ -11,7 +11,7 @@ TEST_APT_PACKAGES := chromium chromium-driver
 BENCH_NOW := 1764003600
 BENCH_WORKERS ?= 1
 
-.PHONY: help deps packages build test mcp-client bench bench-instructions bench-http bench-oauth c-abi-bench serve python-deps install c-abi-test clean
+.PHONY: help deps packages build test mcp-client bench bench-instructions bench-http bench-oauth bench-cache c-abi-bench serve python-deps install c-abi-test clean
 .DEFAULT_GOAL := help
 
 ## help: list these targets and what they do (also what a plain `make` prints).
@@ -145,6 +145,16 @@ bench-http: deps
 	@$(MAKE) --no-print-directory packages PACKAGES="wrk nginx-light curl $(if $(STATIC_BUILD_FLAGS),libcurl4-openssl-dev)"
 	$(SWIFT) build -c release $(STATIC_BUILD_FLAGS) --product edgeauth
 	Benchmarks/http/bench-http.sh $$($(SWIFT) build -c release $(STATIC_BUILD_FLAGS) --show-bin-path)/edgeauth $(BENCH_WORKERS)
+
+## bench-cache: the verdict cache at gateway scale: wrk replaying 50 000, 200 000 and 1 000 000 distinct
+## tokens against edgeauth serve with and without the cache, then the cache's own costs at 10^3-10^6
+## verdicts (docs/benchmarks.md).
+bench-cache: deps
+	@$(MAKE) --no-print-directory packages PACKAGES="wrk curl"
+	$(SWIFT) build -c release --product edgeauth
+	$(SWIFT) build -c release --product CacheScale
+	Benchmarks/http/bench-cache.sh $$($(SWIFT) build -c release --show-bin-path)/edgeauth
+	$$($(SWIFT) build -c release --show-bin-path)/CacheScale
 
 ## bench-oauth: wrk against the authorization server's /token (authorization_code with PKCE, refresh_token
 ## with rotation), every request with a code or token of its own, against FastMCP's in-memory OAuth

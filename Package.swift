@@ -114,6 +114,13 @@ let package = Package(
             dependencies: ["EdgeAuthMCP", "EdgeAuth", "EdgeAuthHTTP"],
             path: "examples/notes-server/Sources/NotesServer"
         ),
+        // The verdict cache's cost as it grows (`make bench-cache`); built here, beside the library's
+        // release build, rather than in Benchmarks/, whose first build takes much longer.
+        .executableTarget(
+            name: "CacheScale",
+            dependencies: ["EdgeAuth", "EdgeAuthCache", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthTesting"],
+            path: "Benchmarks/CacheScale"
+        ),
         // The hand-written header include/edgeauth.h as a module: header only, nothing to link.
         .systemLibrary(name: "CEdgeAuth"),
         .target(

@@ -114,7 +114,8 @@ run_stream() {  # run_stream TOKENS FILL DURATION
 }
 summary() { grep -E "Requests/sec|^ +50%|^ +99%|Non-2xx|Socket errors" || true; }
 
-# The cache's counters of every worker, summed by series.
+# The cache's counters of every worker, summed by series; the map's gauges (host-wide, the same
+# from every worker) once.
 cache_counters() {
   curl -s "http://127.0.0.1:$server_port/metrics" | python3 -c '
 import re, sys
@@ -123,7 +124,8 @@ for line in sys.stdin:
     if not line.startswith("edgeauth_cache"): continue
     name, value = line.rsplit(" ", 1)
     name = re.sub(r"worker=\"[0-9]+\",?", "", name).replace("{}", "")
-    totals[name] = totals.get(name, 0) + float(value)
+    gauge = name in ("edgeauth_cache_entries", "edgeauth_cache_map_fill_ratio")
+    totals[name] = max(totals.get(name, 0), float(value)) if gauge else totals.get(name, 0) + float(value)
 for name in sorted(totals): print("   ", name, int(totals[name]) if totals[name].is_integer() else totals[name])'
 }
 
