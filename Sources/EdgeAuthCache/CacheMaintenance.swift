@@ -1,6 +1,5 @@
 internal import CLMDB
 import Dispatch
-public import EdgeAuthCore
 import Foundation
 import Synchronization
 

@@ -210,18 +210,18 @@ import Synchronization
         let rc = unsafe mdb_env_info(env, &info)
         guard rc == 0 else { throw CacheError("reading the map's size", code: rc) }
         let handles: [MDB_dbi] = [0, 1, verdicts, revokedTokens, revokedIDs, generations, counters, meta, keySets, expiryIndex]
-        return try read { txn in
+        return try unsafe read { txn in
             var used = 2  // the meta pages
             var pageSize = 4096
             var entries = 0
             for dbi in handles {
-                var stat = unsafe MDB_stat()
+                var stat = MDB_stat()
                 guard unsafe mdb_stat(txn, dbi, &stat) == 0 else { continue }
                 used += Int(stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages)
                 pageSize = Int(stat.ms_psize)
                 if dbi == verdicts { entries = Int(stat.ms_entries) }
             }
-            return (used, info.me_mapsize / pageSize, pageSize, entries)
+            return unsafe (used, info.me_mapsize / pageSize, pageSize, entries)
         }
     }
 

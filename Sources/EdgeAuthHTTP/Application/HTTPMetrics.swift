@@ -153,7 +153,7 @@ public final class HTTPMetrics: Sendable {
             registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "edgeauth", metricName: "cache_map_fill", unitName: "ratio",
                                                                 helpText: "How full the shared cache's map is (pages in use over the map's size; host-wide)"))
                 .set(occupancy.fill)
-            registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "edgeauth", metricName: "cache_entries",
+            registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "edgeauth", metricName: "cache_entries", unitName: "",
                                                                 helpText: "Verdicts in the shared cache (host-wide)"))
                 .set(Int64(occupancy.entries))
         }
