@@ -1,6 +1,7 @@
 // The verdict cache's cost as it grows (docs/benchmarks.md, "The verdict cache at gateway scale"):
-// for 10³, 10⁵ and 10⁶ live verdicts, the time of an LMDB hit, of a store (alone, and while a
-// second process stores into the same cache), and of evicting a batch; then uncached and
+// for 10³, 10⁵ and 10⁶ live verdicts, the time of an LMDB lookup, of a verifier's hit and of its
+// miss (verification and store), of a store (alone, and while a second process stores into the
+// same cache), and of evicting a batch; then uncached and
 // LMDB-hit verification with key sets of 1, 10 and 100 keys and one or five issuers.
 //
 // Usage: edgeauth-cache-scale [SIZES]   (default "1000 100000 1000000"; build with -c release)
@@ -69,12 +70,27 @@ let sizes = (CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "1000 
 let root = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-cache-scale-\(getpid())").path
 defer { try? FileManager.default.removeItem(atPath: root) }
 
-print("live verdicts | LMDB lookup (random key) | store | store, 2nd process storing | evict a batch of 256 (per verdict) | bytes per verdict")
+// Real tokens for the verifier's miss (verify + store) and hit (lookup + identity read from the token).
+let signer = try SigningKey.generate(.ec(.p256), kid: "scale")
+let factory = TokenFactory(key: signer, algorithm: .es256, now: now)
+let policy = ValidationPolicy(issuers: .exactly([factory.issuer]), audiences: .anyOf([factory.audience]))
+let signerKeys = KeySet(keys: [try signer.verificationKey()])
+
+print("live verdicts | LMDB lookup (random key) | verifier: LMDB hit | verifier: miss and store | store | store, 2nd process storing | evict a batch of 256 (per verdict) | bytes per verdict")
 for size in sizes {
     let directory = root + "/\(size)"
     let cache = openCache(directory)
     for number in 0..<size { cache.store(tokenHash: key(number), identity: identity, now: now) }
     cache.waitForMaintenance()
+    let verifier = Verifier(policy: policy, keys: signerKeys, cache: cache, l1Entries: 0)
+    let fresh = try (0..<1_024).map { Array(try factory.token(claims: ["jti": .string("s\(size)-\($0)")]).utf8) }
+    // Each call verifies a token never seen: full verification, then its verdict stored.
+    let missAndStore = measure(rounds: 4, calls: 256) { call in
+        precondition(verifier.verify(fresh[call], now: now).identity != nil)
+    }
+    let verifierHit = measure(calls: 10_000) { call in
+        precondition(verifier.verify(fresh[call % fresh.count], now: now).identity != nil)
+    }
     var random = SystemRandomNumberGenerator()
     let probes = (0..<4096).map { _ in key(Int.random(in: 0..<size, using: &random)) }
     let lookup = measure(calls: 20_000) { call in
@@ -104,7 +120,7 @@ for size in sizes {
         guard case .success(let batch) = cache.evictBatch(limit: 256, now: now, expiredOnly: false), batch.removed > 0 else { fatalError("nothing evicted") }
     } / 256
     let occupancy = cache.occupancy!
-    print("\(size) | \(format(lookup)) | \(format(store)) | \(format(contended)) | \(format(evict)) | \(occupancy.usedBytes / max(occupancy.entries, 1))")
+    print("\(size) | \(format(lookup)) | \(format(verifierHit)) | \(format(missAndStore)) | \(format(store)) | \(format(contended)) | \(format(evict)) | \(occupancy.usedBytes / max(occupancy.entries, 1))")
 }
 
 // Verification with larger key sets and more issuers: the key is found by `kid`, the issuer by value.
