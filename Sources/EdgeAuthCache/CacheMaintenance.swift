@@ -69,6 +69,8 @@ extension SharedCache {
             let fill = Double(usage.usedPages) / Double(usage.mapPages)
             if fill >= CacheMaintenance.highWatermark { evicting = true }
             if evicting && fill <= CacheMaintenance.lowWatermark { evicting = false }
+            // Most passes find nothing to do: a read says so without taking the writer lock.
+            if !evicting, soonestExpiry().map({ $0 > now }) ?? true { break }
             // Deleting copies every page it touches: a batch must fit in the room left.
             var limit = min(CacheMaintenance.batchSize, max(1, (usage.mapPages - usage.usedPages) / 4))
             var outcome = evictBatch(limit: limit, now: now, expiredOnly: !evicting)
@@ -86,6 +88,20 @@ extension SharedCache {
             usleep(CacheMaintenance.pauseMicroseconds)
         }
         return total
+    }
+
+    /// The expiry of the verdict that expires first; nil when there is none (or LMDB failed).
+    func soonestExpiry() -> Int64? {
+        let environment = self.environment
+        let found: Int64?? = try? unsafe environment.read { txn -> Int64? in
+            var cursor: OpaquePointer?
+            guard unsafe mdb_cursor_open(txn, environment.expiryIndex, &cursor) == 0, let cursor = unsafe cursor else { return nil }
+            defer { unsafe mdb_cursor_close(cursor) }
+            var key = unsafe MDB_val(), value = unsafe MDB_val()
+            guard unsafe mdb_cursor_get(cursor, &key, &value, MDB_FIRST) == 0 else { return nil }
+            return unsafe ExpiryIndexKey.parse(UnsafeRawBufferPointer(start: key.mv_data, count: key.mv_size))?.expiry
+        }
+        return found ?? nil
     }
 
     /// Visits up to `limit` keys of the expiry index in one write transaction, soonest-expiring

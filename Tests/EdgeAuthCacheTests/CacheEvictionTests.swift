@@ -112,6 +112,17 @@ final class CacheEvictionTests {
         #expect((0..<1_000).filter { isStored(cache, $0, now: Self.now + 500) }.count == 500)
     }
 
+    @Test("a pass with nothing expired and room to spare writes nothing: it never takes the writer lock")
+    func idlePassTakesNoLock() throws {
+        let cache = try cache(mapSizeBytes: 64 << 20)
+        fill(cache, 0..<100) { Self.now + 1_000 + Int64($0) }
+        cache.waitForMaintenance()
+        let before = cache.statistics.writeTransactions
+        #expect(cache.maintain(now: Self.now + 500) == (0, 0))
+        #expect(cache.statistics.writeTransactions == before)
+        #expect(cache.maintain(now: Self.now + 1_010).expired == 11)  // expiry <= now: 1 000 to 1 010
+    }
+
     @Test("storing a verdict again replaces its expiry-index key: the older key never evicts the newer verdict")
     func replacedVerdictKeepsOneIndexKey() throws {
         let cache = try cache(mapSizeBytes: 64 << 20)
