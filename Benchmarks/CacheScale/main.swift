@@ -1,11 +1,11 @@
 // The verdict cache's cost as it grows (docs/benchmarks.md, "The verdict cache at gateway scale"):
 // for 10³, 10⁵ and 10⁶ live verdicts, the time of an LMDB lookup, of a verifier's hit and of its
-// miss (verification and store), of a store (alone, and while a second process stores into the
-// same cache), and of evicting a batch; then uncached and
-// LMDB-hit verification with key sets of 1, 10 and 100 keys and one or five issuers.
+// miss (verification and store), of a store, and of evicting a batch; the lookup, the miss and the
+// store again while a second process misses into the same cache; then uncached and LMDB-hit
+// verification with key sets of 1, 10 and 100 keys and one or five issuers.
 //
-// Usage: edgeauth-cache-scale [SIZES]   (default "1000 100000 1000000"; build with -c release)
-//        edgeauth-cache-scale writer DIRECTORY   (the second writing process, started by the first)
+// Usage: CacheScale [SIZES]   (default "1000 100000 1000000"; build with -c release)
+//        CacheScale writer DIRECTORY   (the second writing process, started by the first)
 import EdgeAuth
 import EdgeAuthCache
 import EdgeAuthCore
@@ -50,9 +50,14 @@ func measure(rounds: Int = 7, calls: Int, _ body: (Int) -> Void) -> Double {
 
 func format(_ microseconds: Double) -> String { String(format: "%.2f µs", microseconds) }
 
-// The second writing process: stores new verdicts until its parent closes standard input.
+// The second writing process, a worker whose every request is a miss: it signs a new token,
+// verifies it and stores the verdict, until its parent closes standard input.
 if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "writer" {
     let cache = openCache(CommandLine.arguments[2])
+    let signer = try SigningKey.generate(.ec(.p256), kid: "writer")
+    let factory = TokenFactory(key: signer, algorithm: .es256, now: now)
+    let verifier = Verifier(policy: ValidationPolicy(issuers: .exactly([factory.issuer]), audiences: .anyOf([factory.audience])),
+                            keys: KeySet(keys: [try signer.verificationKey()]), cache: cache, l1Entries: 0)
     let done = Atomic<Bool>(false)
     Thread.detachNewThread {
         _ = FileHandle.standardInput.readDataToEndOfFile()
@@ -60,7 +65,8 @@ if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "writer" {
     }
     var number = 0
     while !done.load(ordering: .relaxed) {
-        cache.store(tokenHash: key(number, salt: 0xB0B), identity: identity, now: now)
+        let token = try factory.token(claims: ["jti": .string("writer-\(number)")])
+        precondition(verifier.verify(token, now: now).identity != nil)
         number += 1
     }
     exit(0)
@@ -76,7 +82,8 @@ let factory = TokenFactory(key: signer, algorithm: .es256, now: now)
 let policy = ValidationPolicy(issuers: .exactly([factory.issuer]), audiences: .anyOf([factory.audience]))
 let signerKeys = KeySet(keys: [try signer.verificationKey()])
 
-print("live verdicts | LMDB lookup (random key) | verifier: LMDB hit | verifier: miss and store | store | store, 2nd process storing | evict a batch of 256 (per verdict) | bytes per verdict")
+print("live verdicts | LMDB lookup (random key) | verifier: LMDB hit | verifier: miss and store | store | evict a batch of 256 (per verdict) | bytes per verdict")
+var withSecondWriter = [String]()
 for size in sizes {
     let directory = root + "/\(size)"
     let cache = openCache(directory)
@@ -84,6 +91,7 @@ for size in sizes {
     cache.waitForMaintenance()
     let verifier = Verifier(policy: policy, keys: signerKeys, cache: cache, l1Entries: 0)
     let fresh = try (0..<1_024).map { Array(try factory.token(claims: ["jti": .string("s\(size)-\($0)")]).utf8) }
+    let freshWhileWriting = try (0..<1_024).map { Array(try factory.token(claims: ["jti": .string("w\(size)-\($0)")]).utf8) }
     // Each call verifies a token never seen: full verification, then its verdict stored.
     let missAndStore = measure(rounds: 4, calls: 256) { call in
         precondition(verifier.verify(fresh[call], now: now).identity != nil)
@@ -101,7 +109,7 @@ for size in sizes {
         cache.store(tokenHash: key(next), identity: identity, now: now)
         next += 1
     }
-    // The same with a second process storing as fast as it can.
+    // The same while a second process misses too.
     let writer = Process()
     writer.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
     writer.arguments = ["writer", directory]
@@ -113,6 +121,12 @@ for size in sizes {
         cache.store(tokenHash: key(next), identity: identity, now: now)
         next += 1
     }
+    let contendedLookup = measure(calls: 20_000) { call in
+        precondition(cache.lookup(tokenHash: probes[call % probes.count], now: now, identity: { identity }) != nil)
+    }
+    let contendedMiss = measure(rounds: 4, calls: 256) { call in
+        precondition(verifier.verify(freshWhileWriting[call], now: now).identity != nil)
+    }
     try input.fileHandleForWriting.close()
     writer.waitUntilExit()
     // Eviction: batches of 256 from the soonest-expiring end, timed per verdict removed.
@@ -120,8 +134,12 @@ for size in sizes {
         guard case .success(let batch) = cache.evictBatch(limit: 256, now: now, expiredOnly: false), batch.removed > 0 else { fatalError("nothing evicted") }
     } / 256
     let occupancy = cache.occupancy!
-    print("\(size) | \(format(lookup)) | \(format(verifierHit)) | \(format(missAndStore)) | \(format(store)) | \(format(contended)) | \(format(evict)) | \(occupancy.usedBytes / max(occupancy.entries, 1))")
+    print("\(size) | \(format(lookup)) | \(format(verifierHit)) | \(format(missAndStore)) | \(format(store)) | \(format(evict)) | \(occupancy.usedBytes / max(occupancy.entries, 1))")
+    withSecondWriter.append("\(size) | \(format(contendedLookup)) | \(format(contendedMiss)) | \(format(contended))")
 }
+// The same while a second process verifies and stores new tokens (LMDB has one writer at a time).
+print("\nlive verdicts | while a 2nd process misses: LMDB lookup | verifier: miss and store | store")
+for line in withSecondWriter { print(line) }
 
 // Verification with larger key sets and more issuers: the key is found by `kid`, the issuer by value.
 print("\nkeys | issuers | uncached ES256 verify | LMDB hit through the verifier (identity rebuilt from the token)")
