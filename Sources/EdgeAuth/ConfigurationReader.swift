@@ -84,6 +84,9 @@ public struct ConfigurationReader {
     /// Whether the document gives member `name` (declared or not).
     public func contains(_ name: String) -> Bool { members[name] != nil }
 
+    /// The object's member names, sorted (for sections whose members are names of the user's, like tool names).
+    public var memberNames: [String] { members.keys.sorted() }
+
     /// An error about member `name`: `"{path} {problem}"`.
     public func error(_ name: String, _ problem: String) -> ConfigurationError {
         ConfigurationError("\(path(of: name)) \(problem)")

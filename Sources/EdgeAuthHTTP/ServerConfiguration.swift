@@ -191,28 +191,41 @@ public struct ServeConfiguration: Sendable {
     public var server: ServerConfiguration
     /// The `oauth` section when the file has one (proxy mode, or direct mode said explicitly).
     public var oauth: OAuthSettings?
+    /// The `gateway` section when the file has one (reverse proxy, forward-auth).
+    public var gateway: GatewaySettings?
 
-    public init(verifier: VerifierConfiguration, server: ServerConfiguration, oauth: OAuthSettings? = nil) {
+    public init(verifier: VerifierConfiguration, server: ServerConfiguration, oauth: OAuthSettings? = nil, gateway: GatewaySettings? = nil) {
         self.verifier = verifier
         self.server = server
         self.oauth = oauth
+        self.gateway = gateway
     }
 
     /// Reads a configuration file (JSON, or YAML for `.yaml`/`.yml`) with environment overrides.
-    /// A new section (`oauth`, `gateway`) is one more `root.section(into:)` here.
+    /// A new section (like `inspector`) is one more `root.section(into:)` here.
     /// - Parameter server: the settings the file's `server` members replace.
     public static func load(file path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
                             server: ServerConfiguration = ServerConfiguration()) throws(ConfigurationError) -> ServeConfiguration {
         var settings = server
         var oauth = OAuthSettings()
         var hasOAuth = false
+        var gateway = GatewaySettings()
+        var hasGateway = false
         let verifier = try VerifierConfiguration.load(file: path, environment: environment) { (root) throws(ConfigurationError) in
             try root.section(into: &settings)
             hasOAuth = root.contains(OAuthSettings.member)
             try root.section(into: &oauth)
+            hasGateway = root.contains(GatewaySettings.member)
+            try root.section(into: &gateway)
             // In proxy mode the verifier trusts the tokens EdgeAuth issues (AuthorizationLaunch).
             root.issuerSuppliedBySection = hasOAuth && oauth.mode == .proxy
         }
-        return ServeConfiguration(verifier: verifier, server: settings, oauth: hasOAuth ? oauth : nil)
+        if hasGateway {
+            try gateway.resolve(with: settings)
+            if gateway.upstreamToken != nil, !(hasOAuth && oauth.mode == .proxy) {
+                throw ConfigurationError("gateway.upstreamToken needs proxy mode (oauth.mode: proxy): the token is signed with the key EdgeAuth publishes at /jwks")
+            }
+        }
+        return ServeConfiguration(verifier: verifier, server: settings, oauth: hasOAuth ? oauth : nil, gateway: hasGateway ? gateway : nil)
     }
 }

@@ -60,6 +60,25 @@ enum AccessTokenMinter {
         return try sign(claims.finished(), header: keys.headers.idToken, keys: keys)
     }
 
+    /// A token for a gateway's upstream: who the verified caller is, signed by EdgeAuth for
+    /// that upstream alone (`aud`), short-lived, so the upstream can check it against `/jwks`.
+    static func upstreamToken(keys: ServerKeys, issuer: String, audience: String, caller: Identity, lifetime: Int64, now: Int64) throws -> [UInt8] {
+        var claims = JSONObjectWriter(capacity: 512)
+        claims.string("iss", issuer)
+        claims.string("aud", audience)
+        claims.string("sub", caller.id)
+        claims.string("client_id", caller.clientId)
+        claims.string("scope", caller.scopes.joined(separator: " "))
+        claims.strings("roles", caller.roles)
+        claims.strings("permissions", caller.permissions)
+        claims.string("jti", Secrets.random(bytes: 16))
+        claims.integer("iat", now)
+        claims.integer("exp", now + lifetime)
+        claims.string("email", caller.email)
+        claims.string("name", caller.name)
+        return try sign(claims.finished(), header: keys.headers.idToken, keys: keys)
+    }
+
     private static func sign(_ payload: [UInt8], header: [UInt8], keys: ServerKeys) throws -> [UInt8] {
         try TokenSigner.sign(encodedHeader: header, payload: payload, key: keys.signing, algorithm: keys.algorithm)
     }

@@ -156,4 +156,10 @@ public final class AuthorizationServer: Sendable {
 
     /// The published signing keys (`/jwks`).
     public var jwks: JSONValue { keys.jwks }
+
+    /// A short-lived token saying who `caller` is, for a gateway's upstream (`audience`);
+    /// signed with the key published at `/jwks` (docs/gateway.md).
+    public func upstreamToken(for caller: Identity, audience: String, lifetime: Int64, now: Int64 = Int64(Date().timeIntervalSince1970)) throws -> String {
+        String(decoding: try AccessTokenMinter.upstreamToken(keys: keys, issuer: issuer, audience: audience, caller: caller, lifetime: lifetime, now: now), as: UTF8.self)
+    }
 }

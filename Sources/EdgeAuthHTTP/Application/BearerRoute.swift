@@ -49,16 +49,23 @@ struct BearerRoute: Route {
         case .needsKeyRefresh(let pending):
             // A key published since the last refresh: fetch it off the event loop, then answer there.
             let bytes = Array(token.utf8)
-            return .deferred {
-                let verdict = await verifier.verifyAfterKeyRefresh(pending, token: bytes)
-                let response = try? await request.eventLoop.submit { finish(verdict, token: token, request, context: context) }.get()
-                switch response {
-                case .reply(let reply)?: return reply
-                case .deferred(let work)?: return await work()
-                case .pending(let start)?: return await withCheckedContinuation { continuation in start { continuation.resume(returning: $0) } }
-                case nil: return .error(.serviceUnavailable, "temporarily_unavailable", "the server is shutting down; retry later")
+            return .stream { writer in
+                Task {
+                    let verdict = await verifier.verifyAfterKeyRefresh(pending, token: bytes)
+                    writer.eventLoop.execute { Self.answer(finish(verdict, token: token, request, context: context), through: writer) }
                 }
             }
+        }
+    }
+
+    /// Any answer, through a writer made for a stream (on its loop).
+    static func answer(_ response: RouteResponse, through writer: ResponseWriter) {
+        let loop = writer.eventLoop
+        switch response {
+        case .reply(let reply): writer.reply(reply)
+        case .stream(let start): start(writer)
+        case .deferred(let work): Task { let reply = await work(); loop.execute { writer.reply(reply) } }
+        case .pending(let start): start { reply in loop.execute { writer.reply(reply) } }
         }
     }
 
@@ -103,7 +110,7 @@ struct BearerRoute: Route {
                 return .reply(resource.insufficientScope("the access token lacks the scopes " + missing.joined(separator: " "), scopes: resource.requiredScopes))
             }
             let head = request.head
-            let protected = ProtectedRequest(method: head.method, uri: head.uri, headers: head.headers, body: request.body, bearerToken: token, id: request.id)
+            let protected = ProtectedRequest(method: head.method, uri: head.uri, headers: head.headers, body: request.body, bearerToken: token, id: request.id, peer: request.peer)
             return handler.respond(to: protected, identity: identity)
         }
     }

@@ -23,7 +23,7 @@ public final class HTTPMetrics: Sendable {
 
     /// What a request was for, the `route` label.
     enum Route: Int, CaseIterable {
-        case other, preflight, metadata, health, ready, metrics, protected, oauth
+        case other, preflight, metadata, health, ready, metrics, protected, oauth, forwardAuth
 
         var label: String {
             switch self {
@@ -35,6 +35,7 @@ public final class HTTPMetrics: Sendable {
             case .metrics: "metrics"
             case .protected: "protected"
             case .oauth: "oauth"
+            case .forwardAuth: "forward_auth"
             }
         }
     }

@@ -26,17 +26,27 @@ struct HealthRoute: Route {
 /// Readiness: keys to verify with, none of the remote sets unavailable, not draining.
 struct ReadinessRoute: Route {
     func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse {
+        guard let gateway = context.gateway else { return .reply(Self.answer(context, upstreams: [])) }
+        // A gateway is ready when its upstreams are: each is asked for a connection.
+        let probes = gateway.readiness(on: request.eventLoop)
+        return .pending { answer in probes.whenSuccess { answer(Self.answer(context, upstreams: $0)) } }
+    }
+
+    private static func answer(_ context: ServerContext, upstreams: [(upstream: GatewaySettings.UpstreamURL, up: Bool)]) -> HTTPReply {
         let health = context.verifier.health
         let draining = context.draining.load(ordering: .relaxed)
-        let ready = health.ready && !draining
-        let body: JSONValue = [
+        let ready = health.ready && !draining && upstreams.allSatisfy(\.up)
+        var body: [String: JSONValue] = [
             "status": .string(ready ? "ready" : "not ready"),
             "draining": .bool(draining),
             "keys": .number(String(health.keyCount)),
             "keySets": .array(health.keySets.map { ["state": .string($0.state.rawValue), "ageSeconds": .number(String($0.ageSeconds ?? -1))] }),
             "cache": .bool(health.cached),
         ]
-        return .reply(.json(ready ? .ok : .serviceUnavailable, body))
+        if !upstreams.isEmpty {
+            body["upstreams"] = .array(upstreams.map { ["url": .string($0.upstream.description), "state": .string($0.up ? "up" : "down")] })
+        }
+        return .json(ready ? .ok : .serviceUnavailable, .object(body))
     }
 }
 

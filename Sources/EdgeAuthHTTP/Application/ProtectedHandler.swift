@@ -12,6 +12,8 @@ public struct ProtectedRequest: Sendable {
     /// The bearer token the server verified for this request (what follows `Bearer `).
     public let bearerToken: Substring
     let id: RequestID
+    /// The connection's peer (a client, or a reverse proxy).
+    let peer: String
     /// The id this request has in logs and in the `X-Request-Id` response header.
     public var requestID: String { id.description }
 }

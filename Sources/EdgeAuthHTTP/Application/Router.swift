@@ -24,6 +24,8 @@ public enum RouteResponse: Sendable {
     case reply(HTTPReply)
     case deferred(@Sendable () async -> HTTPReply)
     case pending(@Sendable (_ answer: @escaping @Sendable (HTTPReply) -> Void) -> Void)
+    /// An answer written as it is made (`ResponseWriter`), started on the connection's loop.
+    case stream(@Sendable (ResponseWriter) -> Void)
 }
 
 /// Answers the requests of a path. Called on the connection's event loop.

@@ -21,6 +21,8 @@ public final class ServerContext: Sendable {
     public let authorization: AuthorizationServer?
     /// TLS of the connections, when EdgeAuth terminates it (`server.tls`).
     public let tls: NIOSSLContext?
+    /// The reverse proxy of the `gateway` section, when it forwards requests.
+    let gateway: GatewayProxy?
     /// Proxy mode off loopback without TLS of its own: the OAuth routes answer only requests
     /// a trusted reverse proxy forwarded from https (`X-Forwarded-Proto`).
     let oauthNeedsForwardedHTTPS: Bool
@@ -34,7 +36,7 @@ public final class ServerContext: Sendable {
 
     public init(verifier: Verifier, resource: ProtectedResource, server: ServerConfiguration, handler: any ProtectedHandler,
                 metrics: HTTPMetrics = HTTPMetrics(), limiter: SharedRateLimiter? = nil, authorization: AuthorizationServer? = nil,
-                tls: NIOSSLContext? = nil) {
+                tls: NIOSSLContext? = nil, gateway settings: GatewaySettings? = nil) {
         self.verifier = verifier
         self.resource = resource
         self.server = server
@@ -51,7 +53,14 @@ public final class ServerContext: Sendable {
         routes.add(path: "/readyz", ReadinessRoute(), metric: .ready)
         routes.add(path: "/metrics", MetricsRoute(), metric: .metrics)
         if let authorization { AuthorizationRoutes.add(authorization, to: &routes) }
-        router = Router(protectedPath: server.protectedPath, protected: BearerRoute(handler: handler), routes: routes)
+        if let settings, let path = settings.forwardAuthPath {
+            let forwardAuth = ForwardAuthRoute(settings: settings, resource: resource)
+            routes.add(path: path, forwardAuth, metric: .forwardAuth)
+            // Envoy appends the original path to the endpoint's.
+            routes.add(prefix: path + "/", forwardAuth, metric: .forwardAuth)
+        }
+        gateway = settings.flatMap { $0.proxies ? GatewayProxy(settings: $0, resource: resource, fallback: handler, authorization: authorization, https: tls != nil) : nil }
+        router = Router(protectedPath: server.protectedPath, protected: BearerRoute(handler: gateway ?? handler), routes: routes)
     }
 
     /// The client's address: the peer, or for a trusted proxy the last address in

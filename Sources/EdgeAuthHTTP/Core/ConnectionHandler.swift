@@ -31,6 +31,12 @@ import NIOHTTP1
         var allocator = ByteBufferAllocator()
         /// The peer's address, formatted on the connection's first request (`inet_ntop` is not free).
         var peerAddress: String?
+        /// The answer being streamed, and how its body is framed.
+        var stream: ResponseWriter?
+        var streamFraming = ResponseSerializer.Framing.close
+        var streamHasBody = true
+        var streamKeepAlive = false
+        var streamStatus = 200
     }
     private let slots: UnsafeMutablePointer<Slots>
 
@@ -58,6 +64,10 @@ import NIOHTTP1
 
     func channelInactive(context channelContext: ChannelHandlerContext) {
         deadline.stop()
+        if let stream = unsafe slots.pointee.stream {
+            unsafe slots.pointee.stream = nil
+            stream.clientClosed()
+        }
         channelContext.fireChannelInactive()
     }
 
@@ -165,6 +175,11 @@ import NIOHTTP1
             Task { answer(await work()) }
         case .pending(let start):
             start(answerLater(requestID, channelContext))
+        case .stream(let start):
+            unsafe slots.pointee.state.awaitAnswer()
+            let writer = ResponseWriter(handler: self, channelContext: channelContext, requestID: requestID)
+            unsafe slots.pointee.stream = writer
+            start(writer)
         }
     }
 
@@ -205,8 +220,14 @@ import NIOHTTP1
         let keepAlive = unsafe slots.pointee.keepAlive && !lingering && !context.draining.load(ordering: .relaxed)
         let bytes = unsafe ResponseSerializer.serialize(reply, version: head.version, includeBody: !Self.isHEAD(head.method), requestID: requestID,
                                                  corsOrigin: origin, connectionClose: !keepAlive, allocator: slots.pointee.allocator)
+        finish(with: bytes, status: Int(reply.status.code), keepAlive: keepAlive, lingering: lingering, channelContext)
+    }
+
+    /// Writes the last bytes of an answer, counts it, then waits for the next request or closes.
+    @inline(__always)
+    private func finish(with bytes: ByteBuffer, status: Int, keepAlive: Bool, lingering: Bool = false, _ channelContext: ChannelHandlerContext) {
         let now = NIODeadline.now()
-        unsafe context.metrics.request(route: slots.pointee.metric, status: Int(reply.status.code), duration: .nanoseconds((now - slots.pointee.received).nanoseconds),
+        unsafe context.metrics.request(route: slots.pointee.metric, status: status, duration: .nanoseconds((now - slots.pointee.received).nanoseconds),
                                 last: &slots.pointee.instruments)
         if keepAlive {
             // No promise: nothing waits for this write, and a future per answer is not free.
@@ -222,6 +243,51 @@ import NIOHTTP1
         } else {
             done.whenComplete { _ in channel.close(promise: nil) }
         }
+    }
+
+    // MARK: Streamed answers (ResponseWriter)
+
+    /// A streamed answer that became a whole one.
+    func streamReplied(_ reply: HTTPReply, requestID: RequestID, _ channelContext: ChannelHandlerContext) {
+        unsafe slots.pointee.stream = nil
+        send(reply, requestID: requestID, channelContext)
+        resume(channelContext)
+    }
+
+    func streamHead(_ status: HTTPResponseStatus, headers: [(String, String)], contentLength: Int?, requestID: RequestID, _ channelContext: ChannelHandlerContext) {
+        guard let head = unsafe slots.pointee.head else { return }
+        let hasBody = !Self.isHEAD(head.method) && status.code != 204 && status.code != 304 && status.code >= 200
+        let framing: ResponseSerializer.Framing = contentLength.map { .length($0) } ?? (head.version == .http1_1 ? .chunked : .close)
+        let keepAlive = unsafe slots.pointee.keepAlive && (framing != .close || !hasBody) && !context.draining.load(ordering: .relaxed)
+        unsafe slots.pointee.streamFraming = framing
+        unsafe slots.pointee.streamHasBody = hasBody
+        unsafe slots.pointee.streamKeepAlive = keepAlive
+        unsafe slots.pointee.streamStatus = Int(status.code)
+        let origin = context.server.corsOrigins.isEmpty ? nil : context.cors.allowedOrigin(head.headers.first(name: "Origin"))
+        let bytes = unsafe ResponseSerializer.serialize(status: status, headers: headers, framing: hasBody || contentLength != nil ? framing : .length(0), body: nil,
+                                                        version: head.version, requestID: requestID, corsOrigin: origin, connectionClose: !keepAlive,
+                                                        allocator: slots.pointee.allocator)
+        channelContext.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func streamBody(_ bytes: ByteBuffer, _ channelContext: ChannelHandlerContext) -> EventLoopFuture<Void> {
+        // An empty chunk would end a chunked body.
+        guard unsafe slots.pointee.streamHasBody, bytes.readableBytes > 0 else { return channelContext.eventLoop.makeSucceededVoidFuture() }
+        let framed = unsafe slots.pointee.streamFraming == .chunked ? ResponseSerializer.chunk(bytes, allocator: slots.pointee.allocator) : bytes
+        return channelContext.writeAndFlush(wrapOutboundOut(framed))
+    }
+
+    func streamEnded(requestID: RequestID, _ channelContext: ChannelHandlerContext) {
+        unsafe slots.pointee.stream = nil
+        let last = unsafe slots.pointee.streamHasBody && slots.pointee.streamFraming == .chunked ? ResponseSerializer.lastChunk : ByteBuffer()
+        unsafe finish(with: last, status: slots.pointee.streamStatus, keepAlive: slots.pointee.streamKeepAlive, channelContext)
+        resume(channelContext)
+    }
+
+    func streamAborted(_ channelContext: ChannelHandlerContext) {
+        unsafe slots.pointee.stream = nil
+        unsafe slots.pointee.state.close()
+        channelContext.close(promise: nil)
     }
 
     /// By pattern: `HTTPMethod`'s `==` compares the methods' names as strings.

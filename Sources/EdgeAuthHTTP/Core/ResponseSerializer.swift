@@ -11,33 +11,58 @@ enum ResponseSerializer {
     /// header of its own.
     static func serialize(_ reply: HTTPReply, version: HTTPVersion, includeBody: Bool, requestID: RequestID?, corsOrigin: String?,
                           connectionClose: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let reason = reply.status.reasonPhrase
-        let body = includeBody ? reply.body.readableBytes : 0
+        serialize(status: reply.status, headers: reply.headers, framing: .length(reply.body.readableBytes), body: includeBody ? reply.body : nil,
+                  version: version, requestID: requestID, corsOrigin: corsOrigin, connectionClose: connectionClose, allocator: allocator)
+    }
+
+    /// How the body of an answer ends.
+    enum Framing: Equatable {
+        /// `Content-Length`.
+        case length(Int)
+        /// `Transfer-Encoding: chunked` (HTTP/1.1).
+        case chunked
+        /// With the connection (HTTP/1.0, or no length known).
+        case close
+    }
+
+    /// The head of an answer (and its body, when given), framed as said. The reply's own
+    /// `Content-Length` and `Transfer-Encoding` are replaced by the framing's.
+    static func serialize(status: HTTPResponseStatus, headers: [(String, String)], framing: Framing, body: ByteBuffer?, version: HTTPVersion,
+                          requestID: RequestID?, corsOrigin: String?, connectionClose: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let reason = status.reasonPhrase
+        let bodyBytes = body?.readableBytes ?? 0
         // Room for everything: the fixed lines below take under 200 bytes, numbers under 24.
-        var bound = 256 + reason.utf8.count + body + (requestID?.prefix.utf8.count ?? 0) + 2 * (corsOrigin?.utf8.count ?? 0)
-        for (name, value) in reply.headers { bound += name.utf8.count + value.utf8.count + 4 }
+        var bound = 256 + reason.utf8.count + bodyBytes + (requestID?.prefix.utf8.count ?? 0) + 2 * (corsOrigin?.utf8.count ?? 0)
+        for (name, value) in headers { bound += name.utf8.count + value.utf8.count + 4 }
         var buffer = allocator.buffer(capacity: bound)
         unsafe buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { room in
             guard let start = room.baseAddress else { return 0 }
             var out = unsafe Writer(cursor: start, end: start + room.count)
             out.write(version == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-            out.decimal(UInt64(reply.status.code))
+            out.decimal(UInt64(status.code))
             out.write(" ")
             out.write(reason)
             out.write("\r\n")
-            for (name, value) in reply.headers where name.utf8.count != 14 || name.lowercased() != "content-length" {
+            for (name, value) in headers where !Self.isFraming(name) {
                 out.header(name, value)
             }
-            out.write("Content-Length: ")
-            out.decimal(UInt64(reply.body.readableBytes))
-            out.write("\r\n")
+            switch framing {
+            case .length(let length):
+                out.write("Content-Length: ")
+                out.decimal(UInt64(length))
+                out.write("\r\n")
+            case .chunked:
+                out.write("Transfer-Encoding: chunked\r\n")
+            case .close:
+                break
+            }
             if let requestID {
                 out.write("X-Request-Id: ")
                 out.write(requestID.prefix)
                 out.base36(requestID.number)
                 out.write("\r\n")
             }
-            if reply.status.code >= 400, !reply.headers.contains(where: { $0.0.utf8.count == 13 && $0.0.lowercased() == "cache-control" }) {
+            if status.code >= 400, !headers.contains(where: { $0.0.utf8.count == 13 && $0.0.lowercased() == "cache-control" }) {
                 out.write("Cache-Control: no-store\r\n")
             }
             if let corsOrigin {
@@ -47,13 +72,38 @@ enum ResponseSerializer {
             }
             if connectionClose { out.write("Connection: close\r\n") }
             out.write("\r\n")
-            if includeBody {
-                unsafe reply.body.withUnsafeReadableBytes { unsafe out.write($0) }
+            if let body {
+                unsafe body.withUnsafeReadableBytes { unsafe out.write($0) }
             }
             return unsafe out.cursor - start
         }
         return buffer
     }
+
+    /// `Content-Length` and `Transfer-Encoding`, which only the framing writes.
+    @inline(__always)
+    private static func isFraming(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 14: name.lowercased() == "content-length"
+        case 17: name.lowercased() == "transfer-encoding"
+        default: false
+        }
+    }
+
+    /// One chunk of a chunked body: its size in hex, the bytes, CRLF.
+    static func chunk(_ bytes: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let size = String(bytes.readableBytes, radix: 16)
+        var out = allocator.buffer(capacity: size.utf8.count + bytes.readableBytes + 4)
+        out.writeString(size)
+        out.writeStaticString("\r\n")
+        var bytes = bytes
+        out.writeBuffer(&bytes)
+        out.writeStaticString("\r\n")
+        return out
+    }
+
+    /// The end of a chunked body (no trailers).
+    static let lastChunk = ByteBuffer(staticString: "0\r\n\r\n")
 
     /// Writes an answer through a pointer into room `serialize` reserved for all of it. Never
     /// past `end`: were the room miscounted, the answer would come out short, not overrun memory.

@@ -143,7 +143,7 @@ public enum ServerProcess {
         let authorization = try launch.authorization?.makeServer(server: configuration.server, verifier: verifier)
         let tls = try configuration.server.tls.map(TLSFiles.context)
         let context = ServerContext(verifier: verifier, resource: resource, server: configuration.server, handler: handler,
-                                    metrics: metrics, limiter: limiter, authorization: authorization, tls: tls)
+                                    metrics: metrics, limiter: limiter, authorization: authorization, tls: tls, gateway: configuration.gateway)
         let snapshots = Task.detached {
             while !Task.isCancelled {
                 metrics.snapshot(verifier)

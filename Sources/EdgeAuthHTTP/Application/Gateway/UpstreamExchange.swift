@@ -1,0 +1,305 @@
+import EdgeAuth
+import NIOCore
+import NIOHTTP1
+
+/// One request forwarded to an upstream and its answer streamed back, on the client
+/// connection's event loop: the upstream is read no faster than the client takes the answer,
+/// a client that goes away closes the upstream request, and an upstream that fails, hangs
+/// or answers garbage gets the client a clean error.
+final class UpstreamExchange: @unchecked Sendable {
+    struct Request {
+        let head: HTTPRequestHead
+        let body: ByteBuffer
+        let upstream: GatewaySettings.UpstreamURL
+        let route: GatewaySettings.Route
+        let identity: Identity
+        /// The ids of the `tools/list` requests whose answers are filtered.
+        let toolListIDs: [JSONValue]
+    }
+
+    private let request: Request
+    private let writer: ResponseWriter
+    private let gateway: GatewayProxy
+    private let loop: any EventLoop
+    private var lease: UpstreamPool.Lease?
+    private var phase = Phase.connecting
+    private var attempts = 0
+    private var timer: Scheduled<Void>?
+    /// Body parts handed to the client and not written yet; the upstream is read again once none are.
+    private var unwritten = 0
+    private var readWanted = false
+    private var answer = Answer.passing
+    private var keepAlive = true
+    private var isEventStream = false
+    /// The ids of the request's messages that an event of the answer already answered.
+    private var answered: [JSONValue] = []
+
+    private enum Phase { case connecting, waitingHead, body, done }
+
+    /// How the answer goes to the client.
+    private enum Answer {
+        case passing
+        /// Read whole to be filtered (a JSON `tools/list` answer).
+        case buffering(HTTPResponseHead, ByteBuffer)
+        /// Event by event (an event stream).
+        case events(EventStreamSplitter)
+    }
+
+    init(_ request: Request, writer: ResponseWriter, gateway: GatewayProxy) {
+        self.request = request
+        self.writer = writer
+        self.gateway = gateway
+        loop = writer.eventLoop
+    }
+
+    func start() {
+        writer.onClientClosed = { [self] in
+            phase = .done
+            timer?.cancel()
+            lease?.channel.close(promise: nil)
+            lease = nil
+        }
+        connect()
+    }
+
+    private var settings: GatewaySettings { gateway.settings }
+
+    private func connect() {
+        attempts += 1
+        let timeout = TimeAmount.nanoseconds(Int64(settings.timeouts.connect * 1e9))
+        gateway.pool.lease(request.upstream, on: loop, connectTimeout: timeout).hop(to: loop).whenComplete { [self] result in
+            guard phase == .connecting else {
+                if case .success(let lease) = result { lease.channel.close(promise: nil) }
+                return
+            }
+            switch result {
+            case .failure(let error):
+                fail(.badGateway, "the upstream MCP server is unavailable (\(Self.describe(error)))")
+            case .success(let lease):
+                send(on: lease)
+            }
+        }
+    }
+
+    private func send(on lease: UpstreamPool.Lease) {
+        self.lease = lease
+        lease.handler.exchange = self
+        phase = .waitingHead
+        let channel = lease.channel
+        channel.write(HTTPClientRequestPart.head(request.head), promise: nil)
+        if request.body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(request.body)), promise: nil) }
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil)).whenFailure { [self] _ in
+            // The connection closed under the request: `upstreamClosed` decides.
+            if phase == .waitingHead, self.lease?.channel === channel { channel.close(promise: nil) }
+        }
+        arm(settings.timeouts.response)
+        channel.read()
+    }
+
+    // MARK: The upstream's answer (UpstreamHandler)
+
+    func received(_ part: HTTPClientResponsePart) {
+        switch (part, phase) {
+        case (.head(let head), .waitingHead) where head.status.code >= 200:
+            phase = .body
+            started(head)
+        case (.body(let bytes), .body):
+            arm(isEventStream ? settings.timeouts.streamIdle : settings.timeouts.response)
+            forward(bytes)
+        case (.end, .body):
+            finished()
+        default:
+            break
+        }
+    }
+
+    func readComplete() {
+        guard phase == .waitingHead || phase == .body, let channel = lease?.channel else { return }
+        if unwritten == 0 { channel.read() } else { readWanted = true }
+    }
+
+    func upstreamClosed() {
+        switch phase {
+        case .waitingHead:
+            // Nothing came back: a connection the upstream closed while it was idle here. The
+            // request may not have reached it; only one that may be repeated is sent again.
+            if lease?.reused == true, attempts < 2, Self.isIdempotent(request.head.method) {
+                timer?.cancel()
+                lease = nil
+                phase = .connecting
+                return connect()
+            }
+            fail(.badGateway, "the upstream MCP server closed the connection without answering")
+        case .body:
+            failMidAnswer("the upstream MCP server closed the connection in the middle of its answer")
+        case .connecting, .done:
+            break
+        }
+    }
+
+    func upstreamFailed(_ error: Error) {
+        switch phase {
+        case .waitingHead: fail(.badGateway, "the upstream MCP server's answer is not valid HTTP")
+        case .body:
+            let closed = (error as? HTTPParserError) == .invalidEOFState
+            failMidAnswer(closed ? "the upstream MCP server closed the connection in the middle of its answer" : "the upstream MCP server's answer is not valid HTTP")
+        case .connecting, .done: break
+        }
+    }
+
+    // MARK: Answering
+
+    private func started(_ head: HTTPResponseHead) {
+        keepAlive = head.isKeepAlive
+        var headers = GatewayHeaders.response(head.headers)
+        let contentType = head.headers.first(name: "Content-Type") ?? ""
+        isEventStream = MediaType.matches(contentType, "text/event-stream")
+        arm(isEventStream ? settings.timeouts.streamIdle : settings.timeouts.response)
+        let filtering = !request.toolListIDs.isEmpty
+        if filtering, MediaType.matches(contentType, "application/json") {
+            answer = .buffering(head, ByteBuffer())
+            return
+        }
+        // An event stream is passed on event by event when its events are read: to filter
+        // `tools/list`, or to know which requests are still unanswered should it break.
+        if isEventStream, filtering || request.head.method == .POST {
+            answer = .events(EventStreamSplitter(maxEventBytes: settings.maxResponseBytes))
+            headers.removeAll { $0.0.lowercased() == "content-length" }
+            writer.head(head.status, headers: headers, contentLength: nil)
+            return
+        }
+        let length = head.headers.first(name: "Content-Length").flatMap { Int($0) }
+        writer.head(head.status, headers: headers, contentLength: length)
+    }
+
+    private func forward(_ bytes: ByteBuffer) {
+        switch answer {
+        case .passing:
+            write(bytes)
+        case .buffering(let head, var whole):
+            guard whole.readableBytes + bytes.readableBytes <= settings.maxResponseBytes else {
+                return fail(.badGateway, "the upstream MCP server's answer is larger than \(settings.maxResponseBytes) bytes")
+            }
+            var bytes = bytes
+            whole.writeBuffer(&bytes)
+            answer = .buffering(head, whole)
+        case .events(var splitter):
+            let events: [ByteBuffer]
+            do {
+                events = try splitter.feed(bytes)
+            } catch {
+                return failMidAnswer("an event of the upstream MCP server is larger than \(settings.maxResponseBytes) bytes")
+            }
+            answer = .events(splitter)
+            for event in events { write(passedOn(event)) }
+        }
+    }
+
+    /// An event as it goes to the client: a `tools/list` answer filtered; answered ids noted.
+    private func passedOn(_ event: ByteBuffer) -> ByteBuffer {
+        guard let data = EventStreamSplitter.data(of: event), let message = try? JSONValue.parse(Array(data.utf8)) else { return event }
+        if let id = message["id"], message["result"] != nil || message["error"] != nil { answered.append(id) }
+        guard !request.toolListIDs.isEmpty else { return event }
+        var changed = false
+        let kept = GatewayMessages.filtered(message, toolListIDs: request.toolListIDs, route: request.route, identity: request.identity, changed: &changed)
+        return changed ? EventStreamSplitter.event(event, replacingDataWith: kept.jsonText) : event
+    }
+
+    private func write(_ bytes: ByteBuffer) {
+        guard bytes.readableBytes > 0 else { return }
+        unwritten += 1
+        writer.write(bytes).whenComplete { [self] _ in
+            unwritten -= 1
+            if unwritten == 0, readWanted, phase == .body {
+                readWanted = false
+                lease?.channel.read()
+            }
+        }
+    }
+
+    private func finished() {
+        switch answer {
+        case .passing:
+            break
+        case .buffering(let head, let whole):
+            let body = GatewayMessages.filtered(whole, toolListIDs: request.toolListIDs, route: request.route, identity: request.identity) ?? whole
+            writer.head(head.status, headers: GatewayHeaders.response(head.headers), contentLength: body.readableBytes)
+            write(body)
+        case .events(var splitter):
+            if let rest = splitter.rest() { write(rest) }
+        }
+        phase = .done
+        timer?.cancel()
+        writer.end()
+        if let lease {
+            self.lease = nil
+            if keepAlive { gateway.pool.release(lease, upstream: request.upstream) } else { lease.channel.close(promise: nil) }
+        }
+    }
+
+    /// No answer can be given: 502 or 504 with a JSON-RPC error for the request.
+    private func fail(_ status: HTTPResponseStatus, _ message: String) {
+        guard phase != .done else { return }
+        phase = .done
+        timer?.cancel()
+        closeUpstream()
+        gateway.logger.warning("gateway: \(message)", metadata: ["upstream": "\(request.upstream)"])
+        if writer.headSent { return writer.abort() }
+        let ids = GatewayMessages.requestIDs(request.body)
+        let error = GatewayMessages.error(id: ids.count == 1 ? ids[0] : nil, code: status == .gatewayTimeout ? -32001 : -32000, message: message)
+        writer.reply(.json(status, error))
+    }
+
+    /// The answer broke after its head went out. An event stream ends with a JSON-RPC error
+    /// for every request it had not answered, so the client's calls fail instead of waiting;
+    /// any other answer is cut (the connection closes).
+    private func failMidAnswer(_ message: String) {
+        guard phase == .body else { return }
+        guard writer.headSent else { return fail(.badGateway, message) }
+        phase = .done
+        timer?.cancel()
+        closeUpstream()
+        gateway.logger.warning("gateway: \(message)", metadata: ["upstream": "\(request.upstream)"])
+        guard case .events = answer else { return writer.abort() }
+        for id in GatewayMessages.requestIDs(request.body) where !answered.contains(id) {
+            let error = GatewayMessages.error(id: id, code: -32000, message: message)
+            writer.write(ByteBuffer(string: "event: message\ndata: \(error.jsonText)\n\n"))
+        }
+        writer.end()
+    }
+
+    private func closeUpstream() {
+        if let lease {
+            self.lease = nil
+            lease.handler.exchange = nil
+            lease.channel.close(promise: nil)
+        }
+    }
+
+    private func arm(_ seconds: Double) {
+        timer?.cancel()
+        timer = loop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) { [self] in
+            switch phase {
+            case .waitingHead: fail(.gatewayTimeout, "the upstream MCP server did not answer within \(Self.show(seconds)) s")
+            case .body: failMidAnswer("the upstream MCP server sent nothing for \(Self.show(seconds)) s")
+            case .connecting, .done: break
+            }
+        }
+    }
+
+    private static func show(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+    }
+
+    static func isIdempotent(_ method: HTTPMethod) -> Bool {
+        switch method {
+        case .GET, .HEAD, .OPTIONS, .PUT, .DELETE, .TRACE: true
+        default: false
+        }
+    }
+
+    private static func describe(_ error: Error) -> String {
+        if case ChannelError.connectTimeout = error { return "connect timed out" }
+        return "connection failed"
+    }
+}

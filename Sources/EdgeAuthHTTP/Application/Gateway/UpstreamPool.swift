@@ -1,0 +1,118 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// Connections to the upstreams, kept open between requests. A connection belongs to the
+/// event loop that opened it (the worker's), so a request and its upstream exchange run on
+/// one thread without hand-offs; idle ones wait per loop and upstream.
+final class UpstreamPool: Sendable {
+    struct Key: Hashable {
+        let loop: ObjectIdentifier
+        let host: String
+        let port: Int
+        let tls: Bool
+    }
+
+    /// A connection handed to one exchange.
+    struct Lease {
+        let channel: Channel
+        let handler: UpstreamHandler
+        /// It served a request before: the upstream may have closed it meanwhile.
+        let reused: Bool
+    }
+
+    private let idle = Mutex<[Key: [Lease]]>([:])
+    private let tls: NIOSSLContext?
+    /// Idle connections kept per loop and upstream; more are closed when released.
+    private let maxIdle = 64
+
+    init(tls: NIOSSLContext?) {
+        self.tls = tls
+    }
+
+    /// An idle connection of this loop to `upstream`, or a new one.
+    func lease(_ upstream: GatewaySettings.UpstreamURL, on loop: any EventLoop, connectTimeout: TimeAmount) -> EventLoopFuture<Lease> {
+        let key = Key(loop: ObjectIdentifier(loop), host: upstream.host, port: upstream.port, tls: upstream.tls)
+        while let lease = idle.withLock({ $0[key]?.popLast() }) {
+            if lease.channel.isActive { return loop.makeSucceededFuture(Lease(channel: lease.channel, handler: lease.handler, reused: true)) }
+        }
+        let tls = upstream.tls ? self.tls : nil
+        let handler = UpstreamHandler()
+        return ClientBootstrap(group: loop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.autoRead, value: false)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: upstream.host.first?.isNumber == true ? nil : upstream.host))
+                    }
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+            .connect(host: upstream.host, port: upstream.port)
+            .map { [self] channel in
+                // Once per connection: an idle one that closes leaves the pool.
+                channel.closeFuture.whenComplete { [self] _ in idle.withLock { pool in pool[key]?.removeAll { $0.channel === channel } } }
+                return Lease(channel: channel, handler: handler, reused: false)
+            }
+    }
+
+    /// A connection whose exchange ended cleanly, for the next request; it keeps reading, so
+    /// that the upstream closing it (or sending what no request asked for) closes it here.
+    func release(_ lease: Lease, upstream: GatewaySettings.UpstreamURL) {
+        let key = Key(loop: ObjectIdentifier(lease.channel.eventLoop), host: upstream.host, port: upstream.port, tls: upstream.tls)
+        lease.handler.exchange = nil
+        let kept = idle.withLock { pool in
+            guard pool[key, default: []].count < maxIdle else { return false }
+            pool[key, default: []].append(lease)
+            return true
+        }
+        guard kept else { return lease.channel.close(promise: nil) }
+        lease.channel.read()
+    }
+
+    /// Closes the idle connections (a worker draining).
+    func closeIdle() {
+        let all = idle.withLock { pool in
+            defer { pool.removeAll() }
+            return pool.values.flatMap { $0 }
+        }
+        for lease in all { lease.channel.close(promise: nil) }
+    }
+}
+
+/// The end of an upstream connection's pipeline: hands the answer's parts to the exchange
+/// that owns the connection. Without one, anything read is unexpected and closes it.
+final class UpstreamHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+
+    /// Set and read on the connection's loop only.
+    var exchange: UpstreamExchange?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let exchange else { return context.close(promise: nil) }
+        exchange.received(unwrapInboundIn(data))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        exchange?.readComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let exchange = self.exchange
+        self.exchange = nil
+        exchange?.upstreamClosed()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        let exchange = self.exchange
+        self.exchange = nil
+        exchange?.upstreamFailed(error)
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,81 @@
+import NIOCore
+import NIOHTTP1
+
+/// An answer written while it is made: a head, body parts as they come, an end (a reverse-
+/// proxied event stream). A route answers `.stream` and gets one on the connection's loop;
+/// every call must be made on that loop (`eventLoop`). The connection reads no further
+/// request until the answer ends.
+public final class ResponseWriter: @unchecked Sendable {
+    public let eventLoop: any EventLoop
+    private weak var handler: ConnectionHandler?
+    private let channelContext: ChannelHandlerContext
+    private let requestID: RequestID
+    private var state = State.created
+    /// Called once when the client's connection closed before the answer ended, so the work
+    /// behind it (an upstream request) stops.
+    public var onClientClosed: (() -> Void)?
+
+    private enum State { case created, streaming, finished }
+
+    init(handler: ConnectionHandler, channelContext: ChannelHandlerContext, requestID: RequestID) {
+        eventLoop = channelContext.eventLoop
+        self.handler = handler
+        self.channelContext = channelContext
+        self.requestID = requestID
+    }
+
+    /// Whether the head was sent (after which only body parts, `end` or `abort` remain).
+    public var headSent: Bool { state != .created }
+
+    /// The whole answer at once, instead of a stream (an error found before the head was sent).
+    public func reply(_ reply: HTTPReply) {
+        eventLoop.preconditionInEventLoop()
+        guard state == .created else { return }
+        state = .finished
+        handler?.streamReplied(reply, requestID: requestID, channelContext)
+    }
+
+    /// The head. `contentLength` when the body's length is known; otherwise the body is
+    /// chunked (HTTP/1.1) or ends with the connection (HTTP/1.0).
+    public func head(_ status: HTTPResponseStatus, headers: [(String, String)], contentLength: Int?) {
+        eventLoop.preconditionInEventLoop()
+        guard state == .created else { return }
+        state = .streaming
+        handler?.streamHead(status, headers: headers, contentLength: contentLength, requestID: requestID, channelContext)
+    }
+
+    /// A part of the body. The future completes once it was handed to the socket: a producer
+    /// that waits for it reads no faster than the client takes the answer.
+    @discardableResult
+    public func write(_ bytes: ByteBuffer) -> EventLoopFuture<Void> {
+        eventLoop.preconditionInEventLoop()
+        guard state == .streaming, let handler else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        return handler.streamBody(bytes, channelContext)
+    }
+
+    /// The end of the body: the connection goes on with its next request.
+    public func end() {
+        eventLoop.preconditionInEventLoop()
+        guard state == .streaming else { return }
+        state = .finished
+        handler?.streamEnded(requestID: requestID, channelContext)
+    }
+
+    /// The answer cannot be finished (its source failed after the head was sent): the
+    /// connection closes, so the client sees an incomplete answer rather than a short one.
+    public func abort() {
+        eventLoop.preconditionInEventLoop()
+        guard state != .finished else { return }
+        state = .finished
+        handler?.streamAborted(channelContext)
+    }
+
+    /// The client went away before the end.
+    func clientClosed() {
+        guard state != .finished else { return }
+        state = .finished
+        let callback = onClientClosed
+        onClientClosed = nil
+        callback?()
+    }
+}
