@@ -7,7 +7,7 @@ PYTHON := $(VENV)/bin/python3
 # golang-go: the cgo example of the C ABI (examples/go), built offline by `make test`.
 APT_PACKAGES := libssl-dev liblmdb-dev pkg-config openssl golang-go
 # The browser the login-page tests drive (Tests/mcp/test_browser_login.py), installed by `make test`.
-TEST_APT_PACKAGES := chromium chromium-driver
+TEST_APT_PACKAGES := chromium chromium-driver nginx-light
 BENCH_NOW := 1764003600
 BENCH_WORKERS ?= 1
 

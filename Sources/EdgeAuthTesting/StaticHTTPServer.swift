@@ -87,7 +87,8 @@ public final class StaticHTTPServer: Sendable {
             let route = server.answer(head.uri)
             var headers = HTTPHeaders()
             headers.add(name: "Content-Length", value: String(route.body.count))
-            headers.add(name: "Content-Type", value: "application/json")
+            // JSON unless the route says otherwise.
+            if !route.headers.contains(where: { $0.0.lowercased() == "content-type" }) { headers.add(name: "Content-Type", value: "application/json") }
             for (name, value) in route.headers { headers.add(name: name, value: value) }
             let respond = { [self] in
                 context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: route.status, headers: headers))), promise: nil)

@@ -10,12 +10,14 @@ import Testing
 struct ConfigurationReferenceTests {
     static let page = try! String(contentsOf: Vectors.packageRoot.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
 
-    /// Every member of an `edgeauth serve` document: the verifier's, `server`'s and `oauth`'s.
+    /// Every member of an `edgeauth serve` document: the verifier's, `server`'s, `oauth`'s and `gateway`'s.
     static let members = VerifierConfiguration.catalog { (root) throws(ConfigurationError) in
         var server = ServerConfiguration()
         try root.section(into: &server)
         var oauth = OAuthSettings()
         try root.section(into: &oauth)
+        var gateway = GatewaySettings()
+        try root.section(into: &gateway)
     }.members
 
     @Test("every declared member and its variable appear in docs/configuration.md")
@@ -46,7 +48,7 @@ struct ConfigurationReferenceTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-planned-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let planned: [(String, String)] = [
-            ("oauth.upstream", "oauth:\n  upstream: {}\n"), ("gateway", "gateway:\n  routes: []\n"), ("inspector", "inspector:\n  enabled: true\n"),
+            ("oauth.upstream", "oauth:\n  upstream: {}\n"), ("inspector", "inspector:\n  enabled: true\n"),
             ("server.admin", "server:\n  admin:\n    port: 9090\n"),
         ]
         for (name, text) in planned {

@@ -12,7 +12,7 @@ struct TestServer {
     var port: Int { server.port }
     var base: String { "http://127.0.0.1:\(port)" }
 
-    static func start(limiter: SharedRateLimiter? = nil, handler: any ProtectedHandler = IdentityEchoHandler(),
+    static func start(limiter: SharedRateLimiter? = nil, handler: any ProtectedHandler = IdentityEchoHandler(), gateway: GatewaySettings? = nil,
                       _ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
         var configuration = ServerConfiguration()
         configuration.resource = "http://127.0.0.1/mcp"
@@ -21,7 +21,7 @@ struct TestServer {
         let policy = ValidationPolicy(issuers: .exactly([factory.issuer]), audiences: .anyOf([factory.audience]))
         let verifier = Verifier(policy: policy, keys: KeySet(keys: [try factory.key.verificationKey()]))
         let context = ServerContext(verifier: verifier, resource: ProtectedResource(server: configuration, issuers: [factory.issuer]),
-                                    server: configuration, handler: handler, limiter: limiter)
+                                    server: configuration, handler: handler, limiter: limiter, gateway: gateway)
         return TestServer(server: try await HTTPServer.start(context, listener: .address(host: "127.0.0.1", port: 0)))
     }
 
@@ -96,6 +96,9 @@ final class RawConnection: @unchecked Sendable {  // used by one thread at a tim
                     guard let colon = line.firstIndex(of: ":") else { return nil }
                     return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
                 }
+                if headers.contains(where: { $0.0.lowercased() == "transfer-encoding" && $0.1.lowercased() == "chunked" }) {
+                    return readChunked(status: status, headers: headers, data: Array(data[(end + 4)...]))
+                }
                 let length = Int(headers.first { $0.0.lowercased() == "content-length" }?.1 ?? "0") ?? 0
                 while data.count < end + 4 + length {
                     let count = recv(descriptor, &buffer, buffer.count, 0)
@@ -109,6 +112,32 @@ final class RawConnection: @unchecked Sendable {  // used by one thread at a tim
             let count = recv(descriptor, &buffer, buffer.count, 0)
             if count <= 0 { return nil }
             data += buffer[..<count]
+        }
+    }
+
+    /// A chunked body, whole (a streamed answer).
+    private func readChunked(status: Int, headers: [(String, String)], data: [UInt8]) -> RawResponse? {
+        var data = data
+        var body = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        func more() -> Bool {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count > 0 { data += buffer[..<count] }
+            return count > 0
+        }
+        while true {
+            guard let lineEnd = (0..<max(0, data.count - 1)).first(where: { data[$0] == 13 && data[$0 + 1] == 10 }) else {
+                if !more() { return nil }
+                continue
+            }
+            guard let size = Int(String(decoding: data[..<lineEnd], as: UTF8.self), radix: 16) else { return nil }
+            while data.count < lineEnd + 2 + size + 2 { if !more() { return nil } }
+            body += data[(lineEnd + 2)..<(lineEnd + 2 + size)]
+            data.removeFirst(lineEnd + 2 + size + 2)
+            if size == 0 {
+                pending = data
+                return RawResponse(status: status, headers: headers, body: String(decoding: body, as: UTF8.self))
+            }
         }
     }
 

@@ -38,13 +38,14 @@ struct Routes {
     fileprivate var exact: [String: Router.Entry] = [:]
     fileprivate var prefixes: [(prefix: String, entry: Router.Entry)] = []
 
-    mutating func add(path: String, _ route: any Route, metric: HTTPMetrics.Route = .other) {
-        exact[path] = Router.Entry(route: route, metric: metric)
+    /// - Parameter answersOptions: the route answers `OPTIONS` itself (else it is a CORS preflight).
+    mutating func add(path: String, _ route: any Route, metric: HTTPMetrics.Route = .other, answersOptions: Bool = false) {
+        exact[path] = Router.Entry(route: route, metric: metric, answersOptions: answersOptions)
     }
 
     /// Every path that starts with `prefix` (a reverse-proxied prefix, static assets).
-    mutating func add(prefix: String, _ route: any Route, metric: HTTPMetrics.Route = .other) {
-        prefixes.append((prefix, Router.Entry(route: route, metric: metric)))
+    mutating func add(prefix: String, _ route: any Route, metric: HTTPMetrics.Route = .other, answersOptions: Bool = false) {
+        prefixes.append((prefix, Router.Entry(route: route, metric: metric, answersOptions: answersOptions)))
         prefixes.sort { $0.prefix.utf8.count > $1.prefix.utf8.count }
     }
 }
@@ -56,6 +57,7 @@ final class Router: Sendable {
     struct Entry: Sendable {
         let route: any Route
         let metric: HTTPMetrics.Route
+        var answersOptions = false
     }
 
     private let protectedPath: String

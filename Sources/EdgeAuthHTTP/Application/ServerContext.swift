@@ -55,11 +55,13 @@ public final class ServerContext: Sendable {
         if let authorization { AuthorizationRoutes.add(authorization, to: &routes) }
         if let settings, let path = settings.forwardAuthPath {
             let forwardAuth = ForwardAuthRoute(settings: settings, resource: resource)
-            routes.add(path: path, forwardAuth, metric: .forwardAuth)
+            // Its OPTIONS requests are Envoy's question about a preflight, not a preflight of its own.
+            routes.add(path: path, forwardAuth, metric: .forwardAuth, answersOptions: true)
             // Envoy appends the original path to the endpoint's.
-            routes.add(prefix: path + "/", forwardAuth, metric: .forwardAuth)
+            routes.add(prefix: path + "/", forwardAuth, metric: .forwardAuth, answersOptions: true)
         }
-        gateway = settings.flatMap { $0.proxies ? GatewayProxy(settings: $0, resource: resource, fallback: handler, authorization: authorization, https: tls != nil) : nil }
+        gateway = settings.flatMap { $0.proxies ? GatewayProxy(settings: $0, resource: resource, fallback: handler, authorization: authorization, https: tls != nil,
+                                                                   trustedProxies: server.rateLimit.trustedProxies) : nil }
         router = Router(protectedPath: server.protectedPath, protected: BearerRoute(handler: gateway ?? handler), routes: routes)
     }
 

@@ -154,12 +154,13 @@ import NIOHTTP1
     @inline(__always)
     private func dispatch(_ head: HTTPRequestHead, _ body: ByteBuffer, _ facts: RequestDecoder.HeadFacts, _ channelContext: ChannelHandlerContext) {
         let requestID = context.nextRequestID()
-        if case .OPTIONS = head.method {
-            unsafe slots.pointee.metric = .preflight
-            return send(context.cors.preflight(head, path: Self.split(head.uri).path), requestID: requestID, channelContext)
-        }
         let (path, query) = Self.split(head.uri)
-        guard let entry = context.router.match(path) else {
+        let entry = context.router.match(path)
+        if case .OPTIONS = head.method, entry?.answersOptions != true {
+            unsafe slots.pointee.metric = .preflight
+            return send(context.cors.preflight(head, path: path), requestID: requestID, channelContext)
+        }
+        guard let entry else {
             unsafe slots.pointee.metric = .other
             return send(.error(.notFound, "not_found", "no resource at this path"), requestID: requestID, channelContext)
         }

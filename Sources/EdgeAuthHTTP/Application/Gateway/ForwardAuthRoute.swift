@@ -24,6 +24,9 @@ struct ForwardAuthRoute: Route {
         head.method = original.method
         head.uri = original.uri
         let (path, query) = ConnectionHandler.split(original.uri)
+        guard GatewayPath.isNormal(path) else {
+            return .reply(.error(.forbidden, "forbidden", "the path is not in normal form (doubled slashes, dot segments or needless percent-escapes)"))
+        }
         let asked = ServerRequest(head: head, path: path, query: query, body: ByteBuffer(), peer: request.peer, client: request.client,
                                   id: request.id, facts: request.facts, eventLoop: request.eventLoop)
         return bearer.respond(to: asked, context: context)

@@ -18,7 +18,9 @@ enum GatewayHeaders {
     /// (R7: the token is for EdgeAuth's resource, never passed through), without anything
     /// that claims an identity (the prefix), without the connection's own headers; then the
     /// upstream's `Host`, the `X-Forwarded-*` trail, the caller's identity and the minted token.
-    static func request(_ headers: HTTPHeaders, settings: GatewaySettings, upstream: GatewaySettings.UpstreamURL, peer: String, https: Bool,
+    /// - Parameter trustedPeer: the peer is a proxy of `server.rateLimit.trustedProxies`: the
+    ///   `X-Forwarded-For` it sent is kept (else a client's own is replaced by its address).
+    static func request(_ headers: HTTPHeaders, settings: GatewaySettings, upstream: GatewaySettings.UpstreamURL, peer: String, trustedPeer: Bool, https: Bool,
                         identity: [(String, String)], upstreamToken: String?, bodyLength: Int, method: HTTPMethod) -> HTTPHeaders {
         let named = connectionOptions(headers)
         let prefix = settings.identityHeaders.prefix
@@ -35,7 +37,7 @@ enum GatewayHeaders {
             case "cookie":
                 if let kept = withoutOwnCookies(value) { out.add(name: name, value: kept) }
             case "x-forwarded-for":
-                forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
+                if trustedPeer { forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value }
             case "x-forwarded-proto", "x-forwarded-host", "forwarded":
                 continue
             default:

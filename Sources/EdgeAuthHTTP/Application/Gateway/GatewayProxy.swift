@@ -19,11 +19,14 @@ final class GatewayProxy: ProtectedHandler {
     private let fallback: any ProtectedHandler
     private let authorization: AuthorizationServer?
     private let https: Bool
+    private let trustedProxies: [String]
     /// Every upstream once, for `/readyz`.
     private let upstreams: [GatewaySettings.UpstreamURL]
 
-    init(settings: GatewaySettings, resource: ProtectedResource, fallback: any ProtectedHandler, authorization: AuthorizationServer?, https: Bool) {
+    init(settings: GatewaySettings, resource: ProtectedResource, fallback: any ProtectedHandler, authorization: AuthorizationServer?, https: Bool,
+         trustedProxies: [String]) {
         self.settings = settings
+        self.trustedProxies = trustedProxies
         self.resource = resource
         self.fallback = fallback
         self.authorization = authorization
@@ -37,6 +40,11 @@ final class GatewayProxy: ProtectedHandler {
 
     func respond(to request: ProtectedRequest, identity: Identity) -> ProtectedResponse {
         let (path, query) = ConnectionHandler.split(request.uri)
+        // The upstream must serve the path the routes matched.
+        guard GatewayPath.isNormal(path) else {
+            return .reply(.json(.badRequest, GatewayMessages.error(id: nil, code: -32600,
+                                                                   message: "the path is not in normal form (doubled slashes, dot segments or needless percent-escapes)")))
+        }
         guard let route = settings.route(for: path), let upstream = route.upstream else {
             return fallback.respond(to: request, identity: identity)
         }
@@ -64,7 +72,8 @@ final class GatewayProxy: ProtectedHandler {
         var target = upstream.basePath + (rest.isEmpty ? "" : (rest.hasPrefix("/") ? rest : "/" + rest))
         if target.isEmpty { target = "/" }
         if let query { target += "?" + query }
-        let headers = GatewayHeaders.request(request.headers, settings: settings, upstream: upstream, peer: request.peer, https: https,
+        let headers = GatewayHeaders.request(request.headers, settings: settings, upstream: upstream, peer: request.peer,
+                                             trustedPeer: trustedProxies.contains(request.peer), https: https,
                                              identity: IdentityHeaders.of(identity, names: settings.identityHeaders), upstreamToken: token,
                                              bodyLength: request.body.readableBytes, method: request.method)
         let forwarded = UpstreamExchange.Request(head: HTTPRequestHead(version: .http1_1, method: request.method, uri: target, headers: headers),

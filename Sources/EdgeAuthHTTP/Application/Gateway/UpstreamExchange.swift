@@ -139,9 +139,11 @@ final class UpstreamExchange: @unchecked Sendable {
 
     func upstreamFailed(_ error: Error) {
         switch phase {
-        case .waitingHead: fail(.badGateway, "the upstream MCP server's answer is not valid HTTP")
+        case .waitingHead:
+            fail(.badGateway, error is HTTPParserError ? "the upstream MCP server's answer is not valid HTTP" : "the upstream MCP server's connection failed")
         case .body:
-            let closed = (error as? HTTPParserError) == .invalidEOFState
+            // A parser error other than an early end is garbage; anything else is the connection failing.
+            let closed = (error as? HTTPParserError).map { $0 == .invalidEOFState } ?? true
             failMidAnswer(closed ? "the upstream MCP server closed the connection in the middle of its answer" : "the upstream MCP server's answer is not valid HTTP")
         case .connecting, .done: break
         }

@@ -1,0 +1,52 @@
+/// Paths the gateway matches against its routes. A route's requirements hold only if the
+/// path a server behind the gateway serves is the one the gateway matched; servers merge
+/// slashes, remove dot segments and decode percent-escapes, so a path that any of these
+/// would change (`/mcp//admin`, `/mcp/./admin`, `/mcp/x/../admin`, `/mcp/%61dmin`) is
+/// refused instead of being matched as something else.
+enum GatewayPath {
+    static func isNormal(_ path: String) -> Bool {
+        let bytes = Array(path.utf8)
+        guard bytes.first == UInt8(ascii: "/") else { return false }
+        var index = 0
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\\"):
+                return false
+            case UInt8(ascii: "%"):
+                guard index + 2 < bytes.count, let high = hex(bytes[index + 1]), let low = hex(bytes[index + 2]) else { return false }
+                let decoded = high << 4 | low
+                // Escapes a server would decode into another path, and control characters.
+                if decoded < 0x20 || decoded == 0x7F || decoded == UInt8(ascii: "/") || decoded == UInt8(ascii: "\\") || isUnreserved(decoded) { return false }
+                index += 3
+            default:
+                index += 1
+            }
+        }
+        let segments = bytes.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        for (position, segment) in segments.enumerated() {
+            // An empty segment: a doubled slash, or (last) a trailing one, which is kept.
+            if segment.isEmpty, position < segments.count - 1 { return false }
+            if segment.elementsEqual([UInt8(ascii: ".")]) || segment.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) { return false }
+        }
+        return true
+    }
+
+    private static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            true
+        default:
+            false
+        }
+    }
+
+    private static func hex(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

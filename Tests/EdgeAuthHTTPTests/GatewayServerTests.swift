@@ -1,0 +1,126 @@
+@testable import EdgeAuthHTTP
+import EdgeAuth
+import EdgeAuthTesting
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// The gateway in a server on loopback, in front of an upstream on loopback: the answers a
+/// client gets (the end-to-end tests with MCP servers and nginx are in Tests/mcp).
+@Suite("Gateway server")
+struct GatewayServerTests {
+    static let tools = #"{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo"},{"name":"delete_note"}]}}"#
+
+    static func gateway(upstreamPort: Int, forwardAuth: Bool = false) -> GatewaySettings {
+        var settings = GatewaySettings()
+        var route = GatewaySettings.Route(prefix: "/mcp", upstream: GatewaySettings.UpstreamURL("http://127.0.0.1:\(upstreamPort)/mcp"))
+        route.tools = ["delete_note": .init(roles: ["admin"])]
+        var admin = GatewaySettings.Route(prefix: "/mcp/admin", upstream: route.upstream)
+        admin.requirements = .init(roles: ["admin"])
+        settings.routes = [route, admin]
+        settings.forwardAuthPath = forwardAuth ? "/auth/verify" : nil
+        return settings
+    }
+
+    static func post(_ port: Int, _ path: String, _ token: String, _ body: String) async throws -> RawResponse? {
+        try await RawHTTP.exchange(port, "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\n"
+            + "Accept: application/json, text/event-stream\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body)
+    }
+
+    static let listTools = #"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#
+
+    @Test("tools/list through the gateway: JSON and event-stream answers lose the tools the caller may not call")
+    func filtersToolLists() async throws {
+        let upstream = try await StaticHTTPServer(routes: [
+            "/mcp": .init(body: Array(Self.tools.utf8), headers: [("Content-Type", "application/json")]),
+            "/mcp/events": .init(body: Array(("event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{}}\n\n"
+                + "event: message\ndata: " + Self.tools + "\n\n").utf8), headers: [("Content-Type", "text/event-stream")]),
+        ])
+        defer { Task { try? await upstream.stop() } }
+        let server = try await TestServer.start(gateway: Self.gateway(upstreamPort: upstream.port))
+        defer { server.stop() }
+        let viewer = try TestServer.token(["sub": "bob", "roles": ["viewer"]])
+        let admin = try TestServer.token(["sub": "alice", "roles": ["admin"]])
+
+        func names(_ json: JSONValue?) -> [String]? { json?["result"]?["tools"]?.arrayValue?.compactMap { $0["name"]?.stringValue } }
+        let hidden = try #require(try await Self.post(server.port, "/mcp", viewer, Self.listTools))
+        #expect(hidden.status == 200 && names(hidden.json) == ["echo"])
+        let all = try #require(try await Self.post(server.port, "/mcp", admin, Self.listTools))
+        #expect(names(all.json) == ["echo", "delete_note"])
+
+        let events = try #require(try await Self.post(server.port, "/mcp/events", viewer, Self.listTools))
+        #expect(events.status == 200 && events.header("Content-Type") == "text/event-stream")
+        let datas = events.body.components(separatedBy: "\n").filter { $0.hasPrefix("data: ") }.map { String($0.dropFirst(6)) }
+        #expect(datas.count == 2 && datas[0].contains("notifications/progress"))
+        #expect(names(try? JSONValue.parse(datas[1])) == ["echo"])
+    }
+
+    @Test("a route's requirements and a refused tool are answered by the gateway, without reaching the upstream")
+    func refusesBeforeTheUpstream() async throws {
+        let upstream = try await StaticHTTPServer(routes: ["/mcp/admin/x": .init(body: Array("{}".utf8)), "/mcp": .init(body: Array("{}".utf8))])
+        defer { Task { try? await upstream.stop() } }
+        let server = try await TestServer.start(gateway: Self.gateway(upstreamPort: upstream.port))
+        defer { server.stop() }
+        let viewer = try TestServer.token(["sub": "bob", "roles": ["viewer"]])
+        let route = try #require(try await RawHTTP.get(server.port, "/mcp/admin/x", headers: ["Authorization: Bearer \(viewer)"]))
+        #expect(route.status == 403 && route.json?["error"] == "forbidden")
+        let call = #"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"delete_note"}}"#
+        let tool = try #require(try await Self.post(server.port, "/mcp", viewer, call))
+        #expect(tool.status == 200 && tool.json?["id"] == 9 && tool.json?["error"]?["code"] == .number("-32003"))
+        #expect(upstream.requests("/mcp/admin/x") == 0 && upstream.requests("/mcp") == 0)
+        for odd in ["/mcp//admin/x", "/mcp/./admin/x", "/mcp/%61dmin/x"] {
+            let refused = try #require(try await RawHTTP.get(server.port, odd, headers: ["Authorization: Bearer \(viewer)"]))
+            #expect(refused.status == 400, "\(odd) must not reach the upstream as /mcp")
+        }
+        let none = try #require(try await RawHTTP.get(server.port, "/mcp"))
+        #expect(none.status == 401 && none.header("WWW-Authenticate")?.contains("resource_metadata=") == true)
+    }
+
+    @Test("an upstream that is down: 502 with a JSON-RPC error, /readyz not ready naming it; the server keeps answering")
+    func upstreamDown() async throws {
+        // A port nothing listens on: one that was just free.
+        let closed = try await StaticHTTPServer(routes: [:])
+        let port = closed.port
+        try await closed.stop()
+        try await Task.sleep(for: .milliseconds(100))
+        let server = try await TestServer.start(gateway: Self.gateway(upstreamPort: port))
+        defer { server.stop() }
+        let token = try TestServer.token()
+        let failed = try #require(try await Self.post(server.port, "/mcp", token, #"{"jsonrpc":"2.0","id":4,"method":"ping"}"#))
+        #expect(failed.status == 502 && failed.json?["id"] == 4 && failed.json?["error"]?["code"] == .number("-32000"))
+        let ready = try #require(try await RawHTTP.get(server.port, "/readyz"))
+        #expect(ready.status == 503 && ready.json?["upstreams"]?.arrayValue?.first?["state"] == "down")
+        let health = try #require(try await RawHTTP.get(server.port, "/healthz"))
+        #expect(health.status == 200)
+    }
+
+    @Test("forward-auth: 200 with the identity headers and no body, 401 with the challenge, 403 for a route's requirement or no route")
+    func forwardAuth() async throws {
+        let server = try await TestServer.start(gateway: Self.gateway(upstreamPort: 9, forwardAuth: true))
+        defer { server.stop() }
+        let viewer = try TestServer.token(["sub": "bob", "roles": ["viewer"], "email": "bob@example.com"])
+        let allowed = try #require(try await RawHTTP.get(server.port, "/auth/verify", headers: ["Authorization: Bearer \(viewer)", "X-Original-URI: /mcp", "X-Original-Method: POST"]))
+        #expect(allowed.status == 200 && allowed.body.isEmpty && allowed.header("X-EdgeAuth-User") == "bob"
+            && allowed.header("X-EdgeAuth-Email") == "bob@example.com" && allowed.header("X-EdgeAuth-Roles") == "viewer")
+        let envoy = try #require(try await RawHTTP.get(server.port, "/auth/verify/mcp/admin", headers: ["Authorization: Bearer \(viewer)"], method: "POST"))
+        #expect(envoy.status == 403 && envoy.json?["error"] == "forbidden")
+        let traefik = try #require(try await RawHTTP.get(server.port, "/auth/verify", headers: ["X-Forwarded-Uri: /mcp", "X-Forwarded-Method: GET"]))
+        #expect(traefik.status == 401 && traefik.header("WWW-Authenticate")?.contains("resource_metadata=\"http://127.0.0.1/.well-known/oauth-protected-resource/mcp\"") == true)
+        let narrow = try TestServer.token(scopes: "notes:read", ["sub": "bob"])
+        let scope = try #require(try await RawHTTP.get(server.port, "/auth/verify", headers: ["Authorization: Bearer \(narrow)", "X-Original-URI: /mcp"]))
+        #expect(scope.status == 403 && scope.header("WWW-Authenticate")?.contains("insufficient_scope") == true)
+        let elsewhere = try #require(try await RawHTTP.get(server.port, "/auth/verify", headers: ["Authorization: Bearer \(viewer)", "X-Original-URI: /other"]))
+        #expect(elsewhere.status == 403)
+        let preflight = try #require(try await RawHTTP.get(server.port, "/auth/verify", headers: ["X-Original-URI: /mcp", "X-Original-Method: OPTIONS"]))
+        #expect(preflight.status == 200 && preflight.header("X-EdgeAuth-User") == nil)
+        let envoyPreflight = try #require(try await RawHTTP.get(server.port, "/auth/verify/mcp", method: "OPTIONS"))
+        #expect(envoyPreflight.status == 200 && envoyPreflight.header("X-EdgeAuth-User") == nil, "Envoy allows only a 200")
+        for odd in ["/mcp//admin", "/mcp/./admin", "/mcp/x/../admin", "/mcp/%61dmin"] {
+            let refused = try #require(try await RawHTTP.get(server.port, "/auth/verify", headers: ["Authorization: Bearer \(viewer)", "X-Original-URI: \(odd)"]))
+            #expect(refused.status == 403, "\(odd) must not pass as /mcp")
+        }
+        let query = try #require(try await RawHTTP.get(server.port, "/auth/verify", headers: ["Authorization: Bearer \(viewer)", "X-Original-URI: /mcp?access_token=x"]))
+        #expect(query.status == 400, "R6: a token in the original query is refused")
+    }
+}
