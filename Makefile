@@ -138,13 +138,15 @@ bench-instructions: deps
 	Benchmarks/Instructions/verify-instructions.sh
 	Benchmarks/Instructions/requests.sh
 
-## bench-http: wrk against edgeauth serve and against nginx, same workers and settings (docs/benchmarks.md).
+## bench-http: wrk against edgeauth serve and against nginx, same workers and settings, then the gateway (forward-auth
+## and reverse proxy) against nginx (docs/benchmarks.md).
 ## STATIC_SWIFT_STDLIB=1 benchmarks a server with the Swift runtime linked in (.build-static; Foundation's
 ## static link needs libcurl's development files).
 bench-http: deps
 	@$(MAKE) --no-print-directory packages PACKAGES="wrk nginx-light curl $(if $(STATIC_BUILD_FLAGS),libcurl4-openssl-dev)"
 	$(SWIFT) build -c release $(STATIC_BUILD_FLAGS) --product edgeauth
 	Benchmarks/http/bench-http.sh $$($(SWIFT) build -c release $(STATIC_BUILD_FLAGS) --show-bin-path)/edgeauth $(BENCH_WORKERS)
+	Benchmarks/http/bench-gateway.sh $$($(SWIFT) build -c release $(STATIC_BUILD_FLAGS) --show-bin-path)/edgeauth $(BENCH_WORKERS)
 
 ## bench-cache: the verdict cache at gateway scale: wrk replaying 50 000, 200 000 and 1 000 000 distinct
 ## tokens against edgeauth serve with and without the cache, then the cache's own costs at 10^3-10^6

@@ -121,7 +121,8 @@ struct GatewayTests {
         #expect(out["Authorization"].isEmpty && out["Proxy-Authorization"].isEmpty && out["X-Hop"].isEmpty && out["Transfer-Encoding"].isEmpty)
         #expect(out["X-EdgeAuth-User"] == ["bob"] && out["X-EdgeAuth-Roles"] == ["viewer"] && out["X-EdgeAuth-Token"] == ["minted"])
         #expect(out["Cookie"] == ["theme=dark"])
-        #expect(out["Host"] == ["10.0.0.9:9000"] && out["X-Forwarded-Host"] == ["gw.example"] && out["X-Forwarded-Proto"] == ["http"])
+        #expect(out["Host"] == ["10.0.0.9:9000"] && out["X-Forwarded-Host"] == ["gw.example"] && out["X-Forwarded-Proto"] == ["https"],
+                "a trusted proxy's X-Forwarded-Proto is kept")
         #expect(out["X-Forwarded-For"] == ["203.0.113.7, 192.0.2.1"] && out["Content-Length"] == ["12"])
         #expect(out["Mcp-Session-Id"] == ["s-1"] && out["Last-Event-ID"] == ["42"] && out["Accept"] == ["application/json, text/event-stream"])
         #expect(GatewayHeaders.withoutOwnCookies("edgeauth=1") == nil)
@@ -132,7 +133,9 @@ struct GatewayTests {
 
         let answer: HTTPHeaders = ["Content-Type": "text/event-stream", "Connection": "close, X-Private", "X-Private": "1", "Keep-Alive": "timeout=5",
                                    "Transfer-Encoding": "chunked", "Mcp-Session-Id": "s-1", "Content-Length": "5"]
-        #expect(GatewayHeaders.response(answer).map(\.0) == ["Content-Type", "Mcp-Session-Id", "Content-Length"])
+        #expect(GatewayHeaders.response(answer, ownCORS: false).map(\.0) == ["Content-Type", "Mcp-Session-Id", "Content-Length"])
+        let cors: HTTPHeaders = ["Access-Control-Allow-Origin": "*", "Content-Type": "application/json"]
+        #expect(GatewayHeaders.response(cors, ownCORS: true).map(\.0) == ["Content-Type"] && GatewayHeaders.response(cors, ownCORS: false).count == 2)
     }
 
     // MARK: JSON-RPC
@@ -199,6 +202,8 @@ struct GatewayTests {
         let forAlice = try #require(GatewayMessages.filtered(ByteBuffer(string: answer), toolListIDs: [7], route: Self.route, identity: Self.alice))
         #expect(try JSONValue.parse(forAlice.readableBytesView)["result"]?["tools"]?.arrayValue?.count == 2)
         #expect(GatewayMessages.filtered(ByteBuffer(string: answer), toolListIDs: [8], route: Self.route, identity: Self.bob) == nil, "another request's answer")
+        #expect(GatewayMessages.filtered(ByteBuffer(string: answer), toolListIDs: nil, route: Self.route, identity: Self.bob) != nil,
+                "on a GET stream (a resumed one may replay a tools/list answer) any answer listing tools")
         let batch = try #require(GatewayMessages.filtered(ByteBuffer(string: "[" + answer + "]"), toolListIDs: [7], route: Self.route, identity: Self.bob))
         #expect(try JSONValue.parse(batch.readableBytesView).arrayValue?.first?["result"]?["tools"]?.arrayValue?.count == 1)
     }

@@ -61,7 +61,7 @@ public final class ServerContext: Sendable {
             routes.add(prefix: path + "/", forwardAuth, metric: .forwardAuth, answersOptions: true)
         }
         gateway = settings.flatMap { $0.proxies ? GatewayProxy(settings: $0, resource: resource, fallback: handler, authorization: authorization, https: tls != nil,
-                                                                   trustedProxies: server.rateLimit.trustedProxies) : nil }
+                                                                   trustedProxies: server.rateLimit.trustedProxies, answersCORS: !server.corsOrigins.isEmpty) : nil }
         router = Router(protectedPath: server.protectedPath, protected: BearerRoute(handler: gateway ?? handler), routes: routes)
     }
 

@@ -268,14 +268,19 @@ import NIOHTTP1
         let bytes = unsafe ResponseSerializer.serialize(status: status, headers: headers, framing: hasBody || contentLength != nil ? framing : .length(0), body: nil,
                                                         version: head.version, requestID: requestID, corsOrigin: origin, connectionClose: !keepAlive,
                                                         allocator: slots.pointee.allocator)
-        channelContext.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+        // Flushed with the first body part, or by `streamFlush`: one write for a short answer.
+        channelContext.write(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func streamFlush(_ channelContext: ChannelHandlerContext) {
+        channelContext.flush()
     }
 
     func streamBody(_ bytes: ByteBuffer, _ channelContext: ChannelHandlerContext) -> EventLoopFuture<Void> {
         // An empty chunk would end a chunked body.
         guard unsafe slots.pointee.streamHasBody, bytes.readableBytes > 0 else { return channelContext.eventLoop.makeSucceededVoidFuture() }
         let framed = unsafe slots.pointee.streamFraming == .chunked ? ResponseSerializer.chunk(bytes, allocator: slots.pointee.allocator) : bytes
-        return channelContext.writeAndFlush(wrapOutboundOut(framed))
+        return channelContext.write(wrapOutboundOut(framed))
     }
 
     func streamEnded(requestID: RequestID, _ channelContext: ChannelHandlerContext) {

@@ -35,8 +35,8 @@ public final class ResponseWriter: @unchecked Sendable {
         handler?.streamReplied(reply, requestID: requestID, channelContext)
     }
 
-    /// The head. `contentLength` when the body's length is known; otherwise the body is
-    /// chunked (HTTP/1.1) or ends with the connection (HTTP/1.0).
+    /// The head, sent with the first `flush` (or `end`). `contentLength` when the body's length
+    /// is known; otherwise the body is chunked (HTTP/1.1) or ends with the connection (HTTP/1.0).
     public func head(_ status: HTTPResponseStatus, headers: [(String, String)], contentLength: Int?) {
         eventLoop.preconditionInEventLoop()
         guard state == .created else { return }
@@ -44,13 +44,21 @@ public final class ResponseWriter: @unchecked Sendable {
         handler?.streamHead(status, headers: headers, contentLength: contentLength, requestID: requestID, channelContext)
     }
 
-    /// A part of the body. The future completes once it was handed to the socket: a producer
-    /// that waits for it reads no faster than the client takes the answer.
+    /// A part of the body, sent with the next `flush` (or `end`). The future completes once it
+    /// was handed to the socket: a producer that waits for it reads no faster than the client
+    /// takes the answer.
     @discardableResult
     public func write(_ bytes: ByteBuffer) -> EventLoopFuture<Void> {
         eventLoop.preconditionInEventLoop()
         guard state == .streaming, let handler else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
         return handler.streamBody(bytes, channelContext)
+    }
+
+    /// Sends what was written: the head and parts so far (an event the client should see now).
+    public func flush() {
+        eventLoop.preconditionInEventLoop()
+        guard state == .streaming else { return }
+        handler?.streamFlush(channelContext)
     }
 
     /// The end of the body: the connection goes on with its next request.

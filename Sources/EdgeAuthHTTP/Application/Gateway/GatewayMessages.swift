@@ -49,7 +49,7 @@ enum GatewayMessages {
             // R3: every scope the refused messages need, so one step-up covers them all.
             var scopes = GatewayChecks.neededScopes(resource, route.requirements)
             for requirement in needed { for scope in requirement.scopes where !scopes.contains(scope) { scopes.append(scope) } }
-            let what = denied.map { $0.0.tool.map { "the tool \($0)" } ?? "the method \($0.0.method)" }.joined(separator: ", ")
+            let what = denied.filter { !$0.1.scopes.isEmpty }.map { $0.0.tool.map { "the tool \($0)" } ?? "the method \($0.0.method)" }.joined(separator: ", ")
             return .answer(resource.insufficientScope("\(what) needs the scopes \(scopes.joined(separator: " "))", scopes: scopes))
         }
         if !denied.isEmpty {
@@ -135,19 +135,20 @@ enum GatewayMessages {
 
     /// A JSON answer (one message or a batch) without the tools the caller may not call;
     /// nil when it is not JSON (then it goes out as it came).
-    static func filtered(_ answer: ByteBuffer, toolListIDs: [JSONValue], route: GatewaySettings.Route, identity: Identity) -> ByteBuffer? {
+    /// - Parameter toolListIDs: the ids of the `tools/list` requests (nil: any answer listing tools).
+    static func filtered(_ answer: ByteBuffer, toolListIDs: [JSONValue]?, route: GatewaySettings.Route, identity: Identity) -> ByteBuffer? {
         guard let value = try? JSONValue.parse(answer.readableBytesView, limits: JSONLimits(maxDepth: 64, maxMembers: 1_000_000)) else { return nil }
         var changed = false
         let result = filtered(value, toolListIDs: toolListIDs, route: route, identity: identity, changed: &changed)
         return changed ? ByteBuffer(string: result.jsonText) : nil
     }
 
-    static func filtered(_ value: JSONValue, toolListIDs: [JSONValue], route: GatewaySettings.Route, identity: Identity, changed: inout Bool) -> JSONValue {
+    static func filtered(_ value: JSONValue, toolListIDs: [JSONValue]?, route: GatewaySettings.Route, identity: Identity, changed: inout Bool) -> JSONValue {
         switch value {
         case .array(let elements):
             return .array(elements.map { filtered($0, toolListIDs: toolListIDs, route: route, identity: identity, changed: &changed) })
         case .object(var members):
-            guard let id = members["id"], toolListIDs.contains(id), case .object(var result)? = members["result"],
+            guard let id = members["id"], toolListIDs?.contains(id) ?? true, case .object(var result)? = members["result"],
                   case .array(let tools)? = result["tools"] else { return value }
             let kept = tools.filter { tool in
                 guard case .string(let name)? = tool["name"], let requirements = route.tools[name] else { return true }

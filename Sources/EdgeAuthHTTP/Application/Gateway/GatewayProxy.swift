@@ -19,13 +19,16 @@ final class GatewayProxy: ProtectedHandler {
     private let fallback: any ProtectedHandler
     private let authorization: AuthorizationServer?
     private let https: Bool
+    /// EdgeAuth answers CORS itself (`server.corsOrigins`): the upstream's CORS headers are dropped.
+    let answersCORS: Bool
     private let trustedProxies: [String]
     /// Every upstream once, for `/readyz`.
     private let upstreams: [GatewaySettings.UpstreamURL]
 
     init(settings: GatewaySettings, resource: ProtectedResource, fallback: any ProtectedHandler, authorization: AuthorizationServer?, https: Bool,
-         trustedProxies: [String]) {
+         trustedProxies: [String], answersCORS: Bool) {
         self.settings = settings
+        self.answersCORS = answersCORS
         self.trustedProxies = trustedProxies
         self.resource = resource
         self.fallback = fallback

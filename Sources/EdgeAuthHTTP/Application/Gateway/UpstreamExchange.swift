@@ -24,10 +24,14 @@ final class UpstreamExchange: @unchecked Sendable {
     private var lease: UpstreamPool.Lease?
     private var phase = Phase.connecting
     private var attempts = 0
-    private var timer: Scheduled<Void>?
-    /// Body parts handed to the client and not written yet; the upstream is read again once none are.
+    private var timer: (task: Scheduled<Void>, due: NIODeadline)?
+    /// When the upstream has taken too long, and the timeout that set it.
+    private var deadline = (at: NIODeadline.distantFuture, seconds: 0.0)
+    /// Body parts handed to the client and not written yet. Past `maxUnwritten` the upstream
+    /// is not read until the client took them all.
     private var unwritten = 0
-    private var readWanted = false
+    private var paused = false
+    private static let maxUnwritten = 16
     private var answer = Answer.passing
     private var keepAlive = true
     private var isEventStream = false
@@ -55,7 +59,7 @@ final class UpstreamExchange: @unchecked Sendable {
     func start() {
         writer.onClientClosed = { [self] in
             phase = .done
-            timer?.cancel()
+            stopTimer()
             lease?.channel.close(promise: nil)
             lease = nil
         }
@@ -63,6 +67,15 @@ final class UpstreamExchange: @unchecked Sendable {
     }
 
     private var settings: GatewaySettings { gateway.settings }
+
+    /// Whether `tools/list` answers are filtered: those of the request's `tools/list` messages,
+    /// or on a GET stream (a stream resumed with `Last-Event-ID` may replay one) any answer with tools.
+    private var filtersToolLists: Bool {
+        !request.route.tools.isEmpty && (!request.toolListIDs.isEmpty || request.head.method == .GET)
+    }
+
+    /// The ids whose answers are filtered (nil: any).
+    private var toolListIDs: [JSONValue]? { request.head.method == .GET ? nil : request.toolListIDs }
 
     private func connect() {
         attempts += 1
@@ -93,7 +106,6 @@ final class UpstreamExchange: @unchecked Sendable {
             if phase == .waitingHead, self.lease?.channel === channel { channel.close(promise: nil) }
         }
         arm(settings.timeouts.response)
-        channel.read()
     }
 
     // MARK: The upstream's answer (UpstreamHandler)
@@ -113,9 +125,9 @@ final class UpstreamExchange: @unchecked Sendable {
         }
     }
 
+    /// What one read of the upstream brought goes to the client in one write.
     func readComplete() {
-        guard phase == .waitingHead || phase == .body, let channel = lease?.channel else { return }
-        if unwritten == 0 { channel.read() } else { readWanted = true }
+        if phase == .body { writer.flush() }
     }
 
     func upstreamClosed() {
@@ -124,7 +136,7 @@ final class UpstreamExchange: @unchecked Sendable {
             // Nothing came back: a connection the upstream closed while it was idle here. The
             // request may not have reached it; only one that may be repeated is sent again.
             if lease?.reused == true, attempts < 2, Self.isIdempotent(request.head.method) {
-                timer?.cancel()
+                stopTimer()
                 lease = nil
                 phase = .connecting
                 return connect()
@@ -153,11 +165,11 @@ final class UpstreamExchange: @unchecked Sendable {
 
     private func started(_ head: HTTPResponseHead) {
         keepAlive = head.isKeepAlive
-        var headers = GatewayHeaders.response(head.headers)
+        var headers = GatewayHeaders.response(head.headers, ownCORS: gateway.answersCORS)
         let contentType = head.headers.first(name: "Content-Type") ?? ""
         isEventStream = MediaType.matches(contentType, "text/event-stream")
         arm(isEventStream ? settings.timeouts.streamIdle : settings.timeouts.response)
-        let filtering = !request.toolListIDs.isEmpty
+        let filtering = filtersToolLists
         if filtering, MediaType.matches(contentType, "application/json") {
             answer = .buffering(head, ByteBuffer())
             return
@@ -201,20 +213,24 @@ final class UpstreamExchange: @unchecked Sendable {
     private func passedOn(_ event: ByteBuffer) -> ByteBuffer {
         guard let data = EventStreamSplitter.data(of: event), let message = try? JSONValue.parse(Array(data.utf8)) else { return event }
         if let id = message["id"], message["result"] != nil || message["error"] != nil { answered.append(id) }
-        guard !request.toolListIDs.isEmpty else { return event }
+        guard filtersToolLists else { return event }
         var changed = false
-        let kept = GatewayMessages.filtered(message, toolListIDs: request.toolListIDs, route: request.route, identity: request.identity, changed: &changed)
+        let kept = GatewayMessages.filtered(message, toolListIDs: toolListIDs, route: request.route, identity: request.identity, changed: &changed)
         return changed ? EventStreamSplitter.event(event, replacingDataWith: kept.jsonText) : event
     }
 
     private func write(_ bytes: ByteBuffer) {
         guard bytes.readableBytes > 0 else { return }
         unwritten += 1
+        if unwritten >= Self.maxUnwritten, !paused, let channel = lease?.channel {
+            paused = true
+            channel.setOption(.autoRead, value: false).whenComplete { _ in }
+        }
         writer.write(bytes).whenComplete { [self] _ in
             unwritten -= 1
-            if unwritten == 0, readWanted, phase == .body {
-                readWanted = false
-                lease?.channel.read()
+            if unwritten == 0, paused {
+                paused = false
+                lease?.channel.setOption(.autoRead, value: true).whenComplete { _ in }
             }
         }
     }
@@ -224,18 +240,21 @@ final class UpstreamExchange: @unchecked Sendable {
         case .passing:
             break
         case .buffering(let head, let whole):
-            let body = GatewayMessages.filtered(whole, toolListIDs: request.toolListIDs, route: request.route, identity: request.identity) ?? whole
-            writer.head(head.status, headers: GatewayHeaders.response(head.headers), contentLength: body.readableBytes)
+            let body = GatewayMessages.filtered(whole, toolListIDs: toolListIDs, route: request.route, identity: request.identity) ?? whole
+            writer.head(head.status, headers: GatewayHeaders.response(head.headers, ownCORS: gateway.answersCORS), contentLength: body.readableBytes)
             write(body)
         case .events(var splitter):
             if let rest = splitter.rest() { write(rest) }
         }
         phase = .done
-        timer?.cancel()
+        stopTimer()
         writer.end()
         if let lease {
             self.lease = nil
-            if keepAlive { gateway.pool.release(lease, upstream: request.upstream) } else { lease.channel.close(promise: nil) }
+            guard keepAlive else { return lease.channel.close(promise: nil) }
+            // An idle connection reads, so that the upstream closing it is noticed.
+            if paused { lease.channel.setOption(.autoRead, value: true).whenComplete { _ in } }
+            gateway.pool.release(lease, upstream: request.upstream)
         }
     }
 
@@ -243,7 +262,7 @@ final class UpstreamExchange: @unchecked Sendable {
     private func fail(_ status: HTTPResponseStatus, _ message: String) {
         guard phase != .done else { return }
         phase = .done
-        timer?.cancel()
+        stopTimer()
         closeUpstream()
         gateway.logger.warning("gateway: \(message)", metadata: ["upstream": "\(request.upstream)"])
         if writer.headSent { return writer.abort() }
@@ -259,7 +278,7 @@ final class UpstreamExchange: @unchecked Sendable {
         guard phase == .body else { return }
         guard writer.headSent else { return fail(.badGateway, message) }
         phase = .done
-        timer?.cancel()
+        stopTimer()
         closeUpstream()
         gateway.logger.warning("gateway: \(message)", metadata: ["upstream": "\(request.upstream)"])
         guard case .events = answer else { return writer.abort() }
@@ -278,14 +297,34 @@ final class UpstreamExchange: @unchecked Sendable {
         }
     }
 
+    /// Moves the deadline to `seconds` from now. Moving it later only updates a field: the
+    /// timer, when it fires, waits on until the deadline (rescheduling costs a system call).
     private func arm(_ seconds: Double) {
-        timer?.cancel()
-        timer = loop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) { [self] in
-            switch phase {
-            case .waitingHead: fail(.gatewayTimeout, "the upstream MCP server did not answer within \(Self.show(seconds)) s")
-            case .body: failMidAnswer("the upstream MCP server sent nothing for \(Self.show(seconds)) s")
-            case .connecting, .done: break
-            }
+        let now = NIODeadline.now()
+        deadline = (now + .nanoseconds(Int64(seconds * 1e9)), seconds)
+        if let timer, timer.due <= deadline.at { return }
+        stopTimer()
+        schedule(at: deadline.at)
+    }
+
+    private func stopTimer() {
+        timer?.task.cancel()
+        timer = nil
+    }
+
+    private func schedule(at due: NIODeadline) {
+        timer = (loop.scheduleTask(deadline: due) { [self] in expired() }, due)
+    }
+
+    private func expired() {
+        timer = nil
+        guard phase == .waitingHead || phase == .body else { return }
+        if NIODeadline.now() < deadline.at { return schedule(at: deadline.at) }
+        let seconds = Self.show(deadline.seconds)
+        if phase == .waitingHead {
+            fail(.gatewayTimeout, "the upstream MCP server did not answer within \(seconds) s")
+        } else {
+            failMidAnswer("the upstream MCP server sent nothing for \(seconds) s")
         }
     }
 

@@ -39,17 +39,19 @@ final class UpstreamPool: Sendable {
             if lease.channel.isActive { return loop.makeSucceededFuture(Lease(channel: lease.channel, handler: lease.handler, reused: true)) }
         }
         let tls = upstream.tls ? self.tls : nil
+        // Never in the clear to an https upstream.
+        if upstream.tls, tls == nil { return loop.makeFailedFuture(NIOSSLError.failedToLoadCertificate) }
         let handler = UpstreamHandler()
         return ClientBootstrap(group: loop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.autoRead, value: false)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: upstream.host.first?.isNumber == true ? nil : upstream.host))
                     }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
+                    // The request's headers were checked already: the client's by the request decoder, the rest are EdgeAuth's own.
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes, enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -61,7 +63,7 @@ final class UpstreamPool: Sendable {
             }
     }
 
-    /// A connection whose exchange ended cleanly, for the next request; it keeps reading, so
+    /// A connection whose exchange ended cleanly, for the next request. It keeps reading, so
     /// that the upstream closing it (or sending what no request asked for) closes it here.
     func release(_ lease: Lease, upstream: GatewaySettings.UpstreamURL) {
         let key = Key(loop: ObjectIdentifier(lease.channel.eventLoop), host: upstream.host, port: upstream.port, tls: upstream.tls)
@@ -72,16 +74,6 @@ final class UpstreamPool: Sendable {
             return true
         }
         guard kept else { return lease.channel.close(promise: nil) }
-        lease.channel.read()
-    }
-
-    /// Closes the idle connections (a worker draining).
-    func closeIdle() {
-        let all = idle.withLock { pool in
-            defer { pool.removeAll() }
-            return pool.values.flatMap { $0 }
-        }
-        for lease in all { lease.channel.close(promise: nil) }
     }
 }
 

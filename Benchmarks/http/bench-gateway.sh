@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The gateway benchmark (docs/benchmarks.md, "The gateway"), with the same worker count and wrk
+# settings on each side:
+#  1. forward-auth: GET /auth/verify with a cached valid token, as nginx's auth_request asks it,
+#     against nginx answering `return 204;`;
+#  2. reverse proxy at full load: client → edgeauth (token verified, identity headers) → a static
+#     nginx upstream, against client → nginx proxy_pass (no authentication) → the same upstream;
+#  3. the latency the gateway adds: one connection, through edgeauth and straight to the upstream.
+# Usage: bench-gateway.sh EDGEAUTH_BINARY [WORKERS] [DURATION]
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+binary=$1
+workers=${2:-1}
+duration=${3:-10s}
+threads=${WRK_THREADS:-2}
+connections=${WRK_CONNECTIONS:-64}
+work=$(mktemp -d /tmp/edgeauth-bench-gateway.XXXXXX)
+cleanup() {
+  [ -n "${server:-}" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
+  for pid in "$work"/*.pid; do [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+run_wrk() { wrk -t"$threads" -c"$connections" -d"$duration" --latency "$@"; }
+rps_of() { awk '/^Requests\/sec:/ { print $2 }' <<<"$1"; }
+median_ms() { awk '/^ +50%/ { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 }; print v }' <<<"$1"; }
+
+# The development key, and a token for the gateway's address.
+edgeauth_port=$(port)
+"$binary" serve --port "$edgeauth_port" --workers 1 --data-dir "$work/data" --handler identity > "$work/dev.log" 2>&1 &
+server=$!
+wait_for "http://127.0.0.1:$edgeauth_port/healthz"
+token=$("$binary" dev-token --user bench --scopes "notes:read" --roles viewer --port "$edgeauth_port" --data-dir "$work/data")
+kill "$server"; wait "$server" 2>/dev/null || true; server=
+
+upstream_port=$(port)
+UPSTREAM_PORT=$upstream_port
+start_nginx "$work" "$upstream_port" "$workers" \
+  'location / { default_type application/json; return 200 "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}"; }' upstream
+wait_for "http://127.0.0.1:$upstream_port/mcp"
+
+cat > "$work/gateway.yaml" <<YAML
+issuers: ["http://127.0.0.1:$edgeauth_port/"]
+audiences: ["http://127.0.0.1:$edgeauth_port/mcp"]
+keys: [{jwksFile: $work/data/dev-jwks.json}]
+cache: {directory: $work/cache}
+server: {port: $edgeauth_port, workers: $workers}
+gateway:
+  routes: [{prefix: /mcp, upstream: "http://127.0.0.1:$upstream_port/mcp", requirements: {scopes: [notes:read]}}]
+  forwardAuth: {path: /auth/verify}
+YAML
+"$binary" serve --config "$work/gateway.yaml" --no-rate-limit > "$work/serve.log" 2>&1 &
+server=$!
+wait_for "http://127.0.0.1:$edgeauth_port/healthz"
+verify="http://127.0.0.1:$edgeauth_port/auth/verify"
+test "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" -H 'X-Original-URI: /mcp' "$verify")" = 200
+test "$(curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$edgeauth_port/mcp")" = '{"jsonrpc":"2.0","id":1,"result":{}}'
+
+echo "== edgeauth ($workers worker(s)): GET /auth/verify (forward-auth), cached valid token"
+report=$(run_wrk -H "Authorization: Bearer $token" -H 'X-Original-URI: /mcp' -H 'X-Original-Method: POST' "$verify")
+echo "$report"; forward_rps=$(rps_of "$report")
+
+nginx_port=$(port)
+start_nginx "$work" "$nginx_port" "$workers" 'location / { return 204; }' plain
+wait_for "http://127.0.0.1:$nginx_port/"
+echo "== nginx ($workers worker(s)): return 204"
+report=$(run_wrk -H "Authorization: Bearer $token" "http://127.0.0.1:$nginx_port/")
+echo "$report"; nginx_rps=$(rps_of "$report")
+kill "$(cat "$work/plain.pid")"; rm -f "$work/plain.pid"
+
+echo "== edgeauth ($workers worker(s)) reverse proxy: GET /mcp, cached valid token → nginx upstream"
+report=$(run_wrk -H "Authorization: Bearer $token" "http://127.0.0.1:$edgeauth_port/mcp")
+echo "$report"; proxy_rps=$(rps_of "$report")
+
+proxy_port=$(port)
+start_nginx "$work" "$proxy_port" "$workers" \
+  'location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }' proxy
+wait_for "http://127.0.0.1:$proxy_port/mcp"
+echo "== nginx ($workers worker(s)) proxy_pass, no authentication → the same upstream"
+report=$(run_wrk -H "Authorization: Bearer $token" "http://127.0.0.1:$proxy_port/mcp")
+echo "$report"; nginx_proxy_rps=$(rps_of "$report")
+kill "$(cat "$work/proxy.pid")"; rm -f "$work/proxy.pid"
+
+echo "== one connection: through edgeauth, then straight to the upstream"
+report=$(wrk -t1 -c1 -d"$duration" --latency -H "Authorization: Bearer $token" "http://127.0.0.1:$edgeauth_port/mcp")
+echo "$report"; through_ms=$(median_ms "$report")
+report=$(wrk -t1 -c1 -d"$duration" --latency "http://127.0.0.1:$upstream_port/mcp")
+echo "$report"; direct_ms=$(median_ms "$report")
+
+echo "forward-auth requests/s: edgeauth $forward_rps, nginx return 204 $nginx_rps"
+awk -v a="$forward_rps" -v b="$nginx_rps" 'BEGIN { printf "forward-auth ratio: %.2fx (goal >= 0.7x)\n", a / b }'
+echo "reverse proxy requests/s: edgeauth $proxy_rps, nginx proxy_pass $nginx_proxy_rps"
+awk -v a="$proxy_rps" -v b="$nginx_proxy_rps" 'BEGIN { printf "reverse proxy ratio: %.2fx (goal >= 0.8x)\n", a / b }'
+awk -v a="$through_ms" -v b="$direct_ms" 'BEGIN { printf "median with one connection: %.3f ms through edgeauth, %.3f ms direct: %.3f ms added (goal <= 0.3 ms)\n", a, b, a - b }'
