@@ -95,6 +95,31 @@ struct GatewayServerTests {
         #expect(health.status == 200)
     }
 
+    @Test("an answer larger than gateway.maxResponseBytes is 502; a client that goes away closes the upstream request")
+    func limitsAndDisconnects() async throws {
+        let upstream = try await StaticHTTPServer(routes: ["/mcp": .init(body: Array(repeating: UInt8(ascii: "x"), count: 4096))])
+        defer { Task { try? await upstream.stop() } }
+        let streaming = try StreamingUpstream()
+        var settings = Self.gateway(upstreamPort: upstream.port)
+        settings.maxResponseBytes = 1024
+        settings.routes.append(GatewaySettings.Route(prefix: "/mcp/events", upstream: GatewaySettings.UpstreamURL("http://127.0.0.1:\(streaming.port)/")))
+        let server = try await TestServer.start(gateway: settings)
+        defer { server.stop() }
+        let token = try TestServer.token()
+        let large = try #require(try await Self.post(server.port, "/mcp", token, Self.listTools))
+        #expect(large.status == 502 && large.json?["error"]?["message"]?.stringValue?.contains("larger than 1024 bytes") == true)
+
+        // The client reads the first event, then closes: the upstream's next writes fail.
+        try await offPool {
+            let connection = try RawConnection(server.port)
+            connection.send("GET /mcp/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nAccept: text/event-stream\r\n\r\n")
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            #expect(recv(connection.descriptor, &buffer, buffer.count, 0) > 0)
+            close(connection.descriptor)
+        }
+        #expect(await streaming.waitForClose(seconds: 10), "the upstream's connection was closed after the client's")
+    }
+
     @Test("forward-auth: 200 with the identity headers and no body, 401 with the challenge, 403 for a route's requirement or no route")
     func forwardAuth() async throws {
         let server = try await TestServer.start(gateway: Self.gateway(upstreamPort: 9, forwardAuth: true))
@@ -122,5 +147,46 @@ struct GatewayServerTests {
         }
         let query = try #require(try await RawHTTP.get(server.port, "/auth/verify", headers: ["Authorization: Bearer \(viewer)", "X-Original-URI: /mcp?access_token=x"]))
         #expect(query.status == 400, "R6: a token in the original query is refused")
+    }
+}
+
+/// An upstream on a thread of its own that answers one request with an event stream, an
+/// event every 50 ms, until its connection is closed.
+final class StreamingUpstream: @unchecked Sendable {
+    let port: Int
+    private let closed = DispatchSemaphore(value: 0)
+
+    init() throws {
+        let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listening, $0, length) } }
+        listen(listening, 4)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listening, $0, &length) } }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let closed = self.closed
+        Thread.detachNewThread {
+            let connection = accept(listening, nil, nil)
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            _ = recv(connection, &buffer, buffer.count, 0)
+            let head = Array("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
+            _ = send(connection, head, head.count, Int32(MSG_NOSIGNAL))
+            let event = Array("data: {}\n\n".utf8)
+            let chunk = Array(String(event.count, radix: 16).utf8) + [13, 10] + event + [13, 10]
+            for _ in 0..<400 {
+                if send(connection, chunk, chunk.count, Int32(MSG_NOSIGNAL)) < 0 { break }
+                usleep(50_000)
+            }
+            close(connection)
+            close(listening)
+            closed.signal()
+        }
+    }
+
+    /// Whether the stream ended (a send failed) within `seconds`.
+    func waitForClose(seconds: Int) async -> Bool {
+        (try? await offPool { self.closed.wait(timeout: .now() + .seconds(seconds)) == .success }) ?? false
     }
 }

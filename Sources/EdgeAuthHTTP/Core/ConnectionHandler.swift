@@ -86,6 +86,11 @@ import NIOHTTP1
         perform(channelContext)
     }
 
+    func channelWritabilityChanged(context channelContext: ChannelHandlerContext) {
+        if channelContext.channel.isWritable, let stream = unsafe slots.pointee.stream { stream.becameWritable() }
+        channelContext.fireChannelWritabilityChanged()
+    }
+
     func read(context channelContext: ChannelHandlerContext) {
         if unsafe slots.pointee.state.readRequested() { channelContext.read() }
     }
@@ -276,11 +281,11 @@ import NIOHTTP1
         channelContext.flush()
     }
 
-    func streamBody(_ bytes: ByteBuffer, _ channelContext: ChannelHandlerContext) -> EventLoopFuture<Void> {
+    func streamBody(_ bytes: ByteBuffer, _ channelContext: ChannelHandlerContext) {
         // An empty chunk would end a chunked body.
-        guard unsafe slots.pointee.streamHasBody, bytes.readableBytes > 0 else { return channelContext.eventLoop.makeSucceededVoidFuture() }
+        guard unsafe slots.pointee.streamHasBody, bytes.readableBytes > 0 else { return }
         let framed = unsafe slots.pointee.streamFraming == .chunked ? ResponseSerializer.chunk(bytes, allocator: slots.pointee.allocator) : bytes
-        return channelContext.write(wrapOutboundOut(framed))
+        channelContext.write(wrapOutboundOut(framed), promise: nil)
     }
 
     func streamEnded(requestID: RequestID, _ channelContext: ChannelHandlerContext) {

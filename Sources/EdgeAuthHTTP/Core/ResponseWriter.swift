@@ -44,14 +44,24 @@ public final class ResponseWriter: @unchecked Sendable {
         handler?.streamHead(status, headers: headers, contentLength: contentLength, requestID: requestID, channelContext)
     }
 
-    /// A part of the body, sent with the next `flush` (or `end`). The future completes once it
-    /// was handed to the socket: a producer that waits for it reads no faster than the client
-    /// takes the answer.
-    @discardableResult
-    public func write(_ bytes: ByteBuffer) -> EventLoopFuture<Void> {
+    /// A part of the body, sent with the next `flush` (or `end`). A producer that stops while
+    /// `isWritable` is false, until `onWritable`, goes no faster than the client takes the answer.
+    public func write(_ bytes: ByteBuffer) {
         eventLoop.preconditionInEventLoop()
-        guard state == .streaming, let handler else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
-        return handler.streamBody(bytes, channelContext)
+        guard state == .streaming else { return }
+        handler?.streamBody(bytes, channelContext)
+    }
+
+    /// Whether the connection takes more now (its buffered output is below NIO's high-water mark).
+    public var isWritable: Bool { channelContext.channel.isWritable }
+
+    /// Called when the connection takes more again after `isWritable` was false.
+    public var onWritable: (() -> Void)?
+
+    func becameWritable() {
+        let callback = onWritable
+        onWritable = nil
+        callback?()
     }
 
     /// Sends what was written: the head and parts so far (an event the client should see now).

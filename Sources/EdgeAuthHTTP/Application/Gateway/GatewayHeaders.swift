@@ -106,7 +106,8 @@ enum GatewayHeaders {
     /// (`close` and `keep-alive` aside).
     private static func connectionOptions(_ headers: HTTPHeaders) -> [Substring] {
         var named: [Substring] = []
-        for (name, value) in headers where name.utf8.count == 10 && equal(name, "connection") {
+        for (name, value) in headers where name.utf8.count == 10 {
+            guard case .hopByHop = kind(name), name.utf8.first.map(lower) == UInt8(ascii: "c") else { continue }
             for option in value.split(separator: ",") {
                 let token = trimmed(option)
                 if !equal(token, "close"), !equal(token, "keep-alive"), !token.isEmpty { named.append(token) }
@@ -142,13 +143,21 @@ enum GatewayHeaders {
     }
 
     /// ASCII case-insensitive equality.
-    static func equal(_ a: some StringProtocol, _ b: some StringProtocol) -> Bool {
-        a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { lower($0) == lower($1) }
+    @inline(__always)
+    static func equal<A: StringProtocol, B: StringProtocol>(_ a: A, _ b: B) -> Bool {
+        a.utf8.count == b.utf8.count && hasPrefix(a, b)
     }
 
     /// Whether `text` starts with `prefix`, without case.
-    static func hasPrefix(_ text: some StringProtocol, _ prefix: some StringProtocol) -> Bool {
-        text.utf8.count >= prefix.utf8.count && zip(text.utf8, prefix.utf8).allSatisfy { lower($0) == lower($1) }
+    @inline(__always)
+    static func hasPrefix<A: StringProtocol, B: StringProtocol>(_ text: A, _ prefix: B) -> Bool {
+        guard text.utf8.count >= prefix.utf8.count else { return false }
+        var index = text.utf8.startIndex
+        for byte in prefix.utf8 {
+            guard lower(text.utf8[index]) == lower(byte) else { return false }
+            index = text.utf8.index(after: index)
+        }
+        return true
     }
 
     @inline(__always)

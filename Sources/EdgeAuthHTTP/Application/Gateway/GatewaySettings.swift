@@ -12,7 +12,7 @@ public struct GatewaySettings: Sendable, Equatable {
     /// The forward-auth endpoint's path (nil: off).
     public var forwardAuthPath: String?
     public var timeouts = Timeouts()
-    /// The largest answer EdgeAuth reads whole to filter it (a `tools/list` answer).
+    /// The largest answer from an upstream, and the largest event of an event stream.
     public var maxResponseBytes = 8 << 20
 
     /// A prefix, what a caller needs there, and where its requests go.
@@ -67,6 +67,8 @@ public struct GatewaySettings: Sendable, Equatable {
         /// The path without a trailing slash ("" for the root).
         public let basePath: String
         public let description: String
+        /// The `Host` header: the host, and the port unless it is the scheme's.
+        let hostHeader: String
 
         public init?(_ text: String) {
             guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
@@ -78,12 +80,8 @@ public struct GatewaySettings: Sendable, Equatable {
             let path = url.path
             basePath = path == "/" ? "" : (path.hasSuffix("/") ? String(path.dropLast()) : path)
             description = text
-        }
-
-        /// The `Host` header: the host, and the port unless it is the scheme's.
-        var hostHeader: String {
-            let shown = host.contains(":") ? "[\(host)]" : host
-            return port == (tls ? 443 : 80) ? shown : "\(shown):\(port)"
+            let shown = self.host.contains(":") ? "[\(self.host)]" : self.host
+            hostHeader = port == (tls ? 443 : 80) ? shown : "\(shown):\(port)"
         }
     }
 

@@ -27,11 +27,10 @@ final class UpstreamExchange: @unchecked Sendable {
     private var timer: (task: Scheduled<Void>, due: NIODeadline)?
     /// When the upstream has taken too long, and the timeout that set it.
     private var deadline = (at: NIODeadline.distantFuture, seconds: 0.0)
-    /// Body parts handed to the client and not written yet. Past `maxUnwritten` the upstream
-    /// is not read until the client took them all.
-    private var unwritten = 0
+    /// The upstream is not read while the client's connection has too much to write.
     private var paused = false
-    private static let maxUnwritten = 16
+    /// Bytes of the answer passed on so far.
+    private var passed = 0
     private var answer = Answer.passing
     private var keepAlive = true
     private var isEventStream = false
@@ -79,8 +78,10 @@ final class UpstreamExchange: @unchecked Sendable {
 
     private func connect() {
         attempts += 1
+        // A retry opens a new connection: the idle ones may have been closed like the last.
+        if attempts == 1, let lease = gateway.pool.idleLease(request.upstream, on: loop) { return send(on: lease) }
         let timeout = TimeAmount.nanoseconds(Int64(settings.timeouts.connect * 1e9))
-        gateway.pool.lease(request.upstream, on: loop, connectTimeout: timeout).hop(to: loop).whenComplete { [self] result in
+        gateway.pool.connect(request.upstream, on: loop, connectTimeout: timeout).hop(to: loop).whenComplete { [self] result in
             guard phase == .connecting else {
                 if case .success(let lease) = result { lease.channel.close(promise: nil) }
                 return
@@ -183,12 +184,22 @@ final class UpstreamExchange: @unchecked Sendable {
             return
         }
         let length = head.headers.first(name: "Content-Length").flatMap { Int($0) }
+        // An event stream is bounded by its events; any other answer as a whole.
+        if !isEventStream, let length, length > settings.maxResponseBytes {
+            return fail(.badGateway, "the upstream MCP server's answer is larger than \(settings.maxResponseBytes) bytes")
+        }
         writer.head(head.status, headers: headers, contentLength: length)
     }
 
     private func forward(_ bytes: ByteBuffer) {
         switch answer {
         case .passing:
+            if !isEventStream {
+                passed += bytes.readableBytes
+                guard passed <= settings.maxResponseBytes else {
+                    return failMidAnswer("the upstream MCP server's answer is larger than \(settings.maxResponseBytes) bytes")
+                }
+            }
             write(bytes)
         case .buffering(let head, var whole):
             guard whole.readableBytes + bytes.readableBytes <= settings.maxResponseBytes else {
@@ -221,17 +232,14 @@ final class UpstreamExchange: @unchecked Sendable {
 
     private func write(_ bytes: ByteBuffer) {
         guard bytes.readableBytes > 0 else { return }
-        unwritten += 1
-        if unwritten >= Self.maxUnwritten, !paused, let channel = lease?.channel {
-            paused = true
-            channel.setOption(.autoRead, value: false).whenComplete { _ in }
-        }
-        writer.write(bytes).whenComplete { [self] _ in
-            unwritten -= 1
-            if unwritten == 0, paused {
-                paused = false
-                lease?.channel.setOption(.autoRead, value: true).whenComplete { _ in }
-            }
+        writer.write(bytes)
+        guard !writer.isWritable, !paused, let channel = lease?.channel else { return }
+        paused = true
+        channel.setOption(.autoRead, value: false).whenComplete { _ in }
+        writer.onWritable = { [self] in
+            guard paused else { return }
+            paused = false
+            lease?.channel.setOption(.autoRead, value: true).whenComplete { _ in }
         }
     }
 

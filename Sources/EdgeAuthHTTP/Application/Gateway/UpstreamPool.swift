@@ -32,12 +32,18 @@ final class UpstreamPool: Sendable {
         self.tls = tls
     }
 
-    /// An idle connection of this loop to `upstream`, or a new one.
-    func lease(_ upstream: GatewaySettings.UpstreamURL, on loop: any EventLoop, connectTimeout: TimeAmount) -> EventLoopFuture<Lease> {
+    /// An idle connection of this loop to `upstream`, if there is one.
+    func idleLease(_ upstream: GatewaySettings.UpstreamURL, on loop: any EventLoop) -> Lease? {
         let key = Key(loop: ObjectIdentifier(loop), host: upstream.host, port: upstream.port, tls: upstream.tls)
         while let lease = idle.withLock({ $0[key]?.popLast() }) {
-            if lease.channel.isActive { return loop.makeSucceededFuture(Lease(channel: lease.channel, handler: lease.handler, reused: true)) }
+            if lease.channel.isActive { return Lease(channel: lease.channel, handler: lease.handler, reused: true) }
         }
+        return nil
+    }
+
+    /// A new connection of this loop to `upstream`.
+    func connect(_ upstream: GatewaySettings.UpstreamURL, on loop: any EventLoop, connectTimeout: TimeAmount) -> EventLoopFuture<Lease> {
+        let key = Key(loop: ObjectIdentifier(loop), host: upstream.host, port: upstream.port, tls: upstream.tls)
         let tls = upstream.tls ? self.tls : nil
         // Never in the clear to an https upstream.
         if upstream.tls, tls == nil { return loop.makeFailedFuture(NIOSSLError.failedToLoadCertificate) }
