@@ -91,6 +91,22 @@ struct GatewayTests {
         }
     }
 
+    @Test("the configurations of docs/gateway.md are read as they are written")
+    func documentedConfigurations() throws {
+        let page = try String(contentsOf: Vectors.packageRoot.appendingPathComponent("docs/gateway.md"), encoding: .utf8)
+        let blocks = page.components(separatedBy: "```yaml\n").dropFirst().compactMap { $0.components(separatedBy: "```").first }
+        #expect(blocks.count >= 2)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-gateway-doc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for block in blocks {
+            let path = directory.appendingPathComponent("edgeauth.yaml").path
+            try Data(block.utf8).write(to: URL(fileURLWithPath: path))
+            let read = try ServeConfiguration.load(file: path, environment: [:])
+            #expect(read.gateway != nil, "\(block)")
+        }
+    }
+
     // MARK: Headers
 
     @Test("identity headers: lists joined with commas; values percent-encoded outside visible ASCII and for % and ,")
