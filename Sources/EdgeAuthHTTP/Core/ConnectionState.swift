@@ -4,8 +4,8 @@ import NIOHTTP1
 /// What happens on one connection, as a value: the bytes read are decoded into requests
 /// within the limits, one request is answered at a time, and what the channel handler must
 /// do next comes back as an `Action`. Pipelined requests that arrive while an answer is
-/// awaited stay undecoded in `pending`, and the socket is not read meanwhile, so a client
-/// cannot make them grow beyond one read.
+/// awaited stay undecoded in `pending`; once a head's worth waits there, the socket is not
+/// read until the answer is sent, so a client cannot make them grow beyond one more read.
 struct ConnectionState {
     enum Action {
         /// `Expect: 100-continue`: the client waits for the interim answer before its body.
@@ -22,6 +22,8 @@ struct ConnectionState {
 
     private var decoder: RequestDecoder
     private let maxBodyBytes: Int
+    /// Bytes read ahead while an answer is awaited, before reading stops.
+    private let maxPendingBytes: Int
     /// Bytes read and not decoded yet.
     private var pending = ConnectionState.empty
     private var head: HTTPRequestHead?
@@ -41,6 +43,7 @@ struct ConnectionState {
     init(maxHeaderBytes: Int, maxBodyBytes: Int) {
         decoder = RequestDecoder(maxHeaderBytes: maxHeaderBytes)
         self.maxBodyBytes = maxBodyBytes
+        maxPendingBytes = maxHeaderBytes
     }
 
     /// Bytes from the socket (ignored once closing).
@@ -114,9 +117,12 @@ struct ConnectionState {
     /// The awaited answer was sent: decoding goes on (`next()`).
     mutating func answerSent() { awaiting = false }
 
-    /// The channel asks to read: whether to read now (else the read is held until the answer is sent).
+    /// The channel asks to read: whether to read now (else the read is held until the answer
+    /// is sent). While an answer is awaited, reading goes on until a head's worth of bytes
+    /// waits: the socket stays registered (no system call per awaited answer), a client that
+    /// goes away is noticed at once, and what a client pipelines stays bounded.
     mutating func readRequested() -> Bool {
-        guard awaiting else { return true }
+        guard awaiting, pending.readableBytes >= maxPendingBytes else { return true }
         readHeld = true
         return false
     }

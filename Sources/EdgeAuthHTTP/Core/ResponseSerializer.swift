@@ -83,10 +83,13 @@ enum ResponseSerializer {
     /// `Content-Length` and `Transfer-Encoding`, which only the framing writes.
     @inline(__always)
     private static func isFraming(_ name: String) -> Bool {
-        switch name.utf8.count {
-        case 14: name.lowercased() == "content-length"
-        case 17: name.lowercased() == "transfer-encoding"
-        default: false
+        let count = name.utf8.count
+        guard count == 14 || count == 17 else { return false }
+        let lowercase: StaticString = count == 14 ? "content-length" : "transfer-encoding"
+        var name = name
+        return name.withUTF8 { bytes in
+            for index in 0..<count where unsafe bytes[index] | 0x20 != lowercase.utf8Start[index] { return false }
+            return true
         }
     }
 

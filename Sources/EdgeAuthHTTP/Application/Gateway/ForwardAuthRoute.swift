@@ -37,9 +37,19 @@ struct ForwardAuthRoute: Route {
     /// request is a GET), Envoy sends it as this request's method and path, after the
     /// endpoint's own path (`path_prefix`).
     static func original(_ head: HTTPRequestHead, ownPath: String) -> (method: HTTPMethod, uri: String) {
-        let headers = head.headers
-        let method = (headers.first(name: "X-Original-Method") ?? headers.first(name: "X-Forwarded-Method")).map { HTTPMethod(rawValue: $0.uppercased()) }
-        if let uri = headers.first(name: "X-Original-URI") ?? headers.first(name: "X-Forwarded-Uri"), uri.hasPrefix("/") {
+        // One pass over the headers, nginx's names before Traefik's.
+        var originalMethod: String?, originalURI: String?, forwardedMethod: String?, forwardedURI: String?
+        for (name, value) in head.headers {
+            switch name.utf8.count {
+            case 14 where GatewayHeaders.equal(name, "x-original-uri"): originalURI = originalURI ?? value
+            case 15 where GatewayHeaders.equal(name, "x-forwarded-uri"): forwardedURI = forwardedURI ?? value
+            case 17 where GatewayHeaders.equal(name, "x-original-method"): originalMethod = originalMethod ?? value
+            case 18 where GatewayHeaders.equal(name, "x-forwarded-method"): forwardedMethod = forwardedMethod ?? value
+            default: break
+            }
+        }
+        let method = (originalMethod ?? forwardedMethod).map { HTTPMethod(rawValue: $0.utf8.contains { $0 >= UInt8(ascii: "a") } ? $0.uppercased() : $0) }
+        if let uri = originalURI ?? forwardedURI, uri.hasPrefix("/") {
             return (method ?? head.method, uri)
         }
         var uri = head.uri
@@ -80,7 +90,7 @@ struct ForwardAuthRoute: Route {
 /// by asking, are 403 `forbidden`.
 enum GatewayChecks {
     static func refusal(of requirements: GatewaySettings.Requirements, identity: Identity, resource: ProtectedResource, what: String) -> HTTPReply? {
-        guard !requirements.isEmpty, case .deny(let missing) = requirements.requirement.evaluate(identity) else { return nil }
+        guard !requirements.isMet(by: identity), case .deny(let missing) = requirements.requirement.evaluate(identity) else { return nil }
         if !missing.scopes.isEmpty {
             let scopes = neededScopes(resource, requirements)
             return resource.insufficientScope("\(what) needs the scopes \(scopes.joined(separator: " "))", scopes: scopes)

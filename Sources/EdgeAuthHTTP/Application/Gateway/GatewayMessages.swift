@@ -38,7 +38,7 @@ enum GatewayMessages {
             var requirements: [(String, GatewaySettings.Requirements)] = []
             if let byMethod = route.methods[message.method] { requirements.append(("method \(message.method)", byMethod)) }
             if let tool = message.tool, let byTool = route.tools[tool] { requirements.append(("tool \(tool)", byTool)) }
-            for (_, requirement) in requirements {
+            for (_, requirement) in requirements where !requirement.isMet(by: identity) {
                 guard case .deny(let missing) = requirement.requirement.evaluate(identity) else { continue }
                 needed.append(requirement)
                 if !missing.scopes.isEmpty { scopesMissing = true }

@@ -5,30 +5,36 @@
 /// refused instead of being matched as something else.
 enum GatewayPath {
     static func isNormal(_ path: String) -> Bool {
-        let bytes = Array(path.utf8)
-        guard bytes.first == UInt8(ascii: "/") else { return false }
-        var index = 0
-        while index < bytes.count {
-            switch bytes[index] {
-            case UInt8(ascii: "\\"):
-                return false
-            case UInt8(ascii: "%"):
-                guard index + 2 < bytes.count, let high = hex(bytes[index + 1]), let low = hex(bytes[index + 2]) else { return false }
-                let decoded = high << 4 | low
-                // Escapes a server would decode into another path, and control characters.
-                if decoded < 0x20 || decoded == 0x7F || decoded == UInt8(ascii: "/") || decoded == UInt8(ascii: "\\") || isUnreserved(decoded) { return false }
-                index += 3
-            default:
+        var path = path
+        return path.withUTF8 { bytes in
+            guard bytes.first == UInt8(ascii: "/") else { return false }
+            // The current segment: where it starts, and whether it is all dots so far.
+            var segmentStart = 1
+            var index = 1
+            while index <= bytes.count {
+                let byte = index < bytes.count ? bytes[index] : UInt8(ascii: "/")
+                switch byte {
+                case UInt8(ascii: "/"):
+                    let length = index - segmentStart
+                    // An empty segment is a doubled slash, except the last one (a trailing slash).
+                    if length == 0, index < bytes.count { return false }
+                    if length == 1 || length == 2, bytes[segmentStart] == UInt8(ascii: "."), bytes[index - 1] == UInt8(ascii: ".") { return false }
+                    segmentStart = index + 1
+                case UInt8(ascii: "\\"):
+                    return false
+                case UInt8(ascii: "%"):
+                    guard index + 2 < bytes.count, let high = hex(bytes[index + 1]), let low = hex(bytes[index + 2]) else { return false }
+                    let decoded = high << 4 | low
+                    // Escapes a server would decode into another path, and control characters.
+                    if decoded < 0x20 || decoded == 0x7F || decoded == UInt8(ascii: "/") || decoded == UInt8(ascii: "\\") || isUnreserved(decoded) { return false }
+                    index += 2
+                default:
+                    break
+                }
                 index += 1
             }
+            return true
         }
-        let segments = bytes.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-        for (position, segment) in segments.enumerated() {
-            // An empty segment: a doubled slash, or (last) a trailing one, which is kept.
-            if segment.isEmpty, position < segments.count - 1 { return false }
-            if segment.elementsEqual([UInt8(ascii: ".")]) || segment.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) { return false }
-        }
-        return true
     }
 
     private static func isUnreserved(_ byte: UInt8) -> Bool {

@@ -57,6 +57,12 @@ public struct GatewaySettings: Sendable, Equatable {
         public var requirement: Requirement {
             .allOf(scopes.map(Requirement.scope) + roles.map(Requirement.role) + permissions.map(Requirement.permission))
         }
+
+        /// Whether the caller has every one listed; checked in place, before `requirement`
+        /// is built to say what is missing.
+        func isMet(by identity: Identity) -> Bool {
+            scopes.allSatisfy { identity.hasScope($0) } && roles.allSatisfy { identity.hasRole($0) } && permissions.allSatisfy { identity.hasPermission($0) }
+        }
     }
 
     /// An `http` or `https` URL: scheme, host, port, and the path requests are appended to.
@@ -125,7 +131,9 @@ public struct GatewaySettings: Sendable, Equatable {
 
     /// The route of a path: the longest prefix that covers it.
     func route(for path: String) -> Route? {
-        routes.filter { $0.covers(path) }.max { $0.prefix.utf8.count < $1.prefix.utf8.count }
+        var best: Route?
+        for route in routes where route.covers(path) && route.prefix.utf8.count > (best?.prefix.utf8.count ?? -1) { best = route }
+        return best
     }
 }
 

@@ -10,11 +10,20 @@ enum IdentityHeaders {
         out.reserveCapacity(6)
         if !identity.id.isEmpty { out.append((names.user, encode(identity.id))) }
         if let email = identity.email { out.append((names.email, encode(email))) }
-        for (name, values) in [(names.roles, identity.roles), (names.permissions, identity.permissions), (names.scopes, identity.scopes)] where !values.isEmpty {
-            out.append((name, values.map(encode).joined(separator: ",")))
-        }
+        list(identity.roles, names.roles, into: &out)
+        list(identity.permissions, names.permissions, into: &out)
+        list(identity.scopes, names.scopes, into: &out)
         if let client = identity.clientId { out.append((names.clientID, encode(client))) }
         return out
+    }
+
+    private static func list(_ values: [String], _ name: String, into out: inout [(String, String)]) {
+        guard var joined = values.first.map(encode) else { return }
+        for value in values.dropFirst() {
+            joined += ","
+            joined += encode(value)
+        }
+        out.append((name, joined))
     }
 
     static func encode(_ value: String) -> String {
