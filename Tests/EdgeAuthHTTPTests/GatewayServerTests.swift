@@ -99,25 +99,30 @@ struct GatewayServerTests {
     func limitsAndDisconnects() async throws {
         let upstream = try await StaticHTTPServer(routes: ["/mcp": .init(body: Array(repeating: UInt8(ascii: "x"), count: 4096))])
         defer { Task { try? await upstream.stop() } }
-        let streaming = try StreamingUpstream()
+        let streaming = try StreamingUpstream(), idle = try StreamingUpstream(idle: true)
         var settings = Self.gateway(upstreamPort: upstream.port)
         settings.maxResponseBytes = 1024
         settings.routes.append(GatewaySettings.Route(prefix: "/mcp/events", upstream: GatewaySettings.UpstreamURL("http://127.0.0.1:\(streaming.port)/")))
+        settings.routes.append(GatewaySettings.Route(prefix: "/mcp/idle", upstream: GatewaySettings.UpstreamURL("http://127.0.0.1:\(idle.port)/")))
         let server = try await TestServer.start(gateway: settings)
         defer { server.stop() }
         let token = try TestServer.token()
         let large = try #require(try await Self.post(server.port, "/mcp", token, Self.listTools))
         #expect(large.status == 502 && large.json?["error"]?["message"]?.stringValue?.contains("larger than 1024 bytes") == true)
 
-        // The client reads the first event, then closes: the upstream's next writes fail.
-        try await offPool {
-            let connection = try RawConnection(server.port)
-            connection.send("GET /mcp/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nAccept: text/event-stream\r\n\r\n")
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            #expect(recv(connection.descriptor, &buffer, buffer.count, 0) > 0)
-            close(connection.descriptor)
+        // The client reads the first event, then closes: the upstream's connection is closed too,
+        // whether the stream goes on (its next writes fail) or is idle (it reads the end).
+        for path in ["/mcp/events", "/mcp/idle"] {
+            try await offPool {
+                let connection = try RawConnection(server.port)
+                connection.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nAccept: text/event-stream\r\n\r\n")
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                #expect(recv(connection.descriptor, &buffer, buffer.count, 0) > 0)
+                close(connection.descriptor)
+            }
         }
         #expect(await streaming.waitForClose(seconds: 10), "the upstream's connection was closed after the client's")
+        #expect(await idle.waitForClose(seconds: 10), "an idle stream's upstream connection was closed after the client's")
     }
 
     @Test("forward-auth: 200 with the identity headers and no body, 401 with the challenge, 403 for a route's requirement or no route")
@@ -150,13 +155,13 @@ struct GatewayServerTests {
     }
 }
 
-/// An upstream on a thread of its own that answers one request with an event stream, an
-/// event every 50 ms, until its connection is closed.
+/// An upstream on a thread of its own that answers one request with an event stream: an
+/// event every 50 ms, or (`idle`) one event and then nothing, until its connection is closed.
 final class StreamingUpstream: @unchecked Sendable {
     let port: Int
     private let closed = DispatchSemaphore(value: 0)
 
-    init() throws {
+    init(idle: Bool = false) throws {
         let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -175,9 +180,17 @@ final class StreamingUpstream: @unchecked Sendable {
             _ = send(connection, head, head.count, Int32(MSG_NOSIGNAL))
             let event = Array("data: {}\n\n".utf8)
             let chunk = Array(String(event.count, radix: 16).utf8) + [13, 10] + event + [13, 10]
-            for _ in 0..<400 {
-                if send(connection, chunk, chunk.count, Int32(MSG_NOSIGNAL)) < 0 { break }
-                usleep(50_000)
+            if idle {
+                _ = send(connection, chunk, chunk.count, Int32(MSG_NOSIGNAL))
+                // Nothing more is sent: only reading sees the gateway close the connection.
+                var timeout = timeval(tv_sec: 20, tv_usec: 0)
+                setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                if recv(connection, &buffer, buffer.count, 0) != 0 { close(connection); close(listening); return }
+            } else {
+                for _ in 0..<400 {
+                    if send(connection, chunk, chunk.count, Int32(MSG_NOSIGNAL)) < 0 { break }
+                    usleep(50_000)
+                }
             }
             close(connection)
             close(listening)

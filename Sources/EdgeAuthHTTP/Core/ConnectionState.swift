@@ -119,8 +119,8 @@ struct ConnectionState {
 
     /// The channel asks to read: whether to read now (else the read is held until the answer
     /// is sent). While an answer is awaited, reading goes on until a head's worth of bytes
-    /// waits: the socket stays registered (no system call per awaited answer), a client that
-    /// goes away is noticed at once, and what a client pipelines stays bounded.
+    /// waits: the socket stays registered for reading (no system call per awaited answer),
+    /// and what a client pipelines stays bounded.
     mutating func readRequested() -> Bool {
         guard awaiting, pending.readableBytes >= maxPendingBytes else { return true }
         readHeld = true
