@@ -4,6 +4,7 @@ import EdgeAuthTesting
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 import Testing
 
 /// The gateway in a server on loopback, in front of an upstream on loopback: the answers a
@@ -125,6 +126,30 @@ struct GatewayServerTests {
         #expect(await idle.waitForClose(seconds: 10), "an idle stream's upstream connection was closed after the client's")
     }
 
+    @Test("a reused connection the upstream closes without answering: a GET is sent again on a new one, a POST is 502")
+    func retriesOnlyWhatMayBeRepeated() async throws {
+        let upstream = try OneRequestPerConnectionUpstream()
+        let server = try await TestServer.start(gateway: Self.gateway(upstreamPort: upstream.port))
+        defer { server.stop() }
+        let token = try TestServer.token()
+        let get = "GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n\r\n"
+        let statuses = try await offPool { () -> [Int] in
+            let connection = try RawConnection(server.port)
+            var statuses: [Int] = []
+            // The first opens a connection the gateway keeps; the second reuses it, finds it closed, and is sent again.
+            for _ in 0..<2 {
+                connection.send(get)
+                statuses.append(connection.read()?.status ?? 0)
+            }
+            let body = #"{"jsonrpc":"2.0","id":1,"method":"ping"}"#
+            connection.send("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            statuses.append(connection.read()?.status ?? 0)
+            return statuses
+        }
+        #expect(statuses == [200, 200, 502], "a POST that may have reached the upstream is not sent twice")
+        #expect(upstream.connections == 2)
+    }
+
     @Test("forward-auth: 200 with the identity headers and no body, 401 with the challenge, 403 for a route's requirement or no route")
     func forwardAuth() async throws {
         let server = try await TestServer.start(gateway: Self.gateway(upstreamPort: 9, forwardAuth: true))
@@ -201,5 +226,47 @@ final class StreamingUpstream: @unchecked Sendable {
     /// Whether the stream ended (a send failed) within `seconds`.
     func waitForClose(seconds: Int) async -> Bool {
         (try? await offPool { self.closed.wait(timeout: .now() + .seconds(seconds)) == .success }) ?? false
+    }
+}
+
+/// An upstream that answers the first request of each connection and closes the connection
+/// on the second without answering it, as a server does with a keep-alive connection it just
+/// timed out.
+final class OneRequestPerConnectionUpstream: @unchecked Sendable {
+    let port: Int
+    private let accepted = Accepted()
+    var connections: Int { accepted.count.load(ordering: .relaxed) }
+
+    private final class Accepted: Sendable {
+        let count = Atomic<Int>(0)
+    }
+
+    init() throws {
+        let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listening, $0, length) } }
+        listen(listening, 8)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listening, $0, &length) } }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let accepted = self.accepted
+        Thread.detachNewThread {
+            while true {
+                let connection = accept(listening, nil, nil)
+                guard connection >= 0 else { return }
+                accepted.count.add(1, ordering: .relaxed)
+                Thread.detachNewThread {
+                    var buffer = [UInt8](repeating: 0, count: 65536)
+                    guard recv(connection, &buffer, buffer.count, 0) > 0 else { close(connection); return }
+                    let answer = Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}".utf8)
+                    _ = send(connection, answer, answer.count, Int32(MSG_NOSIGNAL))
+                    // The next request is read, then the connection closed without an answer.
+                    _ = recv(connection, &buffer, buffer.count, 0)
+                    close(connection)
+                }
+            }
+        }
     }
 }
