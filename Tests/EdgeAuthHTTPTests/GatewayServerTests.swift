@@ -187,15 +187,8 @@ final class StreamingUpstream: @unchecked Sendable {
     private let closed = DispatchSemaphore(value: 0)
 
     init(idle: Bool = false) throws {
-        let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listening, $0, length) } }
-        listen(listening, 4)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listening, $0, &length) } }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        let (listening, port) = loopbackListener()
+        self.port = port
         let closed = self.closed
         Thread.detachNewThread {
             let connection = accept(listening, nil, nil)
@@ -242,15 +235,8 @@ final class OneRequestPerConnectionUpstream: @unchecked Sendable {
     }
 
     init() throws {
-        let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listening, $0, length) } }
-        listen(listening, 8)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listening, $0, &length) } }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        let (listening, port) = loopbackListener()
+        self.port = port
         let accepted = self.accepted
         Thread.detachNewThread {
             while true {
@@ -269,4 +255,17 @@ final class OneRequestPerConnectionUpstream: @unchecked Sendable {
             }
         }
     }
+}
+
+/// A socket listening on a free loopback port.
+func loopbackListener() -> (descriptor: CInt, port: Int) {
+    let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listening, $0, length) } }
+    listen(listening, 8)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listening, $0, &length) } }
+    return (listening, Int(UInt16(bigEndian: address.sin_port)))
 }

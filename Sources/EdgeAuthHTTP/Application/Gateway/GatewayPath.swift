@@ -1,3 +1,5 @@
+import EdgeAuth
+
 /// Paths the gateway matches against its routes. A route's requirements hold only if the
 /// path a server behind the gateway serves is the one the gateway matched; servers merge
 /// slashes, remove dot segments and decode percent-escapes, so a path that any of these
@@ -23,7 +25,7 @@ enum GatewayPath {
                 case UInt8(ascii: "\\"):
                     return false
                 case UInt8(ascii: "%"):
-                    guard index + 2 < bytes.count, let high = hex(bytes[index + 1]), let low = hex(bytes[index + 2]) else { return false }
+                    guard index + 2 < bytes.count, let high = JSONText.hexValue(bytes[index + 1]), let low = JSONText.hexValue(bytes[index + 2]) else { return false }
                     let decoded = high << 4 | low
                     // Escapes a server would decode into another path, and control characters.
                     if decoded < 0x20 || decoded == 0x7F || decoded == UInt8(ascii: "/") || decoded == UInt8(ascii: "\\") || isUnreserved(decoded) { return false }
@@ -46,13 +48,5 @@ enum GatewayPath {
             false
         }
     }
-
-    private static func hex(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
