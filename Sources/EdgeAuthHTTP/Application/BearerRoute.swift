@@ -96,7 +96,7 @@ struct BearerRoute: Route {
             if let limiter = context.limiter, let invalid = context.server.rateLimit.invalidTokensPerIP {
                 _ = limiter.check("bad:" + request.client, invalid)
             }
-            let description = ProtectedResource.description(of: reason)
+            let description = BearerChallenge.description(of: reason)
             return .reply(.error(.unauthorized, "invalid_token", description,
                                  headers: [("WWW-Authenticate", resource.challenge(error: "invalid_token", description: description))]))
         case .valid(let identity):

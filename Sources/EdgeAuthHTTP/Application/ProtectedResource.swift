@@ -50,14 +50,7 @@ public final class ProtectedResource: Sendable {
 
     /// A `WWW-Authenticate` value (RFC 6750 §3): no `error` when the request had no token.
     public func challenge(error: String? = nil, description: String? = nil, scopes: [String]? = nil) -> String {
-        var parameters = [String]()
-        if let error { parameters.append("error=\"\(error)\"") }
-        // A quoted-string (RFC 9110 §5.6.4): quotes and backslashes in the text would end or escape it.
-        if let description { parameters.append("error_description=\"\(String(description.map { $0 == "\"" || $0 == "\\" ? "'" : $0 }))\"") }
-        parameters.append("resource_metadata=\"\(metadataURL)\"")
-        let scope = (scopes ?? requiredScopes).joined(separator: " ")
-        if !scope.isEmpty { parameters.append("scope=\"\(scope)\"") }
-        return "Bearer " + parameters.joined(separator: ", ")
+        BearerChallenge.text(error: error, description: description, metadataURL: metadataURL, scopes: scopes ?? requiredScopes)
     }
 
     /// 403 `insufficient_scope` (R3): the challenge names every scope the operation needs,
@@ -65,21 +58,5 @@ public final class ProtectedResource: Sendable {
     public func insufficientScope(_ description: String, scopes: [String]) -> HTTPReply {
         .error(.forbidden, "insufficient_scope", description,
                headers: [("WWW-Authenticate", challenge(error: "insufficient_scope", description: description, scopes: scopes))])
-    }
-
-    /// What a client is told about a rejected token: the reason's general meaning, never
-    /// the values involved or anything about the server's configuration (R2).
-    static func description(of reason: Reason) -> String {
-        switch reason {
-        case .expired: "the access token has expired"
-        case .notYetValid, .issuedInFuture: "the access token is not valid yet"
-        case .wrongAudience: "the access token was not issued for this resource"
-        case .wrongIssuer: "the access token was not issued by a trusted authorization server"
-        case .revoked: "the access token has been revoked"
-        case .tooOld: "the access token is too old"
-        case .tokenTooLarge: "the access token is too large"
-        case .malformed, .unsecured: "the access token is malformed"
-        default: "the access token is not valid"
-        }
     }
 }

@@ -48,5 +48,4 @@ enum GatewayPath {
             false
         }
     }
-    }
 }
