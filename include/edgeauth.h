@@ -285,6 +285,24 @@ EDGEAUTH_API int32_t edgeauth_verifier_new(const uint8_t *config_json,
                                            char **error_out);
 
 /**
+ * Creates a verifier from a configuration file, as `edgeauth serve` reads its
+ * verifier's members (docs/configuration.md): JSON, or YAML when the name ends
+ * in `.yaml` or `.yml`; `EDGEAUTH_*` environment variables override members,
+ * as they do for `edgeauth serve`. Sections of other components (`server`,
+ * `oauth`, `gateway`) are refused as unknown members: give the library a file
+ * of its own. Keys are read and downloaded as by edgeauth_verifier_new().
+ *
+ * @param path  a NUL-terminated file name; borrowed for the call.
+ * @return and ownership as edgeauth_verifier_new(); EDGEAUTH_ERR_CONFIG when
+ *         the file cannot be read or is not a valid configuration (the
+ *         message names the file and the member).
+ * Thread-safety: any thread.
+ */
+EDGEAUTH_API int32_t edgeauth_verifier_new_from_file(const char *path,
+                                                     edgeauth_verifier **verifier_out,
+                                                     char **error_out);
+
+/**
  * Releases a verifier. Identities it produced stay valid: they do not refer
  * to the verifier.
  *
@@ -441,6 +459,35 @@ EDGEAUTH_API int32_t edgeauth_verify(const edgeauth_verifier *verifier,
                                      const uint8_t *token, size_t token_len,
                                      int64_t now, int32_t *verdict_out,
                                      edgeauth_identity **identity_out);
+
+/** Called once a key refresh started by edgeauth_verify_nonblocking() ended. */
+typedef void (*edgeauth_keys_ready)(void *context);
+
+/**
+ * Verifies like edgeauth_verify(), but never blocks the calling thread: for an
+ * event loop (nginx's workers). When the token names a key the verifier does
+ * not have and its remote key sets may publish it, the refresh starts on a
+ * thread of the library, the verdict is EDGEAUTH_VERDICT_KEYS_UNAVAILABLE, and
+ * *refreshing_out is true; `ready(context)` is then called once, from that
+ * thread, when the refresh has ended (whatever its outcome), after which the
+ * same call verifies with the keys it brought. Refreshes respect the key
+ * sets' cool-down (docs/keys.md), so a flood of tokens naming unknown keys
+ * does not become a flood of downloads.
+ *
+ * @param ready  optional; NULL when the caller does not wait for the keys.
+ * @param context  passed to `ready`; borrowed until `ready` is called.
+ * @param refreshing_out  optional; receives whether a refresh was started
+ *        (and `ready` will be called).
+ * @return as edgeauth_verify().
+ * Thread-safety: any thread. `ready` runs on a thread of the library: post
+ *            the work back to the caller's own thread from it.
+ */
+EDGEAUTH_API int32_t edgeauth_verify_nonblocking(const edgeauth_verifier *verifier,
+                                                 const uint8_t *token, size_t token_len,
+                                                 int64_t now, int32_t *verdict_out,
+                                                 edgeauth_identity **identity_out,
+                                                 edgeauth_keys_ready ready, void *context,
+                                                 bool *refreshing_out);
 
 /**
  * Verifies a token like edgeauth_verify() and describes the outcome for an
@@ -614,6 +661,70 @@ EDGEAUTH_API int32_t edgeauth_identity_claim_pointer_json(const edgeauth_identit
  */
 EDGEAUTH_API int32_t edgeauth_identity_json(const edgeauth_identity *identity,
                                             char **json_out, size_t *len_out);
+
+/* ------------------------------------------------------------------------ */
+/* Requirements and challenges                                              */
+/* ------------------------------------------------------------------------ */
+
+/** The identity has everything the requirement lists. */
+#define EDGEAUTH_REQUIREMENT_MET 0
+/** A scope is missing: answer 403 with an `insufficient_scope` challenge. */
+#define EDGEAUTH_REQUIREMENT_MISSING_SCOPE 1
+/** Only roles or permissions are missing: answer 403; no token asked for
+ * anew would have them. */
+#define EDGEAUTH_REQUIREMENT_FORBIDDEN 2
+
+/**
+ * Checks an identity against a requirement written as words separated by
+ * spaces: `scope:NAME`, `role:NAME`, `permission:NAME`, every one needed
+ * (`scope:notes:read role:admin`; the name is what follows the first colon).
+ *
+ * @param requirement, requirement_len  the words, at most 65536 bytes;
+ *        borrowed for the call. An empty requirement is met by every identity.
+ * @param result_out  required; receives an EDGEAUTH_REQUIREMENT_* code.
+ * @param scopes_out  optional. When the result is
+ *        EDGEAUTH_REQUIREMENT_MISSING_SCOPE, receives every scope the
+ *        requirement names, separated by spaces, for the challenge's `scope`
+ *        (free it with edgeauth_string_free()); otherwise NULL.
+ * @return EDGEAUTH_OK, EDGEAUTH_ERR_INVALID_ARGUMENT (NULL identity or
+ *         result_out, a NULL requirement with a non-zero length, a length
+ *         beyond 65536, a word
+ *         without one of the three prefixes or without a name, bytes that
+ *         are not UTF-8) or EDGEAUTH_ERR_NO_MEMORY.
+ * Thread-safety: any thread.
+ */
+EDGEAUTH_API int32_t edgeauth_identity_check(const edgeauth_identity *identity,
+                                             const uint8_t *requirement,
+                                             size_t requirement_len,
+                                             int32_t *result_out, char **scopes_out);
+
+/** For edgeauth_challenge(): a request without a bearer token. */
+#define EDGEAUTH_CHALLENGE_MISSING_TOKEN (-1)
+/** For edgeauth_challenge(): a valid token that lacks scopes. */
+#define EDGEAUTH_CHALLENGE_INSUFFICIENT_SCOPE (-2)
+
+/**
+ * The `WWW-Authenticate` value `edgeauth serve` answers for a refused request
+ * (RFC 6750 §3, RFC 9728 §5.1): `Bearer resource_metadata="…", scope="…"`
+ * without a token; with `error="invalid_token"` and a description that
+ * names the reason's general meaning (never the values involved) for a
+ * rejection verdict; with `error="insufficient_scope"` for missing scopes.
+ *
+ * @param kind  EDGEAUTH_CHALLENGE_MISSING_TOKEN,
+ *        EDGEAUTH_CHALLENGE_INSUFFICIENT_SCOPE, or a rejection verdict code.
+ * @param resource_metadata  required, NUL-terminated: the protected-resource
+ *        metadata URL.
+ * @param scopes  optional, NUL-terminated: the scopes to name, separated by
+ *        spaces (NULL or empty: no `scope` parameter).
+ * @param challenge_out  required; receives the text (free it with
+ *        edgeauth_string_free()).
+ * @return EDGEAUTH_OK, EDGEAUTH_ERR_INVALID_ARGUMENT (a NULL pointer that is
+ *         required, EDGEAUTH_VERDICT_VALID or an unknown code as `kind`, text
+ *         that is not UTF-8) or EDGEAUTH_ERR_NO_MEMORY.
+ * Thread-safety: any thread.
+ */
+EDGEAUTH_API int32_t edgeauth_challenge(int32_t kind, const char *resource_metadata,
+                                        const char *scopes, char **challenge_out);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -18,16 +18,39 @@ public enum BearerChallenge {
     /// What a client is told about a rejected token: the reason's general meaning, never
     /// the values involved or anything about the server's configuration (R2).
     public static func description(of reason: Reason) -> String {
-        switch reason {
+        description(of: Meaning(reason))
+    }
+
+    /// The rejections a client is told apart.
+    public enum Meaning: Sendable {
+        case expired, notYetValid, wrongAudience, wrongIssuer, revoked, tooOld, tooLarge, malformed, notValid
+
+        public init(_ reason: Reason) {
+            self = switch reason {
+            case .expired: .expired
+            case .notYetValid, .issuedInFuture: .notYetValid
+            case .wrongAudience: .wrongAudience
+            case .wrongIssuer: .wrongIssuer
+            case .revoked: .revoked
+            case .tooOld: .tooOld
+            case .tokenTooLarge: .tooLarge
+            case .malformed, .unsecured: .malformed
+            default: .notValid
+            }
+        }
+    }
+
+    public static func description(of meaning: Meaning) -> String {
+        switch meaning {
         case .expired: "the access token has expired"
-        case .notYetValid, .issuedInFuture: "the access token is not valid yet"
+        case .notYetValid: "the access token is not valid yet"
         case .wrongAudience: "the access token was not issued for this resource"
         case .wrongIssuer: "the access token was not issued by a trusted authorization server"
         case .revoked: "the access token has been revoked"
         case .tooOld: "the access token is too old"
-        case .tokenTooLarge: "the access token is too large"
-        case .malformed, .unsecured: "the access token is malformed"
-        default: "the access token is not valid"
+        case .tooLarge: "the access token is too large"
+        case .malformed: "the access token is malformed"
+        case .notValid: "the access token is not valid"
         }
     }
 

@@ -142,6 +142,9 @@ extension Malformation {
         fallback: "unknown"
     )
 
+    /// The rejection codes the header defines.
+    static let rejections = Set(Reason.representatives.map(\.verdictCode))
+
     static let verdictDescription = StaticText(
         [(EDGEAUTH_VERDICT_VALID, "the token is valid")]
             + Reason.representatives.map { ($0.verdictCode, $0.generalDescription) },

@@ -87,8 +87,17 @@ public func edgeauth_verifier_new(
     guard let bytes = unsafe borrowed(json, length) else {
         return unsafe fail(EDGEAUTH_ERR_INVALID_ARGUMENT, "config_json is NULL", errorOut)
     }
+    return unsafe makeVerifier(verifierOut, errorOut) { () throws(ConfigurationError) in try unsafe VerifierConfiguration.parse(bytes) }
+}
+
+/// A verifier from the configuration `read` gives, stored in `verifierOut`; or the status
+/// and message of the problem.
+func makeVerifier(
+    _ verifierOut: UnsafeMutablePointer<OpaquePointer?>, _ errorOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+    _ read: () throws(ConfigurationError) -> VerifierConfiguration
+) -> Int32 {
     do throws(ConfigurationError) {
-        let configuration = try unsafe VerifierConfiguration.parse(bytes)
+        let configuration = try read()
         guard configuration.verifySignatures else {
             // A library cannot know where its caller listens, so it cannot keep the mode on loopback.
             throw ConfigurationError("verifySignatures: false (development mode) is not available through the C library; use edgeauth serve or the Swift API")
@@ -118,7 +127,7 @@ public func edgeauth_verifier_new(
 }
 
 /// Stores `message` in `errorOut` (when given) and returns `status`.
-private func fail(_ status: Int32, _ message: String, _ errorOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+func fail(_ status: Int32, _ message: String, _ errorOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
     guard let errorOut = unsafe errorOut else { return status }
     guard let copy = unsafe mallocCopy(message) else { return EDGEAUTH_ERR_NO_MEMORY }
     unsafe errorOut.pointee = copy
@@ -219,25 +228,45 @@ public func edgeauth_verifier_revoke_token_id(_ verifier: OpaquePointer?, _ toke
 
 // MARK: - Verifying
 
-/// The shared part of `edgeauth_verify` and `edgeauth_explain`: checks the
-/// arguments, then verifies. Returns a status, or the verdict.
-private func verify(_ verifier: OpaquePointer?, _ token: UnsafePointer<UInt8>?, _ length: Int, _ now: Int64) -> Result<Verdict, StatusCode> {
+/// Checks the arguments of a verification, then makes its synchronous attempt.
+/// Returns a status, or the attempt.
+func checkedAttempt(_ verifier: OpaquePointer?, _ token: UnsafePointer<UInt8>?, _ length: Int, _ now: Int64) -> Result<VerificationAttempt, StatusCode> {
     guard let handle = unsafe Handle.verifier(verifier) else { return .failure(StatusCode(EDGEAUTH_ERR_INVALID_ARGUMENT)) }
     guard unsafe token != nil || length == 0 else { return .failure(StatusCode(EDGEAUTH_ERR_INVALID_ARGUMENT)) }
     guard now >= 0, now <= JSONText.maxNumericDate else { return .failure(StatusCode(EDGEAUTH_ERR_INVALID_ARGUMENT)) }
     let limit = handle.verifier.policy.limits.maxTokenBytes
     // Too long (or beyond Int.max): the verdict, without reading the bytes.
-    guard length >= 0, length <= limit else { return .success(.rejected(.tokenTooLarge(limit: limit))) }
+    guard length >= 0, length <= limit else { return .success(.verdict(.rejected(.tokenTooLarge(limit: limit)))) }
     guard let bytes = unsafe borrowed(token, length) else { return .failure(StatusCode(EDGEAUTH_ERR_INVALID_ARGUMENT)) }
-    let now: Int64? = now == 0 ? nil : now
-    switch unsafe handle.verifier.attempt(bytes, now: now) {
-    case .verdict(let verdict):
+    return unsafe .success(handle.verifier.attempt(bytes, now: now == 0 ? nil : now))
+}
+
+/// The shared part of `edgeauth_verify` and `edgeauth_explain`: checks the
+/// arguments, then verifies. Returns a status, or the verdict.
+private func verify(_ verifier: OpaquePointer?, _ token: UnsafePointer<UInt8>?, _ length: Int, _ now: Int64) -> Result<Verdict, StatusCode> {
+    switch unsafe checkedAttempt(verifier, token, length, now) {
+    case .failure(let status):
+        return .failure(status)
+    case .success(.verdict(let verdict)):
         return .success(verdict)
-    case .needsKeyRefresh(let pending):
+    case .success(.needsKeyRefresh(let pending)):
         // The caller's thread waits for the refresh; the token is copied for the task doing it.
+        guard let handle = unsafe Handle.verifier(verifier), let bytes = unsafe borrowed(token, length) else { return .success(pending.verdict) }
         let verifier = handle.verifier
         let token = unsafe Array(bytes)
         return .success(AsyncWait.run { await verifier.verifyAfterKeyRefresh(pending, token: token) } ?? pending.verdict)
+    }
+}
+
+/// A verdict through the out-parameters of `edgeauth_verify` (the identity only when asked for).
+func store(_ verdict: Verdict, _ verdictOut: UnsafeMutablePointer<Int32>, _ identityOut: UnsafeMutablePointer<OpaquePointer?>?) {
+    switch verdict {
+    case .valid(let identity):
+        unsafe verdictOut.pointee = EDGEAUTH_VERDICT_VALID
+        if let identityOut = unsafe identityOut { unsafe identityOut.pointee = Handle.make(identity.storage) }
+    case .rejected(let reason):
+        unsafe verdictOut.pointee = reason.verdictCode
+        if let identityOut = unsafe identityOut { unsafe identityOut.pointee = nil }
     }
 }
 
@@ -255,13 +284,8 @@ public func edgeauth_verify(
     switch unsafe verify(verifier, token, length, now) {
     case .failure(let status):
         return status.value
-    case .success(.valid(let identity)):
-        unsafe verdictOut.pointee = EDGEAUTH_VERDICT_VALID
-        if let identityOut = unsafe identityOut { unsafe identityOut.pointee = Handle.make(identity.storage) }
-        return EDGEAUTH_OK
-    case .success(.rejected(let reason)):
-        unsafe verdictOut.pointee = reason.verdictCode
-        if let identityOut = unsafe identityOut { unsafe identityOut.pointee = nil }
+    case .success(let verdict):
+        unsafe store(verdict, verdictOut, identityOut)
         return EDGEAUTH_OK
     }
 }

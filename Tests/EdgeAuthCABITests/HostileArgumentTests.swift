@@ -476,6 +476,63 @@ struct HostileArgumentTests {
                 String(repeating: "/", count: 100_000), String(repeating: "/roles", count: 10_000), String(repeating: "/0", count: 50_000),
             ]
         ),
+        "edgeauth_verify_nonblocking": verification { verifier, token, length, now, verdictOut, wantsOutput in
+            var identity: OpaquePointer? = OpaquePointer(bitPattern: 0x10)
+            var refreshing = true
+            let status = wantsOutput
+                ? edgeauth_verify_nonblocking(verifier, token, length, now, verdictOut, &identity, nil, nil, &refreshing)
+                : edgeauth_verify_nonblocking(verifier, token, length, now, verdictOut, nil, nil, nil, nil)
+            if status == EDGEAUTH_OK, wantsOutput {
+                #expect((identity != nil) == (verdictOut?.pointee == EDGEAUTH_VERDICT_VALID) && !refreshing)
+                edgeauth_identity_free(identity)
+            } else if wantsOutput {
+                #expect(identity == OpaquePointer(bitPattern: 0x10), "identity_out untouched on an error")
+            }
+            return status
+        },
+        "edgeauth_verifier_new_from_file": { _ in
+            var verifier: OpaquePointer? = OpaquePointer(bitPattern: 0x10)
+            var error: UnsafeMutablePointer<CChar>?
+            #expect(edgeauth_verifier_new_from_file("/nonexistent/edgeauth.yaml", nil, nil) == EDGEAUTH_ERR_INVALID_ARGUMENT)
+            #expect(edgeauth_verifier_new_from_file(nil, &verifier, &error) == EDGEAUTH_ERR_INVALID_ARGUMENT && verifier == nil && error != nil)
+            edgeauth_string_free(error)
+            #expect(edgeauth_verifier_new_from_file("", &verifier, nil) == EDGEAUTH_ERR_INVALID_ARGUMENT)
+            for bytes in notUTF8 {
+                let path = (bytes + [0]).map { CChar(bitPattern: $0) }
+                #expect(edgeauth_verifier_new_from_file(path, &verifier, nil) == EDGEAUTH_ERR_INVALID_ARGUMENT && verifier == nil)
+            }
+            #expect(edgeauth_verifier_new_from_file("/nonexistent/edgeauth.yaml", &verifier, nil) == EDGEAUTH_ERR_CONFIG && verifier == nil)
+        },
+        "edgeauth_identity_check": { fixture in
+            var result: Int32 = -99
+            let words = Array("scope:b".utf8)
+            #expect(edgeauth_identity_check(fixture.identity, words, words.count, &result, nil) == EDGEAUTH_OK && result == EDGEAUTH_REQUIREMENT_MET)
+            result = -99
+            #expect(edgeauth_identity_check(nil, words, words.count, &result, nil) == EDGEAUTH_ERR_INVALID_ARGUMENT)
+            #expect(edgeauth_identity_check(fixture.verifier, words, words.count, &result, nil) == EDGEAUTH_ERR_INVALID_ARGUMENT, "a verifier is not an identity")
+            #expect(edgeauth_identity_check(fixture.identity, words, words.count, nil, nil) == EDGEAUTH_ERR_INVALID_ARGUMENT)
+            for length in nullLengths { #expect(edgeauth_identity_check(fixture.identity, nil, length, &result, nil) == EDGEAUTH_ERR_INVALID_ARGUMENT) }
+            // Beyond 64 KiB or Int.max: refused without reading.
+            for length in hugeLengths + [65_537] { #expect(edgeauth_identity_check(fixture.identity, words, length, &result, nil) == EDGEAUTH_ERR_INVALID_ARGUMENT) }
+            for bytes in notUTF8 { #expect(edgeauth_identity_check(fixture.identity, bytes, bytes.count, &result, nil) == EDGEAUTH_ERR_INVALID_ARGUMENT) }
+            #expect(result == -99, "result untouched on an error")
+        },
+        "edgeauth_challenge": { _ in
+            var out: UnsafeMutablePointer<CChar>? = UnsafeMutablePointer(bitPattern: 0x10)
+            #expect(edgeauth_challenge(EDGEAUTH_CHALLENGE_MISSING_TOKEN, "https://r/m", nil, nil) == EDGEAUTH_ERR_INVALID_ARGUMENT)
+            #expect(edgeauth_challenge(EDGEAUTH_CHALLENGE_MISSING_TOKEN, nil, nil, &out) == EDGEAUTH_ERR_INVALID_ARGUMENT && out == nil)
+            for code in codes where code != EDGEAUTH_CHALLENGE_MISSING_TOKEN && code != EDGEAUTH_CHALLENGE_INSUFFICIENT_SCOPE {
+                let status = edgeauth_challenge(code, "https://r/m", nil, &out)
+                let known = code > 0 && text(edgeauth_verdict_string(code)) != "unknown"
+                #expect(status == (known ? EDGEAUTH_OK : EDGEAUTH_ERR_INVALID_ARGUMENT), "kind \(code)")
+                edgeauth_string_free(out)
+            }
+            for bytes in notUTF8 {
+                let text = (bytes + [0]).map { CChar(bitPattern: $0) }
+                #expect(edgeauth_challenge(EDGEAUTH_CHALLENGE_MISSING_TOKEN, text, nil, &out) == EDGEAUTH_ERR_INVALID_ARGUMENT && out == nil)
+                #expect(edgeauth_challenge(EDGEAUTH_CHALLENGE_MISSING_TOKEN, "https://r/m", text, &out) == EDGEAUTH_ERR_INVALID_ARGUMENT && out == nil)
+            }
+        },
         "edgeauth_identity_json": { fixture in
             var json: UnsafeMutablePointer<CChar>? = UnsafeMutablePointer(bitPattern: 0x10)
             var length = 99
