@@ -7,11 +7,13 @@ PYTHON := $(VENV)/bin/python3
 # golang-go: the cgo example of the C ABI (examples/go), built offline by `make test`.
 APT_PACKAGES := libssl-dev liblmdb-dev pkg-config openssl golang-go
 # The browser the login-page tests drive (Tests/mcp/test_browser_login.py), installed by `make test`.
-TEST_APT_PACKAGES := chromium chromium-driver nginx-light
+# What building the nginx module needs besides nginx: Debian's nginx sources, and the libraries its configure checks.
+NGINX_MODULE_PACKAGES := nginx-dev libpcre2-dev zlib1g-dev
+TEST_APT_PACKAGES := chromium chromium-driver nginx-light $(NGINX_MODULE_PACKAGES)
 BENCH_NOW := 1764003600
 BENCH_WORKERS ?= 1
 
-.PHONY: help deps packages build test mcp-client bench bench-instructions bench-http bench-oauth bench-cache c-abi-bench serve python-deps install c-abi-test clean
+.PHONY: help deps packages build test mcp-client bench bench-instructions bench-http bench-oauth bench-cache c-abi-bench serve python-deps install c-abi-test python-package-test nginx-module nginx-module-test clean
 .DEFAULT_GOAL := help
 
 ## help: list these targets and what they do (also what a plain `make` prints).
@@ -63,6 +65,7 @@ test: deps python-deps
 	EDGEAUTH_PYTHON=$(abspath $(PYTHON)) $(SWIFT) test --skip-build
 	EDGEAUTH_BINARY=$$($(SWIFT) build --show-bin-path)/edgeauth $(PYTHON) -m pytest -q -p no:cacheprovider Tests/mcp
 	$(MAKE) --no-print-directory c-abi-test
+	$(MAKE) --no-print-directory nginx-module-test
 
 ## install: the C library into PREFIX — lib/libedgeauth.so, include/edgeauth.h, lib/pkgconfig/edgeauth.pc
 ## (CONFIGURATION=release by default; docs/c-api.md).
@@ -105,6 +108,27 @@ c-abi-test: deps python-deps
 	python3 examples/check_doc_snippets.py docs/c-api.md docs/quickstart.md
 	cd examples/go && $(GO_ENV) go vet ./... && $(GO_ENV) go test -count=1 ./... && \
 	  $(GO_ENV) go run ./cmd/verify -config testdata/config.json -now $(BENCH_NOW) < $(CURDIR)/bench-data/tokens/keycloak-es256.jwt
+	cd integrations/go && $(GO_ENV) go vet ./... && $(GO_ENV) go test -count=1 ./...
+	$(MAKE) --no-print-directory python-package-test
+
+## python-package-test: install the Python package integrations/python (edgeauth: typed API, MCP SDK, FastMCP
+## and ASGI adapters) into the venv and run its tests against the library c-abi-test installed.
+python-package-test: python-deps
+	$(PYTHON) -m pip install -q -r integrations/python/tests/requirements.txt ./integrations/python
+	cd integrations/python && EDGEAUTH_LIBRARY=$(CABI_PREFIX)/lib/libedgeauth.so EDGEAUTH_BENCH_DATA=$(CURDIR)/bench-data \
+	  $(abspath $(PYTHON)) -m pytest -q -p no:cacheprovider tests
+
+## nginx-module: the nginx dynamic module (integrations/nginx) built against Debian's nginx-dev sources and the
+## library in EDGEAUTH_PREFIX (default: the one c-abi-test installs), into .build/nginx (docs/integrations.md).
+EDGEAUTH_PREFIX ?= $(CABI_PREFIX)
+nginx-module: deps
+	@$(MAKE) --no-print-directory packages PACKAGES="nginx-light $(NGINX_MODULE_PACKAGES)"
+	@test -f $(EDGEAUTH_PREFIX)/include/edgeauth.h || $(MAKE) --no-print-directory install PREFIX=$(EDGEAUTH_PREFIX) CONFIGURATION=debug
+	integrations/nginx/build.sh $(EDGEAUTH_PREFIX) $(CURDIR)/.build/nginx
+
+## nginx-module-test: the module in nginx from Debian (integrations/nginx/test_module.py).
+nginx-module-test: nginx-module python-deps
+	EDGEAUTH_NGINX_MODULE=$(CURDIR)/.build/nginx/ngx_http_edgeauth_module.so $(PYTHON) -m pytest -q -p no:cacheprovider integrations/nginx/test_module.py
 
 ## serve: start edgeauth serve on 127.0.0.1:8080 with the embedded development default (HOST, PORT, WORKERS to change).
 HOST ?= 127.0.0.1

@@ -226,6 +226,43 @@ static ngx_int_t ngx_http_edgeauth_copy(ngx_http_request_t *r, const char *value
     return NGX_OK;
 }
 
+/* Removes a request header from the list every module reads (proxy_pass, fastcgi_pass, …).
+ * The part holding it is split around it rather than shifted: the request keeps pointers
+ * to other elements (Host, …). When the split part was the list's last, a new empty part
+ * takes pushes, since the split-off tail has less room than a part is assumed to have. */
+static ngx_int_t ngx_http_edgeauth_remove_header(ngx_http_request_t *r, ngx_table_elt_t *header) {
+    ngx_list_t *list = &r->headers_in.headers;
+    for (ngx_list_part_t *part = &list->part; part != NULL; part = part->next) {
+        ngx_table_elt_t *elements = part->elts;
+        for (ngx_uint_t i = 0; i < part->nelts; i++) {
+            if (&elements[i] != header) continue;
+            if (i == part->nelts - 1) {
+                part->nelts--;
+                return NGX_OK;
+            }
+            ngx_list_part_t *tail = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
+            if (tail == NULL) return NGX_ERROR;
+            tail->elts = &elements[i + 1];
+            tail->nelts = part->nelts - i - 1;
+            tail->next = part->next;
+            part->nelts = i;
+            part->next = tail;
+            if (list->last == part) {
+                ngx_list_part_t *fresh = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
+                if (fresh == NULL) return NGX_ERROR;
+                fresh->elts = ngx_palloc(r->pool, list->nalloc * list->size);
+                if (fresh->elts == NULL) return NGX_ERROR;
+                fresh->nelts = 0;
+                fresh->next = NULL;
+                tail->next = fresh;
+                list->last = fresh;
+            }
+            return NGX_OK;
+        }
+    }
+    return NGX_OK;
+}
+
 /* ---- the check ------------------------------------------------------------ */
 
 /* NGX_DECLINED lets the request go on; a status answers it. */
@@ -307,7 +344,7 @@ static ngx_int_t ngx_http_edgeauth_handler(ngx_http_request_t *r) {
         }
         if (conf->strip_authorization) {
             /* The token is for this resource, never for what it proxies to (R7). */
-            authorization->hash = 0;
+            if (ngx_http_edgeauth_remove_header(r, authorization) != NGX_OK) answer = NGX_HTTP_INTERNAL_SERVER_ERROR;
             r->headers_in.authorization = NULL;
         }
     }
@@ -333,7 +370,28 @@ static ngx_int_t ngx_http_edgeauth_variable(ngx_http_request_t *r, ngx_http_vari
     return NGX_OK;
 }
 
+/* $edgeauth_cache_hits: the verdicts this worker's verifier found in the shared cache
+ * (verified by another worker or process), for logs and tests. */
+static ngx_int_t ngx_http_edgeauth_cache_hits_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data) {
+    (void)data;
+    ngx_http_edgeauth_main_conf_t *main = ngx_http_get_module_main_conf(r, ngx_http_edgeauth_module);
+    uint64_t hits = 0;
+    if (main->verifier == NULL || edgeauth_verifier_cache_statistic(main->verifier, EDGEAUTH_CACHE_HITS, &hits) != EDGEAUTH_OK) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+    u_char *text = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (text == NULL) return NGX_ERROR;
+    v->len = ngx_sprintf(text, "%uL", hits) - text;
+    v->data = text;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    return NGX_OK;
+}
+
 static ngx_http_variable_t ngx_http_edgeauth_variables[] = {
+    { ngx_string("edgeauth_cache_hits"), NULL, ngx_http_edgeauth_cache_hits_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
     { ngx_string("edgeauth_user"), NULL, ngx_http_edgeauth_variable, offsetof(ngx_http_edgeauth_ctx_t, user), NGX_HTTP_VAR_NOCACHEABLE, 0 },
     { ngx_string("edgeauth_email"), NULL, ngx_http_edgeauth_variable, offsetof(ngx_http_edgeauth_ctx_t, email), NGX_HTTP_VAR_NOCACHEABLE, 0 },
     { ngx_string("edgeauth_roles"), NULL, ngx_http_edgeauth_variable, offsetof(ngx_http_edgeauth_ctx_t, roles), NGX_HTTP_VAR_NOCACHEABLE, 0 },

@@ -1,0 +1,3 @@
+module github.com/edgeauth/edgeauth-go
+
+go 1.19
