@@ -13,7 +13,7 @@ TEST_APT_PACKAGES := chromium chromium-driver nginx-light $(NGINX_MODULE_PACKAGE
 BENCH_NOW := 1764003600
 BENCH_WORKERS ?= 1
 
-.PHONY: help deps packages build test mcp-client bench bench-instructions bench-http bench-oauth bench-cache c-abi-bench serve python-deps install c-abi-test python-package-test nginx-module nginx-module-test clean
+.PHONY: help deps packages build test mcp-client bench bench-instructions bench-http bench-oauth bench-cache c-abi-bench serve python-deps install c-abi-test python-package-test nginx-module nginx-module-test bench-nginx bench-python clean
 .DEFAULT_GOAL := help
 
 ## help: list these targets and what they do (also what a plain `make` prints).
@@ -126,6 +126,13 @@ nginx-module: deps
 	@test -f $(EDGEAUTH_PREFIX)/include/edgeauth.h || $(MAKE) --no-print-directory install PREFIX=$(EDGEAUTH_PREFIX) CONFIGURATION=debug
 	integrations/nginx/build.sh $(EDGEAUTH_PREFIX) $(CURDIR)/.build/nginx
 
+## bench-nginx: nginx with the module protecting `return 204;` against plain nginx, the library in release
+## (docs/benchmarks.md, "The nginx module").
+bench-nginx: deps python-deps
+	@$(MAKE) --no-print-directory packages PACKAGES="wrk curl nginx-light $(NGINX_MODULE_PACKAGES)"
+	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/.build/bench-prefix CONFIGURATION=release
+	Benchmarks/http/bench-nginx-module.sh $(CURDIR)/.build/bench-prefix $(BENCH_WORKERS)
+
 ## nginx-module-test: the module in nginx from Debian (integrations/nginx/test_module.py).
 nginx-module-test: nginx-module python-deps
 	EDGEAUTH_NGINX_MODULE=$(CURDIR)/.build/nginx/ngx_http_edgeauth_module.so $(PYTHON) -m pytest -q -p no:cacheprovider integrations/nginx/test_module.py
@@ -201,6 +208,15 @@ c-abi-bench: deps
 	rm -rf $(BENCH_DIR)/cache
 	$(MAKE) --no-print-directory -C examples/c bench PREFIX=$(BENCH_DIR)/prefix BUILD=$(BENCH_DIR)/c \
 	  BENCH_DATA=$(CURDIR)/bench-data CACHE=$(BENCH_DIR)/cache
+
+## bench-python: EdgeAuth's Python package (edgeauth.Verifier, the FastMCP verifier) against PyJWT, joserfc and
+## FastMCP's JWTVerifier, the library in release: verification alone, then a FastMCP tools/call with wrk
+## (Benchmarks/python/bench_python.py; docs/benchmarks.md).
+bench-python: deps python-deps
+	@$(MAKE) --no-print-directory packages PACKAGES="wrk"
+	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/.build/bench-prefix CONFIGURATION=release
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r Benchmarks/python/requirements.txt ./integrations/python
+	EDGEAUTH_LIBRARY=$(CURDIR)/.build/bench-prefix/lib/libedgeauth.so $(PYTHON) Benchmarks/python/bench_python.py
 
 ## clean: remove what the build, the tests and the benchmarks generate (.build, .build-*, .venv, the
 ## benchmark packages' .build, __pycache__); tracked files and the development data in .edgeauth are kept.

@@ -471,8 +471,10 @@ typedef void (*edgeauth_keys_ready)(void *context);
  * *refreshing_out is true; `ready(context)` is then called once, from that
  * thread, when the refresh has ended (whatever its outcome), after which the
  * same call verifies with the keys it brought. Refreshes respect the key
- * sets' cool-down (docs/keys.md), so a flood of tokens naming unknown keys
- * does not become a flood of downloads.
+ * sets' cool-down (docs/keys.md): within it nothing is fetched, and the
+ * verdict is EDGEAUTH_VERDICT_UNKNOWN_KEY at once, as edgeauth_verify() would
+ * answer, so a flood of tokens naming unknown keys is neither a flood of
+ * downloads nor a stream of "retry later" answers.
  *
  * @param ready  optional; NULL when the caller does not wait for the keys.
  * @param context  passed to `ready`; borrowed until `ready` is called.

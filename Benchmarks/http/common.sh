@@ -4,7 +4,7 @@
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # Waits until URL answers (10 s at most).
-wait_for() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "nothing answers at $1" >&2; exit 1; }
+wait_for() { for _ in $(seq 100); do curl -s -m 2 -o /dev/null "$1" && return 0; sleep 0.1; done; echo "nothing answers at $1" >&2; exit 1; }
 
 # start_nginx_204 WORK PORT WORKERS: nginx as a daemon answering every request with
 # `return 204;`, its files and pid ($WORK/nginx.pid) under WORK.

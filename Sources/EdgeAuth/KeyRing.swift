@@ -203,6 +203,14 @@ public final class KeyRing: Sendable {
     /// used keys no newer than generation `g`'s.
     public var keysGeneration: UInt64 { generation.load(ordering: .acquiring) }
 
+    /// Whether a refresh after an unknown key would download now: some remote set is past its
+    /// cool-down in this process. A caller that must not wait (the C library's non-blocking
+    /// verification) answers `unknownKey` at once when it would not.
+    public var refreshWouldFetch: Bool {
+        let now = clock()
+        return mayDownload && remote.contains { $0.mayFetch(now: now, coolDown: settings.coolDown) }
+    }
+
     /// Refreshes every remote set now if its cool-down allows (for operators and tests):
     /// the same as after an unknown key.
     @discardableResult

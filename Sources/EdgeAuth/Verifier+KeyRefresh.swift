@@ -54,6 +54,10 @@ extension Verifier {
         await verifyRefreshingKeys(Array(token.utf8), now: now)
     }
 
+    /// Whether a refresh started now for a pending verification would download (not in the
+    /// cool-down of every remote set).
+    package var keyRefreshWouldFetch: Bool { keyRing.refreshWouldFetch }
+
     /// Whether an unknown key can be worth a refresh: remote sets exist, signatures are
     /// checked, and this process may download (not a child forked after the verifier was made).
     private var refreshesOnUnknownKey: Bool {

@@ -40,9 +40,15 @@ public func edgeauth_verify_nonblocking(
     case .verdict(let verdict):
         unsafe store(verdict, verdictOut, identityOut)
     case .needsKeyRefresh(let pending):
-        unsafe store(.rejected(.keysUnavailable), verdictOut, identityOut)
         guard let handle = unsafe Handle.verifier(verifier), let bytes = unsafe borrowed(token, length) else { return EDGEAUTH_OK }
         let verifier = handle.verifier
+        // Within the cool-down nothing would be fetched: the answer is the token's (`unknownKey`),
+        // as edgeauth_verify() gives it, not a wait that would end the same way.
+        guard verifier.keyRefreshWouldFetch else {
+            unsafe store(pending.verdict, verdictOut, identityOut)
+            return EDGEAUTH_OK
+        }
+        unsafe store(.rejected(.keysUnavailable), verdictOut, identityOut)
         let copy = unsafe Array(bytes)
         let notify = unsafe ready.map { callback in unsafe Notification(callback: callback, context: context) }
         if let refreshingOut = unsafe refreshingOut { unsafe refreshingOut.pointee = true }
@@ -144,7 +150,7 @@ public func edgeauth_challenge(
 extension BearerChallenge.Meaning {
     /// The meaning of a rejection verdict code; nil for a code the header does not define.
     init?(verdictCode: Int32) {
-        guard unsafe StaticText.rejections.contains(verdictCode) else { return nil }
+        guard StaticText.rejections.contains(verdictCode) else { return nil }
         switch verdictCode {
         case EDGEAUTH_VERDICT_EXPIRED: self = .expired
         case EDGEAUTH_VERDICT_NOT_YET_VALID, EDGEAUTH_VERDICT_ISSUED_IN_FUTURE: self = .notYetValid

@@ -66,7 +66,7 @@ struct ServerSupportTests {
         defer { edgeauth_verifier_free(verifier) }
         server.set("/jwks", try jwks([old, new]))
         // Past the cool-down (1 s) of the download at creation: a token with a new kid may refresh.
-        try await Task.sleep(for: .milliseconds(1200))
+        try await Task.sleep(for: .milliseconds(2100))
         let signer = TokenFactory(key: new, algorithm: .es256, issuer: Self.factory.issuer, audience: Self.factory.audience, now: Self.factory.now)
         let token = Array(try signer.token(claims: ["exp": .number(String(Self.factory.now + 60))]).utf8)
 
@@ -88,6 +88,14 @@ struct ServerSupportTests {
         #expect(await waitUntil(timeout: .seconds(20)) { ready.calls.load(ordering: .relaxed) == 1 }, "the callback, once the refresh ended")
         let second = attempt()
         #expect(second.0 == EDGEAUTH_VERDICT_VALID && !second.1)
+        // A kid nobody publishes, within the cool-down of the refresh just made: unknownKey at once, nothing started.
+        let invented = TokenFactory(key: try SigningKey.generate(.ec(.p256), kid: "invented"), algorithm: .es256, issuer: Self.factory.issuer,
+                                    audience: Self.factory.audience, now: Self.factory.now)
+        let forged = Array(try invented.token(claims: ["exp": .number(String(Self.factory.now + 60))]).utf8)
+        var verdict: Int32 = -1
+        var refreshing = true
+        #expect(forged.withUnsafeBufferPointer { edgeauth_verify_nonblocking(verifier, $0.baseAddress, $0.count, Self.factory.now, &verdict, nil, nil, nil, &refreshing) } == EDGEAUTH_OK)
+        #expect(verdict == EDGEAUTH_VERDICT_UNKNOWN_KEY && !refreshing)
         Unmanaged<Ready>.fromOpaque(context).release()
     }
 
