@@ -58,7 +58,7 @@ struct ServerSupportTests {
         defer { Task { try? await server.stop() } }
         let config = JSONValue.object([
             "issuers": [.string(Self.factory.issuer)], "audiences": [.string(Self.factory.audience)],
-            "keys": [["jwksURL": .string(server.baseURL + "/jwks")]], "keyRefresh": ["coolDown": 1],
+            "keys": [["jwksURL": .string(server.baseURL + "/jwks")]], "keyRefresh": ["coolDown": 1, "defaultLifetime": 3600, "minimumLifetime": 3600],
         ]).jsonText
         // Made off the cooperative pool: the download of edgeauth_verifier_new blocks its thread.
         let address = try await offPool { () -> Int in CABITests.newVerifier(Array(config.utf8)).verifier.map { Int(bitPattern: $0) } ?? 0 }
@@ -66,6 +66,7 @@ struct ServerSupportTests {
         defer { edgeauth_verifier_free(verifier) }
         server.set("/jwks", try jwks([old, new]))
         // Past the cool-down (1 s) of the download at creation: a token with a new kid may refresh.
+        // (The sets' lifetime is an hour: no refresh falls due by itself meanwhile.)
         try await Task.sleep(for: .milliseconds(2100))
         let signer = TokenFactory(key: new, algorithm: .es256, issuer: Self.factory.issuer, audience: Self.factory.audience, now: Self.factory.now)
         let token = Array(try signer.token(claims: ["exp": .number(String(Self.factory.now + 60))]).utf8)
@@ -84,7 +85,7 @@ struct ServerSupportTests {
             return (verdict, refreshing)
         }
         let first = attempt()
-        #expect(first.0 == EDGEAUTH_VERDICT_KEYS_UNAVAILABLE && first.1, "the answer comes at once; the refresh goes on in the background")
+        #expect(first.0 == EDGEAUTH_VERDICT_KEYS_UNAVAILABLE && first.1, "the answer comes at once; the refresh goes on in the background (got \(first))")
         #expect(await waitUntil(timeout: .seconds(20)) { ready.calls.load(ordering: .relaxed) == 1 }, "the callback, once the refresh ended")
         let second = attempt()
         #expect(second.0 == EDGEAUTH_VERDICT_VALID && !second.1)
@@ -95,7 +96,7 @@ struct ServerSupportTests {
         var verdict: Int32 = -1
         var refreshing = true
         #expect(forged.withUnsafeBufferPointer { edgeauth_verify_nonblocking(verifier, $0.baseAddress, $0.count, Self.factory.now, &verdict, nil, nil, nil, &refreshing) } == EDGEAUTH_OK)
-        #expect(verdict == EDGEAUTH_VERDICT_UNKNOWN_KEY && !refreshing)
+        #expect(verdict == EDGEAUTH_VERDICT_UNKNOWN_KEY && !refreshing, "got \(verdict) \(refreshing)")
         Unmanaged<Ready>.fromOpaque(context).release()
     }
 
