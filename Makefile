@@ -113,10 +113,13 @@ c-abi-test: deps python-deps
 
 ## python-package-test: install the Python package integrations/python (edgeauth: typed API, MCP SDK, FastMCP
 ## and ASGI adapters) into the venv and run its tests against the library c-abi-test installed.
-python-package-test: python-deps
-	$(PYTHON) -m pip install -q -r integrations/python/tests/requirements.txt ./integrations/python
+# A virtualenv of its own: FastMCP's dependencies would otherwise move the pins the differential test needs.
+INTEGRATIONS_VENV := $(CURDIR)/.build/integrations-venv
+python-package-test:
+	test -x $(INTEGRATIONS_VENV)/bin/python3 || python3 -m venv $(INTEGRATIONS_VENV)
+	$(INTEGRATIONS_VENV)/bin/python3 -m pip install -q --disable-pip-version-check -r integrations/python/tests/requirements.txt ./integrations/python
 	cd integrations/python && EDGEAUTH_LIBRARY=$(CABI_PREFIX)/lib/libedgeauth.so EDGEAUTH_BENCH_DATA=$(CURDIR)/bench-data \
-	  $(abspath $(PYTHON)) -m pytest -q -p no:cacheprovider tests
+	  $(INTEGRATIONS_VENV)/bin/python3 -m pytest -q -p no:cacheprovider tests
 
 ## nginx-module: the nginx dynamic module (integrations/nginx) built against Debian's nginx-dev sources and the
 ## library in EDGEAUTH_PREFIX (default: the one c-abi-test installs), into .build/nginx (docs/integrations.md).
@@ -135,7 +138,7 @@ bench-nginx: deps python-deps
 
 ## nginx-module-test: the module in nginx from Debian (integrations/nginx/test_module.py).
 nginx-module-test: nginx-module python-deps
-	EDGEAUTH_NGINX_MODULE=$(CURDIR)/.build/nginx/ngx_http_edgeauth_module.so $(PYTHON) -m pytest -q -p no:cacheprovider integrations/nginx/test_module.py
+	EDGEAUTH_PYTHON=$(abspath $(PYTHON)) EDGEAUTH_NGINX_MODULE=$(CURDIR)/.build/nginx/ngx_http_edgeauth_module.so $(PYTHON) -m pytest -q -p no:cacheprovider integrations/nginx/test_module.py
 
 ## serve: start edgeauth serve on 127.0.0.1:8080 with the embedded development default (HOST, PORT, WORKERS to change).
 HOST ?= 127.0.0.1
@@ -212,11 +215,12 @@ c-abi-bench: deps
 ## bench-python: EdgeAuth's Python package (edgeauth.Verifier, the FastMCP verifier) against PyJWT, joserfc and
 ## FastMCP's JWTVerifier, the library in release: verification alone, then a FastMCP tools/call with wrk
 ## (Benchmarks/python/bench_python.py; docs/benchmarks.md).
-bench-python: deps python-deps
+bench-python: deps
 	@$(MAKE) --no-print-directory packages PACKAGES="wrk"
 	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/.build/bench-prefix CONFIGURATION=release
-	$(PYTHON) -m pip install -q --disable-pip-version-check -r Benchmarks/python/requirements.txt ./integrations/python
-	EDGEAUTH_LIBRARY=$(CURDIR)/.build/bench-prefix/lib/libedgeauth.so $(PYTHON) Benchmarks/python/bench_python.py
+	test -x $(INTEGRATIONS_VENV)/bin/python3 || python3 -m venv $(INTEGRATIONS_VENV)
+	$(INTEGRATIONS_VENV)/bin/python3 -m pip install -q --disable-pip-version-check -r Benchmarks/python/requirements.txt ./integrations/python
+	EDGEAUTH_LIBRARY=$(CURDIR)/.build/bench-prefix/lib/libedgeauth.so $(INTEGRATIONS_VENV)/bin/python3 Benchmarks/python/bench_python.py
 
 ## clean: remove what the build, the tests and the benchmarks generate (.build, .build-*, .venv, the
 ## benchmark packages' .build, __pycache__); tracked files and the development data in .edgeauth are kept.

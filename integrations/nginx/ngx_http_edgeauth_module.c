@@ -228,8 +228,9 @@ static ngx_int_t ngx_http_edgeauth_copy(ngx_http_request_t *r, const char *value
 
 /* Removes a request header from the list every module reads (proxy_pass, fastcgi_pass, …).
  * The part holding it is split around it rather than shifted: the request keeps pointers
- * to other elements (Host, …). When the split part was the list's last, a new empty part
- * takes pushes, since the split-off tail has less room than a part is assumed to have. */
+ * to other elements (Host, …). Parts are never left empty (readers of a list assume they
+ * are not). When the split part was the list's last, the list's part size becomes the
+ * tail's length, so that the next push starts a new part instead of writing past the tail. */
 static ngx_int_t ngx_http_edgeauth_remove_header(ngx_http_request_t *r, ngx_table_elt_t *header) {
     ngx_list_t *list = &r->headers_in.headers;
     for (ngx_list_part_t *part = &list->part; part != NULL; part = part->next) {
@@ -248,14 +249,8 @@ static ngx_int_t ngx_http_edgeauth_remove_header(ngx_http_request_t *r, ngx_tabl
             part->nelts = i;
             part->next = tail;
             if (list->last == part) {
-                ngx_list_part_t *fresh = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
-                if (fresh == NULL) return NGX_ERROR;
-                fresh->elts = ngx_palloc(r->pool, list->nalloc * list->size);
-                if (fresh->elts == NULL) return NGX_ERROR;
-                fresh->nelts = 0;
-                fresh->next = NULL;
-                tail->next = fresh;
-                list->last = fresh;
+                list->last = tail;
+                list->nalloc = tail->nelts;
             }
             return NGX_OK;
         }

@@ -7,7 +7,6 @@ Run: EDGEAUTH_NGINX_MODULE=.build/nginx/ngx_http_edgeauth_module.so pytest integ
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import signal
@@ -19,10 +18,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 import httpx
+import httpx2
 import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 ISSUER = "https://issuer.test/"
 AUDIENCE = "https://mcp.test/mcp"
@@ -34,27 +39,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-class Upstream(http.server.ThreadingHTTPServer):
-    """Answers with the headers it received, as JSON."""
-
-    daemon_threads = True
-
-
-class EchoHeaders(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
-        body = json.dumps({name.lower(): value for name, value in self.headers.items()}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @dataclass
@@ -101,8 +85,11 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         f"issuers: [{ISSUER}]\naudiences: [{AUDIENCE}]\nkeys: [{{jwksFile: {directory / 'jwks.json'}}}]\n"
         f"cache: {{directory: {directory / 'cache'}}}\n"
     )
-    upstream = Upstream(("127.0.0.1", 0), EchoHeaders)
-    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    # An MCP server of the official Python SDK whose `headers` tool reports the headers of its request.
+    upstream_port = free_port()
+    upstream = subprocess.Popen([os.environ.get("EDGEAUTH_PYTHON", "python3"), str(REPO_ROOT / "Tests/gateway/upstream_mcp.py"), str(upstream_port)],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert upstream.stdout is not None and b"ready" in upstream.stdout.readline(), "the MCP server did not start"
     port = free_port()
     (directory / "logs").mkdir()
     user = "" if os.getuid() != 0 else "user root;"
@@ -141,7 +128,11 @@ http {{
     location /mcp {{
       edgeauth on;
       proxy_set_header X-EdgeAuth-User $edgeauth_user;
-      proxy_pass http://127.0.0.1:{upstream.server_address[1]};
+      proxy_set_header X-EdgeAuth-Roles $edgeauth_roles;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_pass http://127.0.0.1:{upstream_port};
     }}
     location /hits {{
       edgeauth on;
@@ -162,7 +153,8 @@ http {{
             process.wait(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
             process.kill()
-        upstream.shutdown()
+        upstream.terminate()
+        upstream.wait(timeout=TIMEOUT)
 
 
 def get(deployment: Deployment, path: str, token: str | None = None) -> httpx.Response:
@@ -214,12 +206,17 @@ def test_a_missing_role_is_403_without_a_challenge(deployment: Deployment) -> No
     assert answer.status_code == 403 and "WWW-Authenticate" not in answer.headers
 
 
-def test_r7_the_upstream_gets_the_identity_and_never_the_token(deployment: Deployment) -> None:
-    answer = get(deployment, "/mcp", deployment.token())
-    assert answer.status_code == 200
-    seen = answer.json()
-    assert seen["x-edgeauth-user"] == "alice"
-    assert "authorization" not in seen
+def test_r7_the_official_mcp_client_calls_a_python_mcp_server_behind_the_module(deployment: Deployment) -> None:
+    async def call() -> dict[str, list[str]]:
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {deployment.token()}"}, timeout=TIMEOUT) as http:
+            async with Client(streamable_http_client(deployment.base + "/mcp", http_client=http)) as client:
+                result = await client.call_tool("headers", {})
+                return json.loads(result.content[0].text)
+
+    seen = anyio.run(call)
+    assert seen["x-edgeauth-user"] == ["alice"] and seen["x-edgeauth-roles"] == ["admin"]
+    assert "authorization" not in seen, "the token stays at nginx"
+    assert get(deployment, "/mcp").status_code == 401
 
 
 def test_the_workers_share_verdicts_through_lmdb(deployment: Deployment) -> None:
