@@ -33,6 +33,7 @@
 typedef struct {
     ngx_str_t config;               /* edgeauth_config: the verifier's configuration file */
     edgeauth_verifier *verifier;    /* made in each worker */
+    ngx_int_t token_index;          /* the hidden variable that keeps a removed token */
 } ngx_http_edgeauth_main_conf_t;
 
 typedef struct {
@@ -42,8 +43,10 @@ typedef struct {
     ngx_flag_t strip_authorization; /* edgeauth_strip_authorization on|off (default on) */
 } ngx_http_edgeauth_loc_conf_t;
 
-/* What the variables read: the verified identity, or the reason it was refused. */
+/* What the variables read: the verified identity, or the reason it was refused; and the
+ * location whose requirement the token met. */
 typedef struct {
+    void *checked;
     ngx_str_t user;
     ngx_str_t email;
     ngx_str_t roles;
@@ -263,12 +266,17 @@ static ngx_int_t ngx_http_edgeauth_remove_header(ngx_http_request_t *r, ngx_tabl
 /* NGX_DECLINED lets the request go on; a status answers it. */
 static ngx_int_t ngx_http_edgeauth_handler(ngx_http_request_t *r) {
     ngx_http_edgeauth_loc_conf_t *conf = ngx_http_get_module_loc_conf(r, ngx_http_edgeauth_module);
-    /* Checked once per request: a rewrite phase run again (`rewrite … last`) keeps the verdict. */
-    if (!conf->enable || r != r->main || ngx_http_get_module_ctx(r, ngx_http_edgeauth_module) != NULL) return NGX_DECLINED;
+    if (!conf->enable || r != r->main) return NGX_DECLINED;
+    /* Each location's requirement is checked: `rewrite … last` to another location checks
+     * again (its context stays), and so does an internal redirect (its context is cleared). */
+    ngx_http_edgeauth_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_edgeauth_module);
+    if (ctx != NULL && ctx->checked == conf) return NGX_DECLINED;
     ngx_http_edgeauth_main_conf_t *main = ngx_http_get_module_main_conf(r, ngx_http_edgeauth_module);
-    ngx_http_edgeauth_ctx_t *ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_edgeauth_ctx_t));
-    if (ctx == NULL) return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    ngx_http_set_ctx(r, ctx, ngx_http_edgeauth_module);
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_edgeauth_ctx_t));
+        if (ctx == NULL) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ngx_http_set_ctx(r, ctx, ngx_http_edgeauth_module);
+    }
     if (main->verifier == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "edgeauth: \"edgeauth on\" without edgeauth_config");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -283,6 +291,12 @@ static ngx_int_t ngx_http_edgeauth_handler(ngx_http_request_t *r) {
         token = authorization->value.data + 7;
         token_length = authorization->value.len - 7;
         while (token_length > 0 && *token == ' ') { token++; token_length--; }
+    }
+    /* A token this request already showed, before its header was removed. */
+    ngx_http_variable_value_t *kept = &r->variables[main->token_index];
+    if (authorization == NULL && kept->valid && kept->len > 0) {
+        token = kept->data;
+        token_length = kept->len;
     }
     if (token_length == 0) {
         ngx_str_set(&ctx->reason, "missing_token");
@@ -337,8 +351,15 @@ static ngx_int_t ngx_http_edgeauth_handler(ngx_http_request_t *r) {
             || ngx_http_edgeauth_list(r, identity, edgeauth_identity_scope_count, edgeauth_identity_scope, &ctx->scopes) != NGX_OK) {
             answer = NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-        if (conf->strip_authorization) {
-            /* The token is for this resource, never for what it proxies to (R7). */
+        ctx->checked = conf;
+        if (conf->strip_authorization && authorization != NULL) {
+            /* The token is for this resource, never for what it proxies to (R7). It stays in a
+             * variable no configuration can name, for the locations this request goes on to. */
+            kept->data = token;
+            kept->len = token_length;
+            kept->valid = 1;
+            kept->no_cacheable = 0;
+            kept->not_found = 0;
             if (ngx_http_edgeauth_remove_header(r, authorization) != NGX_OK) answer = NGX_HTTP_INTERNAL_SERVER_ERROR;
             r->headers_in.authorization = NULL;
         }
@@ -395,6 +416,14 @@ static ngx_http_variable_t ngx_http_edgeauth_variables[] = {
     ngx_http_null_variable
 };
 
+/* The hidden variable's value is set by the check itself, never computed. */
+static ngx_int_t ngx_http_edgeauth_kept_token_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data) {
+    (void)r;
+    (void)data;
+    v->not_found = 1;
+    return NGX_OK;
+}
+
 static ngx_int_t ngx_http_edgeauth_add_variables(ngx_conf_t *cf) {
     for (ngx_http_variable_t *v = ngx_http_edgeauth_variables; v->name.len; v++) {
         ngx_http_variable_t *variable = ngx_http_add_variable(cf, &v->name, v->flags);
@@ -402,7 +431,15 @@ static ngx_int_t ngx_http_edgeauth_add_variables(ngx_conf_t *cf) {
         variable->get_handler = v->get_handler;
         variable->data = v->data;
     }
-    return NGX_OK;
+    /* Indexed, so its value lives in the request (internal redirects keep it); not hashed, so no
+     * configuration can read it by name. */
+    ngx_str_t name = ngx_string("edgeauth_kept_token");
+    ngx_http_variable_t *kept = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOHASH);
+    if (kept == NULL) return NGX_ERROR;
+    kept->get_handler = ngx_http_edgeauth_kept_token_variable;
+    ngx_http_edgeauth_main_conf_t *main = ngx_http_conf_get_module_main_conf(cf, ngx_http_edgeauth_module);
+    main->token_index = ngx_http_get_variable_index(cf, &name);
+    return main->token_index == NGX_ERROR ? NGX_ERROR : NGX_OK;
 }
 
 static ngx_int_t ngx_http_edgeauth_init(ngx_conf_t *cf) {

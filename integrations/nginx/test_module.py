@@ -138,6 +138,20 @@ http {{
       edgeauth on;
       return 200 "$pid $edgeauth_cache_hits";
     }}
+    location /tried {{
+      edgeauth on;
+      try_files /nonexistent @backend;
+    }}
+    location @backend {{
+      edgeauth on;
+      edgeauth_require "scope:notes:read";
+      default_type text/plain;
+      return 200 "backend $edgeauth_user";
+    }}
+    location /hop {{
+      edgeauth on;
+      rewrite ^ /admin last;
+    }}
     location /open {{ return 204; }}
   }}
 }}
@@ -263,3 +277,16 @@ def test_a_reload_under_load_fails_no_request_because_of_the_module(deployment: 
     for thread in threads:
         thread.join()
     assert failures == []
+
+
+def test_an_internal_redirect_checks_again_with_the_token_it_came_with(deployment: Deployment) -> None:
+    # try_files to a named location: the new location's check finds the token although the
+    # header was removed after the first check.
+    answer = get(deployment, "/tried", deployment.token())
+    assert answer.status_code == 200 and answer.text == "backend alice"
+    assert get(deployment, "/tried").status_code == 401
+
+
+def test_a_rewrite_to_another_location_meets_that_locations_requirement_too(deployment: Deployment) -> None:
+    # /hop lets any valid token in, then rewrites to /admin, which needs a role alice lacks.
+    assert get(deployment, "/hop", deployment.token()).status_code == 403
