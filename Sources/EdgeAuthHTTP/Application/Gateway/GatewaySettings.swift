@@ -52,8 +52,6 @@ public struct GatewaySettings: Sendable, Equatable {
             self.permissions = permissions
         }
 
-        public var isEmpty: Bool { scopes.isEmpty && roles.isEmpty && permissions.isEmpty }
-
         public var requirement: Requirement {
             .allOf(scopes.map(Requirement.scope) + roles.map(Requirement.role) + permissions.map(Requirement.permission))
         }
