@@ -33,8 +33,11 @@ import Synchronization
         var rc = unsafe mdb_env_create(&created)
         guard rc == 0, let env = unsafe created else { throw CacheError("mdb_env_create", code: rc) }
         unsafe self.env = unsafe env
-        var opened = false
-        defer { if !opened { unsafe mdb_env_close(env) } }
+        // Until every stored property is set, a throw leaves the environment to this init to
+        // close; after that, a throw runs `deinit`, which closes it (closing it here too would
+        // free it twice).
+        var initialized = false
+        defer { if !initialized { unsafe mdb_env_close(env) } }
         rc = unsafe mdb_env_set_maxdbs(env, 12)
         if rc == 0 { rc = unsafe mdb_env_set_mapsize(env, mapSize) }
         if rc == 0 { rc = unsafe mdb_env_set_maxreaders(env, maxReaders) }
@@ -59,6 +62,7 @@ import Synchronization
         }
         (verdicts, revokedTokens, revokedIDs, generations, counters, meta) = (handles[0], handles[1], handles[2], handles[3], handles[4], handles[5])
         (keySets, expiryIndex) = (handles[6], handles[7])
+        initialized = true
         // An existing file written by another format version is rejected so the caller rebuilds it.
         let stored = unsafe Self.get(txn, meta, Array("format".utf8)) { unsafe Array($0) }
         if let stored, stored != Array(Self.formatVersion.utf8) {
@@ -74,7 +78,6 @@ import Synchronization
         }
         rc = unsafe mdb_txn_commit(txn)
         guard rc == 0 else { throw CacheError("committing the setup transaction", code: rc) }
-        opened = true
     }
 
     /// The process that opened the environment.
