@@ -273,54 +273,37 @@ def _now(now: int | None) -> int:
 
 
 def _identity_from_handle(handle: c_void_p) -> Identity:
+    # Two calls into the library: the identity's fields as one JSON document, then the claims.
     lib = library()
-    length = c_size_t()
-    texts: dict[str, str | None] = {}
-    for name in _native.TEXT_FIELDS:
-        pointer = getattr(lib, f"edgeauth_identity_{name}")(handle, ctypes.byref(length))
-        texts[name] = _native.read_text(pointer, length.value)
-    lists: dict[str, tuple[str, ...]] = {}
-    for singular in _native.LIST_FIELDS:
-        count = getattr(lib, f"edgeauth_identity_{singular}_count")(handle)
-        entry = getattr(lib, f"edgeauth_identity_{singular}")
-        items = []
-        for index in range(count):
-            pointer = entry(handle, index, ctypes.byref(length))
-            items.append(_native.read_text(pointer, length.value) or "")
-        lists[singular] = tuple(items)
-    times: dict[str, int | None] = {}
-    for name in ("expires_at", "issued_at"):
-        value = c_int64()
-        status = getattr(lib, f"edgeauth_identity_{name}")(handle, ctypes.byref(value))
-        if status == Status.NOT_FOUND:
-            times[name] = None
-        elif status != Status.OK:
-            raise EdgeAuthError(status)
-        else:
-            times[name] = value.value
-    out, out_length = c_void_p(), c_size_t()
-    status = lib.edgeauth_identity_claim_pointer_json(handle, b"", 0, ctypes.byref(out), ctypes.byref(out_length))
-    if status != Status.OK:
-        raise EdgeAuthError(status)
-    claims = json.loads(_native.take_string(out, out_length.value))
+    fields = json.loads(_json_text(lambda out, length: lib.edgeauth_identity_json(handle, out, length)))
+    claims = json.loads(_json_text(lambda out, length: lib.edgeauth_identity_claim_pointer_json(handle, b"", 0, out, length)))
     return Identity(
-        subject=texts["subject"] or "",
-        issuer=texts["issuer"] or "",
-        audience=lists["audience"],
-        scopes=lists["scope"],
-        roles=lists["role"],
-        permissions=lists["permission"],
-        client_id=texts["client_id"],
-        email=texts["email"],
-        name=texts["name"],
-        username=texts["username"],
-        picture=texts["picture"],
-        organization=texts["organization"],
-        token_id=texts["token_id"],
-        expires_at=times["expires_at"],
-        issued_at=times["issued_at"],
+        subject=fields.get("id", ""),
+        issuer=fields.get("issuer", ""),
+        audience=tuple(fields.get("audience", ())),
+        scopes=tuple(fields.get("scopes", ())),
+        roles=tuple(fields.get("roles", ())),
+        permissions=tuple(fields.get("permissions", ())),
+        client_id=fields.get("clientId"),
+        email=fields.get("email"),
+        name=fields.get("name"),
+        username=fields.get("username"),
+        picture=fields.get("picture"),
+        organization=fields.get("organization"),
+        token_id=fields.get("tokenId"),
+        expires_at=fields.get("expiresAt"),
+        issued_at=fields.get("issuedAt"),
         claims=claims,
     )
+
+
+def _json_text(call: Callable[[Any, Any], int]) -> str:
+    """The JSON text a function of the library writes through its `&text, &length` arguments."""
+    out, out_length = c_void_p(), c_size_t()
+    status = call(ctypes.byref(out), ctypes.byref(out_length))
+    if status != Status.OK:
+        raise EdgeAuthError(status)
+    return _native.take_string(out, out_length.value)
 
 
 class Verifier:
