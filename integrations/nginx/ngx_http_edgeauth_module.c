@@ -110,6 +110,21 @@ static char *ngx_http_edgeauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void
     ngx_conf_merge_value(conf->strip_authorization, prev->strip_authorization, 1);
     ngx_conf_merge_str_value(conf->requirement, prev->requirement, "");
     ngx_conf_merge_str_value(conf->resource_metadata, prev->resource_metadata, "");
+    /* The words are checked here, so a typo stops `nginx -t` instead of failing requests. */
+    u_char *word = conf->requirement.data, *end = word + conf->requirement.len;
+    while (word < end) {
+        u_char *stop = word;
+        while (stop < end && *stop != ' ') stop++;
+        size_t length = stop - word;
+        if (length > 0
+            && !(length > 6 && ngx_strncmp(word, "scope:", 6) == 0)
+            && !(length > 5 && ngx_strncmp(word, "role:", 5) == 0)
+            && !(length > 11 && ngx_strncmp(word, "permission:", 11) == 0)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "edgeauth_require: \"%*s\" is not scope:NAME, role:NAME or permission:NAME", length, word);
+            return NGX_CONF_ERROR;
+        }
+        word = stop + 1;
+    }
     if (conf->enable && conf->resource_metadata.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"edgeauth on\" needs edgeauth_resource_metadata (the URL of the protected-resource metadata)");
         return NGX_CONF_ERROR;

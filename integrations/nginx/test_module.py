@@ -290,3 +290,12 @@ def test_an_internal_redirect_checks_again_with_the_token_it_came_with(deploymen
 def test_a_rewrite_to_another_location_meets_that_locations_requirement_too(deployment: Deployment) -> None:
     # /hop lets any valid token in, then rewrites to /admin, which needs a role alice lacks.
     assert get(deployment, "/hop", deployment.token()).status_code == 403
+
+
+def test_a_requirement_that_is_not_words_stops_nginx_t(deployment: Deployment, tmp_path: Path) -> None:
+    config = (deployment.directory / "nginx.conf").read_text().replace('"scope:notes:read scope:notes:write"', '"scope:notes:read group:admins"')
+    (tmp_path / "nginx.conf").write_text(config)
+    checked = subprocess.run(["nginx", "-t", "-p", str(deployment.directory), "-c", str(tmp_path / "nginx.conf")],
+                             capture_output=True, text=True, timeout=TIMEOUT)
+    assert checked.returncode != 0
+    assert '"group:admins" is not scope:NAME, role:NAME or permission:NAME' in checked.stderr
