@@ -34,19 +34,20 @@ extension VerifierConfiguration {
         let data = (try? handle.read(upToCount: maxBytes + 1)) ?? nil ?? Data()
         guard data.count <= maxBytes else { throw ConfigurationError("configuration file \(path) is larger than \(maxBytes) bytes") }
         do throws(ConfigurationError) {
-            let document: JSONValue
-            if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
-                document = try YAMLDocument.json(String(decoding: data, as: UTF8.self))
-            } else {
-                do {
-                    document = try JSONValue.parse(data)
-                } catch {
-                    throw ConfigurationError("configuration is not valid JSON: \(error.explanation)")
-                }
-            }
+            let document = try Self.document(data, yaml: path.hasSuffix(".yaml") || path.hasSuffix(".yml"))
             return try from(document, environment: environment, sections: sections)
         } catch {
             throw ConfigurationError("\(path): \(error.message)")
+        }
+    }
+
+    /// The document of a configuration file's bytes: YAML (converted to JSON values) or JSON.
+    public static func document(_ data: some Collection<UInt8>, yaml: Bool) throws(ConfigurationError) -> JSONValue {
+        if yaml { return try YAMLDocument.json(String(decoding: data, as: UTF8.self)) }
+        do {
+            return try JSONValue.parse(data)
+        } catch {
+            throw ConfigurationError("configuration is not valid JSON: \(error.explanation)")
         }
     }
 

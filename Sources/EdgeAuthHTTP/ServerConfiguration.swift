@@ -29,6 +29,19 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var rateLimit = RateLimits()
     /// TLS terminated by EdgeAuth itself (nil: plain HTTP, or TLS at a reverse proxy).
     public var tls: TLSFiles?
+    /// A listener of its own for `/readyz` and `/metrics`, which the public port then does
+    /// not serve (nil: they are on the public port).
+    public var admin: AdminListener?
+
+    /// `server.admin`: where the operational routes listen, apart from the public port.
+    public struct AdminListener: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public init(host: String = "127.0.0.1", port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
 
     /// `server.tls`: PEM files, read when a worker starts (so SIGHUP, which starts new workers, reloads them).
     public struct TLSFiles: Sendable, Equatable {
@@ -141,6 +154,16 @@ extension ServerConfiguration: ConfigurationSection {
             default: throw ConfigurationError("\(files.displayName) needs both certificate and key (PEM files)")
             }
         } ?? tls
+        admin = try section.section("admin", expected: "port and host") { (listener) throws(ConfigurationError) -> AdminListener? in
+            let host = try listener.string("host", default: "127.0.0.1", example: "127.0.0.1", environment: "EDGEAUTH_ADMIN_HOST")
+            let port: Int? = try listener.integer("port", in: 0...65_535, environment: "EDGEAUTH_ADMIN_PORT")
+            try listener.finish()
+            guard let port else {
+                guard !listener.isPresent else { throw ConfigurationError("\(listener.displayName) needs a port") }
+                return nil
+            }
+            return AdminListener(host: host, port: port)
+        } ?? admin
     }
 }
 
@@ -206,12 +229,30 @@ public struct ServeConfiguration: Sendable {
     /// - Parameter server: the settings the file's `server` members replace.
     public static func load(file path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
                             server: ServerConfiguration = ServerConfiguration()) throws(ConfigurationError) -> ServeConfiguration {
+        try assemble(server: server) { (sections) throws(ConfigurationError) in
+            try VerifierConfiguration.load(file: path, environment: environment, sections: sections)
+        }
+    }
+
+    /// The same from a parsed document (what `load(file:)` reads, without the file).
+    public static func from(_ document: JSONValue, environment: [String: String] = [:],
+                            server: ServerConfiguration = ServerConfiguration()) throws(ConfigurationError) -> ServeConfiguration {
+        try assemble(server: server) { (sections) throws(ConfigurationError) in
+            try VerifierConfiguration.from(document, environment: environment, sections: sections)
+        }
+    }
+
+    /// Reads every section around the verifier's members, which `readVerifier` reads with the sections it is given.
+    private static func assemble(
+        server: ServerConfiguration,
+        _ readVerifier: ((inout ConfigurationReader) throws(ConfigurationError) -> Void) throws(ConfigurationError) -> VerifierConfiguration
+    ) throws(ConfigurationError) -> ServeConfiguration {
         var settings = server
         var oauth = OAuthSettings()
         var hasOAuth = false
         var gateway = GatewaySettings()
         var hasGateway = false
-        let verifier = try VerifierConfiguration.load(file: path, environment: environment) { (root) throws(ConfigurationError) in
+        let verifier = try readVerifier { (root) throws(ConfigurationError) in
             try root.section(into: &settings)
             hasOAuth = root.contains(OAuthSettings.member)
             try root.section(into: &oauth)

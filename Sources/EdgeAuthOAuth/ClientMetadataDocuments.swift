@@ -62,7 +62,7 @@ public final class ClientMetadataDocuments: Sendable {
         return client
     }
 
-    private static func record(_ document: JSONValue, url: String, knownScopes: Set<String>, now: Int64) throws(OAuthError) -> ClientRecord {
+    static func record(_ document: JSONValue, url: String, knownScopes: Set<String>, now: Int64) throws(OAuthError) -> ClientRecord {
         do throws(OAuthError) {
             var client = try ClientRegistration.client(from: document, clientID: url, knownScopes: knownScopes, now: now)
             // A document cannot carry a secret: its clients are public (or use keys, not supported here).

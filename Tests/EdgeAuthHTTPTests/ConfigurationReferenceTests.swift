@@ -49,7 +49,6 @@ struct ConfigurationReferenceTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let planned: [(String, String)] = [
             ("oauth.upstream", "oauth:\n  upstream: {}\n"), ("inspector", "inspector:\n  enabled: true\n"),
-            ("server.admin", "server:\n  admin:\n    port: 9090\n"),
         ]
         for (name, text) in planned {
             let path = directory.appendingPathComponent("planned.yaml").path

@@ -9,7 +9,7 @@ struct ConnectionStateTests {
     func describe(_ action: ConnectionState.Action?) -> String {
         switch action {
         case nil: "nil"
-        case .sendContinue?: "continue"
+        case .continueRequested?: "continue"
         case .bodyTooLarge(let head)?: "413 \(head.uri)"
         case .requestEnded?: "ended"
         case .dispatch(let head, let body, _)?: "dispatch \(head.uri) \(String(buffer: body))"
@@ -53,7 +53,9 @@ struct ConnectionStateTests {
         #expect(describe(state.next()) == "ended")
         var chunked = ConnectionState(maxHeaderBytes: 4096, maxBodyBytes: 4)
         feed(&chunked, "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n")
-        #expect(describe(chunked.next()) == "413 /c")
+        // Refused at the chunk size that declares more than the limit, before its data (a 413).
+        #expect(describe(chunked.next()) == "refuse bodyTooLarge")
+        #expect(chunked.closing)
         var waiting = ConnectionState(maxHeaderBytes: 4096, maxBodyBytes: 4)
         feed(&waiting, "POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
         #expect(describe(waiting.next()) == "continue")

@@ -145,6 +145,9 @@ struct ProtectedResourceTests {
         }
         let other = try #require(try await RawHTTP.get(server.port, "/mcp", headers: ["Origin: https://evil.example"]))
         #expect(other.header("Access-Control-Allow-Origin") == nil)
+        // The answer depends on the origin, refused or not: a shared cache must keep them apart.
+        #expect(other.header("Vary") == "Origin")
+        #expect(try await RawHTTP.get(server.port, "/healthz")?.header("Vary") == "Origin")
         let otherPreflight = try #require(try await RawHTTP.get(server.port, "/mcp", headers: ["Origin: https://evil.example", "Access-Control-Request-Method: POST"], method: "OPTIONS"))
         #expect(otherPreflight.header("Access-Control-Allow-Origin") == nil && otherPreflight.header("Access-Control-Allow-Headers") == nil)
     }

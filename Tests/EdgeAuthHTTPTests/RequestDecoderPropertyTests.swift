@@ -48,8 +48,8 @@ import Testing
     static let seeds: [String] = [
         "GET /mcp HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer abc.def.ghi\r\n\r\n",
         "POST /mcp HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world",
-        "POST /mcp HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n6\r\n world\r\n0\r\nT: v\r\n\r\n",
-        "\r\nHEAD / HTTP/1.0\r\nX:\t v \r\n\r\nGET /b HTTP/1.1\r\n\r\n",
+        "POST /mcp HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n6\r\n world\r\n0\r\nT: v\r\n\r\n",
+        "\r\nHEAD / HTTP/1.0\r\nX:\t v \r\n\r\nGET http://b/c HTTP/1.1\r\nHost: a\r\n\r\n",
     ]
 
     @Test("Any split of the same bytes gives the same requests or the same refusal")

@@ -52,6 +52,19 @@ import Testing
         ("a negative chunk size", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n"),
         ("chunk data longer than its size", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n"),
         ("a chunk size line ending in LF only", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n"),
+        ("a chunk size followed by whitespace and no extension", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n"),
+        ("a chunk extension with a control character", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a\rb\r\nhello\r\n0\r\n\r\n"),
+        ("an HTTP/1.1 request without Host", "GET /healthz HTTP/1.1\r\n\r\n"),
+        ("two Host fields", "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+        ("two Host fields in HTTP/1.0", "GET /healthz HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n"),
+        ("a Host with a space", "GET /healthz HTTP/1.1\r\nHost: a b\r\n\r\n"),
+        ("a Host with user information", "GET /healthz HTTP/1.1\r\nHost: user@a\r\n\r\n"),
+        ("a Host with a path", "GET /healthz HTTP/1.1\r\nHost: a/healthz\r\n\r\n"),
+        ("a target that is neither a path nor a URL", "GET healthz HTTP/1.1\r\nHost: a\r\n\r\n"),
+        ("an absolute target of another scheme", "GET ftp://a/healthz HTTP/1.1\r\nHost: a\r\n\r\n"),
+        ("an absolute target with user information", "GET http://user@a/healthz HTTP/1.1\r\nHost: a\r\n\r\n"),
+        ("an absolute target without authority", "GET http:///healthz HTTP/1.1\r\nHost: a\r\n\r\n"),
+        ("an authority-form target", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n"),
     ]
 
     @Test("Requests two parsers could frame differently are refused with 400 and the connection closed")
@@ -91,12 +104,59 @@ import Testing
         try await served.server.drain()
     }
 
+    @Test("An absolute-form target is served as its path (RFC 9112 §3.2.2), in either case of scheme, with or without a query")
+    func absoluteForm() async throws {
+        let served = try await TestServer.start()
+        defer { served.stop() }
+        for target in ["http://a.example/healthz", "HTTPS://a.example:8443/healthz", "http://[::1]:80/healthz?x=1", "http://127.0.0.1/healthz"] {
+            let answer = try await RawHTTP.exchange(served.port, "GET \(target) HTTP/1.1\r\nHost: other.example\r\nConnection: close\r\n\r\n")
+            #expect(answer?.status == 200, "\(target)")
+        }
+        let root = try await RawHTTP.exchange(served.port, "GET http://a.example HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n")
+        #expect(root?.status == 404, "the empty path is /")
+        // The protected path through an absolute target is protected alike.
+        let protected = try await RawHTTP.exchange(served.port, "POST http://a.example/mcp HTTP/1.1\r\nHost: a.example\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        #expect(protected?.status == 401)
+        try await served.server.drain()
+    }
+
+    @Test("A chunk size beyond the body limit is answered 413 at once, before its bytes arrive; a short trailing whitespace before ; is allowed")
+    func declaredChunkBeyondLimit() async throws {
+        let served = try await TestServer.start { $0.limits.maxBodyBytes = 1024 }
+        defer { served.stop() }
+        let token = try TestServer.token()
+        let status = try await offPool { () -> Int in
+            let connection = try RawConnection(served.port, timeout: 5)
+            // Two chunks that together declare more than the limit; no data follows.
+            connection.send("POST /mcp HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(token)\r\nTransfer-Encoding: chunked\r\n\r\n200\r\n"
+                            + String(repeating: "x", count: 512) + "\r\n201\r\n")
+            return connection.read()?.status ?? 0
+        }
+        #expect(status == 413)
+        let extended = try await RawHTTP.exchange(served.port, "POST /mcp HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(token)\r\nTransfer-Encoding: chunked\r\n"
+                                                  + "Connection: close\r\n\r\n5 \t;ext=1\r\nhello\r\n0\r\n\r\n")
+        #expect(extended?.status == 200)
+        try await served.server.drain()
+    }
+
+    @Test("Refusals of the decoder are counted in /metrics by status")
+    func refusalsCounted() async throws {
+        let served = try await TestServer.start()
+        defer { served.stop() }
+        _ = try await Self.exchange(served.port, "GET /healthz HTTP/1.1\r\n\r\n")
+        _ = try await Self.exchange(served.port, "GET /healthz HTTP/1.1\r\nHost: a\r\nX: " + String(repeating: "a", count: 20000) + "\r\n\r\n")
+        let metrics = try await RawHTTP.get(served.port, "/metrics")?.body ?? ""
+        #expect(metrics.contains(#"edgeauth_http_requests_total{route="other",status="400"} 1"#), "\(metrics)")
+        #expect(metrics.contains(#"edgeauth_http_requests_total{route="other",status="431"} 1"#), "\(metrics)")
+        try await served.server.drain()
+    }
+
     @Test("HTTP/1.0: closed after the answer unless keep-alive is asked for; HEAD has no body")
     func versions() async throws {
         let served = try await TestServer.start()
         defer { served.stop() }
         let closed = try await Self.exchange(served.port, "GET /healthz HTTP/1.0\r\n\r\n")
-        #expect(closed.status == 200 && closed.closed)
+        #expect(closed.status == 200 && closed.closed, "HTTP/1.0 needs no Host")
         let head = try await offPool { () -> [UInt8] in
             let connection = try RawConnection(served.port, timeout: 60)
             connection.send("HEAD /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
@@ -230,6 +290,25 @@ import Testing
         }
         #expect(interim == "HTTP/1.1 100 Continue\r\n\r\n")
         #expect(final == 200)
+        try await served.server.drain()
+    }
+
+    @Test("Expect: 100-continue for a request refused whatever its body (no token, no such path) gets the refusal, not 100, and the connection closes")
+    func expectContinueRefused() async throws {
+        let served = try await TestServer.start()
+        defer { served.stop() }
+        for (request, status) in [("POST /mcp HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n", 401),
+                                  ("POST /mcp HTTP/1.1\r\nHost: a\r\nAuthorization: Basic YTpi\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n", 401),
+                                  ("POST /nowhere HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n", 404)] {
+            let answer = try await offPool { () -> RawResponse? in
+                let connection = try RawConnection(served.port, timeout: 5)
+                connection.send(request)
+                return connection.read()
+            }
+            #expect(answer?.status == status, "\(request)")
+            #expect(answer?.header("Connection") == "close")
+            if status == 401 { #expect(answer?.header("WWW-Authenticate")?.hasPrefix("Bearer ") == true) }
+        }
         try await served.server.drain()
     }
 }

@@ -32,8 +32,7 @@ struct BearerRoute: Route {
         let token: Substring
         switch request.facts.authorization.map(Self.bearerToken) {
         case nil, .notBearer?:
-            // No credentials, or another scheme: the challenge names the scheme to use.
-            return .reply(.error(.unauthorized, "unauthorized", "this resource needs a bearer token", headers: [("WWW-Authenticate", resource.challenge())]))
+            return .reply(Self.missingToken(resource))
         case .malformed?:
             return .reply(malformedCredentials(resource))
         case .token(let value)?:
@@ -56,6 +55,23 @@ struct BearerRoute: Route {
                 }
             }
         }
+    }
+
+    func answerBeforeBody(_ head: HTTPRequestHead, facts: RequestDecoder.HeadFacts, context: ServerContext) -> HTTPReply? {
+        Self.answerBeforeBody(facts, context.resource)
+    }
+
+    /// No bearer token: refused whatever the body.
+    static func answerBeforeBody(_ facts: RequestDecoder.HeadFacts, _ resource: ProtectedResource) -> HTTPReply? {
+        switch facts.authorization.map(bearerToken) {
+        case nil, .notBearer?: missingToken(resource)
+        default: nil
+        }
+    }
+
+    /// No credentials, or another scheme: the challenge names the scheme to use.
+    static func missingToken(_ resource: ProtectedResource) -> HTTPReply {
+        .error(.unauthorized, "unauthorized", "this resource needs a bearer token", headers: [("WWW-Authenticate", resource.challenge())])
     }
 
     /// Any answer, through a writer made for a stream (on its loop).

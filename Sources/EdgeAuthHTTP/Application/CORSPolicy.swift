@@ -14,10 +14,15 @@ public struct CORSPolicy: Sendable {
     /// from their own origin.
     public let publicPaths: Set<String>
 
+    /// Whether answers depend on the request's `Origin` (a list of origins, not `*`): every
+    /// answer then says `Vary: Origin`, refused origins' too, so a cache keeps them apart.
+    public let variesByOrigin: Bool
+
     public init(allowedOrigins: [String], ownOrigin: String, publicPaths: Set<String> = []) {
         self.allowedOrigins = allowedOrigins
         self.ownOrigin = ownOrigin
         self.publicPaths = publicPaths
+        variesByOrigin = !allowedOrigins.isEmpty && !allowedOrigins.contains("*")
     }
 
     static let allowOriginHeader = "Access-Control-Allow-Origin"

@@ -31,6 +31,13 @@ public enum RouteResponse: Sendable {
 /// Answers the requests of a path. Called on the connection's event loop.
 protocol Route: Sendable {
     func respond(to request: ServerRequest, context: ServerContext) -> RouteResponse
+    /// The answer to a request whose client waits (`Expect: 100-continue`) before sending a
+    /// body that could not change it — a missing token — or nil to let the body come.
+    func answerBeforeBody(_ head: HTTPRequestHead, facts: RequestDecoder.HeadFacts, context: ServerContext) -> HTTPReply?
+}
+
+extension Route {
+    func answerBeforeBody(_ head: HTTPRequestHead, facts: RequestDecoder.HeadFacts, context: ServerContext) -> HTTPReply? { nil }
 }
 
 /// The routes beside the protected prefix, gathered before the server starts.
@@ -62,7 +69,7 @@ final class Router: Sendable {
 
     private let protectedPath: String
     private let protectedPrefix: String
-    private let protected: Entry
+    private let protected: Entry?
     private let exact: [String: Entry]
     private let prefixes: [(prefix: String, entry: Entry)]
 
@@ -74,8 +81,18 @@ final class Router: Sendable {
         prefixes = routes.prefixes
     }
 
+    /// Only `routes`, nothing protected (the admin listener).
+    init(routes: Routes) {
+        protectedPath = ""
+        protectedPrefix = ""
+        protected = nil
+        exact = routes.exact
+        prefixes = routes.prefixes
+    }
+
     /// The route of a path, or nil (404).
     func match(_ path: String) -> Entry? {
+        guard let protected else { return exact[path] ?? prefixes.first(where: { path.hasPrefix($0.prefix) })?.entry }
         let isProtected = path == protectedPath || path.hasPrefix(protectedPrefix)
         // A protected prefix of "/" covers every path: the exact routes come first then.
         if isProtected, protectedPath != "/" { return protected }

@@ -28,6 +28,8 @@ public final class ServerContext: Sendable {
     let oauthNeedsForwardedHTTPS: Bool
     /// Which route answers which path.
     let router: Router
+    /// The routes of the admin listener (`server.admin`): health, readiness and metrics.
+    let adminRouter: Router
     let logger = Logger(label: "edgeauth.http")
     /// Whether the worker is draining (readiness then fails, so balancers stop sending).
     let draining = Atomic<Bool>(false)
@@ -49,9 +51,17 @@ public final class ServerContext: Sendable {
         cors = CORSPolicy(allowedOrigins: server.corsOrigins, ownOrigin: resource.origin, publicPaths: authorization.map { AuthorizationRoutes.publicPaths($0).union(resource.metadataPaths) } ?? [])
         var routes = Routes()
         for path in resource.metadataPaths { routes.add(path: path, MetadataRoute(), metric: .metadata) }
+        var operational = Routes()
+        operational.add(path: "/healthz", HealthRoute(), metric: .health)
+        operational.add(path: "/readyz", ReadinessRoute(), metric: .ready)
+        operational.add(path: "/metrics", MetricsRoute(), metric: .metrics)
+        adminRouter = Router(routes: operational)
+        // With an admin listener, readiness and metrics (worker pids, verdicts by reason) leave the public port.
         routes.add(path: "/healthz", HealthRoute(), metric: .health)
-        routes.add(path: "/readyz", ReadinessRoute(), metric: .ready)
-        routes.add(path: "/metrics", MetricsRoute(), metric: .metrics)
+        if server.admin == nil {
+            routes.add(path: "/readyz", ReadinessRoute(), metric: .ready)
+            routes.add(path: "/metrics", MetricsRoute(), metric: .metrics)
+        }
         if let authorization { AuthorizationRoutes.add(authorization, to: &routes) }
         if let settings, let path = settings.forwardAuthPath {
             let forwardAuth = ForwardAuthRoute(settings: settings, resource: resource)

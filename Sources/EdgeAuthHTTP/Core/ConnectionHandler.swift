@@ -13,6 +13,8 @@ import NIOHTTP1
 
     private let context: ServerContext
     private let deadline: RequestDeadline
+    /// The public routes, or the admin listener's.
+    private let router: Router
 
     /// Kept behind a pointer that this handler owns: each access to a stored `var` of a class
     /// is an exclusivity check at run time, and this path makes many. A handler is only ever
@@ -40,9 +42,10 @@ import NIOHTTP1
     }
     private let slots: UnsafeMutablePointer<Slots>
 
-    init(context: ServerContext, deadline: RequestDeadline) {
+    init(context: ServerContext, deadline: RequestDeadline, router: Router) {
         self.context = context
         self.deadline = deadline
+        self.router = router
         unsafe slots = .allocate(capacity: 1)
         let limits = context.server.limits
         unsafe slots.initialize(to: Slots(state: ConnectionState(maxHeaderBytes: limits.maxHeaderBytes, maxBodyBytes: limits.maxBodyBytes)))
@@ -73,7 +76,7 @@ import NIOHTTP1
 
     func userInboundEventTriggered(context channelContext: ChannelHandlerContext, event: Any) {
         guard event is RequestDeadline.Drain else { return channelContext.fireUserInboundEventTriggered(event) }
-        if deadline.isIdle { channelContext.close(promise: nil) }
+        if deadline.drain(now: .now(), channelContext) { channelContext.close(promise: nil) }
     }
 
     func channelRead(context channelContext: ChannelHandlerContext, data: NIOAny) {
@@ -104,8 +107,8 @@ import NIOHTTP1
     private func perform(_ channelContext: ChannelHandlerContext) {
         while let action = unsafe slots.pointee.state.next() {
             switch action {
-            case .sendContinue:
-                channelContext.writeAndFlush(wrapOutboundOut(ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
+            case .continueRequested(let head, let facts):
+                continueRequested(head, facts, channelContext)
             case .bodyTooLarge(let head):
                 unsafe slots.pointee.head = head
                 unsafe slots.pointee.keepAlive = false
@@ -133,16 +136,57 @@ import NIOHTTP1
         if unsafe slots.pointee.state.takeHeldRead() { channelContext.read() }
     }
 
-    /// A request the decoder refused: 431 beyond the limits, 400 otherwise; then the
-    /// connection closes (what follows is discarded).
+    /// A request the decoder refused: 431 beyond the header limits, 413 for a chunked body
+    /// beyond the body limit, 400 otherwise; then the connection closes (what follows is
+    /// discarded). Logged (never the bytes) and counted like any answer.
     private func refuse(_ decodingError: RequestDecodingError, _ channelContext: ChannelHandlerContext) {
-        let status: HTTPResponseStatus = decodingError == .tooLarge ? .requestHeaderFieldsTooLarge : .badRequest
-        let description = status == .badRequest ? "the request is not valid HTTP/1.1" : "the request headers are larger than \(context.server.limits.maxHeaderBytes) bytes"
+        let status: HTTPResponseStatus
+        let description: String
+        switch decodingError {
+        case .tooLarge:
+            (status, description) = (.requestHeaderFieldsTooLarge, "the request headers are larger than \(context.server.limits.maxHeaderBytes) bytes")
+        case .bodyTooLarge:
+            (status, description) = (.payloadTooLarge, "the request body is larger than \(context.server.limits.maxBodyBytes) bytes")
+        case .malformed:
+            (status, description) = (.badRequest, "the request is not valid HTTP/1.1")
+        }
+        let requestID = context.nextRequestID()
+        context.logger.info("request refused before routing", metadata: [
+            "request_id": "\(requestID)", "peer": "\(peerAddress(channelContext))", "status": "\(status.code)", "problem": "\(decodingError)",
+        ])
+        unsafe context.metrics.request(route: .other, status: Int(status.code), duration: .nanoseconds((NIODeadline.now() - slots.pointee.lastRead).nanoseconds),
+                                       last: &slots.pointee.instruments)
         let channel = channelContext.channel
-        let bytes = ResponseSerializer.serialize(.error(status, "invalid_request", description), version: .http1_1, includeBody: true, requestID: nil,
+        let bytes = ResponseSerializer.serialize(.error(status, "invalid_request", description), version: .http1_1, includeBody: true, requestID: requestID,
                                                  corsOrigin: nil, connectionClose: true, allocator: channel.allocator)
         channelContext.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in Self.closeLingering(channel) }
     }
+
+    /// `Expect: 100-continue`: `100` unless the route would refuse the request whatever its
+    /// body (no such path, no token); then that answer, and the connection closes after it
+    /// (RFC 9110 §10.1.1), so the client never sends a body only to have it refused.
+    private func continueRequested(_ head: HTTPRequestHead, _ facts: RequestDecoder.HeadFacts, _ channelContext: ChannelHandlerContext) {
+        let path = Self.split(head.uri).path
+        let entry = router.match(path)
+        let refusal: HTTPReply?
+        if let entry {
+            refusal = entry.route.answerBeforeBody(head, facts: facts, context: context)
+        } else {
+            refusal = Self.notFound
+        }
+        guard let refusal else {
+            channelContext.writeAndFlush(wrapOutboundOut(ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
+            return
+        }
+        unsafe slots.pointee.state.answeredBeforeBody()
+        unsafe slots.pointee.head = head
+        unsafe slots.pointee.keepAlive = false
+        unsafe slots.pointee.metric = entry?.metric ?? .other
+        unsafe slots.pointee.received = slots.pointee.lastRead
+        send(refusal, requestID: context.nextRequestID(), lingering: true, channelContext)
+    }
+
+    static let notFound = HTTPReply.error(.notFound, "not_found", "no resource at this path")
 
     /// Closes a connection whose request was answered before it was read whole (413, 431, 400)
     /// without losing the answer: closing at once with unread bytes makes the kernel send a
@@ -160,14 +204,14 @@ import NIOHTTP1
     private func dispatch(_ head: HTTPRequestHead, _ body: ByteBuffer, _ facts: RequestDecoder.HeadFacts, _ channelContext: ChannelHandlerContext) {
         let requestID = context.nextRequestID()
         let (path, query) = Self.split(head.uri)
-        let entry = context.router.match(path)
+        let entry = router.match(path)
         if case .OPTIONS = head.method, entry?.answersOptions != true {
             unsafe slots.pointee.metric = .preflight
             return send(context.cors.preflight(head, path: path), requestID: requestID, channelContext)
         }
         guard let entry else {
             unsafe slots.pointee.metric = .other
-            return send(.error(.notFound, "not_found", "no resource at this path"), requestID: requestID, channelContext)
+            return send(Self.notFound, requestID: requestID, channelContext)
         }
         unsafe slots.pointee.metric = entry.metric
         let peer = peerAddress(channelContext)
@@ -220,12 +264,13 @@ import NIOHTTP1
     private func send(_ reply: HTTPReply, requestID: RequestID, lingering: Bool = false, _ channelContext: ChannelHandlerContext) {
         guard let head = unsafe slots.pointee.head else { return }
         // A reply that names its origins itself (the OAuth endpoints: any origin) keeps them.
-        let origin = context.server.corsOrigins.isEmpty || reply.headers.contains(where: { $0.0 == CORSPolicy.allowOriginHeader }) ? nil
-            : context.cors.allowedOrigin(head.headers.first(name: "Origin"))
+        let ownOrigins = context.server.corsOrigins.isEmpty || reply.headers.contains(where: { $0.0 == CORSPolicy.allowOriginHeader })
+        let origin = ownOrigins ? nil : context.cors.allowedOrigin(head.headers.first(name: "Origin"))
         // A draining worker answers, then closes: the client's next request goes to another worker.
         let keepAlive = unsafe slots.pointee.keepAlive && !lingering && !context.draining.load(ordering: .relaxed)
         let bytes = unsafe ResponseSerializer.serialize(reply, version: head.version, includeBody: !Self.isHEAD(head.method), requestID: requestID,
-                                                 corsOrigin: origin, connectionClose: !keepAlive, allocator: slots.pointee.allocator)
+                                                 corsOrigin: origin, varyOrigin: !ownOrigins && context.cors.variesByOrigin, connectionClose: !keepAlive,
+                                                 allocator: slots.pointee.allocator)
         finish(with: bytes, status: Int(reply.status.code), keepAlive: keepAlive, lingering: lingering, channelContext)
     }
 
@@ -271,7 +316,8 @@ import NIOHTTP1
         unsafe slots.pointee.streamStatus = Int(status.code)
         let origin = context.server.corsOrigins.isEmpty ? nil : context.cors.allowedOrigin(head.headers.first(name: "Origin"))
         let bytes = unsafe ResponseSerializer.serialize(status: status, headers: headers, framing: hasBody || contentLength != nil ? framing : .length(0), body: nil,
-                                                        version: head.version, requestID: requestID, corsOrigin: origin, connectionClose: !keepAlive,
+                                                        version: head.version, requestID: requestID, corsOrigin: origin, varyOrigin: context.cors.variesByOrigin,
+                                                        connectionClose: !keepAlive,
                                                         allocator: slots.pointee.allocator)
         // Flushed with the first body part, or by `streamFlush`: one write for a short answer.
         channelContext.write(wrapOutboundOut(bytes), promise: nil)

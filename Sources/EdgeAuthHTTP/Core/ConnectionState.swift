@@ -8,15 +8,16 @@ import NIOHTTP1
 /// read until the answer is sent, so a client cannot make them grow beyond one more read.
 struct ConnectionState {
     enum Action {
-        /// `Expect: 100-continue`: the client waits for the interim answer before its body.
-        case sendContinue
+        /// `Expect: 100-continue`: the client waits for an answer before its body — `100`, or a
+        /// final one for a request that would be refused anyway (`answeredBeforeBody`).
+        case continueRequested(HTTPRequestHead, RequestDecoder.HeadFacts)
         /// A request whose body is beyond the limit: answer 413 and close.
         case bodyTooLarge(HTTPRequestHead)
         /// A request that was answered before it was read whole has ended.
         case requestEnded
         /// A whole request, to route and answer.
         case dispatch(HTTPRequestHead, ByteBuffer, RequestDecoder.HeadFacts)
-        /// Bytes the decoder refused: answer 400 or 431 and close.
+        /// Bytes the decoder refused: answer 400, 413 or 431 and close.
         case refuse(RequestDecodingError)
     }
 
@@ -41,7 +42,7 @@ struct ConnectionState {
     private static let empty = ByteBuffer()
 
     init(maxHeaderBytes: Int, maxBodyBytes: Int) {
-        decoder = RequestDecoder(maxHeaderBytes: maxHeaderBytes)
+        decoder = RequestDecoder(maxHeaderBytes: maxHeaderBytes, maxBodyBytes: maxBodyBytes)
         self.maxBodyBytes = maxBodyBytes
         maxPendingBytes = maxHeaderBytes
     }
@@ -86,7 +87,7 @@ struct ConnectionState {
                 answeredEarly = true
                 return .bodyTooLarge(head)
             }
-            return head.version == .http1_1 && facts.expectsContinue ? .sendContinue : nil
+            return head.version == .http1_1 && facts.expectsContinue ? .continueRequested(head, facts) : nil
         case .body(var chunk):
             guard !answeredEarly, let head else { return nil }
             guard body.readableBytes + chunk.readableBytes <= maxBodyBytes else {
@@ -110,6 +111,9 @@ struct ConnectionState {
             pending.discardReadBytes()
         }
     }
+
+    /// The request of `continueRequested` was answered: its body, if it comes, is read and dropped.
+    mutating func answeredBeforeBody() { answeredEarly = true }
 
     /// The answer being made is awaited.
     mutating func awaitAnswer() { awaiting = true }

@@ -15,6 +15,9 @@ public final class HTTPServer: Sendable {
         case address(host: String, port: Int)
         /// Adopt a socket that is already bound and listening (a worker of `edgeauth serve`).
         case socket(CInt)
+        /// Bind this address beside the other workers (`SO_REUSEPORT`: the kernel spreads
+        /// the connections): the admin listener of `edgeauth serve`, whose port the master holds.
+        case shared(host: String, port: Int)
     }
 
     public let context: ServerContext
@@ -50,17 +53,21 @@ public final class HTTPServer: Sendable {
     }
 
     /// Starts serving.
-    public static func start(_ context: ServerContext, listener: Listener, group: MultiThreadedEventLoopGroup = .singleton) async throws -> HTTPServer {
+    /// - Parameter admin: serve the admin routes (`server.admin`: health, readiness, metrics) in plain HTTP.
+    public static func start(_ context: ServerContext, listener: Listener, group: MultiThreadedEventLoopGroup = .singleton,
+                             admin: Bool = false) async throws -> HTTPServer {
         let connections = Connections()
         @Sendable func initialize(_ channel: Channel) -> EventLoopFuture<Void> {
             connections.add(channel)
-            return channel.eventLoop.makeCompletedFuture { try configure(channel, context: context) }
+            return channel.eventLoop.makeCompletedFuture { try configure(channel, context: context, admin: admin) }
         }
         switch listener {
-        case .address(let host, let port):
+        case .address(let host, let port), .shared(let host, let port):
+            let shared: SocketOptionValue = if case .shared = listener { 1 } else { 0 }
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelOption(ChannelOptions.socket(SocketOptionLevel(SOL_SOCKET), SO_REUSEPORT), value: shared)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer(initialize)
                 .bind(host: host, port: port).get()
@@ -79,15 +86,20 @@ public final class HTTPServer: Sendable {
     /// verification, answers) to a connection's channel: for a bootstrap of the caller's own,
     /// after its TLS handler for instance. Call it on the channel's event loop.
     public static func configure(_ channel: Channel, context: ServerContext) throws {
+        try configure(channel, context: context, admin: false)
+    }
+
+    static func configure(_ channel: Channel, context: ServerContext, admin: Bool) throws {
         let limits = context.server.limits
         let deadline = RequestDeadline(requestTimeout: limits.requestTimeout, idleTimeout: limits.idleTimeout)
-        if let tls = context.tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
-        try channel.pipeline.syncOperations.addHandler(ConnectionHandler(context: context, deadline: deadline))
+        if !admin, let tls = context.tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+        try channel.pipeline.syncOperations.addHandler(ConnectionHandler(context: context, deadline: deadline, router: admin ? context.adminRouter : context.router))
     }
 
     /// Stops accepting, answers every request in progress (with `Connection: close`), closes
-    /// keep-alive connections waiting between requests, and returns when the last connection
-    /// is closed. A connection accepted but still silent keeps its request deadline: its
+    /// keep-alive connections waiting between requests once they have waited
+    /// `RequestDeadline.drainGrace` (a request that comes first is answered, with
+    /// `Connection: close`), and returns when the last connection is closed. A connection accepted but still silent keeps its request deadline: its
     /// request is answered if it comes in time. Other workers sharing the listening socket
     /// go on accepting, so nothing waiting in the accept queue is lost.
     public func drain() async throws {
@@ -183,6 +195,8 @@ final class RequestDeadline {
     private var state = State.receiving
     /// When the connection is closed unless something happens first (nil: no deadline).
     private var deadline: NIODeadline?
+    /// When the connection last became idle.
+    private var idleSince = NIODeadline.now()
     /// The one timer of the connection: it checks `deadline` at least every `checkInterval`,
     /// so moving the deadline (twice per request) only updates a field instead of scheduling
     /// and cancelling a task. A deadline is therefore enforced within half a timeout.
@@ -207,11 +221,27 @@ final class RequestDeadline {
         timer = nil
     }
 
-    /// The server is draining: a connection waiting between requests closes now.
+    /// The server is draining (`drain(now:_:)`).
     struct Drain {}
 
-    /// Whether the connection waits between requests.
-    var isIdle: Bool { state == .idle }
+    /// How long a draining server keeps a connection that just became idle. Closing it at
+    /// once races the client's next request, which may already be on its way (a client that
+    /// sends at full speed always has one): lost, since clients do not retry a POST. Within
+    /// the grace, that request is answered with `Connection: close` instead.
+    static let drainGrace: TimeAmount = .seconds(1)
+
+    /// Whether a draining server may close the connection now: idle for the grace already.
+    /// Otherwise an idle connection closes when its grace ends, and one with a request in
+    /// progress after its answer.
+    func drain(now: NIODeadline, _ context: ChannelHandlerContext) -> Bool {
+        guard state == .idle else { return false }
+        let end = idleSince + Self.drainGrace
+        if end <= now { return true }
+        deadline = min(deadline ?? end, end)
+        timer?.cancel()
+        schedule(at: end, context)
+        return false
+    }
 
     /// Bytes arrived at `now`: the first of a request starts its deadline.
     func bytesArrived(now: NIODeadline, _ context: ChannelHandlerContext) {
@@ -230,6 +260,7 @@ final class RequestDeadline {
     /// The response went out at `now` on a keep-alive connection: wait for the next request.
     func requestFinished(now: NIODeadline, _ context: ChannelHandlerContext) {
         state = .idle
+        idleSince = now
         arm(idleTimeout, now: now, context)
     }
 

@@ -14,11 +14,16 @@ import NIOHTTP1
 /// smuggling): CRLF line endings only; no whitespace before a header's colon and no folded
 /// lines; no control characters in values; `Content-Length` digits only, every copy equal;
 /// `Transfer-Encoding` only `chunked`, never together with `Content-Length`; chunk sizes in
-/// bounded hex. A request it refuses fails the connection with a `RequestDecodingError`
-/// (`tooLarge`: 431, `malformed`: 400).
+/// bounded hex; exactly one valid `Host` in HTTP/1.1 (RFC 9112 §3.2). An absolute-form target
+/// (`http://host/path`) becomes origin-form, its authority the `Host` (§3.2.2). A request it
+/// refuses fails the connection with a `RequestDecodingError` (`tooLarge`: 431,
+/// `bodyTooLarge`: 413, `malformed`: 400).
 struct RequestDecoder {
     let maxHeaderBytes: Int
     let maxHeaderCount: Int
+    /// The most a chunked body may declare: refused at the chunk size that goes beyond it,
+    /// before its bytes arrive.
+    let maxBodyBytes: Int
 
     enum State {
         case head
@@ -50,10 +55,13 @@ struct RequestDecoder {
     private var state = State.head
     /// How far the search for the end of the head got (resumed on the next read).
     private var scanned = 0
+    /// The chunk sizes of the current body so far.
+    private var declaredChunks = 0
 
-    init(maxHeaderBytes: Int, maxHeaderCount: Int = 256) {
+    init(maxHeaderBytes: Int, maxHeaderCount: Int = 256, maxBodyBytes: Int = .max) {
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount
+        self.maxBodyBytes = maxBodyBytes
     }
 
     static let maxChunkLine = 4096
@@ -75,6 +83,7 @@ struct RequestDecoder {
                     unsafe (end, try Self.parseHead(UnsafeRawBufferPointer(rebasing: bytes[..<end]), maxHeaderCount: maxHeaderCount))
                 }
                 scanned = 0
+                declaredChunks = 0
                 state = framing
                 self.facts = facts
                 return .head(head)
@@ -90,6 +99,8 @@ struct RequestDecoder {
             case .chunkSize:
                 guard let line = try readLine(&buffer, limit: Self.maxChunkLine) else { return nil }
                 let size = try Self.chunkSize(line)
+                declaredChunks += size
+                guard declaredChunks <= maxBodyBytes else { throw RequestDecodingError.bodyTooLarge }
                 state = size == 0 ? .trailers : .chunkData(remaining: size)
             case .chunkData(let remaining):
                 guard buffer.readableBytes > 0 else { return nil }
@@ -152,19 +163,24 @@ struct RequestDecoder {
     }
 
     /// `chunk-size [ chunk-ext ]`: hex digits (at most 8: a chunk above 4 GiB is refused),
-    /// extensions ignored.
+    /// extensions ignored. Whitespace may only come before an extension's `;` (RFC 9112
+    /// §7.1.1), and an extension holds no control character.
     static func chunkSize(_ line: ByteBuffer) throws -> Int {
         try unsafe line.withUnsafeReadableBytes { bytes in
             var size = 0
             var digits = 0
-            for unsafe byte in unsafe bytes {
+            for unsafe (index, byte) in unsafe bytes.enumerated() {
                 let value: Int
                 switch byte {
                 case UInt8(ascii: "0")...UInt8(ascii: "9"): value = Int(byte - UInt8(ascii: "0"))
                 case UInt8(ascii: "a")...UInt8(ascii: "f"): value = Int(byte - UInt8(ascii: "a") + 10)
                 case UInt8(ascii: "A")...UInt8(ascii: "F"): value = Int(byte - UInt8(ascii: "A") + 10)
                 case UInt8(ascii: ";"), UInt8(ascii: " "), UInt8(ascii: "\t"):
-                    guard digits > 0 else { throw RequestDecodingError.malformed("chunk size") }
+                    let rest = unsafe bytes[index...]
+                    guard digits > 0, let semicolon = unsafe rest.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }),
+                          unsafe bytes[semicolon] == UInt8(ascii: ";"), unsafe isFieldValue(UnsafeRawBufferPointer(rebasing: bytes[semicolon...])) else {
+                        throw RequestDecodingError.malformed("chunk extension")
+                    }
                     return size
                 default: throw RequestDecodingError.malformed("chunk size")
                 }
@@ -207,6 +223,17 @@ struct RequestDecoder {
         let target = unsafe rest[rest.startIndex..<secondSpace]
         // Visible ASCII only: no spaces, controls or raw bytes above 0x7E in the target.
         guard unsafe !target.isEmpty, unsafe target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw RequestDecodingError.malformed("request target") }
+        // Origin-form, `*` (OPTIONS), or absolute-form with an http(s) authority (RFC 9112 §3.2).
+        let uri: String
+        var targetAuthority: String?
+        if unsafe target.first == UInt8(ascii: "/") || target.count == 1 && target.first == UInt8(ascii: "*") {
+            uri = unsafe String(decoding: target, as: UTF8.self)
+        } else if let absolute = unsafe Self.absoluteForm(UnsafeRawBufferPointer(rebasing: target)) {
+            uri = absolute.uri
+            targetAuthority = absolute.authority
+        } else {
+            throw RequestDecodingError.malformed("request target")
+        }
         let version: HTTPVersion
         let versionBytes = unsafe UnsafeRawBufferPointer(rebasing: rest[(secondSpace + 1)...])
         if unsafe isEqual(versionBytes, "HTTP/1.1") {
@@ -225,6 +252,8 @@ struct RequestDecoder {
         var connectionClose = false
         var connectionKeepAlive = false
         var sawExpect = false
+        var hostIndex: Int?
+        var hostCount = 0
         while let line = try unsafe lines.next(), unsafe !line.isEmpty {
             guard fields.count < maxHeaderCount else { throw RequestDecodingError.tooLarge }
             guard let colon = unsafe index(of: UInt8(ascii: ":"), in: line) else { throw RequestDecodingError.malformed("header field") }
@@ -272,16 +301,66 @@ struct RequestDecoder {
             } else if !sawExpect, unsafe isEqual(nameBytes, "expect", ignoringCase: true) {
                 sawExpect = true
                 facts.expectsContinue = unsafe isEqual(valueBytes, "100-continue", ignoringCase: true)
+            } else if unsafe isEqual(nameBytes, "host", ignoringCase: true) {
+                guard unsafe Self.isAuthority(valueBytes) else { throw RequestDecodingError.malformed("Host") }
+                hostIndex = fields.count
+                hostCount += 1
             }
             unsafe fields.append((String(decoding: nameBytes, as: UTF8.self), text))
         }
         if chunked {
             guard facts.contentLength == nil, version == .http1_1 else { throw RequestDecodingError.malformed("Transfer-Encoding") }
         }
+        // One Host, and in HTTP/1.1 always one (RFC 9112 §3.2); an absolute target's authority replaces it.
+        guard hostCount == 1 || hostCount == 0 && version == .http1_0 else { throw RequestDecodingError.malformed("Host") }
+        if let targetAuthority {
+            if let hostIndex { fields[hostIndex].1 = targetAuthority } else { fields.append(("Host", targetAuthority)) }
+        }
         facts.keepAlive = connectionClose ? false : connectionKeepAlive || version == .http1_1
         let method = unsafe Self.method(UnsafeRawBufferPointer(rebasing: methodBytes))
-        let head = unsafe HTTPRequestHead(version: version, method: method, uri: String(decoding: target, as: UTF8.self), headers: HTTPHeaders(fields))
+        let head = HTTPRequestHead(version: version, method: method, uri: uri, headers: HTTPHeaders(fields))
         return (head, chunked ? .chunkSize : .fixed(remaining: facts.contentLength ?? 0), facts)
+    }
+
+    /// `http://authority/path?query` (or https, the scheme in any case) as origin-form and the
+    /// authority; nil for any other target. The authority is a host and port: no user
+    /// information (RFC 9110 §4.2.4), never empty.
+    static func absoluteForm(_ target: UnsafeRawBufferPointer) -> (uri: String, authority: String)? {
+        let http: StaticString = "http://", https: StaticString = "https://"
+        let schemeLength: Int
+        if target.count > 7, unsafe isEqual(UnsafeRawBufferPointer(rebasing: target[..<7]), http, ignoringCase: true) {
+            schemeLength = 7
+        } else if target.count > 8, unsafe isEqual(UnsafeRawBufferPointer(rebasing: target[..<8]), https, ignoringCase: true) {
+            schemeLength = 8
+        } else {
+            return nil
+        }
+        let rest = unsafe target[schemeLength...]
+        let end = unsafe rest.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? target.count
+        let authority = unsafe UnsafeRawBufferPointer(rebasing: target[schemeLength..<end])
+        guard unsafe !authority.isEmpty, unsafe isAuthority(authority) else { return nil }
+        let pathAndQuery = unsafe String(decoding: target[end...], as: UTF8.self)
+        let uri = pathAndQuery.hasPrefix("/") ? pathAndQuery : "/" + pathAndQuery
+        return unsafe (uri, String(decoding: authority, as: UTF8.self))
+    }
+
+    /// `uri-host [ ":" port ]` (RFC 9110 §7.2): the characters of a registered name, an IPv4
+    /// address or a bracketed IP literal, and a port; empty is allowed (a target without
+    /// authority). No `@`, `/` or whitespace.
+    static func isAuthority(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        for unsafe byte in unsafe bytes {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "%"), UInt8(ascii: "!"),
+                 UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "*"),
+                 UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="), UInt8(ascii: ":"), UInt8(ascii: "["),
+                 UInt8(ascii: "]"):
+                continue
+            default:
+                return false
+            }
+        }
+        return true
     }
 
     /// The method; the common ones without building a string first.
@@ -359,6 +438,8 @@ struct RequestDecoder {
 enum RequestDecodingError: Error, Equatable {
     /// The head (or a chunk line or the trailers) is beyond the header limit, or has too many fields.
     case tooLarge
+    /// A chunked body declares more than the body limit.
+    case bodyTooLarge
     /// Not HTTP/1.1 as RFC 9112 defines it; names the part.
     case malformed(String)
 }

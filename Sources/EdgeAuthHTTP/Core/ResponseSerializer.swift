@@ -6,13 +6,14 @@ import NIOHTTP1
 enum ResponseSerializer {
     /// The answer as it goes on the wire, in one buffer: status line, the reply's headers,
     /// `Content-Length`, the request id, `Cache-Control: no-store` for errors, the CORS
-    /// headers for an allowed origin, `Connection: close`, the body. Header names that are
+    /// headers for an allowed origin (`Vary: Origin` alone when `varyOrigin` and the origin is
+    /// refused: the answer still depends on it), `Connection: close`, the body. Header names that are
     /// not tokens are dropped and CR/LF in values become spaces, so no value can start a
     /// header of its own.
-    static func serialize(_ reply: HTTPReply, version: HTTPVersion, includeBody: Bool, requestID: RequestID?, corsOrigin: String?,
+    static func serialize(_ reply: HTTPReply, version: HTTPVersion, includeBody: Bool, requestID: RequestID?, corsOrigin: String?, varyOrigin: Bool = false,
                           connectionClose: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
         serialize(status: reply.status, headers: reply.headers, framing: .length(reply.body.readableBytes), body: includeBody ? reply.body : nil,
-                  version: version, requestID: requestID, corsOrigin: corsOrigin, connectionClose: connectionClose, allocator: allocator)
+                  version: version, requestID: requestID, corsOrigin: corsOrigin, varyOrigin: varyOrigin, connectionClose: connectionClose, allocator: allocator)
     }
 
     /// How the body of an answer ends.
@@ -28,7 +29,8 @@ enum ResponseSerializer {
     /// The head of an answer (and its body, when given), framed as said. The reply's own
     /// `Content-Length` and `Transfer-Encoding` are replaced by the framing's.
     static func serialize(status: HTTPResponseStatus, headers: [(String, String)], framing: Framing, body: ByteBuffer?, version: HTTPVersion,
-                          requestID: RequestID?, corsOrigin: String?, connectionClose: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+                          requestID: RequestID?, corsOrigin: String?, varyOrigin: Bool = false, connectionClose: Bool,
+                          allocator: ByteBufferAllocator) -> ByteBuffer {
         let reason = status.reasonPhrase
         let bodyBytes = body?.readableBytes ?? 0
         // Room for everything: the fixed lines below take under 200 bytes, numbers under 24.
@@ -69,6 +71,8 @@ enum ResponseSerializer {
                 out.header("Access-Control-Allow-Origin", corsOrigin)
                 out.write("Access-Control-Expose-Headers: WWW-Authenticate, Mcp-Session-Id\r\n")
                 if corsOrigin != "*" { out.write("Vary: Origin\r\n") }
+            } else if varyOrigin {
+                out.write("Vary: Origin\r\n")
             }
             if connectionClose { out.write("Connection: close\r\n") }
             out.write("\r\n")

@@ -44,6 +44,8 @@ public enum ServerProcess {
     /// the workers' shared metrics and rate-limit buckets.
     public static let workerPortVariable = "EDGEAUTH_WORKER_PORT"
     public static let workerStateVariable = "EDGEAUTH_WORKER_STATE_DIR"
+    /// The port of the admin listener (`server.admin`), which the master holds for the workers.
+    public static let workerAdminPortVariable = "EDGEAUTH_WORKER_ADMIN_PORT"
 
     /// The port this process serves as a worker, or nil in the master.
     public static func workerPort(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Int? {
@@ -55,10 +57,12 @@ public enum ServerProcess {
     public static func runMaster(_ launch: ServerLaunch) async -> Int32 {
         let server = launch.configuration.server
         let listening: (descriptor: CInt, port: Int)
+        let admin: (descriptor: CInt, port: Int)?
         do {
             // Checked here once, so that a bad certificate stops the start instead of every worker.
             if let files = server.tls { _ = try TLSFiles.context(files) }
             listening = try ListeningSocket.open(host: server.host, port: server.port)
+            admin = try server.admin.map { try ListeningSocket.reserve(host: $0.host, port: $0.port) }
         } catch {
             writeStandardError("error: \(error)")
             return 2
@@ -72,6 +76,7 @@ public enum ServerProcess {
         defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
         var options = Supervisor.Options(workerCommand: [executable] + CommandLine.arguments.dropFirst(), workers: workers)
         options.environment = [workerPortVariable: String(listening.port), workerStateVariable: stateDirectory]
+        if let admin { options.environment[workerAdminPortVariable] = String(admin.port) }
         options.drainTimeout = 30
         if let authorization = launch.authorization { options.generationEnvironment = { authorization.generationEnvironment() } }
         let configFile = launch.configFile
@@ -99,6 +104,9 @@ public enum ServerProcess {
                 "edgeauth \(EdgeAuthVersion.string) listening on \(origin) (\(workers) worker\(workers == 1 ? "" : "s"), master pid \(getpid()))",
                 "protected resource: \(shown.resourceURL); metadata: \(origin)/.well-known/oauth-protected-resource\(shown.protectedPath)",
             ]
+            if let admin, let listener = shown.admin {
+                lines.append("admin: http://\(listener.host.contains(":") ? "[\(listener.host)]" : listener.host):\(admin.port) (/healthz, /readyz, /metrics)")
+            }
             if let authorization {
                 let users = authorization.settings.developmentUsers.map(\.name).joined(separator: ", ")
                 lines += [
@@ -151,7 +159,13 @@ public enum ServerProcess {
             }
         }
         // One event loop per worker process (workers default to one per core, as nginx's do).
-        let server = try await HTTPServer.start(context, listener: .socket(0), group: MultiThreadedEventLoopGroup(numberOfThreads: 1))
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let server = try await HTTPServer.start(context, listener: .socket(0), group: group)
+        var admin: HTTPServer?
+        if let listener = configuration.server.admin {
+            let port = environment[workerAdminPortVariable].flatMap { Int($0) } ?? listener.port
+            admin = try await HTTPServer.start(context, listener: .shared(host: listener.host, port: port), group: group, admin: true)
+        }
         let maintenance = Task { await verifier.maintainKeys() }
         // Expired codes, grants and pending logins leave the state store (every worker sweeps; each sweep is one transaction).
         let sweeping = Task.detached {
@@ -181,6 +195,7 @@ public enum ServerProcess {
         sweeping.cancel()
         snapshots.cancel()
         try await server.drain()
+        try await admin?.drain()
     }
 
     static let stateDirectoryPrefix = "edgeauth-metrics-"

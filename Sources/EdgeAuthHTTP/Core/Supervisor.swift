@@ -246,6 +246,17 @@ public actor Supervisor {
 public enum ListeningSocket {
     /// Binds and listens; returns the descriptor and the port (useful with port 0).
     public static func open(host: String, port: Int, backlog: Int32 = 1024) throws -> (descriptor: CInt, port: Int) {
+        try open(host: host, port: port, listening: backlog)
+    }
+
+    /// Binds with `SO_REUSEPORT` and does not listen: holds a port (a free one with 0) that
+    /// the workers bind and listen on beside each other (the admin listener). A socket that
+    /// does not listen is given no connections.
+    public static func reserve(host: String, port: Int) throws -> (descriptor: CInt, port: Int) {
+        try open(host: host, port: port, listening: nil)
+    }
+
+    private static func open(host: String, port: Int, listening backlog: Int32?) throws -> (descriptor: CInt, port: Int) {
         var hints = unsafe addrinfo()
         unsafe hints.ai_family = AF_UNSPEC
         unsafe hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -260,11 +271,13 @@ public enum ListeningSocket {
         guard descriptor >= 0 else { throw SocketError(unsafe "socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
         unsafe setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if backlog == nil { unsafe setsockopt(descriptor, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size)) }
         guard unsafe bind(descriptor, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
             let message = unsafe String(cString: strerror(errno))
             close(descriptor)
             throw SocketError("cannot listen on \(host):\(port): \(message)")
         }
+        guard let backlog else { return (descriptor, Self.port(of: descriptor)) }
         // Workers accept with blocking calls; the timeout lets a draining worker stop waiting.
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
         unsafe setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
