@@ -121,6 +121,18 @@ python-package-test:
 	cd integrations/python && EDGEAUTH_LIBRARY=$(CABI_PREFIX)/lib/libedgeauth.so EDGEAUTH_BENCH_DATA=$(CURDIR)/bench-data \
 	  $(INTEGRATIONS_VENV)/bin/python3 -m pytest -q -p no:cacheprovider tests
 
+## fuzz-tokens: the fuzzed differential against joserfc (Tests/differential/fuzz_tokens.py): mutated tokens
+## through the debug library c-abi-test installs and joserfc side by side for FUZZ_SECONDS (default 60);
+## FUZZ_SEED to repeat a run. Disagreements go to .build/fuzz/findings/token-differential
+## (docs/differential-testing.md).
+FUZZ_SECONDS ?= 60
+FUZZ_SEED ?=
+.PHONY: fuzz-tokens
+fuzz-tokens: deps python-deps
+	$(MAKE) --no-print-directory install PREFIX=$(CABI_PREFIX) CONFIGURATION=debug
+	$(PYTHON) Tests/differential/fuzz_tokens.py --seconds $(FUZZ_SECONDS) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) \
+	  --library $(CABI_PREFIX)/lib/libedgeauth.so --findings $(CURDIR)/.build/fuzz/findings/token-differential
+
 ## nginx-module: the nginx dynamic module (integrations/nginx) built against Debian's nginx-dev sources and the
 ## library in EDGEAUTH_PREFIX (default: the one c-abi-test installs), into .build/nginx (docs/integrations.md).
 EDGEAUTH_PREFIX ?= $(CABI_PREFIX)
