@@ -13,7 +13,7 @@ TEST_APT_PACKAGES := chromium chromium-driver nginx-light $(NGINX_MODULE_PACKAGE
 BENCH_NOW := 1764003600
 BENCH_WORKERS ?= 1
 
-.PHONY: help deps packages build test mcp-client bench bench-instructions bench-http bench-oauth bench-cache c-abi-bench serve python-deps install c-abi-test python-package-test nginx-module nginx-module-test bench-nginx bench-python clean
+.PHONY: help deps packages build test fuzz fuzz-smoke fuzz-build fuzz-tokens mcp-client bench bench-instructions bench-http bench-oauth bench-cache c-abi-bench serve python-deps install c-abi-test python-package-test nginx-module nginx-module-test bench-nginx bench-python clean
 .DEFAULT_GOAL := help
 
 ## help: list these targets and what they do (also what a plain `make` prints).
@@ -66,6 +66,26 @@ test: deps python-deps
 	EDGEAUTH_BINARY=$$($(SWIFT) build --show-bin-path)/edgeauth $(PYTHON) -m pytest -q -p no:cacheprovider Tests/mcp
 	$(MAKE) --no-print-directory c-abi-test
 	$(MAKE) --no-print-directory nginx-module-test
+
+## fuzz: build the libFuzzer targets (address sanitizer, .build-fuzz) and run each for FUZZ_SECONDS
+## (default 60) on its kept corpus; fails on any crash, leak, time-out or violated property (Fuzz/README.md).
+## FUZZ_TARGETS picks some: make fuzz FUZZ_TARGETS="http-request token" FUZZ_SECONDS=600
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= token json base64url jwk jwks http-request authorization form client-registration client-metadata \
+	redirect-uri configuration-json configuration-yaml
+FUZZ_BINARY := $(CURDIR)/.build-fuzz/release/edgeauth-fuzz
+fuzz: fuzz-build
+	Fuzz/run.sh $(FUZZ_BINARY) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+## fuzz-smoke: every fuzz target for a few seconds (part of make test).
+fuzz-smoke: fuzz-build
+	Fuzz/run.sh $(FUZZ_BINARY) 3 $(FUZZ_TARGETS)
+
+# The targets exist in the package only with EDGEAUTH_FUZZ set (Package.swift); the linker's
+# notes about the sanitizer's local symbols are dropped.
+fuzz-build: deps
+	set -o pipefail; EDGEAUTH_FUZZ=1 $(SWIFT) build -c release --scratch-path $(CURDIR)/.build-fuzz --product edgeauth-fuzz \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing 2>&1 | grep -v "Cannot export local symbol"
 
 ## install: the C library into PREFIX — lib/libedgeauth.so, include/edgeauth.h, lib/pkgconfig/edgeauth.pc
 ## (CONFIGURATION=release by default; docs/c-api.md).
@@ -125,9 +145,7 @@ python-package-test:
 ## through the debug library c-abi-test installs and joserfc side by side for FUZZ_SECONDS (default 60);
 ## FUZZ_SEED to repeat a run. Disagreements go to .build/fuzz/findings/token-differential
 ## (docs/differential-testing.md).
-FUZZ_SECONDS ?= 60
 FUZZ_SEED ?=
-.PHONY: fuzz-tokens
 fuzz-tokens: deps python-deps
 	$(MAKE) --no-print-directory install PREFIX=$(CABI_PREFIX) CONFIGURATION=debug
 	$(PYTHON) Tests/differential/fuzz_tokens.py --seconds $(FUZZ_SECONDS) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) \

@@ -185,3 +185,18 @@ let package = Package(
         ),
     ]
 )
+
+// The libFuzzer targets (`make fuzz`, Fuzz/README.md), declared only when EDGEAUTH_FUZZ is set:
+// they link only with `-sanitize=fuzzer`, whose runtime supplies `main`.
+if Context.environment["EDGEAUTH_FUZZ"] != nil {
+    package.products.append(.executable(name: "edgeauth-fuzz", targets: ["EdgeAuthFuzz"]))
+    package.targets.append(.executableTarget(
+        name: "EdgeAuthFuzz",
+        dependencies: [
+            "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthHTTP", "EdgeAuthOAuth",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ],
+        path: "Fuzz/Sources/EdgeAuthFuzz"
+    ))
+}

@@ -12,7 +12,7 @@ import NIOHTTP1
 ///
 /// Strict where leniency lets two parsers disagree about where a request ends (request
 /// smuggling): CRLF line endings only; no whitespace before a header's colon and no folded
-/// lines; no control characters in values; `Content-Length` digits only, every copy equal;
+/// lines; no control characters in values; one `Content-Length`, digits only;
 /// `Transfer-Encoding` only `chunked`, never together with `Content-Length`; chunk sizes in
 /// bounded hex; exactly one valid `Host` in HTTP/1.1 (RFC 9112 §3.2). An absolute-form target
 /// (`http://host/path`) becomes origin-form, its authority the `Host` (§3.2.2). A request it
@@ -57,6 +57,9 @@ struct RequestDecoder {
     private var scanned = 0
     /// The chunk sizes of the current body so far.
     private var declaredChunks = 0
+    /// The bytes and lines of the current body's trailer section so far.
+    private var trailerBytes = 0
+    private var trailerCount = 0
 
     init(maxHeaderBytes: Int, maxHeaderCount: Int = 256, maxBodyBytes: Int = .max) {
         self.maxHeaderBytes = maxHeaderBytes
@@ -84,6 +87,8 @@ struct RequestDecoder {
                 }
                 scanned = 0
                 declaredChunks = 0
+                trailerBytes = 0
+                trailerCount = 0
                 state = framing
                 self.facts = facts
                 return .head(head)
@@ -112,12 +117,22 @@ struct RequestDecoder {
                 guard buffer.readInteger(as: UInt16.self) == 0x0D0A else { throw RequestDecodingError.malformed("chunk size") }
                 state = .chunkSize
             case .trailers:
-                // Trailer fields are read and dropped (nothing here uses them), within the head's limit.
+                // Trailer fields are checked like header fields and dropped (nothing here uses
+                // them), within the head's limits.
                 guard let line = try readLine(&buffer, limit: maxHeaderBytes) else { return nil }
                 if line.readableBytes == 0 {
                     state = .head
                     return .end(nil)
                 }
+                trailerBytes += line.readableBytes + 2
+                trailerCount += 1
+                guard trailerBytes <= maxHeaderBytes, trailerCount <= maxHeaderCount else { throw RequestDecodingError.tooLarge }
+                // Never a framing field (RFC 9110 §6.5.1): a parser that merged it would frame the next request differently.
+                let framing = try unsafe line.withUnsafeReadableBytes { bytes -> Bool in
+                    let name = try unsafe Self.field(bytes[...]).name
+                    return unsafe Self.isEqual(name, "content-length", ignoringCase: true) || Self.isEqual(name, "transfer-encoding", ignoringCase: true)
+                }
+                guard !framing else { throw RequestDecodingError.malformed("trailer field") }
             }
         }
     }
@@ -163,8 +178,7 @@ struct RequestDecoder {
     }
 
     /// `chunk-size [ chunk-ext ]`: hex digits (at most 8: a chunk above 4 GiB is refused),
-    /// extensions ignored. Whitespace may only come before an extension's `;` (RFC 9112
-    /// §7.1.1), and an extension holds no control character.
+    /// then extensions, checked (`isChunkExtension`) and ignored.
     static func chunkSize(_ line: ByteBuffer) throws -> Int {
         try unsafe line.withUnsafeReadableBytes { bytes in
             var size = 0
@@ -175,10 +189,8 @@ struct RequestDecoder {
                 case UInt8(ascii: "0")...UInt8(ascii: "9"): value = Int(byte - UInt8(ascii: "0"))
                 case UInt8(ascii: "a")...UInt8(ascii: "f"): value = Int(byte - UInt8(ascii: "a") + 10)
                 case UInt8(ascii: "A")...UInt8(ascii: "F"): value = Int(byte - UInt8(ascii: "A") + 10)
-                case UInt8(ascii: ";"), UInt8(ascii: " "), UInt8(ascii: "\t"):
-                    let rest = unsafe bytes[index...]
-                    guard digits > 0, let semicolon = unsafe rest.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }),
-                          unsafe bytes[semicolon] == UInt8(ascii: ";"), unsafe isFieldValue(UnsafeRawBufferPointer(rebasing: bytes[semicolon...])) else {
+                case UInt8(ascii: ";"):
+                    guard digits > 0, unsafe isChunkExtension(UnsafeRawBufferPointer(rebasing: bytes[index...])) else {
                         throw RequestDecodingError.malformed("chunk extension")
                     }
                     return size
@@ -191,6 +203,44 @@ struct RequestDecoder {
             guard digits > 0 else { throw RequestDecodingError.malformed("chunk size") }
             return size
         }
+    }
+
+    /// `*( ";" name [ "=" ( token / quoted-string ) ] )` (RFC 9112 §7.1.1, without the optional
+    /// whitespace around `;` and `=`, which llhttp refuses too): what two parsers could split
+    /// differently — a colon, a stray quote, a space — is refused.
+    static func isChunkExtension(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var index = 0
+        func token() -> Bool {
+            let start = index
+            while index < bytes.count, unsafe isTokenCharacter(bytes[index]) { index += 1 }
+            return index > start
+        }
+        func quoted() -> Bool {
+            index += 1
+            while index < bytes.count {
+                let byte = unsafe bytes[index]
+                if byte == UInt8(ascii: "\"") { index += 1; return true }
+                if byte == UInt8(ascii: "\\") {
+                    index += 1
+                    guard index < bytes.count, unsafe bytes[index] >= 0x20 && bytes[index] != 0x7F || bytes[index] == 0x09 else { return false }
+                } else if byte < 0x20 && byte != 0x09 || byte == 0x7F {
+                    return false
+                }
+                index += 1
+            }
+            return false
+        }
+        repeat {
+            guard index < bytes.count, unsafe bytes[index] == UInt8(ascii: ";") else { return false }
+            index += 1
+            guard token() else { return false }
+            if index < bytes.count, unsafe bytes[index] == UInt8(ascii: "=") {
+                index += 1
+                guard index < bytes.count else { return false }
+                guard unsafe bytes[index] == UInt8(ascii: "\"") ? quoted() : token() else { return false }
+            }
+        } while index < bytes.count
+        return true
     }
 
     // MARK: The head
@@ -256,28 +306,19 @@ struct RequestDecoder {
         var hostCount = 0
         while let line = try unsafe lines.next(), unsafe !line.isEmpty {
             guard fields.count < maxHeaderCount else { throw RequestDecodingError.tooLarge }
-            guard let colon = unsafe index(of: UInt8(ascii: ":"), in: line) else { throw RequestDecodingError.malformed("header field") }
-            let nameBytes = unsafe UnsafeRawBufferPointer(rebasing: line[line.startIndex..<colon])
-            // No empty names, no whitespace before the colon, no folded continuation lines (RFC 9112 §5).
-            guard unsafe !nameBytes.isEmpty, unsafe nameBytes.allSatisfy({ isTokenCharacter($0) }) else { throw RequestDecodingError.malformed("header field") }
-            var value = unsafe line[(colon + 1)...]
-            while let first = unsafe value.first, first == 0x20 || first == 0x09 { unsafe value = unsafe value.dropFirst() }
-            while let last = unsafe value.last, last == 0x20 || last == 0x09 { unsafe value = unsafe value.dropLast() }
-            let valueBytes = unsafe UnsafeRawBufferPointer(rebasing: value)
-            guard unsafe Self.isFieldValue(valueBytes) else { throw RequestDecodingError.malformed("header field") }
+            let (nameBytes, valueBytes) = try unsafe Self.field(line)
             let text = unsafe String(decoding: valueBytes, as: UTF8.self)
             if unsafe isEqual(nameBytes, "authorization", ignoringCase: true) {
                 facts.authorization = text
                 facts.authorizationCount += 1
             } else if unsafe isEqual(nameBytes, "content-length", ignoringCase: true) {
-                for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-                    let digits = part.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
-                    guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0 >= "0" && $0 <= "9" }), let length = Int(String(digits)) else {
-                        throw RequestDecodingError.malformed("Content-Length")
-                    }
-                    guard facts.contentLength == nil || facts.contentLength == length else { throw RequestDecodingError.malformed("Content-Length") }
-                    facts.contentLength = length
+                // One field of digits: a list or a second copy, even of the same length, is refused
+                // (RFC 9110 §8.6 allows either), as llhttp and nginx do, so no parser in front reads it otherwise.
+                guard facts.contentLength == nil, unsafe !valueBytes.isEmpty, valueBytes.count <= 18,
+                      unsafe valueBytes.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let length = Int(text) else {
+                    throw RequestDecodingError.malformed("Content-Length")
                 }
+                facts.contentLength = length
             } else if unsafe isEqual(nameBytes, "transfer-encoding", ignoringCase: true) {
                 // Only `chunked`, alone: other codings would need decoding nothing here does.
                 guard !transferEncoding, unsafe isEqual(valueBytes, "chunked", ignoringCase: true) else { throw RequestDecodingError.malformed("Transfer-Encoding") }
@@ -361,6 +402,22 @@ struct RequestDecoder {
             }
         }
         return true
+    }
+
+    /// A field line's name and value (without the whitespace around it): no empty names, no
+    /// whitespace before the colon, no folded continuation lines (RFC 9112 §5), no control
+    /// characters in the value.
+    @inline(__always)
+    static func field(_ line: Slice<UnsafeRawBufferPointer>) throws -> (name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        guard let colon = unsafe index(of: UInt8(ascii: ":"), in: line) else { throw RequestDecodingError.malformed("header field") }
+        let name = unsafe UnsafeRawBufferPointer(rebasing: line[line.startIndex..<colon])
+        guard unsafe !name.isEmpty, unsafe name.allSatisfy({ isTokenCharacter($0) }) else { throw RequestDecodingError.malformed("header field") }
+        var value = unsafe line[(colon + 1)...]
+        while let first = unsafe value.first, first == 0x20 || first == 0x09 { unsafe value = unsafe value.dropFirst() }
+        while let last = unsafe value.last, last == 0x20 || last == 0x09 { unsafe value = unsafe value.dropLast() }
+        let valueBytes = unsafe UnsafeRawBufferPointer(rebasing: value)
+        guard unsafe isFieldValue(valueBytes) else { throw RequestDecodingError.malformed("header field") }
+        return unsafe (name, valueBytes)
     }
 
     /// The method; the common ones without building a string first.
