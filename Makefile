@@ -77,7 +77,8 @@ FUZZ_BINARY := $(CURDIR)/.build-fuzz/release/edgeauth-fuzz
 fuzz: fuzz-build
 	Fuzz/run.sh $(FUZZ_BINARY) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-## fuzz-smoke: every fuzz target for a few seconds (part of make test).
+## fuzz-smoke: every fuzz target under libFuzzer for a few seconds. (make test runs every target without
+## the sanitizer build, on its seeds and their mutations: Fuzz/Smoke.)
 fuzz-smoke: fuzz-build
 	Fuzz/run.sh $(FUZZ_BINARY) 3 $(FUZZ_TARGETS)
 

@@ -186,17 +186,20 @@ let package = Package(
     ]
 )
 
-// The libFuzzer targets (`make fuzz`, Fuzz/README.md), declared only when EDGEAUTH_FUZZ is set:
-// they link only with `-sanitize=fuzzer`, whose runtime supplies `main`.
+// The fuzz targets (Fuzz/README.md): with EDGEAUTH_FUZZ set, the libFuzzer binary of `make fuzz`,
+// which links only with `-sanitize=fuzzer` (its runtime drives `main`); otherwise a smoke test of
+// every target in `make test`. One or the other: they share the targets' sources.
+let fuzzDependencies: [Target.Dependency] = [
+    "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthHTTP", "EdgeAuthOAuth",
+    .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+    .product(name: "NIOEmbedded", package: "swift-nio"),
+]
+let fuzzFiles = ["README.md", "run.sh", "seed.py", "seeds.py", "dictionaries"]
 if Context.environment["EDGEAUTH_FUZZ"] != nil {
     package.products.append(.executable(name: "edgeauth-fuzz", targets: ["EdgeAuthFuzz"]))
-    package.targets.append(.executableTarget(
-        name: "EdgeAuthFuzz",
-        dependencies: [
-            "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthHTTP", "EdgeAuthOAuth",
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
-        ],
-        path: "Fuzz/Sources/EdgeAuthFuzz"
-    ))
+    package.targets.append(.executableTarget(name: "EdgeAuthFuzz", dependencies: fuzzDependencies, path: "Fuzz", exclude: fuzzFiles + ["Smoke"],
+                                             sources: ["Targets", "Driver"]))
+} else {
+    package.targets.append(.testTarget(name: "EdgeAuthFuzzTests", dependencies: fuzzDependencies, path: "Fuzz", exclude: fuzzFiles + ["Driver"],
+                                       sources: ["Targets", "Smoke"]))
 }

@@ -29,16 +29,16 @@ enum HTTPTargets {
     static let request = FuzzTarget(name: "http-request") { bytes in
         let whole = edgeAuth(bytes, pieces: 1)
         let split = edgeAuth(bytes, pieces: 1 + Int(bytes.first ?? 0) % 7)
-        require(whole.requests == split.requests && whole.refused == split.refused, "the decoder reads split bytes differently")
+        try require(whole.requests == split.requests && whole.refused == split.refused, "the decoder reads split bytes differently")
         guard !whole.requests.isEmpty else { return }
         let nio = swiftNIO(bytes)
         for (index, request) in whole.requests.enumerated() {
             guard index < nio.requests.count else {
-                require(nio.refused && isDeliberateDifference(request), "NIO did not complete request \(index): \(request)")
+                try require(nio.refused && isDeliberateDifference(request), "NIO did not complete request \(index): \(request)")
                 return
             }
             let expected = asEdgeAuthReads(nio.requests[index])
-            require(expected == request, "request \(index) differs: EdgeAuth \(request), NIO \(nio.requests[index])")
+            try require(expected == request, "request \(index) differs: EdgeAuth \(request), NIO \(nio.requests[index])")
         }
     }
 
@@ -46,7 +46,7 @@ enum HTTPTargets {
     static let authorization = FuzzTarget(name: "authorization") { bytes in
         let value = bytes.text
         if case .token(let token) = BearerRoute.bearerToken(value) {
-            require(!token.isEmpty && value.utf8.count > token.utf8.count, "bearer credentials out of the value")
+            try require(!token.isEmpty && value.utf8.count > token.utf8.count, "bearer credentials out of the value")
             _ = token.utf8.allSatisfy(BearerRoute.isToken68)
         }
         _ = try? ClientCredentials([:], authorization: value)
