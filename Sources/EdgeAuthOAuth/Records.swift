@@ -124,7 +124,8 @@ struct KeyRecord: Codable, Sendable {
     var kid: String
     var use: Use
     var algorithm: String
-    /// The private key (PEM) or secret (base64url), sealed with the state key.
+    /// The private key (PEM) or secret, base64url-encoded behind a `local:` prefix
+    /// (`KeySealing`): not encrypted, protected only by the state store's file modes.
     var sealed: String
     var createdAt: Int64
     /// Set when a newer key replaced it: still published until its last token expires.
