@@ -106,7 +106,7 @@ public enum KeyLoader {
         guard let url = URL(string: urlString), let scheme = url.scheme?.lowercased(), let host = url.host else {
             throw ConfigurationError("\(what) \(urlString) is not a valid URL")
         }
-        guard scheme == "https" || (scheme == "http" && isLoopback(host)) else {
+        guard scheme == "https" || (scheme == "http" && LoopbackHost.contains(host)) else {
             throw ConfigurationError("\(what) \(urlString) must use https (plain http is allowed only for loopback hosts)")
         }
         var request = HTTPClientRequest(url: urlString)
@@ -164,9 +164,6 @@ public enum KeyLoader {
         }
     }
 
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
-    }
 }
 
 extension KeySource {

@@ -239,7 +239,7 @@ public struct Provider: Sendable, Equatable {
         var host = value
         var scheme = "https"
         if host.hasPrefix("https://") { host.removeFirst("https://".count) }
-        if host.hasPrefix("http://"), let url = URL(string: value), let name = url.host, KeyLoader.isLoopback(name) {
+        if host.hasPrefix("http://"), let url = URL(string: value), let name = url.host, LoopbackHost.contains(name) {
             host.removeFirst("http://".count)
             scheme = "http"
         }
@@ -259,7 +259,7 @@ public struct Provider: Sendable, Equatable {
     private static func baseURL(_ value: String, setting: String, example: String, keepTrailingSlash: Bool = false) throws(ConfigurationError) -> String {
         guard let url = URL(string: value), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty,
               url.query == nil, url.fragment == nil,
-              scheme == "https" || (scheme == "http" && KeyLoader.isLoopback(host))
+              scheme == "https" || (scheme == "http" && LoopbackHost.contains(host))
         else {
             throw ConfigurationError("\(setting) must be an https URL like \(example) (plain http only for localhost; no query or fragment) (got \"\(value)\")")
         }

@@ -63,7 +63,7 @@ final class RemoteKeySet: Sendable {
     /// the document cannot be read, which a fetch never stores).
     @discardableResult
     func adopt(_ stored: StoredKeySet, settings: KeyRefreshSettings) -> Bool {
-        guard let keys = try? KeySet(jwksJSON: stored.document), !keys.keys.isEmpty else { return false }
+        guard let keys = try? KeySet(jwksJSON: stored.document, secretKeys: false), !keys.keys.isEmpty else { return false }
         return adopt(stored, keys: keys)
     }
 
@@ -143,7 +143,7 @@ final class RemoteKeySet: Sendable {
         let download = try await KeyLoader.download(url, what: "JWKS URL", settings: settings)
         let keys: KeySet
         do {
-            keys = try KeySet(jwksJSON: download.body)
+            keys = try KeySet(jwksJSON: download.body, secretKeys: false)
         } catch {
             throw ConfigurationError("JWKS URL \(url): \(error.reason)")
         }

@@ -89,7 +89,7 @@ public final class Verifier: Sendable {
     public static func skippingSignaturesForDevelopment(
         policy: ValidationPolicy, mapping: ClaimMapping = .standard, bindHosts: [String]
     ) throws(ConfigurationError) -> Verifier {
-        let exposed = bindHosts.filter { !KeyLoader.isLoopback($0) }
+        let exposed = bindHosts.filter { !LoopbackHost.contains($0) }
         guard !bindHosts.isEmpty, exposed.isEmpty else {
             throw ConfigurationError("development mode (signatures not checked) requires listening on loopback only; "
                 + (bindHosts.isEmpty ? "no listen address was given" : "remove \(exposed.joined(separator: ", ")) or turn development mode off"))

@@ -20,6 +20,8 @@ import Foundation
     public init(directory: String, mapSize: Int = 1 << 30) throws(CacheError) {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            // An existing directory too: it holds signing keys and client secrets' hashes.
+            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory)
         } catch {
             throw CacheError("creating \(directory): \(error.localizedDescription)")
         }

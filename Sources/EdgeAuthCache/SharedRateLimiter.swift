@@ -38,7 +38,8 @@ import Foundation
     /// Maps (creating when needed) the table at `path`.
     public init(path: String, slots: Int = 65_536) throws(CacheError) {
         let size = Self.headerBytes + slots * Self.slotBytes
-        let fd = unsafe open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        // Never through a symbolic link: the table is written through a shared mapping.
+        let fd = unsafe open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw CacheError(unsafe "cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var info = stat()

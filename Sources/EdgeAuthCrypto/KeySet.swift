@@ -15,14 +15,21 @@ public struct KeySet: Sendable {
 
     /// Imports a JWKS document (`{"keys": [...]}`). Unusable keys are skipped with a
     /// message, never fatal for the others.
+    /// - Parameter secretKeys: whether `oct` keys (HMAC secrets) are taken; not from a
+    ///   document fetched from a URL, which anyone can read, so a secret in it forges tokens.
     /// - Throws: `CryptoError` when the document itself is not a JWKS.
-    public init(jwks document: JSONValue) throws(CryptoError) {
+    public init(jwks document: JSONValue, secretKeys: Bool = true) throws(CryptoError) {
         guard let entries = document["keys"]?.arrayValue else {
             throw CryptoError(.invalidKey, "a JWKS must be an object with a \"keys\" array")
         }
         var keys = [VerificationKey]()
         var skipped = [String]()
         for (index, entry) in entries.enumerated() {
+            if !secretKeys, entry["kty"]?.stringValue == "oct" {
+                let kid = entry["kid"]?.stringValue.map { " (kid \"\($0)\")" } ?? ""
+                skipped.append("key \(index)\(kid) skipped: an oct key (an HMAC secret) in a published key set is readable by anyone")
+                continue
+            }
             do {
                 keys.append(try VerificationKey(jwk: entry))
             } catch {
@@ -34,14 +41,14 @@ public struct KeySet: Sendable {
     }
 
     /// Parses and imports JWKS JSON text.
-    public init(jwksJSON bytes: some Collection<UInt8>) throws(CryptoError) {
+    public init(jwksJSON bytes: some Collection<UInt8>, secretKeys: Bool = true) throws(CryptoError) {
         let document: JSONValue
         do {
             document = try JSONValue.parse(bytes)
         } catch {
             throw CryptoError(.invalidKey, "JWKS is not valid JSON: \(error.explanation)")
         }
-        try self.init(jwks: document)
+        try self.init(jwks: document, secretKeys: secretKeys)
     }
 
     /// Selects the key for `view` and verifies its signature. Returns nil when it verifies.

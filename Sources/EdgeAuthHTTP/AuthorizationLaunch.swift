@@ -25,7 +25,7 @@ public struct AuthorizationLaunch: Sendable {
                         verifier: inout VerifierConfiguration, keepingIssuers: Bool) throws(ConfigurationError) -> AuthorizationLaunch {
         let resource = server.resourceURL
         let issuer = settings.issuer ?? OAuthSettings.defaultIssuer(resource: resource)
-        let loopback = Self.isLoopback(server.host)
+        let loopback = LoopbackHost.contains(server.host)
         if !loopback {
             // Off loopback, codes and tokens travel over https only: EdgeAuth's own TLS, or a
             // TLS-terminating reverse proxy the operator declared (its address in trustedProxies).
@@ -84,7 +84,4 @@ public struct AuthorizationLaunch: Sendable {
         return [Self.signingKeyVariable: kid]
     }
 
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
-    }
 }

@@ -79,8 +79,9 @@ public final class ClientMetadataDocuments: Sendable {
     private func fetch(_ url: String, host: String, port: Int) async throws(OAuthError) -> ([UInt8], Int64?) {
         let addresses = Self.resolve(host)
         guard let address = addresses.first else { throw OAuthError(.invalidClient, "the client metadata document's host does not resolve") }
-        if !settings.allowPrivateAddresses, let refused = addresses.first(where: { !Self.isPublic($0) }) {
-            throw OAuthError(.invalidClient, "the client metadata document's host resolves to a non-public address (\(refused))")
+        // The address itself is not shown: the answer would tell anyone what internal names resolve to.
+        if !settings.allowPrivateAddresses, addresses.contains(where: { !Self.isPublic($0) }) {
+            throw OAuthError(.invalidClient, "the client metadata document's host resolves to a non-public address")
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tlsConfiguration)
         configuration.redirectConfiguration = .disallow
@@ -140,9 +141,13 @@ public final class ClientMetadataDocuments: Sendable {
         if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
             return isPublicIPv4(UInt32(bytes[12]) << 24 | UInt32(bytes[13]) << 16 | UInt32(bytes[14]) << 8 | UInt32(bytes[15]))
         }
-        if bytes[0..<15].allSatisfy({ $0 == 0 }) { return false } // :: and ::1
+        if bytes[0..<12].allSatisfy({ $0 == 0 }) { return false } // ::, ::1 and the IPv4-compatible ::/96
+        if bytes[0] == 0x20, bytes[1] == 0x02 { // 6to4 2002::/16: the IPv4 address it carries
+            return isPublicIPv4(UInt32(bytes[2]) << 24 | UInt32(bytes[3]) << 16 | UInt32(bytes[4]) << 8 | UInt32(bytes[5]))
+        }
+        if bytes[0] == 0x20, bytes[1] == 0x01, bytes[2] == 0, bytes[3] == 0 { return false } // Teredo 2001::/32
         if bytes[0] & 0xFE == 0xFC { return false } // fc00::/7 unique local
-        if bytes[0] == 0xFE, bytes[1] & 0xC0 == 0x80 { return false } // fe80::/10 link-local
+        if bytes[0] == 0xFE, bytes[1] & 0xC0 == 0x80 || bytes[1] & 0xC0 == 0xC0 { return false } // fe80::/10 link-local, fec0::/10 site-local
         if bytes[0] == 0xFF { return false } // multicast
         if bytes[0] == 0x20, bytes[1] == 0x01, bytes[2] == 0x0D, bytes[3] == 0xB8 { return false } // documentation
         if bytes[0] == 0x00, bytes[1] == 0x64, bytes[2] == 0xFF, bytes[3] == 0x9B { return false } // NAT64

@@ -1,3 +1,4 @@
+import EdgeAuth
 import Foundation
 
 /// Which redirect URIs a client may register and how a requested one matches (A3, A5).
@@ -23,7 +24,7 @@ enum RedirectURI {
             guard let host = components.host, !host.isEmpty else { return "must name a host" }
             return nil
         case "http":
-            guard let host = components.host, isLoopback(host) else { return "must use https, or http on a loopback address (127.0.0.1, [::1], localhost)" }
+            guard let host = components.host, LoopbackHost.contains(host) else { return "must use https, or http on a loopback address (127.0.0.1, [::1], localhost)" }
             return nil
         default:
             guard native else { return "must use https (or http on loopback); private-use schemes need application_type native" }
@@ -32,16 +33,12 @@ enum RedirectURI {
         }
     }
 
-    static func isLoopback(_ host: String) -> Bool {
-        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.") && bare.split(separator: ".").count == 4
-    }
 
     /// Whether the `requested` URI is one of `registered`: exactly, or for a loopback http
     /// URI with any port (RFC 8252 §7.3: native clients bind an ephemeral port).
     static func matches(_ requested: String, registered: [String]) -> Bool {
         if registered.contains(requested) { return true }
-        guard let wanted = URLComponents(string: requested), wanted.scheme == "http", let host = wanted.host, isLoopback(host) else { return false }
+        guard let wanted = URLComponents(string: requested), wanted.scheme == "http", let host = wanted.host, LoopbackHost.contains(host) else { return false }
         return registered.contains { candidate in
             guard let known = URLComponents(string: candidate), known.scheme == "http", known.host == host else { return false }
             return known.path == wanted.path && known.query == wanted.query

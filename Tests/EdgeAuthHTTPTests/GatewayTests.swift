@@ -246,7 +246,7 @@ struct GatewayTests {
             #expect(GatewayPath.isNormal(path), "\(path)")
         }
         for path in ["", "mcp", "/mcp//admin", "//mcp", "/mcp/./admin", "/mcp/x/../admin", "/mcp/..", "/mcp/.", "/mcp/%61dmin", "/mcp/%2e%2e/x",
-                     "/mcp%2Fadmin", "/mcp%5cadmin", "/mcp\\admin", "/mcp/%00", "/mcp/%", "/mcp/%zz"] {
+                     "/mcp%2Fadmin", "/mcp%5cadmin", "/mcp\\admin", "/mcp/%00", "/mcp/%", "/mcp/%zz", "/mcp/public/..;/admin", "/mcp;jsessionid=1"] {
             #expect(!GatewayPath.isNormal(path), "\(path)")
         }
     }

@@ -190,13 +190,16 @@ struct ProcessModelTests {
         exited.executableURL = URL(fileURLWithPath: "/bin/true")
         try exited.run()
         exited.waitUntilExit()
-        let stale = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-metrics-\(exited.processIdentifier)")
+        let stale = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-metrics-\(exited.processIdentifier)-AbC123")
         try FileManager.default.createDirectory(at: stale, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: stale) }
         let served = try await Self.start(workers: 1)
         #expect(!FileManager.default.fileExists(atPath: stale.path))
-        // A live master's directory stays.
-        #expect(FileManager.default.fileExists(atPath: FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-metrics-\(served.process.processIdentifier)").path))
+        // A live master's directory stays: made by mkdtemp, only its user may enter it.
+        let prefix = "edgeauth-metrics-\(served.process.processIdentifier)-"
+        let live = try #require(try FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path).first { $0.hasPrefix(prefix) })
+        let mode = try FileManager.default.attributesOfItem(atPath: FileManager.default.temporaryDirectory.appendingPathComponent(live).path)[.posixPermissions] as? Int
+        #expect(mode == 0o700)
     }
 
     @Test("a worker killed during a request stream is restarted; only what it was serving fails")

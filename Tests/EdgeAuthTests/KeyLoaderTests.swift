@@ -29,6 +29,28 @@ struct KeyLoaderTests {
         #expect(verifier.verify(try factory.token(), now: factory.now).identity?.id == "user-123")
     }
 
+    @Test("An HMAC secret (oct key) in a key set fetched from a URL is skipped: anyone can read it and forge tokens")
+    func publishedSecretRefused() async throws {
+        let secret = JSONValue.object(["kty": "oct", "kid": "leaked", "k": .string(Base64URL.encode(Array(repeating: 7, count: 32)))])
+        let document = Array(JSONValue.object(["keys": [secret, try Self.signer.publicJWK(alg: .es256)]]).jsonText.utf8)
+        let server = try await StaticHTTPServer(routes: ["/jwks.json": .init(body: document)])
+        defer { Task { try? await server.stop() } }
+        let keys = try await KeyRing.load([.jwksURL("http://127.0.0.1:\(server.port)/jwks.json")]).current
+        #expect(keys.keys.map(\.kid) == ["loader-key"])
+        #expect(keys.skipped.contains { $0.contains("leaked") && $0.contains("oct") }, "\(keys.skipped)")
+        // The same document as a file of the operator's own keeps the secret.
+        #expect(try KeySet(jwksJSON: document).keys.count == 2)
+    }
+
+    @Test("Plain http is allowed for loopback addresses only, parsed as addresses: a name that starts with 127. is not one")
+    func loopbackOnly() async throws {
+        for url in ["http://127.evil.example/jwks.json", "http://127.0.0.1.evil.example/jwks.json", "http://localhost.evil.example/jwks.json"] {
+            await #expect(throws: ConfigurationError.self, "\(url)") { _ = try await KeyRing.load([.jwksURL(url)]) }
+        }
+        #expect(LoopbackHost.contains("127.0.0.1") && LoopbackHost.contains("127.1.2.3") && LoopbackHost.contains("[::1]") && LoopbackHost.contains("LOCALHOST"))
+        #expect(!LoopbackHost.contains("127.evil.example") && !LoopbackHost.contains("::2") && !LoopbackHost.contains("128.0.0.1"))
+    }
+
     @Test("OIDC discovery: the JWKS named by the issuer's metadata; a document for another issuer is refused")
     func discovery() async throws {
         let server = try await StaticHTTPServer { port in

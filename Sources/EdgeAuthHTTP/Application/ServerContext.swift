@@ -47,7 +47,7 @@ public final class ServerContext: Sendable {
         self.limiter = limiter
         self.authorization = authorization
         self.tls = tls
-        oauthNeedsForwardedHTTPS = authorization != nil && tls == nil && !AuthorizationLaunch.isLoopback(server.host)
+        oauthNeedsForwardedHTTPS = authorization != nil && tls == nil && !LoopbackHost.contains(server.host)
         cors = CORSPolicy(allowedOrigins: server.corsOrigins, ownOrigin: resource.origin, publicPaths: authorization.map { AuthorizationRoutes.publicPaths($0).union(resource.metadataPaths) } ?? [])
         var routes = Routes()
         for path in resource.metadataPaths { routes.add(path: path, MetadataRoute(), metric: .metadata) }

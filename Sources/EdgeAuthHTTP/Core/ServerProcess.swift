@@ -71,8 +71,10 @@ public enum ServerProcess {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         // The workers' shared state: their metrics (/metrics answers all of them) and the rate limits.
         removeStaleStateDirectories()
-        let stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("\(stateDirectoryPrefix)\(getpid())").path
-        try? FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        guard let stateDirectory = makeStateDirectory() else {
+            writeStandardError(unsafe "error: cannot create the workers' state directory in \(FileManager.default.temporaryDirectory.path): \(String(cString: strerror(errno)))")
+            return 2
+        }
         defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
         var options = Supervisor.Options(workerCommand: [executable] + CommandLine.arguments.dropFirst(), workers: workers)
         options.environment = [workerPortVariable: String(listening.port), workerStateVariable: stateDirectory]
@@ -200,12 +202,26 @@ public enum ServerProcess {
 
     static let stateDirectoryPrefix = "edgeauth-metrics-"
 
+    /// A new directory only this user can enter, under a name no one could have chosen first
+    /// (`mkdtemp`): the workers write their metrics and rate-limit table in it, so a directory
+    /// another local user prepared (a symbolic link inside, say) must never be taken.
+    static func makeStateDirectory() -> String? {
+        var template = Array(FileManager.default.temporaryDirectory.appendingPathComponent("\(stateDirectoryPrefix)\(getpid())-XXXXXX").path.utf8CString)
+        return unsafe template.withUnsafeMutableBufferPointer { buffer in
+            guard let made = unsafe mkdtemp(buffer.baseAddress!) else { return nil }
+            return unsafe String(cString: made)
+        }
+    }
+
     /// The state directories of masters that were killed (SIGKILL leaves no chance to clean
     /// up): any whose process no longer exists.
     static func removeStaleStateDirectories() {
         let temporary = FileManager.default.temporaryDirectory
         for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? [] where name.hasPrefix(stateDirectoryPrefix) {
-            guard let pid = pid_t(name.dropFirst(stateDirectoryPrefix.count)), pid > 0, pid != getpid() else { continue }
+            guard let pid = pid_t(name.dropFirst(stateDirectoryPrefix.count).prefix { $0 != "-" }), pid > 0, pid != getpid() else { continue }
+            // Only this user's: another user's directory is none of this server's business.
+            var status = stat()
+            guard unsafe lstat(temporary.appendingPathComponent(name).path, &status) == 0, status.st_uid == getuid() else { continue }
             if kill(pid, 0) != 0, errno == ESRCH {
                 try? FileManager.default.removeItem(at: temporary.appendingPathComponent(name))
             }

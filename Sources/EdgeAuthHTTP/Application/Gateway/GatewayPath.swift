@@ -3,8 +3,8 @@ import EdgeAuth
 /// Paths the gateway matches against its routes. A route's requirements hold only if the
 /// path a server behind the gateway serves is the one the gateway matched; servers merge
 /// slashes, remove dot segments and decode percent-escapes, so a path that any of these
-/// would change (`/mcp//admin`, `/mcp/./admin`, `/mcp/x/../admin`, `/mcp/%61dmin`) is
-/// refused instead of being matched as something else.
+/// would change (`/mcp//admin`, `/mcp/./admin`, `/mcp/x/../admin`, `/mcp/%61dmin`,
+/// `/mcp/public/..;/admin`) is refused instead of being matched as something else.
 enum GatewayPath {
     static func isNormal(_ path: String) -> Bool {
         var path = path
@@ -22,7 +22,9 @@ enum GatewayPath {
                     if length == 0, index < bytes.count { return false }
                     if length == 1 || length == 2, bytes[segmentStart] == UInt8(ascii: "."), bytes[index - 1] == UInt8(ascii: ".") { return false }
                     segmentStart = index + 1
-                case UInt8(ascii: "\\"):
+                case UInt8(ascii: "\\"), UInt8(ascii: ";"):
+                    // A backslash some servers read as a slash; path parameters some (Tomcat,
+                    // Spring) strip before matching, so `/public/..;/admin` would reach `/admin`.
                     return false
                 case UInt8(ascii: "%"):
                     guard index + 2 < bytes.count, let high = JSONText.hexValue(bytes[index + 1]), let low = JSONText.hexValue(bytes[index + 2]) else { return false }
