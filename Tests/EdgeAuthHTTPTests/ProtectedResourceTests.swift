@@ -199,6 +199,50 @@ struct HTTPLimitTests {
         #expect(statuses == [200, 200, 200])
     }
 
+    @Test("two thousand idle connections and a client dribbling its body: bounded memory, each closed at the request timeout, other clients served meanwhile")
+    func hostileClients() async throws {
+        let server = try await TestServer.start { $0.limits.requestTimeout = 1; $0.limits.idleTimeout = 1 }
+        defer { server.stop() }
+        let port = server.port
+        var limit = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        limit.rlim_cur = limit.rlim_max
+        setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        // Each connection is two descriptors in this process (client and server side).
+        let count = min(2000, (Int(limit.rlim_cur) - 256) / 2)
+        let before = residentBytes()
+        let outcome = try await offPool { () -> (grown: Int, served: Int?, dribbleClosed: Bool, idleClosed: Bool) in
+            var idle = [RawConnection]()
+            for index in 0..<count {
+                let connection = try RawConnection(port, timeout: 2)
+                // Half say nothing; half stop in the middle of their request line.
+                if index % 2 == 0 { connection.send("GET /healthz HTTP/1.1\r\nHo") }
+                idle.append(connection)
+            }
+            let dribbler = try RawConnection(port, timeout: 2)
+            dribbler.send("POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+            let grown = residentBytes() - before
+            let served = (try? RawHTTP.getBlocking(port, "/healthz"))?.status
+            // A byte of the body every 100 ms: the whole request is due within a second of its first byte.
+            var dribbleClosed = false
+            for _ in 0..<40 where !dribbleClosed {
+                dribbler.send("x")
+                usleep(100_000)
+                var byte: UInt8 = 0
+                dribbleClosed = recv(dribbler.descriptor, &byte, 1, Int32(MSG_DONTWAIT)) == 0
+            }
+            // By now every idle connection is past its deadline (enforced within half a timeout).
+            let idleClosed = idle.allSatisfy(\.isClosed)
+            return (grown, served, dribbleClosed, idleClosed)
+        }
+        #expect(count >= 1000, "descriptors for at least a thousand connections")
+        #expect(outcome.served == 200, "another client is served while they wait")
+        #expect(outcome.grown < count * 64 * 1024, "\(outcome.grown / count) bytes per idle connection")
+        #expect(outcome.dribbleClosed, "the dribbling client is disconnected")
+        #expect(outcome.idleClosed, "every idle connection is closed at the request timeout")
+        #expect(try await RawHTTP.get(port, "/healthz")?.status == 200, "the server goes on serving")
+    }
+
     @Test("a client that trickles its request is disconnected at the request timeout")
     func slowClient() async throws {
         let server = try await TestServer.start { $0.limits.requestTimeout = 0.5; $0.limits.idleTimeout = 0.5 }

@@ -89,6 +89,30 @@ import Testing
         try await served.server.drain()
     }
 
+    @Test("A request pipelined after a refused one is never answered; a chunked body without its last chunk is never dispatched")
+    func afterRefusal() async throws {
+        let served = try await TestServer.start()
+        defer { served.stop() }
+        let token = try TestServer.token()
+        let (first, second) = try await offPool { () -> (RawResponse?, RawResponse?) in
+            let connection = try RawConnection(served.port, timeout: 5)
+            connection.send("GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 2\r\n\r\n"
+                            + "GET /mcp HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(token)\r\n\r\n")
+            return (connection.read(), connection.read())
+        }
+        #expect(first?.status == 400 && first?.header("Connection") == "close")
+        #expect(second == nil, "nothing after the refusal is read as a request")
+        let unfinished = try await offPool { () -> RawResponse? in
+            let connection = try RawConnection(served.port, timeout: 5)
+            connection.send("POST /mcp HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(token)\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+            shutdown(connection.descriptor, Int32(SHUT_WR))
+            return connection.read()
+        }
+        #expect(unfinished == nil, "the body never ended: no answer, the connection closed")
+        #expect(try await RawHTTP.get(served.port, "/healthz")?.status == 200, "the next connection is served")
+        try await served.server.drain()
+    }
+
     @Test("Legitimate framings: chunked with extensions and trailers, blank lines, pipelining")
     func framings() async throws {
         let served = try await TestServer.start()
