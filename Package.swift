@@ -95,10 +95,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            // `edgeauth bench`: measurements of the user's own tokens and keys, and their reports.
+            name: "EdgeAuthBench",
+            dependencies: ["EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache"]
+        ),
         .executableTarget(
             name: "EdgeAuthCLI",
             dependencies: [
-                "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthHTTP", "EdgeAuthMCP", "EdgeAuthOAuth",
+                "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthHTTP", "EdgeAuthMCP", "EdgeAuthOAuth", "EdgeAuthBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),

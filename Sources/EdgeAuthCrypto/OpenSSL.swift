@@ -176,3 +176,9 @@ func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer)
     guard a.count == b.count else { return false }
     return unsafe CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0
 }
+
+/// The OpenSSL library verification runs on, as reports name it.
+public enum OpenSSLLibrary {
+    /// Like "OpenSSL 3.0.17 1 Jul 2025".
+    public static var version: String { unsafe String(cString: OpenSSL_version(OPENSSL_VERSION)) }
+}
