@@ -72,6 +72,8 @@ import Testing
         ("an absolute target of another scheme", "GET ftp://a/healthz HTTP/1.1\r\nHost: a\r\n\r\n"),
         ("an absolute target with user information", "GET http://user@a/healthz HTTP/1.1\r\nHost: a\r\n\r\n"),
         ("an absolute target without authority", "GET http:///healthz HTTP/1.1\r\nHost: a\r\n\r\n"),
+        ("a fragment in the target", "GET /healthz#top HTTP/1.1\r\nHost: a\r\n\r\n"),
+        ("a fragment in an absolute target", "GET http://a#/healthz HTTP/1.1\r\nHost: a\r\n\r\n"),
         ("an authority-form target", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n"),
     ]
 

@@ -271,8 +271,11 @@ struct RequestDecoder {
         let rest = unsafe requestLine[(firstSpace + 1)...]
         guard let secondSpace = unsafe index(of: 0x20, in: rest) else { throw RequestDecodingError.malformed("request target") }
         let target = unsafe rest[rest.startIndex..<secondSpace]
-        // Visible ASCII only: no spaces, controls or raw bytes above 0x7E in the target.
-        guard unsafe !target.isEmpty, unsafe target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw RequestDecodingError.malformed("request target") }
+        // Visible ASCII only: no spaces, controls or raw bytes above 0x7E in the target, and no
+        // fragment (RFC 9112 §3.2: a request target has none; parsers disagree on where it ends).
+        guard unsafe !target.isEmpty, unsafe target.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "#") }) else {
+            throw RequestDecodingError.malformed("request target")
+        }
         // Origin-form, `*` (OPTIONS), or absolute-form with an http(s) authority (RFC 9112 §3.2).
         let uri: String
         var targetAuthority: String?
@@ -377,7 +380,7 @@ struct RequestDecoder {
             return nil
         }
         let rest = unsafe target[schemeLength...]
-        let end = unsafe rest.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? target.count
+        let end = unsafe rest.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? target.count
         let authority = unsafe UnsafeRawBufferPointer(rebasing: target[schemeLength..<end])
         guard unsafe !authority.isEmpty, unsafe isAuthority(authority) else { return nil }
         let pathAndQuery = unsafe String(decoding: target[end...], as: UTF8.self)
