@@ -29,10 +29,17 @@ Verdicts must agree. EdgeAuth refusing what joserfc accepts is allowed only
 for the deliberate differences DifferentialTests.swift lists, recognised the
 way its `DeliberateDifference.classify` does: from EdgeAuth's reason (here the
 verdict and `edgeauth_explain`'s text, which carries the claim name and the
-expiry time) and from what the token contains (differential.features). EdgeAuth
-accepting what joserfc refuses is always a finding. Each finding is printed
-(the token is test material) and written to --findings; the exit status is
-then 1.
+expiry time) and from what the token contains (differential.features); and for
+those only this fuzzer meets (docs/differential-testing.md), each recognised
+the same way from the token itself: `sub`, `scope` or `jti` not a string;
+`NaN`/`Infinity` literals; a BOM before the header; `crit: []`; `crit` naming
+a registered parameter or `b64`; an `nbf`/`iat` past now + leeway only by
+decimals a double loses. EdgeAuth accepting what joserfc refuses is allowed only
+for joserfc's own header strictness (an unknown parameter, an unread one in a
+form it refuses, a header segment over its 512 bytes), and only when joserfc,
+with just that strictness lifted, accepts the same token. Anything else is a
+finding: printed (the token is test material) and written to --findings; the
+exit status is then 1.
 
 Usage: fuzz_tokens.py [--seconds N | --iterations N] [--seed S] [--start I]
                       [--library PATH] [--findings DIR] [--keep N] [--show N] [--stats]
@@ -45,6 +52,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import os
 import random
 import re
@@ -52,6 +60,7 @@ import sys
 import time
 import warnings
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -61,8 +70,13 @@ sys.path.insert(0, str(PACKAGE_ROOT / "examples" / "python"))
 
 import differential  # noqa: E402  (beside this script)
 from differential import (  # noqa: E402
-    ALGORITHMS, CURVES, LEEWAY, Generator, Judge, b64, b64_padded, exponent_form, features, sign,
+    ALGORITHMS, CURVES, LEEWAY, MAX_KEYS_TRIED_WITHOUT_KID, Generator, Judge, b64, b64_padded, exponent_form,
+    features, sign,
 )
+from joserfc import jwt  # noqa: E402
+from joserfc.errors import JoseError  # noqa: E402
+from joserfc.jws import JWSRegistry, extract_compact  # noqa: E402
+from joserfc.registry import JWS_HEADER_REGISTRY, HeaderParameter  # noqa: E402
 
 NOW = 1_764_000_000
 ISSUER = "https://issuer.example/"
@@ -654,6 +668,32 @@ def count_members(value) -> int:
 
 EXPIRED = re.compile(r"^expired: token expired at (-?\d+) \(now (-?\d+),")
 INVALID_CLAIM = re.compile(r'^invalidClaim: claim "((?:[^"\\]|\\.)*)" has')
+NOT_YET_VALID = re.compile(r"^notYetValid: token is not valid before (-?\d+) \(now (-?\d+)\)")
+ISSUED_IN_FUTURE = re.compile(r"^issuedInFuture: token was issued at (-?\d+), in the future \(now (-?\d+)\)")
+UNSUPPORTED_CRITICAL = re.compile(r'^unsupportedCritical: crit header names "([^"\\]*)",')
+BOM = b"\xef\xbb\xbf"
+
+# RFC 7515 §4.1: the registered header parameters. §4.1.11 forbids naming them in `crit`.
+REGISTERED_HEADER = ("alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit")
+# The registered parameters EdgeAuth never reads (HeaderFields: alg, kid, typ, crit and b64
+# only): it fetches no jku/x5u, trusts no embedded jwk/x5c, and cty changes nothing in a JWT.
+UNREAD_HEADER = ("jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "cty")
+JOSERFC_MAX_HEADER_SEGMENT = JWSRegistry.max_header_length  # 512: checked on the base64url text
+
+# The claims EdgeAuth requires to be strings when present, and the difference each one is.
+STRING_CLAIMS = {
+    "sub": "subjectNotString",  # RFC 7519 §4.1.2: a StringOrURI
+    "scope": "scopeNotString",  # RFC 8693 §4.2, RFC 9068 §2.2.3: a space-separated string
+    "jti": "jwtIdNotString",  # RFC 7519 §4.1.7: a case-sensitive string
+}
+
+# joserfc refusing a token EdgeAuth accepts, for joserfc's own header strictness: its
+# exception class and the difference it is (RFC 7515 §4 has unknown parameters ignored).
+JOSERFC_STRICTNESS = {
+    "UnsupportedHeaderError": "unknownHeaderParameter",
+    "InvalidHeaderValueError": "unreadHeaderParameterForm",
+    "ExceededSizeError": "headerSizeLimit",
+}
 
 
 def strict_base64url(segment: str) -> bytes | None:
@@ -664,18 +704,40 @@ def strict_base64url(segment: str) -> bytes | None:
     return data if b64(data) == segment else None
 
 
-def payload_bytes_of(token: str) -> bytes | None:
+def segment_bytes(token: str, index: int) -> bytes | None:
+    """The decoded header (0) or payload (1) of a three-segment token, decoded as EdgeAuth does."""
     parts = token.split(".")
-    return strict_base64url(parts[1]) if len(parts) == 3 else None
+    return strict_base64url(parts[index]) if len(parts) == 3 else None
 
 
-def payload_claim(token: str, name: str):
+def payload_bytes_of(token: str) -> bytes | None:
+    return segment_bytes(token, 1)
+
+
+def python_json(data: bytes | None, **hooks):
+    """`data` read as joserfc reads a header or payload, with Python's json.loads on the bytes
+    (which skips a UTF-8 BOM, reads NaN and Infinity, keeps the last of duplicate names);
+    `MISSING` when it cannot."""
+    if data is None:
+        return MISSING
+    try:
+        return json.loads(data, **hooks)
+    except (ValueError, RecursionError):
+        return MISSING
+
+
+def header_of(token: str) -> dict | None:
+    header = python_json(segment_bytes(token, 0))
+    return header if isinstance(header, dict) else None
+
+
+def payload_claim(token: str, name: str, **hooks):
     """A member of the payload when it is a JSON object; `Missing` otherwise."""
     data = payload_bytes_of(token)
     if data is None:
         return MISSING
     try:
-        payload = json.loads(data.decode("utf-8"))
+        payload = json.loads(data.decode("utf-8"), **hooks)
     except (ValueError, RecursionError):
         return MISSING
     if not isinstance(payload, dict):
@@ -686,17 +748,66 @@ def payload_claim(token: str, name: str):
 MISSING = object()
 
 
-def classify(token: str, python_accepts: bool, verdict: str, explanation: str, now: int, leeway: int):
+def non_finite_literal(token: str) -> bool:
+    """A `NaN`, `Infinity` or `-Infinity` literal as a value in the header or the payload, in
+    a document Python's json otherwise reads whole (RFC 8259 §6 has no such literals)."""
+    for index in (0, 1):
+        seen = []
+        parsed = python_json(segment_bytes(token, index), parse_constant=lambda name: seen.append(name) or 0.0)
+        if seen and parsed is not MISSING:
+            return True
+    return False
+
+
+def exact_time_beyond_float(token: str, name: str, reported: int, now: int, leeway: int) -> bool:
+    """`name` (nbf or iat) is, read exactly, after now + leeway (and EdgeAuth reports it rounded
+    up), while the float Python's json makes of it is not: only its last decimals, below a
+    double's precision, put it there (e.g. 1764000030.00000000000000001)."""
+    exact = payload_claim(token, name, parse_float=Decimal, parse_int=Decimal)
+    rounded = payload_claim(token, name)
+    if not isinstance(exact, Decimal) or isinstance(rounded, bool) or not isinstance(rounded, (int, float)):
+        return False
+    bound = now + leeway
+    return exact > bound and rounded <= bound and math.ceil(exact) == reported
+
+
+def joserfc_valid(name: str, value) -> bool:
+    try:
+        JWS_HEADER_REGISTRY[name].validate(value)
+    except ValueError:
+        return False
+    return True
+
+
+def classify(token: str, python_accepts: bool, python_reason: str, verdict: str, explanation: str,
+             now: int, leeway: int, relaxed: RelaxedJudge | None = None):
     """DeliberateDifference.classify of DifferentialTests.swift, on the C library's verdict
-    name and `edgeauth_explain` text instead of the Swift `Reason`."""
+    name and `edgeauth_explain` text instead of the Swift `Reason`; then the differences
+    only this fuzzer meets, each recognised from the token itself in the same way."""
     if verdict == "valid":
-        return None  # EdgeAuth never accepts what joserfc rejects
+        # EdgeAuth accepts, joserfc refuses: only joserfc's own header strictness, confirmed.
+        return joserfc_strictness(token, python_reason, relaxed) if not python_accepts else None
     if not python_accepts:
         return None  # both reject: not a difference
     if verdict == "expired":
         match = EXPIRED.match(explanation)
         if match and int(match.group(1)) == int(match.group(2)) - leeway:
             return "expiryBoundary"
+        return None
+    if verdict in ("notYetValid", "issuedInFuture"):
+        match = (NOT_YET_VALID if verdict == "notYetValid" else ISSUED_IN_FUTURE).match(explanation)
+        name = "nbf" if verdict == "notYetValid" else "iat"
+        if match and int(match.group(2)) == now and exact_time_beyond_float(token, name, int(match.group(1)),
+                                                                          now, leeway):
+            return "decimalPrecision"
+        return None
+    if verdict == "unsupportedCritical":
+        header = header_of(token)
+        crit = header.get("crit") if header is not None else None
+        match = UNSUPPORTED_CRITICAL.match(explanation)
+        if (match and isinstance(crit, list) and crit and match.group(1) == crit[0]
+                and all(isinstance(n, str) and n in header and (n in REGISTERED_HEADER or n == "b64") for n in crit)):
+            return "criticalNotExtension"
         return None
     if verdict == "invalidClaim":
         match = INVALID_CLAIM.match(explanation)
@@ -714,6 +825,8 @@ def classify(token: str, python_accepts: bool, verdict: str, explanation: str, n
             if isinstance(value, list) and any(not isinstance(item, str) for item in value):
                 return "audienceNotStrings"
             return None
+        if name in STRING_CLAIMS:
+            return STRING_CLAIMS[name] if value is not MISSING and not isinstance(value, str) else None
         return None
     if verdict.startswith("malformed."):
         found = features(token)
@@ -728,10 +841,52 @@ def classify(token: str, python_accepts: bool, verdict: str, explanation: str, n
             return "jsonLimits" if found["members"] > MAX_MEMBERS else None
         if kind in ("payloadNotObject", "invalidJSON"):
             data = payload_bytes_of(token)
-            return "byteOrderMark" if data is not None and data.startswith(b"\xef\xbb\xbf") else None
+            if data is not None and data.startswith(BOM):
+                return "byteOrderMark"
+            if kind == "invalidJSON" and non_finite_literal(token):
+                return "nonFiniteNumber"
+            return None
+        if kind == "headerNotObject":
+            data = segment_bytes(token, 0)
+            if data is not None and data.startswith(BOM) and isinstance(python_json(data[len(BOM):]), dict):
+                return "headerByteOrderMark"
+            return None
+        if kind == "headerParameterType":
+            header = header_of(token)
+            if header is None or header.get("crit") != []:
+                return None
+            # crit is the only parameter of a wrong type: kid and typ strings, b64 a boolean.
+            if any(n in header and not isinstance(header[n], str) for n in ("kid", "typ")):
+                return None
+            if "b64" in header and not isinstance(header["b64"], bool):
+                return None
+            return "emptyCritical"
         if kind == "base64Padding":
             return "paddedBase64" if found["padded"] else None
     return None
+
+
+def joserfc_strictness(token: str, python_reason: str, relaxed: RelaxedJudge | None):
+    """The difference a token EdgeAuth accepts and joserfc refuses is, or None. Two things must
+    hold: joserfc's exception is one of JOSERFC_STRICTNESS and the token shows its cause (a
+    header parameter outside joserfc's registry; jku, jwk, x5u, x5c, x5t, x5t#S256 or cty in a
+    form joserfc's validator refuses; a header segment over joserfc's 512 bytes); and joserfc,
+    with exactly the strictness the token shows lifted (the same token, signature, keys and
+    claims checks), accepts it. So EdgeAuth's acceptance owes nothing to those parameters: a
+    signature that holds only with an embedded key, or claims joserfc would refuse, stay findings."""
+    error = python_reason.split(":")[0]
+    name = JOSERFC_STRICTNESS.get(error)
+    header = header_of(token)
+    if name is None or relaxed is None or header is None:
+        return None
+    oversize = len(token.split(".")[0]) > JOSERFC_MAX_HEADER_SEGMENT
+    unknown = sorted(n for n in header if n not in JWS_HEADER_REGISTRY)
+    unread = sorted(n for n in UNREAD_HEADER if n in header and not joserfc_valid(n, header[n]))
+    shown = {"UnsupportedHeaderError": unknown, "InvalidHeaderValueError": unread, "ExceededSizeError": oversize}
+    if not shown[error]:
+        return None
+    accepts, _ = relaxed.verdict(token, oversize=oversize, unknown=bool(unknown), unread=unread)
+    return name if accepts else None
 
 
 def finding_kind(edge_accepts: bool, edge_verdict: str, explanation: str, python_reason: str) -> str:
@@ -801,6 +956,64 @@ class JoserfcSide:
             return False, "raised " + name
 
 
+class RelaxedJudge:
+    """differential.Judge's verdict, step for step, with joserfc's own header strictness
+    lifted only as far as asked: unknown parameters allowed (strict_check_header off), the
+    named UNREAD_HEADER parameters in any form, the header segment over 512 bytes. Only used
+    to confirm that joserfc refuses a token EdgeAuth accepts for that strictness alone."""
+
+    def __init__(self, judge: Judge):
+        self.judge = judge
+
+    @staticmethod
+    def registry(algorithms: list[str] | None, oversize: bool, unknown: bool, unread: list[str]) -> JWSRegistry:
+        any_form = {name: HeaderParameter(JWS_HEADER_REGISTRY[name].description, lambda value: None)
+                    for name in unread}
+        registry = JWSRegistry(header_registry=any_form, algorithms=algorithms, strict_check_header=not unknown)
+        if oversize:
+            registry.max_header_length = MAX_TOKEN_BYTES
+        return registry
+
+    def verdict(self, token: str, *, oversize: bool, unknown: bool, unread: list[str]) -> tuple[bool, str]:
+        try:
+            return self._verdict(token.encode("utf-8"), oversize, unknown, unread)
+        except Exception as error:  # noqa: BLE001 - not an acceptance
+            return False, "raised " + type(error).__name__
+
+    def _verdict(self, value: bytes, oversize: bool, unknown: bool, unread: list[str]) -> tuple[bool, str]:
+        judge = self.judge
+        try:
+            header = extract_compact(value, registry=self.registry(None, oversize, unknown, unread)).headers()
+        except (JoseError, ValueError, TypeError) as error:
+            return False, type(error).__name__
+        if "kid" in header:
+            try:
+                candidates = [judge.keyset.get_by_kid(header["kid"])]
+            except (JoseError, ValueError, TypeError) as error:
+                return False, type(error).__name__
+        else:
+            candidates = [key for key in judge.keyset.keys if key.alg == header.get("alg")]
+            candidates = candidates[:MAX_KEYS_TRIED_WITHOUT_KID]
+            if not candidates:
+                return False, "NoKeyForAlgorithm"
+        reason = "BadSignatureError"
+        for key in candidates:
+            try:
+                decoded = jwt.decode(value, key, algorithms=[key.alg],
+                                     registry=self.registry([key.alg], oversize, unknown, unread))
+            except (JoseError, ValueError, TypeError) as error:
+                reason = type(error).__name__
+                continue
+            if not isinstance(decoded.claims, dict):
+                return False, "PayloadNotObject"
+            try:
+                judge.claims_registry.validate(decoded.claims)
+            except (JoseError, ValueError, TypeError) as error:
+                return False, type(error).__name__
+            return True, "ok"
+        return False, reason
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -839,6 +1052,7 @@ def main(argv: list[str]) -> int:
     jwks = {"keys": [key.public_jwk() for key in generator.keys.values()]}
     edge = EdgeAuthSide(args.library, jwks, args.issuer, args.audience, args.now)
     python = JoserfcSide(jwks, args.issuer, args.audience, args.now)
+    relaxed = RelaxedJudge(python.judge)
     mutator = Mutator(generator)
 
     totals = Counter()
@@ -865,7 +1079,8 @@ def main(argv: list[str]) -> int:
             outcome = "both-refuse"
         else:
             verdict, explanation = edge.explain(token)
-            difference = classify(token, python_accepts, verdict, explanation, args.now, LEEWAY)
+            difference = classify(token, python_accepts, python_reason, verdict, explanation, args.now, LEEWAY,
+                                  relaxed)
             if verdict != edge_verdict:
                 difference = None
                 explanation += " (edgeauth_verify said %s)" % edge_verdict
@@ -929,6 +1144,11 @@ def main(argv: list[str]) -> int:
         for label, c in sorted(per_label.items()):
             print("%-28s %7d %7d %7d %7d %7d" % (label, sum(c.values()), c["both-accept"], c["both-refuse"],
                                                  c["deliberate"], c["disagreement"]))
+        if deliberate:
+            print("%-28s %7s  %s" % ("deliberate difference", "tokens", "refused by"))
+            for name, n in sorted(deliberate.items()):
+                side = "joserfc" if name in JOSERFC_STRICTNESS.values() else "EdgeAuth"
+                print("%-28s %7d  %s" % (name, n, side))
 
     rate = count / elapsed if elapsed > 0 else 0.0
     detail = ", ".join("%s %d" % kv for kv in sorted(deliberate.items()))
