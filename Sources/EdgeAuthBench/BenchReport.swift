@@ -45,7 +45,7 @@ public struct Measurement: Codable, Sendable {
     public var percentiles: Percentiles
     /// Operations per timed sample (short operations are timed in batches; see docs/benchmarks.md).
     public var batch: Int
-    /// The mean latency over the signature primitive's (nil for the primitive itself).
+    /// The median latency over the signature primitive's (nil for the primitive itself).
     public var ratioToSignature: Double?
     /// Samples by latency: each bucket's lower bound in nanoseconds and its count (log scale).
     public var histogram: [HistogramBucket]
