@@ -9,7 +9,8 @@ APT_PACKAGES := libssl-dev liblmdb-dev pkg-config openssl golang-go
 # The browser the login-page tests drive (Tests/mcp/test_browser_login.py), installed by `make test`.
 # What building the nginx module needs besides nginx: Debian's nginx sources, and the libraries its configure checks.
 NGINX_MODULE_PACKAGES := nginx-dev libpcre2-dev zlib1g-dev
-TEST_APT_PACKAGES := chromium chromium-driver nginx-light $(NGINX_MODULE_PACKAGES)
+# faketime: the clock of `edgeauth serve` moved while it runs (Tests/faults/test_clock_jumps.py).
+TEST_APT_PACKAGES := chromium chromium-driver nginx-light faketime $(NGINX_MODULE_PACKAGES)
 BENCH_NOW := 1764003600
 BENCH_WORKERS ?= 1
 
@@ -58,12 +59,13 @@ $(VENV)/.ready: $(PYTHON_REQUIREMENTS)
 build: deps
 	$(SWIFT) build
 
-## test: build and run every test: Swift, the MCP client tests (Python), then c-abi-test.
+## test: build and run every test: Swift, the MCP client tests and the fault injection tests (Python), then c-abi-test.
 test: deps python-deps
 	@$(MAKE) --no-print-directory packages PACKAGES="$(TEST_APT_PACKAGES)"
 	$(SWIFT) build --build-tests
 	EDGEAUTH_PYTHON=$(abspath $(PYTHON)) $(SWIFT) test --skip-build
 	EDGEAUTH_BINARY=$$($(SWIFT) build --show-bin-path)/edgeauth $(PYTHON) -m pytest -q -p no:cacheprovider Tests/mcp
+	EDGEAUTH_BINARY=$$($(SWIFT) build --show-bin-path)/edgeauth $(PYTHON) -m pytest -q -p no:cacheprovider Tests/faults
 	$(MAKE) --no-print-directory c-abi-test
 	$(MAKE) --no-print-directory nginx-module-test
 
