@@ -704,10 +704,13 @@ class Judge:
             exp={"essential": True},  # EdgeAuth's ValidationPolicy requires exp by default
         )
 
-    def verdict(self, token: str) -> tuple[bool, str]:
+    def verdict(self, token: str, *, registry=None) -> tuple[bool, str]:
+        """joserfc's verdict on the token. registry, when given, is a function of the
+        algorithm list (None while the header is read, [alg of the key] while verifying)
+        returning the JWSRegistry joserfc uses at that step; without it, joserfc's default."""
         value = token.encode("utf-8")
         try:
-            header = extract_compact(value).headers()
+            header = extract_compact(value, registry=registry(None) if registry else None).headers()
         except (JoseError, ValueError, TypeError) as error:
             return False, type(error).__name__
         if "kid" in header:
@@ -725,7 +728,8 @@ class Judge:
         reason = "BadSignatureError"
         for key in candidates:
             try:
-                decoded = jwt.decode(value, key, algorithms=[key.alg])
+                decoded = jwt.decode(value, key, algorithms=[key.alg],
+                                     registry=registry([key.alg]) if registry else None)
             except (JoseError, ValueError, TypeError) as error:
                 reason = type(error).__name__
                 continue
