@@ -26,9 +26,11 @@ public struct KeyRefreshSettings: Sendable, Hashable {
         min(max(maxAge ?? defaultLifetime, minimumLifetime), maximumLifetime)
     }
 
-    /// When a fresh set is refreshed: at four fifths of its lifetime, before it expires.
+    /// When a fresh set is refreshed: at four fifths of its lifetime, before it expires — or
+    /// of `maxStaleness`, when that is shorter, so that keys are not dropped for staleness
+    /// while the provider answers.
     func refreshTime(fetchedAt: Int64, freshUntil: Int64) -> Int64 {
-        fetchedAt + max(1, (freshUntil - fetchedAt) * 4 / 5)
+        fetchedAt + max(1, min(freshUntil - fetchedAt, maxStaleness) * 4 / 5)
     }
 
     /// Checks that the settings make sense together.
@@ -42,6 +44,9 @@ public struct KeyRefreshSettings: Sendable, Hashable {
         try positive(maximumLifetime, "maximumLifetime")
         try positive(coolDown, "coolDown")
         try positive(maxStaleness, "maxStaleness")
+        guard coolDown < maxStaleness else {
+            throw ConfigurationError("keyRefresh.maxStaleness (\(maxStaleness)) must be longer than keyRefresh.coolDown (\(coolDown)): keys would be dropped before a refresh is allowed")
+        }
         guard minimumLifetime <= maximumLifetime else {
             throw ConfigurationError("keyRefresh.minimumLifetime (\(minimumLifetime)) must not exceed keyRefresh.maximumLifetime (\(maximumLifetime))")
         }

@@ -329,7 +329,8 @@ public final class KeyRing: Sendable {
     }
 
     private func scheduleNextRefresh() {
-        let next = remote.map { $0.nextRefresh(settings: settings) }.min() ?? .max
+        let now = clock()
+        let next = remote.map { $0.nextRefresh(now: now, settings: settings) }.min() ?? .max
         nextRefresh.store(next, ordering: .relaxed)
     }
 
@@ -370,6 +371,8 @@ public final class KeyRing: Sendable {
                 case .claimed:
                     break claiming
                 case .coolingDown:
+                    // The last fetch could not share its document: a key only it has is fetched here.
+                    if unknownKey, cache.storedKeySet(source: set.storeKey)?.lastError == SharedCache.documentNotStored { break claiming }
                     set.noteCoolDown(now: now)
                     // The fetch that started the cool-down may have stored its keys after the
                     // check above: take them, or the token that brought us here is refused.
@@ -385,6 +388,7 @@ public final class KeyRing: Sendable {
                         try? await Task.sleep(for: .milliseconds(25))
                         guard let stored = cache.storedKeySet(source: set.storeKey) else { break }
                         if !stored.fetchInProgress {
+                            if stored.lastError == SharedCache.documentNotStored { break claiming }
                             set.noteCoolDown(now: clock())
                             if stored.sequence != set.snapshot.sequence, !stored.document.isEmpty {
                                 changed = set.adopt(stored, settings: settings) || changed

@@ -111,24 +111,60 @@ public enum KeyLoader {
         }
         var request = HTTPClientRequest(url: urlString)
         request.headers.add(name: "Accept", value: "application/jwk-set+json, application/json")
-        let response: HTTPClientResponse
-        do {
-            response = try await client(connectTimeout: settings.connectTimeout).execute(request, timeout: .nanoseconds(settings.fetchTimeout.nanoseconds))
-        } catch {
+        let client = client(connectTimeout: settings.connectTimeout)
+        let sent = request
+        let timeout = TimeAmount.nanoseconds(settings.fetchTimeout.nanoseconds)
+        let limit = settings.maxDocumentBytes
+        // `fetchTimeout` bounds the whole download: AsyncHTTPClient's timeout ends with the
+        // answer's head, and a server that then holds the body must not hold the refresh.
+        let outcome: Result<(HTTPClientResponse, ByteBuffer), DownloadFailure>
+        outcome = await withTaskGroup(of: Result<(HTTPClientResponse, ByteBuffer), DownloadFailure>?.self) { group in
+            group.addTask {
+                let response: HTTPClientResponse
+                do {
+                    response = try await client.execute(sent, timeout: timeout)
+                } catch {
+                    return .failure(.fetch(error))
+                }
+                guard response.status == .ok else { return .failure(.status(response.status.code)) }
+                do {
+                    return .success((response, try await response.body.collect(upTo: limit)))
+                } catch is NIOTooManyBytesError {
+                    return .failure(.tooLarge)
+                } catch {
+                    return .failure(.interrupted(error))
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .failure(.timedOut)
+        }
+        switch outcome {
+        case .success(let (response, body)):
+            return Download(body: Array(buffer: body), maxAge: maxAge(cacheControl: response.headers["Cache-Control"]))
+        case .failure(.fetch(let error)):
             throw ConfigurationError("\(what) \(urlString) could not be fetched: \(error)")
-        }
-        guard response.status == .ok else {
-            throw ConfigurationError("\(what) \(urlString) answered HTTP \(response.status.code)")
-        }
-        let body: ByteBuffer
-        do {
-            body = try await response.body.collect(upTo: settings.maxDocumentBytes)
-        } catch is NIOTooManyBytesError {
-            throw ConfigurationError("\(what) \(urlString): response larger than \(settings.maxDocumentBytes) bytes")
-        } catch {
+        case .failure(.status(let code)):
+            throw ConfigurationError("\(what) \(urlString) answered HTTP \(code)")
+        case .failure(.tooLarge):
+            throw ConfigurationError("\(what) \(urlString): response larger than \(limit) bytes")
+        case .failure(.interrupted(let error)):
             throw ConfigurationError("\(what) \(urlString): response interrupted: \(error)")
+        case .failure(.timedOut):
+            throw ConfigurationError("\(what) \(urlString) could not be fetched: no whole answer within \(settings.fetchTimeout) (fetchTimeout)")
         }
-        return Download(body: Array(buffer: body), maxAge: maxAge(cacheControl: response.headers["Cache-Control"]))
+    }
+
+    private enum DownloadFailure: Error {
+        case fetch(any Error)
+        case status(UInt)
+        case tooLarge
+        case interrupted(any Error)
+        case timedOut
     }
 
     /// The freshness lifetime a `Cache-Control` header gives (RFC 9111 §5.2.2):

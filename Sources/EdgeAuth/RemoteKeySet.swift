@@ -108,20 +108,23 @@ final class RemoteKeySet: Sendable {
         }
     }
 
-    /// Whether the local cool-down allows a fetch now.
+    /// Whether the local cool-down allows a fetch now. An attempt later than now was made
+    /// before the clock stepped back: it holds nothing up.
     func mayFetch(now: Int64, coolDown: Int64) -> Bool {
-        state.withLock { now >= $0.lastAttempt + coolDown }
+        state.withLock { now >= $0.lastAttempt + coolDown || $0.lastAttempt > now }
     }
 
     /// When this set is next refreshed: before its lifetime ends, or a cool-down after a failure.
-    func nextRefresh(settings: KeyRefreshSettings) -> Int64 {
+    func nextRefresh(now: Int64, settings: KeyRefreshSettings) -> Int64 {
         state.withLock { state in
+            // Times later than now are from before a step back of the clock: due now.
+            if state.lastAttempt > now || state.snapshot.fetchedAt > now { return now }
             if state.failing || state.snapshot.fetchedAt == 0 { return state.lastAttempt + settings.coolDown }
             return max(settings.refreshTime(fetchedAt: state.snapshot.fetchedAt, freshUntil: state.snapshot.freshUntil), state.lastAttempt + settings.coolDown)
         }
     }
 
-    func isDue(now: Int64, settings: KeyRefreshSettings) -> Bool { now >= nextRefresh(settings: settings) }
+    func isDue(now: Int64, settings: KeyRefreshSettings) -> Bool { now >= nextRefresh(now: now, settings: settings) }
 
     /// Downloads the set (discovering its URL first for an issuer).
     /// - Returns: the document, its keys (at least one usable) and its `Cache-Control` max-age.

@@ -77,12 +77,13 @@ extension SharedCache {
         do {
             try unsafe environment.write { txn in
                 var record = unsafe LMDBEnvironment.get(txn, environment.keySets, key) { unsafe StoredKeySet(decoding: $0) } ?? StoredKeySet()
-                if record.fetchInProgress, now < record.attemptedAt + abandonAfter {
+                // Times later than now were written before the clock stepped back: they hold nothing up.
+                if record.fetchInProgress, now < record.attemptedAt + abandonAfter, record.attemptedAt <= now {
                     claim = .inProgress(since: record.attemptedAt)
                     return 0
                 }
                 let lastEnd = max(record.completedAt, record.attemptedAt)
-                if lastEnd > 0, now < lastEnd + coolDown {
+                if lastEnd > 0, now < lastEnd + coolDown, lastEnd <= now {
                     claim = .coolingDown(until: lastEnd + coolDown)
                     return 0
                 }
@@ -124,11 +125,19 @@ extension SharedCache {
             }
         } catch {
             recordFailure("key-set store")
+            // The claim still ends (a document too large for the map, say): the other
+            // processes would otherwise wait for it, then fetch nothing. They fetch themselves.
+            if case .success = result {
+                finishKeySetFetch(source: source, now: now, result: .failure(KeySetFetchError(Self.documentNotStored)))
+            }
             return nil
         }
         if case .success = result { current.epoch.increment() }
         return stored
     }
+
+    /// The error a fetch records when its document could not be stored: every process fetches for itself.
+    public static let documentNotStored = "the key-set document could not be stored in the cache"
 
     private static func keySetKey(_ source: String) -> [UInt8] {
         // LMDB keys are at most 511 bytes: a longer source (configuration, not network input)

@@ -28,6 +28,8 @@ public struct Identity: @unchecked Sendable, Hashable {
     public var expiresAt: Int64? { storage.fixedHeader.expiresAt }
     /// `iat`, seconds since the epoch.
     public var issuedAt: Int64? { storage.fixedHeader.issuedAt }
+    /// `nbf`, seconds since the epoch.
+    public var notBefore: Int64? { storage.fixedHeader.notBefore }
     /// The OAuth client the token was issued to (`client_id` or `azp`).
     public var clientId: String? { storage.string(.clientId) }
     public var organization: String? { storage.string(.organization) }

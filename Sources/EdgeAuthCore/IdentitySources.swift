@@ -8,6 +8,7 @@ public struct IdentitySources: Sendable {
     public var scopes: JSONSlice?
     public var expiresAt: Int64?
     public var issuedAt: Int64?
+    public var notBefore: Int64?
     public var signatureVerified = true
     /// More elements for a list, after its main source: each string (or each string
     /// element of an array) with `prefix` in front (Keycloak's client roles as
@@ -25,6 +26,7 @@ public struct IdentitySources: Sendable {
         clientId = c.clientID ?? c.azp
         expiresAt = c.exp
         issuedAt = c.iat
+        notBefore = c.nbf
         self.signatureVerified = signatureVerified
     }
 }

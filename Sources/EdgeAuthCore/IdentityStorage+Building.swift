@@ -11,7 +11,7 @@ extension IdentityStorage {
             let stringsOffset = unsafe tableOffset + planner.entries * 8
             let header = unsafe IdentityHeader(
                 byteCount: stringsOffset + planner.bytes, payloadCount: payload.count, entryCount: planner.entries,
-                listEnds: listEnds, expiresAt: sources.expiresAt, issuedAt: sources.issuedAt,
+                listEnds: listEnds, expiresAt: sources.expiresAt, issuedAt: sources.issuedAt, notBefore: sources.notBefore,
                 signatureVerified: sources.signatureVerified
             )
             let storage = unsafe unsafeDowncast(create(minimumCapacity: header.byteCount) { _ in header }, to: IdentityStorage.self)

@@ -18,6 +18,7 @@ package struct IdentityHeader: Equatable, Sendable {
     var listEnds: SIMD4<Int32>
     var expiresAt: Int64?
     var issuedAt: Int64?
+    var notBefore: Int64?
     var signatureVerified: Bool
 }
 

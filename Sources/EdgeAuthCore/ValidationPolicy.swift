@@ -267,14 +267,17 @@ public struct ValidationPolicy: Sendable {
         return nil
     }
 
-    /// The time checks for an identity verified earlier (a cache hit): `exp` with
-    /// leeway and the maximum age.
+    /// The time checks for an identity verified earlier (a cache hit): `exp`, `nbf` and `iat`
+    /// with leeway (the clock may have stepped back since), and the maximum age.
     public func checkTimes(of identity: Identity, now: Int64) -> Reason? {
         if let exp = identity.expiresAt {
             if now - leeway >= exp { return .expired(expiredAt: exp, now: now) }
         } else if requireExpiration {
             return .missingClaim("exp")
         }
+        // A verdict made while the clock was ahead stays valid only once the token is again.
+        if let nbf = identity.notBefore, now + leeway < nbf { return .notYetValid(notBefore: nbf, now: now) }
+        if let iat = identity.issuedAt, now + leeway < iat { return .issuedInFuture(issuedAt: iat, now: now) }
         if let maxAge {
             guard let iat = identity.issuedAt else { return .missingClaim("iat") }
             if now - leeway - iat > maxAge { return .tooOld(issuedAt: iat, maxAge: maxAge) }

@@ -75,9 +75,6 @@ def test_a_full_map_skips_stores_and_every_request_is_still_answered(serve, prov
     assert server.alive() and not server.worker_exits()
 
 
-@pytest.mark.xfail(strict=True, reason="a key-set document that does not fit in the map leaves its fetch claim in progress "
-                   "(SharedCache.finishKeySetFetch fails after claimKeySetFetch succeeded): every other worker waits for it "
-                   "until abandonAfter (fetchTimeout + connectTimeout + 2 s) at start-up, and again for each unknown kid")
 def test_a_key_set_document_larger_than_the_map_does_not_hold_up_the_other_workers(serve, provider, tmp_path) -> None:
     idp = provider()
     key = SigningKey("k1")

@@ -136,9 +136,6 @@ def test_keys_past_max_staleness_get_503_and_come_back_with_the_provider(serve, 
     assert state and state["status"] == "ready" and state["state"] == "fresh", key_set(server)
 
 
-@pytest.mark.xfail(strict=True, reason="keys are dropped at keyRefresh.maxStaleness but refreshed only at 4/5 of their "
-                   "lifetime: with maxStaleness shorter than that, a healthy provider's keys are unavailable (503, not "
-                   "ready) until the scheduled refresh (KeyRing.verifySignature returns keysUnavailable without starting one)")
 def test_max_staleness_shorter_than_the_key_lifetime_with_the_provider_up(serve, provider, tmp_path) -> None:
     """maxStaleness 3 s, the provider's `Cache-Control: max-age=60`: the keys' first refresh is
     due at 48 s. Either such a configuration is refused at start, naming maxStaleness, or the

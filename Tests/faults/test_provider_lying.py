@@ -59,15 +59,12 @@ def test_discovery_document_for_another_issuer_is_refused_at_start(serve, provid
     assert server.log_lines(r"edgeauth\.supervisor: .*stopping: a worker could not start"), errors[-3000:]
 
 
-@pytest.mark.xfail(strict=True, reason="a worker whose keys cannot be loaded crashes (SIGILL, a libdispatch crash report of "
-                   "some 100 lines) instead of printing `error: …` and exiting 2: ServerProcess.runWorker creates its SIGTERM "
-                   "DispatchSource before loading the keys and releases it unresumed when that throws")
 @pytest.mark.parametrize("fault", ["discovery for another issuer", "JWKS URL refusing connections"])
 def test_a_worker_that_cannot_load_its_keys_says_why_and_exits(serve, provider, fault: str) -> None:
     idp = provider()
     if fault == "discovery for another issuer":
         config = lying_discovery(idp)
-        message = "error: discovery document"
+        message = f"error: OIDC discovery for {idp.url('/tenant')}: discovery document"
     else:
         config = direct_config([{"jwksURL": idp.url("/jwks")}], key_refresh={"connectTimeout": 1})
         idp.down()

@@ -107,10 +107,6 @@ def test_provider_that_answers_late(serve, provider, tmp_path) -> None:
         server.stderr()[-3000:]
 
 
-@pytest.mark.xfail(strict=True, reason="fetchTimeout bounds only the wait for the answer's head: KeyLoader.download passes it "
-                   "to AsyncHTTPClient's execute(_:timeout:), whose deadline is cancelled once the head arrives, and the body "
-                   "is collected without a deadline. A provider that sends its head and holds the body keeps the download, "
-                   "every unknown-kid request waiting for it, and every later refresh (which joins it) waiting as long as it likes")
 def test_provider_that_holds_its_answer_body(serve, provider, tmp_path) -> None:
     idp = provider()
     key, new_key = SigningKey("k1"), SigningKey("k2")

@@ -138,7 +138,6 @@ public enum ServerProcess {
         signal(SIGINT, SIG_IGN)
         signal(SIGHUP, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
-        let terminate = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
         // Before any metric is created: key fetches and key-set gauges go to the same registry.
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -178,6 +177,8 @@ public enum ServerProcess {
         }
         let master = getppid()
         let stop = StopSignal()
+        // Made only once nothing above can throw: a signal source released unresumed is a crash.
+        let terminate = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
         // Stop with the master, whatever happens to it (the worker is then re-parented).
         let orphaned = Task.detached {
             while getppid() == master, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(500)) }
