@@ -87,19 +87,32 @@ public final class KeyRing: Sendable {
     ///   - metrics: where the fetch counters and key-set gauges go (`docs/keys.md`).
     ///   - clock: seconds since the epoch (tests give their own).
     /// - Throws: `ConfigurationError` when a source cannot be read, or no key is usable.
+    /// - Parameter startingUnavailable: a remote set that cannot be loaded leaves the ring without
+    ///   its keys (tokens it would verify get `keysUnavailable`) and is fetched again every
+    ///   cool-down by `maintain()`, instead of failing the load: for a server that already runs
+    ///   and replaces a worker during a provider outage.
     public static func load(
         _ sources: [KeySource], settings: KeyRefreshSettings = KeyRefreshSettings(), cache: SharedCache? = nil, issuers: [String] = [],
         environment: [String: String] = ProcessInfo.processInfo.environment, metrics: MetricsFactory = MetricsSystem.factory,
-        clock: @escaping @Sendable () -> Int64 = KeyRing.systemClock
+        clock: @escaping @Sendable () -> Int64 = KeyRing.systemClock, startingUnavailable: Bool = false
     ) async throws(ConfigurationError) -> KeyRing {
         let ring = try assemble(sources, settings: settings, cache: cache, issuers: issuers, environment: environment, metrics: metrics, clock: clock)
         for set in ring.remote {
             await ring.loadInitially(set)
-            if !set.hasKeys {
-                // A fetch error names its URL already; a discovery source's label adds the issuer.
-                let error = set.lastError ?? "no usable key"
-                throw ConfigurationError(error.hasPrefix(set.source.label) ? error : "\(set.source.label): \(error)")
+            guard !set.hasKeys else { continue }
+            if startingUnavailable {
+                logger.warning("starting without the keys of a source that cannot be loaded; fetching them again every cool-down", metadata: [
+                    "source": "\(set.source.label)", "error": "\(set.lastError ?? "no usable key")",
+                ])
+                continue
             }
+            // A fetch error names its URL already; a discovery source's label adds the issuer.
+            let error = set.lastError ?? "no usable key"
+            throw ConfigurationError(error.hasPrefix(set.source.label) ? error : "\(set.source.label): \(error)")
+        }
+        if startingUnavailable, ring.current.keys.isEmpty {
+            ring.scheduleNextRefresh()
+            return ring
         }
         return try ring.ready()
     }

@@ -41,14 +41,16 @@ public struct VerifierConfiguration: Sendable {
     ///   refused unless all are loopback (and when none is given).
     /// - Throws: `ConfigurationError` for a cache that cannot be opened (kind `.cache`) or keys
     ///   that cannot be loaded (kind `.keys`).
-    public func makeVerifier(listeningOn hosts: [String] = []) async throws(ConfigurationError) -> Verifier {
+    /// - Parameter startingUnavailable: see `KeyRing.load`.
+    public func makeVerifier(listeningOn hosts: [String] = [], startingUnavailable: Bool = false) async throws(ConfigurationError) -> Verifier {
         if !verifySignatures {
             return try Verifier.skippingSignaturesForDevelopment(policy: policy, mapping: mapping, bindHosts: hosts)
         }
         let sharedCache = try openCache()
         let ring: KeyRing
         do {
-            ring = try await KeyRing.load(keys, settings: keyRefresh, cache: sharedCache, issuers: exactIssuers, environment: environment)
+            ring = try await KeyRing.load(keys, settings: keyRefresh, cache: sharedCache, issuers: exactIssuers, environment: environment,
+                                          startingUnavailable: startingUnavailable)
         } catch {
             throw ConfigurationError(error.message, kind: .keys)
         }

@@ -183,10 +183,6 @@ def test_worker_restarted_during_the_outage_adopts_the_stored_keys(serve, provid
     assert server.alive()
 
 
-@pytest.mark.xfail(strict=True, reason="without a cache a worker restarted during a provider outage cannot load keys: it "
-                   "exits before it is ready (crashing on the way, SIGILL: ServerProcess.runWorker releases its suspended "
-                   "SIGTERM DispatchSource), is restarted again and again, and the master stops the whole server as "
-                   "crash-looping although the other workers still verify with their last good keys")
 def test_worker_restarted_during_the_outage_without_a_cache(serve, provider, tmp_path) -> None:
     idp = provider()
     key = SigningKey("k1")

@@ -141,7 +141,8 @@ public enum ServerProcess {
         // Before any metric is created: key fetches and key-set gauges go to the same registry.
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let verifier = try await configuration.verifier.makeVerifier(listeningOn: [configuration.server.host])
+        let verifier = try await configuration.verifier.makeVerifier(listeningOn: [configuration.server.host],
+                                                                     startingUnavailable: environment[Supervisor.replacementVariable] == "1")
         let resource = ProtectedResource(server: configuration.server, issuers: configuration.verifier.exactIssuers)
         let metrics = HTTPMetrics(registry: registry, snapshotDirectory: stateDirectory)
         // The rate limits' buckets are shared by the workers through a file beside the metrics.
@@ -158,6 +159,13 @@ public enum ServerProcess {
                 metrics.snapshot(verifier)
                 try? await Task.sleep(for: .seconds(2))
             }
+        }
+        // A replacement that started without its keys (provider down, nothing in a shared cache)
+        // accepts nothing until a fetch succeeds: the workers that have keys answer meanwhile.
+        let parent = getppid()
+        while verifier.keyCount == 0, verifier.keyRing.hasRemoteSources, getppid() == parent {
+            try? await Task.sleep(for: .seconds(configuration.verifier.keyRefresh.coolDown))
+            await verifier.keyRing.refreshNow()
         }
         // One event loop per worker process (workers default to one per core, as nginx's do).
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

@@ -102,7 +102,7 @@ public actor Supervisor {
             case .exited(let number, let status):
                 workerExited(number, status: status)
             case .respawn(let slotGeneration):
-                if !stopping, slotGeneration == generation { spawn(generation: slotGeneration) }
+                if !stopping, slotGeneration == generation { spawn(generation: slotGeneration, replacing: true) }
             }
         }
         return exitStatus
@@ -110,12 +110,17 @@ public actor Supervisor {
 
     // MARK: Workers
 
-    private func spawn(generation: Int) {
+    /// The variable set (to 1) for a worker that replaces one that died: the server runs, so
+    /// the worker starts even when it cannot load remote keys yet (`KeyRing.load`'s
+    /// `startingUnavailable`), rather than exiting and making the master give up.
+    public static let replacementVariable = "EDGEAUTH_WORKER_REPLACEMENT"
+
+    private func spawn(generation: Int, replacing: Bool = false) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: options.workerCommand[0])
         process.arguments = Array(options.workerCommand.dropFirst())
         process.environment = ProcessInfo.processInfo.environment.merging(options.environment) { $1 }
-            .merging(generationVariables[generation] ?? [:]) { $1 }
+            .merging(generationVariables[generation] ?? [:]) { $1 }.merging(replacing ? [Self.replacementVariable: "1"] : [:]) { $1 }
         process.standardInput = FileHandle(fileDescriptor: socket, closeOnDealloc: false)
         let output = Pipe()
         process.standardOutput = output
