@@ -66,6 +66,16 @@ struct KeyRefreshTests {
         }
     }
 
+    @Test("maxStaleness must be longer than the cool-down: keys would be dropped before a refresh were allowed")
+    func stalenessAgainstCoolDown() async throws {
+        let settings = Self.settings { $0.coolDown = 30; $0.maxStaleness = 30 }
+        await #expect {
+            _ = try await KeyRing.load([.jwksURL("http://127.0.0.1:1/jwks.json")], settings: settings)
+        } throws: { error in
+            (error as? ConfigurationError)?.message.hasPrefix("keyRefresh.maxStaleness (30) must be longer than keyRefresh.coolDown (30)") == true
+        }
+    }
+
     @Test("a set is refreshed in the background before its lifetime ends")
     func backgroundRefresh() async throws {
         let server = try await StaticHTTPServer(routes: [Self.path: Self.jwks([Self.keyA], cacheControl: "max-age=100")])
