@@ -14,7 +14,7 @@ TEST_APT_PACKAGES := chromium chromium-driver nginx-light faketime $(NGINX_MODUL
 BENCH_NOW := 1764003600
 BENCH_WORKERS ?= 1
 
-.PHONY: help deps packages build test fuzz fuzz-smoke fuzz-build fuzz-tokens mcp-client bench bench-instructions bench-http bench-oauth bench-cache c-abi-bench serve python-deps install c-abi-test python-package-test nginx-module nginx-module-test bench-nginx bench-python clean
+.PHONY: help deps packages build test soak fuzz fuzz-smoke fuzz-build fuzz-tokens mcp-client bench bench-instructions bench-http bench-oauth bench-cache c-abi-bench serve python-deps install c-abi-test python-package-test nginx-module nginx-module-test bench-nginx bench-python clean
 .DEFAULT_GOAL := help
 
 ## help: list these targets and what they do (also what a plain `make` prints).
@@ -65,9 +65,19 @@ test: deps python-deps
 	$(SWIFT) build --build-tests
 	EDGEAUTH_PYTHON=$(abspath $(PYTHON)) $(SWIFT) test --skip-build
 	EDGEAUTH_BINARY=$$($(SWIFT) build --show-bin-path)/edgeauth $(PYTHON) -m pytest -q -p no:cacheprovider Tests/mcp
+	EDGEAUTH_BINARY=$$($(SWIFT) build --show-bin-path)/edgeauth $(PYTHON) Tests/soak/soak.py --seconds 120
 	EDGEAUTH_BINARY=$$($(SWIFT) build --show-bin-path)/edgeauth $(PYTHON) -m pytest -q -p no:cacheprovider Tests/faults
 	$(MAKE) --no-print-directory c-abi-test
 	$(MAKE) --no-print-directory nginx-module-test
+
+## soak: edgeauth serve (debug) under mixed keep-alive traffic for SOAK_SECONDS (default 1800) while its master is
+## sent SIGHUP, its workers are killed and its identity provider rotates keys and goes down; fails on a wrong answer,
+## a lost request, growing memory or descriptors, or an unbounded cache (Tests/soak/soak.py; docs/security.md).
+## make test runs it for 120 s.
+SOAK_SECONDS ?= 1800
+soak: deps python-deps
+	$(SWIFT) build
+	EDGEAUTH_BINARY=$$($(SWIFT) build --show-bin-path)/edgeauth $(PYTHON) Tests/soak/soak.py --seconds $(SOAK_SECONDS)
 
 ## fuzz: build the libFuzzer targets (address sanitizer, .build-fuzz) and run each for FUZZ_SECONDS
 ## (default 60) on its kept corpus; fails on any crash, leak, time-out or violated property (Fuzz/README.md).
