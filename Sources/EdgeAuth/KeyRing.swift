@@ -32,6 +32,10 @@ public final class KeyRing: Sendable {
     private let syncedEpoch = Atomic<UInt64>(0)
     /// When a remote set is next due for a refresh (seconds since the epoch).
     private let nextRefresh = Atomic<Int64>(.max)
+    /// Until when every remote set's keys are usable, and whether one is past `maxStaleness`
+    /// already: read by every cache hit (`keysCurrent`), so kept outside the merged set's lock.
+    private let remoteUsableUntil = Atomic<Int64>(.max)
+    private let remoteMissing = Atomic<Bool>(false)
     /// Incremented after every rebuild of `merged`: see `keysGeneration`.
     private let generation = Atomic<UInt64>(0)
 
@@ -261,6 +265,13 @@ public final class KeyRing: Sendable {
         return rebuildMerged(now: now)
     }
 
+    /// Whether every remote set's keys are usable at `now`. When one is past `maxStaleness`, a
+    /// cached verdict is not served: the token is verified again, and refused if its keys are
+    /// the stale ones, as a verification would.
+    package func keysCurrent(now: Int64) -> Bool {
+        !remoteMissing.load(ordering: .relaxed) && now < remoteUsableUntil.load(ordering: .relaxed)
+    }
+
     @discardableResult
     private func rebuildMerged(now: Int64) -> Merged {
         var keys = fixed.keys
@@ -280,6 +291,8 @@ public final class KeyRing: Sendable {
         }
         let result = Merged(keys: KeySet(keys: keys, skipped: skipped), validUntil: validUntil, missingRemote: missing)
         merged.withLock { $0 = result }
+        remoteUsableUntil.store(validUntil, ordering: .relaxed)
+        remoteMissing.store(missing, ordering: .relaxed)
         generation.add(1, ordering: .releasing)
         return result
     }

@@ -103,7 +103,8 @@ public final class Verifier: Sendable {
     /// - Parameter now: seconds since the epoch; defaults to the system clock.
     package func verify(_ token: UnsafeRawBufferPointer, now: Int64? = nil) -> Verdict {
         let now = now ?? Self.currentTime()
-        guard let cache else { return verifyUncached(token, now: now) }
+        // No cache, or keys past maxStaleness (whose verdicts the cache still holds): verify.
+        guard let cache, keyRing.keysCurrent(now: now) else { return verifyUncached(token, now: now) }
         // Read before anything is looked up: a revocation after this point empties the copy stored below.
         let epoch = l1 == nil ? 0 : cache.epoch
         let l1Hash = l1?.hash(token) ?? 0

@@ -23,7 +23,12 @@ enum YAMLDocument {
             case Tag.Name.null.rawValue: return .null
             case Tag.Name.bool.rawValue: return .bool(node.bool ?? false)
             case Tag.Name.int.rawValue:
-                guard let value = node.int else { throw ConfigurationError("\(where_(path)) \(scalar.string) is not an integer EdgeAuth can read") }
+                // Decimal digits only: Yams reads YAML 1.1's other forms (base 60: `1:30`) with
+                // arithmetic that traps on overflow.
+                let digits = scalar.string.replacingOccurrences(of: "_", with: "")
+                guard let value = Int64(digits.hasPrefix("+") ? String(digits.dropFirst()) : digits) else {
+                    throw ConfigurationError("\(where_(path)) \(scalar.string) is not an integer EdgeAuth can read (decimal digits)")
+                }
                 return .number(String(value))
             case Tag.Name.float.rawValue:
                 guard let value = node.float, value.isFinite else { throw ConfigurationError("\(where_(path)) \(scalar.string) is not a finite number") }

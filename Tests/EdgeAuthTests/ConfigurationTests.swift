@@ -102,6 +102,8 @@ final class ConfigurationTests {
             ("list.yaml", "- a\n- b", "must be a JSON object"),
             ("twice.yaml", "leeway: 1\nleeway: 2\n", "leeway"),
             ("unknown.yaml", "issuers: [x]\naudiences: [y]\nkeys: [{jwksFile: /k.json}]\nleway: 3\n", "unknown member \"leway\""),
+            // YAML 1.1 base 60, which overflowed inside the YAML library (found by fuzzing): an error, not a crash.
+            ("sexagesimal.yaml", "leeway: 190:20:30:15:20:30:15:20:30:15:20:30\n", "leeway: 190:20:30:15:20:30:15:20:30:15:20:30 is not an integer"),
         ]
         for (name, text, fragment) in files {
             let file = try write(name, text)

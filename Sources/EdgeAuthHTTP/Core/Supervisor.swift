@@ -137,6 +137,8 @@ public actor Supervisor {
                 if data.isEmpty { break }
                 post.yield(.output(worker: number, data))
             }
+            // The master runs for months: each worker's pipe is closed once it has ended.
+            try? reader.close()
         }.start()
         process.terminationHandler = { process in post.yield(.exited(worker: number, status: process.terminationStatus)) }
         do {
