@@ -205,6 +205,6 @@ if Context.environment["EDGEAUTH_FUZZ"] != nil {
     package.targets.append(.executableTarget(name: "EdgeAuthFuzz", dependencies: fuzzDependencies, path: "Fuzz", exclude: fuzzFiles + ["Smoke"],
                                              sources: ["Targets", "Driver"]))
 } else {
-    package.targets.append(.testTarget(name: "EdgeAuthFuzzTests", dependencies: fuzzDependencies, path: "Fuzz", exclude: fuzzFiles + ["Driver"],
+    package.targets.append(.testTarget(name: "EdgeAuthFuzzTests", dependencies: fuzzDependencies + ["EdgeAuthTesting"], path: "Fuzz", exclude: fuzzFiles + ["Driver"],
                                        sources: ["Targets", "Smoke"]))
 }

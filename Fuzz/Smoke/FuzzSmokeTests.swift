@@ -1,9 +1,11 @@
+import EdgeAuthTesting
 import Foundation
 import Testing
 
 /// The fuzz targets in `make test`: each on its seeds (`Fuzz/seed.py`) and a fixed number of
 /// their mutations, without libFuzzer or the sanitizer (whose build is `make fuzz`'s).
-/// A crash fails the run; a broken property is an issue naming the input.
+/// A crash fails the run; a broken property is an issue naming the input. The work runs off
+/// the cooperative pool, which other suites' servers need.
 @Suite("Fuzz targets: seeds and their mutations")
 struct FuzzSmokeTests {
     static let mutationsPerTarget = 3000
@@ -28,11 +30,16 @@ struct FuzzSmokeTests {
     }
 
     @Test("every target survives its seeds and their mutations, properties included", arguments: FuzzTarget.all.map(\.name))
-    func smoke(_ name: String) throws {
+    func smoke(_ name: String) async throws {
         let target = try #require(FuzzTarget.all.first { $0.name == name })
         let seeds = try Self.seeds(name)
         #expect(!seeds.isEmpty, "\(name) has seeds")
-        var random = SplitMix64(seed: UInt64(name.utf8.reduce(0) { $0 &* 31 &+ Int($1) }.magnitude))
+        if let failure = try await offPool({ Self.run(target, seeds) }) { Issue.record("\(name): \(failure)") }
+    }
+
+    /// The seeds, then their mutations, through `target`; the first broken property with its input.
+    static func run(_ target: FuzzTarget, _ seeds: [[UInt8]]) -> String? {
+        var random = SplitMix64(seed: UInt64(target.name.utf8.reduce(0) { $0 &* 31 &+ Int($1) }.magnitude))
         var inputs = seeds
         for _ in 0..<Self.mutationsPerTarget where !seeds.isEmpty {
             inputs.append(Self.mutate(seeds[Int(random.next() % UInt64(seeds.count))], donor: seeds[Int(random.next() % UInt64(seeds.count))], &random))
@@ -41,10 +48,10 @@ struct FuzzSmokeTests {
             do {
                 try input.withUnsafeBytes { try target.run($0) }
             } catch {
-                Issue.record("\(name): \(error) for input \(String(decoding: input, as: UTF8.self).debugDescription)")
-                return
+                return "\(error) for input \(String(decoding: input, as: UTF8.self).debugDescription)"
             }
         }
+        return nil
     }
 
     /// One to four edits: a byte replaced, inserted or removed, or a piece of another seed copied in.
