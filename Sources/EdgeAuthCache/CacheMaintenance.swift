@@ -79,6 +79,9 @@ extension SharedCache {
                 outcome = evictBatch(limit: limit, now: now, expiredOnly: !evicting)
             }
             guard case .success(let batch) = outcome else {
+                // So full that not even one deletion has room (a store racing this pass took it):
+                // capacity, not a failure; the next skipped store asks for another pass.
+                if case .failure(let error) = outcome, error.lmdbCode == LMDBEnvironment.mapFull { break }
                 recordFailure("eviction")
                 break
             }
