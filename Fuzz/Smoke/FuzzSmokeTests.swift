@@ -4,9 +4,9 @@ import Testing
 
 /// The fuzz targets in `make test`: each on its seeds (`Fuzz/seed.py`) and a fixed number of
 /// their mutations, without libFuzzer or the sanitizer (whose build is `make fuzz`'s).
-/// A crash fails the run; a broken property is an issue naming the input. The work runs off
-/// the cooperative pool, which other suites' servers need.
-@Suite("Fuzz targets: seeds and their mutations")
+/// A crash fails the run; a broken property is an issue naming the input. One target at a
+/// time, off the cooperative pool: other suites' servers need a core and the pool.
+@Suite("Fuzz targets: seeds and their mutations", .serialized)
 struct FuzzSmokeTests {
     static let mutationsPerTarget = 3000
 
