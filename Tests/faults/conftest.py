@@ -34,6 +34,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -522,3 +523,13 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         each.release()
     for server in started:
         server.stop()
+
+
+def answers(server: Server, tokens: list[tuple[str, int]]) -> Counter[tuple[int, int]]:
+    """(expected, actual) status counts of the tokens, sent 4 at a time."""
+    def one(item: tuple[str, int]) -> tuple[int, int]:
+        token, expected = item
+        return expected, server.protected(token).status
+
+    with ThreadPoolExecutor(4) as pool:
+        return Counter(pool.map(one, tokens))

@@ -19,23 +19,12 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import Server, SigningKey, direct_config, forged, ready, wait_until
+from conftest import Server, answers, SigningKey, direct_config, forged, ready, wait_until
 
 MAP_BYTES = 1048576  # the smallest map cache.mapSizeBytes allows
 PADDING = 1_000_000  # the key-set document's size, near the map's
-
-
-def answers(server: Server, tokens: list[tuple[str, int]]) -> Counter[tuple[int, int]]:
-    """(expected, actual) status counts of the tokens, sent 4 at a time."""
-    def one(item: tuple[str, int]) -> tuple[int, int]:
-        token, expected = item
-        return expected, server.protected(token).status
-
-    with ThreadPoolExecutor(4) as pool:
-        return Counter(pool.map(one, tokens))
 
 
 def test_a_full_map_skips_stores_and_every_request_is_still_answered(serve, provider, tmp_path) -> None:

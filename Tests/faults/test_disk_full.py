@@ -17,11 +17,10 @@ import os
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import Server, SigningKey, direct_config, forged, jwks, wait_until
+from conftest import Server, answers, SigningKey, direct_config, forged, jwks, wait_until
 
 SIZE = "2m"
 
@@ -55,16 +54,6 @@ def fill(directory: Path) -> None:
     with pytest.raises(OSError):
         probe.write_bytes(b"\0" * 4096)
     probe.unlink(missing_ok=True)
-
-
-def answers(server: Server, tokens: list[tuple[str, int]]) -> Counter[tuple[int, int]]:
-    """(expected, actual) status counts of the tokens, sent 4 at a time."""
-    def one(item: tuple[str, int]) -> tuple[int, int]:
-        token, expected = item
-        return expected, server.protected(token).status
-
-    with ThreadPoolExecutor(4) as pool:
-        return Counter(pool.map(one, tokens))
 
 
 def lmdb(server: Server, result: str) -> float:
