@@ -2,6 +2,7 @@ import EdgeAuth
 import EdgeAuthHTTP
 import EdgeAuthTesting
 import Foundation
+import NIOPosix
 import Testing
 
 /// The MCP authorization requirements of a protected resource (docs/requirements.md, R1–R8 and D1),
@@ -201,7 +202,9 @@ struct HTTPLimitTests {
 
     @Test("two thousand idle connections and a client dribbling its body: bounded memory, each closed at the request timeout, other clients served meanwhile")
     func hostileClients() async throws {
-        let server = try await TestServer.start { $0.limits.requestTimeout = 1; $0.limits.idleTimeout = 1 }
+        // Event loops of its own: two thousand connections must not delay other suites' servers.
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let server = try await TestServer.start(group: loops) { $0.limits.requestTimeout = 1; $0.limits.idleTimeout = 1 }
         defer { server.stop() }
         let port = server.port
         var limit = rlimit()

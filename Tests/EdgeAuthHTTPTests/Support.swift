@@ -2,6 +2,7 @@ import EdgeAuth
 import EdgeAuthHTTP
 import EdgeAuthTesting
 import Foundation
+import NIOPosix
 import Testing
 
 /// An in-process server on a loopback port, trusting one test key.
@@ -12,7 +13,9 @@ struct TestServer {
     var port: Int { server.port }
     var base: String { "http://127.0.0.1:\(port)" }
 
+    /// - Parameter group: the event loops (default: the shared ones of every in-process test server).
     static func start(limiter: SharedRateLimiter? = nil, handler: any ProtectedHandler = IdentityEchoHandler(), gateway: GatewaySettings? = nil,
+                      group: MultiThreadedEventLoopGroup = .singleton,
                       _ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
         var configuration = ServerConfiguration()
         configuration.resource = "http://127.0.0.1/mcp"
@@ -22,7 +25,7 @@ struct TestServer {
         let verifier = Verifier(policy: policy, keys: KeySet(keys: [try factory.key.verificationKey()]))
         let context = ServerContext(verifier: verifier, resource: ProtectedResource(server: configuration, issuers: [factory.issuer]),
                                     server: configuration, handler: handler, limiter: limiter, gateway: gateway)
-        return TestServer(server: try await HTTPServer.start(context, listener: .address(host: "127.0.0.1", port: 0)))
+        return TestServer(server: try await HTTPServer.start(context, listener: .address(host: "127.0.0.1", port: 0), group: group))
     }
 
     /// Drains the server without waiting for it: `defer { server.stop() }` (a `defer` cannot
