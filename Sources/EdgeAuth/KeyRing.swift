@@ -238,6 +238,10 @@ public final class KeyRing: Sendable {
     /// Keeps the remote sets fresh whether or not tokens arrive, until the task is cancelled:
     /// a server runs it in each process (after forking). Verification starts due refreshes
     /// as well, so this only matters for a process that may sit idle past a lifetime.
+    ///
+    /// It wakes when the next refresh is due (at most `checkInterval` later, to adopt what
+    /// other processes stored): with a short `maxStaleness`, a fixed interval could let an
+    /// idle process's keys expire before it looked again.
     public func maintain(checkInterval: Duration = .seconds(5)) async {
         guard !remote.isEmpty, mayDownload else { return }
         while !Task.isCancelled {
@@ -246,8 +250,17 @@ public final class KeyRing: Sendable {
                 _ = await refresh(set, unknownKey: false)
             }
             scheduleNextRefresh()
-            try? await Task.sleep(for: checkInterval)
+            try? await Task.sleep(for: Self.pause(untilDue: nextRefresh.load(ordering: .relaxed), now: clock(), checkInterval: checkInterval))
         }
+    }
+
+    /// Times are whole seconds: within a second of the due time, look again every quarter
+    /// second so the refresh starts soon after the second turns.
+    package static func pause(untilDue due: Int64, now: Int64, checkInterval: Duration) -> Duration {
+        let untilDue = due.subtractingReportingOverflow(now)
+        if !untilDue.overflow, untilDue.partialValue <= 1 { return min(.milliseconds(250), checkInterval) }
+        let whole = untilDue.overflow ? Int64.max : untilDue.partialValue - 1
+        return min(.seconds(whole), checkInterval)
     }
 
     // MARK: Status

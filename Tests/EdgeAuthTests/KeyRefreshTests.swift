@@ -116,6 +116,18 @@ struct KeyRefreshTests {
         #expect(server.requests(Self.path) == 2)
     }
 
+    @Test("maintain() wakes when the next refresh is due, not a whole check interval later (regression: keys with maxStaleness 3 s expired on an idle server)")
+    func maintenancePause() {
+        let now: Int64 = 1_800_000_000
+        let interval = Duration.seconds(5)
+        #expect(KeyRing.pause(untilDue: now + 100, now: now, checkInterval: interval) == interval)
+        #expect(KeyRing.pause(untilDue: .max, now: now, checkInterval: interval) == interval)
+        #expect(KeyRing.pause(untilDue: now + 3, now: now, checkInterval: interval) == .seconds(2))
+        #expect(KeyRing.pause(untilDue: now + 1, now: now, checkInterval: interval) == .milliseconds(250))
+        #expect(KeyRing.pause(untilDue: now - 10, now: now, checkInterval: interval) == .milliseconds(250))
+        #expect(KeyRing.pause(untilDue: now + 3, now: now, checkInterval: .milliseconds(20)) == .milliseconds(20))
+    }
+
     @Test("rotation: a new kid is picked up by one refresh; a removed kid stops verifying, cached verdicts included")
     func rotation() async throws {
         let server = try await StaticHTTPServer(routes: [Self.path: Self.jwks([Self.keyA])])
