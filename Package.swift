@@ -143,37 +143,43 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Test support that needs Swift Testing itself, apart from EdgeAuthTesting, which a
+        // benchmark executable links as well.
+        .target(
+            name: "EdgeAuthTestThreads",
+            dependencies: []
+        ),
         .testTarget(
             name: "EdgeAuthCoreTests",
-            dependencies: ["EdgeAuthCore", "EdgeAuthTesting"]
+            dependencies: ["EdgeAuthCore", "EdgeAuthTesting", "EdgeAuthTestThreads"]
         ),
         .testTarget(
             name: "EdgeAuthCryptoTests",
-            dependencies: ["EdgeAuthCrypto", "EdgeAuth", "EdgeAuthTesting"]
+            dependencies: ["EdgeAuthCrypto", "EdgeAuth", "EdgeAuthTesting", "EdgeAuthTestThreads"]
         ),
         .testTarget(
             name: "EdgeAuthCacheTests",
-            dependencies: ["EdgeAuthCache", "EdgeAuth", "EdgeAuthTesting"]
+            dependencies: ["EdgeAuthCache", "EdgeAuth", "EdgeAuthTesting", "EdgeAuthTestThreads"]
         ),
         .testTarget(
             name: "EdgeAuthCABITests",
-            dependencies: ["EdgeAuthCABI", "CEdgeAuth", "EdgeAuth", "EdgeAuthCore", "EdgeAuthTesting"]
+            dependencies: ["EdgeAuthCABI", "CEdgeAuth", "EdgeAuth", "EdgeAuthCore", "EdgeAuthTesting", "EdgeAuthTestThreads"]
         ),
         .testTarget(
             name: "EdgeAuthOAuthTests",
-            dependencies: ["EdgeAuthOAuth", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache"]
+            dependencies: ["EdgeAuthOAuth", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthTestThreads"]
         ),
         .testTarget(
             name: "EdgeAuthHTTPTests",
             dependencies: [
-                "EdgeAuthHTTP", "EdgeAuthOAuth", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthTesting",
+                "EdgeAuthHTTP", "EdgeAuthOAuth", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthTesting", "EdgeAuthTestThreads",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "EdgeAuthMCPTests",
             dependencies: [
-                "EdgeAuthMCP", "EdgeAuthHTTP", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCache", "EdgeAuthTesting",
+                "EdgeAuthMCP", "EdgeAuthHTTP", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCache", "EdgeAuthTesting", "EdgeAuthTestThreads",
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
@@ -181,7 +187,7 @@ let package = Package(
         .testTarget(
             name: "EdgeAuthTests",
             dependencies: [
-                "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthTesting",
+                "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthTesting", "EdgeAuthTestThreads",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -205,6 +211,6 @@ if Context.environment["EDGEAUTH_FUZZ"] != nil {
     package.targets.append(.executableTarget(name: "EdgeAuthFuzz", dependencies: fuzzDependencies, path: "Fuzz", exclude: fuzzFiles + ["Smoke"],
                                              sources: ["Targets", "Driver"]))
 } else {
-    package.targets.append(.testTarget(name: "EdgeAuthFuzzTests", dependencies: fuzzDependencies + ["EdgeAuthTesting"], path: "Fuzz", exclude: fuzzFiles + ["Driver"],
+    package.targets.append(.testTarget(name: "EdgeAuthFuzzTests", dependencies: fuzzDependencies + ["EdgeAuthTesting", "EdgeAuthTestThreads"], path: "Fuzz", exclude: fuzzFiles + ["Driver"],
                                        sources: ["Targets", "Smoke"]))
 }

@@ -1,5 +1,6 @@
 import CEdgeAuth
 import EdgeAuth
+import EdgeAuthTestThreads
 import EdgeAuthTesting
 import Foundation
 import Testing
@@ -131,7 +132,7 @@ struct CABITests {
         }
     }
 
-    @Test("A 1 MiB token is tokenTooLarge by default and verifies once the limit allows it")
+    @Test("A 1 MiB token is tokenTooLarge by default and verifies once the limit allows it", .ownThread)
     func oneMebibyteToken() throws {
         let padding = String(repeating: "x", count: 1 << 20)
         let token = Array(try Self.factory.token(claims: ["padding": .string(padding)]).utf8)

@@ -1,5 +1,6 @@
 import CEdgeAuth
 import EdgeAuth
+import EdgeAuthTestThreads
 import EdgeAuthTesting
 import Foundation
 import Testing
@@ -563,7 +564,7 @@ struct HostileArgumentTests {
         #expect(Set(Self.checks.keys).subtracting(declared).sorted() == [], "checked but not declared")
     }
 
-    @Test("Hostile arguments give the documented status, never a crash", arguments: Self.checks.keys.sorted())
+    @Test("Hostile arguments give the documented status, never a crash", .ownThread, arguments: Self.checks.keys.sorted())
     func hostileArguments(_ function: String) throws {
         let check = try #require(Self.checks[function])
         let fixture = try Fixture()

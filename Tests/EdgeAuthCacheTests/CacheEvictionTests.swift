@@ -1,4 +1,5 @@
 import EdgeAuth
+import EdgeAuthTestThreads
 import EdgeAuthTesting
 import Foundation
 import Testing
@@ -36,7 +37,7 @@ final class CacheEvictionTests {
         cache.lookup(tokenHash: Self.key(number), now: now, identity: { Self.identity(expiresAt: now + 1) }) != nil
     }
 
-    @Test("a valid verdict's entry holds no identity: bytes per entry stay small as the cache grows")
+    @Test("a valid verdict's entry holds no identity: bytes per entry stay small as the cache grows", .ownThread)
     func compactEntries() throws {
         let cache = try cache(mapSizeBytes: 64 << 20)
         fill(cache, 0..<20_000) { Self.now + 600 + Int64($0 % 300) }
@@ -46,7 +47,7 @@ final class CacheEvictionTests {
         #expect(occupancy.usedBytes / occupancy.entries < 200, "\(occupancy.usedBytes / occupancy.entries) bytes per entry")
     }
 
-    @Test("stores twice what the map holds: background passes evict in time, never everything, and nothing fails")
+    @Test("stores twice what the map holds: background passes evict in time, never everything, and nothing fails", .ownThread)
     func evictionKeepsUp() throws {
         let cache = try cache()
         let count = 12_000
@@ -61,7 +62,7 @@ final class CacheEvictionTests {
         #expect(((count - 100)..<count).allSatisfy { isStored(cache, $0) })
     }
 
-    @Test("a pass over a map above the high watermark evicts down to the low one")
+    @Test("a pass over a map above the high watermark evicts down to the low one", .ownThread)
     func passEvictsToLowWatermark() throws {
         let cache = try cache()
         // A pass is asked for every 256 stores: filling in steps of fewer, checking after each,
@@ -89,7 +90,7 @@ final class CacheEvictionTests {
         #expect((900..<1_000).allSatisfy { !isStored(cache, $0) })
     }
 
-    @Test("after eviction the freed room takes new verdicts: stores succeed again")
+    @Test("after eviction the freed room takes new verdicts: stores succeed again", .ownThread)
     func storesResumeAfterEviction() throws {
         let cache = try cache()
         fill(cache, 0..<12_000) { Self.now + 1_000 + Int64($0) }

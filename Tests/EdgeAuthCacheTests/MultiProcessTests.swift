@@ -1,4 +1,5 @@
 import EdgeAuth
+import EdgeAuthTestThreads
 import EdgeAuthTesting
 import Foundation
 import Testing
@@ -48,7 +49,7 @@ final class MultiProcessTests {
         }
     }
 
-    @Test("after the first verification in one process, every other process hits")
+    @Test("after the first verification in one process, every other process hits", .ownThread)
     func othersHit() throws {
         let token = try factory.token()
         let first = try run([token])
@@ -59,14 +60,14 @@ final class MultiProcessTests {
         }
     }
 
-    @Test("concurrent writers in different processes all store, and every verdict is then shared")
+    @Test("concurrent writers in different processes all store, and every verdict is then shared", .ownThread)
     func concurrentWriters() throws {
         let tokens = try (0..<8).map { try factory.token(claims: ["jti": .string("w\($0)")]) }
         for stats in try run(tokens) { #expect(stats["stores"] == 1, "\(stats.jsonText)") }
         for stats in try run(tokens) { #expect(stats["hits"] == 1, "\(stats.jsonText)") }
     }
 
-    @Test("kill -9 in the middle of writes leaves a usable cache")
+    @Test("kill -9 in the middle of writes leaves a usable cache", .ownThread)
     func killedWriters() throws {
         for round in 0..<10 {
             let started = try (0..<4).map { try process(token: try factory.token(claims: ["jti": .string("k\(round)-\($0)")])) }
@@ -82,7 +83,7 @@ final class MultiProcessTests {
         #expect(again[0]["hits"] == 1 && again[0]["errors"] == 0, "\(again[0].jsonText)")
     }
 
-    @Test("a deleted cache directory is recreated by the next process")
+    @Test("a deleted cache directory is recreated by the next process", .ownThread)
     func deletedDirectory() throws {
         let token = try factory.token()
         _ = try run([token])
@@ -92,7 +93,7 @@ final class MultiProcessTests {
         #expect(try run([token])[0]["hits"] == 1)
     }
 
-    @Test("a running process whose cache directory is deleted reopens it and shares it with the other processes again")
+    @Test("a running process whose cache directory is deleted reopens it and shares it with the other processes again", .ownThread)
     func runningProcessRecovers() throws {
         let cache = try SharedCache.open(CacheConfiguration(directory: cacheDirectory))
         let policy = ValidationPolicy(issuers: .exactly([factory.issuer]), audiences: .anyOf([factory.audience]))

@@ -1,4 +1,5 @@
 import EdgeAuth
+import EdgeAuthTestThreads
 import EdgeAuthTesting
 import Foundation
 import Testing
@@ -129,7 +130,7 @@ final class SharedCacheTests {
         #expect(rebuilt.statistics.hits == 1)
     }
 
-    @Test("verification never fails because the map is full: the stores are skipped")
+    @Test("verification never fails because the map is full: the stores are skipped", .ownThread)
     func fullMap() throws {
         let cache = try cache { $0.mapSizeBytes = 64 * 1024 }
         let verifier = try verifier(cache)

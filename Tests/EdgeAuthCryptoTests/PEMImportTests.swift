@@ -1,4 +1,5 @@
 import EdgeAuth
+import EdgeAuthTestThreads
 import EdgeAuthTesting
 import Foundation
 import Testing
@@ -54,7 +55,7 @@ struct PEMImportTests {
         #expect(throws: CryptoError.self) { try VerificationKey(pem: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n") }
     }
 
-    @Test("EC and Ed25519 SPKI keys bind to their own algorithm; restrictTo narrows an RSA key")
+    @Test("EC and Ed25519 SPKI keys bind to their own algorithm; restrictTo narrows an RSA key", .ownThread)
     func bindings() throws {
         let ec = try SigningKey.generate(.ec(.p384))
         let ecKey = try VerificationKey(pem: try Self.openssl(["pkey", "-pubout"], input: try ec.privateKeyPEM()))
@@ -81,7 +82,7 @@ struct PEMImportTests {
         #expect { try VerificationKey(pem: spki) } throws: { ($0 as? CryptoError)?.code == .weakKey }
     }
 
-    @Test("private keys of every type survive a PKCS#8 PEM round trip (encoder inputs outlive the context)")
+    @Test("private keys of every type survive a PKCS#8 PEM round trip (encoder inputs outlive the context)", .ownThread)
     func signingKeyPEMRoundTrip() throws {
         for (spec, algorithm) in [(SigningKey.Spec.ec(.p256), Algorithm.es256), (.ec(.p521), .es512), (.ed25519, .edDSA), (.rsa(bits: 2048), .ps256)] {
             let original = try SigningKey.generate(spec)

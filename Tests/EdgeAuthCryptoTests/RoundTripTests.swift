@@ -1,6 +1,7 @@
 import Dispatch
 import EdgeAuth
 @testable import EdgeAuthCrypto
+import EdgeAuthTestThreads
 import EdgeAuthTesting
 import Synchronization
 import Testing
@@ -15,7 +16,7 @@ struct RoundTripTests {
         (.edDSA, .ed25519),
     ]
 
-    @Test("a freshly signed token verifies and a tampered one does not", arguments: cases.indices)
+    @Test("a freshly signed token verifies and a tampered one does not", .ownThread, arguments: cases.indices)
     func roundTrip(index: Int) throws {
         let (algorithm, spec) = Self.cases[index]
         let key = try spec.map { try SigningKey.generate($0, kid: "k1") } ?? SigningKey.hmac(secret: Array(repeating: 7, count: 64), kid: "k1")
@@ -37,7 +38,7 @@ struct RoundTripTests {
 
 @Suite("Regressions in OpenSSL context reuse")
 struct ContextReuseRegressionTests {
-    @Test("ES256 and RS256 still verify after an EdDSA verification on the same thread")
+    @Test("ES256 and RS256 still verify after an EdDSA verification on the same thread", .ownThread)
     func digestContextsAreNotSharedWithEd25519() throws {
         let ed = TokenFactory(key: try SigningKey.generate(.ed25519, kid: "ed"), algorithm: .edDSA)
         let ec = TokenFactory(key: try SigningKey.generate(.ec(.p256), kid: "ec"), algorithm: .es256)
@@ -73,7 +74,7 @@ struct OpenSSLStateTests {
         return TokenFactory(key: key, algorithm: algorithm)
     }
 
-    @Test("a rejected signature and a refused key leave the thread's OpenSSL error queue empty", arguments: RoundTripTests.cases.indices)
+    @Test("a rejected signature and a refused key leave the thread's OpenSSL error queue empty", .ownThread, arguments: RoundTripTests.cases.indices)
     func errorQueueLeftEmpty(index: Int) throws {
         let factory = try Self.factory(index)
         let verifier = try factory.verifier()
@@ -89,7 +90,7 @@ struct OpenSSLStateTests {
         #expect(OpenSSLErrors.drain() == nil)
     }
 
-    @Test("threads verifying at once with one verifier share its pooled contexts correctly", arguments: [0, 3, 6, 9, 12])
+    @Test("threads verifying at once with one verifier share its pooled contexts correctly", .ownThread, arguments: [0, 3, 6, 9, 12])
     func concurrentVerification(index: Int) throws {
         let factory = try Self.factory(index)
         let verifier = try factory.verifier()

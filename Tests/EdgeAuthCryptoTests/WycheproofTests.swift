@@ -1,4 +1,5 @@
 import EdgeAuth
+import EdgeAuthTestThreads
 import EdgeAuthTesting
 import Foundation
 import Testing
@@ -34,7 +35,7 @@ struct WycheproofTests {
         }
     }
 
-    @Test("every valid signature verifies and every invalid one is rejected", arguments: files)
+    @Test("every valid signature verifies and every invalid one is rejected", .ownThread, arguments: files)
     func signatureFile(file: File) throws {
         let document = try Vectors.load("wycheproof/\(file.name)")
         var counts: [String: Int] = [:]

@@ -1,6 +1,7 @@
 import EdgeAuth
 import EdgeAuthHTTP
 import EdgeAuthOAuth
+import EdgeAuthTestThreads
 import EdgeAuthTesting
 import Foundation
 import Testing
@@ -20,7 +21,7 @@ struct ConfigurationReferenceTests {
         try root.section(into: &gateway)
     }.members
 
-    @Test("every declared member and its variable appear in docs/configuration.md")
+    @Test("every declared member and its variable appear in docs/configuration.md", .ownThread)
     func documented() {
         #expect(Self.members.count > 60)
         var defaultsChecked = 0

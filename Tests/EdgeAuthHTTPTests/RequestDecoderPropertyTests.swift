@@ -1,4 +1,5 @@
 @testable import EdgeAuthHTTP
+import EdgeAuthTestThreads
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -52,7 +53,7 @@ import Testing
         "\r\nHEAD / HTTP/1.0\r\nX:\t v \r\n\r\nGET http://b/c HTTP/1.1\r\nHost: a\r\n\r\n",
     ]
 
-    @Test("Any split of the same bytes gives the same requests or the same refusal")
+    @Test("Any split of the same bytes gives the same requests or the same refusal", .ownThread)
     func splitInvariance() {
         var generator = SystemRandomNumberGenerator()
         var checked = 0

@@ -1,4 +1,5 @@
 @testable import EdgeAuthHTTP
+import EdgeAuthTestThreads
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -8,7 +9,7 @@ import Testing
     /// Every byte value at every position of the sixteen- and eight-byte steps and of the
     /// byte-by-byte tail, next to allowed bytes: the word checks agree with the field-value
     /// rule of RFC 9110 §5.5.
-    @Test("isFieldValue agrees with the byte rule for every byte at every position")
+    @Test("isFieldValue agrees with the byte rule for every byte at every position", .ownThread)
     func fieldValueWords() {
         func allowed(_ byte: UInt8) -> Bool { byte >= 0x20 && byte != 0x7F || byte == 0x09 }
         for length in [1, 7, 8, 9, 16, 17, 24, 25, 33] {

@@ -55,7 +55,7 @@ final class RawConnection: @unchecked Sendable {  // used by one thread at a tim
     let descriptor: CInt
     private var pending = [UInt8]()
 
-    init(_ port: Int, timeout: Int = 10) throws {
+    init(_ port: Int, timeout: Int = 30) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -179,10 +179,12 @@ final class RawConnection: @unchecked Sendable {  // used by one thread at a tim
         return false
     }
 
-    /// Whether the server closed the connection (within the receive timeout).
+    /// Whether the server closed the connection (within the receive timeout; a timeout is
+    /// not a close).
     var isClosed: Bool {
         var byte: UInt8 = 0
-        return recv(descriptor, &byte, 1, 0) <= 0
+        let received = recv(descriptor, &byte, 1, 0)
+        return received == 0 || (received < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
     }
 
     private static func headerEnd(_ data: [UInt8]) -> Int? {

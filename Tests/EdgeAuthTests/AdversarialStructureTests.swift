@@ -1,4 +1,5 @@
 import EdgeAuth
+import EdgeAuthTestThreads
 import EdgeAuthTesting
 import Testing
 
@@ -198,6 +199,6 @@ struct AdversarialStructureTests {
         ) { A.validToken },
     ]
 
-    @Test("token size limits", arguments: sizeCases)
+    @Test("token size limits", .ownThread, arguments: sizeCases)
     func size(_ attack: AttackCase) { attack.run() }
 }

@@ -1,4 +1,5 @@
 import EdgeAuth
+import EdgeAuthTestThreads
 import EdgeAuthTesting
 import Foundation
 import Testing
@@ -57,7 +58,7 @@ final class CLITests {
         ["--jwks", jwksPath, "--issuer", factory.issuer, "--audience", factory.audience, "--now", String(factory.now + 60)]
     }
 
-    @Test("--config reads a YAML file; without options the provider comes from the environment; errors exit 2")
+    @Test("--config reads a YAML file; without options the provider comes from the environment; errors exit 2", .ownThread)
     func configurationFileAndEnvironment() throws {
         let directory = URL(fileURLWithPath: jwksPath).deletingLastPathComponent()
         let config = directory.appendingPathComponent("edgeauth.yaml").path
@@ -105,7 +106,7 @@ final class CLITests {
         #expect(result.status == 0, "\(result.stderr)")
     }
 
-    @Test("a rejected token exits 1 with the reason code and a one-line explanation")
+    @Test("a rejected token exits 1 with the reason code and a one-line explanation", .ownThread)
     func rejectedToken() throws {
         var tampered = Array(token.utf8)
         tampered[tampered.count - 3] = tampered[tampered.count - 3] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
@@ -123,7 +124,7 @@ final class CLITests {
         #expect(audience.stderr.contains("https://other.example") && audience.stderr.contains(factory.audience))
     }
 
-    @Test("usage and configuration errors exit 2")
+    @Test("usage and configuration errors exit 2", .ownThread)
     func usageErrors() throws {
         #expect(try CLI.run(["verify", token, "--jwks", jwksPath, "--audience", "a"]).status == 2)
         #expect(try CLI.run(["verify", token, "--jwks", jwksPath, "--issuer", "i"]).status == 2)
@@ -144,7 +145,7 @@ final class CLITests {
         #expect(scheme.status == 2 && scheme.stderr.contains("ftp://jwks.example/keys.json"), "\(scheme.stderr)")
     }
 
-    @Test("--leeway widens the allowed clock skew; a leeway out of range or a --now that is not a whole number exits 2")
+    @Test("--leeway widens the allowed clock skew; a leeway out of range or a --now that is not a whole number exits 2", .ownThread)
     func leewayAndNow() throws {
         // 100 s after `exp`: expired with the default 30 s of leeway, valid with 200 s.
         let late = ["verify", token, "--jwks", jwksPath, "--issuer", factory.issuer, "--audience", factory.audience,
@@ -207,7 +208,7 @@ final class CLITests {
         }
     }
 
-    @Test("dev-token signs only with the development key: none there, a key others can read, a bad lifetime exit 2")
+    @Test("dev-token signs only with the development key: none there, a key others can read, a bad lifetime exit 2", .ownThread)
     func devToken() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgeauth-devtoken-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

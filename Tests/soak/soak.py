@@ -382,9 +382,12 @@ class Provider:
                                      "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["ES256", "RS256"]})
         elif path == "/jwks":
             fetcher = self.soak.fetcher(request.client_address[1], self.port)
+            # Timed before sending: the server may verify with these keys, and its answer be
+            # received, before this thread runs again after the send.
+            served = time.monotonic()
             self.send(request, 200, {"keys": [key.jwk for key in published]}, {"Cache-Control": f"max-age={KEY_MAX_AGE}"})
             with self.lock:
-                self.serves.append(Serve(time.monotonic(), tuple(key.kid for key in published), fetcher))
+                self.serves.append(Serve(served, tuple(key.kid for key in published), fetcher))
         else:
             self.send(request, 404, {"error": "not_found"})
 
