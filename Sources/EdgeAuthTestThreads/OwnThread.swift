@@ -22,13 +22,3 @@ public final class OwnThreadExecutor: TaskExecutor {
         }.start()
     }
 }
-
-/// Runs `body` (long computation, or blocking on a child process or `fdatasync`) on a thread of
-/// its own, in a child task of the caller: the test's context reaches it, so `#expect` inside
-/// is the test's, unlike on a bare thread (`offPool`).
-public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask(executorPreference: OwnThreadExecutor.shared) { try body() }
-        return try await group.next()!
-    }
-}

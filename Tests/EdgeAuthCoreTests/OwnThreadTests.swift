@@ -2,18 +2,13 @@ import EdgeAuthTestThreads
 import Foundation
 import Testing
 
-/// `onOwnThread`, which keeps long synchronous test work off Swift's cooperative pool while
-/// `#expect` still reaches the test.
-@Suite("Test support: synchronous work on threads of its own")
-struct OwnThreadTests {
-    @Test("a synchronous test runs on a thread of the pool; onOwnThread runs its body on a thread of its own, in the test")
-    func ownThread() async throws {
+/// The trait that keeps long synchronous tests off Swift's cooperative pool while `#expect`
+/// still reports to the test.
+@Suite("Test support: synchronous tests on the pool")
+struct PoolThreadTests {
+    @Test("without the trait, a synchronous test runs on a thread of the pool")
+    func poolThread() {
         #expect(!OwnThreadExecutor.isCurrent)
-        let ownThread = try await onOwnThread {
-            #expect(Test.current?.name == "ownThread()")
-            return OwnThreadExecutor.isCurrent
-        }
-        #expect(ownThread)
     }
 }
 
