@@ -1251,8 +1251,16 @@ class Soak:
             if time.monotonic() >= next_progress:
                 next_progress += 60
                 answered = sum(len(client.records) + sum(client.fixed.values()) for client in self.clients)
+                # The cache's file against what it holds: the LMDB check's bound is judged on the first.
+                cache = ""
+                if self.samples:
+                    cache = f", LMDB file {self.samples[-1]['lmdb'][0] / MiB:.2f} MiB"
+                if self.scrapes:
+                    metrics = self.scrapes[-1][1]
+                    cache += (f", {metrics.get('edgeauth_cache_entries', 0):.0f} cache entries, "
+                              f"map fill {metrics.get('edgeauth_cache_map_fill_ratio', 0) * 100:.1f} %")
                 log(f"{self.at(time.monotonic())}: {answered} answers, {len(self.hups)} SIGHUP, {len(self.kills)} kill -9, "
-                    f"{len(self.provider.keys)} keys, provider {self.provider.mode}, {sum(self.failures.values())} problems so far")
+                    f"{len(self.provider.keys)} keys, provider {self.provider.mode}{cache}, {sum(self.failures.values())} problems so far")
             self.stopping.wait(interval)
         self.sample()
 
