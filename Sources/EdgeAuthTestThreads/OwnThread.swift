@@ -13,12 +13,20 @@ public final class OwnThreadExecutor: TaskExecutor {
     public static var isCurrent: Bool { Thread.current.threadDictionary[marker] != nil }
     private static let marker = "EdgeAuthTestThreads.OwnThreadExecutor"
 
+    /// How many jobs run at once: the cases of a parameterized test are started together, and
+    /// dozens of threads computing at once on two cores would only slow each other.
+    private let running = DispatchSemaphore(value: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
+
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let executor = asUnownedTaskExecutor()
+        let running = running
         Thread {
             Thread.current.threadDictionary[Self.marker] = true
+            // A job runs until the task suspends or ends: it never waits for another job here.
+            running.wait()
             job.runSynchronously(on: executor)
+            running.signal()
         }.start()
     }
 }
