@@ -167,7 +167,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EdgeAuthOAuthTests",
-            dependencies: ["EdgeAuthOAuth", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache", "EdgeAuthTestThreads"]
+            dependencies: ["EdgeAuthOAuth", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCrypto", "EdgeAuthCache"]
         ),
         .testTarget(
             name: "EdgeAuthHTTPTests",
@@ -179,7 +179,7 @@ let package = Package(
         .testTarget(
             name: "EdgeAuthMCPTests",
             dependencies: [
-                "EdgeAuthMCP", "EdgeAuthHTTP", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCache", "EdgeAuthTesting", "EdgeAuthTestThreads",
+                "EdgeAuthMCP", "EdgeAuthHTTP", "EdgeAuth", "EdgeAuthCore", "EdgeAuthCache", "EdgeAuthTesting",
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
@@ -211,6 +211,6 @@ if Context.environment["EDGEAUTH_FUZZ"] != nil {
     package.targets.append(.executableTarget(name: "EdgeAuthFuzz", dependencies: fuzzDependencies, path: "Fuzz", exclude: fuzzFiles + ["Smoke"],
                                              sources: ["Targets", "Driver"]))
 } else {
-    package.targets.append(.testTarget(name: "EdgeAuthFuzzTests", dependencies: fuzzDependencies + ["EdgeAuthTesting", "EdgeAuthTestThreads"], path: "Fuzz", exclude: fuzzFiles + ["Driver"],
+    package.targets.append(.testTarget(name: "EdgeAuthFuzzTests", dependencies: fuzzDependencies + ["EdgeAuthTesting"], path: "Fuzz", exclude: fuzzFiles + ["Driver"],
                                        sources: ["Targets", "Smoke"]))
 }
