@@ -241,7 +241,7 @@ bench-cache: deps
 ## OAUTH_WORKERS, default 2).
 OAUTH_WORKERS ?= 2
 bench-oauth: deps python-deps $(VENV)/.oauth-bench-ready
-	@$(MAKE) --no-print-directory packages PACKAGES="wrk curl gcc"
+	@$(MAKE) --no-print-directory packages PACKAGES="wrk curl gcc nginx-light time"
 	$(SWIFT) build -c release --product edgeauth
 	PYTHON=$(abspath $(PYTHON)) Benchmarks/oauth/bench-oauth.sh $$($(SWIFT) build -c release --show-bin-path)/edgeauth $(OAUTH_WORKERS)
 $(VENV)/.oauth-bench-ready: Benchmarks/oauth/requirements.txt $(VENV)/.ready

@@ -5,9 +5,12 @@
 #   1. the durable LMDB commits per second the data directory's filesystem sustains (lmdb-commits.c:
 #      one put per commit, then three puts in three tables per commit, as a code exchange writes),
 #      the ceiling of a server that commits every grant with a synced write transaction;
-#   2. edgeauth serve (WORKERS workers, no rate limits, codes valid 600 s): grant_type
+#   2. what no server avoids here: one ES256 signature's CPU (es256-sign.c), and the harness's
+#      ceiling — the same wrk script against nginx answering /token with a constant (wrk's CPU per
+#      request with it), from which the end of the run works out what 10x FastMCP would leave;
+#   3. edgeauth serve (WORKERS workers, no rate limits, codes valid 600 s): grant_type
 #      authorization_code (PKCE S256), then grant_type refresh_token (rotation, public client);
-#   3. FastMCP (one uvicorn process: its provider keeps the grants in the process): the same two runs.
+#   4. FastMCP (one uvicorn process: its provider keeps the grants in the process): the same two runs.
 # Each run: a calibration run (CALIBRATION, default 2s) measures the rate, a pool of
 # rate × duration × HEADROOM (default 2) requests is prepared (prepare.py), then
 # `wrk -t2 -c16 -d10s`; a run that uses up its pool is thrown away and run again with twice the pool.
@@ -20,6 +23,7 @@
 #   TMPDIR (where the data directory and the commit measurement live).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$here/../http/common.sh" # start_nginx; port and wait_for are redefined below
 binary=${1:?usage: bench-oauth.sh EDGEAUTH_BINARY [WORKERS] [DURATION]}
 workers=${2:-2}
 duration=${3:-10s}
@@ -48,6 +52,7 @@ stop() { # stop PID: SIGTERM, then wait for it (edgeauth serve drains and stops 
 cleanup() {
   stop "$server"
   stop "$fastmcp"
+  if [ -f "$work/constant.pid" ]; then kill "$(cat "$work/constant.pid")" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -138,7 +143,42 @@ ceiling_3=$("$work/lmdb-commits" "$work/commits-3" "$commits" "$workers" 400 3)
 rm -rf "$work"/commits-*
 printf '%s\n' "$ceiling_1" "$ceiling_n" "$ceiling_3"
 
-# 2. edgeauth serve in proxy mode with the development identity provider.
+# 2. What no token server on this machine avoids: the CPU of one ES256 signature (every access token
+#    is one), and the harness itself — the same wrk script against nginx answering every POST /token
+#    with a constant token response (nothing verified, signed or stored), wrk's CPU per request beside it.
+"$cc_command" -O2 -o "$work/es256-sign" "$here/es256-sign.c" -lcrypto
+echo "== ES256 signatures on one core (es256-sign.c, OpenSSL $(openssl version | cut -d' ' -f2))"
+signatures=$("$work/es256-sign" 20000)
+echo "$signatures"
+sign_us=$(sed -n 's/^a context per signature.* \([0-9.]*\) µs each$/\1/p' <<<"$signatures")
+constant_port=$(port)
+constant_body='{"access_token":"'$(head -c 450 /dev/zero | tr '\0' 'a')'","token_type":"Bearer","expires_in":3600,"refresh_token":"'$(head -c 43 /dev/zero | tr '\0' 'r')'","scope":"mcp"}'
+start_nginx "$work" "$constant_port" "$workers" "location /token { default_type application/json; return 200 '$constant_body'; }" constant
+nginx_constant=$(cat "$work/constant.pid")
+wait_for "http://127.0.0.1:$constant_port/token" "$nginx_constant"
+echo "== the harness's ceiling: nginx ($workers workers) answering POST /token with a constant, wrk -t$threads -c$connections -d$duration"
+lines=$(( $(seconds "$duration") * 60000 ))
+for attempt in 1 2; do
+  rm -f "$work"/pool.*
+  awk -v n="$lines" -v t="$threads" -v prefix="$work/pool." 'BEGIN { for (i = 0; i < n; i++)
+    printf "grant_type=refresh_token&client_id=ceiling&refresh_token=%043d\n", i > (prefix (i % t)) }'
+  before=$(cpu_ticks "$nginx_constant")
+  output=$(POOL="$work/pool" /usr/bin/time -f 'WRK_CPU %U %S' wrk -t"$threads" -c"$connections" -d"$duration" --timeout 5s \
+    -s "$here/token.lua" "http://127.0.0.1:$constant_port/token" 2>&1)
+  ticks=$(( $(cpu_ticks "$nginx_constant") - before ))
+  result=$(grep '^RESULT ' <<<"$output")
+  [ "$(field exhausted "$result")" = 0 ] && break
+  lines=$((lines * 4))
+done
+echo "$result"
+wrk_us=$(awk -v r="$(field requests "$result")" '/^WRK_CPU / { printf "%.1f", ($2 + $3) * 1e6 / r }' <<<"$output")
+constant_us=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$(field requests "$result")" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+constant_rps=$(field rps "$result")
+echo "wrk's CPU per request: $wrk_us µs; nginx's: $constant_us µs"
+kill "$nginx_constant"
+rm -f "$work/constant.pid" "$work"/pool.*
+
+# 3. edgeauth serve in proxy mode with the development identity provider.
 cat > "$work/config.json" <<'JSON'
 {"oauth": {"mode": "proxy", "lifetimes": {"authorizationCode": 600}}}
 JSON
@@ -155,7 +195,7 @@ measure edgeauth "$edgeauth_url" "$client" refresh_token "$server"
 stop "$server"
 server=
 
-# 3. FastMCP's in-memory OAuth provider, one process.
+# 4. FastMCP's in-memory OAuth provider, one process.
 fastmcp_port=$(port)
 "$python" "$here/fastmcp_oauth_server.py" --port "$fastmcp_port" > "$work/fastmcp.log" 2>&1 &
 fastmcp=$!
@@ -184,6 +224,16 @@ for grant in authorization_code refresh_token; do
     printf "%s: EdgeAuth / FastMCP %.2fx (goal >= 10x: %s), EdgeAuth p99 %.2f ms (goal <= 10 ms: %s)\n",
       g, ratio, (ratio >= 10 ? "met" : "missed"), p99, (p99 <= 10 ? "met" : "missed") }'
 done
+# What 10x FastMCP's rate leaves of the machine once wrk and the signatures have their share.
+for grant in authorization_code refresh_token; do
+  f=$(printf '%s\n' "${rows[@]}" | awk -v g="$grant" '$1 == "fastmcp" && $2 == g { print $3 }')
+  e=$(printf '%s\n' "${rows[@]}" | awk -v g="$grant" '$1 == "edgeauth" && $2 == g { print $7 }')
+  awk -v f="$f" -v w="$wrk_us" -v s="$sign_us" -v c="$(nproc)" -v n="$constant_us" -v e="$e" -v g="$grant" 'BEGIN {
+    target = 10 * f; left = c - target * (w + s) / 1e6
+    printf "%s: 10x FastMCP is %.0f requests/s; there wrk takes %.2f and the ES256 signatures %.2f of the %d cores, leaving %.0f µs of CPU per request for the rest (nginx answering a constant: %.1f µs; edgeauth serve now: %s µs with its signature)\n",
+      g, target, target * w / 1e6, target * s / 1e6, c, (left > 0 ? left / target * 1e6 : 0), n, e }'
+done
+echo "the harness against nginx answering a constant: $constant_rps requests/s"
 echo "durable LMDB commits/s, one put each: ${ceiling_1##*: } (1 writer), ${ceiling_n##*: } ($workers writers);" \
   "three puts in three tables each (a code exchange's shape): ${ceiling_3##*: } ($workers writers)"
 if [ "$total_errors" != 0 ]; then
