@@ -19,13 +19,15 @@
 #
 # Usage: bench-oauth.sh EDGEAUTH_BINARY [WORKERS] [DURATION]
 # Environment: PYTHON (default: the repository's .venv, with Benchmarks/oauth/requirements.txt),
-#   WRK_THREADS (2), WRK_CONNECTIONS (16), CALIBRATION (2s), HEADROOM (2), CEILING_COMMITS (3000),
+#   EVENT_LOOPS (1: server.eventLoops of edgeauth serve), WRK_THREADS (2), WRK_CONNECTIONS (16),
+#   CALIBRATION (2s), HEADROOM (2), CEILING_COMMITS (3000),
 #   TMPDIR (where the data directory and the commit measurement live).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/../http/common.sh" # start_nginx; port and wait_for are redefined below
 binary=${1:?usage: bench-oauth.sh EDGEAUTH_BINARY [WORKERS] [DURATION]}
 workers=${2:-2}
+event_loops=${EVENT_LOOPS:-1}
 duration=${3:-10s}
 threads=${WRK_THREADS:-2}
 connections=${WRK_CONNECTIONS:-16}
@@ -179,8 +181,8 @@ kill "$nginx_constant"
 rm -f "$work/constant.pid" "$work"/pool.*
 
 # 3. edgeauth serve in proxy mode with the development identity provider.
-cat > "$work/config.json" <<'JSON'
-{"oauth": {"mode": "proxy", "lifetimes": {"authorizationCode": 600}}}
+cat > "$work/config.json" <<JSON
+{"oauth": {"mode": "proxy", "lifetimes": {"authorizationCode": 600}}, "server": {"eventLoops": $event_loops}}
 JSON
 edgeauth_port=$(port)
 "$binary" serve --config "$work/config.json" --port "$edgeauth_port" --workers "$workers" --no-rate-limit \
@@ -189,7 +191,7 @@ server=$!
 edgeauth_url="http://127.0.0.1:$edgeauth_port"
 wait_for "$edgeauth_url/healthz" "$server"
 client=$("$python" "$here/prepare.py" register "$edgeauth_url")
-echo "== edgeauth serve ($workers workers, $binary): POST /token, wrk -t$threads -c$connections -d$duration"
+echo "== edgeauth serve ($workers workers of $event_loops event loop(s), $binary): POST /token, wrk -t$threads -c$connections -d$duration"
 measure edgeauth "$edgeauth_url" "$client" authorization_code "$server"
 measure edgeauth "$edgeauth_url" "$client" refresh_token "$server"
 stop "$server"
@@ -210,7 +212,7 @@ stop "$fastmcp"
 fastmcp=
 
 echo
-echo "== POST /token, wrk -t$threads -c$connections -d$duration; edgeauth serve with $workers workers, FastMCP $fastmcp_version with 1 process"
+echo "== POST /token, wrk -t$threads -c$connections -d$duration; edgeauth serve with $workers workers of $event_loops event loop(s), FastMCP $fastmcp_version with 1 process"
 printf '%-9s %-19s %10s %9s %9s %7s %13s\n' server grant "requests/s" "p50 ms" "p99 ms" errors "CPU µs/req"
 for row in "${rows[@]}"; do
   read -r name grant rps p50 p99 errors cpu _ <<<"$row"

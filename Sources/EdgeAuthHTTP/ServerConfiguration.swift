@@ -10,6 +10,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var port = 8080
     /// Worker processes (0: one per core).
     public var workers = 0
+    /// Event-loop threads in each worker. One process with several loops shares one verdict
+    /// L1 and groups every loop's grants into the same durable commit of the state store.
+    public var eventLoops = 1
     /// The protected prefix: this path and everything under it need a token.
     public var protectedPath = "/mcp"
     /// The canonical URL of the protected resource (RFC 9728 `resource`, RFC 8707): what
@@ -114,6 +117,7 @@ extension ServerConfiguration: ConfigurationSection {
         host = try section.string("host", default: host, example: "127.0.0.1 or 0.0.0.0", environment: "EDGEAUTH_HOST")
         port = try section.integer("port", default: port, in: 0...65_535, environment: "EDGEAUTH_PORT")
         workers = try section.integer("workers", default: workers, in: 0...256, environment: "EDGEAUTH_WORKERS")
+        eventLoops = try section.integer("eventLoops", default: eventLoops, in: 1...64, environment: "EDGEAUTH_EVENT_LOOPS")
         if let path = try section.string("protectedPath", example: "/mcp") {
             guard path.hasPrefix("/"), !path.hasSuffix("/") || path == "/", !path.contains("?"), !path.contains("#") else {
                 throw section.error("protectedPath", "must be a path like /mcp (starting with /, no trailing slash, query or fragment)")

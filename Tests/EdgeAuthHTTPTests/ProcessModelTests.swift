@@ -183,6 +183,48 @@ struct ProcessModelTests {
         #expect(mode == 0o600)
     }
 
+    @Test("server.eventLoops: a worker runs that many event loops, and its connections are spread over them")
+    func eventLoops() async throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["EDGEAUTH_EVENT_LOOPS"] = "3"
+        let served = try await Self.start(workers: 1, environment: environment)
+        let worker = try #require(served.workers.first)
+        let loops = Self.threads(of: worker).filter { $0.name.hasPrefix("NIO-ELT-") }
+        #expect(loops.count == 3)
+        // Six connections go round the three loops: every loop wakes for the requests it answers.
+        let before = Dictionary(uniqueKeysWithValues: loops.map { ($0.id, Self.wakeups(worker, $0.id)) })
+        let statuses = try await offPool {
+            let connections = try (0..<6).map { _ in try RawConnection(served.port) }
+            var statuses: [Int] = []
+            for _ in 0..<20 {
+                for connection in connections {
+                    connection.send("GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(served.token)\r\n\r\n")
+                    statuses.append(connection.read()?.status ?? 0)
+                }
+            }
+            return statuses
+        }
+        #expect(statuses.count == 120 && statuses.allSatisfy { $0 == 200 })
+        for loop in loops {
+            #expect(Self.wakeups(worker, loop.id) - (before[loop.id] ?? 0) >= 20, "loop \(loop.name) answered nothing")
+        }
+    }
+
+    /// The threads of a process: id and name.
+    static func threads(of pid: Int32) -> [(id: String, name: String)] {
+        let tasks = "/proc/\(pid)/task"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []).map { id in
+            (id, ((try? String(contentsOfFile: "\(tasks)/\(id)/comm", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+    }
+
+    /// How often a thread has gone to sleep and woken (its voluntary context switches).
+    static func wakeups(_ pid: Int32, _ thread: String) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("voluntary_ctxt_switches:") }
+        return line.flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
+    }
+
     @Test("a master starting removes the state directories of masters that were killed")
     func staleStateDirectories() async throws {
         // The pid of a process that has exited: a master killed with SIGKILL left this behind.

@@ -40,14 +40,17 @@ struct ServerConfigurationTests {
         #expect(message(["admin": 9090]).hasPrefix("server.admin must be an object of port and host"))
     }
 
-    @Test("EDGEAUTH_HOST/PORT/WORKERS win over the file and are checked like the members")
+    @Test("EDGEAUTH_HOST/PORT/WORKERS/EVENT_LOOPS win over the file and are checked like the members")
     func variables() throws {
         let read = try ServerConfiguration.parse(["port": 8000, "workers": 2], environment: ["EDGEAUTH_PORT": "8443", "EDGEAUTH_HOST": "::1"])
         #expect(read.port == 8443 && read.host == "::1" && read.workers == 2)
         #expect(message(nil, ["EDGEAUTH_WORKERS": "999"]) == "EDGEAUTH_WORKERS must be a whole number from 0 to 256 (got \"999\"; it sets server.workers)")
+        #expect(try ServerConfiguration.parse(["eventLoops": 2], environment: [:]).eventLoops == 2)
+        #expect(try ServerConfiguration.parse(["eventLoops": 2], environment: ["EDGEAUTH_EVENT_LOOPS": "4"]).eventLoops == 4)
+        #expect(message(["eventLoops": 0]) == "server.eventLoops must be between 1 and 64 (got 0)")
         #expect(message(nil, ["EDGEAUTH_HOST": " "]).hasPrefix("EDGEAUTH_HOST is set but empty"))
         #expect(Set(ServerLaunch.environmentOverrides.map(\.variable))
-            == ["EDGEAUTH_HOST", "EDGEAUTH_PORT", "EDGEAUTH_WORKERS", "EDGEAUTH_TLS_CERTIFICATE", "EDGEAUTH_TLS_KEY", "EDGEAUTH_ADMIN_HOST", "EDGEAUTH_ADMIN_PORT"])
+            == ["EDGEAUTH_HOST", "EDGEAUTH_PORT", "EDGEAUTH_WORKERS", "EDGEAUTH_EVENT_LOOPS", "EDGEAUTH_TLS_CERTIFICATE", "EDGEAUTH_TLS_KEY", "EDGEAUTH_ADMIN_HOST", "EDGEAUTH_ADMIN_PORT"])
         let admin = try ServerConfiguration.parse(["admin": ["port": 9090]], environment: ["EDGEAUTH_ADMIN_HOST": "::1"])
         #expect(admin.admin == ServerConfiguration.AdminListener(host: "::1", port: 9090))
         #expect(try ServerConfiguration.parse(nil, environment: ["EDGEAUTH_ADMIN_PORT": "0"]).admin?.port == 0)

@@ -167,8 +167,8 @@ public enum ServerProcess {
             try? await Task.sleep(for: .seconds(configuration.verifier.keyRefresh.coolDown))
             await verifier.keyRing.refreshNow()
         }
-        // One event loop per worker process (workers default to one per core, as nginx's do).
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        // One event loop per worker process by default (workers default to one per core, as nginx's do).
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.server.eventLoops)
         let server = try await HTTPServer.start(context, listener: .socket(0), group: group)
         var admin: HTTPServer?
         if let listener = configuration.server.admin {
