@@ -17,6 +17,8 @@ import JWTKit
 //                               input and signature (see RawOpenSSLVerifier).
 //   jwt-kit/<ALG>               vapor/jwt-kit 5: JWTKeyCollection.verify(_:as:) with a
 //                               payload that checks exp, aud and iss (swift-crypto, BoringSSL).
+//   sign/<ALG>                  TokenSigner.sign of a 400-byte payload, as the authorization
+//                               server signs an access token (ES256, RS256, EdDSA).
 //
 // The verify, OpenSSL and jwt-kit benchmarks use the Auth0-shaped tokens; parse+claims
 // runs on both shapes. Every operation is checked to succeed before it is measured.
@@ -140,6 +142,18 @@ struct Operations {
             // (d) vapor/jwt-kit 5, same token, same key (prepared in the benchmark's setup).
             operations.async.append(("jwt-kit/\(algorithm.name)", JWTKitOperation(algorithm: algorithm, token: token)))
         }
+        // (d') Signing, as the authorization server signs an access token: a 400-byte payload
+        //      under a header encoded once, with the bench-data private keys.
+        let payload = [UInt8](repeating: UInt8(ascii: "x"), count: 400)
+        for algorithm in [Algorithm.es256, .rs256, .edDSA] {
+            let key = try! SigningKey.load(pem: String(decoding: BenchData.bytes(BenchData.keyFile(algorithm)), as: UTF8.self), kid: "bench")
+            let header = Base64URL.encode(Array(#"{"alg":"\#(algorithm.name)","kid":"bench","typ":"at+jwt"}"#.utf8))
+            precondition((try? TokenSigner.sign(encodedHeader: Array(header.utf8), payload: payload, key: key, algorithm: algorithm)) != nil, "signing with \(algorithm.name) failed")
+            operations.sync.append(("sign/\(algorithm.name)", {
+                blackHole(try? TokenSigner.sign(encodedHeader: Array(header.utf8), payload: payload, key: key, algorithm: algorithm))
+            }))
+        }
+
         // (e) The cache, from Swift: an LMDB hit through the verifier (SHA-256, read
         //     transaction, identity decode, expiry re-check) with no L1; an L1 hit (seeded hash,
         //     byte comparison, epoch check, expiry re-check); the bare LMDB lookup; and the cost

@@ -33,6 +33,27 @@ struct RoundTripTests {
         let last = tampered.count - 2
         tampered[last] = tampered[last] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         #expect(verifier.verify(tampered, now: factory.now + 10).reason == .badSignature)
+        // Signing again: pooled signing contexts must be reusable too.
+        let again = try factory.token(claims: ["email": "b@example.com"])
+        #expect(again != token)
+        #expect(verifier.verify(again, now: factory.now + 10).identity?.email == "b@example.com")
+    }
+
+    @Test("one key signs from many threads at once, every signature valid", .ownThread, arguments: [Algorithm.es256, .ps256, .rs256])
+    func concurrentSigning(algorithm: Algorithm) throws {
+        let spec: SigningKey.Spec = algorithm.family == .ecdsa ? .ec(.p256) : .rsa(bits: 2048)
+        let factory = TokenFactory(key: try SigningKey.generate(spec, kid: "k1"), algorithm: algorithm)
+        let verifier = try factory.verifier()
+        let tokens = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            for index in 0..<25 {
+                guard let token = try? factory.token(claims: ["email": .string("\(thread)-\(index)@example.com")]) else { continue }
+                tokens.withLock { $0.append(token) }
+            }
+        }
+        let signed = tokens.withLock { $0 }
+        #expect(signed.count == 200)
+        #expect(signed.allSatisfy { verifier.verify($0, now: factory.now + 10).identity != nil })
     }
 }
 
