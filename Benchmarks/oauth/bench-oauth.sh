@@ -152,7 +152,7 @@ printf '%s\n' "$ceiling_1" "$ceiling_n" "$ceiling_3"
 echo "== ES256 signatures on one core (es256-sign.c, OpenSSL $(openssl version | cut -d' ' -f2))"
 signatures=$("$work/es256-sign" 20000)
 echo "$signatures"
-sign_us=$(sed -n 's/^a context per signature.* \([0-9.]*\) µs each$/\1/p' <<<"$signatures")
+sign_us=$(sed -n 's/^one prepared context (as EdgeAuth signs).* \([0-9.]*\) µs each$/\1/p' <<<"$signatures")
 constant_port=$(port)
 constant_body='{"access_token":"'$(head -c 450 /dev/zero | tr '\0' 'a')'","token_type":"Bearer","expires_in":3600,"refresh_token":"'$(head -c 43 /dev/zero | tr '\0' 'r')'","scope":"mcp"}'
 start_nginx "$work" "$constant_port" "$workers" "location /token { default_type application/json; return 200 '$constant_body'; }" constant
