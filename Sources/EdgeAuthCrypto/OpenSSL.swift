@@ -170,6 +170,49 @@ enum OpenSSLErrors {
     }
 }
 
+/// Pools of `EVP_PKEY_CTX` prepared once for one algorithm's signing or verification of a
+/// digest: the hash and, for RSA, the padding of RFC 7518 §3.3 and §3.5 (PSS: MGF1 with the
+/// same hash, salt as long as the hash). A key whose type cannot do the algorithm (an EC key
+/// asked for RS256) gets no context: `ContextPool.with` then answers nil.
+enum PreparedSignatureContexts {
+    enum Operation { case sign, verify }
+
+    static func pool(_ pkey: PKey, _ algorithm: Algorithm, for operation: Operation) -> ContextPool {
+        unsafe ContextPool(
+            make: {
+                guard let md = unsafe Digests.shared?.md(forHashBytes: algorithm.hashBytes),
+                      let ctx = unsafe EVP_PKEY_CTX_new_from_pkey(nil, pkey.pointer, nil)
+                else { return nil }
+                let initialized = switch operation {
+                case .sign: unsafe EVP_PKEY_sign_init(ctx) == 1
+                case .verify: unsafe EVP_PKEY_verify_init(ctx) == 1
+                }
+                var ok = unsafe initialized && EVP_PKEY_CTX_set_signature_md(ctx, md) == 1
+                let isRSA = pkey.baseID == edgeauth_evp_pkey_rsa || pkey.baseID == edgeauth_evp_pkey_rsa_pss
+                switch algorithm.family {
+                case .rsaPKCS1:
+                    ok = unsafe ok && isRSA && EVP_PKEY_CTX_set_rsa_padding(ctx, edgeauth_rsa_pkcs1_padding) == 1
+                case .rsaPSS:
+                    ok = unsafe ok && isRSA && EVP_PKEY_CTX_set_rsa_padding(ctx, edgeauth_rsa_pkcs1_pss_padding) == 1
+                        && EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, edgeauth_rsa_pss_saltlen_digest) == 1
+                        && EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) == 1
+                case .ecdsa:
+                    ok = ok && pkey.baseID == edgeauth_evp_pkey_ec
+                case .hmac, .eddsa:
+                    ok = false
+                }
+                guard ok else {
+                    unsafe EVP_PKEY_CTX_free(ctx)
+                    OpenSSLErrors.clear()
+                    return nil
+                }
+                return unsafe UnsafeMutableRawPointer(ctx)
+            },
+            destroy: { unsafe EVP_PKEY_CTX_free(OpaquePointer($0)) }
+        )
+    }
+}
+
 /// Constant-time equality of two byte ranges of equal length.
 @inline(__always)
 func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {

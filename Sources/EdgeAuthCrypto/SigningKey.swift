@@ -27,7 +27,7 @@ public final class SigningKey: @unchecked Sendable {
         self.material = material
         self.kid = kid
         if case .pkey(let pkey) = material {
-            pools = Algorithm.allCases.map { $0.family == .eddsa || $0.family == .hmac ? nil : Self.signContextPool(pkey: pkey, algorithm: $0) }
+            pools = Algorithm.allCases.map { $0.family == .eddsa || $0.family == .hmac ? nil : PreparedSignatureContexts.pool(pkey, $0, for: .sign) }
         } else {
             pools = []
         }
@@ -202,40 +202,6 @@ public final class SigningKey: @unchecked Sendable {
         guard unsafe EVP_DigestSign(mctx, &signature, &length, input, input.count) == 1 else { throw CryptoError.openSSL("EVP_DigestSign") }
         signature.removeLast(signature.count - length)
         return signature
-    }
-
-    /// Contexts that sign a digest with `algorithm`'s padding (RFC 7518 §3.3, §3.5); none
-    /// when the key cannot sign it (an EC key asked for RS256 fails here, once).
-    private static func signContextPool(pkey: PKey, algorithm: Algorithm) -> ContextPool {
-        unsafe ContextPool(
-            make: {
-                guard let md = unsafe Digests.shared?.md(forHashBytes: algorithm.hashBytes),
-                      let ctx = unsafe EVP_PKEY_CTX_new_from_pkey(nil, pkey.pointer, nil)
-                else { return nil }
-                let isRSA = pkey.baseID == edgeauth_evp_pkey_rsa || pkey.baseID == edgeauth_evp_pkey_rsa_pss
-                var ok = unsafe EVP_PKEY_sign_init(ctx) == 1
-                switch algorithm.family {
-                case .rsaPKCS1:
-                    ok = unsafe ok && isRSA && EVP_PKEY_CTX_set_rsa_padding(ctx, edgeauth_rsa_pkcs1_padding) == 1
-                case .rsaPSS:
-                    ok = unsafe ok && isRSA && EVP_PKEY_CTX_set_rsa_padding(ctx, edgeauth_rsa_pkcs1_pss_padding) == 1
-                        && EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, edgeauth_rsa_pss_saltlen_digest) == 1
-                        && EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) == 1
-                case .ecdsa:
-                    ok = ok && pkey.baseID == edgeauth_evp_pkey_ec
-                default:
-                    ok = false
-                }
-                ok = unsafe ok && EVP_PKEY_CTX_set_signature_md(ctx, md) == 1
-                guard ok else {
-                    unsafe EVP_PKEY_CTX_free(ctx)
-                    OpenSSLErrors.clear()
-                    return nil
-                }
-                return unsafe UnsafeMutableRawPointer(ctx)
-            },
-            destroy: { unsafe EVP_PKEY_CTX_free(OpaquePointer($0)) }
-        )
     }
 
     /// DER `ECDSA-Sig-Value` → fixed-size r‖s.

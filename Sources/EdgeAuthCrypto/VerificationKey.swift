@@ -103,7 +103,7 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
         self.fingerprint = try Self.fingerprint(of: .pkey(pkey))
         self.pools = Algorithm.allCases.map { alg in
             guard allowed.contains(alg), alg.family != .eddsa else { return nil }
-            return Self.verifyContextPool(pkey: pkey, algorithm: alg)
+            return PreparedSignatureContexts.pool(pkey, alg, for: .verify)
         }
     }
 
@@ -231,35 +231,6 @@ public final class VerificationKey: Sendable, CustomStringConvertible {
     }
 
     // MARK: Context pools
-
-    private static func verifyContextPool(pkey: PKey, algorithm: Algorithm) -> ContextPool {
-        unsafe ContextPool(
-            make: {
-                guard let md = unsafe Digests.shared?.md(forHashBytes: algorithm.hashBytes),
-                      let ctx = unsafe EVP_PKEY_CTX_new_from_pkey(nil, pkey.pointer, nil)
-                else { return nil }
-                var ok = unsafe EVP_PKEY_verify_init(ctx) == 1 && EVP_PKEY_CTX_set_signature_md(ctx, md) == 1
-                switch algorithm.family {
-                case .rsaPKCS1:
-                    ok = unsafe ok && EVP_PKEY_CTX_set_rsa_padding(ctx, edgeauth_rsa_pkcs1_padding) == 1
-                case .rsaPSS:
-                    // RFC 7518 §3.5: MGF1 with the same hash, salt as long as the hash.
-                    ok = unsafe ok && EVP_PKEY_CTX_set_rsa_padding(ctx, edgeauth_rsa_pkcs1_pss_padding) == 1
-                        && EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, edgeauth_rsa_pss_saltlen_digest) == 1
-                        && EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) == 1
-                default:
-                    break
-                }
-                guard ok else {
-                    unsafe EVP_PKEY_CTX_free(ctx)
-                    OpenSSLErrors.clear()
-                    return nil
-                }
-                return unsafe UnsafeMutableRawPointer(ctx)
-            },
-            destroy: { unsafe EVP_PKEY_CTX_free(OpaquePointer($0)) }
-        )
-    }
 
     private static func macContextPool(secret: [UInt8], algorithm: Algorithm) -> ContextPool {
         unsafe ContextPool(
