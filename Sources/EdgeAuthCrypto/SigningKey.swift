@@ -19,7 +19,7 @@ public final class SigningKey: @unchecked Sendable {
     private let material: Material
     public let kid: String?
     /// Signing contexts prepared once per algorithm (by `Algorithm.rawValue`): making one per
-    /// signature costs OpenSSL's fetches and a fifth of an ES256 signature. EdDSA signs the
+    /// signature repeats OpenSSL's fetches every time (docs/benchmarks.md). EdDSA signs the
     /// whole input, so it has none.
     private let pools: [ContextPool?]
 
@@ -151,7 +151,7 @@ public final class SigningKey: @unchecked Sendable {
     }
 
     private func signAsymmetric(_ pkey: PKey, _ algorithm: Algorithm, _ input: [UInt8]) throws(CryptoError) -> [UInt8] {
-        var signature: [UInt8]
+        let signature: [UInt8]
         if let prepared = signPrepared(pkey, algorithm, input) {
             signature = prepared
         } else {
