@@ -91,14 +91,16 @@ prepare() {
   "$python" "$here/prepare.py" "$kind" "$base" "$client" "$count" "$work/pool.txt"
   awk -v n="$threads" -v prefix="$work/pool." '{ print > (prefix ((NR - 1) % n)) }' "$work/pool.txt"
 }
-# run_wrk BASE DURATION PIDS: one wrk run on the prepared pool; leaves wrk's RESULT line in $result
-# and the server's CPU ticks during the run in $ticks.
+# run_wrk BASE DURATION PIDS: one wrk run on the prepared pool; leaves wrk's RESULT line in $result,
+# the server's CPU ticks during the run in $ticks and wrk's own CPU seconds in $wrk_seconds.
 run_wrk() {
   local before output
   before=$(cpu_ticks $3)
-  output=$(POOL="$work/pool" wrk -t"$threads" -c"$connections" -d"$2" --timeout 5s -s "$here/token.lua" "$1")
+  output=$(POOL="$work/pool" /usr/bin/time -f 'WRK_CPU %U %S' \
+    wrk -t"$threads" -c"$connections" -d"$2" --timeout 5s -s "$here/token.lua" "$1" 2>&1)
   ticks=$(( $(cpu_ticks $3) - before ))
   result=$(grep '^RESULT ' <<<"$output")
+  wrk_seconds=$(awk '/^WRK_CPU / { print $2 + $3 }' <<<"$output")
   if grep -q '^first failure: ' <<<"$output" && [ "$(field exhausted "$result")" = 0 ]; then grep '^first failure: ' <<<"$output" >&2; fi
 }
 # measure NAME BASE CLIENT GRANT PIDS: calibration, pool, measured run; appends a row to $rows.
@@ -160,20 +162,17 @@ nginx_constant=$(cat "$work/constant.pid")
 wait_for "http://127.0.0.1:$constant_port/token" "$nginx_constant"
 echo "== the harness's ceiling: nginx ($workers workers) answering POST /token with a constant, wrk -t$threads -c$connections -d$duration"
 lines=$(( $(seconds "$duration") * 60000 ))
-for attempt in 1 2; do
+for attempt in 1 2 3; do
   rm -f "$work"/pool.*
   awk -v n="$lines" -v t="$threads" -v prefix="$work/pool." 'BEGIN { for (i = 0; i < n; i++)
     printf "grant_type=refresh_token&client_id=ceiling&refresh_token=%043d\n", i > (prefix (i % t)) }'
-  before=$(cpu_ticks "$nginx_constant")
-  output=$(POOL="$work/pool" /usr/bin/time -f 'WRK_CPU %U %S' wrk -t"$threads" -c"$connections" -d"$duration" --timeout 5s \
-    -s "$here/token.lua" "http://127.0.0.1:$constant_port/token" 2>&1)
-  ticks=$(( $(cpu_ticks "$nginx_constant") - before ))
-  result=$(grep '^RESULT ' <<<"$output")
+  run_wrk "http://127.0.0.1:$constant_port" "$duration" "$nginx_constant"
   [ "$(field exhausted "$result")" = 0 ] && break
   lines=$((lines * 4))
 done
+[ "$(field exhausted "$result")" = 0 ] || { echo "the harness's ceiling: the pool ran out three times" >&2; exit 1; }
 echo "$result"
-wrk_us=$(awk -v r="$(field requests "$result")" '/^WRK_CPU / { printf "%.1f", ($2 + $3) * 1e6 / r }' <<<"$output")
+wrk_us=$(awk -v s="$wrk_seconds" -v r="$(field requests "$result")" 'BEGIN { printf "%.1f", s * 1e6 / r }')
 constant_us=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$(field requests "$result")" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
 constant_rps=$(field rps "$result")
 echo "wrk's CPU per request: $wrk_us µs; nginx's: $constant_us µs"

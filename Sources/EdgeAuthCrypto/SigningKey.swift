@@ -22,15 +22,19 @@ public final class SigningKey: @unchecked Sendable {
     /// signature repeats OpenSSL's fetches every time (docs/benchmarks.md). EdDSA signs the
     /// whole input, so it has none.
     private let pools: [ContextPool?]
+    /// The size of r and s for an EC key (its curve's coordinates), read once.
+    private let ecCoordinateBytes: Int?
 
     private init(material: Material, kid: String?) {
         self.material = material
         self.kid = kid
-        if case .pkey(let pkey) = material {
-            pools = Algorithm.allCases.map { $0.family == .eddsa || $0.family == .hmac ? nil : PreparedSignatureContexts.pool(pkey, $0, for: .sign) }
-        } else {
-            pools = []
+        guard case .pkey(let pkey) = material else {
+            pools = Algorithm.allCases.map { _ in nil }
+            ecCoordinateBytes = nil
+            return
         }
+        pools = Algorithm.allCases.map { $0.family == .eddsa || $0.family == .hmac ? nil : PreparedSignatureContexts.pool(pkey, $0, for: .sign) }
+        ecCoordinateBytes = pkey.groupName.flatMap(Curve.init(openSSLGroup:))?.coordinateBytes
     }
 
     /// Generates a new key.
@@ -158,14 +162,14 @@ public final class SigningKey: @unchecked Sendable {
             signature = try signOneShot(pkey, algorithm, input)
         }
         guard algorithm.family == .ecdsa else { return signature }
-        guard let curve = pkey.groupName.flatMap(Curve.init(openSSLGroup:)) else { throw CryptoError(.unsupportedKey, "EC curve") }
-        return try Self.rawECDSA(der: signature, size: curve.coordinateBytes)
+        guard let size = ecCoordinateBytes else { throw CryptoError(.unsupportedKey, "EC curve") }
+        return try Self.rawECDSA(der: signature, size: size)
     }
 
     /// The signature from a prepared context: the input hashed, then its digest signed. Nil
     /// when the key has no context for `algorithm` (EdDSA, or one OpenSSL refused to prepare).
     private func signPrepared(_ pkey: PKey, _ algorithm: Algorithm, _ input: [UInt8]) -> [UInt8]? {
-        guard let pool = pools.isEmpty ? nil : pools[Int(algorithm.rawValue)] else { return nil }
+        guard let pool = pools[Int(algorithm.rawValue)] else { return nil }
         var digest = [UInt8](repeating: 0, count: 64)
         let digestLength = unsafe input.withUnsafeBytes { bytes in
             unsafe digest.withUnsafeMutableBytes { unsafe DigestContexts.shared.hash(algorithm.hashBytes, bytes, into: $0) }
