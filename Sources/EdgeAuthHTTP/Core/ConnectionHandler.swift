@@ -31,6 +31,8 @@ import NIOHTTP1
         var instruments = HTTPMetrics.LastInstruments()
         /// The channel's allocator, fetched once: through the channel it costs a few retains per answer.
         var allocator = ByteBufferAllocator()
+        /// The keep-alive answers of the loop's turn, flushed together.
+        var flushBatch: FlushBatch?
         /// The peer's address, formatted on the connection's first request (`inet_ntop` is not free).
         var peerAddress: String?
         /// The answer being streamed, and how its body is framed.
@@ -58,6 +60,7 @@ import NIOHTTP1
 
     func handlerAdded(context channelContext: ChannelHandlerContext) {
         unsafe slots.pointee.allocator = channelContext.channel.allocator
+        unsafe slots.pointee.flushBatch = FlushBatch.current(channelContext.eventLoop)
     }
 
     func channelActive(context channelContext: ChannelHandlerContext) {
@@ -282,7 +285,12 @@ import NIOHTTP1
                                 last: &slots.pointee.instruments)
         if keepAlive {
             // No promise: nothing waits for this write, and a future per answer is not free.
-            channelContext.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+            channelContext.write(wrapOutboundOut(bytes), promise: nil)
+            if let batch = unsafe slots.pointee.flushBatch {
+                batch.flushLater(channelContext)
+            } else {
+                channelContext.flush()
+            }
             deadline.requestFinished(now: now, channelContext)
             return
         }

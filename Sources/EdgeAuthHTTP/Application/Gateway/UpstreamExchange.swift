@@ -102,7 +102,10 @@ final class UpstreamExchange: @unchecked Sendable {
         let channel = lease.channel
         channel.write(HTTPClientRequestPart.head(request.head), promise: nil)
         if request.body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(request.body)), promise: nil) }
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil)).whenFailure { [self] _ in
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        channel.write(HTTPClientRequestPart.end(nil), promise: written)
+        FlushBatch.current(loop).flushLater(channel)
+        written.futureResult.whenFailure { [self] _ in
             // The connection closed under the request: `upstreamClosed` decides.
             if phase == .waitingHead, self.lease?.channel === channel { channel.close(promise: nil) }
         }
