@@ -1,11 +1,13 @@
 import NIOCore
 import NIOPosix
 
-/// The keep-alive answers written during one turn of an event loop, flushed together once its
-/// ready connections were all read. An answer's `write` wakes the client when the client is
-/// asleep waiting for it; the answers of one turn written back to back find it awake after the
-/// first, where an answer flushed as soon as it is made wakes it again for each one.
-/// The same holds for the requests the gateway sends its upstreams.
+/// The keep-alive answers written during one turn of a busy event loop, flushed together once
+/// its ready connections were all read. An answer's `write` wakes the client when the client
+/// is asleep waiting for it; the answers of one turn written back to back find it awake after
+/// the first, where an answer flushed as soon as it is made wakes it again for each one.
+/// The same holds for the requests the gateway sends its upstreams. A loop whose last turn
+/// wrote fewer than two has nothing to batch, and flushes at once: one connection's answer
+/// waits for nothing.
 /// Only used on its event loop's thread.
 final class FlushBatch {
     private let eventLoop: any EventLoop
@@ -13,7 +15,10 @@ final class FlushBatch {
     private var spare: [ChannelHandlerContext] = []
     private var pendingChannels: [any Channel] = []
     private var spareChannels: [any Channel] = []
+    /// Whether the end of the current turn is scheduled; the flushes of this turn and the last.
     private var scheduled = false
+    private var thisTurn = 0
+    private var lastTurn = 0
 
     private init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
@@ -33,28 +38,32 @@ final class FlushBatch {
         return batch
     }
 
-    /// Flushes `channelContext` once the loop has handled this turn's I/O: the loop runs its
-    /// tasks after its ready connections.
+    /// Flushes `channelContext` once the loop has handled this turn's I/O (the loop runs its
+    /// tasks after its ready connections), or at once when the loop is not busy.
     func flushLater(_ channelContext: ChannelHandlerContext) {
-        pending.append(channelContext)
-        schedule()
+        if deferring() { pending.append(channelContext) } else { channelContext.flush() }
     }
 
     /// The same for a whole channel's pipeline (an upstream connection of this loop).
     func flushLater(_ channel: any Channel) {
-        pendingChannels.append(channel)
-        schedule()
+        if deferring() { pendingChannels.append(channel) } else { channel.flush() }
     }
 
-    private func schedule() {
-        guard !scheduled else { return }
-        scheduled = true
-        eventLoop.assumeIsolatedUnsafeUnchecked().execute { self.flushAll() }
+    /// Counts a flush of this turn; whether it waits for the turn's end.
+    private func deferring() -> Bool {
+        thisTurn += 1
+        if !scheduled {
+            scheduled = true
+            eventLoop.assumeIsolatedUnsafeUnchecked().execute { self.turnEnded() }
+        }
+        return lastTurn > 1
     }
 
-    private func flushAll() {
+    private func turnEnded() {
         scheduled = false
-        // What a flush leads to on this loop (a failed write's callbacks, say) goes into the next batch.
+        lastTurn = thisTurn
+        thisTurn = 0
+        // What a flush leads to on this loop (a failed write's callbacks, say) counts in the next turn.
         swap(&pending, &spare)
         swap(&pendingChannels, &spareChannels)
         for channelContext in spare { channelContext.flush() }
