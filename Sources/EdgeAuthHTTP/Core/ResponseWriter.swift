@@ -31,7 +31,7 @@ public final class ResponseWriter: @unchecked Sendable {
     public func reply(_ reply: HTTPReply) {
         eventLoop.preconditionInEventLoop()
         guard state == .created else { return }
-        state = .finished
+        finish()
         handler?.streamReplied(reply, requestID: requestID, channelContext)
     }
 
@@ -75,7 +75,7 @@ public final class ResponseWriter: @unchecked Sendable {
     public func end() {
         eventLoop.preconditionInEventLoop()
         guard state == .streaming else { return }
-        state = .finished
+        finish()
         handler?.streamEnded(requestID: requestID, channelContext)
     }
 
@@ -84,16 +84,23 @@ public final class ResponseWriter: @unchecked Sendable {
     public func abort() {
         eventLoop.preconditionInEventLoop()
         guard state != .finished else { return }
-        state = .finished
+        finish()
         handler?.streamAborted(channelContext)
     }
 
     /// The client went away before the end.
     func clientClosed() {
         guard state != .finished else { return }
-        state = .finished
         let callback = onClientClosed
-        onClientClosed = nil
+        finish()
         callback?()
+    }
+
+    /// The answer is over: the callbacks go, and with them what they hold (the producer
+    /// usually holds this writer: kept, the two would never be freed).
+    private func finish() {
+        state = .finished
+        onClientClosed = nil
+        onWritable = nil
     }
 }
