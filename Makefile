@@ -239,13 +239,17 @@ bench-cache: deps
 ## with rotation), every request with a code or token of its own, against FastMCP's in-memory OAuth
 ## provider, beside the durable LMDB commits/s of the data directory's filesystem (docs/benchmarks.md;
 ## OAUTH_WORKERS, default 2).
+## Its Python has a virtual environment of its own: FastMCP's Authlib needs a newer joserfc than
+## the one the differential tests pin in .venv.
 OAUTH_WORKERS ?= 2
-bench-oauth: deps python-deps $(VENV)/.oauth-bench-ready
+OAUTH_VENV := .build/oauth-bench-venv
+bench-oauth: deps $(OAUTH_VENV)/.ready
 	@$(MAKE) --no-print-directory packages PACKAGES="wrk curl gcc nginx-light time"
 	$(SWIFT) build -c release --product edgeauth
-	PYTHON=$(abspath $(PYTHON)) Benchmarks/oauth/bench-oauth.sh $$($(SWIFT) build -c release --show-bin-path)/edgeauth $(OAUTH_WORKERS)
-$(VENV)/.oauth-bench-ready: Benchmarks/oauth/requirements.txt $(VENV)/.ready
-	$(PYTHON) -m pip install -q --disable-pip-version-check -r Benchmarks/oauth/requirements.txt
+	PYTHON=$(abspath $(OAUTH_VENV))/bin/python3 Benchmarks/oauth/bench-oauth.sh $$($(SWIFT) build -c release --show-bin-path)/edgeauth $(OAUTH_WORKERS)
+$(OAUTH_VENV)/.ready: Benchmarks/oauth/requirements.txt
+	python3 -m venv $(OAUTH_VENV)
+	$(OAUTH_VENV)/bin/python3 -m pip install -q --disable-pip-version-check -r Benchmarks/oauth/requirements.txt
 	touch $@
 
 ## c-abi-bench: examples/c/bench.c against the release library (docs/benchmarks.md, "Through the C ABI").

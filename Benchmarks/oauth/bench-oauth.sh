@@ -18,7 +18,7 @@
 # grant, and the ratio EdgeAuth / FastMCP. Exits 1 when any answer was not 200 with an access token.
 #
 # Usage: bench-oauth.sh EDGEAUTH_BINARY [WORKERS] [DURATION]
-# Environment: PYTHON (default: the repository's .venv, with Benchmarks/oauth/requirements.txt),
+# Environment: PYTHON (default: .build/oauth-bench-venv, with Benchmarks/oauth/requirements.txt),
 #   EVENT_LOOPS (1: server.eventLoops of edgeauth serve), WRK_THREADS (2), WRK_CONNECTIONS (16),
 #   CALIBRATION (2s), HEADROOM (2), CEILING_COMMITS (3000),
 #   TMPDIR (where the data directory and the commit measurement live).
@@ -33,7 +33,7 @@ threads=${WRK_THREADS:-2}
 connections=${WRK_CONNECTIONS:-16}
 calibration=${CALIBRATION:-2s}
 headroom=${HEADROOM:-2}
-python=${PYTHON:-$here/../../.venv/bin/python3}
+python=${PYTHON:-$here/../../.build/oauth-bench-venv/bin/python3}
 seconds() { # wrk's duration in seconds: 10s, 1m, 1500ms
   case $1 in *ms) awk -v v="${1%ms}" 'BEGIN { print v / 1000 }';; *s) echo "${1%s}";; *m) echo $((${1%m} * 60));; *h) echo $((${1%h} * 3600));; *) echo "$1";; esac
 }
