@@ -20,6 +20,14 @@ struct ApplicationLayerTests {
         let repeated = try FormBody(ByteBuffer(string: "scope=a&scope=b"), contentType: Self.form)
         #expect(throws: RequestBodyError.malformed("the parameter scope is repeated")) { try repeated.value("scope") }
         #expect(try FormBody(ByteBuffer(string: "é=%C3%A9"), contentType: Self.form).value("é") == "é")
+        // Empty pairs are skipped; a value keeps every `=` after the first.
+        let sparse = try FormBody(ByteBuffer(string: "&a=1&&b=x=y&"), contentType: Self.form)
+        #expect(sparse.fields.map(\.name) == ["a", "b"])
+        #expect(try sparse.value("b") == "x=y")
+        // Bytes that are not UTF-8 are refused with or without escapes around them.
+        for bytes: [UInt8] in [[0x61, 0x3D, 0xFF], [0xC3, 0x3D, 0x62], [0x61, 0x3D, 0x2B, 0xFF]] {
+            #expect(throws: RequestBodyError.malformed("the form is not UTF-8")) { try FormBody(ByteBuffer(bytes: bytes), contentType: Self.form) }
+        }
     }
 
     @Test("A form's media type is matched without its parameters, the spaces and tabs around it, or case", arguments: [
