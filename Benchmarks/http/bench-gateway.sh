@@ -25,33 +25,10 @@ run_wrk() { wrk -t"$threads" -c"$connections" -d"$duration" --latency "$@"; }
 rps_of() { awk '/^Requests\/sec:/ { print $2 }' <<<"$1"; }
 median_ms() { awk '/^ +50%/ { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 }; print v }' <<<"$1"; }
 
-# The development key, and a token for the gateway's address.
+start_upstream "$work" "$workers"
 edgeauth_port=$(port)
-"$binary" serve --port "$edgeauth_port" --workers 1 --data-dir "$work/data" --handler identity > "$work/dev.log" 2>&1 &
-server=$!
-wait_for "http://127.0.0.1:$edgeauth_port/healthz"
-token=$("$binary" dev-token --user bench --scopes "notes:read" --roles viewer --port "$edgeauth_port" --data-dir "$work/data")
-kill "$server"; wait "$server" 2>/dev/null || true; server=
-
-upstream_port=$(port)
-UPSTREAM_PORT=$upstream_port
-start_nginx "$work" "$upstream_port" "$workers" \
-  'location / { default_type application/json; return 200 "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}"; }' upstream
-wait_for "http://127.0.0.1:$upstream_port/mcp"
-
-cat > "$work/gateway.yaml" <<YAML
-issuers: ["http://127.0.0.1:$edgeauth_port/"]
-audiences: ["http://127.0.0.1:$edgeauth_port/mcp"]
-keys: [{jwksFile: $work/data/dev-jwks.json}]
-cache: {directory: $work/cache}
-server: {port: $edgeauth_port, workers: $workers}
-gateway:
-  routes: [{prefix: /mcp, upstream: "http://127.0.0.1:$upstream_port/mcp", requirements: {scopes: [notes:read]}}]
-  forwardAuth: {path: /auth/verify}
-YAML
-"$binary" serve --config "$work/gateway.yaml" --no-rate-limit > "$work/serve.log" 2>&1 &
-server=$!
-wait_for "http://127.0.0.1:$edgeauth_port/healthz"
+start_gateway "$binary" "$work" "$edgeauth_port" "$workers"
+server=$GATEWAY_PID token=$GATEWAY_TOKEN upstream_port=$UPSTREAM_PORT
 verify="http://127.0.0.1:$edgeauth_port/auth/verify"
 test "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" -H 'X-Original-URI: /mcp' "$verify")" = 200
 test "$(curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$edgeauth_port/mcp")" = '{"jsonrpc":"2.0","id":1,"result":{}}'

@@ -31,3 +31,50 @@ http {
 CONF
   nginx -c "$work/$name.conf" -p "$work/$name"
 }
+
+# stop_all WORK PID…: stops these processes and every nginx daemon whose pid file is in WORK,
+# then removes WORK (the benchmarks' exit trap).
+stop_all() {
+  local work=$1 pid
+  shift
+  for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "$work"/*.pid; do [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null; done
+  sleep 0.5
+  rm -rf "$work"
+}
+
+# start_upstream WORK WORKERS: the gateway benchmarks' static upstream, nginx answering every
+# request with a small JSON-RPC result; its port in UPSTREAM_PORT.
+start_upstream() {
+  UPSTREAM_PORT=$(port)
+  start_nginx "$1" "$UPSTREAM_PORT" "$2" \
+    'location / { default_type application/json; return 200 "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}"; }' upstream
+  wait_for "http://127.0.0.1:$UPSTREAM_PORT/mcp"
+}
+
+# start_gateway BINARY WORK PORT WORKERS: a development token for a gateway at PORT (in
+# GATEWAY_TOKEN), then `edgeauth serve` as that gateway in the background (its pid in
+# GATEWAY_PID): /mcp proxied to the upstream at UPSTREAM_PORT (scope notes:read), forward-auth at
+# /auth/verify. Its files are under WORK/gateway-PORT.
+start_gateway() {
+  local binary=$1 dir=$2/gateway-$3 port=$3 workers=$4 dev
+  mkdir -p "$dir"
+  "$binary" serve --port "$port" --workers 1 --data-dir "$dir/data" --handler identity > "$dir/dev.log" 2>&1 &
+  dev=$!
+  wait_for "http://127.0.0.1:$port/healthz"
+  GATEWAY_TOKEN=$("$binary" dev-token --user bench --scopes "notes:read" --roles viewer --port "$port" --data-dir "$dir/data")
+  kill "$dev"; wait "$dev" 2>/dev/null || true
+  cat > "$dir/gateway.yaml" <<YAML
+issuers: ["http://127.0.0.1:$port/"]
+audiences: ["http://127.0.0.1:$port/mcp"]
+keys: [{jwksFile: $dir/data/dev-jwks.json}]
+cache: {directory: $dir/cache}
+server: {port: $port, workers: $workers}
+gateway:
+  routes: [{prefix: /mcp, upstream: "http://127.0.0.1:$UPSTREAM_PORT/mcp", requirements: {scopes: [notes:read]}}]
+  forwardAuth: {path: /auth/verify}
+YAML
+  "$binary" serve --config "$dir/gateway.yaml" --no-rate-limit > "$dir/serve.log" 2>&1 &
+  GATEWAY_PID=$!
+  wait_for "http://127.0.0.1:$port/healthz"
+}

@@ -12,13 +12,7 @@ rounds=${ROUNDS:-3}
 duration=${DURATION:-8s}
 work=$(mktemp -d /tmp/edgeauth-cpu.XXXXXX)
 pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-  sleep 0.5
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'stop_all "$work" "${pids[@]}"' EXIT
 
 names=(); processes=(); urls=(); tokens=()
 for binary in "$@"; do

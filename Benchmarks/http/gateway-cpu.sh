@@ -14,43 +14,15 @@ connections=${CONNECTIONS:-64}
 threads=$(( connections < 2 ? 1 : 2 ))
 work=$(mktemp -d /tmp/edgeauth-gateway-cpu.XXXXXX)
 pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  [ -f "$work/upstream.pid" ] && kill "$(cat "$work/upstream.pid")" 2>/dev/null || true
-  sleep 0.5
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-upstream_port=$(port)
-UPSTREAM_PORT=$upstream_port
-start_nginx "$work" "$upstream_port" 1 \
-  'location / { default_type application/json; return 200 "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}"; }' upstream
-wait_for "http://127.0.0.1:$upstream_port/mcp"
+trap 'stop_all "$work" "${pids[@]}"' EXIT
+start_upstream "$work" 1
 
 names=(); workers=(); bases=(); tokens=()
 for binary in "$@"; do
   p=$(port)
-  # The development key, and a token for this gateway's address.
-  "$binary" serve --port "$p" --workers 1 --data-dir "$work/data-$p" --handler identity > "$work/dev-$p.log" 2>&1 &
-  dev=$!
-  wait_for "http://127.0.0.1:$p/healthz"
-  tokens+=("$("$binary" dev-token --user bench --scopes "notes:read" --roles viewer --port "$p" --data-dir "$work/data-$p")")
-  kill "$dev"; wait "$dev" 2>/dev/null || true
-  cat > "$work/gateway-$p.yaml" <<YAML
-issuers: ["http://127.0.0.1:$p/"]
-audiences: ["http://127.0.0.1:$p/mcp"]
-keys: [{jwksFile: $work/data-$p/dev-jwks.json}]
-cache: {directory: $work/cache-$p}
-server: {port: $p, workers: 1}
-gateway:
-  routes: [{prefix: /mcp, upstream: "http://127.0.0.1:$upstream_port/mcp", requirements: {scopes: [notes:read]}}]
-  forwardAuth: {path: /auth/verify}
-YAML
-  "$binary" serve --config "$work/gateway-$p.yaml" --no-rate-limit > "$work/serve-$p.log" 2>&1 &
-  pids+=($!)
-  wait_for "http://127.0.0.1:$p/healthz"
-  names+=("$(basename "$binary")"); workers+=("$(pgrep -P "${pids[-1]}" | head -1)"); bases+=("http://127.0.0.1:$p")
+  start_gateway "$binary" "$work" "$p" 1
+  pids+=("$GATEWAY_PID"); tokens+=("$GATEWAY_TOKEN")
+  names+=("$(basename "$binary")"); workers+=("$(pgrep -P "$GATEWAY_PID" | head -1)"); bases+=("http://127.0.0.1:$p")
 done
 
 cpu() { awk '{ print $14, $15 }' "/proc/$1/stat"; }

@@ -7,13 +7,6 @@ import Testing
 /// The reverse proxy of `edgeauth serve` keeps nothing of a request once it is answered.
 @Suite("Gateway: memory per proxied request", .serialized)
 struct GatewayMemoryTests {
-    /// The worker's resident memory, from `/proc`.
-    static func residentKiB(_ pid: Int32) -> Int {
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-    }
-
     /// Regression: each proxied answer's writer and exchange held each other (the writer's
     /// client-closed callback), so a worker grew by about 1.4 KiB per proxied request, without end.
     @Test("proxied requests leave the worker's memory where it was after the first thousands")
@@ -60,11 +53,11 @@ struct GatewayMemoryTests {
         }
         // Warm: the pools, the caches and the allocator's arenas reach their working size.
         #expect(try await proxy(3000) == [])
-        let before = Self.residentKiB(worker)
+        let before = residentBytes(of: String(worker))
         #expect(try await proxy(12000) == [])
-        let grown = Self.residentKiB(worker) - before
+        let grown = residentBytes(of: String(worker)) - before
         #expect(before > 0)
         // 12,000 requests at the former 1.4 KiB each would be about 16 MiB.
-        #expect(grown < 5 * 1024, "the worker grew by \(grown) KiB over 12,000 proxied requests")
+        #expect(grown < 5 << 20, "the worker grew by \(grown >> 10) KiB over 12,000 proxied requests")
     }
 }

@@ -219,9 +219,9 @@ enum RawHTTP {
 }
 
 
-/// This process's resident memory, from /proc/self/status (0 where there is none).
-func residentBytes() -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+/// A process's resident memory (this one's by default), from /proc (0 where there is none).
+func residentBytes(of pid: String = "self") -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
           let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
     return kilobytes * 1024

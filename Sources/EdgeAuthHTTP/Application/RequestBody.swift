@@ -52,7 +52,8 @@ public struct FormBody: Sendable {
             let equals = pair.firstIndex(of: UInt8(ascii: "="))
             let name = try Self.decode(pair[..<(equals ?? end)])
             guard !name.isEmpty else { throw .malformed("a form field has no name") }
-            fields.append((name, try equals.map { index throws(RequestBodyError) in try Self.decode(pair[(index + 1)...]) } ?? ""))
+            let value = if let equals { try Self.decode(pair[(equals + 1)...]) } else { "" }
+            fields.append((name, value))
         }
         self.fields = fields
     }
