@@ -87,7 +87,7 @@ var withSecondWriter = [String]()
 for size in sizes {
     let directory = root + "/\(size)"
     let cache = openCache(directory)
-    for number in 0..<size { cache.store(tokenHash: key(number), identity: identity, now: now) }
+    for number in 0..<size { cache.store(tokenHash: key(number), identity: identity, now: now, epoch: cache.epoch) }
     cache.waitForMaintenance()
     let verifier = Verifier(policy: policy, keys: signerKeys, cache: cache, l1Entries: 0)
     let fresh = try (0..<1_024).map { Array(try factory.token(claims: ["jti": .string("s\(size)-\($0)")]).utf8) }
@@ -106,7 +106,7 @@ for size in sizes {
     }
     var next = size
     let store = measure(calls: 5_000) { _ in
-        cache.store(tokenHash: key(next), identity: identity, now: now)
+        cache.store(tokenHash: key(next), identity: identity, now: now, epoch: cache.epoch)
         next += 1
     }
     // The same while a second process misses too.
@@ -118,7 +118,7 @@ for size in sizes {
     try writer.run()
     Thread.sleep(forTimeInterval: 0.3)
     let contended = measure(calls: 5_000) { _ in
-        cache.store(tokenHash: key(next), identity: identity, now: now)
+        cache.store(tokenHash: key(next), identity: identity, now: now, epoch: cache.epoch)
         next += 1
     }
     let contendedLookup = measure(calls: 20_000) { call in

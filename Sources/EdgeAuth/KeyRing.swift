@@ -28,8 +28,13 @@ public final class KeyRing: Sendable {
 
     /// The keys in use, merged, and until when that merge holds.
     private let merged: Mutex<Merged>
-    /// The cache's `epoch` when the stored documents were last compared with ours.
+    /// The cache's `epoch` when the stored documents were last compared with ours. Stored
+    /// only once what they held is in `merged`: a thread that finds it equal to the epoch
+    /// it read uses keys at least as new as every document stored before that epoch.
     private let syncedEpoch = Atomic<UInt64>(0)
+    /// Held while a document is adopted and `merged` rebuilt from it, so that no thread sees
+    /// a set's new sequence (or the synced epoch) with the keys from before it.
+    private let adoption = Mutex<Void>(())
     /// When a remote set is next due for a refresh (seconds since the epoch).
     private let nextRefresh = Atomic<Int64>(.max)
     /// Until when every remote set's keys are usable, and whether one is past `maxStaleness`
@@ -317,29 +322,43 @@ public final class KeyRing: Sendable {
     private func loadInitially(_ set: RemoteKeySet) async {
         let now = clock()
         if let stored = cache?.storedKeySet(source: set.storeKey), !stored.document.isEmpty, now < stored.fetchedAt + settings.maxStaleness {
-            set.adopt(stored, settings: settings)
-            rebuildMerged(now: now)
+            adopt(stored, into: set)
             if set.hasKeys { return }
         }
         _ = await refresh(set, unknownKey: false, initial: true)
     }
 
     /// Called on the verification path: when the cache's epoch moved, another process
-    /// may have stored a new document; adopt it before using the keys.
+    /// may have stored a new document; adopt it before using the keys. Threads that read
+    /// the new epoch wait here until its documents are in use (a verdict they store under
+    /// the issuer's new key generation must not come from the keys before it).
     private func adoptStoredDocumentsIfChanged() {
         guard let cache else { return }
         let epoch = cache.epoch
-        let seen = syncedEpoch.load(ordering: .relaxed)
-        guard epoch != seen, syncedEpoch.compareExchange(expected: seen, desired: epoch, ordering: .relaxed).exchanged else { return }
-        var changed = false
-        for set in remote {
-            guard let stored = cache.storedKeySet(source: set.storeKey), stored.sequence != set.snapshot.sequence, !stored.document.isEmpty else { continue }
-            set.adopt(stored, settings: settings)
-            changed = true
+        guard epoch != syncedEpoch.load(ordering: .acquiring) else { return }
+        let changed = adoption.withLock { _ -> Bool in
+            guard epoch != syncedEpoch.load(ordering: .relaxed) else { return false }
+            var changed = false
+            for set in remote {
+                guard let stored = cache.storedKeySet(source: set.storeKey), stored.sequence != set.snapshot.sequence, !stored.document.isEmpty else { continue }
+                set.adopt(stored, settings: settings)
+                changed = true
+            }
+            if changed { rebuildMerged(now: clock()) }
+            syncedEpoch.store(epoch, ordering: .releasing)
+            return changed
         }
-        if changed {
+        if changed { scheduleNextRefresh() }
+    }
+
+    /// Adopts one set's document and rebuilds `merged` as one step (see `adoption`).
+    /// Returns whether the keys changed.
+    @discardableResult
+    private func adopt(_ stored: StoredKeySet, into set: RemoteKeySet, keys: KeySet? = nil) -> Bool {
+        adoption.withLock { _ in
+            let changed = keys.map { set.adopt(stored, keys: $0) } ?? set.adopt(stored, settings: settings)
             rebuildMerged(now: clock())
-            scheduleNextRefresh()
+            return changed
         }
     }
 
@@ -389,14 +408,14 @@ public final class KeyRing: Sendable {
     private func performRefresh(_ set: RemoteKeySet, unknownKey: Bool, initial: Bool) async -> Bool {
         let before = set.snapshot.sequence
         let beforeFingerprints = set.snapshot.fingerprints
+        // Every adoption below rebuilds the merged keys, even when they are the same: their
+        // age (and so their usability) changed.
         var changed = false
-        // Rebuilt even when the keys are the same: their age (and so their usability) changed.
-        defer { if set.snapshot.sequence != before || changed { rebuildMerged(now: clock()) } }
 
         if let cache {
             // Another process may have fetched already.
             if let stored = cache.storedKeySet(source: set.storeKey), stored.sequence != before, !stored.document.isEmpty {
-                changed = set.adopt(stored, settings: settings)
+                changed = adopt(stored, into: set)
                 if changed || !set.isDue(now: clock(), settings: settings) && !unknownKey { return changed }
             }
             // The local cool-down first: a flood of unknown `kid`s must not become a flood of write transactions.
@@ -417,7 +436,7 @@ public final class KeyRing: Sendable {
                     // check above: take them, or the token that brought us here is refused.
                     if let stored = cache.storedKeySet(source: set.storeKey), stored.sequence != set.snapshot.sequence,
                        !stored.document.isEmpty {
-                        changed = set.adopt(stored, settings: settings) || changed
+                        changed = adopt(stored, into: set) || changed
                     }
                     return changed
                 case .inProgress(let since):
@@ -430,7 +449,7 @@ public final class KeyRing: Sendable {
                             if stored.lastError == SharedCache.documentNotStored { break claiming }
                             set.noteCoolDown(now: clock())
                             if stored.sequence != set.snapshot.sequence, !stored.document.isEmpty {
-                                changed = set.adopt(stored, settings: settings) || changed
+                                changed = adopt(stored, into: set) || changed
                             } else if !stored.lastError.isEmpty {
                                 set.noteFailure(stored.lastError, fetchedHere: false)
                             }
@@ -460,7 +479,7 @@ public final class KeyRing: Sendable {
                 stored = written
             }
             set.noteFetched(success: true)
-            changed = set.adopt(stored, keys: keys) || changed
+            changed = adopt(stored, into: set, keys: keys) || changed
             let removed = beforeFingerprints.subtracting(set.snapshot.fingerprints)
             if !beforeFingerprints.isEmpty, !removed.isEmpty { retireRemovedKeys(count: removed.count, source: set) }
             for message in keys.skipped { Self.logger.warning("\(set.source.label): \(message)") }

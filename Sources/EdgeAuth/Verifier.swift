@@ -105,8 +105,9 @@ public final class Verifier: Sendable {
         let now = now ?? Self.currentTime()
         // No cache, or keys past maxStaleness (whose verdicts the cache still holds): verify.
         guard let cache, keyRing.keysCurrent(now: now) else { return verifyUncached(token, now: now) }
-        // Read before anything is looked up: a revocation after this point empties the copy stored below.
-        let epoch = l1 == nil ? 0 : cache.epoch
+        // Read before anything is looked up or verified: a revocation or a key change after
+        // this point keeps the verdict below out of the cache (and empties the copy in `l1`).
+        let epoch = cache.epoch
         let l1Hash = l1?.hash(token) ?? 0
         if let cached = l1?.lookup(token, hash: l1Hash, now: now, epoch: epoch) {
             return served(cached, now: now)
@@ -121,11 +122,11 @@ public final class Verifier: Sendable {
         switch verdict {
         case .valid(let identity):
             if cache.isRevoked(tokenHash: tokenHash, identity: identity, now: now) { return .rejected(.revoked) }
-            cache.store(tokenHash: tokenHash, identity: identity, now: now)
+            cache.store(tokenHash: tokenHash, identity: identity, now: now, epoch: epoch)
             let maxTTL = cache.configuration.maxTTL
             l1?.insert(token, hash: l1Hash, verdict: .valid(identity), expiry: min(identity.expiresAt ?? (now + maxTTL), now + maxTTL), epoch: epoch)
         case .rejected(let reason):
-            cache.storeNegative(tokenHash: tokenHash, reason: reason, now: now)
+            cache.storeNegative(tokenHash: tokenHash, reason: reason, now: now, epoch: epoch)
             if SharedCache.isCacheableRejection(reason) {
                 l1?.insert(token, hash: l1Hash, verdict: .rejected(reason), expiry: now + cache.configuration.negativeTTL, epoch: epoch)
             }

@@ -45,10 +45,13 @@ extension SharedCache {
     }
 
     /// Stores a valid verdict until `min(exp, now + maxTTL)`, under the issuer's current generation.
-    public func store(tokenHash: TokenDigest, identity: Identity, now: Int64) {
+    /// - Parameter epoch: the cache's `epoch` read before the token was verified. When it moved
+    ///   since, nothing is stored: the keys may have changed under the verification (a key
+    ///   generation bumped after it would otherwise be written into a verdict of the old keys).
+    public func store(tokenHash: TokenDigest, identity: Identity, now: Int64, epoch: UInt64) {
         let expiry = min(identity.expiresAt ?? (now + configuration.maxTTL), now + configuration.maxTTL)
         guard expiry > now else { return }
-        unsafe write(tokenHash: tokenHash, expiry: expiry) { environment, txn in
+        unsafe write(tokenHash: tokenHash, expiry: expiry, epoch: epoch) { environment, txn in
             let generation = unsafe currentGeneration(environment, txn, issuer: identity.storage.entry(.issuer))
             return VerdictEntry(expiry: expiry, generation: generation, content: .valid).encoded
         }
@@ -56,10 +59,11 @@ extension SharedCache {
 
     /// Stores a short negative entry. Only for outcomes that cannot change with time:
     /// bad signatures and malformed tokens (never `expired`/`notYetValid`).
-    public func storeNegative(tokenHash: TokenDigest, reason: Reason, now: Int64) {
+    /// - Parameter epoch: as for `store`.
+    public func storeNegative(tokenHash: TokenDigest, reason: Reason, now: Int64, epoch: UInt64) {
         guard Self.isCacheableRejection(reason) else { return }
         let expiry = now + configuration.negativeTTL
-        unsafe write(tokenHash: tokenHash, expiry: expiry) { _, _ in
+        unsafe write(tokenHash: tokenHash, expiry: expiry, epoch: epoch) { _, _ in
             VerdictEntry(expiry: expiry, generation: 0, content: .negative(reason)).encoded
         }
     }
@@ -75,10 +79,19 @@ extension SharedCache {
     /// Puts the verdict and its expiry-index key in one transaction (replacing the index key of
     /// a verdict stored before for the same token). A full map skips the store: the token is a
     /// miss next time, and eviction is asked to make room.
-    private func write(tokenHash: TokenDigest, expiry: Int64, _ value: (LMDBEnvironment, OpaquePointer) -> [UInt8]) {
-        let environment = self.environment
+    /// The epoch is compared inside the transaction: a generation bump commits after the
+    /// epoch moved for the document that caused it, so a transaction that reads the new
+    /// generation sees that move too.
+    private func write(tokenHash: TokenDigest, expiry: Int64, epoch: UInt64, _ value: (LMDBEnvironment, OpaquePointer) -> [UInt8]) {
+        let opened = current
+        let environment = opened.environment
+        var stale = false
         do {
             try unsafe environment.write { txn in
+                guard Self.epoch(of: opened) == epoch else {
+                    stale = true
+                    return 0
+                }
                 if let previous = unsafe LMDBEnvironment.get(txn, environment.verdicts, tokenHash, { unsafe VerdictEntry.expiry(of: $0) }),
                    previous != expiry {
                     let rc = unsafe LMDBEnvironment.delete(txn, environment.expiryIndex, ExpiryIndexKey.make(expiry: previous, tokenHash: tokenHash))
@@ -96,6 +109,8 @@ extension SharedCache {
             recordFailure("store")
             return
         }
+        // A verdict made while the keys may have changed is not kept: the next request verifies again.
+        if stale { return }
         let stores = counters.withLock { stats in
             stats.stores += 1
             return stats.stores

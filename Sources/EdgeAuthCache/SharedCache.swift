@@ -180,10 +180,11 @@ public final class SharedCache: Sendable {
     /// cached before may no longer be served (a revocation, a key generation bump,
     /// the files reopened). Per-process copies of verdicts (`VerdictL1`) remember it
     /// and are dropped when it changes.
-    public var epoch: UInt64 {
-        let opened = current
+    public var epoch: UInt64 { Self.epoch(of: current) }
+
+    static func epoch(of opened: OpenedEnvironment) -> UInt64 {
         // The identity of the files is part of it: reopened files start their own count.
-        return opened.epoch.value &+ (opened.inode &* 0x9E37_79B9_7F4A_7C15)
+        opened.epoch.value &+ (opened.inode &* 0x9E37_79B9_7F4A_7C15)
     }
 
     private func reopenIfReplaced() {

@@ -30,7 +30,7 @@ final class CacheEvictionTests {
 
     /// Stores verdicts for keys `range`, the i-th expiring at `expiry(i)`.
     func fill(_ cache: SharedCache, _ range: Range<Int>, expiry: (Int) -> Int64) {
-        for i in range { cache.store(tokenHash: Self.key(i), identity: Self.identity(expiresAt: expiry(i)), now: Self.now) }
+        for i in range { cache.store(tokenHash: Self.key(i), identity: Self.identity(expiresAt: expiry(i)), now: Self.now, epoch: cache.epoch) }
     }
 
     func isStored(_ cache: SharedCache, _ number: Int, now: Int64 = CacheEvictionTests.now) -> Bool {
@@ -127,8 +127,8 @@ final class CacheEvictionTests {
     @Test("storing a verdict again replaces its expiry-index key: the older key never evicts the newer verdict")
     func replacedVerdictKeepsOneIndexKey() throws {
         let cache = try cache(mapSizeBytes: 64 << 20)
-        cache.store(tokenHash: Self.key(1), identity: Self.identity(expiresAt: Self.now + 100), now: Self.now)
-        cache.store(tokenHash: Self.key(1), identity: Self.identity(expiresAt: Self.now + 5_000), now: Self.now)
+        cache.store(tokenHash: Self.key(1), identity: Self.identity(expiresAt: Self.now + 100), now: Self.now, epoch: cache.epoch)
+        cache.store(tokenHash: Self.key(1), identity: Self.identity(expiresAt: Self.now + 5_000), now: Self.now, epoch: cache.epoch)
         let result = cache.maintain(now: Self.now + 200)
         #expect(result.expired == 0)
         #expect(isStored(cache, 1, now: Self.now + 200))
@@ -138,7 +138,7 @@ final class CacheEvictionTests {
     @Test("a damaged entry is a miss, never a verdict: a rejection cannot turn into a pass")
     func damagedEntryIsMiss() throws {
         let cache = try cache(mapSizeBytes: 8 << 20)
-        cache.storeNegative(tokenHash: Self.key(9), reason: .badSignature, now: Self.now)
+        cache.storeNegative(tokenHash: Self.key(9), reason: .badSignature, now: Self.now, epoch: cache.epoch)
         #expect(cache.lookup(tokenHash: Self.key(9), now: Self.now, identity: { nil })?.verdict == .rejected(.badSignature))
         // Flip the kind byte of the stored entry on disk: 0x02 (negative) to 0x01 (valid).
         let path = directory + "/data.mdb"

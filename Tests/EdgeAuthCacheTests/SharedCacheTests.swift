@@ -92,6 +92,28 @@ final class SharedCacheTests {
         #expect(cache.statistics.hits == 1 && cache.statistics.misses == 2)
     }
 
+    // Regression: a verification that used a key while another process removed it could
+    // store its verdict after the generation bump, under the new generation, and every
+    // process then served the removed key's token from the cache (soak: "dropped key still accepted").
+    @Test("a verdict made before the epoch moved is not stored: it could come from keys replaced since")
+    func storeAfterEpochMoved() throws {
+        let cache = try cache()
+        var digest = TokenDigest()
+        digest.words = (1, 2, 3, 4)
+        let identity = Identity(id: "user", issuer: factory.issuer, audience: [factory.audience], expiresAt: factory.now + 600)
+        func stored() -> Bool { cache.lookup(tokenHash: digest, now: factory.now, identity: { identity }) != nil }
+
+        let before = cache.epoch
+        try cache.bumpGeneration(issuer: factory.issuer)
+        cache.store(tokenHash: digest, identity: identity, now: factory.now, epoch: before)
+        cache.storeNegative(tokenHash: digest, reason: .badSignature, now: factory.now, epoch: before)
+        #expect(!stored())
+        #expect(cache.statistics.stores == 0)
+
+        cache.store(tokenHash: digest, identity: identity, now: factory.now, epoch: cache.epoch)
+        #expect(stored())
+    }
+
     @Test("verifiers with different policies never share verdicts")
     func namespaces() throws {
         let cache = try cache()
