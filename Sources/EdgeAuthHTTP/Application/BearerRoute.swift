@@ -125,8 +125,8 @@ struct BearerRoute: Route {
             guard missing.isEmpty else {
                 return .reply(resource.insufficientScope("the access token lacks the scopes " + missing.joined(separator: " "), scopes: resource.requiredScopes))
             }
-            let head = request.head
-            let protected = ProtectedRequest(method: head.method, uri: head.uri, headers: head.headers, body: request.body, bearerToken: token, id: request.id, peer: request.peer)
+            let protected = ProtectedRequest(method: request.method, uri: request.uri, headers: request.head.headers, body: request.body,
+                                             bearerToken: token, id: request.id, peer: request.peer)
             return handler.respond(to: protected, identity: identity)
         }
     }

@@ -16,6 +16,12 @@ struct ServerRequest: Sendable {
     let facts: RequestDecoder.HeadFacts
     /// The connection's loop: routes answer there, and come back to it after awaiting.
     let eventLoop: any EventLoop
+    /// The request a proxy asks about (forward-auth), when it is not this one.
+    var original: (method: HTTPMethod, uri: String)? = nil
+
+    /// The method and target the answer is for: the original request's, else this one's.
+    var method: HTTPMethod { original?.method ?? head.method }
+    var uri: String { original?.uri ?? head.uri }
 }
 
 /// What a route answers: at once, after awaiting (off the event loop), or when work it

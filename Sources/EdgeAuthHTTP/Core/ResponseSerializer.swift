@@ -139,13 +139,17 @@ enum ResponseSerializer {
         /// A header line. Names that are not tokens are dropped and CR/LF in values become
         /// spaces, so no value can start a header of its own.
         mutating func header(_ name: String, _ value: String) {
-            guard !name.isEmpty, name.utf8.allSatisfy({ RequestDecoder.isTokenCharacter($0) }) else { return }
+            var name = name, value = value
+            guard name.withUTF8({ !$0.isEmpty && $0.allSatisfy(RequestDecoder.isTokenCharacter) }) else { return }
             write(name)
             write(": ")
-            let start = unsafe cursor
-            write(value)
-            for index in 0..<(unsafe cursor - start) where unsafe start.load(fromByteOffset: index, as: UInt8.self) == 0x0D || start.load(fromByteOffset: index, as: UInt8.self) == 0x0A {
-                unsafe start.storeBytes(of: 0x20, toByteOffset: index, as: UInt8.self)
+            value.withUTF8 { bytes in
+                let start = unsafe cursor
+                unsafe write(UnsafeRawBufferPointer(bytes))
+                guard unsafe cursor - start == bytes.count else { return }
+                for index in bytes.indices where unsafe bytes[index] == 0x0D || bytes[index] == 0x0A {
+                    unsafe start.storeBytes(of: 0x20, toByteOffset: index, as: UInt8.self)
+                }
             }
             write("\r\n")
         }

@@ -20,15 +20,13 @@ struct ForwardAuthRoute: Route {
         let original = Self.original(request.head, ownPath: settings.forwardAuthPath ?? "")
         // A CORS preflight carries no credentials: the proxy may let it through to the upstream.
         if case .OPTIONS = original.method { return .reply(HTTPReply(status: .ok)) }
-        var head = request.head
-        head.method = original.method
-        head.uri = original.uri
         let (path, query) = ConnectionHandler.split(original.uri)
         guard GatewayPath.isNormal(path) else {
             return .reply(.error(.forbidden, "forbidden", "the path is not in normal form (doubled slashes, dot segments or needless percent-escapes)"))
         }
-        let asked = ServerRequest(head: head, path: path, query: query, body: ByteBuffer(), peer: request.peer, client: request.client,
-                                  id: request.id, facts: request.facts, eventLoop: request.eventLoop)
+        // The head stays as it came (a changed copy would cost a copy of its headers).
+        let asked = ServerRequest(head: request.head, path: path, query: query, body: ByteBuffer(), peer: request.peer, client: request.client,
+                                  id: request.id, facts: request.facts, eventLoop: request.eventLoop, original: original)
         return bearer.respond(to: asked, context: context)
     }
 
@@ -41,10 +39,10 @@ struct ForwardAuthRoute: Route {
         var originalMethod: String?, originalURI: String?, forwardedMethod: String?, forwardedURI: String?
         for (name, value) in head.headers {
             switch name.utf8.count {
-            case 14 where GatewayHeaders.equal(name, "x-original-uri"): originalURI = originalURI ?? value
-            case 15 where GatewayHeaders.equal(name, "x-forwarded-uri"): forwardedURI = forwardedURI ?? value
-            case 17 where GatewayHeaders.equal(name, "x-original-method"): originalMethod = originalMethod ?? value
-            case 18 where GatewayHeaders.equal(name, "x-forwarded-method"): forwardedMethod = forwardedMethod ?? value
+            case 14 where GatewayHeaders.equal(name, lowercase: "x-original-uri"): originalURI = originalURI ?? value
+            case 15 where GatewayHeaders.equal(name, lowercase: "x-forwarded-uri"): forwardedURI = forwardedURI ?? value
+            case 17 where GatewayHeaders.equal(name, lowercase: "x-original-method"): originalMethod = originalMethod ?? value
+            case 18 where GatewayHeaders.equal(name, lowercase: "x-forwarded-method"): forwardedMethod = forwardedMethod ?? value
             default: break
             }
         }

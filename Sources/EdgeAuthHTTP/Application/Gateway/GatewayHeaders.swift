@@ -23,19 +23,19 @@ enum GatewayHeaders {
         var name = name
         return name.withUTF8 { bytes -> Kind in
             switch bytes.count {
-            case 2: return same(bytes, "te") ? .hopByHop : .kept
-            case 4: return same(bytes, "host") ? .replaced : .kept
-            case 6: return same(bytes, "cookie") ? .cookie : same(bytes, "expect") ? .replaced : .kept
-            case 7: return same(bytes, "trailer") || same(bytes, "upgrade") ? .hopByHop : .kept
-            case 9: return same(bytes, "forwarded") ? .replaced : .kept
-            case 10: return same(bytes, "connection") || same(bytes, "keep-alive") ? .hopByHop : .kept
-            case 13: return same(bytes, "authorization") ? .replaced : .kept
-            case 14: return same(bytes, "content-length") ? .replaced : .kept
-            case 15: return same(bytes, "x-forwarded-for") ? .forwardedFor : .kept
-            case 16: return same(bytes, "proxy-connection") ? .hopByHop : same(bytes, "x-forwarded-host") ? .replaced : .kept
-            case 17: return same(bytes, "transfer-encoding") ? .hopByHop : same(bytes, "x-forwarded-proto") ? .forwardedProto : .kept
-            case 18: return same(bytes, "proxy-authenticate") ? .hopByHop : .kept
-            case 19: return same(bytes, "proxy-authorization") ? .hopByHop : .kept
+            case 2: return unsafe same(bytes, "te") ? .hopByHop : .kept
+            case 4: return unsafe same(bytes, "host") ? .replaced : .kept
+            case 6: return unsafe same(bytes, "cookie") ? .cookie : same(bytes, "expect") ? .replaced : .kept
+            case 7: return unsafe same(bytes, "trailer") || same(bytes, "upgrade") ? .hopByHop : .kept
+            case 9: return unsafe same(bytes, "forwarded") ? .replaced : .kept
+            case 10: return unsafe same(bytes, "connection") || same(bytes, "keep-alive") ? .hopByHop : .kept
+            case 13: return unsafe same(bytes, "authorization") ? .replaced : .kept
+            case 14: return unsafe same(bytes, "content-length") ? .replaced : .kept
+            case 15: return unsafe same(bytes, "x-forwarded-for") ? .forwardedFor : .kept
+            case 16: return unsafe same(bytes, "proxy-connection") ? .hopByHop : same(bytes, "x-forwarded-host") ? .replaced : .kept
+            case 17: return unsafe same(bytes, "transfer-encoding") ? .hopByHop : same(bytes, "x-forwarded-proto") ? .forwardedProto : .kept
+            case 18: return unsafe same(bytes, "proxy-authenticate") ? .hopByHop : .kept
+            case 19: return unsafe same(bytes, "proxy-authorization") ? .hopByHop : .kept
             default: return .kept
             }
         }
@@ -133,6 +133,14 @@ enum GatewayHeaders {
     }
 
     // MARK: Comparing names
+
+    /// Whether `name` spells `lowercase` in any case (`lowercase` is letters, digits and `-`).
+    @inline(__always)
+    static func equal(_ name: String, lowercase: StaticString) -> Bool {
+        guard name.utf8.count == lowercase.utf8CodeUnitCount else { return false }
+        var name = name
+        return name.withUTF8 { unsafe same($0, lowercase) }
+    }
 
     /// Whether `bytes` spell `lowercase` in any case (`lowercase` is letters, digits and `-`).
     @inline(__always)

@@ -1,4 +1,5 @@
 import EdgeAuth
+import EdgeAuthCore
 
 /// The caller's identity as headers, for an upstream (reverse proxy) or a proxy that asked
 /// (forward-auth). Lists are joined with commas; each value is percent-encoded outside
@@ -6,40 +7,56 @@ import EdgeAuth
 /// or split a list (`urllib.parse.unquote`, `decodeURIComponent`, `url.PathUnescape` decode it).
 enum IdentityHeaders {
     static func of(_ identity: Identity, names: GatewaySettings.IdentityHeaderNames) -> [(String, String)] {
+        let storage = identity.storage
         var out: [(String, String)] = []
         out.reserveCapacity(6)
-        if !identity.id.isEmpty { out.append((names.user, encode(identity.id))) }
-        if let email = identity.email { out.append((names.email, encode(email))) }
-        list(identity.roles, names.roles, into: &out)
-        list(identity.permissions, names.permissions, into: &out)
-        list(identity.scopes, names.scopes, into: &out)
-        if let client = identity.clientId { out.append((names.clientID, encode(client))) }
+        // Read from the identity's own bytes: no array of strings per list, one string per header.
+        func field(_ field: IdentityField, _ name: String) {
+            guard let bytes = unsafe storage.entry(field), unsafe !(field == .subject && bytes.isEmpty) else { return }
+            out.append((name, encode(storage, field.rawValue..<field.rawValue + 1)))
+        }
+        func list(_ list: IdentityList, _ name: String) {
+            let entries = storage.range(list)
+            if !entries.isEmpty { out.append((name, encode(storage, entries))) }
+        }
+        field(.subject, names.user)
+        field(.email, names.email)
+        list(.roles, names.roles)
+        list(.permissions, names.permissions)
+        list(.scopes, names.scopes)
+        field(.clientId, names.clientID)
         return out
     }
 
-    private static func list(_ values: [String], _ name: String, into out: inout [(String, String)]) {
-        guard var joined = values.first.map(encode) else { return }
-        for value in values.dropFirst() {
-            joined += ","
-            joined += encode(value)
+    /// The entries joined with commas, each percent-encoded where `needsEscape` says.
+    private static func encode(_ storage: IdentityStorage, _ entries: Range<Int>) -> String {
+        var count = entries.count - 1
+        for entry in entries {
+            let bytes = unsafe storage.entry(entry)!
+            count += unsafe bytes.count
+            for byte in unsafe bytes where needsEscape(byte) { count += 2 }
         }
-        out.append((name, joined))
-    }
-
-    static func encode(_ value: String) -> String {
-        guard value.utf8.contains(where: needsEscape) else { return value }
-        var out = [UInt8]()
-        out.reserveCapacity(value.utf8.count + 16)
-        for byte in value.utf8 {
-            if needsEscape(byte) {
-                out.append(UInt8(ascii: "%"))
-                out.append(hexDigits[Int(byte >> 4)])
-                out.append(hexDigits[Int(byte & 0x0F)])
-            } else {
-                out.append(byte)
+        return String(unsafeUninitializedCapacity: count) { out in
+            var index = 0
+            for entry in entries {
+                if entry != entries.lowerBound {
+                    out[index] = UInt8(ascii: ",")
+                    index += 1
+                }
+                for byte in unsafe storage.entry(entry)! {
+                    if needsEscape(byte) {
+                        out[index] = UInt8(ascii: "%")
+                        out[index + 1] = hexDigits[Int(byte >> 4)]
+                        out[index + 2] = hexDigits[Int(byte & 0x0F)]
+                        index += 3
+                    } else {
+                        out[index] = byte
+                        index += 1
+                    }
+                }
             }
+            return index
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     private static let hexDigits = Array("0123456789ABCDEF".utf8)
