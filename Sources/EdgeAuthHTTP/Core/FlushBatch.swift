@@ -32,9 +32,9 @@ final class FlushBatch {
     /// The batch of the event loop running the calling thread.
     static func current(_ eventLoop: any EventLoop) -> FlushBatch {
         eventLoop.preconditionInEventLoop()
-        if let batch = perThread.currentValue { return batch }
+        if let batch = unsafe perThread.currentValue { return batch }
         let batch = FlushBatch(eventLoop: eventLoop)
-        perThread.currentValue = batch
+        unsafe perThread.currentValue = batch
         return batch
     }
 

@@ -140,7 +140,7 @@ enum ResponseSerializer {
         /// spaces, so no value can start a header of its own.
         mutating func header(_ name: String, _ value: String) {
             var name = name, value = value
-            guard name.withUTF8({ !$0.isEmpty && $0.allSatisfy(RequestDecoder.isTokenCharacter) }) else { return }
+            guard name.withUTF8({ unsafe !$0.isEmpty && $0.allSatisfy(RequestDecoder.isTokenCharacter) }) else { return }
             write(name)
             write(": ")
             value.withUTF8 { bytes in

@@ -108,9 +108,13 @@ enum GatewayHeaders {
         var named: [Substring] = []
         for (name, value) in headers where name.utf8.count == 10 {
             guard case .hopByHop = kind(name), name.utf8.first.map(lower) == UInt8(ascii: "c") else { continue }
-            for option in value.split(separator: ",") {
-                let token = trimmed(option)
+            // By hand, not `split`: the usual `keep-alive` alone then costs no array.
+            var rest = value[...]
+            while !rest.isEmpty {
+                let end = rest.firstIndex(of: ",") ?? rest.endIndex
+                let token = trimmed(rest[..<end])
                 if !equal(token, "close"), !equal(token, "keep-alive"), !token.isEmpty { named.append(token) }
+                rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
             }
         }
         return named

@@ -33,25 +33,26 @@ enum IdentityHeaders {
         var count = entries.count - 1
         for entry in entries {
             let bytes = unsafe storage.entry(entry)!
-            count += unsafe bytes.count
-            for byte in unsafe bytes where needsEscape(byte) { count += 2 }
+            count += bytes.count
+            for unsafe byte in unsafe bytes where needsEscape(byte) { count += 2 }
         }
-        return String(unsafeUninitializedCapacity: count) { out in
+        return unsafe String(unsafeUninitializedCapacity: count) { out in
             var index = 0
+            // Never past `count`: a miscount would cut the value, not write past the string.
+            func put(_ byte: UInt8) {
+                guard index < out.count else { return }
+                unsafe out[index] = byte
+                index += 1
+            }
             for entry in entries {
-                if entry != entries.lowerBound {
-                    out[index] = UInt8(ascii: ",")
-                    index += 1
-                }
-                for byte in unsafe storage.entry(entry)! {
+                if entry != entries.lowerBound { put(UInt8(ascii: ",")) }
+                for unsafe byte in unsafe storage.entry(entry)! {
                     if needsEscape(byte) {
-                        out[index] = UInt8(ascii: "%")
-                        out[index + 1] = hexDigits[Int(byte >> 4)]
-                        out[index + 2] = hexDigits[Int(byte & 0x0F)]
-                        index += 3
+                        put(UInt8(ascii: "%"))
+                        put(hexDigits[Int(byte >> 4)])
+                        put(hexDigits[Int(byte & 0x0F)])
                     } else {
-                        out[index] = byte
-                        index += 1
+                        put(byte)
                     }
                 }
             }

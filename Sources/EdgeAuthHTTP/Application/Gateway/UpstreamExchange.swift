@@ -24,9 +24,13 @@ final class UpstreamExchange: @unchecked Sendable {
     private var lease: UpstreamPool.Lease?
     private var phase = Phase.connecting
     private var attempts = 0
-    private var timer: (task: Scheduled<Void>, due: NIODeadline)?
-    /// When the upstream has taken too long, and the timeout that set it.
-    private var deadline = (at: NIODeadline.distantFuture, seconds: 0.0)
+    /// When the upstream has taken too long (checked by `ExchangeDeadlines` while armed), and
+    /// the timeout that set it.
+    private(set) var deadline = NIODeadline.distantFuture
+    private var timeout = 0.0
+    /// The exchange's place among the loop's `ExchangeDeadlines` (nil: not armed).
+    var watchIndex: Int?
+    private lazy var deadlines = ExchangeDeadlines.current(loop)
     /// The upstream is not read while the client's connection has too much to write.
     private var paused = false
     /// Bytes of the answer passed on so far.
@@ -100,15 +104,16 @@ final class UpstreamExchange: @unchecked Sendable {
         lease.handler.exchange = self
         phase = .waitingHead
         let channel = lease.channel
+        // A connection that closed before this exchange owned it told nobody: decide here.
+        guard channel.isActive else {
+            lease.handler.exchange = nil
+            return upstreamClosed()
+        }
+        // No promises: a write that fails closes the connection, and `upstreamClosed` decides.
         channel.write(HTTPClientRequestPart.head(request.head), promise: nil)
         if request.body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(request.body)), promise: nil) }
-        let written = channel.eventLoop.makePromise(of: Void.self)
-        channel.write(HTTPClientRequestPart.end(nil), promise: written)
+        channel.write(HTTPClientRequestPart.end(nil), promise: nil)
         FlushBatch.current(loop).flushLater(channel)
-        written.futureResult.whenFailure { [self] _ in
-            // The connection closed under the request: `upstreamClosed` decides.
-            if phase == .waitingHead, self.lease?.channel === channel { channel.close(promise: nil) }
-        }
         arm(settings.timeouts.response)
     }
 
@@ -308,30 +313,22 @@ final class UpstreamExchange: @unchecked Sendable {
         }
     }
 
-    /// Moves the deadline to `seconds` from now. Moving it later only updates a field: the
-    /// timer, when it fires, waits on until the deadline (rescheduling costs a system call).
+    /// Moves the deadline to `seconds` from now.
     private func arm(_ seconds: Double) {
-        let now = NIODeadline.now()
-        deadline = (now + .nanoseconds(Int64(seconds * 1e9)), seconds)
-        if let timer, timer.due <= deadline.at { return }
-        stopTimer()
-        schedule(at: deadline.at)
+        deadline = NIODeadline.now() + .nanoseconds(Int64(seconds * 1e9))
+        timeout = seconds
+        deadlines.watch(self)
     }
 
     private func stopTimer() {
-        timer?.task.cancel()
-        timer = nil
+        deadlines.unwatch(self)
     }
 
-    private func schedule(at due: NIODeadline) {
-        timer = (loop.scheduleTask(deadline: due) { [self] in expired() }, due)
-    }
-
-    private func expired() {
-        timer = nil
+    /// Called by `ExchangeDeadlines` once `deadline` has passed.
+    func deadlinePassed() {
+        stopTimer()
         guard phase == .waitingHead || phase == .body else { return }
-        if NIODeadline.now() < deadline.at { return schedule(at: deadline.at) }
-        let seconds = Self.show(deadline.seconds)
+        let seconds = Self.show(timeout)
         if phase == .waitingHead {
             fail(.gatewayTimeout, "the upstream MCP server did not answer within \(seconds) s")
         } else {

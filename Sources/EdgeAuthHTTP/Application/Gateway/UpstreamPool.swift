@@ -2,19 +2,12 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
-import Synchronization
 
 /// Connections to the upstreams, kept open between requests. A connection belongs to the
 /// event loop that opened it (the worker's), so a request and its upstream exchange run on
-/// one thread without hand-offs; idle ones wait per loop and upstream.
+/// one thread without hand-offs; idle ones wait per loop and upstream, in that loop's own
+/// list (no lock, no hashing: a loop has a few upstreams at most).
 final class UpstreamPool: Sendable {
-    struct Key: Hashable {
-        let loop: ObjectIdentifier
-        let host: String
-        let port: Int
-        let tls: Bool
-    }
-
     /// A connection handed to one exchange.
     struct Lease {
         let channel: Channel
@@ -23,7 +16,24 @@ final class UpstreamPool: Sendable {
         let reused: Bool
     }
 
-    private let idle = Mutex<[Key: [Lease]]>([:])
+    /// One loop's idle connections, by upstream. Only used on that loop's thread.
+    private final class LoopIdle {
+        var upstreams: [(upstream: GatewaySettings.UpstreamURL, leases: [Lease])] = []
+
+        func index(of upstream: GatewaySettings.UpstreamURL) -> Int {
+            if let index = upstreams.firstIndex(where: { Self.same($0.upstream, upstream) }) { return index }
+            upstreams.append((upstream, []))
+            return upstreams.count - 1
+        }
+
+        /// The same connection target (the path does not matter).
+        private static func same(_ a: GatewaySettings.UpstreamURL, _ b: GatewaySettings.UpstreamURL) -> Bool {
+            a.port == b.port && a.tls == b.tls && a.host == b.host
+        }
+    }
+
+    /// Each thread reads and writes only its own value.
+    nonisolated(unsafe) private let perLoop = ThreadSpecificVariable<LoopIdle>()
     private let tls: NIOSSLContext?
     /// Idle connections kept per loop and upstream; more are closed when released.
     private let maxIdle = 64
@@ -32,10 +42,20 @@ final class UpstreamPool: Sendable {
         self.tls = tls
     }
 
+    /// The idle connections of the loop running the calling thread.
+    private func idle(_ loop: any EventLoop) -> LoopIdle {
+        loop.preconditionInEventLoop()
+        if let idle = unsafe perLoop.currentValue { return idle }
+        let idle = LoopIdle()
+        unsafe perLoop.currentValue = idle
+        return idle
+    }
+
     /// An idle connection of this loop to `upstream`, if there is one.
     func idleLease(_ upstream: GatewaySettings.UpstreamURL, on loop: any EventLoop) -> Lease? {
-        let key = Key(loop: ObjectIdentifier(loop), host: upstream.host, port: upstream.port, tls: upstream.tls)
-        while let lease = idle.withLock({ $0[key]?.popLast() }) {
+        let idle = idle(loop)
+        let index = idle.index(of: upstream)
+        while let lease = idle.upstreams[index].leases.popLast() {
             if lease.channel.isActive { return Lease(channel: lease.channel, handler: lease.handler, reused: true) }
         }
         return nil
@@ -43,7 +63,6 @@ final class UpstreamPool: Sendable {
 
     /// A new connection of this loop to `upstream`.
     func connect(_ upstream: GatewaySettings.UpstreamURL, on loop: any EventLoop, connectTimeout: TimeAmount) -> EventLoopFuture<Lease> {
-        let key = Key(loop: ObjectIdentifier(loop), host: upstream.host, port: upstream.port, tls: upstream.tls)
         let tls = upstream.tls ? self.tls : nil
         // Never in the clear to an https upstream.
         if upstream.tls, tls == nil { return loop.makeFailedFuture(NIOSSLError.failedToLoadCertificate) }
@@ -64,7 +83,11 @@ final class UpstreamPool: Sendable {
             .connect(host: upstream.host, port: upstream.port)
             .map { [self] channel in
                 // Once per connection: an idle one that closes leaves the pool.
-                channel.closeFuture.whenComplete { [self] _ in idle.withLock { pool in pool[key]?.removeAll { $0.channel === channel } } }
+                channel.closeFuture.whenComplete { [self] _ in
+                    let idle = idle(channel.eventLoop)
+                    let index = idle.index(of: upstream)
+                    idle.upstreams[index].leases.removeAll { $0.channel === channel }
+                }
                 return Lease(channel: channel, handler: handler, reused: false)
             }
     }
@@ -72,14 +95,11 @@ final class UpstreamPool: Sendable {
     /// A connection whose exchange ended cleanly, for the next request. It keeps reading, so
     /// that the upstream closing it (or sending what no request asked for) closes it here.
     func release(_ lease: Lease, upstream: GatewaySettings.UpstreamURL) {
-        let key = Key(loop: ObjectIdentifier(lease.channel.eventLoop), host: upstream.host, port: upstream.port, tls: upstream.tls)
         lease.handler.exchange = nil
-        let kept = idle.withLock { pool in
-            guard pool[key, default: []].count < maxIdle else { return false }
-            pool[key, default: []].append(lease)
-            return true
-        }
-        guard kept else { return lease.channel.close(promise: nil) }
+        let idle = idle(lease.channel.eventLoop)
+        let index = idle.index(of: upstream)
+        guard idle.upstreams[index].leases.count < maxIdle else { return lease.channel.close(promise: nil) }
+        idle.upstreams[index].leases.append(lease)
     }
 }
 
