@@ -1,5 +1,4 @@
 import NIOCore
-import NIOPosix
 
 /// The keep-alive answers written during one turn of a busy event loop, flushed together once
 /// its ready connections were all read. An answer's `write` wakes the client when the client
@@ -26,16 +25,11 @@ final class FlushBatch {
         spare.reserveCapacity(64)
     }
 
-    /// Each thread reads and writes only its own value.
-    nonisolated(unsafe) private static let perThread = ThreadSpecificVariable<FlushBatch>()
+    private static let perLoop = PerLoop<FlushBatch>()
 
     /// The batch of the event loop running the calling thread.
     static func current(_ eventLoop: any EventLoop) -> FlushBatch {
-        eventLoop.preconditionInEventLoop()
-        if let batch = unsafe perThread.currentValue { return batch }
-        let batch = FlushBatch(eventLoop: eventLoop)
-        unsafe perThread.currentValue = batch
-        return batch
+        perLoop.value(on: eventLoop) { FlushBatch(eventLoop: eventLoop) }
     }
 
     /// Flushes `channelContext` once the loop has handled this turn's I/O (the loop runs its

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOPosix
 
 /// The deadlines of one event loop's upstream exchanges, checked by one timer per loop every
 /// `tick` while any is watched. A task scheduled and cancelled for each exchange would cost
@@ -18,16 +17,11 @@ final class ExchangeDeadlines {
         watched.reserveCapacity(64)
     }
 
-    /// Each thread reads and writes only its own value.
-    nonisolated(unsafe) private static let perThread = ThreadSpecificVariable<ExchangeDeadlines>()
+    private static let perLoop = PerLoop<ExchangeDeadlines>()
 
     /// The deadlines of the event loop running the calling thread.
     static func current(_ eventLoop: any EventLoop) -> ExchangeDeadlines {
-        eventLoop.preconditionInEventLoop()
-        if let deadlines = unsafe perThread.currentValue { return deadlines }
-        let deadlines = ExchangeDeadlines(eventLoop: eventLoop)
-        unsafe perThread.currentValue = deadlines
-        return deadlines
+        perLoop.value(on: eventLoop) { ExchangeDeadlines(eventLoop: eventLoop) }
     }
 
     /// Checks `exchange.deadline` from now on, until `unwatch`.

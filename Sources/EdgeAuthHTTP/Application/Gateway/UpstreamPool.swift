@@ -32,8 +32,7 @@ final class UpstreamPool: Sendable {
         }
     }
 
-    /// Each thread reads and writes only its own value.
-    nonisolated(unsafe) private let perLoop = ThreadSpecificVariable<LoopIdle>()
+    private let perLoop = PerLoop<LoopIdle>()
     private let tls: NIOSSLContext?
     /// Idle connections kept per loop and upstream; more are closed when released.
     private let maxIdle = 64
@@ -44,11 +43,7 @@ final class UpstreamPool: Sendable {
 
     /// The idle connections of the loop running the calling thread.
     private func idle(_ loop: any EventLoop) -> LoopIdle {
-        loop.preconditionInEventLoop()
-        if let idle = unsafe perLoop.currentValue { return idle }
-        let idle = LoopIdle()
-        unsafe perLoop.currentValue = idle
-        return idle
+        perLoop.value(on: loop) { LoopIdle() }
     }
 
     /// An idle connection of this loop to `upstream`, if there is one.
