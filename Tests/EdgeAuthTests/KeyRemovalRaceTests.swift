@@ -40,12 +40,12 @@ struct KeyRemovalRaceTests {
 
             // One thread per verifier goes through the tokens (in opposite orders) while key A is withdrawn.
             let hammers = [(verifiers[0], tokens), (verifiers[1], tokens.reversed())].map { verifier, tokens in
-                Thread.detachedUntilDone { for token in tokens { _ = verifier.verify(token, now: now) } }
+                Task { try await offPool { for token in tokens { _ = verifier.verify(token, now: now) } } }
             }
             server.set(path, KeyRefreshTests.jwks([KeyRefreshTests.keyB]))
             clock.advance(settings.coolDown)
             await fetching.refreshNow()
-            for hammer in hammers { await hammer.value }
+            for hammer in hammers { try await hammer.value }
             #expect(await eventually { verifiers.allSatisfy { $0.verify(probe, now: now) == .rejected(.unknownKey(kid: "key-a")) } },
                     "round \(round): the removal reached both rings")
             for (index, verifier) in verifiers.enumerated() {
@@ -53,17 +53,5 @@ struct KeyRemovalRaceTests {
                 #expect(accepted.isEmpty, "round \(round), verifier \(index): tokens \(accepted) not refused")
             }
         }
-    }
-}
-
-extension Thread {
-    /// Runs `body` on a new thread; the task's value is there when it returns.
-    static func detachedUntilDone(_ body: @escaping @Sendable () -> Void) -> Task<Void, Never> {
-        let done = AsyncStream<Void>.makeStream()
-        Thread {
-            body()
-            done.continuation.finish()
-        }.start()
-        return Task { for await _ in done.stream {} }
     }
 }
