@@ -58,16 +58,19 @@ struct ServerSupportTests {
         defer { Task { try? await server.stop() } }
         let config = JSONValue.object([
             "issuers": [.string(Self.factory.issuer)], "audiences": [.string(Self.factory.audience)],
-            "keys": [["jwksURL": .string(server.baseURL + "/jwks")]], "keyRefresh": ["coolDown": 1, "defaultLifetime": 3600, "minimumLifetime": 3600],
+            "keys": [["jwksURL": .string(server.baseURL + "/jwks")]], "keyRefresh": ["coolDown": 2, "defaultLifetime": 3600, "minimumLifetime": 3600],
         ]).jsonText
         // Made off the cooperative pool: the download of edgeauth_verifier_new blocks its thread.
         let address = try await offPool { () -> Int in CABITests.newVerifier(Array(config.utf8)).verifier.map { Int(bitPattern: $0) } ?? 0 }
         let verifier = OpaquePointer(bitPattern: address)
         defer { edgeauth_verifier_free(verifier) }
         server.set("/jwks", try jwks([old, new]))
-        // Past the cool-down (1 s) of the download at creation: a token with a new kid may refresh.
+        // Past the cool-down (2 s, counted in whole seconds of the clock) of the download at
+        // creation: a token with a new kid may refresh. Two seconds, not one: the check of a
+        // forged kid below must fall within the cool-down of the refresh, and a cool-down of
+        // one second ends at the next turn of the clock's second.
         // (The sets' lifetime is an hour: no refresh falls due by itself meanwhile.)
-        try await Task.sleep(for: .milliseconds(2100))
+        try await Task.sleep(for: .milliseconds(3100))
         let signer = TokenFactory(key: new, algorithm: .es256, issuer: Self.factory.issuer, audience: Self.factory.audience, now: Self.factory.now)
         let token = Array(try signer.token(claims: ["exp": .number(String(Self.factory.now + 60))]).utf8)
 
