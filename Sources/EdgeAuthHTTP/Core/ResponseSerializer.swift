@@ -28,13 +28,14 @@ enum ResponseSerializer {
 
     /// The head of an answer (and its body, when given), framed as said. The reply's own
     /// `Content-Length` and `Transfer-Encoding` are replaced by the framing's.
-    static func serialize(status: HTTPResponseStatus, headers: [(String, String)], framing: Framing, body: ByteBuffer?, version: HTTPVersion,
-                          requestID: RequestID?, corsOrigin: String?, varyOrigin: Bool = false, connectionClose: Bool,
+    /// `lines`: header lines already checked and ended with CRLF (an upstream's), written as they are.
+    static func serialize(status: HTTPResponseStatus, headers: [(String, String)], lines: ByteBuffer? = nil, framing: Framing, body: ByteBuffer?,
+                          version: HTTPVersion, requestID: RequestID?, corsOrigin: String?, varyOrigin: Bool = false, connectionClose: Bool,
                           allocator: ByteBufferAllocator) -> ByteBuffer {
         let reason = status.reasonPhrase
         let bodyBytes = body?.readableBytes ?? 0
         // Room for everything: the fixed lines below take under 200 bytes, numbers under 24.
-        var bound = 256 + reason.utf8.count + bodyBytes + (requestID?.prefix.utf8.count ?? 0) + 2 * (corsOrigin?.utf8.count ?? 0)
+        var bound = 256 + reason.utf8.count + bodyBytes + (lines?.readableBytes ?? 0) + (requestID?.prefix.utf8.count ?? 0) + 2 * (corsOrigin?.utf8.count ?? 0)
         for (name, value) in headers { bound += name.utf8.count + value.utf8.count + 4 }
         var buffer = allocator.buffer(capacity: bound)
         unsafe buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { room in
@@ -47,6 +48,9 @@ enum ResponseSerializer {
             out.write("\r\n")
             for (name, value) in headers where !Self.isFraming(name) {
                 out.header(name, value)
+            }
+            if let lines {
+                unsafe lines.withUnsafeReadableBytes { unsafe out.write($0) }
             }
             switch framing {
             case .length(let length):
@@ -64,7 +68,7 @@ enum ResponseSerializer {
                 out.base36(requestID.number)
                 out.write("\r\n")
             }
-            if status.code >= 400, !headers.contains(where: { $0.0.utf8.count == 13 && $0.0.lowercased() == "cache-control" }) {
+            if status.code >= 400, !headers.contains(where: { HeaderBytes.same($0.0, "cache-control") }), !(lines.map { Self.has("cache-control", in: $0) } ?? false) {
                 out.write("Cache-Control: no-store\r\n")
             }
             if let corsOrigin {
@@ -82,6 +86,20 @@ enum ResponseSerializer {
             return unsafe out.cursor - start
         }
         return buffer
+    }
+
+    /// Whether header lines (each ended with CRLF) have a field named `lowercase`.
+    private static func has(_ lowercase: StaticString, in lines: ByteBuffer) -> Bool {
+        unsafe lines.withUnsafeReadableBytes { bytes in
+            var start = 0
+            while start < bytes.count {
+                let end = unsafe bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+                if let colon = unsafe bytes[start..<end].firstIndex(of: UInt8(ascii: ":")),
+                   unsafe HeaderBytes.same(UnsafeRawBufferPointer(rebasing: bytes[start..<colon]), lowercase) { return true }
+                start = end + 1
+            }
+            return false
+        }
     }
 
     /// `Content-Length` and `Transfer-Encoding`, which only the framing writes.
@@ -112,8 +130,9 @@ enum ResponseSerializer {
     /// The end of a chunked body (no trailers).
     static let lastChunk = ByteBuffer(staticString: "0\r\n\r\n")
 
-    /// Writes an answer through a pointer into room `serialize` reserved for all of it. Never
-    /// past `end`: were the room miscounted, the answer would come out short, not overrun memory.
+    /// Writes a message (an answer, or the gateway's request upstream) through a pointer into
+    /// room reserved for all of it. Never past `end`: were the room miscounted, the message
+    /// would come out short, not overrun memory.
     @safe struct Writer {
         var cursor: UnsafeMutableRawPointer
         let end: UnsafeMutableRawPointer

@@ -39,10 +39,10 @@ struct ForwardAuthRoute: Route {
         var originalMethod: String?, originalURI: String?, forwardedMethod: String?, forwardedURI: String?
         for (name, value) in head.headers {
             switch name.utf8.count {
-            case 14 where GatewayHeaders.equal(name, lowercase: "x-original-uri"): originalURI = originalURI ?? value
-            case 15 where GatewayHeaders.equal(name, lowercase: "x-forwarded-uri"): forwardedURI = forwardedURI ?? value
-            case 17 where GatewayHeaders.equal(name, lowercase: "x-original-method"): originalMethod = originalMethod ?? value
-            case 18 where GatewayHeaders.equal(name, lowercase: "x-forwarded-method"): forwardedMethod = forwardedMethod ?? value
+            case 14 where HeaderBytes.same(name, "x-original-uri"): originalURI = originalURI ?? value
+            case 15 where HeaderBytes.same(name, "x-forwarded-uri"): forwardedURI = forwardedURI ?? value
+            case 17 where HeaderBytes.same(name, "x-original-method"): originalMethod = originalMethod ?? value
+            case 18 where HeaderBytes.same(name, "x-forwarded-method"): forwardedMethod = forwardedMethod ?? value
             default: break
             }
         }

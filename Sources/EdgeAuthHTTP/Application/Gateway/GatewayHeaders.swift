@@ -1,4 +1,5 @@
 import EdgeAuth
+import NIOCore
 import NIOHTTP1
 
 /// Which headers cross the gateway, each way. Names are compared as bytes, without case:
@@ -21,24 +22,26 @@ enum GatewayHeaders {
 
     private static func kind(_ name: String) -> Kind {
         var name = name
-        return name.withUTF8 { bytes -> Kind in
+        return name.withUTF8 { unsafe kind(UnsafeRawBufferPointer($0)) }
+    }
+
+    private static func kind(_ bytes: UnsafeRawBufferPointer) -> Kind {
             switch bytes.count {
-            case 2: return unsafe same(bytes, "te") ? .hopByHop : .kept
-            case 4: return unsafe same(bytes, "host") ? .replaced : .kept
-            case 6: return unsafe same(bytes, "cookie") ? .cookie : same(bytes, "expect") ? .replaced : .kept
-            case 7: return unsafe same(bytes, "trailer") || same(bytes, "upgrade") ? .hopByHop : .kept
-            case 9: return unsafe same(bytes, "forwarded") ? .replaced : .kept
-            case 10: return unsafe same(bytes, "connection") || same(bytes, "keep-alive") ? .hopByHop : .kept
-            case 13: return unsafe same(bytes, "authorization") ? .replaced : .kept
-            case 14: return unsafe same(bytes, "content-length") ? .replaced : .kept
-            case 15: return unsafe same(bytes, "x-forwarded-for") ? .forwardedFor : .kept
-            case 16: return unsafe same(bytes, "proxy-connection") ? .hopByHop : same(bytes, "x-forwarded-host") ? .replaced : .kept
-            case 17: return unsafe same(bytes, "transfer-encoding") ? .hopByHop : same(bytes, "x-forwarded-proto") ? .forwardedProto : .kept
-            case 18: return unsafe same(bytes, "proxy-authenticate") ? .hopByHop : .kept
-            case 19: return unsafe same(bytes, "proxy-authorization") ? .hopByHop : .kept
+            case 2: return unsafe HeaderBytes.same(bytes, "te") ? .hopByHop : .kept
+            case 4: return unsafe HeaderBytes.same(bytes, "host") ? .replaced : .kept
+            case 6: return unsafe HeaderBytes.same(bytes, "cookie") ? .cookie : HeaderBytes.same(bytes, "expect") ? .replaced : .kept
+            case 7: return unsafe HeaderBytes.same(bytes, "trailer") || HeaderBytes.same(bytes, "upgrade") ? .hopByHop : .kept
+            case 9: return unsafe HeaderBytes.same(bytes, "forwarded") ? .replaced : .kept
+            case 10: return unsafe HeaderBytes.same(bytes, "connection") || HeaderBytes.same(bytes, "keep-alive") ? .hopByHop : .kept
+            case 13: return unsafe HeaderBytes.same(bytes, "authorization") ? .replaced : .kept
+            case 14: return unsafe HeaderBytes.same(bytes, "content-length") ? .replaced : .kept
+            case 15: return unsafe HeaderBytes.same(bytes, "x-forwarded-for") ? .forwardedFor : .kept
+            case 16: return unsafe HeaderBytes.same(bytes, "proxy-connection") ? .hopByHop : HeaderBytes.same(bytes, "x-forwarded-host") ? .replaced : .kept
+            case 17: return unsafe HeaderBytes.same(bytes, "transfer-encoding") ? .hopByHop : HeaderBytes.same(bytes, "x-forwarded-proto") ? .forwardedProto : .kept
+            case 18: return unsafe HeaderBytes.same(bytes, "proxy-authenticate") ? .hopByHop : .kept
+            case 19: return unsafe HeaderBytes.same(bytes, "proxy-authorization") ? .hopByHop : .kept
             default: return .kept
             }
-        }
     }
 
     /// The headers of the request to the upstream: the client's, without its credentials
@@ -48,13 +51,13 @@ enum GatewayHeaders {
     /// - Parameter trustedPeer: the peer is a proxy of `server.rateLimit.trustedProxies`: the
     ///   `X-Forwarded-For` and `X-Forwarded-Proto` it sent are kept (a client's own are replaced).
     static func request(_ headers: HTTPHeaders, settings: GatewaySettings, upstream: GatewaySettings.UpstreamURL, peer: String, trustedPeer: Bool, https: Bool,
-                        identity: [(String, String)], upstreamToken: String?, bodyLength: Int, method: HTTPMethod) -> HTTPHeaders {
+                        identity: [(String, String)], upstreamToken: String?, bodyLength: Int, method: HTTPMethod) -> [(String, String)] {
         let named = connectionOptions(headers)
         let prefix = settings.identityHeaders.prefix
         let tokenHeader = settings.upstreamToken?.header
-        var out = HTTPHeaders()
-        out.reserveCapacity(headers.count + 10)
-        out.add(name: "Host", value: upstream.hostHeader)
+        var out: [(String, String)] = []
+        out.reserveCapacity(headers.count + identity.count + 6)
+        out.append(("Host", upstream.hostHeader))
         var forwardedFor: String?
         var proto = https ? "https" : "http"
         var host: String?
@@ -65,41 +68,63 @@ enum GatewayHeaders {
             case .replaced:
                 if host == nil, name.utf8.count == 4 { host = value }
             case .cookie:
-                if let kept = withoutOwnCookies(value) { out.add(name: name, value: kept) }
+                if let kept = withoutOwnCookies(value) { out.append((name, kept)) }
             case .forwardedFor:
                 if trustedPeer { forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value }
             case .forwardedProto:
                 if trustedPeer, value == "https" || value == "http" { proto = value }
             case .kept:
                 if hasPrefix(name, prefix) || tokenHeader.map({ equal(name, $0) }) == true || named.contains(where: { equal(name, $0) }) { continue }
-                out.add(name: name, value: value)
+                out.append((name, value))
             }
         }
-        out.add(name: "X-Forwarded-For", value: forwardedFor.map { $0 + ", " + peer } ?? peer)
-        out.add(name: "X-Forwarded-Proto", value: proto)
-        if let host { out.add(name: "X-Forwarded-Host", value: host) }
-        for (name, value) in identity { out.add(name: name, value: value) }
-        if let upstreamToken, let tokenHeader { out.add(name: tokenHeader, value: upstreamToken) }
+        out.append(("X-Forwarded-For", forwardedFor.map { $0 + ", " + peer } ?? peer))
+        out.append(("X-Forwarded-Proto", proto))
+        if let host { out.append(("X-Forwarded-Host", host)) }
+        for (name, value) in identity { out.append((name, value)) }
+        if let upstreamToken, let tokenHeader { out.append((tokenHeader, upstreamToken)) }
         if bodyLength > 0 || method == .POST || method == .PUT || method == .PATCH {
-            out.add(name: "Content-Length", value: String(bodyLength))
+            out.append(("Content-Length", String(bodyLength)))
         }
         return out
     }
 
-    /// The upstream's answer headers as the client gets them: without the connection's own
-    /// (`Content-Length` is kept: the writer frames the body with it), and without the
+    /// The upstream's answer headers as the client gets them, as header lines: without the
+    /// connection's own, without the framing (the writer frames the body), and without the
     /// upstream's CORS headers when EdgeAuth answers CORS itself (`server.corsOrigins`).
-    static func response(_ headers: HTTPHeaders, ownCORS: Bool) -> [(String, String)] {
-        let named = connectionOptions(headers)
-        var out: [(String, String)] = []
-        out.reserveCapacity(headers.count)
-        for (name, value) in headers {
-            if case .hopByHop = kind(name) { continue }
-            if ownCORS, hasPrefix(name, "access-control-") { continue }
-            if !named.isEmpty, named.contains(where: { equal(name, $0) }) { continue }
-            out.append((name, value))
+    static func response(_ head: UpstreamResponseHead, ownCORS: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+        // Usually `Connection` names nothing but `close` or `keep-alive`: then no name is looked up.
+        var namesOptions = false
+        head.forEachField { name, value in
+            guard unsafe HeaderBytes.same(name, "connection") else { return }
+            unsafe HeaderBytes.forEachElement(value) { token in
+                if unsafe !HeaderBytes.same(token, "close") && !HeaderBytes.same(token, "keep-alive") { namesOptions = true }
+            }
+        }
+        var out = allocator.buffer(capacity: head.fields.readableBytes)
+        head.forEachField { name, value in
+            if case .hopByHop = unsafe kind(name) { return }
+            if unsafe HeaderBytes.same(name, "content-length") { return }
+            if unsafe ownCORS && name.count >= 15 && HeaderBytes.same(UnsafeRawBufferPointer(rebasing: name[..<15]), "access-control-") { return }
+            if unsafe namesOptions && isConnectionOption(name, of: head) { return }
+            unsafe out.writeBytes(name)
+            out.writeStaticString(": ")
+            unsafe out.writeBytes(value)
+            out.writeStaticString("\r\n")
         }
         return out
+    }
+
+    /// Whether a `Connection` header of `head` lists `name`.
+    private static func isConnectionOption(_ name: UnsafeRawBufferPointer, of head: UpstreamResponseHead) -> Bool {
+        var listed = false
+        head.forEachField { field, value in
+            guard unsafe HeaderBytes.same(field, "connection") else { return }
+            unsafe HeaderBytes.forEachElement(value) { token in
+                if unsafe token.count == name.count && zip(token, name).allSatisfy({ lower($0) == lower($1) }) { listed = true }
+            }
+        }
+        return listed
     }
 
     /// The header names a `Connection` header lists, which are about this connection only
@@ -137,22 +162,6 @@ enum GatewayHeaders {
     }
 
     // MARK: Comparing names
-
-    /// Whether `name` spells `lowercase` in any case (`lowercase` is letters, digits and `-`).
-    @inline(__always)
-    static func equal(_ name: String, lowercase: StaticString) -> Bool {
-        guard name.utf8.count == lowercase.utf8CodeUnitCount else { return false }
-        var name = name
-        return name.withUTF8 { unsafe same($0, lowercase) }
-    }
-
-    /// Whether `bytes` spell `lowercase` in any case (`lowercase` is letters, digits and `-`).
-    @inline(__always)
-    private static func same(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
-        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
-        for index in 0..<bytes.count where unsafe bytes[index] | 0x20 != lowercase.utf8Start[index] { return false }
-        return true
-    }
 
     /// ASCII case-insensitive equality.
     @inline(__always)

@@ -75,14 +75,19 @@ final class GatewayProxy: ProtectedHandler {
         var target = upstream.basePath + (rest.isEmpty ? "" : (rest.hasPrefix("/") ? rest : "/" + rest))
         if target.isEmpty { target = "/" }
         if let query { target += "?" + query }
+        guard UpstreamRequestSerializer.isValidTarget(target) else {
+            return .reply(.json(.badRequest, GatewayMessages.error(id: nil, code: -32600, message: "the request target cannot be passed on")))
+        }
         let headers = GatewayHeaders.request(request.headers, settings: settings, upstream: upstream, peer: request.peer,
                                              trustedPeer: trustedProxies.contains(request.peer), https: https,
                                              identity: IdentityHeaders.of(identity, names: settings.identityHeaders), upstreamToken: token,
                                              bodyLength: request.body.readableBytes, method: request.method)
-        let forwarded = UpstreamExchange.Request(head: HTTPRequestHead(version: .http1_1, method: request.method, uri: target, headers: headers),
-                                                 body: request.body, upstream: upstream, route: route, identity: identity, toolListIDs: toolListIDs)
+        let wire = UpstreamRequestSerializer.serialize(method: request.method, target: target, headers: headers, body: request.body, allocator: Self.allocator)
+        let forwarded = UpstreamExchange.Request(method: request.method, wire: wire, body: request.body, upstream: upstream, route: route, identity: identity, toolListIDs: toolListIDs)
         return .stream { [self] writer in UpstreamExchange(forwarded, writer: writer, gateway: self).start() }
     }
+
+    private static let allocator = ByteBufferAllocator()
 
     /// Whether each upstream accepts a connection now (within a second): `/readyz`.
     func readiness(on loop: any EventLoop) -> EventLoopFuture<[(upstream: GatewaySettings.UpstreamURL, up: Bool)]> {

@@ -8,7 +8,10 @@ import NIOHTTP1
 /// or answers garbage gets the client a clean error.
 final class UpstreamExchange: @unchecked Sendable {
     struct Request {
-        let head: HTTPRequestHead
+        let method: HTTPMethod
+        /// The request as it goes on the wire (`UpstreamRequestSerializer`).
+        let wire: ByteBuffer
+        /// Its body, for the JSON-RPC ids of an error answered in its place.
         let body: ByteBuffer
         let upstream: GatewaySettings.UpstreamURL
         let route: GatewaySettings.Route
@@ -47,7 +50,7 @@ final class UpstreamExchange: @unchecked Sendable {
     private enum Answer {
         case passing
         /// Read whole to be filtered (a JSON `tools/list` answer).
-        case buffering(HTTPResponseHead, ByteBuffer)
+        case buffering(UpstreamResponseHead, ByteBuffer)
         /// Event by event (an event stream).
         case events(EventStreamSplitter)
     }
@@ -74,11 +77,11 @@ final class UpstreamExchange: @unchecked Sendable {
     /// Whether `tools/list` answers are filtered: those of the request's `tools/list` messages,
     /// or on a GET stream (a stream resumed with `Last-Event-ID` may replay one) any answer with tools.
     private var filtersToolLists: Bool {
-        !request.route.tools.isEmpty && (!request.toolListIDs.isEmpty || request.head.method == .GET)
+        !request.route.tools.isEmpty && (!request.toolListIDs.isEmpty || request.method == .GET)
     }
 
     /// The ids whose answers are filtered (nil: any).
-    private var toolListIDs: [JSONValue]? { request.head.method == .GET ? nil : request.toolListIDs }
+    private var toolListIDs: [JSONValue]? { request.method == .GET ? nil : request.toolListIDs }
 
     private func connect() {
         attempts += 1
@@ -109,19 +112,18 @@ final class UpstreamExchange: @unchecked Sendable {
             lease.handler.exchange = nil
             return upstreamClosed()
         }
-        // No promises: a write that fails closes the connection, and `upstreamClosed` decides.
-        channel.write(HTTPClientRequestPart.head(request.head), promise: nil)
-        if request.body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(request.body)), promise: nil) }
-        channel.write(HTTPClientRequestPart.end(nil), promise: nil)
+        lease.handler.expectAnswer(requestIsHEAD: ConnectionHandler.isHEAD(request.method))
+        // No promise: a write that fails closes the connection, and `upstreamClosed` decides.
+        channel.write(request.wire, promise: nil)
         FlushBatch.current(loop).flushLater(channel)
         arm(settings.timeouts.response)
     }
 
     // MARK: The upstream's answer (UpstreamHandler)
 
-    func received(_ part: HTTPClientResponsePart) {
+    func received(_ part: UpstreamResponseParser.Event) {
         switch (part, phase) {
-        case (.head(let head), .waitingHead) where head.status.code >= 200:
+        case (.head(let head), .waitingHead):
             phase = .body
             started(head)
         case (.body(let bytes), .body):
@@ -144,7 +146,7 @@ final class UpstreamExchange: @unchecked Sendable {
         case .waitingHead:
             // Nothing came back: a connection the upstream closed while it was idle here. The
             // request may not have reached it; only one that may be repeated is sent again.
-            if lease?.reused == true, attempts < 2, Self.isIdempotent(request.head.method) {
+            if lease?.reused == true, attempts < 2, Self.isIdempotent(request.method) {
                 stopTimer()
                 lease = nil
                 phase = .connecting
@@ -161,21 +163,20 @@ final class UpstreamExchange: @unchecked Sendable {
     func upstreamFailed(_ error: Error) {
         switch phase {
         case .waitingHead:
-            fail(.badGateway, error is HTTPParserError ? "the upstream MCP server's answer is not valid HTTP" : "the upstream MCP server's connection failed")
+            fail(.badGateway, error is UpstreamResponseParser.Failure ? "the upstream MCP server's answer is not valid HTTP (\(error))" : "the upstream MCP server's connection failed")
         case .body:
-            // A parser error other than an early end is garbage; anything else is the connection failing.
-            let closed = (error as? HTTPParserError).map { $0 == .invalidEOFState } ?? true
-            failMidAnswer(closed ? "the upstream MCP server closed the connection in the middle of its answer" : "the upstream MCP server's answer is not valid HTTP")
+            // A parser error is garbage; anything else is the connection failing.
+            failMidAnswer(error is UpstreamResponseParser.Failure ? "the upstream MCP server's answer is not valid HTTP (\(error))"
+                                                                 : "the upstream MCP server closed the connection in the middle of its answer")
         case .connecting, .done: break
         }
     }
 
     // MARK: Answering
 
-    private func started(_ head: HTTPResponseHead) {
-        keepAlive = head.isKeepAlive
-        var headers = GatewayHeaders.response(head.headers, ownCORS: gateway.answersCORS)
-        let contentType = head.headers.first(name: "Content-Type") ?? ""
+    private func started(_ head: UpstreamResponseHead) {
+        keepAlive = head.keepAlive
+        let contentType = head.contentType ?? ""
         isEventStream = MediaType.matches(contentType, "text/event-stream")
         arm(isEventStream ? settings.timeouts.streamIdle : settings.timeouts.response)
         let filtering = filtersToolLists
@@ -185,18 +186,22 @@ final class UpstreamExchange: @unchecked Sendable {
         }
         // An event stream is passed on event by event when its events are read: to filter
         // `tools/list`, or to know which requests are still unanswered should it break.
-        if isEventStream, filtering || request.head.method == .POST {
+        if isEventStream, filtering || request.method == .POST {
             answer = .events(EventStreamSplitter(maxEventBytes: settings.maxResponseBytes))
-            headers.removeAll { $0.0.lowercased() == "content-length" }
-            writer.head(head.status, headers: headers, contentLength: nil)
+            writer.head(HTTPResponseStatus(statusCode: head.status), lines: clientLines(head), contentLength: nil)
             return
         }
-        let length = head.headers.first(name: "Content-Length").flatMap { Int($0) }
+        let length = head.contentLength
         // An event stream is bounded by its events; any other answer as a whole.
-        if !isEventStream, let length, length > settings.maxResponseBytes {
+        if !isEventStream, case .length(let length) = head.framing, length > settings.maxResponseBytes {
             return fail(.badGateway, "the upstream MCP server's answer is larger than \(settings.maxResponseBytes) bytes")
         }
-        writer.head(head.status, headers: headers, contentLength: length)
+        writer.head(HTTPResponseStatus(statusCode: head.status), lines: clientLines(head), contentLength: length)
+    }
+
+    /// The answer's header lines as the client gets them.
+    private func clientLines(_ head: UpstreamResponseHead) -> ByteBuffer {
+        GatewayHeaders.response(head, ownCORS: gateway.answersCORS, allocator: lease?.channel.allocator ?? ByteBufferAllocator())
     }
 
     private func forward(_ bytes: ByteBuffer) {
@@ -257,7 +262,7 @@ final class UpstreamExchange: @unchecked Sendable {
             break
         case .buffering(let head, let whole):
             let body = GatewayMessages.filtered(whole, toolListIDs: toolListIDs, route: request.route, identity: request.identity) ?? whole
-            writer.head(head.status, headers: GatewayHeaders.response(head.headers, ownCORS: gateway.answersCORS), contentLength: body.readableBytes)
+            writer.head(HTTPResponseStatus(statusCode: head.status), lines: clientLines(head), contentLength: body.readableBytes)
             write(body)
         case .events(var splitter):
             if let rest = splitter.rest() { write(rest) }

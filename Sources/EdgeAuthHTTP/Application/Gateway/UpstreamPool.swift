@@ -70,8 +70,7 @@ final class UpstreamPool: Sendable {
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: upstream.host.first?.isNumber == true ? nil : upstream.host))
                     }
-                    // The request's headers were checked already: the client's by the request decoder, the rest are EdgeAuth's own.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes, enableOutboundHeaderValidation: false)
+                    // Requests go out as bytes (`UpstreamRequestSerializer`); answers are parsed by the handler.
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -91,6 +90,8 @@ final class UpstreamPool: Sendable {
     /// that the upstream closing it (or sending what no request asked for) closes it here.
     func release(_ lease: Lease, upstream: GatewaySettings.UpstreamURL) {
         lease.handler.exchange = nil
+        // Bytes after the answer's end: the connection is out of step with its requests.
+        guard lease.handler.isIdle else { return lease.channel.close(promise: nil) }
         let idle = idle(lease.channel.eventLoop)
         let index = idle.index(of: upstream)
         guard idle.upstreams[index].leases.count < maxIdle else { return lease.channel.close(promise: nil) }
@@ -98,17 +99,32 @@ final class UpstreamPool: Sendable {
     }
 }
 
-/// The end of an upstream connection's pipeline: hands the answer's parts to the exchange
-/// that owns the connection. Without one, anything read is unexpected and closes it.
+/// The end of an upstream connection's pipeline: parses the answer and hands its parts to
+/// the exchange that owns the connection. Without one, anything read is unexpected and closes it.
 final class UpstreamHandler: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
 
     /// Set and read on the connection's loop only.
     var exchange: UpstreamExchange?
+    private let parser = UpstreamResponseParser()
+
+    /// The connection ended its last answer cleanly, with nothing after it.
+    var isIdle: Bool { parser.isIdle }
+
+    /// Called when a request was sent: what comes next is its answer.
+    func expectAnswer(requestIsHEAD: Bool) {
+        parser.expectAnswer(requestIsHEAD: requestIsHEAD)
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let exchange else { return context.close(promise: nil) }
-        exchange.received(unwrapInboundIn(data))
+        do {
+            try parser.feed(unwrapInboundIn(data)) { exchange.received($0) }
+        } catch {
+            if self.exchange === exchange { self.exchange = nil }
+            exchange.upstreamFailed(error)
+            context.close(promise: nil)
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -118,7 +134,12 @@ final class UpstreamHandler: ChannelInboundHandler, @unchecked Sendable {
     func channelInactive(context: ChannelHandlerContext) {
         let exchange = self.exchange
         self.exchange = nil
-        exchange?.upstreamClosed()
+        // An answer without a length ends with the connection.
+        if parser.connectionEnded() {
+            exchange?.received(.end)
+        } else {
+            exchange?.upstreamClosed()
+        }
         context.fireChannelInactive()
     }
 

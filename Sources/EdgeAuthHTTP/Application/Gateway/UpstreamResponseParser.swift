@@ -1,0 +1,351 @@
+import NIOCore
+
+/// Reads an upstream's answers off its connection (RFC 9112): the head, then the body framed
+/// by `Content-Length`, by chunks, or by the connection's end. Body parts are slices of what
+/// was read, never copies. Strict wherever leniency would let one answer be read two ways by
+/// EdgeAuth and its client: folded lines, space before a colon, control bytes, conflicting
+/// lengths, `Transfer-Encoding` beside `Content-Length`, and codings other than `chunked`
+/// are all refused (the client gets a 502).
+///
+/// A class: what an event sets off may come back to it (an exchange that fails closes the
+/// connection, whose end the parser is told about) while `feed` is still running.
+final class UpstreamResponseParser {
+    enum Event {
+        case head(UpstreamResponseHead)
+        case body(ByteBuffer)
+        case end
+    }
+
+    /// Why an answer is not valid HTTP.
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// The most a head (or a chunk's trailers) may take.
+    static let maxHeadBytes = 64 * 1024
+    /// The most a chunk's size line (with extensions) may take.
+    static let maxChunkLineBytes = 4096
+
+    private enum State {
+        /// Before an answer's head (or after an interim 1xx one).
+        case head
+        case fixed(remaining: Int)
+        case chunkSize
+        case chunkData(remaining: Int)
+        /// The line end after a chunk's data.
+        case chunkDataEnd
+        case trailers
+        case untilClose
+        /// The answer ended: any byte now is one no request asked for.
+        case done
+    }
+
+    private var state = State.done
+    /// What was read but not yet used: a head or a line cut by the read's end.
+    private var pending = ByteBuffer()
+    private var requestIsHEAD = false
+
+    /// Ready for the answer to a new request.
+    func expectAnswer(requestIsHEAD: Bool) {
+        state = .head
+        pending.clear()
+        self.requestIsHEAD = requestIsHEAD
+    }
+
+    /// The answer ended cleanly, nothing after it (the connection can serve another request).
+    var isIdle: Bool {
+        if case .done = state { return pending.readableBytes == 0 }
+        return false
+    }
+
+    /// Passes each event in `bytes` to `emit`. Throws on anything that is not a valid answer,
+    /// or on bytes after the answer's end.
+    func feed(_ bytes: ByteBuffer, _ emit: (Event) -> Void) throws(Failure) {
+        var buffer: ByteBuffer
+        if pending.readableBytes > 0 {
+            var bytes = bytes
+            pending.writeBuffer(&bytes)
+            buffer = pending
+            pending = ByteBuffer()
+        } else {
+            buffer = bytes
+        }
+        while buffer.readableBytes > 0 {
+            guard try step(&buffer, emit) else {
+                pending = buffer
+                return
+            }
+        }
+    }
+
+    /// The connection ended. True when that ends the answer (a body framed by the end).
+    func connectionEnded() -> Bool {
+        guard case .untilClose = state else { return false }
+        state = .done
+        return true
+    }
+
+    /// One step on `buffer`. False when it needs more bytes than `buffer` has.
+    private func step(_ buffer: inout ByteBuffer, _ emit: (Event) -> Void) throws(Failure) -> Bool {
+        switch state {
+        case .head:
+            guard let (head, length) = try Self.head(in: buffer, requestIsHEAD: requestIsHEAD) else {
+                guard buffer.readableBytes <= Self.maxHeadBytes else { throw Failure("the answer's head is larger than \(Self.maxHeadBytes) bytes") }
+                return false
+            }
+            buffer.moveReaderIndex(forwardBy: length)
+            if head.status < 200 { return true }
+            emit(.head(head))
+            switch head.framing {
+            case .none: finish(emit)
+            case .length(0): finish(emit)
+            case .length(let length): state = .fixed(remaining: length)
+            case .chunked: state = .chunkSize
+            case .untilClose: state = .untilClose
+            }
+        case .fixed(let remaining):
+            let part = buffer.readSlice(length: min(remaining, buffer.readableBytes))!
+            emit(.body(part))
+            if remaining == part.readableBytes { finish(emit) } else { state = .fixed(remaining: remaining - part.readableBytes) }
+        case .untilClose:
+            emit(.body(buffer.readSlice(length: buffer.readableBytes)!))
+        case .chunkSize:
+            guard let line = try Self.line(in: &buffer, limit: Self.maxChunkLineBytes, what: "a chunk's size line") else { return false }
+            let size = try Self.chunkSize(line)
+            state = size == 0 ? .trailers : .chunkData(remaining: size)
+        case .chunkData(let remaining):
+            let part = buffer.readSlice(length: min(remaining, buffer.readableBytes))!
+            emit(.body(part))
+            state = remaining == part.readableBytes ? .chunkDataEnd : .chunkData(remaining: remaining - part.readableBytes)
+        case .chunkDataEnd:
+            guard let line = try Self.line(in: &buffer, limit: 2, what: "a chunk's end") else { return false }
+            guard line.readableBytes == 0 else { throw Failure("a chunk is longer than its size") }
+            state = .chunkSize
+        case .trailers:
+            // Trailers are dropped: none of them is passed on.
+            guard let line = try Self.line(in: &buffer, limit: Self.maxHeadBytes, what: "a trailer") else { return false }
+            if line.readableBytes == 0 { finish(emit) }
+        case .done:
+            throw Failure("bytes after the end of the answer")
+        }
+        return true
+    }
+
+    private func finish(_ emit: (Event) -> Void) {
+        state = .done
+        emit(.end)
+    }
+
+    /// The next line of `buffer` without its end (LF, or CRLF), consumed; nil when the
+    /// line's end has not come yet.
+    private static func line(in buffer: inout ByteBuffer, limit: Int, what: StaticString) throws(Failure) -> ByteBuffer? {
+        let view = buffer.readableBytesView
+        guard let newline = view.prefix(limit + 2).firstIndex(of: UInt8(ascii: "\n")) else {
+            guard view.count <= limit + 1 else { throw Failure("\(what) is too long") }
+            return nil
+        }
+        var length = newline - view.startIndex
+        let line = buffer.readSlice(length: length + 1)!
+        if length > 0, line.getInteger(at: line.readerIndex + length - 1, as: UInt8.self) == 0x0D { length -= 1 }
+        return line.getSlice(at: line.readerIndex, length: length)
+    }
+
+    /// A chunk's size: hex digits, then any extensions (ignored).
+    private static func chunkSize(_ line: ByteBuffer) throws(Failure) -> Int {
+        let view = line.readableBytesView
+        var index = view.startIndex
+        var size = 0
+        while index < view.endIndex, let value = hexValue(view[index]) {
+            guard index - view.startIndex < 15 else { throw Failure("a chunk is too large") }
+            size = size << 4 | value
+            index += 1
+        }
+        guard index > view.startIndex else { throw Failure("a chunk's size line is not valid") }
+        while index < view.endIndex, view[index] == 0x20 || view[index] == 0x09 { index += 1 }
+        guard index == view.endIndex || view[index] == UInt8(ascii: ";") && view[index...].allSatisfy(isFieldByte) else {
+            throw Failure("a chunk's size line is not valid")
+        }
+        return size
+    }
+
+    private static func hexValue(_ byte: UInt8) -> Int? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(byte - UInt8(ascii: "A") + 10)
+        default: nil
+        }
+    }
+
+    /// A byte allowed in a field value (RFC 9110 §5.5): visible, space, tab, or obs-text.
+    @inline(__always)
+    static func isFieldByte(_ byte: UInt8) -> Bool {
+        byte >= 0x20 ? byte != 0x7F : byte == 0x09
+    }
+
+    /// The head at the start of `buffer` and its length, or nil when its end has not come.
+    private static func head(in buffer: ByteBuffer, requestIsHEAD: Bool) throws(Failure) -> (UpstreamResponseHead, Int)? {
+        let result: Result<(UpstreamResponseHead, Int)?, Failure> = unsafe buffer.withUnsafeReadableBytes { bytes in
+            do throws(Failure) {
+                return .success(try unsafe parseHead(bytes, buffer: buffer, requestIsHEAD: requestIsHEAD))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    private static func parseHead(_ bytes: UnsafeRawBufferPointer, buffer: ByteBuffer, requestIsHEAD: Bool) throws(Failure) -> (UpstreamResponseHead, Int)? {
+        let limit = min(bytes.count, maxHeadBytes)
+        // The status line: `HTTP/1.x NNN reason`.
+        guard let statusEnd = unsafe lineEnd(bytes, from: 0, limit: limit) else { return nil }
+        let statusLine = unsafe UnsafeRawBufferPointer(rebasing: bytes[0..<statusEnd.content])
+        guard unsafe statusLine.count >= 12, unsafe statusLine.starts(with: "HTTP/1.".utf8),
+              unsafe statusLine[7] == UInt8(ascii: "0") || statusLine[7] == UInt8(ascii: "1"), unsafe statusLine[8] == 0x20,
+              unsafe statusLine[9...11].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+              unsafe statusLine.count == 12 || statusLine[12] == 0x20,
+              unsafe statusLine.dropFirst(12).allSatisfy(isFieldByte)
+        else { throw Failure("the answer's status line is not valid HTTP/1.1") }
+        let http10 = unsafe statusLine[7] == UInt8(ascii: "0")
+        let status = unsafe statusLine[9...11].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        guard status >= 100, status != 101 else { throw Failure("the answer's status \(status) is not one EdgeAuth can pass on") }
+
+        var contentLength: Int?
+        var chunked = false
+        var close = false
+        var keepAlive = false
+        var contentType: String?
+        var index = statusEnd.next
+        let fieldsStart = index
+        while true {
+            guard let end = unsafe lineEnd(bytes, from: index, limit: limit) else {
+                if bytes.count >= maxHeadBytes { throw Failure("the answer's head is larger than \(maxHeadBytes) bytes") }
+                return nil
+            }
+            if end.content == index {
+                let fields = buffer.getSlice(at: buffer.readerIndex + fieldsStart, length: index - fieldsStart)!
+                let framing: UpstreamResponseHead.Framing
+                if requestIsHEAD || status < 200 || status == 204 || status == 304 {
+                    framing = .none
+                } else if chunked {
+                    framing = .chunked
+                } else if let contentLength {
+                    framing = .length(contentLength)
+                } else {
+                    framing = .untilClose
+                }
+                let persistent = !close && (!http10 || keepAlive) && framing != .untilClose
+                let head = UpstreamResponseHead(status: status, fields: fields, framing: framing, contentLength: contentLength, keepAlive: persistent,
+                                                contentType: contentType)
+                return (head, end.next)
+            }
+            let line = unsafe UnsafeRawBufferPointer(rebasing: bytes[index..<end.content])
+            guard let field = unsafe Field(line) else { throw Failure("the answer has a header line that is not valid") }
+            switch unsafe field.name.count {
+            case 10 where unsafe HeaderBytes.same(field.name, "connection"):
+                unsafe HeaderBytes.forEachElement(field.value) { token in
+                    if unsafe HeaderBytes.same(token, "close") { close = true } else if unsafe HeaderBytes.same(token, "keep-alive") { keepAlive = true }
+                }
+            case 12 where unsafe HeaderBytes.same(field.name, "content-type"):
+                contentType = unsafe String(decoding: field.value, as: UTF8.self)
+            case 14 where unsafe HeaderBytes.same(field.name, "content-length"):
+                var valid = true, lengths = 0
+                unsafe HeaderBytes.forEachElement(field.value) { token in
+                    lengths += 1
+                    guard let length = unsafe decimal(token), contentLength == nil || contentLength == length else {
+                        valid = false
+                        return
+                    }
+                    contentLength = length
+                }
+                guard valid, lengths > 0 else { throw Failure("the answer's Content-Length is not valid") }
+            case 17 where unsafe HeaderBytes.same(field.name, "transfer-encoding"):
+                guard !chunked, unsafe HeaderBytes.same(field.value, "chunked") else {
+                    throw Failure("the answer's Transfer-Encoding is not `chunked` alone")
+                }
+                chunked = true
+            default:
+                break
+            }
+            guard !(chunked && contentLength != nil) else { throw Failure("the answer has both Transfer-Encoding and Content-Length") }
+            index = end.next
+        }
+    }
+
+    /// Where the line from `start` ends: its content's end (before CRLF or LF) and the next line's start.
+    private static func lineEnd(_ bytes: UnsafeRawBufferPointer, from start: Int, limit: Int) -> (content: Int, next: Int)? {
+        guard start < limit, let newline = unsafe bytes[start..<limit].firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+        let content = unsafe newline > start && bytes[newline - 1] == 0x0D ? newline - 1 : newline
+        return (content, newline + 1)
+    }
+
+    /// A header line, `name: value`, its value without the spaces and tabs around it.
+    @safe struct Field {
+        let name: UnsafeRawBufferPointer
+        let value: UnsafeRawBufferPointer
+
+        /// Nil for anything else: a folded line (starting with a space), a name that is not a
+        /// token (or space before the colon), a control byte in the value.
+        init?(_ line: UnsafeRawBufferPointer) {
+            guard let colon = unsafe line.firstIndex(of: UInt8(ascii: ":")), colon > 0,
+                  unsafe line[..<colon].allSatisfy(RequestDecoder.isTokenCharacter) else { return nil }
+            var start = colon + 1
+            var end = line.count
+            while start < end, unsafe line[start] == 0x20 || line[start] == 0x09 { start += 1 }
+            while end > start, unsafe line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
+            let value = unsafe UnsafeRawBufferPointer(rebasing: line[start..<end])
+            guard unsafe value.allSatisfy(UpstreamResponseParser.isFieldByte) else { return nil }
+            unsafe name = UnsafeRawBufferPointer(rebasing: line[..<colon])
+            unsafe self.value = value
+        }
+    }
+
+    /// Digits only, at most 15 of them.
+    private static func decimal(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard !bytes.isEmpty, bytes.count <= 15 else { return nil }
+        var value = 0
+        for byte in unsafe bytes {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+}
+
+/// An upstream answer's head, as the parser read it.
+struct UpstreamResponseHead {
+    enum Framing: Equatable {
+        /// No body (an answer to HEAD, 204, 304).
+        case none
+        case length(Int)
+        case chunked
+        /// The body ends with the connection.
+        case untilClose
+    }
+
+    let status: Int
+    /// The header lines as received (each ending in CRLF or LF), already checked.
+    let fields: ByteBuffer
+    let framing: Framing
+    /// The `Content-Length` it declares (for an answer to HEAD, that of the answer to GET).
+    let contentLength: Int?
+    /// The connection may serve another request after this answer.
+    let keepAlive: Bool
+    let contentType: String?
+
+    /// Each header line's name and value (without the spaces around it), in order.
+    func forEachField(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
+        unsafe fields.withUnsafeReadableBytes { bytes in
+            var start = 0
+            while start < bytes.count {
+                let newline = unsafe bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+                let end = unsafe newline > start && bytes[newline - 1] == 0x0D ? newline - 1 : newline
+                if let field = unsafe UpstreamResponseParser.Field(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) {
+                    unsafe body(field.name, field.value)
+                }
+                start = newline + 1
+            }
+        }
+    }
+}
