@@ -83,7 +83,7 @@ soak: deps python-deps
 ## (default 60) on its kept corpus; fails on any crash, leak, time-out or violated property (Fuzz/README.md).
 ## FUZZ_TARGETS picks some: make fuzz FUZZ_TARGETS="http-request token" FUZZ_SECONDS=600
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= token json base64url jwk jwks http-request authorization form client-registration client-metadata \
+FUZZ_TARGETS ?= token json base64url jwk jwks http-request http-response authorization form client-registration client-metadata \
 	redirect-uri configuration-json configuration-yaml
 FUZZ_BINARY := $(CURDIR)/.build-fuzz/release/edgeauth-fuzz
 fuzz: fuzz-build

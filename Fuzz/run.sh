@@ -17,7 +17,7 @@ for target in "$@"; do
   findings=$work/findings/$target
   mkdir -p "$corpus" "$findings"
   case $target in
-    http-request) dict=http.dict ;;
+    http-request|http-response) dict=http.dict ;;
     token|base64url|authorization) dict=token.dict ;;
     *) dict=json.dict ;;
   esac

@@ -11,6 +11,15 @@ SEEDS = {
         "POST /mcp HTTP/1.1\r\nHost: [::1]:80\r\nExpect: 100-continue\r\nContent-Length: 2, 2\r\n\r\nhi"
         "DELETE /mcp HTTP/1.1\r\nHost: a\r\nMcp-Session-Id: s\r\n\r\n",
     ],
+    "http-response": [
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 36\r\n\r\n"
+        '{"jsonrpc":"2.0","id":1,"result":{}}',
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "1c;x=y\r\nevent: message\r\ndata: {}\r\n\r\n\r\n0\r\nT: v\r\n\r\n",
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 202 Accepted\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n\r\nuntil the connection ends",
+        "HTTP/1.1 204 No Content\r\nContent-Length: 2\r\nX-A:\t v \r\n\r\n",
+    ],
     "authorization": [
         "Bearer abc.def.ghi",
         "bearer   eyJhbGciOiJIUzI1NiJ9.e30.sig",

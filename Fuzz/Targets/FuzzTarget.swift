@@ -7,7 +7,7 @@ struct FuzzTarget: Sendable {
 
     static let all: [FuzzTarget] = [
         TokenTargets.token, TokenTargets.json, TokenTargets.base64url, TokenTargets.jwk, TokenTargets.jwks,
-        HTTPTargets.request, HTTPTargets.authorization,
+        HTTPTargets.request, HTTPTargets.authorization, UpstreamAnswerTargets.answer,
         OAuthTargets.form, OAuthTargets.clientRegistration, OAuthTargets.clientMetadata, OAuthTargets.redirectURI,
         ConfigurationTargets.json, ConfigurationTargets.yaml,
     ]

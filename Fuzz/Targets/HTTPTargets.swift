@@ -154,3 +154,78 @@ enum HTTPTargets {
         return outcome
     }
 }
+
+/// The gateway's parser of upstream answers, against SwiftNIO's (llhttp) on the same bytes.
+enum UpstreamAnswerTargets {
+    /// An answer as a parser read it.
+    struct Answer: Equatable {
+        var status: Int
+        var body: [UInt8] = []
+    }
+
+    /// For any bytes after a GET: EdgeAuth's parser reads the same events whether the bytes
+    /// arrive at once or in pieces, and an answer it completes, NIO's decoder completes alike
+    /// (status and body). EdgeAuth refuses more than NIO (docs/gateway.md, "What the gateway
+    /// refuses from an upstream"), never less.
+    static let answer = FuzzTarget(name: "http-response") { bytes in
+        let whole = edgeAuth(bytes, pieces: 1)
+        let split = edgeAuth(bytes, pieces: 1 + Int(bytes.first ?? 0) % 7)
+        try require(whole == split, "the parser reads split bytes differently: \(whole) against \(split)")
+        guard let answer = whole.answer else { return }
+        let nio = swiftNIO(bytes)
+        try require(nio == answer, "EdgeAuth read \(answer), NIO \(String(describing: nio))")
+    }
+
+    struct Outcome: Equatable {
+        /// The first answer, if it completed.
+        var answer: Answer?
+        var refused = false
+    }
+
+    static func edgeAuth(_ bytes: UnsafeRawBufferPointer, pieces: Int) -> Outcome {
+        let parser = UpstreamResponseParser()
+        parser.expectAnswer(requestIsHEAD: false)
+        var outcome = Outcome()
+        var current: Answer?
+        let emit: (UpstreamResponseParser.Event) -> Void = { event in
+            switch event {
+            case .head(let head): current = Answer(status: head.status)
+            case .body(let part): current?.body += Array(part.readableBytesView)
+            case .end: if outcome.answer == nil { outcome.answer = current }
+            }
+        }
+        let step = max(1, (bytes.count + pieces - 1) / pieces)
+        var offset = 0
+        do {
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + step)
+                try parser.feed(ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[offset..<end])), emit)
+                offset = end
+            }
+            if parser.connectionEnded() { emit(.end) }
+        } catch {
+            outcome.refused = true
+        }
+        return outcome
+    }
+
+    /// NIO's first answer to a GET, the connection closed after the bytes.
+    static func swiftNIO(_ bytes: UnsafeRawBufferPointer) -> Answer? {
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
+        _ = try? channel.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")))
+        var buffer = channel.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        _ = try? channel.writeInbound(buffer)
+        _ = try? channel.finish()
+        var current: Answer?
+        while let part = try? channel.readInbound(as: HTTPClientResponsePart.self) {
+            switch part {
+            case .head(let head) where head.status.code >= 200: current = Answer(status: Int(head.status.code))
+            case .head: continue
+            case .body(let chunk): current?.body += Array(chunk.readableBytesView)
+            case .end: if current != nil { return current }
+            }
+        }
+        return nil
+    }
+}

@@ -32,6 +32,7 @@ import Testing
         ("Transfer-Encoding gzip", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"),
         ("Transfer-Encoding gzip, chunked", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
         ("Transfer-Encoding twice", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+        ("Transfer-Encoding followed by a tab", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n"),
         ("Transfer-Encoding in HTTP/1.0", "POST /healthz HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
         ("whitespace before the colon", "GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length : 0\r\n\r\n"),
         ("a folded header line", "GET /healthz HTTP/1.1\r\nHost: a\r\nX-A: one\r\n two\r\n\r\n"),

@@ -251,8 +251,11 @@ struct RequestDecoder {
                 }
                 facts.contentLength = length
             } else if unsafe isEqual(nameBytes, "transfer-encoding", ignoringCase: true) {
-                // Only `chunked`, alone: other codings would need decoding nothing here does.
-                guard !transferEncoding, unsafe isEqual(valueBytes, "chunked", ignoringCase: true) else { throw RequestDecodingError.malformed("Transfer-Encoding") }
+                // Only `chunked`, alone: other codings would need decoding nothing here does. Not
+                // followed by whitespace either, which llhttp refuses.
+                guard !transferEncoding, unsafe isEqual(valueBytes, "chunked", ignoringCase: true), unsafe line.last != 0x20 && line.last != 0x09 else {
+                    throw RequestDecodingError.malformed("Transfer-Encoding")
+                }
                 transferEncoding = true
                 chunked = true
             } else if unsafe isEqual(nameBytes, "connection", ignoringCase: true) {

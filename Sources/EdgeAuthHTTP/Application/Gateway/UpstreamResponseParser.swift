@@ -3,8 +3,8 @@ import NIOCore
 /// Reads an upstream's answers off its connection (RFC 9112): the head, then the body framed
 /// by `Content-Length`, by chunks, or by the connection's end. Body parts are slices of what
 /// was read, never copies. Strict wherever leniency would let one answer be read two ways by
-/// EdgeAuth and its client: folded lines, space before a colon, control bytes, conflicting
-/// lengths, `Transfer-Encoding` beside `Content-Length`, and codings other than `chunked`
+/// EdgeAuth and its client: folded lines, space before a colon, control bytes, more than one
+/// length, `Transfer-Encoding` beside `Content-Length`, and codings other than `chunked`
 /// are all refused (the client gets a 502).
 ///
 /// A class: what an event sets off may come back to it (an exchange that fails closes the
@@ -123,9 +123,16 @@ final class UpstreamResponseParser {
             guard line.readableBytes == 0 else { throw Failure("a chunk is longer than its size") }
             state = .chunkSize
         case .trailers:
-            // Trailers are dropped: none of them is passed on.
+            // Trailers are checked as header lines, then dropped: none of them is passed on.
             guard let line = try Self.line(in: &buffer, limit: Self.maxHeadBytes, what: "a trailer") else { return false }
-            if line.readableBytes == 0 { finish(emit) }
+            if line.readableBytes == 0 { finish(emit) } else {
+                // A trailer may not reframe the body, as in requests.
+                let valid = unsafe line.withUnsafeReadableBytes { bytes in
+                    guard let field = unsafe Field(bytes) else { return false }
+                    return unsafe !HeaderBytes.same(field.name, "content-length") && !HeaderBytes.same(field.name, "transfer-encoding")
+                }
+                guard valid else { throw Failure("the answer has a trailer line that is not valid") }
+            }
         case .done:
             throw Failure("bytes after the end of the answer")
         }
@@ -137,21 +144,20 @@ final class UpstreamResponseParser {
         emit(.end)
     }
 
-    /// The next line of `buffer` without its end (LF, or CRLF), consumed; nil when the
-    /// line's end has not come yet.
+    /// The next line of `buffer` without its CRLF, consumed; nil when the line's end has not come.
     private static func line(in buffer: inout ByteBuffer, limit: Int, what: StaticString) throws(Failure) -> ByteBuffer? {
         let view = buffer.readableBytesView
         guard let newline = view.prefix(limit + 2).firstIndex(of: UInt8(ascii: "\n")) else {
             guard view.count <= limit + 1 else { throw Failure("\(what) is too long") }
             return nil
         }
-        var length = newline - view.startIndex
+        let length = newline - view.startIndex
+        guard length > 0, view[newline - 1] == 0x0D else { throw Failure("\(what) ends without CR") }
         let line = buffer.readSlice(length: length + 1)!
-        if length > 0, line.getInteger(at: line.readerIndex + length - 1, as: UInt8.self) == 0x0D { length -= 1 }
-        return line.getSlice(at: line.readerIndex, length: length)
+        return line.getSlice(at: line.readerIndex, length: length - 1)
     }
 
-    /// A chunk's size: hex digits, then any extensions (ignored).
+    /// A chunk's size: hex digits, then any extensions, checked as in requests and ignored.
     private static func chunkSize(_ line: ByteBuffer) throws(Failure) -> Int {
         let view = line.readableBytesView
         var index = view.startIndex
@@ -162,9 +168,9 @@ final class UpstreamResponseParser {
             index += 1
         }
         guard index > view.startIndex else { throw Failure("a chunk's size line is not valid") }
-        while index < view.endIndex, view[index] == 0x20 || view[index] == 0x09 { index += 1 }
-        guard index == view.endIndex || view[index] == UInt8(ascii: ";") && view[index...].allSatisfy(isFieldByte) else {
-            throw Failure("a chunk's size line is not valid")
+        if index < view.endIndex {
+            let valid = unsafe line.withUnsafeReadableBytes { unsafe RequestDecoder.isChunkExtension(UnsafeRawBufferPointer(rebasing: $0[(index - view.startIndex)...])) }
+            guard valid else { throw Failure("a chunk's extension is not valid") }
         }
         return size
     }
@@ -199,7 +205,7 @@ final class UpstreamResponseParser {
     private static func parseHead(_ bytes: UnsafeRawBufferPointer, buffer: ByteBuffer, requestIsHEAD: Bool) throws(Failure) -> (UpstreamResponseHead, Int)? {
         let limit = min(bytes.count, maxHeadBytes)
         // The status line: `HTTP/1.x NNN reason`.
-        guard let statusEnd = unsafe lineEnd(bytes, from: 0, limit: limit) else { return nil }
+        guard let statusEnd = try unsafe lineEnd(bytes, from: 0, limit: limit) else { return nil }
         let statusLine = unsafe UnsafeRawBufferPointer(rebasing: bytes[0..<statusEnd.content])
         guard unsafe statusLine.count >= 12, unsafe statusLine.starts(with: "HTTP/1.".utf8),
               unsafe statusLine[7] == UInt8(ascii: "0") || statusLine[7] == UInt8(ascii: "1"), unsafe statusLine[8] == 0x20,
@@ -209,7 +215,8 @@ final class UpstreamResponseParser {
         else { throw Failure("the answer's status line is not valid HTTP/1.1") }
         let http10 = unsafe statusLine[7] == UInt8(ascii: "0")
         let status = unsafe statusLine[9...11].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
-        guard status >= 100, status != 101 else { throw Failure("the answer's status \(status) is not one EdgeAuth can pass on") }
+        // HTTP/1.0 has no interim answers (RFC 9110 §15.2).
+        guard status >= 200 || status >= 100 && status != 101 && !http10 else { throw Failure("the answer's status \(status) is not one EdgeAuth can pass on") }
 
         var contentLength: Int?
         var chunked = false
@@ -219,7 +226,7 @@ final class UpstreamResponseParser {
         var index = statusEnd.next
         let fieldsStart = index
         while true {
-            guard let end = unsafe lineEnd(bytes, from: index, limit: limit) else {
+            guard let end = try unsafe lineEnd(bytes, from: index, limit: limit) else {
                 if bytes.count >= maxHeadBytes { throw Failure("the answer's head is larger than \(maxHeadBytes) bytes") }
                 return nil
             }
@@ -250,18 +257,12 @@ final class UpstreamResponseParser {
             case 12 where unsafe HeaderBytes.same(field.name, "content-type"):
                 contentType = unsafe String(decoding: field.value, as: UTF8.self)
             case 14 where unsafe HeaderBytes.same(field.name, "content-length"):
-                var valid = true, lengths = 0
-                unsafe HeaderBytes.forEachElement(field.value) { token in
-                    lengths += 1
-                    guard let length = unsafe decimal(token), contentLength == nil || contentLength == length else {
-                        valid = false
-                        return
-                    }
-                    contentLength = length
-                }
-                guard valid, lengths > 0 else { throw Failure("the answer's Content-Length is not valid") }
+                // One length, digits only: no list, not even of equal values (as llhttp).
+                guard contentLength == nil, let length = unsafe decimal(field.value) else { throw Failure("the answer's Content-Length is not valid") }
+                contentLength = length
             case 17 where unsafe HeaderBytes.same(field.name, "transfer-encoding"):
-                guard !chunked, unsafe HeaderBytes.same(field.value, "chunked") else {
+                // Not followed by whitespace either, which llhttp refuses; never in HTTP/1.0 (RFC 9112 §6.1).
+                guard !chunked, !http10, unsafe HeaderBytes.same(field.value, "chunked"), unsafe line.last != 0x20 && line.last != 0x09 else {
                     throw Failure("the answer's Transfer-Encoding is not `chunked` alone")
                 }
                 chunked = true
@@ -273,11 +274,13 @@ final class UpstreamResponseParser {
         }
     }
 
-    /// Where the line from `start` ends: its content's end (before CRLF or LF) and the next line's start.
-    private static func lineEnd(_ bytes: UnsafeRawBufferPointer, from start: Int, limit: Int) -> (content: Int, next: Int)? {
+    /// Where the line from `start` ends: its content's end (before CRLF) and the next line's
+    /// start. A bare LF is refused, as llhttp does: accepting it (RFC 9112 §2.2 allows either)
+    /// would let EdgeAuth read lines another parser does not.
+    private static func lineEnd(_ bytes: UnsafeRawBufferPointer, from start: Int, limit: Int) throws(Failure) -> (content: Int, next: Int)? {
         guard start < limit, let newline = unsafe bytes[start..<limit].firstIndex(of: UInt8(ascii: "\n")) else { return nil }
-        let content = unsafe newline > start && bytes[newline - 1] == 0x0D ? newline - 1 : newline
-        return (content, newline + 1)
+        guard unsafe newline > start && bytes[newline - 1] == 0x0D else { throw Failure("the answer's head has a line that ends without CR") }
+        return (newline - 1, newline + 1)
     }
 
     /// A header line, `name: value`, its value without the spaces and tabs around it.
@@ -325,7 +328,7 @@ struct UpstreamResponseHead {
     }
 
     let status: Int
-    /// The header lines as received (each ending in CRLF or LF), already checked.
+    /// The header lines as received (each ending in CRLF), already checked.
     let fields: ByteBuffer
     let framing: Framing
     /// The `Content-Length` it declares (for an answer to HEAD, that of the answer to GET).
