@@ -54,7 +54,8 @@ import Testing
         let answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"a\":1}"
         #expect(Self.parse([answer]) == Outcome(statuses: [200], body: "{\"a\":1}", ends: 1, keepAlive: [true]))
         let head = try #require(try Self.head(answer))
-        #expect(head.contentType == "application/json" && head.framing == .length(7) && head.contentLength == 7)
+        #expect(head.hasMediaType("application/json") && !head.hasMediaType("text/event-stream") && head.framing == .length(7) && head.contentLength == 7)
+        #expect(try #require(try Self.head("HTTP/1.1 200 OK\r\nContent-Type:  Text/Event-Stream ; charset=utf-8\r\n\r\n")).hasMediaType("text/event-stream"))
         var names: [String] = []
         head.forEachField { name, value in names.append(String(decoding: name, as: UTF8.self) + "=" + String(decoding: value, as: UTF8.self)) }
         #expect(names == ["Content-Type=application/json", "Content-Length=7"])

@@ -133,7 +133,12 @@ enum MediaType {
     /// Whether `contentType`'s type and subtype (before any parameter, without the spaces
     /// and tabs around them, in any case) are `expected` (lowercase).
     static func matches(_ contentType: String, _ expected: String) -> Bool {
-        var essence = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }[...]
+        matches(contentType.utf8, expected)
+    }
+
+    /// The same on the value's bytes.
+    static func matches<Bytes: BidirectionalCollection<UInt8>>(_ contentType: Bytes, _ expected: String) -> Bool {
+        var essence = contentType.prefix { $0 != UInt8(ascii: ";") }[...]
         while let first = essence.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { essence.removeFirst() }
         while let last = essence.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { essence.removeLast() }
         return essence.elementsEqual(expected.utf8) { byte, wanted in

@@ -313,8 +313,8 @@ import NIOHTTP1
         resume(channelContext)
     }
 
-    func streamHead(_ status: HTTPResponseStatus, headers: [(String, String)], lines: ByteBuffer?, contentLength: Int?, requestID: RequestID,
-                    _ channelContext: ChannelHandlerContext) {
+    func streamHead(_ status: HTTPResponseStatus, headers: [(String, String)], lines: ByteBuffer?, keep: (UnsafeRawBufferPointer) -> Bool, contentLength: Int?,
+                    requestID: RequestID, _ channelContext: ChannelHandlerContext) {
         guard let head = unsafe slots.pointee.head else { return }
         let hasBody = !Self.isHEAD(head.method) && status.code != 204 && status.code != 304 && status.code >= 200
         let framing: ResponseSerializer.Framing = contentLength.map { .length($0) } ?? (head.version == .http1_1 ? .chunked : .close)
@@ -324,7 +324,7 @@ import NIOHTTP1
         unsafe slots.pointee.streamKeepAlive = keepAlive
         unsafe slots.pointee.streamStatus = Int(status.code)
         let origin = context.server.corsOrigins.isEmpty ? nil : context.cors.allowedOrigin(head.headers.first(name: "Origin"))
-        let bytes = unsafe ResponseSerializer.serialize(status: status, headers: headers, lines: lines, framing: hasBody || contentLength != nil ? framing : .length(0), body: nil,
+        let bytes = unsafe ResponseSerializer.serialize(status: status, headers: headers, lines: lines, keep: keep, framing: hasBody || contentLength != nil ? framing : .length(0), body: nil,
                                                         version: head.version, requestID: requestID, corsOrigin: origin, varyOrigin: context.cors.variesByOrigin,
                                                         connectionClose: !keepAlive,
                                                         allocator: slots.pointee.allocator)

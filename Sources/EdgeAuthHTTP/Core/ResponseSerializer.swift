@@ -28,10 +28,11 @@ enum ResponseSerializer {
 
     /// The head of an answer (and its body, when given), framed as said. The reply's own
     /// `Content-Length` and `Transfer-Encoding` are replaced by the framing's.
-    /// `lines`: header lines already checked and ended with CRLF (an upstream's), written as they are.
-    static func serialize(status: HTTPResponseStatus, headers: [(String, String)], lines: ByteBuffer? = nil, framing: Framing, body: ByteBuffer?,
-                          version: HTTPVersion, requestID: RequestID?, corsOrigin: String?, varyOrigin: Bool = false, connectionClose: Bool,
-                          allocator: ByteBufferAllocator) -> ByteBuffer {
+    /// `lines`: header lines already checked and ended with CRLF (an upstream's); those whose
+    /// name `keep` accepts are copied as they are.
+    static func serialize(status: HTTPResponseStatus, headers: [(String, String)], lines: ByteBuffer? = nil, keep: (UnsafeRawBufferPointer) -> Bool = { _ in true },
+                          framing: Framing, body: ByteBuffer?, version: HTTPVersion, requestID: RequestID?, corsOrigin: String?, varyOrigin: Bool = false,
+                          connectionClose: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
         let reason = status.reasonPhrase
         let bodyBytes = body?.readableBytes ?? 0
         // Room for everything: the fixed lines below take under 200 bytes, numbers under 24.
@@ -50,7 +51,9 @@ enum ResponseSerializer {
                 out.header(name, value)
             }
             if let lines {
-                unsafe lines.withUnsafeReadableBytes { unsafe out.write($0) }
+                Self.forEachLine(lines) { name, line in
+                    if unsafe keep(name) { unsafe out.write(line) }
+                }
             }
             switch framing {
             case .length(let length):
@@ -90,15 +93,24 @@ enum ResponseSerializer {
 
     /// Whether header lines (each ended with CRLF) have a field named `lowercase`.
     private static func has(_ lowercase: StaticString, in lines: ByteBuffer) -> Bool {
+        var found = false
+        forEachLine(lines) { name, _ in
+            if unsafe HeaderBytes.same(name, lowercase) { found = true }
+        }
+        return found
+    }
+
+    /// Each of checked header lines (each `name:value` ended with CRLF): its name, and the
+    /// whole line with its end.
+    static func forEachLine(_ lines: ByteBuffer, _ body: (_ name: UnsafeRawBufferPointer, _ line: UnsafeRawBufferPointer) -> Void) {
         unsafe lines.withUnsafeReadableBytes { bytes in
             var start = 0
             while start < bytes.count {
-                let end = unsafe bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
-                if let colon = unsafe bytes[start..<end].firstIndex(of: UInt8(ascii: ":")),
-                   unsafe HeaderBytes.same(UnsafeRawBufferPointer(rebasing: bytes[start..<colon]), lowercase) { return true }
-                start = end + 1
+                let end = unsafe bytes[start...].firstIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? bytes.count
+                let line = unsafe UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+                if let colon = unsafe line.firstIndex(of: UInt8(ascii: ":")) { unsafe body(UnsafeRawBufferPointer(rebasing: line[..<colon]), line) }
+                start = end
             }
-            return false
         }
     }
 

@@ -89,30 +89,14 @@ enum GatewayHeaders {
         return out
     }
 
-    /// The upstream's answer headers as the client gets them, as header lines: without the
-    /// connection's own, without the framing (the writer frames the body), and without the
-    /// upstream's CORS headers when EdgeAuth answers CORS itself (`server.corsOrigins`).
-    static func response(_ head: UpstreamResponseHead, ownCORS: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
-        // Usually `Connection` names nothing but `close` or `keep-alive`: then no name is looked up.
-        var namesOptions = false
-        head.forEachField { name, value in
-            guard unsafe HeaderBytes.same(name, "connection") else { return }
-            unsafe HeaderBytes.forEachElement(value) { token in
-                if unsafe !HeaderBytes.same(token, "close") && !HeaderBytes.same(token, "keep-alive") { namesOptions = true }
-            }
-        }
-        var out = allocator.buffer(capacity: head.fields.readableBytes)
-        head.forEachField { name, value in
-            if case .hopByHop = unsafe kind(name) { return }
-            if unsafe HeaderBytes.same(name, "content-length") { return }
-            if unsafe ownCORS && name.count >= 15 && HeaderBytes.same(UnsafeRawBufferPointer(rebasing: name[..<15]), "access-control-") { return }
-            if unsafe namesOptions && isConnectionOption(name, of: head) { return }
-            unsafe out.writeBytes(name)
-            out.writeStaticString(": ")
-            unsafe out.writeBytes(value)
-            out.writeStaticString("\r\n")
-        }
-        return out
+    /// Whether one of the upstream's answer headers reaches the client: not the connection's
+    /// own, not the framing (the writer frames the body), and not the upstream's CORS headers
+    /// when EdgeAuth answers CORS itself (`server.corsOrigins`).
+    static func passesToClient(_ name: UnsafeRawBufferPointer, of head: UpstreamResponseHead, ownCORS: Bool) -> Bool {
+        if case .hopByHop = unsafe kind(name) { return false }
+        if unsafe HeaderBytes.same(name, "content-length") { return false }
+        if unsafe ownCORS && name.count >= 15 && HeaderBytes.same(UnsafeRawBufferPointer(rebasing: name[..<15]), "access-control-") { return false }
+        return unsafe !head.namesConnectionOptions || !isConnectionOption(name, of: head)
     }
 
     /// Whether a `Connection` header of `head` lists `name`.

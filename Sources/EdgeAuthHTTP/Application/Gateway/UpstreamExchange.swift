@@ -176,11 +176,10 @@ final class UpstreamExchange: @unchecked Sendable {
 
     private func started(_ head: UpstreamResponseHead) {
         keepAlive = head.keepAlive
-        let contentType = head.contentType ?? ""
-        isEventStream = MediaType.matches(contentType, "text/event-stream")
+        isEventStream = head.hasMediaType("text/event-stream")
         arm(isEventStream ? settings.timeouts.streamIdle : settings.timeouts.response)
         let filtering = filtersToolLists
-        if filtering, MediaType.matches(contentType, "application/json") {
+        if filtering, head.hasMediaType("application/json") {
             answer = .buffering(head, ByteBuffer())
             return
         }
@@ -188,7 +187,7 @@ final class UpstreamExchange: @unchecked Sendable {
         // `tools/list`, or to know which requests are still unanswered should it break.
         if isEventStream, filtering || request.method == .POST {
             answer = .events(EventStreamSplitter(maxEventBytes: settings.maxResponseBytes))
-            writer.head(HTTPResponseStatus(statusCode: head.status), lines: clientLines(head), contentLength: nil)
+            sendHead(head, contentLength: nil)
             return
         }
         let length = head.contentLength
@@ -196,12 +195,14 @@ final class UpstreamExchange: @unchecked Sendable {
         if !isEventStream, case .length(let length) = head.framing, length > settings.maxResponseBytes {
             return fail(.badGateway, "the upstream MCP server's answer is larger than \(settings.maxResponseBytes) bytes")
         }
-        writer.head(HTTPResponseStatus(statusCode: head.status), lines: clientLines(head), contentLength: length)
+        sendHead(head, contentLength: length)
     }
 
-    /// The answer's header lines as the client gets them.
-    private func clientLines(_ head: UpstreamResponseHead) -> ByteBuffer {
-        GatewayHeaders.response(head, ownCORS: gateway.answersCORS, allocator: lease?.channel.allocator ?? ByteBufferAllocator())
+    /// The answer's head to the client, with the upstream's headers it gets.
+    private func sendHead(_ head: UpstreamResponseHead, contentLength: Int?) {
+        let ownCORS = gateway.answersCORS
+        writer.head(HTTPResponseStatus(statusCode: head.status), lines: head.fields,
+                    keep: { name in unsafe GatewayHeaders.passesToClient(name, of: head, ownCORS: ownCORS) }, contentLength: contentLength)
     }
 
     private func forward(_ bytes: ByteBuffer) {
@@ -262,7 +263,7 @@ final class UpstreamExchange: @unchecked Sendable {
             break
         case .buffering(let head, let whole):
             let body = GatewayMessages.filtered(whole, toolListIDs: toolListIDs, route: request.route, identity: request.identity) ?? whole
-            writer.head(HTTPResponseStatus(statusCode: head.status), lines: clientLines(head), contentLength: body.readableBytes)
+            sendHead(head, contentLength: body.readableBytes)
             write(body)
         case .events(var splitter):
             if let rest = splitter.rest() { write(rest) }

@@ -222,7 +222,8 @@ final class UpstreamResponseParser {
         var chunked = false
         var close = false
         var keepAlive = false
-        var contentType: String?
+        var namesOptions = false
+        var contentType: Range<Int>?
         var index = statusEnd.next
         let fieldsStart = index
         while true {
@@ -244,7 +245,7 @@ final class UpstreamResponseParser {
                 }
                 let persistent = !close && (!http10 || keepAlive) && framing != .untilClose
                 let head = UpstreamResponseHead(status: status, fields: fields, framing: framing, contentLength: contentLength, keepAlive: persistent,
-                                                contentType: contentType)
+                                                namesConnectionOptions: namesOptions, contentType: contentType)
                 return (head, end.next)
             }
             let line = unsafe UnsafeRawBufferPointer(rebasing: bytes[index..<end.content])
@@ -252,10 +253,17 @@ final class UpstreamResponseParser {
             switch unsafe field.name.count {
             case 10 where unsafe HeaderBytes.same(field.name, "connection"):
                 unsafe HeaderBytes.forEachElement(field.value) { token in
-                    if unsafe HeaderBytes.same(token, "close") { close = true } else if unsafe HeaderBytes.same(token, "keep-alive") { keepAlive = true }
+                    if unsafe HeaderBytes.same(token, "close") {
+                        close = true
+                    } else if unsafe HeaderBytes.same(token, "keep-alive") {
+                        keepAlive = true
+                    } else {
+                        namesOptions = true
+                    }
                 }
             case 12 where unsafe HeaderBytes.same(field.name, "content-type"):
-                contentType = unsafe String(decoding: field.value, as: UTF8.self)
+                let start = unsafe field.value.baseAddress.map { $0 - bytes.baseAddress! - fieldsStart } ?? 0
+                contentType = start..<(start + field.value.count)
             case 14 where unsafe HeaderBytes.same(field.name, "content-length"):
                 // One length, digits only: no list, not even of equal values (as llhttp).
                 guard contentLength == nil, let length = unsafe decimal(field.value) else { throw Failure("the answer's Content-Length is not valid") }
@@ -335,20 +343,23 @@ struct UpstreamResponseHead {
     let contentLength: Int?
     /// The connection may serve another request after this answer.
     let keepAlive: Bool
-    let contentType: String?
+    /// A `Connection` header lists more than `close` and `keep-alive`: header names that are
+    /// about this connection only.
+    let namesConnectionOptions: Bool
+    /// Where the `Content-Type` value is in `fields`.
+    let contentType: Range<Int>?
+
+    /// Whether the `Content-Type` is `expected` (lowercase), its parameters aside.
+    func hasMediaType(_ expected: String) -> Bool {
+        guard let contentType else { return false }
+        let view = fields.readableBytesView
+        return MediaType.matches(view[(view.startIndex + contentType.lowerBound)..<(view.startIndex + contentType.upperBound)], expected)
+    }
 
     /// Each header line's name and value (without the spaces around it), in order.
     func forEachField(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
-        unsafe fields.withUnsafeReadableBytes { bytes in
-            var start = 0
-            while start < bytes.count {
-                let newline = unsafe bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
-                let end = unsafe newline > start && bytes[newline - 1] == 0x0D ? newline - 1 : newline
-                if let field = unsafe UpstreamResponseParser.Field(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) {
-                    unsafe body(field.name, field.value)
-                }
-                start = newline + 1
-            }
+        ResponseSerializer.forEachLine(fields) { _, line in
+            if let field = unsafe UpstreamResponseParser.Field(UnsafeRawBufferPointer(rebasing: line.dropLast(2))) { unsafe body(field.name, field.value) }
         }
     }
 }
