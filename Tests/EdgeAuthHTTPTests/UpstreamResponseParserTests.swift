@@ -166,6 +166,8 @@ import Testing
         #expect(Self.parse([big]).failure?.contains("larger than") == true, "refused before its end comes")
         let longLine = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;" + String(repeating: "e", count: 5000)
         #expect(Self.parse([longLine]).failure?.contains("too long") == true)
+        let trailers = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + String(repeating: "X-T: \(String(repeating: "t", count: 1000))\r\n", count: 70)
+        #expect(Self.parse([trailers]).failure?.contains("trailers are larger") == true, "trailers are bounded as a whole, not only by line")
     }
 
     @Test("A connection that ended its answer cleanly is idle; one with bytes after the answer is not")

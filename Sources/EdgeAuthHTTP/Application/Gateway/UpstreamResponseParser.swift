@@ -22,7 +22,7 @@ final class UpstreamResponseParser {
         init(_ description: String) { self.description = description }
     }
 
-    /// The most a head (or a chunk's trailers) may take.
+    /// The most a head (or an answer's trailers) may take.
     static let maxHeadBytes = 64 * 1024
     /// The most a chunk's size line (with extensions) may take.
     static let maxChunkLineBytes = 4096
@@ -45,11 +45,14 @@ final class UpstreamResponseParser {
     /// What was read but not yet used: a head or a line cut by the read's end.
     private var pending = ByteBuffer()
     private var requestIsHEAD = false
+    /// The bytes of the current answer's trailer section so far.
+    private var trailerBytes = 0
 
     /// Ready for the answer to a new request.
     func expectAnswer(requestIsHEAD: Bool) {
         state = .head
         pending.clear()
+        trailerBytes = 0
         self.requestIsHEAD = requestIsHEAD
     }
 
@@ -125,6 +128,8 @@ final class UpstreamResponseParser {
         case .trailers:
             // Trailers are checked as header lines, then dropped: none of them is passed on.
             guard let line = try Self.line(in: &buffer, limit: Self.maxHeadBytes, what: "a trailer") else { return false }
+            trailerBytes += line.readableBytes + 2
+            guard trailerBytes <= Self.maxHeadBytes else { throw Failure("the answer's trailers are larger than \(Self.maxHeadBytes) bytes") }
             if line.readableBytes == 0 { finish(emit) } else {
                 // A trailer may not reframe the body, as in requests.
                 let valid = unsafe line.withUnsafeReadableBytes { bytes in
