@@ -179,6 +179,16 @@ final class RawConnection: @unchecked Sendable {  // used by one thread at a tim
         return false
     }
 
+    /// Whether the server's kernel has no such connection: a byte sent on it is answered with
+    /// a reset. A connection whose handshake completed while the listen queue was full can
+    /// be open on the client's side only, and a silent client would never learn otherwise.
+    var isUnknownToServer: Bool {
+        send("\r\n")
+        var byte: UInt8 = 0
+        let received = recv(descriptor, &byte, 1, 0)
+        return received < 0 && errno == ECONNRESET
+    }
+
     /// Whether the server closed the connection (within the receive timeout; a timeout is
     /// not a close).
     var isClosed: Bool {

@@ -1,5 +1,4 @@
 import EdgeAuth
-import NIOCore
 import NIOHTTP1
 
 /// Which headers cross the gateway, each way. Names are compared as bytes, without case:
@@ -26,22 +25,22 @@ enum GatewayHeaders {
     }
 
     private static func kind(_ bytes: UnsafeRawBufferPointer) -> Kind {
-            switch bytes.count {
-            case 2: return unsafe HeaderBytes.same(bytes, "te") ? .hopByHop : .kept
-            case 4: return unsafe HeaderBytes.same(bytes, "host") ? .replaced : .kept
-            case 6: return unsafe HeaderBytes.same(bytes, "cookie") ? .cookie : HeaderBytes.same(bytes, "expect") ? .replaced : .kept
-            case 7: return unsafe HeaderBytes.same(bytes, "trailer") || HeaderBytes.same(bytes, "upgrade") ? .hopByHop : .kept
-            case 9: return unsafe HeaderBytes.same(bytes, "forwarded") ? .replaced : .kept
-            case 10: return unsafe HeaderBytes.same(bytes, "connection") || HeaderBytes.same(bytes, "keep-alive") ? .hopByHop : .kept
-            case 13: return unsafe HeaderBytes.same(bytes, "authorization") ? .replaced : .kept
-            case 14: return unsafe HeaderBytes.same(bytes, "content-length") ? .replaced : .kept
-            case 15: return unsafe HeaderBytes.same(bytes, "x-forwarded-for") ? .forwardedFor : .kept
-            case 16: return unsafe HeaderBytes.same(bytes, "proxy-connection") ? .hopByHop : HeaderBytes.same(bytes, "x-forwarded-host") ? .replaced : .kept
-            case 17: return unsafe HeaderBytes.same(bytes, "transfer-encoding") ? .hopByHop : HeaderBytes.same(bytes, "x-forwarded-proto") ? .forwardedProto : .kept
-            case 18: return unsafe HeaderBytes.same(bytes, "proxy-authenticate") ? .hopByHop : .kept
-            case 19: return unsafe HeaderBytes.same(bytes, "proxy-authorization") ? .hopByHop : .kept
-            default: return .kept
-            }
+        switch bytes.count {
+        case 2: return unsafe HeaderBytes.same(bytes, "te") ? .hopByHop : .kept
+        case 4: return unsafe HeaderBytes.same(bytes, "host") ? .replaced : .kept
+        case 6: return unsafe HeaderBytes.same(bytes, "cookie") ? .cookie : HeaderBytes.same(bytes, "expect") ? .replaced : .kept
+        case 7: return unsafe HeaderBytes.same(bytes, "trailer") || HeaderBytes.same(bytes, "upgrade") ? .hopByHop : .kept
+        case 9: return unsafe HeaderBytes.same(bytes, "forwarded") ? .replaced : .kept
+        case 10: return unsafe HeaderBytes.same(bytes, "connection") || HeaderBytes.same(bytes, "keep-alive") ? .hopByHop : .kept
+        case 13: return unsafe HeaderBytes.same(bytes, "authorization") ? .replaced : .kept
+        case 14: return unsafe HeaderBytes.same(bytes, "content-length") ? .replaced : .kept
+        case 15: return unsafe HeaderBytes.same(bytes, "x-forwarded-for") ? .forwardedFor : .kept
+        case 16: return unsafe HeaderBytes.same(bytes, "proxy-connection") ? .hopByHop : HeaderBytes.same(bytes, "x-forwarded-host") ? .replaced : .kept
+        case 17: return unsafe HeaderBytes.same(bytes, "transfer-encoding") ? .hopByHop : HeaderBytes.same(bytes, "x-forwarded-proto") ? .forwardedProto : .kept
+        case 18: return unsafe HeaderBytes.same(bytes, "proxy-authenticate") ? .hopByHop : .kept
+        case 19: return unsafe HeaderBytes.same(bytes, "proxy-authorization") ? .hopByHop : .kept
+        default: return .kept
+        }
     }
 
     /// The headers of the request to the upstream: the client's, without its credentials
