@@ -178,6 +178,34 @@ struct GatewayServerTests {
         let query = try #require(try await RawHTTP.get(server.port, "/auth/verify", headers: ["Authorization: Bearer \(viewer)", "X-Original-URI: /mcp?access_token=x"]))
         #expect(query.status == 400, "R6: a token in the original query is refused")
     }
+
+    @Test("upstream answers framed by the connection's end or by chunks reach the client whole; one with bytes after its end is passed on, its connection not reused; one framed two ways is 502")
+    func upstreamFraming() async throws {
+        let answers: [(bytes: String, close: Bool)] = [
+            ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"a\":1}", true),
+            ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\n{\"b\r\n4\r\n\":2}\r\n0\r\n\r\n", false),
+            ("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}EXTRA", false),
+            ("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]", false),
+            ("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", false),
+        ]
+        let upstream = try ScriptedUpstream(answers)
+        let server = try await TestServer.start(gateway: Self.gateway(upstreamPort: upstream.port))
+        defer { server.stop() }
+        let token = try TestServer.token()
+        let get = "GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n\r\n"
+        let answered = try await offPool { () -> [RawResponse?] in
+            let connection = try RawConnection(server.port)
+            return answers.indices.map { _ in
+                connection.send(get)
+                return connection.read()
+            }
+        }
+        #expect(answered.map { $0?.status } == [200, 200, 200, 200, 502])
+        #expect(answered.prefix(4).map { $0?.body } == [#"{"a":1}"#, #"{"b":2}"#, "{}", "[]"])
+        #expect(answered[4]?.body.contains("not valid HTTP") == true)
+        // The first connection ended with its answer, the third was closed for the bytes after its own.
+        #expect(upstream.connections == 3, "a connection whose answer was followed by stray bytes is not reused")
+    }
 }
 
 /// An upstream on a thread of its own that answers one request with an event stream: an
@@ -225,6 +253,43 @@ final class StreamingUpstream: @unchecked Sendable {
 /// An upstream that answers the first request of each connection and closes the connection
 /// on the second without answering it, as a server does with a keep-alive connection it just
 /// timed out.
+/// An upstream that answers the requests it gets, over all its connections, with the given
+/// bytes in turn, closing the connection after an answer marked so.
+final class ScriptedUpstream: @unchecked Sendable {
+    let port: Int
+    private let state = State()
+    var connections: Int { state.connections.load(ordering: .relaxed) }
+
+    private final class State: Sendable {
+        let connections = Atomic<Int>(0)
+        let requests = Atomic<Int>(0)
+    }
+
+    init(_ answers: [(bytes: String, close: Bool)]) throws {
+        let (listening, port) = loopbackListener()
+        self.port = port
+        let state = self.state
+        let scripted = answers.map { (Array($0.bytes.utf8), $0.close) }
+        Thread.detachNewThread {
+            while true {
+                let connection = accept(listening, nil, nil)
+                guard connection >= 0 else { return }
+                state.connections.add(1, ordering: .relaxed)
+                Thread.detachNewThread {
+                    var buffer = [UInt8](repeating: 0, count: 65536)
+                    while recv(connection, &buffer, buffer.count, 0) > 0 {
+                        let index = state.requests.add(1, ordering: .relaxed).oldValue
+                        guard index < scripted.count else { break }
+                        _ = send(connection, scripted[index].0, scripted[index].0.count, Int32(MSG_NOSIGNAL))
+                        if scripted[index].1 { break }
+                    }
+                    close(connection)
+                }
+            }
+        }
+    }
+}
+
 final class OneRequestPerConnectionUpstream: @unchecked Sendable {
     let port: Int
     private let accepted = Accepted()

@@ -170,13 +170,18 @@ import Testing
         #expect(Self.parse([trailers]).failure?.contains("trailers are larger") == true, "trailers are bounded as a whole, not only by line")
     }
 
-    @Test("A connection that ended its answer cleanly is idle; one with bytes after the answer is not")
-    func idle() throws {
+    @Test("Bytes after an answer's end are refused, in the same read or a later one")
+    func afterTheEnd() throws {
         let parser = UpstreamResponseParser()
         parser.expectAnswer(requestIsHEAD: false)
-        #expect(!parser.isIdle, "an answer is expected")
-        try parser.feed(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")) { _ in }
-        #expect(parser.isIdle)
+        var ends = 0
+        try parser.feed(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")) { if case .end = $0 { ends += 1 } }
+        #expect(ends == 1)
         #expect(throws: UpstreamResponseParser.Failure.self) { try parser.feed(ByteBuffer(string: "HTTP/1.1 200 OK\r\n")) { _ in } }
+        parser.expectAnswer(requestIsHEAD: false)
+        #expect(throws: UpstreamResponseParser.Failure.self, "after the end event") {
+            try parser.feed(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokX")) { if case .end = $0 { ends += 1 } }
+        }
+        #expect(ends == 2)
     }
 }

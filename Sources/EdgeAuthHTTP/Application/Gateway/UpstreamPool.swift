@@ -90,8 +90,6 @@ final class UpstreamPool: Sendable {
     /// that the upstream closing it (or sending what no request asked for) closes it here.
     func release(_ lease: Lease, upstream: GatewaySettings.UpstreamURL) {
         lease.handler.exchange = nil
-        // Bytes after the answer's end: the connection is out of step with its requests.
-        guard lease.handler.isIdle else { return lease.channel.close(promise: nil) }
         let idle = idle(lease.channel.eventLoop)
         let index = idle.index(of: upstream)
         guard idle.upstreams[index].leases.count < maxIdle else { return lease.channel.close(promise: nil) }
@@ -107,9 +105,6 @@ final class UpstreamHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Set and read on the connection's loop only.
     var exchange: UpstreamExchange?
     private let parser = UpstreamResponseParser()
-
-    /// The connection ended its last answer cleanly, with nothing after it.
-    var isIdle: Bool { parser.isIdle }
 
     /// Called when a request was sent: what comes next is its answer.
     func expectAnswer(requestIsHEAD: Bool) {

@@ -56,12 +56,6 @@ final class UpstreamResponseParser {
         self.requestIsHEAD = requestIsHEAD
     }
 
-    /// The answer ended cleanly, nothing after it (the connection can serve another request).
-    var isIdle: Bool {
-        if case .done = state { return pending.readableBytes == 0 }
-        return false
-    }
-
     /// Passes each event in `bytes` to `emit`. Throws on anything that is not a valid answer,
     /// or on bytes after the answer's end.
     func feed(_ bytes: ByteBuffer, _ emit: (Event) -> Void) throws(Failure) {
@@ -139,6 +133,7 @@ final class UpstreamResponseParser {
                 guard valid else { throw Failure("the answer has a trailer line that is not valid") }
             }
         case .done:
+            // The connection is out of step with its requests: the handler closes it.
             throw Failure("bytes after the end of the answer")
         }
         return true
