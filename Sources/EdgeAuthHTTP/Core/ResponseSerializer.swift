@@ -12,7 +12,7 @@ enum ResponseSerializer {
     /// header of its own.
     static func serialize(_ reply: HTTPReply, version: HTTPVersion, includeBody: Bool, requestID: RequestID?, corsOrigin: String?, varyOrigin: Bool = false,
                           connectionClose: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
-        serialize(status: reply.status, headers: reply.headers, framing: .length(reply.body.readableBytes), body: includeBody ? reply.body : nil,
+        unsafe serialize(status: reply.status, headers: reply.headers, framing: .length(reply.body.readableBytes), body: includeBody ? reply.body : nil,
                   version: version, requestID: requestID, corsOrigin: corsOrigin, varyOrigin: varyOrigin, connectionClose: connectionClose, allocator: allocator)
     }
 
@@ -51,7 +51,7 @@ enum ResponseSerializer {
                 out.header(name, value)
             }
             if let lines {
-                Self.forEachLine(lines) { name, line in
+                unsafe Self.forEachLine(lines) { name, line in
                     if unsafe keep(name) { unsafe out.write(line) }
                 }
             }
@@ -94,7 +94,7 @@ enum ResponseSerializer {
     /// Whether header lines (each ended with CRLF) have a field named `lowercase`.
     private static func has(_ lowercase: StaticString, in lines: ByteBuffer) -> Bool {
         var found = false
-        forEachLine(lines) { name, _ in
+        unsafe forEachLine(lines) { name, _ in
             if unsafe HeaderBytes.same(name, lowercase) { found = true }
         }
         return found

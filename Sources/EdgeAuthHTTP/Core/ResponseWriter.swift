@@ -38,7 +38,7 @@ public final class ResponseWriter: @unchecked Sendable {
     /// The head, sent with the first `flush` (or `end`). `contentLength` when the body's length
     /// is known; otherwise the body is chunked (HTTP/1.1) or ends with the connection (HTTP/1.0).
     public func head(_ status: HTTPResponseStatus, headers: [(String, String)], contentLength: Int?) {
-        head(status, headers: headers, lines: nil, keep: { _ in true }, contentLength: contentLength)
+        unsafe head(status, headers: headers, lines: nil, keep: { _ in true }, contentLength: contentLength)
     }
 
     /// The head, with header lines already checked and ended with CRLF (an upstream's, passed
@@ -47,7 +47,7 @@ public final class ResponseWriter: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         guard state == .created else { return }
         state = .streaming
-        handler?.streamHead(status, headers: headers, lines: lines, keep: keep, contentLength: contentLength, requestID: requestID, channelContext)
+        unsafe handler?.streamHead(status, headers: headers, lines: lines, keep: keep, contentLength: contentLength, requestID: requestID, channelContext)
     }
 
     /// A part of the body, sent with the next `flush` (or `end`). A producer that stops while

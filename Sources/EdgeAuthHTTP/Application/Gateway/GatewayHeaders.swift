@@ -101,7 +101,7 @@ enum GatewayHeaders {
     /// Whether a `Connection` header of `head` lists `name`.
     private static func isConnectionOption(_ name: UnsafeRawBufferPointer, of head: UpstreamResponseHead) -> Bool {
         var listed = false
-        head.forEachField { field, value in
+        unsafe head.forEachField { field, value in
             guard unsafe HeaderBytes.same(field, "connection") else { return }
             unsafe HeaderBytes.forEachElement(value) { token in
                 if unsafe token.count == name.count && zip(token, name).allSatisfy({ lower($0) == lower($1) }) { listed = true }

@@ -201,7 +201,7 @@ final class UpstreamExchange: @unchecked Sendable {
     /// The answer's head to the client, with the upstream's headers it gets.
     private func sendHead(_ head: UpstreamResponseHead, contentLength: Int?) {
         let ownCORS = gateway.answersCORS
-        writer.head(HTTPResponseStatus(statusCode: head.status), lines: head.fields,
+        unsafe writer.head(HTTPResponseStatus(statusCode: head.status), lines: head.fields,
                     keep: { name in unsafe GatewayHeaders.passesToClient(name, of: head, ownCORS: ownCORS) }, contentLength: contentLength)
     }
 

@@ -207,7 +207,7 @@ final class UpstreamResponseParser {
         // The status line: `HTTP/1.x NNN reason`.
         guard let statusEnd = try unsafe lineEnd(bytes, from: 0, limit: limit) else { return nil }
         let statusLine = unsafe UnsafeRawBufferPointer(rebasing: bytes[0..<statusEnd.content])
-        guard unsafe statusLine.count >= 12, unsafe statusLine.starts(with: "HTTP/1.".utf8),
+        guard statusLine.count >= 12, unsafe statusLine.starts(with: "HTTP/1.".utf8),
               unsafe statusLine[7] == UInt8(ascii: "0") || statusLine[7] == UInt8(ascii: "1"), unsafe statusLine[8] == 0x20,
               unsafe statusLine[9...11].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
               unsafe statusLine.count == 12 || statusLine[12] == 0x20,
@@ -262,8 +262,8 @@ final class UpstreamResponseParser {
                     }
                 }
             case 12 where unsafe HeaderBytes.same(field.name, "content-type"):
-                let start = unsafe field.value.baseAddress.map { $0 - bytes.baseAddress! - fieldsStart } ?? 0
-                contentType = start..<(start + field.value.count)
+                let start = unsafe field.value.baseAddress.map { unsafe $0 - bytes.baseAddress! - fieldsStart } ?? 0
+                contentType = unsafe start..<(start + field.value.count)
             case 14 where unsafe HeaderBytes.same(field.name, "content-length"):
                 // One length, digits only: no list, not even of equal values (as llhttp).
                 guard contentLength == nil, let length = unsafe decimal(field.value) else { throw Failure("the answer's Content-Length is not valid") }
@@ -314,9 +314,9 @@ final class UpstreamResponseParser {
 
     /// Digits only, at most 15 of them.
     private static func decimal(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        guard !bytes.isEmpty, bytes.count <= 15 else { return nil }
+        guard unsafe !bytes.isEmpty, bytes.count <= 15 else { return nil }
         var value = 0
-        for byte in unsafe bytes {
+        for unsafe byte in unsafe bytes {
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
             value = value * 10 + Int(byte - UInt8(ascii: "0"))
         }
@@ -358,7 +358,7 @@ struct UpstreamResponseHead {
 
     /// Each header line's name and value (without the spaces around it), in order.
     func forEachField(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
-        ResponseSerializer.forEachLine(fields) { _, line in
+        unsafe ResponseSerializer.forEachLine(fields) { _, line in
             if let field = unsafe UpstreamResponseParser.Field(UnsafeRawBufferPointer(rebasing: line.dropLast(2))) { unsafe body(field.name, field.value) }
         }
     }
