@@ -74,6 +74,7 @@ extension ServerLaunch {
             configuration = ServeConfiguration(verifier: VerifierConfiguration(policy: ValidationPolicy(issuers: .any, audiences: .any), keys: []),
                                                server: try ServerConfiguration.read(nil, base: server, environment: environment))
         }
+        try configuration.gateway?.checkFiles()
         var settings = configuration.server
         try Self.apply(overrides, to: &settings)
         if let workerPort { settings.port = workerPort }

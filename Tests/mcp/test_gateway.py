@@ -17,11 +17,14 @@ Run: EDGEAUTH_BINARY=.build/debug/edgeauth .venv/bin/python3 -m pytest -q Tests/
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -39,8 +42,10 @@ from joserfc.jwk import KeySet
 from mcp import Client, MCPError
 from mcp.client.auth.utils import extract_field_from_www_auth, extract_resource_metadata_from_www_auth, extract_scope_from_www_auth
 from mcp.client.streamable_http import streamable_http_client
-from test_mcp_clients import FORBIDDEN, free_port
-from test_oauth_flow import HTTP_TIMEOUT, NO_KEEPALIVE, STARTUP_TIMEOUT, EdgeAuthServer, Registration, login, register, start_server
+from test_mcp_clients import FORBIDDEN, edgeauth_binary, free_port
+from test_oauth_flow import (
+    HTTP_TIMEOUT, NO_KEEPALIVE, STARTUP_TIMEOUT, EdgeAuthServer, Registration, login, make_test_pki, register, start_server,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GATEWAY_DIR = REPO_ROOT / "Tests" / "gateway"
@@ -821,3 +826,76 @@ async def test_upstream_dying_mid_stream_ends_the_clients_stream(failing: Failin
             assert tool_text(answer(response, 70 + attempt)) == f"after {attempt}"
     async with mcp_client(failing, "alice") as client:
         assert (await client.call_tool("echo", {"text": "fine"})).content[0].text == "fine"
+
+
+# --- an https upstream ------------------------------------------------------------------------------------
+
+
+class TLSUpstream:
+    """An https upstream on 127.0.0.1, its certificate from a test CA, answering every POST
+    with one JSON-RPC result."""
+
+    ANSWER = {"jsonrpc": "2.0", "id": 71, "result": {"over": "tls"}}
+
+    def __init__(self, certificate: Path, key: Path) -> None:
+        answer = json.dumps(self.ANSWER).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certificate, key)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def test_https_upstream_is_verified_against_gateway_trusted_certificates(tmp_path: Path) -> None:
+    (tmp_path / "pki").mkdir()
+    ca, certificate, key = make_test_pki(tmp_path / "pki")
+    upstream = TLSUpstream(certificate, key)
+    routes = [{"prefix": "/mcp", "upstream": f"https://127.0.0.1:{upstream.port}/mcp"}]
+    servers: list[EdgeAuthServer] = []
+    try:
+        for name, gateway, status in (("trusted", {"routes": routes, "trustedCertificates": str(ca)}, 200), ("untrusted", {"routes": routes}, 502)):
+            (tmp_path / name).mkdir()
+            server = start_gateway(tmp_path / name, gateway)
+            servers.append(server)
+            token = (await log_in(server, "alice"))["alice"].token
+            async with httpx2.AsyncClient(timeout=HTTP_TIMEOUT) as http:
+                for _ in range(2):  # the second over the connection the first left open
+                    response = await post(http, f"{server.base}/mcp", modern_call("echo", {"text": "x"}, request_id=71), token)
+                    if status == 200:
+                        assert response.status_code == 200 and response.json() == TLSUpstream.ANSWER, response.text
+                    else:
+                        gateway_error(response, 502, 71)  # never an unverified connection
+    finally:
+        for server in servers:
+            server.stop()
+        upstream.stop()
+
+
+def test_unreadable_gateway_trusted_certificates_stop_the_start(tmp_path: Path) -> None:
+    config = tmp_path / "edgeauth.json"
+    config.write_text(json.dumps({"oauth": {"mode": "proxy"}, "gateway": {
+        "routes": [{"prefix": "/mcp", "upstream": "https://127.0.0.1:9/mcp"}], "trustedCertificates": str(tmp_path / "missing.pem")}}))
+    result = subprocess.run([str(edgeauth_binary()), "serve", "--config", str(config), "--port", str(free_port()), "--data-dir", str(tmp_path / "data")],
+                            capture_output=True, text=True, timeout=STARTUP_TIMEOUT, stdin=subprocess.DEVNULL)
+    assert result.returncode != 0, result.stdout
+    assert "gateway.trustedCertificates: cannot read" in result.stderr, result.stderr

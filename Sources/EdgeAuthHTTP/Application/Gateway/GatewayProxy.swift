@@ -35,7 +35,7 @@ final class GatewayProxy: ProtectedHandler {
         self.authorization = authorization
         self.https = https
         let needsTLS = settings.routes.contains { $0.upstream?.tls == true }
-        pool = UpstreamPool(tls: needsTLS ? try? NIOSSLContext(configuration: .makeClientConfiguration()) : nil)
+        pool = UpstreamPool(tls: needsTLS ? Self.tls(trusting: settings.trustedCertificates, logger: logger) : nil)
         var upstreams: [GatewaySettings.UpstreamURL] = []
         for upstream in settings.routes.compactMap(\.upstream) where !upstreams.contains(upstream) { upstreams.append(upstream) }
         self.upstreams = upstreams
@@ -88,6 +88,19 @@ final class GatewayProxy: ProtectedHandler {
     }
 
     private static let allocator = ByteBufferAllocator()
+
+    /// The client side of https upstreams: the system's CAs, and those of `gateway.trustedCertificates`.
+    /// Nil (every https upstream then answered 502) if the certificates cannot be loaded.
+    private static func tls(trusting certificates: String?, logger: Logger) -> NIOSSLContext? {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let certificates { configuration.additionalTrustRoots = [.file(certificates)] }
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            logger.error("gateway: the TLS context for https upstreams could not be made", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
 
     /// Whether each upstream accepts a connection now (within a second): `/readyz`.
     func readiness(on loop: any EventLoop) -> EventLoopFuture<[(upstream: GatewaySettings.UpstreamURL, up: Bool)]> {

@@ -14,6 +14,9 @@ public struct GatewaySettings: Sendable, Equatable {
     public var timeouts = Timeouts()
     /// The largest answer from an upstream, and the largest event of an event stream.
     public var maxResponseBytes = 8 << 20
+    /// A PEM file of CA certificates trusted for https upstreams, besides the system's (an
+    /// internal CA).
+    public var trustedCertificates: String?
 
     /// A prefix, what a caller needs there, and where its requests go.
     public struct Route: Sendable, Equatable {
@@ -172,6 +175,15 @@ extension GatewaySettings: ConfigurationSection {
         }
         try section.section(into: &timeouts)
         maxResponseBytes = try section.integer("maxResponseBytes", default: maxResponseBytes, in: 1024...(256 << 20), unit: .bytes)
+        trustedCertificates = try section.string("trustedCertificates", example: "/etc/edgeauth/upstream-ca.pem") ?? trustedCertificates
+    }
+
+    /// Refuses a `trustedCertificates` file that cannot be read or holds no certificate: checked
+    /// when the server starts, not when the file is read (the file may be for another machine).
+    public func checkFiles() throws(ConfigurationError) {
+        guard let path = trustedCertificates else { return }
+        guard let pem = try? String(contentsOfFile: path, encoding: .utf8) else { throw ConfigurationError("gateway.trustedCertificates: cannot read \(path)") }
+        guard pem.contains("-----BEGIN CERTIFICATE-----") else { throw ConfigurationError("gateway.trustedCertificates: \(path) holds no PEM certificate") }
     }
 
     private static let urlProblem = "must be an http or https URL like http://127.0.0.1:9000/mcp (no query, fragment or credentials)"
