@@ -250,76 +250,69 @@ final class StreamingUpstream: @unchecked Sendable {
     }
 }
 
-/// An upstream that answers the first request of each connection and closes the connection
-/// on the second without answering it, as a server does with a keep-alive connection it just
-/// timed out.
 /// An upstream that answers the requests it gets, over all its connections, with the given
 /// bytes in turn, closing the connection after an answer marked so.
 final class ScriptedUpstream: @unchecked Sendable {
     let port: Int
-    private let state = State()
-    var connections: Int { state.connections.load(ordering: .relaxed) }
-
-    private final class State: Sendable {
-        let connections = Atomic<Int>(0)
-        let requests = Atomic<Int>(0)
-    }
+    private let accepted = SharedCount()
+    var connections: Int { accepted.value.load(ordering: .relaxed) }
 
     init(_ answers: [(bytes: String, close: Bool)]) throws {
-        let (listening, port) = loopbackListener()
-        self.port = port
-        let state = self.state
+        let requests = SharedCount()
         let scripted = answers.map { (Array($0.bytes.utf8), $0.close) }
-        Thread.detachNewThread {
-            while true {
-                let connection = accept(listening, nil, nil)
-                guard connection >= 0 else { return }
-                state.connections.add(1, ordering: .relaxed)
-                Thread.detachNewThread {
-                    var buffer = [UInt8](repeating: 0, count: 65536)
-                    while recv(connection, &buffer, buffer.count, 0) > 0 {
-                        let index = state.requests.add(1, ordering: .relaxed).oldValue
-                        guard index < scripted.count else { break }
-                        _ = send(connection, scripted[index].0, scripted[index].0.count, Int32(MSG_NOSIGNAL))
-                        if scripted[index].1 { break }
-                    }
-                    close(connection)
-                }
+        port = serveLoopback(counting: accepted) { connection in
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while recv(connection, &buffer, buffer.count, 0) > 0 {
+                let index = requests.value.add(1, ordering: .relaxed).oldValue
+                guard index < scripted.count else { break }
+                _ = send(connection, scripted[index].0, scripted[index].0.count, Int32(MSG_NOSIGNAL))
+                if scripted[index].1 { break }
             }
         }
     }
 }
 
+/// An upstream that answers the first request of each connection and closes the connection
+/// on the second without answering it, as a server does with a keep-alive connection it just
+/// timed out.
 final class OneRequestPerConnectionUpstream: @unchecked Sendable {
     let port: Int
-    private let accepted = Accepted()
-    var connections: Int { accepted.count.load(ordering: .relaxed) }
-
-    private final class Accepted: Sendable {
-        let count = Atomic<Int>(0)
-    }
+    private let accepted = SharedCount()
+    var connections: Int { accepted.value.load(ordering: .relaxed) }
 
     init() throws {
-        let (listening, port) = loopbackListener()
-        self.port = port
-        let accepted = self.accepted
-        Thread.detachNewThread {
-            while true {
-                let connection = accept(listening, nil, nil)
-                guard connection >= 0 else { return }
-                accepted.count.add(1, ordering: .relaxed)
-                Thread.detachNewThread {
-                    var buffer = [UInt8](repeating: 0, count: 65536)
-                    guard recv(connection, &buffer, buffer.count, 0) > 0 else { close(connection); return }
-                    let answer = Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}".utf8)
-                    _ = send(connection, answer, answer.count, Int32(MSG_NOSIGNAL))
-                    // The next request is read, then the connection closed without an answer.
-                    _ = recv(connection, &buffer, buffer.count, 0)
-                    close(connection)
-                }
+        port = serveLoopback(counting: accepted) { connection in
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            guard recv(connection, &buffer, buffer.count, 0) > 0 else { return }
+            let answer = Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}".utf8)
+            _ = send(connection, answer, answer.count, Int32(MSG_NOSIGNAL))
+            // The next request is read, then the connection closed without an answer.
+            _ = recv(connection, &buffer, buffer.count, 0)
+        }
+    }
+}
+
+/// A count threads share.
+final class SharedCount: Sendable {
+    let value = Atomic<Int>(0)
+}
+
+/// Accepts connections on a free loopback port, each served by `serve` on a thread of its own
+/// and then closed; `accepted` counts them. Returns the port.
+func serveLoopback(counting accepted: SharedCount, _ serve: @escaping @Sendable (CInt) -> Void) -> Int {
+    let (listening, port) = loopbackListener()
+    Thread.detachNewThread {
+        while true {
+            let connection = accept(listening, nil, nil)
+            guard connection >= 0 else { return }
+            accepted.value.add(1, ordering: .relaxed)
+            Thread.detachNewThread {
+                serve(connection)
+                close(connection)
             }
         }
     }
+    return port
 }
 
 /// A socket listening on a free loopback port.
