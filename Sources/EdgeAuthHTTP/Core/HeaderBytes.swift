@@ -4,9 +4,7 @@ enum HeaderBytes {
     /// Whether `bytes` spell `lowercase` in any case (`lowercase` is letters, digits and `-`).
     @inline(__always)
     static func same(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
-        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
-        for index in 0..<bytes.count where unsafe bytes[index] | 0x20 != lowercase.utf8Start[index] { return false }
-        return true
+        unsafe RequestDecoder.isEqual(bytes, lowercase, ignoringCase: true)
     }
 
     /// Whether `name` spells `lowercase` in any case.

@@ -102,7 +102,7 @@ struct RequestDecoder {
                 state = .fixed(remaining: remaining - slice.readableBytes)
                 return .body(slice)
             case .chunkSize:
-                guard let line = try readLine(&buffer, limit: Self.maxChunkLine) else { return nil }
+                guard let line = try Self.readLine(&buffer, limit: Self.maxChunkLine) else { return nil }
                 let size = try Self.chunkSize(line)
                 declaredChunks += size
                 guard declaredChunks <= maxBodyBytes else { throw RequestDecodingError.bodyTooLarge }
@@ -119,7 +119,7 @@ struct RequestDecoder {
             case .trailers:
                 // Trailer fields are checked like header fields and dropped (nothing here uses
                 // them), within the head's limits.
-                guard let line = try readLine(&buffer, limit: maxHeaderBytes) else { return nil }
+                guard let line = try Self.readLine(&buffer, limit: maxHeaderBytes) else { return nil }
                 if line.readableBytes == 0 {
                     state = .head
                     return .end(nil)
@@ -160,7 +160,7 @@ struct RequestDecoder {
     }
 
     /// One CRLF-terminated line (without the CRLF), or nil until it has arrived.
-    private func readLine(_ buffer: inout ByteBuffer, limit: Int) throws -> ByteBuffer? {
+    static func readLine(_ buffer: inout ByteBuffer, limit: Int) throws -> ByteBuffer? {
         let length: Int? = unsafe buffer.withUnsafeReadableBytes { bytes in
             guard let newline = unsafe bytes.firstIndex(of: 0x0A) else { return nil }
             return newline

@@ -117,14 +117,7 @@ enum ResponseSerializer {
     /// `Content-Length` and `Transfer-Encoding`, which only the framing writes.
     @inline(__always)
     private static func isFraming(_ name: String) -> Bool {
-        let count = name.utf8.count
-        guard count == 14 || count == 17 else { return false }
-        let lowercase: StaticString = count == 14 ? "content-length" : "transfer-encoding"
-        var name = name
-        return name.withUTF8 { bytes in
-            for index in 0..<count where unsafe bytes[index] | 0x20 != lowercase.utf8Start[index] { return false }
-            return true
-        }
+        HeaderBytes.same(name, "content-length") || HeaderBytes.same(name, "transfer-encoding")
     }
 
     /// One chunk of a chunked body: its size in hex, the bytes, CRLF.

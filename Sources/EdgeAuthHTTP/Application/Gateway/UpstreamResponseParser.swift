@@ -24,8 +24,6 @@ final class UpstreamResponseParser {
 
     /// The most a head (or an answer's trailers) may take.
     static let maxHeadBytes = 64 * 1024
-    /// The most a chunk's size line (with extensions) may take.
-    static let maxChunkLineBytes = 4096
 
     private enum State {
         /// Before an answer's head (or after an interim 1xx one).
@@ -108,30 +106,35 @@ final class UpstreamResponseParser {
         case .untilClose:
             emit(.body(buffer.readSlice(length: buffer.readableBytes)!))
         case .chunkSize:
-            guard let line = try Self.line(in: &buffer, limit: Self.maxChunkLineBytes, what: "a chunk's size line") else { return false }
-            let size = try Self.chunkSize(line)
+            // Chunk lines and trailers follow the request decoder's grammar, and its limits.
+            guard let line = try Self.checked("a chunk's size line", { try RequestDecoder.readLine(&buffer, limit: RequestDecoder.maxChunkLine) }) else { return false }
+            let size = try Self.checked("a chunk's size line") { try RequestDecoder.chunkSize(line) }
             state = size == 0 ? .trailers : .chunkData(remaining: size)
         case .chunkData(let remaining):
             let part = buffer.readSlice(length: min(remaining, buffer.readableBytes))!
             emit(.body(part))
             state = remaining == part.readableBytes ? .chunkDataEnd : .chunkData(remaining: remaining - part.readableBytes)
         case .chunkDataEnd:
-            guard let line = try Self.line(in: &buffer, limit: 2, what: "a chunk's end") else { return false }
-            guard line.readableBytes == 0 else { throw Failure("a chunk is longer than its size") }
+            guard buffer.readableBytes >= 2 else { return false }
+            guard buffer.readInteger(as: UInt16.self) == 0x0D0A else { throw Failure("a chunk is longer than its size") }
             state = .chunkSize
         case .trailers:
             // Trailers are checked as header lines, then dropped: none of them is passed on.
-            guard let line = try Self.line(in: &buffer, limit: Self.maxHeadBytes, what: "a trailer") else { return false }
+            guard let line = try Self.checked("a trailer", { try RequestDecoder.readLine(&buffer, limit: Self.maxHeadBytes) }) else { return false }
             trailerBytes += line.readableBytes + 2
             guard trailerBytes <= Self.maxHeadBytes else { throw Failure("the answer's trailers are larger than \(Self.maxHeadBytes) bytes") }
-            if line.readableBytes == 0 { finish(emit) } else {
-                // A trailer may not reframe the body, as in requests.
-                let valid = unsafe line.withUnsafeReadableBytes { bytes in
-                    guard let field = unsafe Field(bytes) else { return false }
-                    return unsafe !HeaderBytes.same(field.name, "content-length") && !HeaderBytes.same(field.name, "transfer-encoding")
-                }
-                guard valid else { throw Failure("the answer has a trailer line that is not valid") }
+            guard line.readableBytes > 0 else {
+                finish(emit)
+                return true
             }
+            // A trailer may not reframe the body, as in requests.
+            let framing = try Self.checked("a trailer") {
+                try unsafe line.withUnsafeReadableBytes { bytes in
+                    let name = try unsafe RequestDecoder.field(bytes[...]).name
+                    return unsafe HeaderBytes.same(name, "content-length") || HeaderBytes.same(name, "transfer-encoding")
+                }
+            }
+            guard !framing else { throw Failure("the answer has a trailer that reframes its body") }
         case .done:
             // The connection is out of step with its requests: the handler closes it.
             throw Failure("bytes after the end of the answer")
@@ -144,50 +147,15 @@ final class UpstreamResponseParser {
         emit(.end)
     }
 
-    /// The next line of `buffer` without its CRLF, consumed; nil when the line's end has not come.
-    private static func line(in buffer: inout ByteBuffer, limit: Int, what: StaticString) throws(Failure) -> ByteBuffer? {
-        let view = buffer.readableBytesView
-        guard let newline = view.prefix(limit + 2).firstIndex(of: UInt8(ascii: "\n")) else {
-            guard view.count <= limit + 1 else { throw Failure("\(what) is too long") }
-            return nil
+    /// `body` with the request decoder's errors as this parser's.
+    private static func checked<T>(_ what: StaticString, _ body: () throws -> T) throws(Failure) -> T {
+        do {
+            return try body()
+        } catch RequestDecodingError.malformed(let part) {
+            throw Failure("\(what) is not valid (\(part))")
+        } catch {
+            throw Failure("\(what) is too long")
         }
-        let length = newline - view.startIndex
-        guard length > 0, view[newline - 1] == 0x0D else { throw Failure("\(what) ends without CR") }
-        let line = buffer.readSlice(length: length + 1)!
-        return line.getSlice(at: line.readerIndex, length: length - 1)
-    }
-
-    /// A chunk's size: hex digits, then any extensions, checked as in requests and ignored.
-    private static func chunkSize(_ line: ByteBuffer) throws(Failure) -> Int {
-        let view = line.readableBytesView
-        var index = view.startIndex
-        var size = 0
-        while index < view.endIndex, let value = hexValue(view[index]) {
-            guard index - view.startIndex < 15 else { throw Failure("a chunk is too large") }
-            size = size << 4 | value
-            index += 1
-        }
-        guard index > view.startIndex else { throw Failure("a chunk's size line is not valid") }
-        if index < view.endIndex {
-            let valid = unsafe line.withUnsafeReadableBytes { unsafe RequestDecoder.isChunkExtension(UnsafeRawBufferPointer(rebasing: $0[(index - view.startIndex)...])) }
-            guard valid else { throw Failure("a chunk's extension is not valid") }
-        }
-        return size
-    }
-
-    private static func hexValue(_ byte: UInt8) -> Int? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte - UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(byte - UInt8(ascii: "a") + 10)
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(byte - UInt8(ascii: "A") + 10)
-        default: nil
-        }
-    }
-
-    /// A byte allowed in a field value (RFC 9110 §5.5): visible, space, tab, or obs-text.
-    @inline(__always)
-    static func isFieldByte(_ byte: UInt8) -> Bool {
-        byte >= 0x20 ? byte != 0x7F : byte == 0x09
     }
 
     /// The head at the start of `buffer` and its length, or nil when its end has not come.
@@ -211,7 +179,7 @@ final class UpstreamResponseParser {
               unsafe statusLine[7] == UInt8(ascii: "0") || statusLine[7] == UInt8(ascii: "1"), unsafe statusLine[8] == 0x20,
               unsafe statusLine[9...11].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
               unsafe statusLine.count == 12 || statusLine[12] == 0x20,
-              unsafe statusLine.dropFirst(12).allSatisfy(isFieldByte)
+              unsafe RequestDecoder.isFieldValue(UnsafeRawBufferPointer(rebasing: statusLine.dropFirst(12)))
         else { throw Failure("the answer's status line is not valid HTTP/1.1") }
         let http10 = unsafe statusLine[7] == UInt8(ascii: "0")
         let status = unsafe statusLine[9...11].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
@@ -249,7 +217,7 @@ final class UpstreamResponseParser {
                 return (head, end.next)
             }
             let line = unsafe UnsafeRawBufferPointer(rebasing: bytes[index..<end.content])
-            guard let field = unsafe Field(line) else { throw Failure("the answer has a header line that is not valid") }
+            guard let field = try? unsafe RequestDecoder.field(line[...]) else { throw Failure("the answer has a header line that is not valid") }
             switch unsafe field.name.count {
             case 10 where unsafe HeaderBytes.same(field.name, "connection"):
                 unsafe HeaderBytes.forEachElement(field.value) { token in
@@ -289,27 +257,6 @@ final class UpstreamResponseParser {
         guard start < limit, let newline = unsafe bytes[start..<limit].firstIndex(of: UInt8(ascii: "\n")) else { return nil }
         guard unsafe newline > start && bytes[newline - 1] == 0x0D else { throw Failure("the answer's head has a line that ends without CR") }
         return (newline - 1, newline + 1)
-    }
-
-    /// A header line, `name: value`, its value without the spaces and tabs around it.
-    @safe struct Field {
-        let name: UnsafeRawBufferPointer
-        let value: UnsafeRawBufferPointer
-
-        /// Nil for anything else: a folded line (starting with a space), a name that is not a
-        /// token (or space before the colon), a control byte in the value.
-        init?(_ line: UnsafeRawBufferPointer) {
-            guard let colon = unsafe line.firstIndex(of: UInt8(ascii: ":")), colon > 0,
-                  unsafe line[..<colon].allSatisfy(RequestDecoder.isTokenCharacter) else { return nil }
-            var start = colon + 1
-            var end = line.count
-            while start < end, unsafe line[start] == 0x20 || line[start] == 0x09 { start += 1 }
-            while end > start, unsafe line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
-            let value = unsafe UnsafeRawBufferPointer(rebasing: line[start..<end])
-            guard unsafe value.allSatisfy(UpstreamResponseParser.isFieldByte) else { return nil }
-            unsafe name = UnsafeRawBufferPointer(rebasing: line[..<colon])
-            unsafe self.value = value
-        }
     }
 
     /// Digits only, at most 15 of them.
@@ -359,7 +306,7 @@ struct UpstreamResponseHead {
     /// Each header line's name and value (without the spaces around it), in order.
     func forEachField(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
         unsafe ResponseSerializer.forEachLine(fields) { _, line in
-            if let field = unsafe UpstreamResponseParser.Field(UnsafeRawBufferPointer(rebasing: line.dropLast(2))) { unsafe body(field.name, field.value) }
+            if let field = try? unsafe RequestDecoder.field(line.dropLast(2)) { unsafe body(field.name, field.value) }
         }
     }
 }
