@@ -14,7 +14,7 @@ TEST_APT_PACKAGES := chromium chromium-driver nginx-light faketime $(NGINX_MODUL
 BENCH_NOW := 1764003600
 BENCH_WORKERS ?= 1
 
-.PHONY: help deps packages build test soak fuzz fuzz-smoke fuzz-build fuzz-tokens mcp-client bench bench-instructions bench-http bench-oauth bench-cache c-abi-bench serve python-deps install c-abi-test python-package-test nginx-module nginx-module-test bench-nginx bench-python clean
+.PHONY: help deps packages build test soak fuzz fuzz-smoke fuzz-build fuzz-tokens mcp-client release bench bench-instructions bench-http bench-oauth bench-cache c-abi-bench serve python-deps install c-abi-test python-package-test nginx-module nginx-module-test bench-nginx bench-python clean
 .DEFAULT_GOAL := help
 
 ## help: list these targets and what they do (also what a plain `make` prints).
@@ -99,6 +99,22 @@ fuzz-smoke: fuzz-build
 fuzz-build: deps
 	set -o pipefail; EDGEAUTH_FUZZ=1 $(SWIFT) build -c release --scratch-path $(CURDIR)/.build-fuzz --product edgeauth-fuzz \
 	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing 2>&1 | grep -v "Cannot export local symbol"
+
+## release: the edgeauth binary to deploy (.build-static/release/edgeauth): optimized, with the Swift
+## runtime and Foundation linked in: the machine it runs on needs no Swift toolchain (Debian's liblmdb0,
+## libssl3 and libcurl4 only), and the runtime's calls skip the dynamic linker's indirection
+## (docs/server.md, "Building for deployment").
+## SERVER_STATIC=0 builds it with the shared Swift runtime (.build/release/edgeauth) instead.
+## The benchmarks of the server (bench-http, bench-cache, bench-oauth) measure this binary.
+SERVER_STATIC ?= 1
+# Foundation's static archives link libcurl (FoundationNetworking), hence its development files.
+SERVER_PACKAGES := $(if $(filter 1,$(SERVER_STATIC)),libcurl4-openssl-dev)
+SERVER_BUILD_FLAGS := -c release $(if $(filter 1,$(SERVER_STATIC)),--scratch-path $(CURDIR)/.build-static -Xswiftc -static-stdlib)
+SERVER_BINARY = $$($(SWIFT) build $(SERVER_BUILD_FLAGS) --show-bin-path)/edgeauth
+release: deps
+	@$(MAKE) --no-print-directory packages PACKAGES="$(SERVER_PACKAGES)"
+	$(SWIFT) build $(SERVER_BUILD_FLAGS) --product edgeauth
+	@echo "built $(SERVER_BINARY)"
 
 ## install: the C library into PREFIX — lib/libedgeauth.so, include/edgeauth.h, lib/pkgconfig/edgeauth.pc
 ## (CONFIGURATION=release by default; docs/c-api.md).
@@ -216,23 +232,19 @@ bench-instructions: deps
 	Benchmarks/Instructions/requests.sh
 
 ## bench-http: wrk against edgeauth serve and against nginx, same workers and settings, then the gateway (forward-auth
-## and reverse proxy) against nginx (docs/benchmarks.md).
-## STATIC_SWIFT_STDLIB=1 benchmarks a server with the Swift runtime linked in (.build-static; Foundation's
-## static link needs libcurl's development files).
-bench-http: deps
-	@$(MAKE) --no-print-directory packages PACKAGES="wrk nginx-light curl $(if $(STATIC_BUILD_FLAGS),libcurl4-openssl-dev)"
-	$(SWIFT) build -c release $(STATIC_BUILD_FLAGS) --product edgeauth
-	Benchmarks/http/bench-http.sh $$($(SWIFT) build -c release $(STATIC_BUILD_FLAGS) --show-bin-path)/edgeauth $(BENCH_WORKERS)
-	Benchmarks/http/bench-gateway.sh $$($(SWIFT) build -c release $(STATIC_BUILD_FLAGS) --show-bin-path)/edgeauth $(BENCH_WORKERS)
+## and reverse proxy) against nginx (docs/benchmarks.md); the server built by `make release`.
+bench-http: release
+	@$(MAKE) --no-print-directory packages PACKAGES="wrk nginx-light curl"
+	Benchmarks/http/bench-http.sh $(SERVER_BINARY) $(BENCH_WORKERS)
+	Benchmarks/http/bench-gateway.sh $(SERVER_BINARY) $(BENCH_WORKERS)
 
 ## bench-cache: the verdict cache at gateway scale: wrk replaying 50 000, 200 000 and 1 000 000 distinct
 ## tokens against edgeauth serve with and without the cache, then the cache's own costs at 10^3-10^6
 ## verdicts (docs/benchmarks.md).
-bench-cache: deps
+bench-cache: release
 	@$(MAKE) --no-print-directory packages PACKAGES="wrk curl"
-	$(SWIFT) build -c release --product edgeauth
 	$(SWIFT) build -c release --product CacheScale
-	Benchmarks/http/bench-cache.sh $$($(SWIFT) build -c release --show-bin-path)/edgeauth
+	Benchmarks/http/bench-cache.sh $(SERVER_BINARY)
 	$$($(SWIFT) build -c release --show-bin-path)/CacheScale
 
 ## bench-oauth: wrk against the authorization server's /token (authorization_code with PKCE, refresh_token
@@ -243,10 +255,9 @@ bench-cache: deps
 ## the one the differential tests pin in .venv.
 OAUTH_WORKERS ?= 2
 OAUTH_VENV := .build/oauth-bench-venv
-bench-oauth: deps $(OAUTH_VENV)/.ready
+bench-oauth: release $(OAUTH_VENV)/.ready
 	@$(MAKE) --no-print-directory packages PACKAGES="wrk curl gcc nginx-light time"
-	$(SWIFT) build -c release --product edgeauth
-	PYTHON=$(abspath $(OAUTH_VENV))/bin/python3 Benchmarks/oauth/bench-oauth.sh $$($(SWIFT) build -c release --show-bin-path)/edgeauth $(OAUTH_WORKERS)
+	PYTHON=$(abspath $(OAUTH_VENV))/bin/python3 Benchmarks/oauth/bench-oauth.sh $(SERVER_BINARY) $(OAUTH_WORKERS)
 $(OAUTH_VENV)/.ready: Benchmarks/oauth/requirements.txt
 	python3 -m venv $(OAUTH_VENV)
 	$(OAUTH_VENV)/bin/python3 -m pip install -q --disable-pip-version-check -r Benchmarks/oauth/requirements.txt
