@@ -206,6 +206,34 @@ struct GatewayServerTests {
         // The first connection ended with its answer, the third was closed for the bytes after its own.
         #expect(upstream.connections == 3, "a connection whose answer was followed by stray bytes is not reused")
     }
+
+    @Test("an answer's head goes out with a short body, before a long one, and alone when there is no body")
+    func headJoinsShortBodies() async throws {
+        let joined = String(repeating: "j", count: ConnectionHandler.joinedBodyBytes)
+        let long = String(repeating: "l", count: 3 * ConnectionHandler.joinedBodyBytes + 1)
+        let answers: [(bytes: String, close: Bool)] = [
+            ("HTTP/1.1 204 No Content\r\nX-Kept: 1\r\n\r\n", false),
+            ("HTTP/1.1 200 OK\r\nContent-Length: \(joined.utf8.count)\r\n\r\n\(joined)", false),
+            ("HTTP/1.1 200 OK\r\nContent-Length: \(long.utf8.count)\r\n\r\n\(long)", false),
+            ("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", false),
+        ]
+        let upstream = try ScriptedUpstream(answers)
+        let server = try await TestServer.start(gateway: Self.gateway(upstreamPort: upstream.port))
+        defer { server.stop() }
+        let token = try TestServer.token()
+        let get = "GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n\r\n"
+        let answered = try await offPool { () -> [RawResponse?] in
+            let connection = try RawConnection(server.port)
+            return answers.indices.map { _ in
+                connection.send(get)
+                return connection.read()
+            }
+        }
+        #expect(answered.map { $0?.status } == [204, 200, 200, 200])
+        #expect(answered[0]?.header("X-Kept") == "1" && answered[0]?.body == "")
+        #expect(answered.dropFirst().map { $0?.body } == [joined, long, "{}"], "every body whole, and the connection in step after each")
+        #expect(upstream.connections == 1)
+    }
 }
 
 /// An upstream on a thread of its own that answers one request with an event stream: an

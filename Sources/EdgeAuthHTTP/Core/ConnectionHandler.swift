@@ -41,6 +41,9 @@ import NIOHTTP1
         var streamHasBody = true
         var streamKeepAlive = false
         var streamStatus = 200
+        /// The streamed answer's head, held until its first body part, a flush or its end,
+        /// so that a short answer goes out as one buffer.
+        var streamHead: ByteBuffer?
     }
     private let slots: UnsafeMutablePointer<Slots>
 
@@ -285,7 +288,8 @@ import NIOHTTP1
                                 last: &slots.pointee.instruments)
         if keepAlive {
             // No promise: nothing waits for this write, and a future per answer is not free.
-            channelContext.write(wrapOutboundOut(bytes), promise: nil)
+            // Nothing to add (a streamed answer's end): a write would still cross the pipeline.
+            if bytes.readableBytes > 0 { channelContext.write(wrapOutboundOut(bytes), promise: nil) }
             if let batch = unsafe slots.pointee.flushBatch {
                 batch.flushLater(channelContext)
             } else {
@@ -324,34 +328,60 @@ import NIOHTTP1
         unsafe slots.pointee.streamKeepAlive = keepAlive
         unsafe slots.pointee.streamStatus = Int(status.code)
         let origin = context.server.corsOrigins.isEmpty ? nil : context.cors.allowedOrigin(head.headers.first(name: "Origin"))
-        let bytes = unsafe ResponseSerializer.serialize(status: status, headers: headers, lines: lines, keep: keep, framing: hasBody || contentLength != nil ? framing : .length(0), body: nil,
-                                                        version: head.version, requestID: requestID, corsOrigin: origin, varyOrigin: context.cors.variesByOrigin,
-                                                        connectionClose: !keepAlive,
-                                                        allocator: slots.pointee.allocator)
-        // Flushed with the first body part, or by `streamFlush`: one write for a short answer.
-        channelContext.write(wrapOutboundOut(bytes), promise: nil)
+        // A known short body gets room after the head, to join it there (`streamBody`).
+        let joined = hasBody ? contentLength.map { $0 <= Self.joinedBodyBytes ? $0 : 0 } ?? 0 : 0
+        unsafe slots.pointee.streamHead = unsafe ResponseSerializer.serialize(status: status, headers: headers, lines: lines, keep: keep,
+                                                                       framing: hasBody || contentLength != nil ? framing : .length(0), body: nil,
+                                                                       version: head.version, requestID: requestID, corsOrigin: origin,
+                                                                       varyOrigin: context.cors.variesByOrigin, connectionClose: !keepAlive,
+                                                                       extraCapacity: joined, allocator: slots.pointee.allocator)
+    }
+
+    /// Body parts up to this size are copied after a held head: one write, where two
+    /// writes would each cost a trip through the pipeline.
+    static let joinedBodyBytes = 8 * 1024
+
+    /// The held head, if it was not sent yet.
+    private func takeStreamHead() -> ByteBuffer? {
+        guard let held = unsafe slots.pointee.streamHead else { return nil }
+        unsafe slots.pointee.streamHead = nil
+        return held
     }
 
     func streamFlush(_ channelContext: ChannelHandlerContext) {
+        if let held = takeStreamHead() { channelContext.write(wrapOutboundOut(held), promise: nil) }
         channelContext.flush()
     }
 
     func streamBody(_ bytes: ByteBuffer, _ channelContext: ChannelHandlerContext) {
         // An empty chunk would end a chunked body.
         guard unsafe slots.pointee.streamHasBody, bytes.readableBytes > 0 else { return }
-        let framed = unsafe slots.pointee.streamFraming == .chunked ? ResponseSerializer.chunk(bytes, allocator: slots.pointee.allocator) : bytes
+        var framed = unsafe slots.pointee.streamFraming == .chunked ? ResponseSerializer.chunk(bytes, allocator: slots.pointee.allocator) : bytes
+        if var held = takeStreamHead() {
+            guard framed.readableBytes <= Self.joinedBodyBytes else {
+                channelContext.write(wrapOutboundOut(held), promise: nil)
+                return channelContext.write(wrapOutboundOut(framed), promise: nil)
+            }
+            held.writeBuffer(&framed)
+            framed = held
+        }
         channelContext.write(wrapOutboundOut(framed), promise: nil)
     }
 
     func streamEnded(requestID: RequestID, _ channelContext: ChannelHandlerContext) {
         unsafe slots.pointee.stream = nil
-        let last = unsafe slots.pointee.streamHasBody && slots.pointee.streamFraming == .chunked ? ResponseSerializer.lastChunk : ByteBuffer()
+        var last = unsafe slots.pointee.streamHasBody && slots.pointee.streamFraming == .chunked ? ResponseSerializer.lastChunk : ByteBuffer()
+        if var held = takeStreamHead() {
+            held.writeBuffer(&last)
+            last = held
+        }
         unsafe finish(with: last, status: slots.pointee.streamStatus, keepAlive: slots.pointee.streamKeepAlive, channelContext)
         resume(channelContext)
     }
 
     func streamAborted(_ channelContext: ChannelHandlerContext) {
         unsafe slots.pointee.stream = nil
+        unsafe slots.pointee.streamHead = nil
         unsafe slots.pointee.state.close()
         channelContext.close(promise: nil)
     }

@@ -29,12 +29,13 @@ enum ResponseSerializer {
     /// The head of an answer (and its body, when given), framed as said. The reply's own
     /// `Content-Length` and `Transfer-Encoding` are replaced by the framing's.
     /// `lines`: header lines already checked and ended with CRLF (an upstream's); those whose
-    /// name `keep` accepts are copied as they are.
+    /// name `keep` accepts are copied as they are. `extraCapacity`: room left after the
+    /// head, for a body appended to the same buffer.
     static func serialize(status: HTTPResponseStatus, headers: [(String, String)], lines: ByteBuffer? = nil, keep: (UnsafeRawBufferPointer) -> Bool = { _ in true },
                           framing: Framing, body: ByteBuffer?, version: HTTPVersion, requestID: RequestID?, corsOrigin: String?, varyOrigin: Bool = false,
-                          connectionClose: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+                          connectionClose: Bool, extraCapacity: Int = 0, allocator: ByteBufferAllocator) -> ByteBuffer {
         let reason = status.reasonPhrase
-        let bodyBytes = body?.readableBytes ?? 0
+        let bodyBytes = (body?.readableBytes ?? 0) + extraCapacity
         // Room for everything: the fixed lines below take under 200 bytes, numbers under 24.
         var bound = 256 + reason.utf8.count + bodyBytes + (lines?.readableBytes ?? 0) + (requestID?.prefix.utf8.count ?? 0) + 2 * (corsOrigin?.utf8.count ?? 0)
         for (name, value) in headers { bound += name.utf8.count + value.utf8.count + 4 }
