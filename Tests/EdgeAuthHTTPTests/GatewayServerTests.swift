@@ -188,6 +188,17 @@ struct GatewayServerTests {
             ("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]", false),
             ("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", false),
         ]
+        let (answered, upstream) = try await Self.proxied(answers)
+        #expect(answered.map { $0?.status } == [200, 200, 200, 200, 502])
+        #expect(answered.prefix(4).map { $0?.body } == [#"{"a":1}"#, #"{"b":2}"#, "{}", "[]"])
+        #expect(answered[4]?.body.contains("not valid HTTP") == true)
+        // The first connection ended with its answer, the third was closed for the bytes after its own.
+        #expect(upstream.connections == 3, "a connection whose answer was followed by stray bytes is not reused")
+    }
+
+    /// A `GET /mcp` through the gateway for each scripted upstream answer, one after the other
+    /// on one client connection: what the client read, and the upstream (its connection count).
+    static func proxied(_ answers: [(bytes: String, close: Bool)]) async throws -> ([RawResponse?], ScriptedUpstream) {
         let upstream = try ScriptedUpstream(answers)
         let server = try await TestServer.start(gateway: Self.gateway(upstreamPort: upstream.port))
         defer { server.stop() }
@@ -200,11 +211,7 @@ struct GatewayServerTests {
                 return connection.read()
             }
         }
-        #expect(answered.map { $0?.status } == [200, 200, 200, 200, 502])
-        #expect(answered.prefix(4).map { $0?.body } == [#"{"a":1}"#, #"{"b":2}"#, "{}", "[]"])
-        #expect(answered[4]?.body.contains("not valid HTTP") == true)
-        // The first connection ended with its answer, the third was closed for the bytes after its own.
-        #expect(upstream.connections == 3, "a connection whose answer was followed by stray bytes is not reused")
+        return (answered, upstream)
     }
 
     @Test("an answer's head goes out with a short body, before a long one, and alone when there is no body")
@@ -217,18 +224,7 @@ struct GatewayServerTests {
             ("HTTP/1.1 200 OK\r\nContent-Length: \(long.utf8.count)\r\n\r\n\(long)", false),
             ("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", false),
         ]
-        let upstream = try ScriptedUpstream(answers)
-        let server = try await TestServer.start(gateway: Self.gateway(upstreamPort: upstream.port))
-        defer { server.stop() }
-        let token = try TestServer.token()
-        let get = "GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n\r\n"
-        let answered = try await offPool { () -> [RawResponse?] in
-            let connection = try RawConnection(server.port)
-            return answers.indices.map { _ in
-                connection.send(get)
-                return connection.read()
-            }
-        }
+        let (answered, upstream) = try await Self.proxied(answers)
         #expect(answered.map { $0?.status } == [204, 200, 200, 200])
         #expect(answered[0]?.header("X-Kept") == "1" && answered[0]?.body == "")
         #expect(answered.dropFirst().map { $0?.body } == [joined, long, "{}"], "every body whole, and the connection in step after each")
