@@ -107,9 +107,13 @@ fuzz-build: deps
 ## SERVER_STATIC=0 builds it with the shared Swift runtime (.build/release/edgeauth) instead.
 ## The benchmarks of the server (bench-http, bench-cache, bench-oauth) measure this binary.
 SERVER_STATIC ?= 1
+$(if $(filter-out 0 1,$(SERVER_STATIC)),$(error SERVER_STATIC is 1 (the Swift runtime linked in) or 0 (shared), not "$(SERVER_STATIC)"))
+# The build with the Swift runtime and Foundation linked in, in its own build directory (also
+# `make install STATIC_SWIFT_STDLIB=1`).
+STATIC_RUNTIME_FLAGS := --scratch-path $(CURDIR)/.build-static -Xswiftc -static-stdlib
 # Foundation's static archives link libcurl (FoundationNetworking), hence its development files.
 SERVER_PACKAGES := $(if $(filter 1,$(SERVER_STATIC)),libcurl4-openssl-dev)
-SERVER_BUILD_FLAGS := -c release $(if $(filter 1,$(SERVER_STATIC)),--scratch-path $(CURDIR)/.build-static -Xswiftc -static-stdlib)
+SERVER_BUILD_FLAGS := -c release $(if $(filter 1,$(SERVER_STATIC)),$(STATIC_RUNTIME_FLAGS))
 SERVER_BINARY = $$($(SWIFT) build $(SERVER_BUILD_FLAGS) --show-bin-path)/edgeauth
 release: deps
 	@$(MAKE) --no-print-directory packages PACKAGES="$(SERVER_PACKAGES)"
@@ -125,7 +129,7 @@ EDGEAUTH_VERSION := $(shell sed -n 's/^\#define EDGEAUTH_VERSION_STRING "\(.*\)"
 # The library's SONAME carries the ABI major version (EDGEAUTH_VERSION_MAJOR): programs
 # record libedgeauth.so.<major> and keep working across compatible updates.
 EDGEAUTH_SOVERSION := $(firstword $(subst ., ,$(EDGEAUTH_VERSION)))
-STATIC_BUILD_FLAGS := $(if $(filter 1,$(STATIC_SWIFT_STDLIB)),--scratch-path $(CURDIR)/.build-static -Xswiftc -static-stdlib)
+STATIC_BUILD_FLAGS := $(if $(filter 1,$(STATIC_SWIFT_STDLIB)),$(STATIC_RUNTIME_FLAGS))
 INSTALL_BUILD_FLAGS := -c $(CONFIGURATION) $(STATIC_BUILD_FLAGS)
 install: deps
 	$(SWIFT) build $(INSTALL_BUILD_FLAGS) --product EdgeAuthCABI -Xlinker -soname=libedgeauth.so.$(EDGEAUTH_SOVERSION)
