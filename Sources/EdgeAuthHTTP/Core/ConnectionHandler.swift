@@ -356,15 +356,14 @@ import NIOHTTP1
     func streamBody(_ bytes: ByteBuffer, _ channelContext: ChannelHandlerContext) {
         // An empty chunk would end a chunked body.
         guard unsafe slots.pointee.streamHasBody, bytes.readableBytes > 0 else { return }
-        var framed = unsafe slots.pointee.streamFraming == .chunked ? ResponseSerializer.chunk(bytes, allocator: slots.pointee.allocator) : bytes
-        if var held = takeStreamHead() {
-            guard framed.readableBytes <= Self.joinedBodyBytes else {
-                channelContext.write(wrapOutboundOut(held), promise: nil)
-                return channelContext.write(wrapOutboundOut(framed), promise: nil)
-            }
-            held.writeBuffer(&framed)
-            framed = held
+        let chunked = unsafe slots.pointee.streamFraming == .chunked
+        let held = takeStreamHead()
+        if var joined = held, bytes.readableBytes <= Self.joinedBodyBytes {
+            if chunked { ResponseSerializer.chunk(bytes, appendingTo: &joined) } else { joined.writeImmutableBuffer(bytes) }
+            return channelContext.write(wrapOutboundOut(joined), promise: nil)
         }
+        if let held { channelContext.write(wrapOutboundOut(held), promise: nil) }
+        let framed = chunked ? unsafe ResponseSerializer.chunk(bytes, allocator: slots.pointee.allocator) : bytes
         channelContext.write(wrapOutboundOut(framed), promise: nil)
     }
 
@@ -372,7 +371,7 @@ import NIOHTTP1
         unsafe slots.pointee.stream = nil
         var last = unsafe slots.pointee.streamHasBody && slots.pointee.streamFraming == .chunked ? ResponseSerializer.lastChunk : ByteBuffer()
         if var held = takeStreamHead() {
-            held.writeBuffer(&last)
+            held.writeImmutableBuffer(last)
             last = held
         }
         unsafe finish(with: last, status: slots.pointee.streamStatus, keepAlive: slots.pointee.streamKeepAlive, channelContext)

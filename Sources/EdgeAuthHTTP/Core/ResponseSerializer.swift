@@ -123,14 +123,17 @@ enum ResponseSerializer {
 
     /// One chunk of a chunked body: its size in hex, the bytes, CRLF.
     static func chunk(_ bytes: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let size = String(bytes.readableBytes, radix: 16)
-        var out = allocator.buffer(capacity: size.utf8.count + bytes.readableBytes + 4)
-        out.writeString(size)
-        out.writeStaticString("\r\n")
-        var bytes = bytes
-        out.writeBuffer(&bytes)
-        out.writeStaticString("\r\n")
+        var out = allocator.buffer(capacity: 8 + bytes.readableBytes + 4)
+        chunk(bytes, appendingTo: &out)
         return out
+    }
+
+    /// The same chunk written at the end of `out`.
+    static func chunk(_ bytes: ByteBuffer, appendingTo out: inout ByteBuffer) {
+        out.writeString(String(bytes.readableBytes, radix: 16))
+        out.writeStaticString("\r\n")
+        out.writeImmutableBuffer(bytes)
+        out.writeStaticString("\r\n")
     }
 
     /// The end of a chunked body (no trailers).
